@@ -1,0 +1,144 @@
+/**
+ * Sparkplug B 3.0 topic namespace:
+ *   spBv1.0/{group}/{NBIRTH|NDEATH|NDATA|NCMD}/{edge}
+ *   spBv1.0/{group}/{DBIRTH|DDEATH|DDATA|DCMD}/{edge}/{device}
+ *   spBv1.0/STATE/{host}
+ * Every topic string in Wanji is built and parsed here and nowhere else.
+ */
+
+export const NAMESPACE = 'spBv1.0';
+
+export const NODE_MESSAGE_TYPES = ['NBIRTH', 'NDEATH', 'NDATA', 'NCMD'] as const;
+export const DEVICE_MESSAGE_TYPES = ['DBIRTH', 'DDEATH', 'DDATA', 'DCMD'] as const;
+export type NodeMessageType = (typeof NODE_MESSAGE_TYPES)[number];
+export type DeviceMessageType = (typeof DEVICE_MESSAGE_TYPES)[number];
+export type MessageType = NodeMessageType | DeviceMessageType;
+
+export interface NodeTopic {
+  readonly kind: 'node';
+  readonly group: string;
+  readonly type: NodeMessageType;
+  readonly edgeNode: string;
+}
+
+export interface DeviceTopic {
+  readonly kind: 'device';
+  readonly group: string;
+  readonly type: DeviceMessageType;
+  readonly edgeNode: string;
+  readonly device: string;
+}
+
+export interface StateTopic {
+  readonly kind: 'state';
+  readonly hostId: string;
+}
+
+export type SparkplugTopic = NodeTopic | DeviceTopic | StateTopic;
+
+export type TopicParseResult = { ok: true; topic: SparkplugTopic } | { ok: false; reason: string };
+
+/** Why `id` cannot be a Sparkplug id, or undefined when it can. */
+export function invalidIdReason(id: string): string | undefined {
+  if (id.length === 0) return 'is empty';
+  if (/[+#/]/.test(id)) return `"${id}" contains one of the MQTT characters + # /`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(id)) return `"${id}" contains a control character`;
+  return undefined;
+}
+
+function assertId(what: string, id: string): void {
+  const reason = invalidIdReason(id);
+  if (reason !== undefined) throw new TypeError(`invalid Sparkplug ${what}: ${reason}`);
+}
+
+export function nodeTopic(group: string, type: NodeMessageType, edgeNode: string): string {
+  assertId('group id', group);
+  assertId('edge node id', edgeNode);
+  return `${NAMESPACE}/${group}/${type}/${edgeNode}`;
+}
+
+export function deviceTopic(
+  group: string,
+  type: DeviceMessageType,
+  edgeNode: string,
+  device: string,
+): string {
+  assertId('group id', group);
+  assertId('edge node id', edgeNode);
+  assertId('device id', device);
+  return `${NAMESPACE}/${group}/${type}/${edgeNode}/${device}`;
+}
+
+export function stateTopic(hostId: string): string {
+  assertId('host id', hostId);
+  return `${NAMESPACE}/STATE/${hostId}`;
+}
+
+/** Subscription filter for every Sparkplug message of every group (what a host listens to). */
+export function allGroupsFilter(): string {
+  return `${NAMESPACE}/#`;
+}
+
+/** Subscription filters for the commands addressed to one edge node and its devices. */
+export function commandFilters(group: string, edgeNode: string): string[] {
+  return [nodeTopic(group, 'NCMD', edgeNode), `${NAMESPACE}/${group}/DCMD/${edgeNode}/+`];
+}
+
+export function buildTopic(t: SparkplugTopic): string {
+  switch (t.kind) {
+    case 'node':
+      return nodeTopic(t.group, t.type, t.edgeNode);
+    case 'device':
+      return deviceTopic(t.group, t.type, t.edgeNode, t.device);
+    case 'state':
+      return stateTopic(t.hostId);
+  }
+}
+
+function isNodeType(s: string): s is NodeMessageType {
+  return (NODE_MESSAGE_TYPES as readonly string[]).includes(s);
+}
+
+function isDeviceType(s: string): s is DeviceMessageType {
+  return (DEVICE_MESSAGE_TYPES as readonly string[]).includes(s);
+}
+
+/** Parses a topic; a malformed one comes back with the reason, never as an exception. */
+export function parseTopic(topic: string): TopicParseResult {
+  const parts = topic.split('/');
+  if (parts[0] !== NAMESPACE) {
+    return { ok: false, reason: `namespace is "${parts[0] ?? ''}", expected "${NAMESPACE}"` };
+  }
+  if (parts[1] === 'STATE') {
+    if (parts.length !== 3) return { ok: false, reason: 'a STATE topic is spBv1.0/STATE/{host_id}' };
+    const hostId = parts[2] ?? '';
+    const reason = invalidIdReason(hostId);
+    if (reason !== undefined) return { ok: false, reason: `host id ${reason}` };
+    return { ok: true, topic: { kind: 'state', hostId } };
+  }
+  if (parts.length < 4) {
+    return { ok: false, reason: `too few levels (${parts.length}); expected spBv1.0/{group}/{type}/{edge}` };
+  }
+  const [, group = '', type = '', edgeNode = '', device] = parts;
+  for (const [what, id] of [
+    ['group id', group],
+    ['edge node id', edgeNode],
+  ] as const) {
+    const reason = invalidIdReason(id);
+    if (reason !== undefined) return { ok: false, reason: `${what} ${reason}` };
+  }
+  if (isNodeType(type)) {
+    if (parts.length !== 4) return { ok: false, reason: `${type} takes no device id` };
+    return { ok: true, topic: { kind: 'node', group, type, edgeNode } };
+  }
+  if (isDeviceType(type)) {
+    if (parts.length !== 5 || device === undefined) {
+      return { ok: false, reason: `${type} needs exactly one device id after the edge node id` };
+    }
+    const reason = invalidIdReason(device);
+    if (reason !== undefined) return { ok: false, reason: `device id ${reason}` };
+    return { ok: true, topic: { kind: 'device', group, type, edgeNode, device } };
+  }
+  return { ok: false, reason: `unknown message type "${type}"` };
+}
