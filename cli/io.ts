@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+
+/** What a subcommand gets from the entry point: streams, a logger, and a signal to stop. */
+export interface CommandIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly logger: Logger;
+  /** Aborted on SIGINT / SIGTERM; a long-running command returns once it has closed. */
+  readonly signal: AbortSignal;
+}
+
+/** Resolves when the signal aborts (immediately if it already has). */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

@@ -1,0 +1,115 @@
+/**
+ * The `wanji` command. The only place that reads argv, handles signals and sets the exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { runDemoCommand } from './demo.js';
+import { runGatewayCommand } from './gateway.js';
+import { runHubCommand } from './hub.js';
+import type { CommandIo } from './io.js';
+import { runSimCommand } from './sim.js';
+
+type Command = (args: string[], io: CommandIo) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
+  demo: { run: runDemoCommand, summary: 'hub + simulated fleet + gateways on embedded defaults' },
+  hub: { run: runHubCommand, summary: 'run the hub: MQTT broker, Sparkplug host, store, API and dashboard' },
+  gateway: { run: runGatewayCommand, summary: 'run an edge gateway from a YAML config (-c FILE)' },
+  sim: { run: runSimCommand, summary: 'run a simulated fleet of OPC UA and Modbus machines' },
+};
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function usage(): string {
+  const lines = [
+    'Usage: wanji <command> [options]',
+    '',
+    'Wanji (万机) — edge gateways, Sparkplug B over MQTT, and a hub for the 万机联网 programme.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`),
+    '',
+    'Options for every command:',
+    '  --log-level L  trace | debug | info | warn | error (default: info; demo: warn)',
+    '  --help         help for the command',
+    '',
+    'Run `wanji <command> --help` for its options.',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Pulls `--log-level L` out of the arguments, leaving the command's own options. */
+function takeLogLevel(args: string[]): { level: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let level: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--log-level') level = args[++i];
+    else if (a.startsWith('--log-level=')) level = a.slice('--log-level='.length);
+    else rest.push(a);
+  }
+  return { level, rest };
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export async function runCli(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`wanji ${version()}\n`);
+    return;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`wanji: unknown command "${name}"\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { level, rest } = takeLogLevel(args);
+  const chosen = level ?? process.env.WANJI_LOG_LEVEL ?? (name === 'demo' ? 'warn' : 'info');
+  if (!LEVELS.includes(chosen)) {
+    process.stderr.write(`wanji: --log-level must be one of ${LEVELS.join(', ')}; got "${chosen}"\n`);
+    process.exitCode = 2;
+    return;
+  }
+  // Logs go to stderr as JSON lines; stdout is left for what the command prints for people.
+  const logger = pino({ level: chosen, base: { cmd: name } }, pino.destination(2));
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`wanji: second ${sig}, exiting now\n`);
+      process.exit(130);
+    }
+    logger.info({ signal: sig }, 'stopping');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    process.exitCode = await command.run(rest, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      logger,
+      signal: controller.signal,
+    });
+  } catch (err) {
+    logger.fatal({ err }, 'wanji stopped on an unexpected error');
+    process.stderr.write(`wanji ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    logger.flush();
+  }
+}
