@@ -1,0 +1,141 @@
+/**
+ * The gateway config: one TypeBox schema gives validation and the TypeScript type.
+ * Properties with a `default` are filled in before validation, so the type has them.
+ * Protocol-specific parts (connections, tags) live next to their drivers.
+ */
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { DATA_DEPTHS, MACHINE_KINDS, MACHINE_STATES } from '../../protocol/index.js';
+import { ModbusTagSchema, ModbusTcpConnectionSchema } from '../southbound/modbus/schema.js';
+import { OpcuaConnectionSchema, OpcuaTagSchema } from '../southbound/opcua/schema.js';
+
+export const DEFAULT_DATA_DIR = './wanji-gateway-data';
+
+const literals = <T extends string>(values: readonly T[], description: string) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { description },
+  );
+
+/** Each connection type with the schema of its connection and of its machines' tags. */
+export const PROTOCOL_SCHEMAS = {
+  opcua: { connection: OpcuaConnectionSchema, tag: OpcuaTagSchema, machineKeys: [] as string[] },
+  'modbus-tcp': { connection: ModbusTcpConnectionSchema, tag: ModbusTagSchema, machineKeys: ['unitId'] },
+} as const satisfies Record<string, { connection: TSchema; tag: TSchema; machineKeys: string[] }>;
+export type ConnectionType = keyof typeof PROTOCOL_SCHEMAS;
+export const CONNECTION_TYPES = Object.keys(PROTOCOL_SCHEMAS) as ConnectionType[];
+
+const Id = (what: string) =>
+  Type.String({ minLength: 1, description: `${what} (UTF-8, without + # / or control characters)` });
+
+const StateMapSchema = Type.Object(
+  {
+    tag: Type.String({ minLength: 1, description: 'the name of the tag that holds the machine state' }),
+    map: Type.Record(
+      Type.String(),
+      literals(
+        MACHINE_STATES.filter((s) => s !== 'offline'),
+        'a machine state',
+      ),
+      {
+        description: 'tag value → machine state, e.g. { 0: stopped, 1: idle, 3: running, 4: alarm }',
+      },
+    ),
+    default: Type.Optional(
+      literals(
+        MACHINE_STATES.filter((s) => s !== 'offline'),
+        'the state for a value the map does not list',
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'derive the state from one tag through a value map' },
+);
+
+const StackLightSchema = Type.Object(
+  {
+    stackLight: Type.Object(
+      {
+        red: Type.Optional(Type.String({ minLength: 1, description: 'the tag of the red lamp' })),
+        yellow: Type.Optional(Type.String({ minLength: 1, description: 'the tag of the yellow lamp' })),
+        green: Type.Optional(Type.String({ minLength: 1, description: 'the tag of the green lamp' })),
+      },
+      { additionalProperties: false, description: 'the tags of the lamps (red, yellow, green)' },
+    ),
+  },
+  { additionalProperties: false, description: 'derive the state from a three-colour stack light' },
+);
+
+export const MachineSchema = Type.Object(
+  {
+    id: Id('a machine id, used as the Sparkplug device id'),
+    connection: Type.String({ minLength: 1, description: 'the id of one of the connections' }),
+    kind: literals(MACHINE_KINDS, 'the kind of machine'),
+    nc: Type.Boolean({ default: false, description: 'true for an NC (数控) machine' }),
+    robot: Type.Boolean({ default: false, description: 'true for an industrial robot' }),
+    dataDepth: literals(DATA_DEPTHS, 'how much the machine tells'),
+    unitId: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 255, description: 'the Modbus unit id (0–255); default 1' }),
+    ),
+    pollIntervalMs: Type.Integer({
+      minimum: 50,
+      maximum: 3_600_000,
+      default: 1000,
+      description: 'the poll (Modbus) or sampling (OPC UA) interval in milliseconds (50–3600000)',
+    }),
+    state: Type.Union([StateMapSchema, StackLightSchema], {
+      description: 'either { tag, map } or { stackLight: { red, yellow, green } }',
+    }),
+    tags: Type.Array(Type.Union([OpcuaTagSchema, ModbusTagSchema]), {
+      description: 'a list of tags',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const GatewayConfigSchema = Type.Object(
+  {
+    gateway: Type.Object(
+      {
+        group: Id('the Sparkplug group id: the enterprise code'),
+        node: Id('the Sparkplug edge node id: this gateway'),
+      },
+      { additionalProperties: false },
+    ),
+    mqtt: Type.Object(
+      {
+        url: Type.String({
+          pattern: '^(mqtt|mqtts|tcp|tls|ws|wss)://',
+          description: 'a broker URL such as mqtt://hub.example.com:1883 or mqtts://…:8883',
+        }),
+        username: Type.Optional(Type.String({ description: 'the MQTT user name' })),
+        password: Type.Optional(Type.String({ description: 'the MQTT password' })),
+        clientId: Type.Optional(Type.String({ minLength: 1, description: 'the MQTT client id' })),
+        primaryHost: Type.Optional(Id('the primary host id whose STATE gates NBIRTH')),
+        keepaliveS: Type.Integer({
+          minimum: 5,
+          maximum: 65535,
+          default: 30,
+          description: 'the MQTT keepalive in seconds (5–65535)',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    heartbeatMs: Type.Integer({
+      minimum: 1000,
+      maximum: 86_400_000,
+      default: 60_000,
+      description: 'republish each machine state at least this often, in milliseconds',
+    }),
+    dataDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory for the gateway state' })),
+    connections: Type.Array(Type.Union([OpcuaConnectionSchema, ModbusTcpConnectionSchema]), {
+      description: 'a list of connections',
+    }),
+    machines: Type.Array(MachineSchema, { description: 'a list of machines' }),
+  },
+  { additionalProperties: false },
+);
+
+export type GatewayConfig = Static<typeof GatewayConfigSchema>;
+export type MachineConfig = GatewayConfig['machines'][number];
+export type ConnectionConfig = GatewayConfig['connections'][number];
+export type TagConfig = MachineConfig['tags'][number];
+export type StateConfig = MachineConfig['state'];
