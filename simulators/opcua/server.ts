@@ -1,0 +1,220 @@
+/**
+ * An OPC UA server (node-opcua) hosting several simulated machines, like an aggregating server
+ * (a SCADA or a vendor's OPC UA gateway) in front of a workshop:
+ *
+ *   Objects/Machines/<machineId>/<signal>     NodeId ns=<ns>;s=<machineId>.<signal>
+ *
+ * in namespace `urn:wanji:simulator` (index 1: the server's own namespace).
+ * Values are read from the machine on every read or sample (variables are bound to getters with
+ * a MinimumSamplingInterval, so subscriptions are sampled rather than pushed on every tick).
+ * While a machine is disconnected its variables read with StatusCode BadNotConnected, as an
+ * aggregating server reports a downstream device it cannot reach.
+ */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DataType,
+  DataValue,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAServer,
+  SecurityPolicy,
+  StatusCodes,
+  Variant,
+} from 'node-opcua';
+import type { Logger } from 'pino';
+import type { SimMachine } from '../machine.js';
+import type { SignalSpec, SignalType } from '../profiles/types.js';
+
+export const SIM_NAMESPACE_URI = 'urn:wanji:simulator';
+/**
+ * The namespace index of SIM_NAMESPACE_URI on every simulator server: it is also the servers'
+ * application URI, and node-opcua makes the application's own namespace index 1. One application
+ * URI for every simulator server also lets them share one certificate.
+ */
+export const SIM_NAMESPACE_INDEX = 1;
+/** Fastest rate at which a subscription samples a simulated variable. */
+export const SIM_MIN_SAMPLING_MS = 100;
+
+/** The NodeId of a machine's signal, e.g. "ns=1;s=E001-CNC-003.spindleSpeed". */
+export function opcuaNodeId(machineId: string, signal: string, namespaceIndex = SIM_NAMESPACE_INDEX): string {
+  return `ns=${namespaceIndex};s=${machineId}.${signal}`;
+}
+
+/** The same NodeId with the namespace URI instead of its index ("nsu=urn:wanji:simulator;s=…"). */
+export function opcuaExpandedNodeId(machineId: string, signal: string): string {
+  return `nsu=${SIM_NAMESPACE_URI};s=${machineId}.${signal}`;
+}
+
+/** Where the simulator keeps its certificate and key, so start-up does not make a new RSA key. */
+export function defaultPkiDir(): string {
+  return join(tmpdir(), 'wanji-sim-pki');
+}
+
+const OPCUA_TYPE: Readonly<Record<SignalType, DataType>> = {
+  Boolean: DataType.Boolean,
+  Int16: DataType.Int16,
+  Int32: DataType.Int32,
+  UInt16: DataType.UInt16,
+  UInt32: DataType.UInt32,
+  Float: DataType.Float,
+  Double: DataType.Double,
+  String: DataType.String,
+};
+
+export interface OpcuaSimServerOptions {
+  readonly logger: Logger;
+  readonly machines: readonly SimMachine[];
+  /** Interface to listen on and the host name in the endpoint URL; default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0: any free port (read `endpointUrl` after start). */
+  readonly port?: number;
+  /** PKI folder (certificate, key, trust lists); default defaultPkiDir(). */
+  readonly pkiDir?: string;
+  /** Shown as the application name; default "Wanji simulator". */
+  readonly name?: string;
+}
+
+export class OpcuaSimServer {
+  readonly machines: readonly SimMachine[];
+  private readonly logger: Logger;
+  private readonly host: string;
+  private readonly requestedPort: number;
+  private readonly pkiDir: string;
+  private readonly name: string;
+  private server: OPCUAServer | undefined;
+  private url: string | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(options: OpcuaSimServerOptions) {
+    this.machines = options.machines;
+    this.host = options.host ?? '127.0.0.1';
+    this.requestedPort = options.port ?? 0;
+    this.pkiDir = options.pkiDir ?? defaultPkiDir();
+    this.name = options.name ?? 'Wanji simulator';
+    this.logger = options.logger.child({ component: 'sim-opcua' });
+    const ids = new Set<string>();
+    for (const m of options.machines) {
+      if (ids.has(m.id)) throw new Error(`machine id ${m.id} appears twice on one OPC UA server`);
+      ids.add(m.id);
+    }
+  }
+
+  /** opc.tcp://host:port — with the real port once started; throws before. */
+  get endpointUrl(): string {
+    if (this.url === undefined) throw new Error('OPC UA simulator is not started');
+    return this.url;
+  }
+
+  get port(): number {
+    return Number(new URL(this.endpointUrl).port);
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.run();
+    return this.starting;
+  }
+
+  private async run(): Promise<void> {
+    const began = Date.now();
+    mkdirSync(this.pkiDir, { recursive: true });
+    const certificateManager = new OPCUACertificateManager({
+      rootFolder: this.pkiDir,
+      automaticallyAcceptUnknownCertificate: true,
+    });
+    const server = new OPCUAServer({
+      port: this.requestedPort,
+      host: this.host,
+      hostname: this.host,
+      serverCertificateManager: certificateManager,
+      securityModes: [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt],
+      securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256],
+      allowAnonymous: true,
+      disableDiscovery: true,
+      serverInfo: {
+        applicationUri: SIM_NAMESPACE_URI,
+        productUri: SIM_NAMESPACE_URI,
+        applicationName: { text: this.name, locale: 'en' },
+      },
+      buildInfo: { productName: 'wanji-simulator', manufacturerName: 'Wanji' },
+    });
+    this.server = server;
+    await server.initialize();
+    this.populate(server);
+    await server.start();
+    this.url = this.resolveEndpointUrl(server);
+    this.logger.info(
+      { endpointUrl: this.url, machines: this.machines.length, ms: Date.now() - began },
+      'OPC UA simulator up',
+    );
+  }
+
+  private resolveEndpointUrl(server: OPCUAServer): string {
+    const endpoint = server.endpoints[0];
+    const port = endpoint?.port;
+    if (port === undefined || port === 0) throw new Error('OPC UA simulator did not report its port');
+    return `opc.tcp://${this.host.includes(':') ? `[${this.host}]` : this.host}:${port}`;
+  }
+
+  private populate(server: OPCUAServer): void {
+    const addressSpace = server.engine.addressSpace;
+    if (addressSpace === null) throw new Error('OPC UA address space missing after initialize');
+    const ns = addressSpace.getOwnNamespace();
+    if (ns.index !== SIM_NAMESPACE_INDEX || ns.namespaceUri !== SIM_NAMESPACE_URI) {
+      throw new Error(
+        `namespace ${SIM_NAMESPACE_URI} got index ${ns.index}, expected ${SIM_NAMESPACE_INDEX}`,
+      );
+    }
+    const folder = ns.addFolder(addressSpace.rootFolder.objects, {
+      browseName: 'Machines',
+      nodeId: 's=Machines',
+    });
+    for (const machine of this.machines) {
+      const object = ns.addObject({
+        organizedBy: folder,
+        browseName: machine.id,
+        nodeId: `s=${machine.id}`,
+        description: `${machine.kind} (${machine.dataDepth})`,
+      });
+      for (const spec of machine.signals) {
+        ns.addVariable({
+          componentOf: object,
+          browseName: spec.name,
+          nodeId: `s=${machine.id}.${spec.name}`,
+          dataType: OPCUA_TYPE[spec.type],
+          description: spec.unit === '' ? spec.description : `${spec.description} [${spec.unit}]`,
+          minimumSamplingInterval: SIM_MIN_SAMPLING_MS,
+          accessLevel: 'CurrentRead',
+          userAccessLevel: 'CurrentRead',
+          value: { timestamped_get: () => readSignal(machine, spec) },
+        });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    const starting = this.starting;
+    this.server = undefined;
+    this.starting = undefined;
+    this.url = undefined;
+    if (server === undefined) return;
+    await starting?.catch(() => undefined);
+    await server.shutdown(0);
+  }
+}
+
+/** A signal's value as the server serves it; BadNotConnected while the machine is disconnected. */
+function readSignal(machine: SimMachine, spec: SignalSpec): DataValue {
+  const serverTimestamp = new Date();
+  if (!machine.connected) return new DataValue({ statusCode: StatusCodes.BadNotConnected, serverTimestamp });
+  const value = machine.value(spec.name);
+  const sourceTimestamp = new Date(machine.lastTickMs ?? serverTimestamp.getTime());
+  return new DataValue({
+    value: new Variant({ dataType: OPCUA_TYPE[spec.type], value }),
+    statusCode: StatusCodes.Good,
+    sourceTimestamp,
+    serverTimestamp,
+  });
+}

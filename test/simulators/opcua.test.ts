@@ -1,0 +1,119 @@
+import {
+  AttributeIds,
+  type ClientSession,
+  ClientSubscription,
+  type DataValue,
+  OPCUAClient,
+  StatusCodes,
+  TimestampsToReturn,
+} from 'node-opcua';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimMachine } from '../../simulators/machine.js';
+import { OpcuaSimServer, opcuaNodeId, SIM_NAMESPACE_URI } from '../../simulators/opcua/server.js';
+
+const logger = pino({ level: 'silent' });
+
+describe('OPC UA simulator server', () => {
+  const cnc = new SimMachine({ id: 'E001-CNC-001', kind: 'cnc', seed: 7 });
+  const loom = new SimMachine({ id: 'E001-LOOM-002', kind: 'loom', seed: 8, dataDepth: 'state+count' });
+  const server = new OpcuaSimServer({ logger, machines: [cnc, loom] });
+  const client = OPCUAClient.create({ endpointMustExist: false, connectionStrategy: { maxRetry: 0 } });
+  let session: ClientSession;
+
+  beforeAll(async () => {
+    for (const t of [0, 60_000, 120_000]) {
+      cnc.tick(t);
+      loom.tick(t);
+    }
+    await server.start();
+    await server.start(); // idempotent
+    await client.connect(server.endpointUrl);
+    session = await client.createSession();
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    await client.disconnect();
+    await server.close();
+    await server.close(); // idempotent
+  });
+
+  async function readAll(m: SimMachine): Promise<Map<string, DataValue>> {
+    const names = m.signals.map((s) => s.name);
+    const values = await session.read(
+      names.map((n) => ({ nodeId: opcuaNodeId(m.id, n), attributeId: AttributeIds.Value })),
+    );
+    return new Map(names.map((n, i) => [n, values[i] as DataValue]));
+  }
+
+  it('reports the real port and puts its namespace at the index opcuaNodeId uses', async () => {
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.endpointUrl).toBe(`opc.tcp://127.0.0.1:${server.port}`);
+    const nsArray = await session.readNamespaceArray();
+    expect(nsArray.indexOf(SIM_NAMESPACE_URI)).toBe(1);
+  });
+
+  it("serves every signal with the simulator's value", async () => {
+    for (const m of [cnc, loom]) {
+      const read = await readAll(m);
+      const expected = m.values();
+      expect([...read.keys()].sort()).toEqual(Object.keys(expected).sort());
+      for (const [name, dv] of read) {
+        expect(dv.statusCode.value, name).toBe(StatusCodes.Good.value);
+        expect(dv.value.value, name).toEqual(expected[name]);
+      }
+    }
+    // data depth: a state+count loom has no rpm variable
+    const [rpm] = await session.read([
+      { nodeId: opcuaNodeId(loom.id, 'rpm'), attributeId: AttributeIds.Value },
+    ]);
+    expect(rpm?.statusCode.value).toBe(StatusCodes.BadNodeIdUnknown.value);
+  });
+
+  it('serves pinned values, and BadNotConnected while disconnected', async () => {
+    cnc.setSignal('spindleSpeed', 1234.5);
+    cnc.setSignal('alarmText', '主轴过载');
+    let read = await readAll(cnc);
+    expect(read.get('spindleSpeed')?.value.value).toBe(1234.5);
+    expect(read.get('alarmText')?.value.value).toBe('主轴过载');
+
+    cnc.disconnect();
+    read = await readAll(cnc);
+    for (const [name, dv] of read) expect(dv.statusCode.value, name).toBe(StatusCodes.BadNotConnected.value);
+    cnc.reconnect();
+    read = await readAll(cnc);
+    expect(read.get('spindleSpeed')?.statusCode.value).toBe(StatusCodes.Good.value);
+    cnc.clearSignals();
+  });
+
+  it('delivers changes to a subscription', async () => {
+    const subscription = ClientSubscription.create(session, {
+      requestedPublishingInterval: 100,
+      requestedMaxKeepAliveCount: 10,
+      publishingEnabled: true,
+    });
+    try {
+      const item = await subscription.monitor(
+        { nodeId: opcuaNodeId(loom.id, 'picks'), attributeId: AttributeIds.Value },
+        { samplingInterval: 100, queueSize: 10, discardOldest: true },
+        TimestampsToReturn.Both,
+      );
+      const seen: unknown[] = [];
+      item.on('changed', (dv: DataValue) => seen.push(dv.value.value));
+      await waitFor(() => seen.length > 0);
+      loom.setSignal('picks', 424242);
+      await waitFor(() => seen.includes(424242));
+    } finally {
+      await subscription.terminate();
+    }
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
