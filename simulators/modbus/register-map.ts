@@ -13,6 +13,10 @@ import { type RegisterEntry, type RegisterTable, registerWidth } from './codec.j
 
 export type { RegisterEntry, RegisterTable, RegisterType, WordOrder } from './codec.js';
 
+/** Unit ids a Modbus server can give its machines (0 is broadcast, 248..255 reserved). */
+export const MIN_UNIT_ID = 1;
+export const MAX_UNIT_ID = 247;
+
 const COMMON: readonly RegisterEntry[] = [
   { signal: 'lampRed', table: 'coil', address: 0, type: 'bool' },
   { signal: 'lampYellow', table: 'coil', address: 1, type: 'bool' },

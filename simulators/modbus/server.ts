@@ -14,7 +14,13 @@ import { type FCallback, type FCallbackVal, type IServiceVector, ServerTCP } fro
 import type { Logger } from 'pino';
 import type { SimMachine } from '../machine.js';
 import { decodeRegisters, encodeRegisters, registerWidth } from './codec.js';
-import { type RegisterLayout, type RegisterTable, registerLayout } from './register-map.js';
+import {
+  MAX_UNIT_ID,
+  MIN_UNIT_ID,
+  type RegisterLayout,
+  type RegisterTable,
+  registerLayout,
+} from './register-map.js';
 
 export interface ModbusUnit {
   readonly unitId: number;
@@ -42,9 +48,6 @@ class ModbusException extends Error {
 
 const ILLEGAL_DATA_ADDRESS = new ModbusException(0x02, 'illegal data address');
 const ILLEGAL_DATA_VALUE = new ModbusException(0x03, 'illegal data value');
-
-export const MIN_UNIT_ID = 1;
-export const MAX_UNIT_ID = 247;
 
 export class ModbusSimServer {
   private readonly logger: Logger;

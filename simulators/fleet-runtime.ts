@@ -1,0 +1,224 @@
+/**
+ * Runs a FleetPlan: one SimMachine per planned machine, Modbus TCP servers per enterprise
+ * (≤ 247 units each), OPC UA servers, and one tick timer for all machines.
+ *
+ * OPC UA: each enterprise gets its own server while there are at most `maxOpcuaServers`
+ * enterprises with OPC UA machines; beyond that enterprises share servers round-robin (a
+ * node-opcua server costs tens of MB, a city of 200 of them would not fit). A shared server is
+ * like a cloud OPC UA aggregator: each enterprise's gateway still reads only its own machines.
+ */
+import type { Logger } from 'pino';
+import type { FleetMachine, FleetPlan } from './fleet.js';
+import { SimMachine } from './machine.js';
+import { ModbusSimServer } from './modbus/server.js';
+import { OpcuaSimServer } from './opcua/server.js';
+
+export interface SimFleetOptions {
+  readonly logger: Logger;
+  /** Interface for every server, and the host in the endpoints; default 127.0.0.1. */
+  readonly host?: string;
+  /** Tick period; default 1000. 0 starts no timer: call tick(now) yourself (fake time in tests). */
+  readonly tickMs?: number;
+  readonly pkiDir?: string;
+  /** Default 8; see the file comment. */
+  readonly maxOpcuaServers?: number;
+  /** Clock for the timer's ticks; default Date.now. */
+  readonly now?: () => number;
+}
+
+export interface FleetEndpoints {
+  readonly opcua?: { readonly endpointUrl: string; readonly machines: readonly string[] };
+  readonly modbus: readonly {
+    readonly host: string;
+    readonly port: number;
+    readonly machines: readonly { readonly id: string; readonly unitId: number }[];
+  }[];
+}
+
+interface EnterpriseServers {
+  opcua?: { server: OpcuaSimServer; machines: string[] };
+  modbus: { server: ModbusSimServer; machines: { id: string; unitId: number }[] }[];
+}
+
+export class SimFleet {
+  readonly plan: FleetPlan;
+  private readonly logger: Logger;
+  private readonly host: string;
+  private readonly tickMs: number;
+  private readonly now: () => number;
+  private readonly byId: ReadonlyMap<string, SimMachine>;
+  private readonly perEnterprise: ReadonlyMap<string, EnterpriseServers>;
+  private readonly opcuaServers: readonly OpcuaSimServer[];
+  private readonly modbusServers: readonly ModbusSimServer[];
+  private readonly failing = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(plan: FleetPlan, options: SimFleetOptions) {
+    this.plan = plan;
+    this.logger = options.logger.child({ component: 'sim-fleet' });
+    this.host = options.host ?? '127.0.0.1';
+    this.tickMs = options.tickMs ?? 1000;
+    this.now = options.now ?? Date.now;
+    const byId = new Map<string, SimMachine>();
+    for (const m of plan.machines) {
+      if (byId.has(m.id)) throw new Error(`fleet plan has machine id ${m.id} twice`);
+      byId.set(m.id, new SimMachine({ id: m.id, kind: m.kind, seed: m.seed, dataDepth: m.dataDepth }));
+    }
+    this.byId = byId;
+
+    const grouped = groupBy(plan.machines, (m) => m.enterpriseCode);
+    const perEnterprise = new Map<string, EnterpriseServers>();
+    const modbusServers: ModbusSimServer[] = [];
+    const serverOptions = { logger: options.logger, host: this.host };
+    for (const e of plan.enterprises) perEnterprise.set(e.code, { modbus: [] });
+    for (const [code, machines] of grouped) {
+      const entry = perEnterprise.get(code);
+      if (entry === undefined)
+        throw new Error(`machine ${machines[0]?.id} belongs to unknown enterprise ${code}`);
+      const modbus = groupBy(
+        machines.filter((m) => m.protocol === 'modbus'),
+        (m) => m.modbusServer ?? 0,
+      );
+      for (const [, units] of [...modbus].sort((a, b) => a[0] - b[0])) {
+        const server = new ModbusSimServer({
+          ...serverOptions,
+          units: units.map((m) => ({ unitId: m.unitId ?? 0, machine: this.machine(m.id) })),
+        });
+        modbusServers.push(server);
+        entry.modbus.push({ server, machines: units.map((m) => ({ id: m.id, unitId: m.unitId ?? 0 })) });
+      }
+    }
+
+    // OPC UA: enterprises with OPC UA machines, dealt round-robin over at most maxOpcuaServers.
+    const opcuaEnterprises = [...grouped].filter(([, ms]) => ms.some((m) => m.protocol === 'opcua'));
+    const serverCount = Math.min(opcuaEnterprises.length, Math.max(1, options.maxOpcuaServers ?? 8));
+    const buckets = Array.from({ length: serverCount }, () => [] as [string, FleetMachine[]][]);
+    opcuaEnterprises.forEach((e, i) => buckets[i % serverCount]?.push(e));
+    this.opcuaServers = buckets.map((bucket) => {
+      const server = new OpcuaSimServer({
+        ...serverOptions,
+        pkiDir: options.pkiDir,
+        name: `Wanji simulator ${bucket.map(([code]) => code).join(' ')}`.slice(0, 120),
+        machines: bucket.flatMap(([, ms]) =>
+          ms.filter((m) => m.protocol === 'opcua').map((m) => this.machine(m.id)),
+        ),
+      });
+      for (const [code, ms] of bucket) {
+        const entry = perEnterprise.get(code);
+        if (entry !== undefined) {
+          entry.opcua = { server, machines: ms.filter((m) => m.protocol === 'opcua').map((m) => m.id) };
+        }
+      }
+      return server;
+    });
+    this.modbusServers = modbusServers;
+    this.perEnterprise = perEnterprise;
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.run();
+    return this.starting;
+  }
+
+  private async run(): Promise<void> {
+    const began = Date.now();
+    this.tick(this.now());
+    try {
+      await Promise.all(this.modbusServers.map((s) => s.start()));
+      // The first OPC UA server creates the PKI (key, certificate) if missing; the rest reuse it.
+      const [first, ...rest] = this.opcuaServers;
+      await first?.start();
+      await Promise.all(rest.map((s) => s.start()));
+    } catch (err) {
+      await this.closeServers();
+      this.starting = undefined;
+      throw err;
+    }
+    if (this.tickMs > 0) {
+      this.timer = setInterval(() => this.tick(this.now()), this.tickMs);
+      this.timer.unref();
+    }
+    this.logger.info(
+      {
+        machines: this.byId.size,
+        enterprises: this.plan.enterprises.length,
+        opcuaServers: this.opcuaServers.length,
+        modbusServers: this.modbusServers.length,
+        ms: Date.now() - began,
+      },
+      'simulated fleet up',
+    );
+  }
+
+  /** Advances every machine to nowMs; a machine that throws is logged once and skipped. */
+  tick(nowMs: number): void {
+    for (const m of this.byId.values()) {
+      try {
+        m.tick(nowMs);
+        if (this.failing.delete(m.id)) this.logger.info({ machine: m.id }, 'simulated machine recovered');
+      } catch (err) {
+        if (!this.failing.has(m.id)) this.logger.error({ err, machine: m.id }, 'simulated machine failed');
+        this.failing.add(m.id);
+      }
+    }
+  }
+
+  /** Where an enterprise's gateway finds its machines (after start). */
+  endpoints(enterpriseCode: string): FleetEndpoints {
+    const entry = this.perEnterprise.get(enterpriseCode);
+    if (entry === undefined) throw new Error(`no enterprise ${enterpriseCode} in the fleet`);
+    const modbus = entry.modbus.map(({ server, machines }) => ({
+      host: this.host,
+      port: server.port,
+      machines,
+    }));
+    if (entry.opcua === undefined) return { modbus };
+    return { opcua: { endpointUrl: entry.opcua.server.endpointUrl, machines: entry.opcua.machines }, modbus };
+  }
+
+  machine(id: string): SimMachine {
+    const m = this.byId.get(id);
+    if (m === undefined) throw new Error(`no machine ${id} in the fleet`);
+    return m;
+  }
+
+  machines(): SimMachine[] {
+    return [...this.byId.values()];
+  }
+
+  disconnectMachine(id: string): void {
+    this.machine(id).disconnect();
+  }
+
+  reconnectMachine(id: string): void {
+    this.machine(id).reconnect();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    const starting = this.starting;
+    this.starting = undefined;
+    await starting?.catch(() => undefined);
+    await this.closeServers();
+  }
+
+  private async closeServers(): Promise<void> {
+    // Reverse of start: OPC UA, then Modbus. A failing close is logged, not allowed to stop the rest.
+    const all = [...this.opcuaServers, ...this.modbusServers];
+    const results = await Promise.allSettled(all.map((s) => s.close()));
+    for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason }, 'close failed');
+  }
+}
+
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
+}
