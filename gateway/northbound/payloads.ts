@@ -1,0 +1,90 @@
+/** Builds the edge node's Sparkplug payloads (pure; the edge node does the I/O). */
+import { DataType, encodePayload, type Metric, NODE_METRIC, type PropertySet } from '../../protocol/index.js';
+import type { MetricUpdate } from '../sampler.js';
+import type { Quality } from '../southbound/types.js';
+import { coerceValue } from '../values.js';
+import type { DeviceDefinition, MetricDefinition } from './device-model.js';
+
+/**
+ * Non-good values carry a "Quality" property with the OPC DA code, as Ignition reads it
+ * (192 good, 64 uncertain, 0 bad); a metric without the property is good.
+ */
+export const QUALITY_PROPERTY = 'Quality';
+const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 192, uncertain: 64, bad: 0 };
+
+function qualityProperties(q: Quality): PropertySet | undefined {
+  return q === 'good' ? undefined : { [QUALITY_PROPERTY]: { type: DataType.Int32, value: QUALITY_CODE[q] } };
+}
+
+export function ndeathPayload(bdSeq: number, now: number): Uint8Array {
+  return encodePayload({
+    timestamp: now,
+    metrics: [{ name: NODE_METRIC.bdSeq, datatype: DataType.Int64, value: bdSeq }],
+  });
+}
+
+export function nbirthPayload(bdSeq: number, seq: number, now: number, software: string): Uint8Array {
+  return encodePayload({
+    timestamp: now,
+    seq,
+    metrics: [
+      { name: NODE_METRIC.bdSeq, datatype: DataType.Int64, value: bdSeq, timestamp: now },
+      // Never aliased (Sparkplug 3.0): a host must find it by name.
+      { name: NODE_METRIC.rebirth, datatype: DataType.Boolean, value: false, timestamp: now },
+      { name: NODE_METRIC.software, datatype: DataType.String, value: software, timestamp: now },
+    ],
+  });
+}
+
+/** A metric for the wire; a value that does not fit its datatype goes out as bad and null. */
+function wireMetric(def: MetricDefinition, u: MetricUpdate, withName: boolean, historical: boolean): Metric {
+  const coerced = u.value === null ? null : coerceValue(u.value, def.datatype);
+  const quality: Quality = coerced === undefined ? 'bad' : u.quality;
+  const properties = qualityProperties(quality);
+  return {
+    ...(withName ? { name: def.name } : {}),
+    alias: def.alias,
+    timestamp: u.timestamp,
+    datatype: def.datatype,
+    value: coerced ?? null,
+    ...(historical ? { isHistorical: true } : {}),
+    ...(properties ? { properties } : {}),
+  };
+}
+
+/** DBIRTH: every metric of the device with name, alias, datatype and current value. */
+export function dbirthPayload(
+  device: DeviceDefinition,
+  current: ReadonlyMap<string, MetricUpdate>,
+  seq: number,
+  now: number,
+): Uint8Array {
+  const metrics = device.metrics.map((def) => {
+    const u: MetricUpdate =
+      def.fixed !== undefined
+        ? { name: def.name, value: def.fixed, quality: 'good', timestamp: now }
+        : (current.get(def.name) ?? { name: def.name, value: null, quality: 'bad', timestamp: now });
+    return wireMetric(def, u, true, false);
+  });
+  return encodePayload({ timestamp: now, seq, metrics });
+}
+
+/** DDATA: the changed metrics by alias, with their source timestamps. */
+export function ddataPayload(
+  defs: ReadonlyMap<string, MetricDefinition>,
+  updates: readonly MetricUpdate[],
+  seq: number,
+  now: number,
+  historical = false,
+): Uint8Array {
+  const metrics: Metric[] = [];
+  for (const u of updates) {
+    const def = defs.get(u.name);
+    if (def !== undefined) metrics.push(wireMetric(def, u, false, historical));
+  }
+  return encodePayload({ timestamp: now, seq, metrics });
+}
+
+export function ddeathPayload(seq: number, now: number): Uint8Array {
+  return encodePayload({ timestamp: now, seq, metrics: [] });
+}

@@ -1,0 +1,300 @@
+/**
+ * The sampler sits between the drivers and the edge node: report by exception (per-tag
+ * absolute deadband, any change for non-numbers, any change of quality), a heartbeat that
+ * republishes each machine's state, the machine state derived from its tags, and the
+ * machine's birth and death.
+ *
+ * A machine is born once its driver says it is online and every tag has reported (or after
+ * `birthWaitMs`, with the missing tags null), so its birth carries real values. Samples of
+ * one turn of the event loop are published together (one DDATA per machine).
+ */
+import type { Logger } from 'pino';
+import { MACHINE_METRIC, type MachineState, type MetricValue, signalMetricName } from '../protocol/index.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { MachineConfig } from './config/schema.js';
+import type { MachineStatus, Quality, Sample } from './southbound/types.js';
+import { deriveState } from './state.js';
+
+export interface MetricUpdate {
+  /** The Sparkplug metric name: "State" or "Signals/<tag>". */
+  readonly name: string;
+  readonly value: MetricValue;
+  readonly quality: Quality;
+  readonly timestamp: number;
+}
+
+/** What the sampler tells the northbound side. */
+export interface SamplerOutput {
+  /** A full snapshot: State and every signal (null when unknown). */
+  machineBirth(machineId: string, metrics: readonly MetricUpdate[]): void;
+  /** Only what changed. */
+  machineData(machineId: string, metrics: readonly MetricUpdate[]): void;
+  machineDeath(machineId: string, reason: string): void;
+}
+
+export interface SamplerOptions {
+  readonly machines: readonly MachineConfig[];
+  readonly heartbeatMs: number;
+  readonly output: SamplerOutput;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long a machine that came online waits for all its tags before its birth. */
+  readonly birthWaitMs?: (machine: MachineConfig) => number;
+}
+
+interface Reading {
+  value: MetricValue;
+  quality: Quality;
+  time: number;
+}
+
+interface MachineRuntime {
+  readonly config: MachineConfig;
+  readonly deadbands: ReadonlyMap<string, number>;
+  online: boolean;
+  born: boolean;
+  /** Latest readings of this online period. */
+  readonly current: Map<string, Reading>;
+  /** What the northbound side last got, per tag. */
+  readonly published: Map<string, Reading>;
+  publishedState: MachineState | undefined;
+  /** Changes waiting for the end of this turn. */
+  readonly pending: Map<string, MetricUpdate>;
+  birthTimer: TimerHandle | undefined;
+  heartbeatTimer: TimerHandle | undefined;
+}
+
+export interface MachineStatusView {
+  readonly online: boolean;
+  readonly born: boolean;
+  readonly state: MachineState | 'offline' | undefined;
+}
+
+const defaultBirthWait = (m: MachineConfig) => Math.max(1000, 2 * m.pollIntervalMs);
+
+function sameValue(a: MetricValue, b: MetricValue): boolean {
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
+  return Object.is(a, b);
+}
+
+export class Sampler {
+  readonly #machines = new Map<string, MachineRuntime>();
+  readonly #opts: SamplerOptions;
+  readonly #log: Logger;
+  readonly #birthWait: (m: MachineConfig) => number;
+  readonly #counters = {
+    samples: 0,
+    unknownMachine: 0,
+    published: 0,
+    suppressed: 0,
+    heartbeats: 0,
+    births: 0,
+    deaths: 0,
+    unmappedState: 0,
+  };
+  #flushQueued = false;
+  #closed = false;
+
+  constructor(opts: SamplerOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger.child({ component: 'sampler' });
+    this.#birthWait = opts.birthWaitMs ?? defaultBirthWait;
+    for (const config of opts.machines) {
+      this.#machines.set(config.id, {
+        config,
+        deadbands: new Map(config.tags.map((t) => [t.name, t.deadband])),
+        online: false,
+        born: false,
+        current: new Map(),
+        published: new Map(),
+        publishedState: undefined,
+        pending: new Map(),
+        birthTimer: undefined,
+        heartbeatTimer: undefined,
+      });
+    }
+  }
+
+  onSample(s: Sample): void {
+    const m = this.#machines.get(s.machineId);
+    if (m === undefined || this.#closed) {
+      this.#counters.unknownMachine++;
+      return;
+    }
+    if (!m.deadbands.has(s.tag)) {
+      this.#counters.unknownMachine++;
+      return;
+    }
+    this.#counters.samples++;
+    const reading: Reading = {
+      value: s.quality === 'bad' ? null : s.value,
+      quality: s.quality,
+      time: s.sourceTime,
+    };
+    m.current.set(s.tag, reading);
+    if (m.born) {
+      const last = m.published.get(s.tag);
+      if (last === undefined || this.#exceeds(m, s.tag, last, reading)) {
+        m.published.set(s.tag, reading);
+        m.pending.set(s.tag, { name: signalMetricName(s.tag), ...this.#update(reading) });
+      } else {
+        this.#counters.suppressed++;
+      }
+      this.#stateChanged(m, s.sourceTime);
+    } else if (m.online && m.current.size === m.config.tags.length) {
+      this.#scheduleFlush();
+    }
+    if (m.pending.size > 0) this.#scheduleFlush();
+  }
+
+  onMachineStatus(machineId: string, status: MachineStatus, reason: string): void {
+    const m = this.#machines.get(machineId);
+    if (m === undefined || this.#closed) return;
+    if (status === 'online') {
+      if (m.online) return;
+      m.online = true;
+      this.#log.info({ machine: machineId, reason }, 'machine online');
+      if (m.current.size === m.config.tags.length) this.#scheduleFlush();
+      else m.birthTimer = this.#opts.clock.setTimeout(() => this.#birth(m), this.#birthWait(m.config));
+      return;
+    }
+    if (!m.online) return;
+    this.#log.warn({ machine: machineId, reason }, 'machine offline');
+    this.#flushMachine(m);
+    m.online = false;
+    m.current.clear();
+    this.#clearTimers(m);
+    if (m.born) {
+      m.born = false;
+      this.#counters.deaths++;
+      this.#opts.output.machineDeath(machineId, reason);
+    }
+  }
+
+  /** Publishes what is pending now (normally done at the end of the turn). */
+  flush(): void {
+    this.#flushQueued = false;
+    for (const m of this.#machines.values()) {
+      if (m.online && !m.born && m.current.size === m.config.tags.length) this.#birth(m);
+      else this.#flushMachine(m);
+    }
+  }
+
+  status(): Record<string, MachineStatusView> {
+    const out: Record<string, MachineStatusView> = {};
+    for (const [id, m] of this.#machines) {
+      out[id] = {
+        online: m.online,
+        born: m.born,
+        state: m.online ? deriveState(m.config.state, m.current) : 'offline',
+      };
+    }
+    return out;
+  }
+
+  counters(): Readonly<Record<string, number>> {
+    return { ...this.#counters };
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const m of this.#machines.values()) this.#clearTimers(m);
+  }
+
+  #exceeds(m: MachineRuntime, tag: string, last: Reading, next: Reading): boolean {
+    if (last.quality !== next.quality) return true;
+    if (typeof last.value === 'number' && typeof next.value === 'number') {
+      const deadband = m.deadbands.get(tag) ?? 0;
+      if (Number.isNaN(last.value) || Number.isNaN(next.value)) return !Object.is(last.value, next.value);
+      return deadband === 0 ? last.value !== next.value : Math.abs(next.value - last.value) > deadband;
+    }
+    return !sameValue(last.value, next.value);
+  }
+
+  #update(r: Reading): Omit<MetricUpdate, 'name'> {
+    return { value: r.value, quality: r.quality, timestamp: r.time };
+  }
+
+  #derive(m: MachineRuntime): MachineState | undefined {
+    const state = deriveState(m.config.state, m.current);
+    if (state === undefined && 'tag' in m.config.state) {
+      const r = m.current.get(m.config.state.tag);
+      if (r !== undefined && r.quality !== 'bad' && r.value !== null) this.#counters.unmappedState++;
+    }
+    return state;
+  }
+
+  #stateMetric(state: MachineState | undefined, timestamp: number): MetricUpdate {
+    return {
+      name: MACHINE_METRIC.state,
+      value: state ?? null,
+      quality: state === undefined ? 'bad' : 'good',
+      timestamp,
+    };
+  }
+
+  #stateChanged(m: MachineRuntime, time: number): void {
+    const state = this.#derive(m);
+    if (state === m.publishedState) return;
+    m.publishedState = state;
+    m.pending.set(MACHINE_METRIC.state, this.#stateMetric(state, time));
+    this.#armHeartbeat(m);
+  }
+
+  #birth(m: MachineRuntime): void {
+    this.#opts.clock.clearTimeout(m.birthTimer);
+    m.birthTimer = undefined;
+    if (!m.online || m.born || this.#closed) return;
+    const now = this.#opts.clock.now();
+    const metrics: MetricUpdate[] = [];
+    m.publishedState = this.#derive(m);
+    metrics.push(this.#stateMetric(m.publishedState, now));
+    m.published.clear();
+    for (const t of m.config.tags) {
+      const r = m.current.get(t.name) ?? { value: null, quality: 'bad' as const, time: now };
+      m.published.set(t.name, r);
+      metrics.push({ name: signalMetricName(t.name), ...this.#update(r) });
+    }
+    m.pending.clear();
+    m.born = true;
+    this.#counters.births++;
+    this.#opts.output.machineBirth(m.config.id, metrics);
+    this.#armHeartbeat(m);
+  }
+
+  #flushMachine(m: MachineRuntime): void {
+    if (!m.born || m.pending.size === 0) return;
+    const metrics = [...m.pending.values()];
+    m.pending.clear();
+    this.#counters.published += metrics.length;
+    this.#opts.output.machineData(m.config.id, metrics);
+  }
+
+  #armHeartbeat(m: MachineRuntime): void {
+    this.#opts.clock.clearTimeout(m.heartbeatTimer);
+    m.heartbeatTimer = this.#opts.clock.setTimeout(() => this.#heartbeat(m), this.#opts.heartbeatMs);
+  }
+
+  #heartbeat(m: MachineRuntime): void {
+    if (!m.born || this.#closed) return;
+    this.#counters.heartbeats++;
+    m.pending.set(MACHINE_METRIC.state, this.#stateMetric(m.publishedState, this.#opts.clock.now()));
+    this.#flushMachine(m);
+    this.#armHeartbeat(m);
+  }
+
+  #clearTimers(m: MachineRuntime): void {
+    this.#opts.clock.clearTimeout(m.birthTimer);
+    this.#opts.clock.clearTimeout(m.heartbeatTimer);
+    m.birthTimer = undefined;
+    m.heartbeatTimer = undefined;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      if (this.#flushQueued && !this.#closed) this.flush();
+    });
+  }
+}

@@ -1,0 +1,226 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { validateGatewayConfig } from '../../gateway/config/index.js';
+import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
+import { EdgeNode } from '../../gateway/northbound/edge-node.js';
+import type { MetricUpdate } from '../../gateway/sampler.js';
+import { DataType, encodePayload, MACHINE_METRIC, NODE_METRIC, nodeTopic } from '../../protocol/index.js';
+import { sampleConfigObject } from './fixtures.js';
+import { testLogger, waitFor } from './helpers.js';
+import { metricValue, SparkplugSubscriber, startBroker, type TestBroker } from './mqtt-helpers.js';
+
+const CNC = 'E001-CNC-001';
+const CLIENT_ID = 'wanji-E001-GW-E001-1';
+
+function cncBirth(speed = 100): MetricUpdate[] {
+  const t = Date.now();
+  return [
+    { name: 'State', value: 'running', quality: 'good', timestamp: t },
+    { name: 'Signals/state', value: 3, quality: 'good', timestamp: t },
+    { name: 'Signals/spindleSpeed', value: speed, quality: 'good', timestamp: t },
+  ];
+}
+
+describe('Sparkplug edge node', () => {
+  let broker: TestBroker;
+  let sub: SparkplugSubscriber;
+  let dataDir: string;
+  const nodes: EdgeNode[] = [];
+
+  beforeEach(async () => {
+    broker = await startBroker();
+    sub = new SparkplugSubscriber();
+    await sub.start(broker.url);
+    dataDir = await mkdtemp(join(tmpdir(), 'wanji-edge-'));
+  });
+
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await n.close();
+    await sub.close();
+    await broker.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function edgeNode(primaryHost?: string): EdgeNode {
+    const obj = sampleConfigObject();
+    obj.mqtt = { url: broker.url, ...(primaryHost ? { primaryHost } : {}) };
+    const config = validateGatewayConfig(obj);
+    const node = new EdgeNode({
+      group: config.gateway.group,
+      node: config.gateway.node,
+      mqtt: config.mqtt,
+      devices: deviceDefinitions(config.machines),
+      dataDir,
+      logger: testLogger(),
+      software: 'wanji test',
+      reconnectMinMs: 50,
+      reconnectMaxMs: 200,
+    });
+    nodes.push(node);
+    return node;
+  }
+
+  it('births with seq 0 and the will bdSeq, DBIRTHs every metric named and aliased', async () => {
+    const node = edgeNode();
+    node.deviceBirth(CNC, cncBirth());
+    await node.start();
+    const nbirth = await sub.next('NBIRTH');
+    const dbirth = await sub.next('DBIRTH');
+    expect(nbirth.payload.seq).toBe(0);
+    expect(metricValue(nbirth.payload, NODE_METRIC.bdSeq)).toBe(0);
+    const rebirth = nbirth.payload.metrics.find((m) => m.name === NODE_METRIC.rebirth);
+    expect(rebirth).toMatchObject({ value: false, datatype: DataType.Boolean });
+    expect(rebirth?.alias).toBeUndefined();
+    expect(metricValue(nbirth.payload, NODE_METRIC.software)).toBe('wanji test');
+
+    expect(dbirth.device).toBe(CNC);
+    expect(dbirth.payload.seq).toBe(1);
+    const names = dbirth.payload.metrics.map((m) => m.name);
+    expect(names).toEqual([
+      MACHINE_METRIC.state,
+      MACHINE_METRIC.kind,
+      MACHINE_METRIC.nc,
+      MACHINE_METRIC.robot,
+      MACHINE_METRIC.dataDepth,
+      'Signals/state',
+      'Signals/spindleSpeed',
+    ]);
+    expect(new Set(dbirth.payload.metrics.map((m) => m.alias)).size).toBe(7);
+    expect(metricValue(dbirth.payload, MACHINE_METRIC.kind)).toBe('cnc');
+    expect(metricValue(dbirth.payload, MACHINE_METRIC.nc)).toBe(true);
+    expect(metricValue(dbirth.payload, 'Signals/spindleSpeed')).toBe(100);
+
+    // The will carries the same bdSeq: kill the socket without DISCONNECT.
+    const before = sub.messages.length;
+    broker.client(CLIENT_ID)!.conn.destroy();
+    const ndeath = await sub.next('NDEATH', before);
+    expect(ndeath.payload.seq).toBeUndefined();
+    expect(ndeath.payload.metrics).toHaveLength(1);
+    expect(ndeath.payload.metrics[0]).toMatchObject({ name: 'bdSeq', datatype: DataType.Int64, value: 0 });
+    // …and the next session uses the next bdSeq, with the same aliases.
+    const nbirth2 = await sub.next('NBIRTH', before);
+    expect(metricValue(nbirth2.payload, NODE_METRIC.bdSeq)).toBe(1);
+    const dbirth2 = await sub.next('DBIRTH', before);
+    expect(dbirth2.payload.metrics.map((m) => m.alias)).toEqual(dbirth.payload.metrics.map((m) => m.alias));
+  });
+
+  it('numbers every message with one seq that wraps after 255, DDATA by alias with source time', async () => {
+    const node = edgeNode();
+    await node.start();
+    await sub.next('NBIRTH');
+    node.deviceBirth(CNC, cncBirth());
+    for (let i = 0; i < 300; i++) {
+      node.deviceData(CNC, [
+        { name: 'Signals/spindleSpeed', value: i, quality: 'good', timestamp: 1000 + i },
+      ]);
+    }
+    await waitFor(() => sub.of('DDATA').length === 300 || undefined, 5000, '300 DDATA');
+    const seqs = sub.messages.map((m) => m.payload.seq);
+    expect(seqs.slice(0, 3)).toEqual([0, 1, 2]);
+    seqs.forEach((s, i) => expect(s).toBe(i % 256));
+    const first = sub.of('DDATA')[0]!.payload.metrics[0]!;
+    expect(first.name).toBeUndefined();
+    expect(first.alias).toBe(7);
+    expect(first).toMatchObject({ timestamp: 1000, value: 0, datatype: DataType.Double });
+  });
+
+  it('waits for the primary host STATE online, and dies and starts over when it goes offline', async () => {
+    const node = edgeNode('wanji-hub');
+    await node.start();
+    await waitFor(() => node.status().connected || undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sub.of('NBIRTH')).toHaveLength(0);
+    await sub.publishState('wanji-hub', true, 1000);
+    const nbirth = await sub.next('NBIRTH');
+    expect(metricValue(nbirth.payload, 'bdSeq')).toBe(0);
+    // An older STATE is ignored.
+    await sub.publishState('wanji-hub', false, 500);
+    await waitFor(() => node.status().counters.stateStale === 1 || undefined);
+    expect(sub.of('NDEATH')).toHaveLength(0);
+    await sub.publishState('wanji-hub', false, 2000);
+    const ndeath = await sub.next('NDEATH');
+    expect(metricValue(ndeath.payload, 'bdSeq')).toBe(0);
+    // It reconnects (a new session, the next bdSeq) but waits for the host again.
+    await waitFor(() => (node.status().connected && node.status().bdSeq === 1) || undefined);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(sub.of('NBIRTH')).toHaveLength(1);
+    await sub.publishState('wanji-hub', true, 3000);
+    await waitFor(() => sub.of('NBIRTH')[1]);
+    expect(metricValue(sub.of('NBIRTH')[1]!.payload, 'bdSeq')).toBe(1);
+  });
+
+  it('rebirths on NCMD Node Control/Rebirth with the same bdSeq, and drops a malformed NCMD', async () => {
+    const node = edgeNode();
+    node.deviceBirth(CNC, cncBirth());
+    await node.start();
+    await sub.next('DBIRTH');
+    const ncmd = nodeTopic('E001', 'NCMD', 'GW-E001-1');
+    await sub.publish(ncmd, Buffer.from([0xff, 0xff, 0xff]));
+    await waitFor(() => node.status().counters.ncmdMalformed === 1 || undefined);
+    node.deviceData(CNC, [{ name: 'Signals/spindleSpeed', value: 7, quality: 'good', timestamp: 1 }]);
+    await sub.next('DDATA');
+    const before = sub.messages.length;
+    await sub.publish(
+      ncmd,
+      encodePayload({
+        timestamp: Date.now(),
+        metrics: [{ name: NODE_METRIC.rebirth, datatype: DataType.Boolean, value: true }],
+      }),
+    );
+    const nbirth = await sub.next('NBIRTH', before);
+    const dbirth = await sub.next('DBIRTH', before);
+    expect(nbirth.payload.seq).toBe(0);
+    expect(metricValue(nbirth.payload, 'bdSeq')).toBe(0);
+    expect(dbirth.payload.seq).toBe(1);
+    // The rebirth carries the latest value.
+    expect(metricValue(dbirth.payload, 'Signals/spindleSpeed')).toBe(7);
+    expect(node.status().counters.rebirths).toBe(1);
+  });
+
+  it('sends DDEATH when a device goes offline and DBIRTH when it comes back', async () => {
+    const node = edgeNode();
+    node.deviceBirth(CNC, cncBirth());
+    await node.start();
+    await sub.next('DBIRTH');
+    node.deviceDeath(CNC);
+    const ddeath = await sub.next('DDEATH');
+    expect(ddeath.device).toBe(CNC);
+    expect(ddeath.payload.seq).toBe(2);
+    node.deviceData(CNC, [{ name: 'Signals/spindleSpeed', value: 1, quality: 'good', timestamp: 1 }]);
+    node.deviceBirth(CNC, cncBirth(5));
+    await waitFor(() => sub.of('DBIRTH')[1]);
+    expect(sub.of('DDATA')).toHaveLength(0);
+    expect(sub.of('DBIRTH')[1]!.payload.seq).toBe(3);
+  });
+
+  it('keeps data while disconnected and replays it as historical after the next birth', async () => {
+    const node = edgeNode();
+    node.deviceBirth(CNC, cncBirth());
+    await node.start();
+    await sub.next('DBIRTH');
+    broker.client(CLIENT_ID)!.conn.destroy();
+    await waitFor(() => !node.status().connected || undefined);
+    node.deviceData(CNC, [{ name: 'Signals/spindleSpeed', value: 42, quality: 'good', timestamp: 1234 }]);
+    expect(node.status().queued).toBe(1);
+    const ddata = await sub.next('DDATA');
+    expect(ddata.payload.metrics[0]).toMatchObject({ value: 42, timestamp: 1234, isHistorical: true });
+    expect(node.status().queued).toBe(0);
+  });
+
+  it('publishes NDEATH on a clean close, and the next start continues the bdSeq', async () => {
+    const first = edgeNode();
+    await first.start();
+    await sub.next('NBIRTH');
+    await first.close();
+    const ndeath = await sub.next('NDEATH');
+    expect(metricValue(ndeath.payload, 'bdSeq')).toBe(0);
+    const second = edgeNode();
+    await second.start();
+    await waitFor(() => sub.of('NBIRTH')[1]);
+    expect(metricValue(sub.of('NBIRTH')[1]!.payload, 'bdSeq')).toBe(1);
+    // A clean close does not also deliver the will.
+    expect(sub.of('NDEATH')).toHaveLength(1);
+  });
+});
