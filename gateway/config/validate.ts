@@ -53,9 +53,9 @@ function discriminant(variant: TSchema): unknown {
 
 function makeChooser(root: unknown): VariantChooser {
   const choose: VariantChooser = (path, value, variants) => {
-    const discriminants = variants.map(discriminant);
+    const discriminants: unknown[] = variants.map(discriminant);
     if (discriminants.every((d) => d !== undefined)) {
-      const i = isRecord(value) ? discriminants.findIndex((d) => d === value.type) : -1;
+      const i = isRecord(value) ? discriminants.indexOf(value.type) : -1;
       if (i >= 0) return variants[i];
       // Only the `type` is wrong: say so, not every key of every variant.
       return Type.Object({

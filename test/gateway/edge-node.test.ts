@@ -119,7 +119,7 @@ describe('Sparkplug edge node', () => {
     await waitFor(() => sub.of('DDATA').length === 300 || undefined, 5000, '300 DDATA');
     const seqs = sub.messages.map((m) => m.payload.seq);
     expect(seqs.slice(0, 3)).toEqual([0, 1, 2]);
-    seqs.forEach((s, i) => expect(s).toBe(i % 256));
+    expect(seqs).toEqual(seqs.map((_, i) => i % 256));
     const first = sub.of('DDATA')[0]!.payload.metrics[0]!;
     expect(first.name).toBeUndefined();
     expect(first.alias).toBe(7);
