@@ -1,0 +1,112 @@
+/**
+ * The plain dashboard at `/`: no framework, no build step. It polls /api/v1/stats and
+ * renders with textContent only (names come from the registry, never as HTML).
+ * The Vue + ECharts web app replaces it later; this page stays as the no-JS-build fallback.
+ */
+export const DASHBOARD_REFRESH_MS = 5_000;
+
+export function dashboardHtml(): string {
+  return `<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>万机联网 Wanji hub</title>
+<style>
+  body { font-family: system-ui, "PingFang SC", "Microsoft YaHei", sans-serif; margin: 1.5rem; color: #1d2733; }
+  h1 { font-size: 1.4rem; margin: 0 0 1rem; }
+  h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
+  .cards { display: flex; gap: 1rem; flex-wrap: wrap; }
+  .card { border: 1px solid #d5dde6; border-radius: 6px; padding: .8rem 1.2rem; min-width: 12rem; }
+  .card .n { font-size: 2rem; font-weight: 600; }
+  .card .l { color: #5b6b7b; font-size: .9rem; }
+  progress { width: 100%; }
+  table { border-collapse: collapse; width: 100%; max-width: 70rem; }
+  th, td { border-bottom: 1px solid #e3e8ee; padding: .3rem .6rem; text-align: right; }
+  th:first-child, td:first-child { text-align: left; }
+  th { font-weight: 600; font-size: .85rem; color: #3c4a58; }
+  #status { color: #8a96a3; font-size: .8rem; margin-top: 1rem; }
+  #status.err { color: #b3261e; }
+</style>
+</head>
+<body>
+<h1>万机联网 · Wanji networked machines</h1>
+<div class="cards">
+  <div class="card"><div class="l">目标 Target</div><div class="n" id="target">–</div></div>
+  <div class="card"><div class="l">联网设备 Networked machines</div><div class="n" id="networked">–</div>
+    <progress id="progress" max="1" value="0"></progress></div>
+  <div class="card"><div class="l">在线设备 Online machines</div><div class="n" id="online">–</div></div>
+  <div class="card"><div class="l">企业 Enterprises</div><div class="n" id="enterprises">–</div></div>
+  <div class="card"><div class="l">设备联网率 Networking rate</div><div class="n" id="networkingRate">–</div></div>
+  <div class="card"><div class="l">数控化率 NC rate</div><div class="n" id="ncRate">–</div></div>
+</div>
+<h2>按区域 By region</h2>
+<table id="byRegion"></table>
+<h2>按行业 By industry</h2>
+<table id="byIndustry"></table>
+<div id="status"></div>
+<script>
+(function () {
+  var COLUMNS = [
+    ['name', '名称 Name'],
+    ['enterprises', '企业 Enterprises'],
+    ['networked', '联网 Networked'],
+    ['online', '在线 Online'],
+    ['productionEquipment', '申报生产设备 Declared equipment'],
+    ['ncEquipment', '申报数控设备 Declared NC'],
+    ['networkingRate', '设备联网率 Networking rate'],
+    ['ncRate', '数控化率 NC rate'],
+    ['backbone', '骨干达标 Backbone meeting target']
+  ];
+  function pct(r) { return r === null || r === undefined ? '–' : (r * 100).toFixed(1) + ' %'; }
+  function num(n) { return typeof n === 'number' ? n.toLocaleString('zh-CN') : '–'; }
+  function cell(row, key) {
+    if (key === 'name') return row.nameZh + ' ' + row.nameEn;
+    if (key === 'networkingRate' || key === 'ncRate') return pct(row[key]);
+    if (key === 'backbone') return row.backboneMeetingTarget + ' / ' + row.backboneEnterprises;
+    return num(row[key]);
+  }
+  function table(id, rows) {
+    var t = document.getElementById(id);
+    t.replaceChildren();
+    var head = t.insertRow();
+    COLUMNS.forEach(function (c) { var th = document.createElement('th'); th.textContent = c[1]; head.appendChild(th); });
+    rows.forEach(function (row) {
+      var tr = t.insertRow();
+      COLUMNS.forEach(function (c) { tr.insertCell().textContent = cell(row, c[0]); });
+    });
+  }
+  function set(id, text) { document.getElementById(id).textContent = text; }
+  function refresh() {
+    fetch('/api/v1/stats').then(function (r) {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      return r.json();
+    }).then(function (s) {
+      set('target', num(s.target));
+      set('networked', num(s.networked));
+      set('online', num(s.online));
+      set('enterprises', num(s.enterprises));
+      set('networkingRate', pct(s.networkingRate));
+      set('ncRate', pct(s.ncRate));
+      document.getElementById('progress').value = Math.min(1, s.networked / s.target);
+      table('byRegion', s.byRegion);
+      table('byIndustry', s.byIndustry);
+      var st = document.getElementById('status');
+      st.className = '';
+      st.textContent = '更新于 Updated ' + new Date(s.generatedAt).toLocaleString('zh-CN') +
+        ' · 联网窗口 networking window ' + Math.round(s.windows.networkingMs / 86400000) + ' d' +
+        ' · 在线窗口 online window ' + Math.round(s.windows.onlineMs / 60000) + ' min';
+    }).catch(function (err) {
+      var st = document.getElementById('status');
+      st.className = 'err';
+      st.textContent = '无法获取统计 Cannot load statistics: ' + err.message;
+    });
+  }
+  refresh();
+  setInterval(refresh, ${DASHBOARD_REFRESH_MS});
+})();
+</script>
+</body>
+</html>
+`;
+}

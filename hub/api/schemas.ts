@@ -1,0 +1,191 @@
+/** TypeBox schemas for every API route: fastify validates requests and serializes replies with them. */
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/** ISO 8601 time. */
+const Time = Type.String({ format: 'date-time' });
+const Rate = Nullable(Type.Number({ description: '0–1 (× 100 % for display); null without a denominator' }));
+
+export const ErrorReply = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String({ description: 'stable WANJI_E_* code' }),
+  error: Type.String(),
+  message: Type.String(),
+});
+
+export const ComponentHealthSchema = Type.Object({
+  status: Type.Union([
+    Type.Literal('up'),
+    Type.Literal('down'),
+    Type.Literal('starting'),
+    Type.Literal('closed'),
+  ]),
+  detail: Type.Optional(Type.String()),
+});
+
+export const HealthReply = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  components: Type.Object({
+    broker: ComponentHealthSchema,
+    host: ComponentHealthSchema,
+    store: ComponentHealthSchema,
+    registry: ComponentHealthSchema,
+  }),
+  counters: Type.Record(Type.String(), Type.Record(Type.String(), Type.Number())),
+});
+export type HealthReply = Static<typeof HealthReply>;
+
+const GroupStats = Type.Object({
+  code: Type.String(),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  enterprises: Type.Integer(),
+  backboneEnterprises: Type.Integer(),
+  backboneMeetingTarget: Type.Integer(),
+  machines: Type.Integer(),
+  networked: Type.Integer(),
+  online: Type.Integer(),
+  productionEquipment: Type.Integer(),
+  ncEquipment: Type.Integer(),
+  robots: Type.Integer(),
+  networkingRate: Rate,
+  ncRate: Rate,
+  networkingRateMean: Rate,
+  ncRateMean: Rate,
+});
+
+export const StatsReply = Type.Object({
+  target: Type.Integer(),
+  networked: Type.Integer(),
+  online: Type.Integer(),
+  machines: Type.Integer(),
+  enterprises: Type.Integer(),
+  productionEquipment: Type.Integer(),
+  ncEquipment: Type.Integer(),
+  robots: Type.Integer(),
+  networkingRate: Rate,
+  ncRate: Rate,
+  unattributed: Type.Object({ machines: Type.Integer(), networked: Type.Integer(), online: Type.Integer() }),
+  byRegion: Type.Array(GroupStats),
+  byIndustry: Type.Array(GroupStats),
+  windows: Type.Object({ networkingMs: Type.Integer(), onlineMs: Type.Integer() }),
+  generatedAt: Time,
+});
+
+export const MachinesQuery = Type.Object(
+  {
+    enterprise: Type.Optional(Type.String({ minLength: 1 })),
+    region: Type.Optional(Type.String({ minLength: 1 })),
+    industry: Type.Optional(Type.String({ minLength: 1 })),
+    online: Type.Optional(Type.Boolean()),
+    limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type MachinesQuery = Static<typeof MachinesQuery>;
+
+export const Machine = Type.Object({
+  enterprise: Type.String(),
+  id: Type.String(),
+  kind: Nullable(Type.String()),
+  nc: Nullable(Type.Boolean()),
+  robot: Nullable(Type.Boolean()),
+  dataDepth: Nullable(Type.String()),
+  state: Nullable(Type.String({ description: '"offline" unless online; else the last reported state' })),
+  online: Type.Boolean(),
+  networked: Type.Boolean(),
+  dead: Type.Boolean(),
+  gateway: Type.String({ description: 'edge node id the machine was last seen on' }),
+  region: Nullable(Type.String()),
+  industry: Nullable(Type.String()),
+  firstSeen: Time,
+  lastSeenAt: Nullable(Time),
+  lastSampleAt: Nullable(Time),
+});
+
+export const MachineList = Type.Object({ total: Type.Integer(), machines: Type.Array(Machine) });
+
+export const MachineParams = Type.Object({
+  enterprise: Type.String({ minLength: 1 }),
+  machine: Type.String({ minLength: 1 }),
+});
+export type MachineParams = Static<typeof MachineParams>;
+
+const SampleValue = Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]);
+const Quality = Type.Union([Type.Literal('good'), Type.Literal('uncertain'), Type.Literal('bad')]);
+
+export const MachineDetail = Type.Object({
+  machine: Machine,
+  latest: Type.Array(
+    Type.Object({
+      metric: Type.String(),
+      ts: Type.Integer(),
+      value: SampleValue,
+      quality: Type.Optional(Quality),
+    }),
+  ),
+});
+
+export const SeriesQuery = Type.Object(
+  {
+    metric: Type.String({ minLength: 1, description: 'e.g. Signals/spindleSpeed or State' }),
+    from: Type.Optional(Type.String({ description: 'ms since the epoch or ISO 8601; inclusive' })),
+    to: Type.Optional(Type.String({ description: 'ms since the epoch or ISO 8601; inclusive' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+export type SeriesQuery = Static<typeof SeriesQuery>;
+
+export const SeriesReply = Type.Object({
+  enterprise: Type.String(),
+  machine: Type.String(),
+  metric: Type.String(),
+  points: Type.Array(
+    Type.Object({
+      ts: Type.Integer({ description: 'ms since the epoch' }),
+      value: SampleValue,
+      quality: Type.Optional(Quality),
+    }),
+  ),
+});
+
+export const GatewayList = Type.Object({
+  gateways: Type.Array(
+    Type.Object({
+      group: Type.String(),
+      edgeNode: Type.String(),
+      online: Type.Boolean({ description: 'born and not dead (NDEATH with the current bdSeq)' }),
+      bdSeq: Nullable(Type.Integer()),
+      firstSeen: Time,
+      lastBirthAt: Nullable(Time),
+      lastDeathAt: Nullable(Time),
+      lastSeenAt: Nullable(Time),
+    }),
+  ),
+});
+
+export const EnterpriseList = Type.Object({
+  enterprises: Type.Array(
+    Type.Object({
+      code: Type.String(),
+      name: Type.String(),
+      region: Type.String(),
+      industry: Type.String(),
+      backbone: Type.Boolean(),
+      ledger: Type.Object({
+        productionEquipment: Type.Integer(),
+        ncEquipment: Type.Integer(),
+        robots: Type.Integer(),
+      }),
+      declaredBy: Type.String(),
+      declaredAt: Time,
+      machines: Type.Integer(),
+      networked: Type.Integer(),
+      online: Type.Integer(),
+      networkingRate: Rate,
+      ncRate: Rate,
+    }),
+  ),
+});

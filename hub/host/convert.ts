@@ -1,0 +1,106 @@
+/** From decoded Sparkplug metrics to what the store and registry hold. */
+import {
+  DataType,
+  isDataDepth,
+  isMachineKind,
+  MACHINE_METRIC,
+  type Metric,
+  type MetricValue,
+  type PropertySet,
+} from '../../protocol/index.js';
+import type { MachineProperties } from '../registry/types.js';
+import type { SampleQuality, SampleValue } from '../store/types.js';
+
+/** A value the store can hold, or undefined (bytes, data sets, templates). */
+export function toSampleValue(v: MetricValue, datatype: number): SampleValue | undefined {
+  if (v === null) return datatype === DataType.Bytes || datatype === DataType.File ? undefined : null;
+  switch (typeof v) {
+    case 'number':
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'bigint':
+      return unsignedFix(v, datatype);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A data message may leave out the datatype; the codec then reads a long as signed Int64.
+ * The birth's datatype tells us when it was unsigned.
+ */
+function unsignedFix(v: bigint, datatype: number): number {
+  const unsigned = datatype === DataType.UInt64 || datatype === DataType.DateTime;
+  return Number(unsigned ? BigInt.asUintN(64, v) : v);
+}
+
+/** Re-reads a value decoded without its datatype (data messages) by the birth's datatype. */
+export function reinterpret(v: MetricValue, decodedAs: number, born: number): MetricValue {
+  if (decodedAs === born || typeof v !== 'number') return v;
+  switch (born) {
+    case DataType.UInt32:
+      return v >>> 0;
+    case DataType.UInt64:
+    case DataType.DateTime:
+      return v < 0 ? Number(BigInt.asUintN(64, BigInt(v))) : v;
+    case DataType.Int8:
+      return (v << 24) >> 24;
+    case DataType.Int16:
+      return (v << 16) >> 16;
+    case DataType.UInt8:
+      return v & 0xff;
+    case DataType.UInt16:
+      return v & 0xffff;
+    case DataType.Boolean:
+      return v !== 0;
+    default:
+      return v;
+  }
+}
+
+/**
+ * Sample quality from a metric's "Quality" property: a string good / uncertain / bad, or a
+ * number read as an OPC UA StatusCode (severity in the top two bits: 00 good, 01 uncertain,
+ * 10 or 11 bad). No property means good.
+ */
+export function qualityOf(props: PropertySet | undefined): SampleQuality | undefined {
+  const q = props?.Quality ?? props?.quality;
+  if (q === undefined || q.value === null) return undefined;
+  const v = q.value;
+  if (typeof v === 'string') {
+    const s = v.toLowerCase();
+    return s === 'good' || s === 'bad' || s === 'uncertain' ? s : undefined;
+  }
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    const severity = Number((BigInt.asUintN(32, BigInt(v)) >> 30n) & 3n);
+    return severity === 0 ? 'good' : severity === 1 ? 'uncertain' : 'bad';
+  }
+  return undefined;
+}
+
+/** Machine attributes from a DBIRTH's `Properties/*` metrics; unknown values are left out. */
+export function machineProperties(metrics: readonly Metric[]): MachineProperties {
+  const out: { -readonly [K in keyof MachineProperties]: MachineProperties[K] } = {};
+  for (const m of metrics) {
+    switch (m.name) {
+      case MACHINE_METRIC.kind:
+        // A kind Wanji does not know yet still makes a machine; count it as "other".
+        if (typeof m.value === 'string') out.kind = isMachineKind(m.value) ? m.value : 'other';
+        break;
+      case MACHINE_METRIC.nc:
+        if (typeof m.value === 'boolean') out.nc = m.value;
+        break;
+      case MACHINE_METRIC.robot:
+        if (typeof m.value === 'boolean') out.robot = m.value;
+        break;
+      case MACHINE_METRIC.dataDepth:
+        if (isDataDepth(m.value)) out.dataDepth = m.value;
+        break;
+    }
+  }
+  return out;
+}
+
+/** `Properties/*` describe the machine (registry), they are not samples. */
+export const PROPERTY_PREFIX = 'Properties/';

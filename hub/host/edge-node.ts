@@ -1,0 +1,109 @@
+/**
+ * What the host remembers about one edge node: its bdSeq, whether it is born, the expected
+ * seq, and the alias tables of the node and each device. Pure bookkeeping, no I/O.
+ */
+import { nextSeq, SEQ_MODULUS, seqGap } from '../../protocol/index.js';
+
+export interface MetricDef {
+  readonly name: string;
+  readonly datatype: number;
+}
+
+/** Names and aliases of one birth certificate's metrics. */
+export class MetricTable {
+  readonly #byAlias = new Map<number, MetricDef>();
+  readonly #byName = new Map<string, MetricDef>();
+
+  add(def: MetricDef, alias: number | undefined): void {
+    this.#byName.set(def.name, def);
+    if (alias !== undefined) this.#byAlias.set(alias, def);
+  }
+
+  byAlias(alias: number): MetricDef | undefined {
+    return this.#byAlias.get(alias);
+  }
+
+  byName(name: string): MetricDef | undefined {
+    return this.#byName.get(name);
+  }
+}
+
+export interface DeviceState {
+  born: boolean;
+  metrics: MetricTable;
+}
+
+export type SeqResult =
+  | { readonly kind: 'in-order' }
+  /** Some messages were skipped; they may still arrive within the reorder timeout. */
+  | { readonly kind: 'gap'; readonly skipped: number }
+  /** A message the last gap was waiting for. `filled` = no hole is left. */
+  | { readonly kind: 'late'; readonly filled: boolean };
+
+export class EdgeNodeState {
+  readonly group: string;
+  readonly edgeNode: string;
+  /** bdSeq of the current NBIRTH; undefined before the first birth this host saw. */
+  bdSeq: number | undefined;
+  /** Born and not dead. */
+  born = false;
+  metrics = new MetricTable();
+  readonly devices = new Map<string, DeviceState>();
+  #lastSeq: number | undefined;
+  /** Seqs skipped by the last gaps and still awaited. */
+  readonly #missing = new Set<number>();
+  /** Pending reorder timeout, or undefined. */
+  reorderTimer: unknown;
+  /** Pending deferred rebirth request, or undefined. */
+  rebirthTimer: unknown;
+  lastRebirthRequestAt = Number.NEGATIVE_INFINITY;
+
+  constructor(group: string, edgeNode: string) {
+    this.group = group;
+    this.edgeNode = edgeNode;
+  }
+
+  /** NBIRTH: new alias tables, every device unborn until its DBIRTH, seq restarts. */
+  birth(bdSeq: number, seq: number): void {
+    this.bdSeq = bdSeq;
+    this.born = true;
+    this.metrics = new MetricTable();
+    this.devices.clear();
+    this.#lastSeq = seq;
+    this.#missing.clear();
+  }
+
+  /** NDEATH (matching bdSeq): the node and every device are dead until reborn. */
+  death(): void {
+    this.born = false;
+    for (const d of this.devices.values()) d.born = false;
+    this.#lastSeq = undefined;
+    this.#missing.clear();
+  }
+
+  get awaiting(): number {
+    return this.#missing.size;
+  }
+
+  clearMissing(): void {
+    this.#missing.clear();
+  }
+
+  /** Checks a message's seq against the one expected after the previous message. */
+  checkSeq(seq: number): SeqResult {
+    const last = this.#lastSeq;
+    if (last === undefined) {
+      this.#lastSeq = seq;
+      return { kind: 'in-order' };
+    }
+    const gap = seqGap(last, seq);
+    if (gap === 0) {
+      this.#lastSeq = seq;
+      return { kind: 'in-order' };
+    }
+    if (this.#missing.delete(seq)) return { kind: 'late', filled: this.#missing.size === 0 };
+    for (let s = nextSeq(last), n = 0; n < gap && n < SEQ_MODULUS; s = nextSeq(s), n++) this.#missing.add(s);
+    this.#lastSeq = seq;
+    return { kind: 'gap', skipped: gap };
+  }
+}

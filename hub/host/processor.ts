@@ -1,0 +1,339 @@
+/**
+ * Turns Sparkplug messages into samples and registry events: birth/death tracking, alias
+ * resolution, seq checking with a reorder timeout, and rate-limited rebirth requests.
+ * No I/O of its own: the host hands messages in, the sink takes the output, and
+ * `sendRebirth` publishes the NCMD. Cheap per message: map lookups, no awaits.
+ */
+import type { Logger } from 'pino';
+import {
+  type DeviceTopic,
+  decodePayload,
+  isMachineState,
+  MACHINE_METRIC,
+  type Metric,
+  NODE_METRIC,
+  type NodeTopic,
+  type Payload,
+  parseTopic,
+} from '../../protocol/index.js';
+import type { Sample } from '../store/types.js';
+import { machineProperties, PROPERTY_PREFIX, qualityOf, reinterpret, toSampleValue } from './convert.js';
+import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
+import { type HostCounters, type HostSink, newCounters, type Timers } from './types.js';
+
+export interface ProcessorOptions {
+  readonly sink: HostSink;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly timers: Timers;
+  /** How long a seq gap may stay open before the host asks for a rebirth. */
+  readonly reorderTimeoutMs: number;
+  /** At most one rebirth request per edge node per this interval; later ones wait. */
+  readonly rebirthMinIntervalMs: number;
+  readonly sendRebirth: (group: string, edgeNode: string) => void;
+}
+
+function bdSeqOf(p: Payload): number | undefined {
+  const m = p.metrics.find((x) => x.name === NODE_METRIC.bdSeq);
+  if (m === undefined) return undefined;
+  if (typeof m.value === 'number' && Number.isInteger(m.value)) return m.value;
+  if (typeof m.value === 'bigint') return Number(m.value);
+  return undefined;
+}
+
+export class MessageProcessor {
+  readonly counters: HostCounters = newCounters();
+  readonly #o: ProcessorOptions;
+  readonly #log: Logger;
+  readonly #nodes = new Map<string, EdgeNodeState>();
+
+  constructor(opts: ProcessorOptions) {
+    this.#o = opts;
+    this.#log = opts.logger;
+  }
+
+  /** Handles one message from spBv1.0/# (STATE topics are the host's business, not ours). */
+  handle(topic: string, payload: Uint8Array): void {
+    this.counters.messages++;
+    const parsed = parseTopic(topic);
+    if (!parsed.ok) {
+      this.counters.malformedTopics++;
+      this.#log.debug({ topic, reason: parsed.reason }, 'malformed Sparkplug topic dropped');
+      return;
+    }
+    const t = parsed.topic;
+    if (t.kind === 'state' || t.type === 'NCMD' || t.type === 'DCMD') return;
+    let p: Payload;
+    try {
+      p = decodePayload(payload);
+    } catch (err) {
+      this.counters.malformedPayloads++;
+      this.#log.debug({ topic, err }, 'malformed Sparkplug payload dropped');
+      return;
+    }
+    try {
+      if (t.kind === 'node') this.#node(t, p);
+      else this.#device(t, p);
+    } catch (err) {
+      this.counters.handlerErrors++;
+      this.#log.error({ topic, err }, 'Sparkplug message handler failed; message dropped');
+    }
+  }
+
+  /** What the host knows about an edge node (tests, diagnostics). */
+  node(group: string, edgeNode: string): EdgeNodeState | undefined {
+    return this.#nodes.get(`${group}/${edgeNode}`);
+  }
+
+  /** Asks an edge node for a rebirth (rate-limited like every other request). */
+  requestRebirth(group: string, edgeNode: string, reason: string): void {
+    this.#rebirth(this.#state(group, edgeNode), reason);
+  }
+
+  close(): void {
+    for (const n of this.#nodes.values()) this.#cancelTimers(n);
+  }
+
+  #state(group: string, edgeNode: string): EdgeNodeState {
+    const key = `${group}/${edgeNode}`;
+    let n = this.#nodes.get(key);
+    if (n === undefined) {
+      n = new EdgeNodeState(group, edgeNode);
+      this.#nodes.set(key, n);
+    }
+    return n;
+  }
+
+  #node(t: NodeTopic, p: Payload): void {
+    const now = this.#o.clock();
+    const node = this.#state(t.group, t.edgeNode);
+    switch (t.type) {
+      case 'NBIRTH': {
+        const bdSeq = bdSeqOf(p);
+        if (bdSeq === undefined) {
+          this.counters.invalidMessages++;
+          this.#rebirth(node, 'NBIRTH without bdSeq');
+          return;
+        }
+        if (p.seq !== 0) this.counters.invalidMessages++;
+        this.#cancelTimers(node);
+        node.birth(bdSeq, p.seq ?? 0);
+        for (const m of p.metrics) if (m.name !== undefined) node.metrics.add(def(m, m.name), m.alias);
+        this.#o.sink.event({ type: 'nodeBirth', group: t.group, edgeNode: t.edgeNode, bdSeq, at: now });
+        this.#log.info({ group: t.group, edgeNode: t.edgeNode, bdSeq }, 'edge node born');
+        return;
+      }
+      case 'NDEATH': {
+        const bdSeq = bdSeqOf(p);
+        if (bdSeq === undefined) {
+          this.counters.invalidMessages++;
+          return;
+        }
+        if (node.bdSeq !== undefined && (node.bdSeq !== bdSeq || !node.born)) {
+          // A late will from an earlier session: the node has been reborn since.
+          this.counters.staleDeaths++;
+          this.#log.debug(
+            { group: t.group, edgeNode: t.edgeNode, bdSeq, current: node.bdSeq },
+            'stale NDEATH',
+          );
+          return;
+        }
+        // Unknown to this host run (it restarted): the registry compares with the stored bdSeq.
+        node.death();
+        this.#cancelTimers(node);
+        this.#o.sink.event({ type: 'nodeDeath', group: t.group, edgeNode: t.edgeNode, bdSeq, at: now });
+        this.#log.info({ group: t.group, edgeNode: t.edgeNode, bdSeq }, 'edge node dead');
+        return;
+      }
+      case 'NDATA': {
+        if (!this.#sequenced(node, p, now)) return;
+        // Node metrics describe the gateway, not a machine: checked, not stored.
+        if (p.metrics.some((m) => resolve(m, node.metrics) === undefined)) this.#unknownAlias(node);
+        return;
+      }
+    }
+  }
+
+  #device(t: DeviceTopic, p: Payload): void {
+    const now = this.#o.clock();
+    const node = this.#state(t.group, t.edgeNode);
+    if (t.type === 'DDEATH') {
+      if (node.born) this.#sequenced(node, p, now);
+      const dev = node.devices.get(t.device);
+      if (dev !== undefined) dev.born = false;
+      this.#o.sink.event({
+        type: 'deviceDeath',
+        group: t.group,
+        edgeNode: t.edgeNode,
+        device: t.device,
+        at: now,
+      });
+      return;
+    }
+    if (!this.#sequenced(node, p, now)) return;
+    let dev: DeviceState | undefined;
+    if (t.type === 'DBIRTH') {
+      dev = { born: true, metrics: new MetricTable() };
+      node.devices.set(t.device, dev);
+      for (const m of p.metrics) if (m.name !== undefined) dev.metrics.add(def(m, m.name), m.alias);
+      this.#o.sink.event({
+        type: 'deviceBirth',
+        group: t.group,
+        edgeNode: t.edgeNode,
+        device: t.device,
+        at: now,
+        properties: machineProperties(p.metrics),
+      });
+    } else {
+      dev = node.devices.get(t.device);
+      if (dev === undefined || !dev.born) {
+        this.counters.dataBeforeBirth++;
+        this.#rebirth(node, `${t.type} for device "${t.device}" before its DBIRTH`);
+        return;
+      }
+    }
+    this.#deviceMetrics(t, p, dev, t.type === 'DBIRTH', now);
+  }
+
+  #deviceMetrics(t: DeviceTopic, p: Payload, dev: DeviceState, birth: boolean, now: number): void {
+    const samples: Sample[] = [];
+    let current = birth;
+    let sampleAt: number | undefined;
+    let state: string | undefined;
+    let stateAt: number | undefined;
+    let unknown = false;
+    for (const m of p.metrics) {
+      const d = resolve(m, dev.metrics);
+      if (d === undefined) {
+        unknown = true;
+        continue;
+      }
+      if (d.name.startsWith(PROPERTY_PREFIX)) continue;
+      if (m.isTransient) {
+        this.counters.transientMetrics++;
+        if (!m.isHistorical) current = true;
+        continue;
+      }
+      const value = toSampleValue(reinterpret(m.value, m.datatype, d.datatype), d.datatype);
+      if (value === undefined) {
+        this.counters.unsupportedValues++;
+        continue;
+      }
+      const ts = m.timestamp ?? p.timestamp ?? now;
+      const quality = qualityOf(m.properties);
+      const base = { enterprise: t.group, machine: t.device, metric: d.name, ts, value };
+      samples.push(quality === undefined || quality === 'good' ? base : { ...base, quality });
+      if (m.isHistorical) {
+        // Late data (store and forward): stored with its own time, never "current".
+        this.counters.historicalSamples++;
+        continue;
+      }
+      current = true;
+      if (value !== null && quality !== 'bad') sampleAt = now;
+      if (
+        d.name === MACHINE_METRIC.state &&
+        isMachineState(value) &&
+        (stateAt === undefined || ts >= stateAt)
+      ) {
+        state = value;
+        stateAt = ts;
+      }
+    }
+    if (samples.length > 0) {
+      this.counters.samples += samples.length;
+      this.#o.sink.samples(samples);
+    }
+    if (current) {
+      this.#o.sink.deviceActivity({
+        enterprise: t.group,
+        machine: t.device,
+        gateway: t.edgeNode,
+        seenAt: now,
+        ...(sampleAt === undefined ? {} : { sampleAt }),
+        ...(state === undefined ? {} : { state, stateAt }),
+      });
+    }
+    if (unknown) this.#unknownAlias(this.#state(t.group, t.edgeNode));
+  }
+
+  /** Seq bookkeeping for a data message; false when it must be dropped (node not born). */
+  #sequenced(node: EdgeNodeState, p: Payload, now: number): boolean {
+    if (!node.born) {
+      this.counters.dataBeforeBirth++;
+      this.#rebirth(node, 'data before NBIRTH');
+      return false;
+    }
+    this.#o.sink.gatewayActivity({ group: node.group, edgeNode: node.edgeNode, seenAt: now });
+    if (p.seq === undefined) {
+      this.counters.invalidMessages++;
+      return true;
+    }
+    const r = node.checkSeq(p.seq);
+    if (r.kind === 'gap') {
+      this.counters.seqGaps++;
+      this.#log.debug(
+        { group: node.group, edgeNode: node.edgeNode, seq: p.seq, skipped: r.skipped },
+        'seq gap',
+      );
+      if (node.reorderTimer === undefined) {
+        node.reorderTimer = this.#o.timers.setTimeout(() => {
+          node.reorderTimer = undefined;
+          if (node.awaiting === 0 || !node.born) return;
+          node.clearMissing();
+          this.#rebirth(node, 'seq gap not filled within the reorder timeout');
+        }, this.#o.reorderTimeoutMs);
+      }
+    } else if (r.kind === 'late') {
+      this.counters.reorderedMessages++;
+      if (r.filled && node.reorderTimer !== undefined) {
+        this.#o.timers.clearTimeout(node.reorderTimer);
+        node.reorderTimer = undefined;
+      }
+    }
+    return true;
+  }
+
+  #unknownAlias(node: EdgeNodeState): void {
+    this.counters.unknownAliases++;
+    this.#rebirth(node, 'unknown metric alias');
+  }
+
+  #rebirth(node: EdgeNodeState, reason: string): void {
+    if (node.rebirthTimer !== undefined) return;
+    const wait = node.lastRebirthRequestAt + this.#o.rebirthMinIntervalMs - this.#o.clock();
+    if (wait > 0) {
+      this.counters.rebirthsDeferred++;
+      node.rebirthTimer = this.#o.timers.setTimeout(() => {
+        node.rebirthTimer = undefined;
+        this.#sendRebirth(node, reason);
+      }, wait);
+      return;
+    }
+    this.#sendRebirth(node, reason);
+  }
+
+  #sendRebirth(node: EdgeNodeState, reason: string): void {
+    node.lastRebirthRequestAt = this.#o.clock();
+    this.counters.rebirthRequests++;
+    this.#log.info({ group: node.group, edgeNode: node.edgeNode, reason }, 'requesting rebirth');
+    this.#o.sendRebirth(node.group, node.edgeNode);
+  }
+
+  #cancelTimers(node: EdgeNodeState): void {
+    if (node.reorderTimer !== undefined) this.#o.timers.clearTimeout(node.reorderTimer);
+    if (node.rebirthTimer !== undefined) this.#o.timers.clearTimeout(node.rebirthTimer);
+    node.reorderTimer = undefined;
+    node.rebirthTimer = undefined;
+  }
+}
+
+function def(m: Metric, name: string): MetricDef {
+  return { name, datatype: m.datatype };
+}
+
+/** A data metric's definition: by alias from the birth, else by its own name. */
+function resolve(m: Metric, table: MetricTable): MetricDef | undefined {
+  if (m.alias !== undefined && m.name === undefined) return table.byAlias(m.alias);
+  if (m.name === undefined) return undefined;
+  return table.byName(m.name) ?? def(m, m.name);
+}

@@ -1,0 +1,75 @@
+import type { DeviceActivity, GatewayActivity, RegistryEvent } from '../registry/types.js';
+import type { Sample } from '../store/types.js';
+
+/**
+ * Where the host's output goes. Calls are cheap and synchronous: the implementation
+ * (hub/ingest) buffers and flushes in batches.
+ */
+export interface HostSink {
+  /** Resolved samples (historical ones included, transient ones already left out). */
+  samples(samples: readonly Sample[]): void;
+  event(e: RegistryEvent): void;
+  deviceActivity(a: DeviceActivity): void;
+  gatewayActivity(a: GatewayActivity): void;
+}
+
+/** Counters the host keeps; exposed on /healthz now, as Prometheus metrics later. */
+export interface HostCounters {
+  /** Every message received on spBv1.0/#. */
+  messages: number;
+  malformedTopics: number;
+  malformedPayloads: number;
+  /** Well-formed protobuf that breaks a Sparkplug rule (NBIRTH without bdSeq, no seq, …). */
+  invalidMessages: number;
+  seqGaps: number;
+  /** Messages that arrived late but within the reorder timeout, filling a gap. */
+  reorderedMessages: number;
+  rebirthRequests: number;
+  /** Rebirth requests postponed by the per-node rate limit. */
+  rebirthsDeferred: number;
+  dataBeforeBirth: number;
+  unknownAliases: number;
+  /** NDEATHs whose bdSeq did not match the current NBIRTH. */
+  staleDeaths: number;
+  samples: number;
+  historicalSamples: number;
+  transientMetrics: number;
+  /** Values the store cannot hold (bytes, data sets, templates). */
+  unsupportedValues: number;
+  /** Our own STATE seen offline or with another timestamp while we are online. */
+  stateCorrections: number;
+  handlerErrors: number;
+}
+
+export function newCounters(): HostCounters {
+  return {
+    messages: 0,
+    malformedTopics: 0,
+    malformedPayloads: 0,
+    invalidMessages: 0,
+    seqGaps: 0,
+    reorderedMessages: 0,
+    rebirthRequests: 0,
+    rebirthsDeferred: 0,
+    dataBeforeBirth: 0,
+    unknownAliases: 0,
+    staleDeaths: 0,
+    samples: 0,
+    historicalSamples: 0,
+    transientMetrics: 0,
+    unsupportedValues: 0,
+    stateCorrections: 0,
+    handlerErrors: 0,
+  };
+}
+
+/** setTimeout / clearTimeout, injectable so tests can use fake time. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const REAL_TIMERS: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};

@@ -1,0 +1,185 @@
+/**
+ * The hub: MQTT broker, Sparkplug primary host, ingest, sample store, registry and API.
+ * The constructor validates the config and builds the parts; start() starts them in
+ * dependency order; close() stops them in reverse.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ApiServer } from './api/server.js';
+import { ANONYMOUS_POLICY, createBroker, type MqttBroker } from './broker/index.js';
+import { type HubConfig, type HubOptions, resolveHubConfig } from './config.js';
+import { HubError } from './errors.js';
+import { SparkplugHost } from './host/host.js';
+import { Ingest } from './ingest/ingest.js';
+import { Registry } from './registry/registry.js';
+import { computeStats, type StatsReport, type StatsWindows } from './stats/stats.js';
+import { createStore } from './store/index.js';
+import type { SampleStore } from './store/types.js';
+
+interface Part {
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class Hub {
+  readonly config: Readonly<HubConfig>;
+  readonly windows: StatsWindows;
+  readonly #logger: Logger;
+  readonly #log: Logger;
+  readonly #timers: HubOptions['timers'];
+  readonly #clock: () => number;
+  readonly #registry: Registry;
+  readonly #store: SampleStore;
+  readonly #ingest: Ingest;
+  readonly #broker: MqttBroker;
+  #host: SparkplugHost | undefined;
+  #api: ApiServer | undefined;
+  /** Started parts, in start order; close() walks it backwards. */
+  #started: Part[] = [];
+  #starting: Promise<void> | undefined;
+
+  constructor(options: HubOptions) {
+    const { logger, clock, timers, ...config } = options;
+    this.config = resolveHubConfig(config);
+    this.#log = logger.child({ component: 'hub' });
+    this.#clock = clock ?? Date.now;
+    this.windows = { networkingMs: this.config.networkingWindowMs, onlineMs: this.config.onlineWindowMs };
+    const dataDir = this.config.dataDir;
+    this.#registry = new Registry({ path: join(dataDir, 'registry.db'), logger, clock: this.#clock });
+    this.#store = createStore(this.config.store, { dataDir, logger });
+    this.#ingest = new Ingest({
+      store: this.#store,
+      registry: this.#registry,
+      logger,
+      flushIntervalMs: this.config.flushIntervalMs,
+      ...(timers === undefined ? {} : { timers }),
+    });
+    this.#broker = createBroker(this.config.mqtt, { logger, policy: ANONYMOUS_POLICY });
+    this.#timers = timers;
+    this.#logger = logger;
+  }
+
+  get registry(): Registry {
+    return this.#registry;
+  }
+
+  get store(): SampleStore {
+    return this.#store;
+  }
+
+  /** The Sparkplug host (after start()). */
+  get host(): SparkplugHost {
+    if (this.#host === undefined) throw new HubError('WANJI_E_HUB_STATE', 'hub is not started');
+    return this.#host;
+  }
+
+  get ingest(): Ingest {
+    return this.#ingest;
+  }
+
+  /** The embedded broker's real port (after start()); undefined with an external broker. */
+  get mqttPort(): number | undefined {
+    return this.#broker.port;
+  }
+
+  get mqttUrl(): string {
+    return this.#broker.connectUrl();
+  }
+
+  get httpPort(): number | undefined {
+    return this.#api?.port;
+  }
+
+  stats(): StatsReport {
+    return computeStats(this.#registry, this.#clock(), this.windows);
+  }
+
+  /** Writes what the host has buffered to the store and registry (tests, shutdown). */
+  flush(): Promise<void> {
+    return this.#ingest.flush();
+  }
+
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      await this.#startPart(this.#registry);
+      await this.#startPart(this.#store);
+      await this.#startPart(this.#ingest);
+      await this.#startPart(this.#broker);
+      this.#host = new SparkplugHost({
+        url: this.#broker.connectUrl(),
+        hostId: this.config.hostId,
+        sink: this.#ingest,
+        logger: this.#logger,
+        clock: this.#clock,
+        reorderTimeoutMs: this.config.reorderTimeoutMs,
+        rebirthMinIntervalMs: this.config.rebirthMinIntervalMs,
+        ...(this.#timers === undefined ? {} : { timers: this.#timers }),
+      });
+      await this.#startPart(this.#host);
+      this.#api = new ApiServer({
+        host: this.config.http.host,
+        port: this.config.http.port,
+        deps: {
+          registry: this.#registry,
+          store: this.#store,
+          logger: this.#logger,
+          clock: this.#clock,
+          windows: this.windows,
+          health: () => this.#health(),
+        },
+      });
+      await this.#startPart(this.#api);
+    } catch (err) {
+      this.#log.error({ err }, 'hub failed to start; closing what started');
+      await this.#closeParts();
+      this.#starting = undefined;
+      throw err;
+    }
+    this.#log.info({ mqttPort: this.mqttPort, httpPort: this.httpPort }, 'hub started');
+  }
+
+  async #startPart(p: Part): Promise<void> {
+    await p.start();
+    this.#started.push(p);
+  }
+
+  /** Reverse order: API, host (STATE offline), broker, ingest (last flush), store, registry. */
+  async close(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    await this.#closeParts();
+    this.#starting = undefined;
+  }
+
+  async #closeParts(): Promise<void> {
+    while (this.#started.length > 0) {
+      const p = this.#started.pop()!;
+      try {
+        await p.close();
+      } catch (err) {
+        this.#log.error({ err }, 'error while closing a hub component');
+      }
+    }
+  }
+
+  #health() {
+    return {
+      components: {
+        broker: this.#broker.health(),
+        host: this.#host?.health() ?? { status: 'starting' as const },
+        store: this.#store.health(),
+        registry: this.#registry.health(),
+      },
+      counters: {
+        host: { ...(this.#host?.counters ?? {}) },
+        ingest: { ...this.#ingest.counters, pendingSamples: this.#ingest.pendingSamples },
+      },
+    };
+  }
+}
+
+export type { HubOptions } from './config.js';

@@ -1,0 +1,123 @@
+/**
+ * Applies what the Sparkplug host saw (births, deaths, coalesced "last seen") to the
+ * registry in one transaction per batch, so the host never pays a transaction per message.
+ */
+import type Database from 'better-sqlite3';
+import type { DeviceActivity, GatewayActivity, IngestBatch, RegistryEvent } from './types.js';
+
+export interface ApplyResult {
+  /** NDEATHs whose bdSeq matched the gateway's current NBIRTH. */
+  readonly nodeDeaths: number;
+  /** NDEATHs ignored because their bdSeq was stale (or the gateway was already dead). */
+  readonly staleNodeDeaths: number;
+}
+
+const b = (v: boolean | undefined): number | null => (v === undefined ? null : v ? 1 : 0);
+
+export class IngestApplier {
+  readonly #tx: (batch: IngestBatch) => ApplyResult;
+
+  constructor(db: Database.Database) {
+    const nodeBirth = db.prepare(
+      `INSERT INTO gateways (group_id, edge_node, online, bd_seq, first_seen, last_birth_at, last_seen_at)
+       VALUES (@group, @edgeNode, 1, @bdSeq, @at, @at, @at)
+       ON CONFLICT (group_id, edge_node) DO UPDATE SET
+         online = 1, bd_seq = excluded.bd_seq, last_birth_at = excluded.last_birth_at,
+         last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`,
+    );
+    const nodeDeath = db.prepare(
+      `UPDATE gateways SET online = 0, last_death_at = @at
+       WHERE group_id = @group AND edge_node = @edgeNode AND bd_seq = @bdSeq AND online = 1`,
+    );
+    const nodeDevicesDead = db.prepare(
+      `UPDATE machines SET dead = 1, last_death_at = @at
+       WHERE enterprise = @group AND gateway = @edgeNode AND dead = 0`,
+    );
+    const deviceBirth = db.prepare(
+      `INSERT INTO machines (enterprise, id, kind, nc, robot, data_depth, gateway, first_seen,
+                             last_birth_at, last_seen_at, dead)
+       VALUES (@group, @device, @kind, @nc, @robot, @dataDepth, @edgeNode, @at, @at, @at, 0)
+       ON CONFLICT (enterprise, id) DO UPDATE SET
+         kind = coalesce(excluded.kind, kind), nc = coalesce(excluded.nc, nc),
+         robot = coalesce(excluded.robot, robot), data_depth = coalesce(excluded.data_depth, data_depth),
+         gateway = excluded.gateway, last_birth_at = excluded.last_birth_at, dead = 0,
+         last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`,
+    );
+    const deviceDeath = db.prepare(
+      `UPDATE machines SET dead = 1, last_death_at = @at
+       WHERE enterprise = @group AND id = @device AND gateway = @edgeNode`,
+    );
+    const deviceSeen = db.prepare(
+      `UPDATE machines SET
+         gateway = @gateway,
+         last_seen_at = max(coalesce(last_seen_at, 0), @seenAt),
+         last_sample_at = CASE WHEN @sampleAt IS NULL THEN last_sample_at
+                               ELSE max(coalesce(last_sample_at, 0), @sampleAt) END,
+         state = CASE WHEN @state IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @state ELSE state END,
+         state_at = CASE WHEN @state IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @stateAt
+                         ELSE state_at END
+       WHERE enterprise = @enterprise AND id = @machine`,
+    );
+    const gatewaySeen = db.prepare(
+      `UPDATE gateways SET last_seen_at = max(coalesce(last_seen_at, 0), @seenAt)
+       WHERE group_id = @group AND edge_node = @edgeNode`,
+    );
+
+    const applyEvent = (e: RegistryEvent, counts: { nodeDeaths: number; staleNodeDeaths: number }): void => {
+      switch (e.type) {
+        case 'nodeBirth':
+          nodeBirth.run(e);
+          return;
+        case 'nodeDeath':
+          if (nodeDeath.run(e).changes > 0) {
+            counts.nodeDeaths++;
+            nodeDevicesDead.run({ group: e.group, edgeNode: e.edgeNode, at: e.at });
+          } else counts.staleNodeDeaths++;
+          return;
+        case 'deviceBirth': {
+          const p = e.properties;
+          deviceBirth.run({
+            group: e.group,
+            device: e.device,
+            edgeNode: e.edgeNode,
+            at: e.at,
+            kind: p.kind ?? null,
+            nc: b(p.nc),
+            robot: b(p.robot),
+            dataDepth: p.dataDepth ?? null,
+          });
+          return;
+        }
+        case 'deviceDeath':
+          deviceDeath.run(e);
+          return;
+      }
+    };
+    const applySeen = (d: DeviceActivity): void => {
+      deviceSeen.run({
+        enterprise: d.enterprise,
+        machine: d.machine,
+        gateway: d.gateway,
+        seenAt: d.seenAt,
+        sampleAt: d.sampleAt ?? null,
+        state: d.state ?? null,
+        stateAt: d.stateAt ?? d.seenAt,
+      });
+    };
+    const applyGatewaySeen = (g: GatewayActivity): void => {
+      gatewaySeen.run(g);
+    };
+
+    this.#tx = db.transaction((batch: IngestBatch): ApplyResult => {
+      const counts = { nodeDeaths: 0, staleNodeDeaths: 0 };
+      for (const e of batch.events) applyEvent(e, counts);
+      for (const d of batch.devices) applySeen(d);
+      for (const g of batch.gateways) applyGatewaySeen(g);
+      return counts;
+    });
+  }
+
+  apply(batch: IngestBatch): ApplyResult {
+    return this.#tx(batch);
+  }
+}

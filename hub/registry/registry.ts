@@ -1,0 +1,324 @@
+/**
+ * The hub's registry: reference data (regions, industries), enterprises and their ledger
+ * declarations, gateways and machines. One SQLite file in the data dir.
+ */
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import {
+  type EnterpriseDeclaration,
+  INDUSTRY_SEEDS,
+  type IndustrySeed,
+  invalidIdReason,
+  REGION_SEEDS,
+  type RegionSeed,
+} from '../../protocol/index.js';
+import { type ComponentHealth, HubError } from '../errors.js';
+import { openSqlite } from '../util/sqlite.js';
+import { type ApplyResult, IngestApplier } from './apply.js';
+import {
+  type EnterpriseRow,
+  type GatewayRow,
+  type IndustryRow,
+  type MachineRow,
+  type RegionRow,
+  toEnterprise,
+  toGateway,
+  toIndustry,
+  toMachine,
+  toRegion,
+} from './rows.js';
+import { REGISTRY_MIGRATIONS } from './schema.js';
+import type {
+  DeclarationRecord,
+  Enterprise,
+  EnterpriseActivity,
+  Gateway,
+  Industry,
+  IngestBatch,
+  MachineFilter,
+  MachineRecord,
+  Region,
+} from './types.js';
+
+export interface RegistryOptions {
+  /** SQLite file, e.g. `<dataDir>/registry.db`. */
+  readonly path: string;
+  readonly logger: Logger;
+  /** ms since the epoch; injectable for tests. */
+  readonly clock?: () => number;
+  readonly regionSeeds?: readonly RegionSeed[];
+  readonly industrySeeds?: readonly IndustrySeed[];
+}
+
+const MACHINE_COLUMNS = `m.enterprise, m.id, m.kind, m.nc, m.robot, m.data_depth, m.state, m.gateway,
+  m.first_seen, m.last_seen_at, m.last_sample_at, m.dead, e.region_code, e.industry_code`;
+
+export class Registry {
+  readonly #opts: RegistryOptions;
+  readonly #log: Logger;
+  readonly #clock: () => number;
+  #db: Database.Database | undefined;
+  #applier: IngestApplier | undefined;
+  #state: ComponentHealth['status'] = 'starting';
+
+  constructor(opts: RegistryOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger.child({ component: 'registry' });
+    this.#clock = opts.clock ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    if (this.#db !== undefined) return;
+    let db: Database.Database;
+    try {
+      // NORMAL: a power cut may lose the last "last seen" batch, never corrupt the file.
+      db = openSqlite(this.#opts.path, REGISTRY_MIGRATIONS, 'normal');
+    } catch (err) {
+      throw new HubError('WANJI_E_REGISTRY', `cannot open registry ${this.#opts.path}: ${String(err)}`, {
+        cause: err,
+      });
+    }
+    this.#seed(db);
+    this.#applier = new IngestApplier(db);
+    this.#db = db;
+    this.#state = 'up';
+    this.#log.info({ path: this.#opts.path }, 'registry open');
+  }
+
+  async close(): Promise<void> {
+    const db = this.#db;
+    this.#db = undefined;
+    this.#applier = undefined;
+    this.#state = 'closed';
+    db?.close();
+  }
+
+  health(): ComponentHealth {
+    return { status: this.#state };
+  }
+
+  /** Adds seed regions and industries that are missing; never overwrites edited ones. */
+  #seed(db: Database.Database): void {
+    const region = db.prepare(
+      'INSERT OR IGNORE INTO regions (code, name_zh, name_en, aliases) VALUES (?, ?, ?, ?)',
+    );
+    const industry = db.prepare(
+      `INSERT OR IGNORE INTO industries (code, name_zh, name_en, aliases, key_sub_industry)
+       VALUES (?, ?, ?, ?, ?)`,
+    );
+    db.transaction(() => {
+      for (const r of this.#opts.regionSeeds ?? REGION_SEEDS) {
+        region.run(r.code, r.nameZh, r.nameEn, JSON.stringify(r.aliases));
+      }
+      for (const i of this.#opts.industrySeeds ?? INDUSTRY_SEEDS) {
+        industry.run(i.code, i.nameZh, i.nameEn, JSON.stringify(i.aliases), i.keySubIndustry ? 1 : 0);
+      }
+    })();
+  }
+
+  #open(): Database.Database {
+    if (this.#db === undefined) throw new HubError('WANJI_E_REGISTRY', 'registry is not started');
+    return this.#db;
+  }
+
+  regions(): Region[] {
+    return this.#open().prepare<[], RegionRow>('SELECT * FROM regions ORDER BY code').all().map(toRegion);
+  }
+
+  industries(): Industry[] {
+    return this.#open()
+      .prepare<[], IndustryRow>('SELECT * FROM industries ORDER BY code')
+      .all()
+      .map(toIndustry);
+  }
+
+  /**
+   * Records a ledger declaration: the enterprise's current row becomes `decl`, and the
+   * declaration is appended to its history with who made it and when.
+   */
+  upsertEnterprise(decl: EnterpriseDeclaration, declaredBy: string): Enterprise {
+    const db = this.#open();
+    const problems = declarationProblems(decl);
+    if (declaredBy.trim() === '') problems.push('declaredBy is empty: say who declares the ledger');
+    if (problems.length > 0) {
+      throw new HubError(
+        'WANJI_E_REGISTRY_INVALID_DECLARATION',
+        `enterprise declaration "${decl.code}": ${problems.join('; ')}`,
+      );
+    }
+    if (db.prepare('SELECT 1 FROM regions WHERE code = ?').get(decl.regionCode) === undefined) {
+      throw new HubError(
+        'WANJI_E_REGISTRY_UNKNOWN_REGION',
+        `enterprise "${decl.code}": region "${decl.regionCode}" is not in the registry`,
+      );
+    }
+    if (db.prepare('SELECT 1 FROM industries WHERE code = ?').get(decl.industryCode) === undefined) {
+      throw new HubError(
+        'WANJI_E_REGISTRY_UNKNOWN_INDUSTRY',
+        `enterprise "${decl.code}": industry "${decl.industryCode}" is not in the registry`,
+      );
+    }
+    const row: EnterpriseRow = {
+      code: decl.code,
+      name: decl.name,
+      region_code: decl.regionCode,
+      industry_code: decl.industryCode,
+      backbone: decl.backbone ? 1 : 0,
+      production_equipment: decl.ledger.productionEquipment,
+      nc_equipment: decl.ledger.ncEquipment,
+      robots: decl.ledger.robots,
+      declared_by: declaredBy,
+      declared_at: this.#clock(),
+    };
+    const cols = `name, region_code, industry_code, backbone, production_equipment, nc_equipment, robots,
+                  declared_by, declared_at`;
+    const vals = `@name, @region_code, @industry_code, @backbone, @production_equipment, @nc_equipment,
+                  @robots, @declared_by, @declared_at`;
+    db.transaction(() => {
+      db.prepare(
+        `INSERT INTO enterprises (code, ${cols}) VALUES (@code, ${vals})
+         ON CONFLICT (code) DO UPDATE SET (${cols}) = (${vals})`,
+      ).run(row);
+      db.prepare(`INSERT INTO ledger_declarations (enterprise_code, ${cols}) VALUES (@code, ${vals})`).run(
+        row,
+      );
+    })();
+    this.#log.info({ enterprise: decl.code, declaredBy }, 'enterprise declared');
+    return toEnterprise(row);
+  }
+
+  enterprises(): Enterprise[] {
+    return this.#open()
+      .prepare<[], EnterpriseRow>('SELECT * FROM enterprises ORDER BY code')
+      .all()
+      .map(toEnterprise);
+  }
+
+  enterprise(code: string): Enterprise | undefined {
+    const row = this.#open()
+      .prepare<[string], EnterpriseRow>('SELECT * FROM enterprises WHERE code = ?')
+      .get(code);
+    return row === undefined ? undefined : toEnterprise(row);
+  }
+
+  /** Every declaration of one enterprise, oldest first. */
+  declarations(code: string): DeclarationRecord[] {
+    const rows = this.#open()
+      .prepare<[string], EnterpriseRow & { enterprise_code: string }>(
+        'SELECT *, enterprise_code AS code FROM ledger_declarations WHERE enterprise_code = ? ORDER BY id',
+      )
+      .all(code);
+    return rows.map((r) => {
+      const e = toEnterprise(r);
+      return {
+        code: e.code,
+        name: e.name,
+        regionCode: e.regionCode,
+        industryCode: e.industryCode,
+        backbone: e.backbone,
+        ledger: e.ledger,
+        declaredBy: e.declaredBy,
+        declaredAt: e.declaredAt,
+      };
+    });
+  }
+
+  gateways(): Gateway[] {
+    return this.#open()
+      .prepare<[], GatewayRow>('SELECT * FROM gateways ORDER BY group_id, edge_node')
+      .all()
+      .map(toGateway);
+  }
+
+  gateway(group: string, edgeNode: string): Gateway | undefined {
+    const row = this.#open()
+      .prepare<[string, string], GatewayRow>('SELECT * FROM gateways WHERE group_id = ? AND edge_node = ?')
+      .get(group, edgeNode);
+    return row === undefined ? undefined : toGateway(row);
+  }
+
+  machines(filter: MachineFilter = {}): MachineRecord[] {
+    const { where, params } = this.#machineWhere(filter);
+    const sql = `SELECT ${MACHINE_COLUMNS} FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise
+      ${where} ORDER BY m.enterprise, m.id LIMIT @limit OFFSET @offset`;
+    return this.#open()
+      .prepare<[typeof params], MachineRow>(sql)
+      .all({ ...params, limit: filter.limit ?? -1, offset: filter.offset ?? 0 })
+      .map(toMachine);
+  }
+
+  /** How many machines match `filter` (its limit and offset aside). */
+  countMachines(filter: MachineFilter = {}): number {
+    const { where, params } = this.#machineWhere(filter);
+    const sql = `SELECT count(*) AS n FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise ${where}`;
+    return this.#open().prepare<[typeof params], { n: number }>(sql).get(params)?.n ?? 0;
+  }
+
+  #machineWhere(filter: MachineFilter): { where: string; params: Record<string, string | number> } {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (filter.enterprise !== undefined) {
+      where.push('m.enterprise = @enterprise');
+      params.enterprise = filter.enterprise;
+    }
+    if (filter.region !== undefined) {
+      where.push('e.region_code = @region');
+      params.region = filter.region;
+    }
+    if (filter.industry !== undefined) {
+      where.push('e.industry_code = @industry');
+      params.industry = filter.industry;
+    }
+    if (filter.online !== undefined) {
+      const online = 'm.dead = 0 AND coalesce(m.last_seen_at, 0) >= @onlineSince';
+      where.push(filter.online ? `(${online})` : `NOT (${online})`);
+      params.onlineSince = filter.onlineSince ?? this.#clock();
+    }
+    return { where: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+  }
+
+  machine(enterprise: string, id: string): MachineRecord | undefined {
+    const row = this.#open()
+      .prepare<[string, string], MachineRow>(
+        `SELECT ${MACHINE_COLUMNS} FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise
+         WHERE m.enterprise = ? AND m.id = ?`,
+      )
+      .get(enterprise, id);
+    return row === undefined ? undefined : toMachine(row);
+  }
+
+  /** Machine counts per Sparkplug group: networked since `networkedSince`, online since `onlineSince`. */
+  activityByEnterprise(networkedSince: number, onlineSince: number): EnterpriseActivity[] {
+    return this.#open()
+      .prepare<[number, number], EnterpriseActivity>(
+        `SELECT enterprise, count(*) AS machines,
+           coalesce(sum(last_sample_at >= ?), 0) AS networked,
+           coalesce(sum(dead = 0 AND last_seen_at >= ?), 0) AS online
+         FROM machines GROUP BY enterprise ORDER BY enterprise`,
+      )
+      .all(networkedSince, onlineSince);
+  }
+
+  /** Applies one batch from the host (births, deaths, last-seen) in a single transaction. */
+  applyIngest(batch: IngestBatch): ApplyResult {
+    if (this.#applier === undefined) throw new HubError('WANJI_E_REGISTRY', 'registry is not started');
+    return this.#applier.apply(batch);
+  }
+}
+
+function declarationProblems(d: EnterpriseDeclaration): string[] {
+  const problems: string[] = [];
+  const idReason = invalidIdReason(d.code);
+  if (idReason !== undefined) problems.push(`code ${idReason} (it is the gateways' Sparkplug group id)`);
+  if (d.name.trim() === '') problems.push('name is empty');
+  const { productionEquipment: p, ncEquipment: nc, robots } = d.ledger;
+  for (const [what, n] of [
+    ['ledger.productionEquipment', p],
+    ['ledger.ncEquipment', nc],
+    ['ledger.robots', robots],
+  ] as const) {
+    if (!Number.isSafeInteger(n) || n < 0) problems.push(`${what} must be a whole number ≥ 0, got ${n}`);
+  }
+  if (nc > p) problems.push(`ledger.ncEquipment (${nc}) exceeds ledger.productionEquipment (${p})`);
+  return problems;
+}

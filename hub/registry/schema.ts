@@ -1,0 +1,75 @@
+/**
+ * Registry schema, one migration per user_version step. Times are INTEGER ms since the
+ * epoch; booleans are 0/1; region and industry aliases are JSON arrays.
+ */
+export const REGISTRY_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE regions (
+     code TEXT PRIMARY KEY,
+     name_zh TEXT NOT NULL,
+     name_en TEXT NOT NULL,
+     aliases TEXT NOT NULL DEFAULT '[]'
+   );
+   CREATE TABLE industries (
+     code TEXT PRIMARY KEY,
+     name_zh TEXT NOT NULL,
+     name_en TEXT NOT NULL,
+     aliases TEXT NOT NULL DEFAULT '[]',
+     key_sub_industry INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE enterprises (
+     code TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     region_code TEXT NOT NULL REFERENCES regions (code),
+     industry_code TEXT NOT NULL REFERENCES industries (code),
+     backbone INTEGER NOT NULL,
+     production_equipment INTEGER NOT NULL,
+     nc_equipment INTEGER NOT NULL,
+     robots INTEGER NOT NULL,
+     declared_by TEXT NOT NULL,
+     declared_at INTEGER NOT NULL
+   );
+   CREATE TABLE ledger_declarations (
+     id INTEGER PRIMARY KEY,
+     enterprise_code TEXT NOT NULL REFERENCES enterprises (code),
+     name TEXT NOT NULL,
+     region_code TEXT NOT NULL,
+     industry_code TEXT NOT NULL,
+     backbone INTEGER NOT NULL,
+     production_equipment INTEGER NOT NULL,
+     nc_equipment INTEGER NOT NULL,
+     robots INTEGER NOT NULL,
+     declared_by TEXT NOT NULL,
+     declared_at INTEGER NOT NULL
+   );
+   CREATE INDEX ledger_declarations_by_enterprise ON ledger_declarations (enterprise_code, declared_at);
+   CREATE TABLE gateways (
+     group_id TEXT NOT NULL,
+     edge_node TEXT NOT NULL,
+     online INTEGER NOT NULL DEFAULT 0,
+     bd_seq INTEGER,
+     first_seen INTEGER NOT NULL,
+     last_birth_at INTEGER,
+     last_death_at INTEGER,
+     last_seen_at INTEGER,
+     PRIMARY KEY (group_id, edge_node)
+   );
+   CREATE TABLE machines (
+     enterprise TEXT NOT NULL,
+     id TEXT NOT NULL,
+     kind TEXT,
+     nc INTEGER,
+     robot INTEGER,
+     data_depth TEXT,
+     state TEXT,
+     state_at INTEGER,
+     gateway TEXT NOT NULL,
+     first_seen INTEGER NOT NULL,
+     last_birth_at INTEGER,
+     last_death_at INTEGER,
+     last_seen_at INTEGER,
+     last_sample_at INTEGER,
+     dead INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (enterprise, id)
+   );
+   CREATE INDEX machines_by_gateway ON machines (enterprise, gateway);`,
+];

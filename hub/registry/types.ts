@@ -1,0 +1,145 @@
+import type { EnterpriseDeclaration, Ledger } from '../../protocol/index.js';
+
+export interface Region {
+  readonly code: string;
+  readonly nameZh: string;
+  readonly nameEn: string;
+  readonly aliases: readonly string[];
+}
+
+export interface Industry extends Region {
+  readonly keySubIndustry: boolean;
+}
+
+export interface Enterprise {
+  readonly code: string;
+  readonly name: string;
+  readonly regionCode: string;
+  readonly industryCode: string;
+  readonly backbone: boolean;
+  readonly ledger: Ledger;
+  readonly declaredBy: string;
+  /** ms */
+  readonly declaredAt: number;
+}
+
+/** One ledger declaration as it was made (the history behind Enterprise). */
+export interface DeclarationRecord extends EnterpriseDeclaration {
+  readonly declaredBy: string;
+  readonly declaredAt: number;
+}
+
+export interface Gateway {
+  /** Sparkplug group = enterprise code. */
+  readonly group: string;
+  readonly edgeNode: string;
+  readonly online: boolean;
+  readonly bdSeq: number | null;
+  readonly firstSeen: number;
+  readonly lastBirthAt: number | null;
+  readonly lastDeathAt: number | null;
+  readonly lastSeenAt: number | null;
+}
+
+export interface MachineRecord {
+  readonly enterprise: string;
+  readonly id: string;
+  readonly kind: string | null;
+  readonly nc: boolean | null;
+  readonly robot: boolean | null;
+  readonly dataDepth: string | null;
+  /** The last state the machine reported (offline is derived from `dead` and silence). */
+  readonly state: string | null;
+  /** Edge node id the machine was last seen on. */
+  readonly gateway: string;
+  readonly firstSeen: number;
+  readonly lastSeenAt: number | null;
+  /** Last valid, non-historical sample. */
+  readonly lastSampleAt: number | null;
+  readonly dead: boolean;
+  /** From the enterprise's declaration; null when the group is not a declared enterprise. */
+  readonly regionCode: string | null;
+  readonly industryCode: string | null;
+}
+
+export interface MachineFilter {
+  readonly enterprise?: string;
+  readonly region?: string;
+  readonly industry?: string;
+  /** With `onlineSince`: only machines that are (true) or are not (false) online. */
+  readonly online?: boolean;
+  readonly onlineSince?: number;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** Machine attributes a DBIRTH announces in its `Properties/*` metrics. */
+export interface MachineProperties {
+  readonly kind?: string;
+  readonly nc?: boolean;
+  readonly robot?: boolean;
+  readonly dataDepth?: string;
+}
+
+/** Birth and death events, applied in order. */
+export type RegistryEvent =
+  | {
+      readonly type: 'nodeBirth';
+      readonly group: string;
+      readonly edgeNode: string;
+      readonly bdSeq: number;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'nodeDeath';
+      readonly group: string;
+      readonly edgeNode: string;
+      readonly bdSeq: number;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'deviceBirth';
+      readonly group: string;
+      readonly edgeNode: string;
+      readonly device: string;
+      readonly at: number;
+      readonly properties: MachineProperties;
+    }
+  | {
+      readonly type: 'deviceDeath';
+      readonly group: string;
+      readonly edgeNode: string;
+      readonly device: string;
+      readonly at: number;
+    };
+
+/** Coalesced "last seen" news about one machine, applied after the batch's events. */
+export interface DeviceActivity {
+  readonly enterprise: string;
+  readonly machine: string;
+  readonly gateway: string;
+  readonly seenAt: number;
+  readonly sampleAt?: number;
+  readonly state?: string;
+  readonly stateAt?: number;
+}
+
+export interface GatewayActivity {
+  readonly group: string;
+  readonly edgeNode: string;
+  readonly seenAt: number;
+}
+
+export interface IngestBatch {
+  readonly events: readonly RegistryEvent[];
+  readonly devices: readonly DeviceActivity[];
+  readonly gateways: readonly GatewayActivity[];
+}
+
+/** Per enterprise (Sparkplug group) machine counts, for the statistics. */
+export interface EnterpriseActivity {
+  readonly enterprise: string;
+  readonly machines: number;
+  readonly networked: number;
+  readonly online: number;
+}

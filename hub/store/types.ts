@@ -1,0 +1,77 @@
+/**
+ * The sample store seam. One folder per implementation (`sqlite/`, later `influxdb/`),
+ * chosen from STORE_FACTORIES (hub/store/index.ts) by the config's `type`.
+ */
+import type { Logger } from 'pino';
+import type { ComponentHealth } from '../errors.js';
+
+export type SampleValue = number | string | boolean | null;
+export type SampleQuality = 'good' | 'bad' | 'uncertain';
+
+export interface Sample {
+  /** Enterprise code = Sparkplug group id. */
+  readonly enterprise: string;
+  /** Machine id = Sparkplug device id. */
+  readonly machine: string;
+  /** Metric name as born, e.g. "State" or "Signals/spindleSpeed". */
+  readonly metric: string;
+  /** Sample time, milliseconds since the epoch. */
+  readonly ts: number;
+  readonly value: SampleValue;
+  /** Absent means good. */
+  readonly quality?: SampleQuality;
+}
+
+export interface SeriesQuery {
+  readonly enterprise: string;
+  readonly machine: string;
+  readonly metric: string;
+  /** Inclusive, ms. */
+  readonly from?: number;
+  /** Inclusive, ms. */
+  readonly to?: number;
+  /** Newest `limit` points of the range, returned oldest first. */
+  readonly limit?: number;
+}
+
+export interface SeriesPoint {
+  readonly ts: number;
+  readonly value: SampleValue;
+  readonly quality?: SampleQuality;
+}
+
+export interface LatestValue extends SeriesPoint {
+  readonly metric: string;
+}
+
+export interface SampleStore {
+  readonly type: string;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /**
+   * Writes a batch; resolves once the store holds it durably. Idempotent per series and
+   * timestamp: writing the same sample twice (a journal replay) leaves one point.
+   */
+  write(samples: readonly Sample[]): Promise<void>;
+  query(q: SeriesQuery): Promise<SeriesPoint[]>;
+  /** The newest point of every metric of one machine. */
+  latest(enterprise: string, machine: string): Promise<LatestValue[]>;
+  health(): ComponentHealth;
+}
+
+export interface StoreContext {
+  readonly dataDir: string;
+  readonly logger: Logger;
+}
+
+/** Store configs are discriminated by `type`; each implementation adds its own fields. */
+export interface StoreConfig {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+export type StoreFactory = (config: StoreConfig, ctx: StoreContext) => SampleStore;
+
+/** Query limits shared by every implementation. */
+export const DEFAULT_QUERY_LIMIT = 10_000;
+export const MAX_QUERY_LIMIT = 100_000;
