@@ -94,7 +94,7 @@ export class SimFleet {
     const opcuaEnterprises = [...grouped].filter(([, ms]) => ms.some((m) => m.protocol === 'opcua'));
     const serverCount = Math.min(opcuaEnterprises.length, Math.max(1, options.maxOpcuaServers ?? 8));
     const buckets = Array.from({ length: serverCount }, () => [] as [string, FleetMachine[]][]);
-    opcuaEnterprises.forEach((e, i) => buckets[i % serverCount]?.push(e));
+    for (const [i, e] of opcuaEnterprises.entries()) buckets[i % serverCount]?.push(e);
     this.opcuaServers = buckets.map((bucket) => {
       const server = new OpcuaSimServer({
         ...serverOptions,

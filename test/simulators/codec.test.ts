@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeRegisters, encodeRegisters, registerWidth, wireValue } from '../../simulators/modbus/codec.js';
+import { registerTableMarkdown } from '../../simulators/modbus/register-doc.js';
 import { buildLayout, REGISTER_MAPS } from '../../simulators/modbus/register-map.js';
 import { PROFILES, SIM_KINDS } from '../../simulators/profiles/index.js';
 
@@ -101,5 +103,12 @@ describe('register maps', () => {
         { signal: 'b', table: 'holding', address: 1, type: 'int16' },
       ]),
     ).toThrow(/overlaps/);
+  });
+});
+
+describe('docs/modbus-register-map.md', () => {
+  it('shows the register maps as they are in code', () => {
+    const doc = readFileSync(new URL('../../docs/modbus-register-map.md', import.meta.url), 'utf8');
+    for (const kind of SIM_KINDS) expect(doc, kind).toContain(registerTableMarkdown(kind));
   });
 });

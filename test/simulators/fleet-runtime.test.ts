@@ -11,7 +11,8 @@ const logger = pino({ level: 'silent' });
 describe('SimFleet', () => {
   const plan = generateFleet({ machines: 12, seed: 5 });
   let clock = 1_000_000;
-  const fleet = new SimFleet(plan, { logger, tickMs: 0, now: () => clock });
+  // Three enterprises on two OPC UA servers: exercises sharing a server between enterprises.
+  const fleet = new SimFleet(plan, { logger, tickMs: 0, now: () => clock, maxOpcuaServers: 2 });
 
   beforeAll(async () => {
     await fleet.start();
@@ -35,6 +36,8 @@ describe('SimFleet', () => {
       if (ep.opcua) expect(ep.opcua.endpointUrl).toMatch(/^opc\.tcp:\/\/127\.0\.0\.1:\d+$/);
       for (const s of ep.modbus) expect(s.port).toBeGreaterThan(0);
     }
+    const urls = plan.enterprises.map((e) => fleet.endpoints(e.code).opcua?.endpointUrl).filter(Boolean);
+    expect(new Set(urls).size).toBeLessThanOrEqual(2);
     expect(() => fleet.endpoints('E999')).toThrow(/E999/);
   });
 
