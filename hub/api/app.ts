@@ -3,7 +3,12 @@
  * use `app.inject()`. Every route declares TypeBox schemas; errors reply
  * `{ statusCode, code: "WANJI_E_…", error, message }`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
@@ -61,7 +66,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
     // The dashboard polls every few seconds; per-request logs would drown everything else.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const { registry, store, clock, windows } = deps;
 

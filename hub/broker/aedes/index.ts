@@ -1,6 +1,6 @@
 /** The embedded broker: aedes 1.x on a plain TCP server. */
 import { createServer, type Server } from 'node:net';
-import { Aedes, type AuthenticateError } from 'aedes';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { type ComponentHealth, HubError } from '../../errors.js';
 import type { BrokerAccessPolicy, BrokerConfig, BrokerContext, MqttBroker } from '../types.js';
@@ -17,6 +17,7 @@ export class AedesBroker implements MqttBroker {
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   #boundPort: number | undefined;
+  readonly #clients = new Map<string, Client>();
   #status: ComponentHealth['status'] = 'starting';
 
   constructor(config: BrokerConfig, ctx: BrokerContext) {
@@ -82,6 +83,10 @@ export class AedesBroker implements MqttBroker {
         );
       },
     });
+    aedes.on('clientReady', (client) => this.#clients.set(client.id, client));
+    aedes.on('clientDisconnect', (client) => {
+      if (this.#clients.get(client.id) === client) this.#clients.delete(client.id);
+    });
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err }, 'MQTT client error'));
     aedes.on('connectionError', (client, err) =>
       log.debug({ clientId: client?.id, err }, 'MQTT connection error'),
@@ -118,7 +123,19 @@ export class AedesBroker implements MqttBroker {
     log.info({ host: this.#host, port: this.#boundPort }, 'MQTT broker listening');
   }
 
+  /**
+   * Drops a client's connection as if its network went away: the broker publishes its will.
+   * For operators (revoked credentials, a misbehaving gateway) and tests.
+   */
+  async disconnectClient(clientId: string): Promise<boolean> {
+    const client = this.#clients.get(clientId);
+    if (client === undefined) return false;
+    await new Promise<void>((resolve) => client.close(() => resolve()));
+    return true;
+  }
+
   async close(): Promise<void> {
+    this.#clients.clear();
     const aedes = this.#aedes;
     const server = this.#server;
     this.#aedes = undefined;
