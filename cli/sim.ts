@@ -2,7 +2,9 @@
  * `wanji sim`: runs a simulated fleet of OPC UA and Modbus machines until stopped, printing where
  * each enterprise's machines answer (one JSON line per enterprise on stdout).
  */
-import { parseArgs } from 'node:util';
+import { format, parseArgs, stripVTControlCharacters } from 'node:util';
+import { setErrorLogger, setWarningLogger } from 'node-opcua';
+import type { Logger } from 'pino';
 import { DEFAULT_FLEET_MACHINES, generateFleet, MAX_FLEET_MACHINES } from '../simulators/fleet.js';
 import { SimFleet } from '../simulators/fleet-runtime.js';
 import { type CommandIo, untilAborted } from './io.js';
@@ -84,6 +86,16 @@ function parse(args: string[]): SimArgs {
   };
 }
 
+/**
+ * node-opcua prints its warnings with console.log, on stdout, where this command's JSON lines go
+ * (on Node 20 it warns about RSA PKCS#1 v1.5 at start-up). Send them to the log instead.
+ */
+function routeOpcuaLogs(logger: Logger): void {
+  const strip = (args: unknown[]): string => stripVTControlCharacters(format(...args));
+  setWarningLogger((...args: unknown[]) => logger.warn({ component: 'node-opcua' }, strip(args)));
+  setErrorLogger((...args: unknown[]) => logger.error({ component: 'node-opcua' }, strip(args)));
+}
+
 export async function runSimCommand(args: string[], io: CommandIo): Promise<number> {
   let options: SimArgs;
   try {
@@ -97,6 +109,7 @@ export async function runSimCommand(args: string[], io: CommandIo): Promise<numb
     io.stdout.write(USAGE);
     return 0;
   }
+  routeOpcuaLogs(io.logger);
   const plan = generateFleet({
     machines: options.machines,
     seed: options.seed,

@@ -202,6 +202,7 @@ export class OpcuaSimServer {
     if (server === undefined) return;
     await starting?.catch(() => undefined);
     await server.shutdown(0);
+    this.url = undefined; // a start that was under way when close was called has set it again
   }
 }
 
