@@ -70,6 +70,7 @@ export class Ingest implements HostSink {
   #devices = new Map<string, DeviceActivity>();
   #gateways = new Map<string, GatewayActivity>();
   #timer: unknown;
+  #earlyFlushQueued = false;
   #chain: Promise<void> = Promise.resolve();
   #running = false;
 
@@ -102,8 +103,11 @@ export class Ingest implements HostSink {
   samples(samples: readonly Sample[]): void {
     if (!this.#running) return;
     for (const s of samples) this.#samples.push(s);
-    if (this.#samples.length >= this.#maxBatch) void this.flush();
-    else this.#schedule();
+    if (this.#samples.length < this.#maxBatch) this.#schedule();
+    else if (!this.#earlyFlushQueued) {
+      this.#earlyFlushQueued = true;
+      void this.flush();
+    }
   }
 
   event(e: RegistryEvent): void {
@@ -143,6 +147,7 @@ export class Ingest implements HostSink {
   }
 
   async #flushOnce(): Promise<void> {
+    this.#earlyFlushQueued = false;
     const samples = this.#samples;
     const batch = {
       events: this.#events,

@@ -42,6 +42,31 @@ describe('hub config', () => {
   });
 });
 
+describe('Hub lifecycle', () => {
+  it('fails to start with a clear error when the MQTT port is taken, and closes what it started', async () => {
+    const a = tempDir();
+    const b = tempDir();
+    const first = new Hub({ dataDir: a.path, mqtt: { port: 0 }, http: { port: 0 }, logger: silentLogger() });
+    await first.start();
+    const second = new Hub({
+      dataDir: b.path,
+      mqtt: { port: first.mqttPort! },
+      http: { port: 0 },
+      logger: silentLogger(),
+    });
+    try {
+      await expect(second.start()).rejects.toMatchObject({ code: 'WANJI_E_BROKER_LISTEN' });
+      expect(second.registry.health().status).toBe('closed');
+      expect(second.store.health().status).toBe('closed');
+      await second.close();
+    } finally {
+      await first.close();
+      a.remove();
+      b.remove();
+    }
+  });
+});
+
 function io(signal: AbortSignal) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();

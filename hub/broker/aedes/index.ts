@@ -8,6 +8,24 @@ import type { BrokerAccessPolicy, BrokerConfig, BrokerContext, MqttBroker } from
 /** aedes' AuthErrorCode.BAD_USERNAME_OR_PASSWORD (a const enum, not importable at runtime). */
 const BAD_USERNAME_OR_PASSWORD = 4;
 
+/** Runs a policy decision, synchronously when the policy answers synchronously. */
+function decide(
+  ask: () => boolean | Promise<boolean>,
+  then: (ok: boolean) => void,
+  fail: (err: Error) => void,
+): void {
+  const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+  let answer: boolean | Promise<boolean>;
+  try {
+    answer = ask();
+  } catch (err) {
+    fail(toError(err));
+    return;
+  }
+  if (typeof answer === 'boolean') then(answer);
+  else answer.then(then, (err: unknown) => fail(toError(err)));
+}
+
 export class AedesBroker implements MqttBroker {
   readonly type = 'embedded';
   readonly #host: string;
@@ -56,14 +74,15 @@ export class AedesBroker implements MqttBroker {
       // A frozen subscriber must not stall delivery to everyone else.
       drainTimeout: 30_000,
       authenticate: (client, username, password, done) => {
-        policy.authenticate({ clientId: client.id }, username, password).then(
+        decide(
+          () => policy.authenticate({ clientId: client.id }, username, password),
           (ok) => {
             if (ok) return done(null, true);
             const err = new Error('bad user name or password') as AuthenticateError;
             err.returnCode = BAD_USERNAME_OR_PASSWORD;
             done(err, false);
           },
-          (err: unknown) => {
+          (err) => {
             log.error({ err }, 'authenticate failed');
             done(null, false);
           },
@@ -71,15 +90,17 @@ export class AedesBroker implements MqttBroker {
       },
       authorizePublish: (client, packet, done) => {
         if (client === null) return done(null);
-        policy.authorizePublish({ clientId: client.id }, packet.topic).then(
+        decide(
+          () => policy.authorizePublish({ clientId: client.id }, packet.topic),
           (ok) => done(ok ? null : new Error(`publish to ${packet.topic} not allowed`)),
-          (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+          (err) => done(err),
         );
       },
       authorizeSubscribe: (client, sub, done) => {
-        policy.authorizeSubscribe({ clientId: client.id }, sub.topic).then(
+        decide(
+          () => policy.authorizeSubscribe({ clientId: client.id }, sub.topic),
           (ok) => done(null, ok ? sub : null),
-          (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+          (err) => done(err),
         );
       },
     });
