@@ -12,6 +12,7 @@ import { DEFAULT_FLEET_MACHINES, generateFleet, MAX_FLEET_MACHINES } from '../si
 import { SimFleet } from '../simulators/fleet-runtime.js';
 import { gatewayConfigsForFleet } from './fleet-gateways.js';
 import { type CommandIo, untilAborted } from './io.js';
+import { routeOpcuaLogs } from './opcua-logs.js';
 
 const USAGE = `Usage: wanji demo [options]
 
@@ -91,6 +92,7 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
     return 0;
   }
   const { logger, stdout } = io;
+  routeOpcuaLogs(logger);
   const started = Date.now();
   const owned: Closable[] = [];
   const closeAll = async (): Promise<void> => {

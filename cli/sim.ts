@@ -2,12 +2,12 @@
  * `wanji sim`: runs a simulated fleet of OPC UA and Modbus machines until stopped, printing where
  * each enterprise's machines answer (one JSON line per enterprise on stdout).
  */
-import { format, parseArgs, stripVTControlCharacters } from 'node:util';
-import { setErrorLogger, setWarningLogger } from 'node-opcua';
+import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { DEFAULT_FLEET_MACHINES, generateFleet, MAX_FLEET_MACHINES } from '../simulators/fleet.js';
 import { SimFleet } from '../simulators/fleet-runtime.js';
 import { type CommandIo, untilAborted } from './io.js';
+import { routeOpcuaLogs } from './opcua-logs.js';
 
 const USAGE = `Usage: wanji sim [options]
 
@@ -84,16 +84,6 @@ function parse(args: string[]): SimArgs {
     tickMs: integer('tick-ms', str('tick-ms'), 10, 3_600_000) ?? 1000,
     pkiDir: str('pki-dir'),
   };
-}
-
-/**
- * node-opcua prints its warnings with console.log, on stdout, where this command's JSON lines go
- * (on Node 20 it warns about RSA PKCS#1 v1.5 at start-up). Send them to the log instead.
- */
-function routeOpcuaLogs(logger: Logger): void {
-  const strip = (args: unknown[]): string => stripVTControlCharacters(format(...args));
-  setWarningLogger((...args: unknown[]) => logger.warn({ component: 'node-opcua' }, strip(args)));
-  setErrorLogger((...args: unknown[]) => logger.error({ component: 'node-opcua' }, strip(args)));
 }
 
 export async function runSimCommand(args: string[], io: CommandIo): Promise<number> {
