@@ -3,7 +3,6 @@
  * each enterprise's machines answer (one JSON line per enterprise on stdout).
  */
 import { parseArgs } from 'node:util';
-import type { Logger } from 'pino';
 import { DEFAULT_FLEET_MACHINES, generateFleet, MAX_FLEET_MACHINES } from '../simulators/fleet.js';
 import { SimFleet } from '../simulators/fleet-runtime.js';
 import { type CommandIo, untilAborted } from './io.js';
