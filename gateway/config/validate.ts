@@ -54,7 +54,7 @@ function discriminant(variant: TSchema): unknown {
 function makeChooser(root: unknown): VariantChooser {
   const choose: VariantChooser = (path, value, variants) => {
     const discriminants: unknown[] = variants.map(discriminant);
-    if (discriminants.every((d) => d !== undefined)) {
+    if (!discriminants.includes(undefined)) {
       const i = isRecord(value) ? discriminants.indexOf(value.type) : -1;
       if (i >= 0) return variants[i];
       // Only the `type` is wrong: say so, not every key of every variant.

@@ -37,6 +37,8 @@ export interface DriverContext<C extends ConnectionConfig = ConnectionConfig> {
   readonly sink: DriverSink;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** The gateway's data directory: a driver may keep files under it (certificates, caches). */
+  readonly dataDir: string;
 }
 
 /**

@@ -31,6 +31,18 @@ export const OpcuaConnectionSchema = Type.Object(
     }),
     username: Type.Optional(Type.String({ description: 'a user name for UserName authentication' })),
     password: Type.Optional(Type.String({ description: 'the password for username' })),
+    pkiDir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "a folder for the client's certificate and trust lists (default <dataDir>/pki)",
+      }),
+    ),
+    backoffMaxMs: Type.Integer({
+      minimum: 100,
+      maximum: 600_000,
+      default: 30_000,
+      description: 'the longest pause between reconnect attempts, in milliseconds',
+    }),
     timeoutMs: Type.Integer({
       minimum: 100,
       maximum: 600_000,

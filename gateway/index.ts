@@ -1,0 +1,17 @@
+/** The edge gateway's public surface. */
+export type { Clock } from './clock.js';
+export { systemClock } from './clock.js';
+export * from './config/index.js';
+export { GATEWAY_ERROR_CODES, GatewayError, type GatewayErrorCode } from './errors.js';
+export { Gateway, type GatewayOptions, type GatewayStatus } from './gateway.js';
+export type { Outbox, OutboxRecord } from './northbound/outbox.js';
+export { DRIVERS } from './southbound/registry.js';
+export type {
+  Driver,
+  DriverContext,
+  DriverFactory,
+  DriverSink,
+  MachineStatus,
+  Quality,
+  Sample,
+} from './southbound/types.js';
