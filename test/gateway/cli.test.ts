@@ -1,0 +1,88 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runGatewayCommand } from '../../cli/gateway.js';
+import { testLogger, waitFor } from './helpers.js';
+import { metricValue, SparkplugSubscriber, startBroker } from './mqtt-helpers.js';
+
+function io(signal = new AbortController().signal) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += String(d)));
+  stderr.on('data', (d) => (err += String(d)));
+  return {
+    io: { stdout, stderr, logger: testLogger(), signal },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('wanji gateway', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wanji-cli-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints help, and exits 2 without -c', async () => {
+    const help = io();
+    expect(await runGatewayCommand(['--help'], help.io)).toBe(0);
+    expect(help.out()).toContain('Usage: wanji gateway -c FILE');
+    const none = io();
+    expect(await runGatewayCommand([], none.io)).toBe(2);
+    expect(none.err()).toContain('-c FILE is required');
+    const bad = io();
+    expect(await runGatewayCommand(['-c', 'x', '--bogus'], bad.io)).toBe(2);
+  });
+
+  it('prints config errors plainly with file, path and fix, and exits 2', async () => {
+    const file = join(dir, 'gw.yaml');
+    await writeFile(
+      file,
+      'gateway: { group: E001, node: GW-1 }\nmqtt: { url: "mqtt://h:1883", keepAlive: 3 }\n',
+    );
+    const r = io();
+    expect(await runGatewayCommand(['-c', file], r.io)).toBe(2);
+    expect(r.err()).toContain(file);
+    expect(r.err()).toContain('/mqtt/keepAlive: unknown key "keepAlive"');
+    expect(r.err()).toContain('did you mean "keepaliveS"?');
+    expect(r.err()).toContain('/connections: missing required key');
+  });
+
+  it('validates the example config with --check', async () => {
+    const r = io();
+    expect(await runGatewayCommand(['-c', 'deploy/examples/gateway.yaml', '--check'], r.io)).toBe(0);
+    expect(r.out()).toContain('is valid: E001/GW-E001-1: 2 machines on 2 connections');
+  });
+
+  it('runs until the signal aborts, then publishes NDEATH and exits 0', async () => {
+    const broker = await startBroker();
+    const sub = new SparkplugSubscriber();
+    await sub.start(broker.url);
+    try {
+      const file = join(dir, 'gw.yaml');
+      await writeFile(
+        file,
+        `gateway: { group: E009, node: GW-E009 }\nmqtt: { url: "${broker.url}" }\nconnections: []\nmachines: []\n`,
+      );
+      const controller = new AbortController();
+      const r = io(controller.signal);
+      const done = runGatewayCommand(['-c', file, '--data-dir', join(dir, 'data')], r.io);
+      const nbirth = await sub.next('NBIRTH');
+      expect(metricValue(nbirth.payload, 'Properties/Software')).toMatch(/^wanji \d+\.\d+\.\d+/);
+      await waitFor(() => r.out().includes('running') || undefined);
+      controller.abort();
+      expect(await done).toBe(0);
+      await sub.next('NDEATH');
+    } finally {
+      await sub.close();
+      await broker.close();
+    }
+  });
+});
