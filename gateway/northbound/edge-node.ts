@@ -22,6 +22,7 @@ import {
   SeqCounter,
   stateTopic,
 } from '../../protocol/index.js';
+import { withTimeout } from '../async.js';
 import { backoffDelay, type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { MetricUpdate } from '../sampler.js';
@@ -389,20 +390,4 @@ export class EdgeNode {
       }
     });
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(t);
-        reject(err);
-      },
-    );
-  });
 }

@@ -82,7 +82,7 @@ describe('OPC UA driver against the simulator', () => {
     }
   });
 
-  it('starts against a dead endpoint, connects when the server appears, and goes offline when it dies', async () => {
+  it('starts against a dead endpoint, connects when the server appears, goes offline when it dies, and returns', async () => {
     const port = await freePort();
     const press = new SimMachine({ id: 'E001-PRS-003', kind: 'press', seed: 5, dataDepth: 'state' });
     press.tick(0);
@@ -103,6 +103,18 @@ describe('OPC UA driver against the simulator', () => {
       }
       await waitFor(() => run.status(press.id) === 'offline' || undefined, 10_000, 'offline once it is gone');
       expect(run.driver.counters().connectionLosses).toBe(1);
+      // The same server comes back (a restart): node-opcua reconnects, the driver reads the values again.
+      const again = new OpcuaSimServer({ logger: testLogger(), machines: [press], port });
+      await again.start();
+      try {
+        await waitFor(
+          () => run.statuses.filter((s) => s.status === 'online').length === 2 || undefined,
+          15_000,
+          'online after the restart',
+        );
+      } finally {
+        await again.close();
+      }
     } finally {
       await run.close();
     }

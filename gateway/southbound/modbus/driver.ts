@@ -150,6 +150,8 @@ export class ModbusTcpDriver implements Driver {
       this.#machineDown(
         p,
         `cannot connect to ${this.#conn.host}:${this.#conn.port}: ${this.#lastConnectError}`,
+        undefined,
+        true,
       );
       return;
     }
@@ -173,9 +175,10 @@ export class ModbusTcpDriver implements Driver {
           bad.push(...request.tags.map((t) => t.tag));
           continue;
         }
-        if (err.code === GATEWAY_ERROR_CODES.modbusTimeout) this.#counters.timeouts++;
+        const timeout = err.code === GATEWAY_ERROR_CODES.modbusTimeout;
+        if (timeout) this.#counters.timeouts++;
         else this.#counters.errors++;
-        this.#machineDown(p, err.message, err);
+        this.#machineDown(p, err.message, err, !timeout);
         return;
       }
     }
@@ -200,9 +203,15 @@ export class ModbusTcpDriver implements Driver {
     }
   }
 
-  #machineDown(p: Poller, reason: string, err?: Error): void {
-    p.retryAt =
-      this.#clock.now() + backoffDelay(p.failures++, p.config.pollIntervalMs, this.#conn.backoffMaxMs);
+  /**
+   * A machine that failed on its own (timeout) waits out its backoff before the next poll; when
+   * the connection failed, the connection's backoff governs and the machine is polled as soon
+   * as it is back.
+   */
+  #machineDown(p: Poller, reason: string, err?: Error, connectionFailed = false): void {
+    p.retryAt = connectionFailed
+      ? 0
+      : this.#clock.now() + backoffDelay(p.failures++, p.config.pollIntervalMs, this.#conn.backoffMaxMs);
     if (!p.online) return;
     p.online = false;
     this.#log.warn({ err, machine: p.config.id, unitId: p.unitId }, `machine offline: ${reason}`);
@@ -275,10 +284,7 @@ export class ModbusTcpDriver implements Driver {
     if (client !== this.#client || this.#closed) return;
     this.#client = undefined;
     this.#log.warn('Modbus connection closed');
-    for (const p of this.#pollers) {
-      p.retryAt = 0;
-      this.#machineDown(p, 'connection closed');
-    }
+    for (const p of this.#pollers) this.#machineDown(p, 'connection closed', undefined, true);
   }
 }
 

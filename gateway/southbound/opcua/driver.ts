@@ -23,6 +23,7 @@ import {
 } from 'node-opcua';
 import type { Logger } from 'pino';
 import type { MetricValue } from '../../../protocol/index.js';
+import { withTimeout } from '../../async.js';
 import { backoffDelay, type Clock, type TimerHandle } from '../../clock.js';
 import type { MachineConfig } from '../../config/schema.js';
 import { GATEWAY_ERROR_CODES, GatewayError, toError } from '../../errors.js';
@@ -99,7 +100,11 @@ export class OpcuaDriver implements Driver {
         if (this.#closed) return;
         this.#counters.errors++;
         const delay = backoffDelay(attempt, 1000, this.#conn.backoffMaxMs);
-        this.#log.error({ err: toError(err), retryInMs: delay }, 'OPC UA connection set-up failed');
+        const wrapped =
+          err instanceof GatewayError
+            ? err
+            : new GatewayError(GATEWAY_ERROR_CODES.opcuaConnect, toError(err).message, {}, { cause: err });
+        this.#log.error({ err: wrapped, retryInMs: delay }, 'OPC UA connection set-up failed');
         await this.#teardown();
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
@@ -112,7 +117,7 @@ export class OpcuaDriver implements Driver {
   async #teardown(): Promise<void> {
     const quietly = async (what: string, p: Promise<unknown> | undefined) => {
       try {
-        await withTimeout(p, 3000);
+        if (p !== undefined) await withTimeout(p, 3000, what);
       } catch (err) {
         this.#log.debug({ err: toError(err) }, `${what} failed`);
       }
@@ -132,7 +137,7 @@ export class OpcuaDriver implements Driver {
     this.#clock.clearTimeout(this.#retryTimer);
     this.#wake?.();
     await this.#teardown();
-    await withTimeout(this.#run, 3000).catch(() => undefined);
+    if (this.#run !== undefined) await withTimeout(this.#run, 3000).catch(() => undefined);
   }
 
   counters(): Readonly<Record<string, number>> {
@@ -168,7 +173,13 @@ export class OpcuaDriver implements Driver {
       this.#counters.connectionLosses++;
       this.#allOffline('connection to the OPC UA server lost');
     });
-    client.on('connection_reestablished', () => this.#log.info('OPC UA connection re-established'));
+    client.on('connection_reestablished', () => {
+      this.#log.info('OPC UA connection re-established');
+      // A restored subscription only reports what changes next; read the current values now.
+      this.#refresh().catch((err: unknown) =>
+        this.#log.warn({ err: toError(err) }, 'refresh after reconnect failed'),
+      );
+    });
     await client.connect(this.#conn.endpoint);
     if (this.#closed) return;
     this.#counters.connects++;
@@ -239,6 +250,15 @@ export class OpcuaDriver implements Driver {
     });
   }
 
+  async #refresh(): Promise<void> {
+    const session = this.#session;
+    if (session === undefined || this.#closed || this.#items.length === 0) return;
+    const values = await session.read(
+      this.#items.map(({ tag }) => ({ nodeId: tag.nodeId, attributeId: AttributeIds.Value })),
+    );
+    for (const [i, dv] of values.entries()) this.#onChanged(this.#items[i], dv);
+  }
+
   #onChanged(ref: ItemRef | undefined, dv: DataValue): void {
     if (ref === undefined || this.#closed) return;
     this.#counters.notifications++;
@@ -274,24 +294,6 @@ export class OpcuaDriver implements Driver {
       if (!this.#closed) this.#sink.onMachineStatus(m.config.id, 'offline', reason);
     }
     if (!this.#closed) this.#log.warn(reason);
-  }
-}
-
-async function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (p === undefined) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      p,
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new GatewayError(GATEWAY_ERROR_CODES.opcuaConnect, `timed out after ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
