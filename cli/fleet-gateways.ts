@@ -67,7 +67,9 @@ export function gatewayConfigsForFleet(fleet: SimFleet, options: FleetGatewayOpt
     const endpoints = fleet.endpoints(e.code);
     const connections: Record<string, unknown>[] = [];
     const machines: unknown[] = [];
-    const planned = new Map(fleet.plan.machines.filter((m) => m.enterpriseCode === e.code).map((m) => [m.id, m]));
+    const planned = new Map(
+      fleet.plan.machines.filter((m) => m.enterpriseCode === e.code).map((m) => [m.id, m]),
+    );
     if (endpoints.opcua !== undefined) {
       connections.push({ id: 'opcua-1', type: 'opcua', endpoint: endpoints.opcua.endpointUrl });
       for (const id of endpoints.opcua.machines) {
