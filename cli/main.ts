@@ -3,19 +3,40 @@
  */
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { runDemoCommand } from './demo.js';
-import { runGatewayCommand } from './gateway.js';
-import { runHubCommand } from './hub.js';
 import type { CommandIo } from './io.js';
-import { runSimCommand } from './sim.js';
+import { routeOpcuaLogs } from './opcua-logs.js';
 
 type Command = (args: string[], io: CommandIo) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
-  demo: { run: runDemoCommand, summary: 'hub + simulated fleet + gateways on embedded defaults' },
-  hub: { run: runHubCommand, summary: 'run the hub: MQTT broker, Sparkplug host, store, API and dashboard' },
-  gateway: { run: runGatewayCommand, summary: 'run an edge gateway from a YAML config (-c FILE)' },
-  sim: { run: runSimCommand, summary: 'run a simulated fleet of OPC UA and Modbus machines' },
+interface CommandEntry {
+  /** Loaded on use, so `wanji --help` and `wanji hub` never load the OPC UA stack. */
+  load: () => Promise<Command>;
+  summary: string;
+  /** Loads node-opcua, whose notices must be routed to the log before it is imported. */
+  opcua: boolean;
+}
+
+const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  demo: {
+    load: async () => (await import('./demo.js')).runDemoCommand,
+    summary: 'hub + simulated fleet + gateways on embedded defaults',
+    opcua: true,
+  },
+  hub: {
+    load: async () => (await import('./hub.js')).runHubCommand,
+    summary: 'run the hub: MQTT broker, Sparkplug host, store, API and dashboard',
+    opcua: false,
+  },
+  gateway: {
+    load: async () => (await import('./gateway.js')).runGatewayCommand,
+    summary: 'run an edge gateway from a YAML config (-c FILE)',
+    opcua: true,
+  },
+  sim: {
+    load: async () => (await import('./sim.js')).runSimCommand,
+    summary: 'run a simulated fleet of OPC UA and Modbus machines',
+    opcua: true,
+  },
 };
 
 export function version(): string {
@@ -97,7 +118,9 @@ export async function runCli(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    process.exitCode = await command.run(rest, {
+    if (command.opcua) routeOpcuaLogs(logger);
+    const run = await command.load();
+    process.exitCode = await run(rest, {
       stdout: process.stdout,
       stderr: process.stderr,
       logger,

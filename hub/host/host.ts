@@ -126,7 +126,11 @@ export class SparkplugHost {
         client.options.will.payload = encodeHostState({ online: false, timestamp: this.#connectTs });
       }
     });
-    client.on('error', (err) => this.#log.warn({ err }, 'MQTT client error'));
+    client.on('error', (err) => {
+      // While closing, an acknowledgement racing the end of the socket is expected, not news.
+      if (this.#closing) this.#log.debug({ err }, 'MQTT client error while closing');
+      else this.#log.warn({ err }, 'MQTT client error');
+    });
     client.on('close', () => {
       if (!this.#closing) this.#log.warn('disconnected from the MQTT broker; reconnecting');
       this.#onlinePublished = false;
