@@ -42,3 +42,29 @@ export const SIGNAL_PREFIX = 'Signals/';
 export function signalMetricName(signal: string): string {
   return `${SIGNAL_PREFIX}${signal}`;
 }
+
+/** Sample quality as drivers report it and the store keeps it. */
+export type Quality = 'good' | 'uncertain' | 'bad';
+
+/**
+ * Non-good values carry a "Quality" metric property (Int32) with the OPC DA quality code, as
+ * Ignition and other Sparkplug hosts read it. A metric without it is good.
+ */
+export const QUALITY_PROPERTY = 'Quality';
+export const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 192, uncertain: 64, bad: 0 };
+
+/**
+ * Reads a quality code: OPC DA codes (0–63 bad, 64–191 uncertain, 192–255 good; Ignition's 500
+ * "stale" and other small codes are bad), or, above 0xFFFF, an OPC UA StatusCode by its
+ * severity bits (00 good, 01 uncertain, 1x bad).
+ */
+export function qualityFromCode(code: number | bigint): Quality {
+  const n = BigInt.asUintN(32, BigInt(code));
+  if (n > 0xffffn) {
+    const severity = Number(n >> 30n);
+    return severity === 0 ? 'good' : severity === 1 ? 'uncertain' : 'bad';
+  }
+  if (n >= 192n && n <= 255n) return 'good';
+  if (n >= 64n && n < 192n) return 'uncertain';
+  return 'bad';
+}

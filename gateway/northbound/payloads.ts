@@ -1,17 +1,19 @@
 /** Builds the edge node's Sparkplug payloads (pure; the edge node does the I/O). */
-import { DataType, encodePayload, type Metric, NODE_METRIC, type PropertySet } from '../../protocol/index.js';
+import {
+  DataType,
+  encodePayload,
+  type Metric,
+  NODE_METRIC,
+  type PropertySet,
+  QUALITY_CODE,
+  QUALITY_PROPERTY,
+  type Quality,
+} from '../../protocol/index.js';
 import type { MetricUpdate } from '../sampler.js';
-import type { Quality } from '../southbound/types.js';
 import { coerceValue } from '../values.js';
 import type { DeviceDefinition, MetricDefinition } from './device-model.js';
 
-/**
- * Non-good values carry a "Quality" property with the OPC DA code, as Ignition reads it
- * (192 good, 64 uncertain, 0 bad); a metric without the property is good.
- */
-export const QUALITY_PROPERTY = 'Quality';
-const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 192, uncertain: 64, bad: 0 };
-
+/** Non-good values carry the protocol's Quality property; a metric without it is good. */
 function qualityProperties(q: Quality): PropertySet | undefined {
   return q === 'good' ? undefined : { [QUALITY_PROPERTY]: { type: DataType.Int32, value: QUALITY_CODE[q] } };
 }

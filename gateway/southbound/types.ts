@@ -4,11 +4,11 @@
  * samples and says when a machine is reachable.
  */
 import type { Logger } from 'pino';
-import type { MetricValue } from '../../protocol/index.js';
+import type { MetricValue, Quality } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { ConnectionConfig, MachineConfig } from '../config/schema.js';
 
-export type Quality = 'good' | 'bad' | 'uncertain';
+export type { Quality };
 
 export interface Sample {
   readonly machineId: string;

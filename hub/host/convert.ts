@@ -7,6 +7,8 @@ import {
   type Metric,
   type MetricValue,
   type PropertySet,
+  QUALITY_PROPERTY,
+  qualityFromCode,
 } from '../../protocol/index.js';
 import type { MachineProperties } from '../registry/types.js';
 import type { SampleQuality, SampleValue } from '../store/types.js';
@@ -60,22 +62,18 @@ export function reinterpret(v: MetricValue, decodedAs: number, born: number): Me
 }
 
 /**
- * Sample quality from a metric's "Quality" property: a string good / uncertain / bad, or a
- * number read as an OPC UA StatusCode (severity in the top two bits: 00 good, 01 uncertain,
- * 10 or 11 bad). No property means good.
+ * Sample quality from a metric's Quality property: a string good / uncertain / bad, or a code
+ * (OPC DA, or an OPC UA StatusCode; see protocol's qualityFromCode). No property means good.
  */
 export function qualityOf(props: PropertySet | undefined): SampleQuality | undefined {
-  const q = props?.Quality ?? props?.quality;
+  const q = props?.[QUALITY_PROPERTY] ?? props?.quality;
   if (q === undefined || q.value === null) return undefined;
   const v = q.value;
   if (typeof v === 'string') {
     const s = v.toLowerCase();
     return s === 'good' || s === 'bad' || s === 'uncertain' ? s : undefined;
   }
-  if (typeof v === 'number' || typeof v === 'bigint') {
-    const severity = Number((BigInt.asUintN(32, BigInt(v)) >> 30n) & 3n);
-    return severity === 0 ? 'good' : severity === 1 ? 'uncertain' : 'bad';
-  }
+  if (typeof v === 'number' || typeof v === 'bigint') return qualityFromCode(v);
   return undefined;
 }
 
