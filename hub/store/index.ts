@@ -1,10 +1,12 @@
 import { HubError } from '../errors.js';
+import { createInfluxStore } from './influxdb/index.js';
 import { createSqliteStore } from './sqlite/index.js';
 import type { SampleStore, StoreConfig, StoreContext, StoreFactory } from './types.js';
 
 /** Implementations by config `type`. A new store is a new folder and one line here. */
 export const STORE_FACTORIES: Readonly<Record<string, StoreFactory>> = {
   sqlite: createSqliteStore,
+  influxdb: createInfluxStore,
 };
 
 export function createStore(config: StoreConfig, ctx: StoreContext): SampleStore {

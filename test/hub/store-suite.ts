@@ -1,12 +1,28 @@
 /** The behaviour every SampleStore must have; run against each implementation. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Sample, SampleStore } from '../../hub/store/types.js';
+import type { LatestValue, Sample, SampleStore, SeriesPoint, SeriesQuery } from '../../hub/store/types.js';
+
+/**
+ * What a store's server cannot do, each with the reason. The suite names the capability in
+ * the title of every test it does not run, so a gap shows in the report, never silently.
+ */
+export interface Unsupported {
+  /** `query()`/`latest()` (no InfluxQL on VictoriaMetrics): the suite reads back through `reader`. */
+  readonly history?: string;
+  /** String values are not kept. */
+  readonly strings?: string;
+}
 
 export interface StoreHarness {
   readonly store: SampleStore;
   /** A second store on the same data (same file, same database), for durability checks. */
   reopen(): SampleStore;
-  cleanup(): void;
+  cleanup(): void | Promise<void>;
+  readonly unsupported?: Unsupported;
+  /** Reads back what the store wrote when it cannot (`unsupported.history`); tests only. */
+  readonly reader?: Pick<SampleStore, 'query' | 'latest'>;
+  /** Points held, counted by the database itself (not through the store). */
+  count(): Promise<number>;
 }
 
 const T0 = 1_700_000_000_000;
@@ -18,78 +34,105 @@ const s = (metric: string, ts: number, value: Sample['value'], extra: Partial<Sa
   value,
   ...extra,
 });
+const series = (metric: string, extra: Partial<SeriesQuery> = {}): SeriesQuery => ({
+  enterprise: 'acme',
+  machine: 'cnc-1',
+  metric,
+  ...extra,
+});
 
-export function sampleStoreSuite(name: string, make: () => StoreHarness): void {
+export function sampleStoreSuite(name: string, make: () => StoreHarness | Promise<StoreHarness>): void {
   describe(`SampleStore contract: ${name}`, () => {
     let h: StoreHarness;
+    const read = (): Pick<SampleStore, 'query' | 'latest'> => (h.unsupported?.history ? h.reader! : h.store);
+    const query = (q: SeriesQuery): Promise<SeriesPoint[]> => read().query(q);
+    const latest = (e: string, m: string): Promise<LatestValue[]> => read().latest(e, m);
+    /** A test that needs a capability: run, or listed as skipped with the reason. */
+    const needs = (cap: keyof Unsupported, title: string, fn: () => Promise<void>): void => {
+      it(title, async (ctx) => {
+        const why = h.unsupported?.[cap];
+        if (why !== undefined) ctx.skip(`capability "${cap}" not supported by ${name}: ${why}`);
+        await fn();
+      });
+    };
+
     beforeEach(async () => {
-      h = make();
+      h = await make();
       await h.store.start();
     });
     afterEach(async () => {
       await h.store.close();
-      h.cleanup();
+      await h.cleanup();
     });
 
-    it('writes and reads back numbers, strings, booleans and nulls with their timestamps', async () => {
+    it('writes and reads back numbers, booleans and nulls with their timestamps and quality', async () => {
       await h.store.write([
         s('Signals/speed', T0, 1200.5),
         s('Signals/speed', T0 + 1000, 1300),
-        s('State', T0, 'running'),
         s('Signals/door', T0, true),
         s('Signals/door', T0 + 1, false),
         s('Signals/alarm', T0, null, { quality: 'bad' }),
+        s('Signals/temp', T0, 21.5, { quality: 'uncertain' }),
       ]);
-      expect(await h.store.query({ enterprise: 'acme', machine: 'cnc-1', metric: 'Signals/speed' })).toEqual([
+      expect(await query(series('Signals/speed'))).toEqual([
         { ts: T0, value: 1200.5 },
         { ts: T0 + 1000, value: 1300 },
       ]);
-      expect(await h.store.query({ enterprise: 'acme', machine: 'cnc-1', metric: 'Signals/door' })).toEqual([
+      expect(await query(series('Signals/door'))).toEqual([
         { ts: T0, value: true },
         { ts: T0 + 1, value: false },
       ]);
-      expect(await h.store.query({ enterprise: 'acme', machine: 'cnc-1', metric: 'Signals/alarm' })).toEqual([
-        { ts: T0, value: null, quality: 'bad' },
+      expect(await query(series('Signals/alarm'))).toEqual([{ ts: T0, value: null, quality: 'bad' }]);
+      expect(await query(series('Signals/temp'))).toEqual([{ ts: T0, value: 21.5, quality: 'uncertain' }]);
+      expect(await query(series('nope'))).toEqual([]);
+    });
+
+    needs('strings', 'writes and reads back strings, and reports them as latest', async () => {
+      await h.store.write([s('State', T0, 'idle'), s('State', T0 + 5000, 'running "fast", a=b')]);
+      expect(await query(series('State'))).toEqual([
+        { ts: T0, value: 'idle' },
+        { ts: T0 + 5000, value: 'running "fast", a=b' },
       ]);
-      expect(await h.store.query({ enterprise: 'acme', machine: 'cnc-1', metric: 'nope' })).toEqual([]);
+      expect(await latest('acme', 'cnc-1')).toEqual([
+        { metric: 'State', ts: T0 + 5000, value: 'running "fast", a=b' },
+      ]);
     });
 
     it('is idempotent per series and timestamp: a replay never double counts', async () => {
-      const batch = [s('Signals/count', T0, 1), s('Signals/count', T0 + 1000, 2)];
+      const batch = [s('Signals/count', T0, 1), s('Signals/count', T0 + 1000, 2), s('Signals/ok', T0, true)];
       await h.store.write(batch);
       await h.store.write(batch);
+      expect(await h.count()).toBe(3);
       await h.store.write([s('Signals/count', T0 + 1000, 3)]);
-      expect(await h.store.query({ enterprise: 'acme', machine: 'cnc-1', metric: 'Signals/count' })).toEqual([
+      expect(await query(series('Signals/count'))).toEqual([
         { ts: T0, value: 1 },
         { ts: T0 + 1000, value: 3 },
       ]);
+      expect(await h.count()).toBe(3);
     });
 
     it('honours from, to (inclusive) and limit (newest points, oldest first)', async () => {
       await h.store.write(Array.from({ length: 10 }, (_, i) => s('Signals/x', T0 + i * 1000, i)));
-      const q = { enterprise: 'acme', machine: 'cnc-1', metric: 'Signals/x' };
-      const range = await h.store.query({ ...q, from: T0 + 2000, to: T0 + 4000 });
+      const range = await query(series('Signals/x', { from: T0 + 2000, to: T0 + 4000 }));
       expect(range.map((p) => p.value)).toEqual([2, 3, 4]);
-      const last = await h.store.query({ ...q, limit: 3 });
+      const last = await query(series('Signals/x', { limit: 3 }));
       expect(last.map((p) => p.value)).toEqual([7, 8, 9]);
     });
 
     it('keeps machines and enterprises apart, and reports the latest value per metric', async () => {
       await h.store.write([
-        s('State', T0, 'idle'),
-        s('State', T0 + 5000, 'running'),
+        s('Signals/mode', T0, 1),
+        s('Signals/mode', T0 + 5000, 2),
         s('Signals/speed', T0 + 100, 5),
-        s('State', T0 + 9000, 'alarm', { machine: 'cnc-2' }),
-        s('State', T0 + 9000, 'stopped', { enterprise: 'other' }),
+        s('Signals/mode', T0 + 9000, 7, { machine: 'cnc-2' }),
+        s('Signals/mode', T0 + 9000, 8, { enterprise: 'other' }),
       ]);
-      expect(await h.store.latest('acme', 'cnc-1')).toEqual([
+      expect(await latest('acme', 'cnc-1')).toEqual([
+        { metric: 'Signals/mode', ts: T0 + 5000, value: 2 },
         { metric: 'Signals/speed', ts: T0 + 100, value: 5 },
-        { metric: 'State', ts: T0 + 5000, value: 'running' },
       ]);
-      expect(await h.store.latest('acme', 'cnc-2')).toEqual([
-        { metric: 'State', ts: T0 + 9000, value: 'alarm' },
-      ]);
-      expect(await h.store.latest('acme', 'ghost')).toEqual([]);
+      expect(await latest('acme', 'cnc-2')).toEqual([{ metric: 'Signals/mode', ts: T0 + 9000, value: 7 }]);
+      expect(await latest('acme', 'ghost')).toEqual([]);
     });
 
     it('holds what write() resolved after a close and reopen', async () => {
@@ -98,11 +141,27 @@ export function sampleStoreSuite(name: string, make: () => StoreHarness): void {
       const again = h.reopen();
       await again.start();
       try {
-        expect(await again.query({ enterprise: 'acme', machine: 'cnc-1', metric: 'Signals/y' })).toEqual([
+        await again.write([s('Signals/y', T0 + 1, 43)]);
+        const reader = h.unsupported?.history ? h.reader! : again;
+        expect(await reader.query(series('Signals/y'))).toEqual([
           { ts: T0, value: 42 },
+          { ts: T0 + 1, value: 43 },
         ]);
       } finally {
         await again.close();
+      }
+    });
+
+    it('says so when it cannot answer history queries, instead of answering wrong', async () => {
+      if (h.unsupported?.history === undefined) {
+        await expect(h.store.query(series('nope'))).resolves.toEqual([]);
+      } else {
+        await expect(h.store.query(series('nope'))).rejects.toMatchObject({
+          code: 'WANJI_E_STORE_UNSUPPORTED',
+        });
+        await expect(h.store.latest('acme', 'cnc-1')).rejects.toMatchObject({
+          code: 'WANJI_E_STORE_UNSUPPORTED',
+        });
       }
     });
 

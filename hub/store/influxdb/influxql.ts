@@ -1,0 +1,132 @@
+/**
+ * History through InfluxQL `/query` (InfluxDB 1.x natively, 2.x and 3.x through their v1
+ * compatibility API): the statements the SampleStore contract needs and the reading of
+ * their JSON answers.
+ */
+
+import { StoreError } from '../errors.js';
+import type { LatestValue, SampleQuality, SampleValue, SeriesPoint } from '../types.js';
+import { type HttpTarget, request } from './http.js';
+import { FIELD, QUALITY_NAMES } from './line-protocol.js';
+
+/** An InfluxQL string literal. */
+export function quoteString(s: string): string {
+  return `'${s.replace(/[\\']/g, '\\$&')}'`;
+}
+
+/** An InfluxQL identifier. */
+export function quoteIdent(s: string): string {
+  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+const COLUMNS = [FIELD.number, FIELD.string, FIELD.boolean, FIELD.quality].map(quoteIdent).join(', ');
+
+export function seriesStatement(
+  measurement: string,
+  q: { enterprise: string; machine: string; metric: string; from?: number; to?: number },
+  limit: number,
+): string {
+  const where = [
+    `"enterprise" = ${quoteString(q.enterprise)}`,
+    `"machine" = ${quoteString(q.machine)}`,
+    `"metric" = ${quoteString(q.metric)}`,
+  ];
+  if (q.from !== undefined) where.push(`time >= ${Math.trunc(q.from)}ms`);
+  if (q.to !== undefined) where.push(`time <= ${Math.trunc(q.to)}ms`);
+  return (
+    `SELECT ${COLUMNS} FROM ${quoteIdent(measurement)} WHERE ${where.join(' AND ')} ` +
+    `ORDER BY time DESC LIMIT ${limit}`
+  );
+}
+
+export function latestStatement(measurement: string, enterprise: string, machine: string): string {
+  return (
+    `SELECT ${COLUMNS} FROM ${quoteIdent(measurement)} ` +
+    `WHERE "enterprise" = ${quoteString(enterprise)} AND "machine" = ${quoteString(machine)} ` +
+    `GROUP BY "metric" ORDER BY time DESC LIMIT 1`
+  );
+}
+
+interface Series {
+  readonly name?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly columns: readonly string[];
+  readonly values: readonly (readonly unknown[])[];
+}
+
+interface QueryAnswer {
+  readonly results?: readonly { readonly series?: readonly Series[]; readonly error?: string }[];
+  readonly error?: string;
+}
+
+function pointOf(columns: readonly string[], row: readonly unknown[]): SeriesPoint {
+  const at = (name: string): unknown => {
+    const i = columns.indexOf(name);
+    return i < 0 ? null : row[i];
+  };
+  const ts = Number(at('time'));
+  const n = at(FIELD.number);
+  const s = at(FIELD.string);
+  const b = at(FIELD.boolean);
+  const value: SampleValue =
+    typeof n === 'number' ? n : typeof s === 'string' ? s : typeof b === 'boolean' ? b : null;
+  const q = at(FIELD.quality);
+  const quality: SampleQuality = typeof q === 'number' ? (QUALITY_NAMES[q] ?? 'bad') : 'good';
+  return quality === 'good' ? { ts, value } : { ts, value, quality };
+}
+
+export class InfluxQLReader {
+  readonly #target: HttpTarget;
+  readonly #params: URLSearchParams;
+  readonly #measurement: string;
+
+  constructor(target: HttpTarget, db: string, rp: string | undefined, measurement: string) {
+    this.#target = target;
+    this.#params = new URLSearchParams({ db, epoch: 'ms' });
+    if (rp !== undefined) this.#params.set('rp', rp);
+    this.#measurement = measurement;
+  }
+
+  /** Newest `limit` points of the range, oldest first. */
+  async series(
+    q: { enterprise: string; machine: string; metric: string; from?: number; to?: number },
+    limit: number,
+  ): Promise<SeriesPoint[]> {
+    const series = await this.#select(seriesStatement(this.#measurement, q, limit));
+    const points = series.flatMap((s) => s.values.map((row) => pointOf(s.columns, row)));
+    return points.reverse();
+  }
+
+  async latest(enterprise: string, machine: string): Promise<LatestValue[]> {
+    const series = await this.#select(latestStatement(this.#measurement, enterprise, machine));
+    const out: LatestValue[] = [];
+    for (const s of series) {
+      const metric = s.tags?.metric;
+      const row = s.values[0];
+      if (metric !== undefined && row !== undefined) out.push({ metric, ...pointOf(s.columns, row) });
+    }
+    return out.sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0));
+  }
+
+  async #select(statement: string): Promise<readonly Series[]> {
+    const params = new URLSearchParams(this.#params);
+    params.set('q', statement);
+    const body = await request(this.#target, 'InfluxQL query', `/query?${params.toString()}`, {
+      method: 'GET',
+    });
+    let answer: QueryAnswer;
+    try {
+      answer = JSON.parse(body) as QueryAnswer;
+    } catch (err) {
+      throw new StoreError('WANJI_E_STORE_QUERY', 'InfluxQL query: the answer is not JSON', { cause: err });
+    }
+    const result = answer.results?.[0];
+    const error = answer.error ?? result?.error;
+    if (error !== undefined) {
+      // Nothing written yet: the database does not exist, so there is nothing to read.
+      if (error.startsWith('database not found')) return [];
+      throw new StoreError('WANJI_E_STORE_QUERY', `InfluxQL query: ${error}`);
+    }
+    return (result?.series ?? []).filter((s) => s.name === this.#measurement);
+  }
+}

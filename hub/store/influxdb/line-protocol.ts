@@ -1,0 +1,78 @@
+/**
+ * Samples as InfluxDB line protocol, the schema of docs/store.md:
+ *
+ *   machine_samples,enterprise=<e>,machine=<m>,metric=<name> <field>=<v>,quality=<0|1|2>i <ts ms>
+ *
+ * Tags are only the series identity (bounded by the ledger: enterprises × machines ×
+ * metrics); the value goes to a field named by its type (`value` float, `value_str`,
+ * `value_bool`), so a metric never meets a field type conflict and a null is simply no value
+ * field. The point key is measurement + tags + timestamp, so writing a sample again
+ * overwrites it: a replay never double counts.
+ */
+import type { Sample, SampleQuality } from '../types.js';
+
+export const FIELD = {
+  number: 'value',
+  string: 'value_str',
+  boolean: 'value_bool',
+  quality: 'quality',
+} as const;
+
+export const QUALITY_CODES: Readonly<Record<SampleQuality, number>> = { good: 0, uncertain: 1, bad: 2 };
+export const QUALITY_NAMES: readonly SampleQuality[] = ['good', 'uncertain', 'bad'];
+
+// Line protocol has no escape for a line break; tags and strings carry a space instead.
+const BREAKS = /[\r\n]/g;
+
+export function escapeMeasurement(s: string): string {
+  return s.replace(BREAKS, ' ').replace(/[, ]/g, '\\$&');
+}
+
+export function escapeTag(s: string): string {
+  return s.replace(BREAKS, ' ').replace(/[,= ]/g, '\\$&');
+}
+
+export function escapeFieldString(s: string): string {
+  return `"${s.replace(BREAKS, ' ').replace(/["\\]/g, '\\$&')}"`;
+}
+
+export interface EncodeOptions {
+  readonly measurement: string;
+  /** false: string values are written as quality only (the server cannot hold strings). */
+  readonly writeStrings: boolean;
+}
+
+/** One line per sample; undefined for a sample that cannot be a point (an empty tag value). */
+export function sampleLine(s: Sample, measurementPart: string, writeStrings: boolean): string | undefined {
+  if (s.enterprise === '' || s.machine === '' || s.metric === '') return undefined;
+  let field = '';
+  const v = s.value;
+  if (typeof v === 'number') {
+    if (Number.isFinite(v)) field = `${FIELD.number}=${v},`;
+  } else if (typeof v === 'boolean') {
+    field = `${FIELD.boolean}=${v},`;
+  } else if (typeof v === 'string' && writeStrings) {
+    field = `${FIELD.string}=${escapeFieldString(v)},`;
+  }
+  const q = QUALITY_CODES[s.quality ?? 'good'];
+  return (
+    `${measurementPart},enterprise=${escapeTag(s.enterprise)},machine=${escapeTag(s.machine)},` +
+    `metric=${escapeTag(s.metric)} ${field}${FIELD.quality}=${q}i ${Math.trunc(s.ts)}`
+  );
+}
+
+/** Encodes a batch; `skipped` counts samples that cannot be points. */
+export function encodeSamples(
+  samples: readonly Sample[],
+  opts: EncodeOptions,
+): { lines: string[]; skipped: number } {
+  const m = escapeMeasurement(opts.measurement);
+  const lines: string[] = [];
+  let skipped = 0;
+  for (const s of samples) {
+    const line = sampleLine(s, m, opts.writeStrings);
+    if (line === undefined) skipped++;
+    else lines.push(line);
+  }
+  return { lines, skipped };
+}
