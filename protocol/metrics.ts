@@ -68,3 +68,78 @@ export function qualityFromCode(code: number | bigint): Quality {
   if (n >= 64n && n < 192n) return 'uncertain';
   return 'bad';
 }
+
+/**
+ * The gateway's own health, published as node (edge node) metrics in NBIRTH and NDATA:
+ * `Gateway/<counter>`, `Devices/<machineId>/<field>` and `Connections/<connectionId>/<counter>`.
+ * Field names never contain "/", so a name splits at its last "/".
+ */
+export const GATEWAY_METRIC = {
+  /** UInt64: samples the drivers delivered. */
+  samples: 'Gateway/Samples',
+  /** UInt64: samples within their deadband, not published. */
+  suppressed: 'Gateway/Suppressed',
+  /** UInt64: Sparkplug messages published. */
+  published: 'Gateway/Published',
+  /** UInt64: publishes the broker refused or that failed. */
+  publishErrors: 'Gateway/Publish Errors',
+  /** UInt64: data messages waiting in the outbox now (disconnected, or waiting for the host). */
+  queued: 'Gateway/Queued',
+  /** UInt64: data messages dropped because the outbox was full. */
+  dropped: 'Gateway/Dropped',
+  /** UInt64: config reloads applied since start. */
+  reloads: 'Gateway/Reloads',
+} as const;
+
+export const DEVICE_METRIC_PREFIX = 'Devices/';
+export const CONNECTION_METRIC_PREFIX = 'Connections/';
+
+/** The fields of `Devices/<machineId>/<field>`. */
+export const DEVICE_HEALTH_FIELD = {
+  /** String: a DeviceHealth. */
+  health: 'Health',
+  /** String: why the health last changed, for people ("timeout after 1000 ms"). */
+  reason: 'Health Reason',
+  /** String: the id of the connection the machine is read over. */
+  connection: 'Connection',
+  /** UInt64: samples the driver delivered for this machine. */
+  samples: 'Samples',
+  /** UInt64: of those, samples with bad quality. */
+  badSamples: 'Bad Samples',
+  /** UInt64: times the machine went offline. */
+  outages: 'Outages',
+} as const;
+
+/** How the gateway sees a machine's link: answering, answering with trouble, or not answering. */
+export const DEVICE_HEALTHS = ['online', 'degraded', 'offline'] as const;
+export type DeviceHealth = (typeof DEVICE_HEALTHS)[number];
+
+export function isDeviceHealth(v: unknown): v is DeviceHealth {
+  return typeof v === 'string' && (DEVICE_HEALTHS as readonly string[]).includes(v);
+}
+
+export function deviceMetricName(machineId: string, field: string): string {
+  return `${DEVICE_METRIC_PREFIX}${machineId}/${field}`;
+}
+
+export function connectionMetricName(connectionId: string, counter: string): string {
+  return `${CONNECTION_METRIC_PREFIX}${connectionId}/${counter}`;
+}
+
+export type NodeMetricName =
+  | { readonly kind: 'device'; readonly id: string; readonly field: string }
+  | { readonly kind: 'connection'; readonly id: string; readonly field: string };
+
+/** Splits `Devices/<id>/<field>` and `Connections/<id>/<field>`; undefined for other names. */
+export function parseNodeMetricName(name: string): NodeMetricName | undefined {
+  const kind = name.startsWith(DEVICE_METRIC_PREFIX)
+    ? 'device'
+    : name.startsWith(CONNECTION_METRIC_PREFIX)
+      ? 'connection'
+      : undefined;
+  if (kind === undefined) return undefined;
+  const rest = name.slice(kind === 'device' ? DEVICE_METRIC_PREFIX.length : CONNECTION_METRIC_PREFIX.length);
+  const slash = rest.lastIndexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  return { kind, id: rest.slice(0, slash), field: rest.slice(slash + 1) };
+}

@@ -11,15 +11,18 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
+import { details, type GatewaySummary, summarize } from '../registry/gateway-metrics.js';
 import type { Registry } from '../registry/registry.js';
-import type { MachineRecord } from '../registry/types.js';
+import type { Gateway, MachineRecord } from '../registry/types.js';
 import { computeStats, type StatsWindows } from '../stats/stats.js';
 import type { SampleStore } from '../store/types.js';
 import { dashboardHtml } from './page.js';
 import {
   EnterpriseList,
   ErrorReply,
+  GatewayDetail,
   GatewayList,
+  GatewayParams,
   HealthReply,
   MachineDetail,
   MachineList,
@@ -83,6 +86,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       online,
       networked: m.lastSampleAt !== null && m.lastSampleAt >= now - windows.networkingMs,
       dead: m.dead,
+      health: m.health,
       gateway: m.gateway,
       region: m.regionCode,
       industry: m.industryCode,
@@ -205,18 +209,53 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   );
 
-  app.get('/api/v1/gateways', { schema: { response: { 200: GatewayList, ...errors } } }, async () => ({
-    gateways: registry.gateways().map((g) => ({
-      group: g.group,
-      edgeNode: g.edgeNode,
-      online: g.online,
-      bdSeq: g.bdSeq,
-      firstSeen: iso(g.firstSeen),
-      lastBirthAt: isoOrNull(g.lastBirthAt),
-      lastDeathAt: isoOrNull(g.lastDeathAt),
-      lastSeenAt: isoOrNull(g.lastSeenAt),
-    })),
-  }));
+  const NO_SUMMARY: GatewaySummary = {
+    software: null,
+    counters: {},
+    devices: { online: 0, degraded: 0, offline: 0 },
+    metricsAt: null,
+  };
+  const gatewayJson = (g: Gateway, s: GatewaySummary = NO_SUMMARY) => ({
+    group: g.group,
+    edgeNode: g.edgeNode,
+    online: g.online,
+    bdSeq: g.bdSeq,
+    firstSeen: iso(g.firstSeen),
+    lastBirthAt: isoOrNull(g.lastBirthAt),
+    lastDeathAt: isoOrNull(g.lastDeathAt),
+    lastSeenAt: isoOrNull(g.lastSeenAt),
+    software: s.software,
+    counters: s.counters,
+    devices: s.devices,
+    metricsAt: isoOrNull(s.metricsAt),
+  });
+
+  app.get('/api/v1/gateways', { schema: { response: { 200: GatewayList, ...errors } } }, async () => {
+    const summaries = registry.gatewaySummaries();
+    return {
+      gateways: registry.gateways().map((g) => gatewayJson(g, summaries.get(`${g.group}/${g.edgeNode}`))),
+    };
+  });
+
+  app.get<{ Params: GatewayParams }>(
+    '/api/v1/gateways/:group/:node',
+    { schema: { params: GatewayParams, response: { 200: GatewayDetail, ...errors } } },
+    async (req) => {
+      const { group, node } = req.params;
+      const g = registry.gateway(group, node);
+      if (g === undefined) {
+        throw new HubError('WANJI_E_API_NOT_FOUND', `no gateway "${node}" in group "${group}"`);
+      }
+      const metrics = registry.gatewayMetrics(group, node);
+      const { devices, connections } = details(metrics);
+      return {
+        gateway: gatewayJson(g, summarize(metrics)),
+        devices: devices.map((d) => ({ ...d, healthAt: isoOrNull(d.healthAt) })),
+        connections,
+        metrics: metrics.map((m) => ({ name: m.name, value: m.value, updatedAt: iso(m.at) })),
+      };
+    },
+  );
 
   app.get('/api/v1/enterprises', { schema: { response: { 200: EnterpriseList, ...errors } } }, async () => {
     const now = clock();

@@ -96,6 +96,12 @@ export const Machine = Type.Object({
   online: Type.Boolean(),
   networked: Type.Boolean(),
   dead: Type.Boolean(),
+  health: Nullable(
+    Type.Union([Type.Literal('online'), Type.Literal('degraded'), Type.Literal('offline')], {
+      description:
+        "the machine's link as its gateway reports it (Devices/<id>/Health); offline while the gateway is offline; null when the gateway does not report health",
+    }),
+  ),
   gateway: Type.String({ description: 'edge node id the machine was last seen on' }),
   region: Nullable(Type.String()),
   industry: Nullable(Type.String()),
@@ -151,18 +157,66 @@ export const SeriesReply = Type.Object({
   ),
 });
 
-export const GatewayList = Type.Object({
-  gateways: Type.Array(
+const HealthCounts = Type.Object(
+  { online: Type.Integer(), degraded: Type.Integer(), offline: Type.Integer() },
+  { description: 'how many machines the gateway reports online, degraded and offline' },
+);
+
+export const GatewayItem = Type.Object({
+  group: Type.String(),
+  edgeNode: Type.String(),
+  online: Type.Boolean({ description: 'born and not dead (NDEATH with the current bdSeq)' }),
+  bdSeq: Nullable(Type.Integer()),
+  firstSeen: Time,
+  lastBirthAt: Nullable(Time),
+  lastDeathAt: Nullable(Time),
+  lastSeenAt: Nullable(Time),
+  software: Nullable(Type.String({ description: 'Properties/Software of the NBIRTH' })),
+  counters: Type.Record(Type.String(), Type.Number(), {
+    description:
+      'the Gateway/* metrics: samples, suppressed, published, publishErrors, queued, dropped, reloads',
+  }),
+  devices: HealthCounts,
+  metricsAt: Nullable(Time),
+});
+
+export const GatewayList = Type.Object({ gateways: Type.Array(GatewayItem) });
+
+export const GatewayParams = Type.Object({
+  group: Type.String({ minLength: 1 }),
+  node: Type.String({ minLength: 1 }),
+});
+export type GatewayParams = Static<typeof GatewayParams>;
+
+export const GatewayDetail = Type.Object({
+  gateway: GatewayItem,
+  devices: Type.Array(
     Type.Object({
-      group: Type.String(),
-      edgeNode: Type.String(),
-      online: Type.Boolean({ description: 'born and not dead (NDEATH with the current bdSeq)' }),
-      bdSeq: Nullable(Type.Integer()),
-      firstSeen: Time,
-      lastBirthAt: Nullable(Time),
-      lastDeathAt: Nullable(Time),
-      lastSeenAt: Nullable(Time),
+      id: Type.String(),
+      health: Nullable(
+        Type.Union([Type.Literal('online'), Type.Literal('degraded'), Type.Literal('offline')]),
+      ),
+      reason: Nullable(Type.String({ description: 'why the health last changed' })),
+      healthAt: Nullable(Time),
+      connection: Nullable(Type.String()),
+      samples: Nullable(Type.Number()),
+      badSamples: Nullable(Type.Number()),
+      outages: Nullable(Type.Number()),
     }),
+  ),
+  connections: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      counters: Type.Record(Type.String(), Type.Number(), { description: "the driver's counters" }),
+    }),
+  ),
+  metrics: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      value: Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]),
+      updatedAt: Time,
+    }),
+    { description: 'every node metric as last received, by name' },
   ),
 });
 

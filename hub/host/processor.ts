@@ -16,6 +16,7 @@ import {
   type Payload,
   parseTopic,
 } from '../../protocol/index.js';
+import type { GatewayMetric } from '../registry/types.js';
 import type { Sample } from '../store/types.js';
 import { machineProperties, PROPERTY_PREFIX, qualityOf, reinterpret, toSampleValue } from './convert.js';
 import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
@@ -119,7 +120,14 @@ export class MessageProcessor {
         this.#cancelTimers(node);
         node.birth(bdSeq, p.seq ?? 0);
         for (const m of p.metrics) if (m.name !== undefined) node.metrics.add(def(m, m.name), m.alias);
-        this.#o.sink.event({ type: 'nodeBirth', group: t.group, edgeNode: t.edgeNode, bdSeq, at: now });
+        this.#o.sink.event({
+          type: 'nodeBirth',
+          group: t.group,
+          edgeNode: t.edgeNode,
+          bdSeq,
+          at: now,
+          metrics: nodeMetrics(p.metrics, node.metrics, now),
+        });
         this.#log.info({ group: t.group, edgeNode: t.edgeNode, bdSeq }, 'edge node born');
         return;
       }
@@ -147,8 +155,14 @@ export class MessageProcessor {
       }
       case 'NDATA': {
         if (!this.#sequenced(node, p, now)) return;
-        // Node metrics describe the gateway, not a machine: checked, not stored.
+        // Node metrics describe the gateway (machine health, counters): the registry keeps
+        // their latest values; they are not time series.
         if (p.metrics.some((m) => resolve(m, node.metrics) === undefined)) this.#unknownAlias(node);
+        const metrics = nodeMetrics(p.metrics, node.metrics, now);
+        this.counters.nodeMetrics += metrics.length;
+        if (metrics.length > 0) {
+          this.#o.sink.event({ type: 'nodeMetrics', group: t.group, edgeNode: t.edgeNode, at: now, metrics });
+        }
         return;
       }
     }
@@ -325,6 +339,23 @@ export class MessageProcessor {
     node.reorderTimer = undefined;
     node.rebirthTimer = undefined;
   }
+}
+
+/** The bookkeeping metrics of a node: not worth keeping as its "latest" values. */
+function isBookkeeping(name: string): boolean {
+  return name === NODE_METRIC.bdSeq || name.startsWith('Node Control/');
+}
+
+/** Current (not historical) node metrics with values the registry can hold. */
+function nodeMetrics(metrics: readonly Metric[], table: MetricTable, at: number): GatewayMetric[] {
+  const out: GatewayMetric[] = [];
+  for (const m of metrics) {
+    const d = resolve(m, table);
+    if (d === undefined || m.isHistorical || isBookkeeping(d.name)) continue;
+    const value = toSampleValue(reinterpret(m.value, m.datatype, d.datatype), d.datatype);
+    if (value !== undefined) out.push({ name: d.name, value, at });
+  }
+  return out;
 }
 
 function def(m: Metric, name: string): MetricDef {

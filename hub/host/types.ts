@@ -32,6 +32,8 @@ export interface HostCounters {
   /** NDEATHs whose bdSeq did not match the current NBIRTH. */
   staleDeaths: number;
   samples: number;
+  /** Gateway (node) metric values from NBIRTH and NDATA, kept as their latest values. */
+  nodeMetrics: number;
   historicalSamples: number;
   transientMetrics: number;
   /** Values the store cannot hold (bytes, data sets, templates). */
@@ -55,6 +57,7 @@ export function newCounters(): HostCounters {
     unknownAliases: 0,
     staleDeaths: 0,
     samples: 0,
+    nodeMetrics: 0,
     historicalSamples: 0,
     transientMetrics: 0,
     unsupportedValues: 0,

@@ -3,7 +3,8 @@
  * registry in one transaction per batch, so the host never pays a transaction per message.
  */
 import type Database from 'better-sqlite3';
-import type { DeviceActivity, GatewayActivity, IngestBatch, RegistryEvent } from './types.js';
+import { encodeMetricValue } from './gateway-metrics.js';
+import type { DeviceActivity, GatewayActivity, GatewayMetric, IngestBatch, RegistryEvent } from './types.js';
 
 export interface ApplyResult {
   /** NDEATHs whose bdSeq matched the gateway's current NBIRTH. */
@@ -63,10 +64,31 @@ export class IngestApplier {
        WHERE group_id = @group AND edge_node = @edgeNode`,
     );
 
+    const metricsCleared = db.prepare(
+      'DELETE FROM gateway_metrics WHERE group_id = @group AND edge_node = @edgeNode',
+    );
+    const metricSet = db.prepare(
+      `INSERT INTO gateway_metrics (group_id, edge_node, name, value, vtype, updated_at)
+       VALUES (@group, @edgeNode, @name, @value, @vtype, @at)
+       ON CONFLICT (group_id, edge_node, name) DO UPDATE SET
+         value = excluded.value, vtype = excluded.vtype, updated_at = excluded.updated_at`,
+    );
+    const setMetrics = (group: string, edgeNode: string, metrics: readonly GatewayMetric[]): void => {
+      for (const m of metrics)
+        metricSet.run({ group, edgeNode, name: m.name, at: m.at, ...encodeMetricValue(m.value) });
+    };
+
     const applyEvent = (e: RegistryEvent, counts: { nodeDeaths: number; staleNodeDeaths: number }): void => {
       switch (e.type) {
         case 'nodeBirth':
-          nodeBirth.run(e);
+          nodeBirth.run({ group: e.group, edgeNode: e.edgeNode, bdSeq: e.bdSeq, at: e.at });
+          if (e.metrics !== undefined) {
+            metricsCleared.run({ group: e.group, edgeNode: e.edgeNode });
+            setMetrics(e.group, e.edgeNode, e.metrics);
+          }
+          return;
+        case 'nodeMetrics':
+          setMetrics(e.group, e.edgeNode, e.metrics);
           return;
         case 'nodeDeath':
           if (nodeDeath.run(e).changes > 0) {

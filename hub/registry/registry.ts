@@ -5,16 +5,20 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import {
+  DEVICE_HEALTH_FIELD,
+  DEVICE_METRIC_PREFIX,
   type EnterpriseDeclaration,
   INDUSTRY_SEEDS,
   type IndustrySeed,
   invalidIdReason,
+  NODE_METRIC,
   REGION_SEEDS,
   type RegionSeed,
 } from '../../protocol/index.js';
 import { type ComponentHealth, HubError } from '../errors.js';
 import { openSqlite } from '../util/sqlite.js';
 import { type ApplyResult, IngestApplier } from './apply.js';
+import { type GatewayMetricRow, type GatewaySummary, summarize, toGatewayMetric } from './gateway-metrics.js';
 import {
   type EnterpriseRow,
   type GatewayRow,
@@ -33,6 +37,7 @@ import type {
   Enterprise,
   EnterpriseActivity,
   Gateway,
+  GatewayMetric,
   Industry,
   IngestBatch,
   MachineFilter,
@@ -51,7 +56,14 @@ export interface RegistryOptions {
 }
 
 const MACHINE_COLUMNS = `m.enterprise, m.id, m.kind, m.nc, m.robot, m.data_depth, m.state, m.gateway,
-  m.first_seen, m.last_seen_at, m.last_sample_at, m.dead, e.region_code, e.industry_code`;
+  m.first_seen, m.last_seen_at, m.last_sample_at, m.dead, e.region_code, e.industry_code,
+  h.value AS health, g.online AS gateway_online`;
+
+/** Machines with their enterprise, their gateway and the health their gateway reports. */
+const MACHINE_FROM = `machines m LEFT JOIN enterprises e ON e.code = m.enterprise
+  LEFT JOIN gateways g ON g.group_id = m.enterprise AND g.edge_node = m.gateway
+  LEFT JOIN gateway_metrics h ON h.group_id = m.enterprise AND h.edge_node = m.gateway
+    AND h.name = '${DEVICE_METRIC_PREFIX}' || m.id || '/${DEVICE_HEALTH_FIELD.health}'`;
 
 export class Registry {
   readonly #opts: RegistryOptions;
@@ -237,9 +249,41 @@ export class Registry {
     return row === undefined ? undefined : toGateway(row);
   }
 
+  /** The latest value of every metric of one gateway, by name. */
+  gatewayMetrics(group: string, edgeNode: string): GatewayMetric[] {
+    return this.#open()
+      .prepare<[string, string], GatewayMetricRow>(
+        'SELECT * FROM gateway_metrics WHERE group_id = ? AND edge_node = ? ORDER BY name',
+      )
+      .all(group, edgeNode)
+      .map(toGatewayMetric);
+  }
+
+  /**
+   * Per gateway ("group/edgeNode"), the metrics a fleet view needs: `Gateway/*` counters,
+   * `Properties/Software` and each machine's `Devices/<id>/Health`.
+   */
+  gatewaySummaries(): Map<string, GatewaySummary> {
+    const rows = this.#open()
+      .prepare<[], GatewayMetricRow>(
+        `SELECT * FROM gateway_metrics
+         WHERE name GLOB 'Gateway/*' OR name = '${NODE_METRIC.software}'
+            OR name GLOB '${DEVICE_METRIC_PREFIX}*/${DEVICE_HEALTH_FIELD.health}'`,
+      )
+      .all();
+    const byGateway = new Map<string, GatewayMetric[]>();
+    for (const r of rows) {
+      const key = `${r.group_id}/${r.edge_node}`;
+      const list = byGateway.get(key) ?? [];
+      if (list.length === 0) byGateway.set(key, list);
+      list.push(toGatewayMetric(r));
+    }
+    return new Map([...byGateway].map(([k, metrics]) => [k, summarize(metrics)]));
+  }
+
   machines(filter: MachineFilter = {}): MachineRecord[] {
     const { where, params } = this.#machineWhere(filter);
-    const sql = `SELECT ${MACHINE_COLUMNS} FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise
+    const sql = `SELECT ${MACHINE_COLUMNS} FROM ${MACHINE_FROM}
       ${where} ORDER BY m.enterprise, m.id LIMIT @limit OFFSET @offset`;
     return this.#open()
       .prepare<[typeof params], MachineRow>(sql)
@@ -280,8 +324,7 @@ export class Registry {
   machine(enterprise: string, id: string): MachineRecord | undefined {
     const row = this.#open()
       .prepare<[string, string], MachineRow>(
-        `SELECT ${MACHINE_COLUMNS} FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise
-         WHERE m.enterprise = ? AND m.id = ?`,
+        `SELECT ${MACHINE_COLUMNS} FROM ${MACHINE_FROM} WHERE m.enterprise = ? AND m.id = ?`,
       )
       .get(enterprise, id);
     return row === undefined ? undefined : toMachine(row);

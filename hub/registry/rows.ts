@@ -1,4 +1,5 @@
 /** Row shapes as SQLite returns them, and their mapping to the registry's types. */
+import { type DeviceHealth, isDeviceHealth } from '../../protocol/index.js';
 import type { Enterprise, Gateway, Industry, MachineRecord, Region } from './types.js';
 
 export interface RegionRow {
@@ -49,6 +50,8 @@ export interface MachineRow {
   last_seen_at: number | null;
   last_sample_at: number | null;
   dead: number;
+  health: unknown;
+  gateway_online: number | null;
   region_code: string | null;
   industry_code: string | null;
 }
@@ -116,7 +119,14 @@ export function toMachine(r: MachineRow): MachineRecord {
     lastSeenAt: r.last_seen_at,
     lastSampleAt: r.last_sample_at,
     dead: r.dead !== 0,
+    health: machineHealth(r),
     regionCode: r.region_code,
     industryCode: r.industry_code,
   };
+}
+
+/** The gateway's word on the machine while the gateway is online; offline when it is not. */
+function machineHealth(r: MachineRow): DeviceHealth | null {
+  if (!isDeviceHealth(r.health)) return null;
+  return r.gateway_online === 1 ? r.health : 'offline';
 }

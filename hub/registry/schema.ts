@@ -72,4 +72,14 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (enterprise, id)
    );
    CREATE INDEX machines_by_gateway ON machines (enterprise, gateway);`,
+  // 2: the latest value of each gateway (node) metric: machine health and gateway counters.
+  `CREATE TABLE gateway_metrics (
+     group_id TEXT NOT NULL,
+     edge_node TEXT NOT NULL,
+     name TEXT NOT NULL,
+     value,
+     vtype INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (group_id, edge_node, name)
+   ) WITHOUT ROWID;`,
 ];

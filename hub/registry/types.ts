@@ -1,4 +1,4 @@
-import type { EnterpriseDeclaration, Ledger } from '../../protocol/index.js';
+import type { DeviceHealth, EnterpriseDeclaration, Ledger } from '../../protocol/index.js';
 
 export interface Region {
   readonly code: string;
@@ -57,6 +57,11 @@ export interface MachineRecord {
   /** Last valid, non-historical sample. */
   readonly lastSampleAt: number | null;
   readonly dead: boolean;
+  /**
+   * The machine's link health as its gateway last reported it (`Devices/<id>/Health`):
+   * offline while the gateway is offline; null when the gateway does not report health.
+   */
+  readonly health: DeviceHealth | null;
   /** From the enterprise's declaration; null when the group is not a declared enterprise. */
   readonly regionCode: string | null;
   readonly industryCode: string | null;
@@ -81,7 +86,15 @@ export interface MachineProperties {
   readonly dataDepth?: string;
 }
 
-/** Birth and death events, applied in order. */
+/** The latest value of one gateway (Sparkplug node) metric, e.g. `Devices/M1/Health`. */
+export interface GatewayMetric {
+  readonly name: string;
+  readonly value: number | string | boolean | null;
+  /** When the hub received it (ms). */
+  readonly at: number;
+}
+
+/** Birth and death events and gateway metric updates, applied in order. */
 export type RegistryEvent =
   | {
       readonly type: 'nodeBirth';
@@ -89,6 +102,16 @@ export type RegistryEvent =
       readonly edgeNode: string;
       readonly bdSeq: number;
       readonly at: number;
+      /** The NBIRTH's metrics (bdSeq and Node Control aside): they replace all stored ones. */
+      readonly metrics?: readonly GatewayMetric[];
+    }
+  | {
+      /** An NDATA: the changed gateway metrics. */
+      readonly type: 'nodeMetrics';
+      readonly group: string;
+      readonly edgeNode: string;
+      readonly at: number;
+      readonly metrics: readonly GatewayMetric[];
     }
   | {
       readonly type: 'nodeDeath';

@@ -43,7 +43,34 @@ describe('hub API (inject)', () => {
     );
     registry.applyIngest({
       events: [
-        { type: 'nodeBirth', group: 'acme', edgeNode: 'gw1', bdSeq: 1, at: NOW - 10 * MIN },
+        {
+          type: 'nodeBirth',
+          group: 'acme',
+          edgeNode: 'gw1',
+          bdSeq: 1,
+          at: NOW - 10 * MIN,
+          metrics: [
+            { name: 'Properties/Software', value: 'wanji 0.1.0', at: NOW - 10 * MIN },
+            { name: 'Gateway/Samples', value: 100, at: NOW - 10 * MIN },
+            { name: 'Gateway/Published', value: 10, at: NOW - 10 * MIN },
+            { name: 'Devices/cnc-1/Health', value: 'online', at: NOW - 10 * MIN },
+            { name: 'Devices/cnc-1/Connection', value: 'opc-1', at: NOW - 10 * MIN },
+            { name: 'Devices/cnc-2/Health', value: 'online', at: NOW - 10 * MIN },
+            { name: 'Devices/cnc-2/Samples', value: 7, at: NOW - 10 * MIN },
+            { name: 'Connections/opc-1/notifications', value: 5, at: NOW - 10 * MIN },
+          ],
+        },
+        {
+          type: 'nodeMetrics',
+          group: 'acme',
+          edgeNode: 'gw1',
+          at: NOW - 2 * MIN,
+          metrics: [
+            { name: 'Gateway/Samples', value: 250, at: NOW - 2 * MIN },
+            { name: 'Devices/cnc-2/Health', value: 'degraded', at: NOW - 2 * MIN },
+            { name: 'Devices/cnc-2/Health Reason', value: 'timeout after 1000 ms', at: NOW - 2 * MIN },
+          ],
+        },
         {
           type: 'deviceBirth',
           group: 'acme',
@@ -158,6 +185,7 @@ describe('hub API (inject)', () => {
       online: true,
       networked: true,
       dead: false,
+      health: 'online',
       gateway: 'gw1',
       region: 'yiwu',
       industry: 'hardware',
@@ -229,6 +257,10 @@ describe('hub API (inject)', () => {
         lastBirthAt: new Date(NOW - 10 * MIN).toISOString(),
         lastDeathAt: null,
         lastSeenAt: new Date(NOW - 10 * MIN).toISOString(),
+        software: 'wanji 0.1.0',
+        counters: { samples: 250, published: 10 },
+        devices: { online: 1, degraded: 1, offline: 0 },
+        metricsAt: new Date(NOW - 2 * MIN).toISOString(),
       },
     ]);
     const e = (await app.inject({ url: '/api/v1/enterprises' })).json();
@@ -249,6 +281,52 @@ describe('hub API (inject)', () => {
         ncRate: 0.75,
       },
     ]);
+  });
+
+  it('GET /api/v1/gateways/:group/:node: machine health, connection counters and every metric', async () => {
+    const r = await app.inject({ url: '/api/v1/gateways/acme/gw1' });
+    expect(r.statusCode).toBe(200);
+    const d = r.json();
+    expect(d.gateway).toMatchObject({ edgeNode: 'gw1', devices: { online: 1, degraded: 1, offline: 0 } });
+    expect(d.devices).toEqual([
+      {
+        id: 'cnc-1',
+        health: 'online',
+        reason: null,
+        healthAt: new Date(NOW - 10 * MIN).toISOString(),
+        connection: 'opc-1',
+        samples: null,
+        badSamples: null,
+        outages: null,
+      },
+      {
+        id: 'cnc-2',
+        health: 'degraded',
+        reason: 'timeout after 1000 ms',
+        healthAt: new Date(NOW - 2 * MIN).toISOString(),
+        connection: null,
+        samples: 7,
+        badSamples: null,
+        outages: null,
+      },
+    ]);
+    expect(d.connections).toEqual([{ id: 'opc-1', counters: { notifications: 5 } }]);
+    expect(d.metrics).toContainEqual({
+      name: 'Gateway/Samples',
+      value: 250,
+      updatedAt: new Date(NOW - 2 * MIN).toISOString(),
+    });
+    const missing = await app.inject({ url: '/api/v1/gateways/acme/nope' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('WANJI_E_API_NOT_FOUND');
+  });
+
+  it('GET /api/v1/machines carries the health the gateway reports', async () => {
+    const r = (await app.inject({ url: '/api/v1/machines?enterprise=acme' })).json();
+    const health = Object.fromEntries(
+      r.machines.map((m: { id: string; health: string }) => [m.id, m.health]),
+    );
+    expect(health).toEqual({ 'cnc-1': 'online', 'cnc-2': 'degraded' });
   });
 
   it('GET /healthz: 200 when every component is up, 503 otherwise', async () => {

@@ -122,6 +122,14 @@ export class TestEdgeNode {
     });
   }
 
+  async ndata(metrics: Metric[]): Promise<void> {
+    await this.publish(nodeTopic(this.group, 'NDATA', this.edgeNode), {
+      timestamp: Date.now(),
+      seq: this.seq.next(),
+      metrics,
+    });
+  }
+
   async ddeath(device: string): Promise<void> {
     await this.publish(deviceTopic(this.group, 'DDEATH', this.edgeNode, device), {
       timestamp: Date.now(),

@@ -244,6 +244,53 @@ describe('Sparkplug host in the hub', () => {
     expect(hub.registry.gateway('acme', 'gw-kill')).toMatchObject({ online: false, bdSeq: 2 });
   });
 
+  it('keeps the latest gateway metrics from NBIRTH and NDATA (by alias), and a new NBIRTH replaces them', async () => {
+    const gw = await edge('acme', 'gw-health');
+    const base = hub.host.counters.messages;
+    await gw.nbirth([
+      { name: 'Gateway/Samples', alias: 101, datatype: DataType.UInt64, value: 10 },
+      { name: 'Devices/h1/Health', alias: 102, datatype: DataType.String, value: 'online' },
+      { name: 'Devices/h2/Health', alias: 103, datatype: DataType.String, value: 'offline' },
+      { name: 'Connections/plc/reads', alias: 104, datatype: DataType.UInt64, value: 3 },
+    ]);
+    await gw.dbirth('h1', cncBirth(Date.now()));
+    await gw.ndata([
+      { alias: 101, datatype: DataType.UInt64, value: 99 },
+      { alias: 102, datatype: DataType.String, value: 'degraded' },
+      // Historical node data is late news, never the latest value.
+      { alias: 104, datatype: DataType.UInt64, value: 1, isHistorical: true },
+    ]);
+    await settled(base + 3);
+    const values = () =>
+      Object.fromEntries(hub.registry.gatewayMetrics('acme', 'gw-health').map((m) => [m.name, m.value]));
+    expect(values()).toEqual({
+      'Gateway/Samples': 99,
+      'Devices/h1/Health': 'degraded',
+      'Devices/h2/Health': 'offline',
+      'Connections/plc/reads': 3,
+    });
+    expect(hub.registry.machine('acme', 'h1')?.health).toBe('degraded');
+    expect(hub.registry.gatewaySummaries().get('acme/gw-health')).toMatchObject({
+      counters: { samples: 99 },
+      devices: { online: 0, degraded: 1, offline: 1 },
+    });
+    expect(gw.rebirthRequests()).toBe(0);
+
+    // A rebirth announces the whole set again: what it leaves out is gone.
+    await gw.nbirth([{ name: 'Gateway/Samples', alias: 101, datatype: DataType.UInt64, value: 5 }]);
+    await settled(base + 4);
+    expect(values()).toEqual({ 'Gateway/Samples': 5 });
+    expect(hub.registry.machine('acme', 'h1')?.health).toBeNull();
+
+    // While the gateway is dead, its machines' health is offline whatever it said last.
+    await gw.nbirth([{ name: 'Devices/h1/Health', alias: 102, datatype: DataType.String, value: 'online' }]);
+    await settled(base + 5);
+    expect(hub.registry.machine('acme', 'h1')?.health).toBe('online');
+    await gw.ndeath(0);
+    await settled(base + 6);
+    expect(hub.registry.machine('acme', 'h1')?.health).toBe('offline');
+  });
+
   it('a DDEATH marks only that machine dead, until its next DBIRTH', async () => {
     const gw = await edge('beta', 'gw1');
     const base = hub.host.counters.messages;

@@ -32,7 +32,7 @@ describe('Registry', () => {
     dir.remove();
   });
 
-  it('seeds regions and industries as data, once, at schema version 1', async () => {
+  it('seeds regions and industries as data, once, at schema version 2', async () => {
     expect(reg.regions()).toHaveLength(REGION_SEEDS.length);
     expect(reg.industries()).toHaveLength(INDUSTRY_SEEDS.length);
     expect(reg.regions().find((r) => r.code === 'yiwu')).toEqual({
@@ -46,7 +46,7 @@ describe('Registry', () => {
     await reg.start();
     expect(reg.regions()).toHaveLength(REGION_SEEDS.length);
     const db = new Database(`${dir.path}/registry.db`, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     db.close();
   });
 
