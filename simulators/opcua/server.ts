@@ -16,16 +16,19 @@ import { join } from 'node:path';
 import {
   DataType,
   DataValue,
-  MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAServer,
-  SecurityPolicy,
+  type StatusCode,
   StatusCodes,
   Variant,
 } from 'node-opcua';
 import type { Logger } from 'pino';
 import type { SimMachine } from '../machine.js';
 import type { SignalSpec, SignalType } from '../profiles/types.js';
+import { euRangeOf } from './eu-range.js';
+import { type OpcuaSimSecurity, serverSecurityOptions } from './security.js';
+
+export type { OpcuaSimSecurity } from './security.js';
 
 export const SIM_NAMESPACE_URI = 'urn:wanji:simulator';
 /**
@@ -74,6 +77,16 @@ export interface OpcuaSimServerOptions {
   readonly pkiDir?: string;
   /** Shown as the application name; default "Wanji simulator". */
   readonly name?: string;
+  /** Security modes, policies and identities offered; default every mode and policy, anonymous. */
+  readonly security?: OpcuaSimSecurity;
+}
+
+/** What the server side counts: sessions (now and ever), subscriptions and monitored items. */
+export interface OpcuaSimStats {
+  readonly currentSessions: number;
+  readonly cumulatedSessions: number;
+  readonly currentSubscriptions: number;
+  readonly monitoredItems: number;
 }
 
 export class OpcuaSimServer {
@@ -83,9 +96,14 @@ export class OpcuaSimServer {
   private readonly requestedPort: number;
   private readonly pkiDir: string;
   private readonly name: string;
+  private readonly security: OpcuaSimSecurity;
+  /** Statuses served instead of the value, per NodeId string (tests: uncertain, bad quality). */
+  private readonly statusOverrides = new Map<string, StatusCode>();
   private server: OPCUAServer | undefined;
   private url: string | undefined;
   private starting: Promise<void> | undefined;
+  /** The port of the last start, reused by restart(). */
+  private boundPort: number | undefined;
 
   constructor(options: OpcuaSimServerOptions) {
     this.machines = options.machines;
@@ -93,6 +111,7 @@ export class OpcuaSimServer {
     this.requestedPort = options.port ?? 0;
     this.pkiDir = options.pkiDir ?? defaultPkiDir();
     this.name = options.name ?? 'Wanji simulator';
+    this.security = options.security ?? {};
     this.logger = options.logger.child({ component: 'sim-opcua' });
     const ids = new Set<string>();
     for (const m of options.machines) {
@@ -116,21 +135,50 @@ export class OpcuaSimServer {
     return this.starting;
   }
 
+  /** Stops and starts again on the same port, as a restarted device does; clients see it vanish. */
+  async restart(): Promise<void> {
+    await this.close();
+    await this.start();
+  }
+
+  /**
+   * Serves `status` instead of the signal's value (Uncertain statuses keep the value, Bad ones
+   * drop it); undefined serves the value again.
+   */
+  setStatus(machineId: string, signal: string, status: StatusCode | undefined): void {
+    const key = opcuaNodeId(machineId, signal);
+    if (status === undefined) this.statusOverrides.delete(key);
+    else this.statusOverrides.set(key, status);
+  }
+
+  /** Session and subscription counts of the running server (zeros when stopped). */
+  stats(): OpcuaSimStats {
+    const engine = this.server?.engine;
+    if (engine === undefined)
+      return { currentSessions: 0, cumulatedSessions: 0, currentSubscriptions: 0, monitoredItems: 0 };
+    const subscriptions = engine.getSessions().flatMap((s) => s.publishEngine.subscriptions);
+    return {
+      currentSessions: engine.currentSessionCount,
+      cumulatedSessions: engine.cumulatedSessionCount,
+      currentSubscriptions: engine.currentSubscriptionCount,
+      monitoredItems: subscriptions.reduce((n, s) => n + s.monitoredItemCount, 0),
+    };
+  }
+
   private async run(): Promise<void> {
     const began = Date.now();
     mkdirSync(this.pkiDir, { recursive: true });
     const certificateManager = new OPCUACertificateManager({
       rootFolder: this.pkiDir,
-      automaticallyAcceptUnknownCertificate: true,
+      automaticallyAcceptUnknownCertificate: this.security.acceptUnknownClients ?? true,
+      disableFileWatchers: true,
     });
     const server = new OPCUAServer({
-      port: this.requestedPort,
+      port: this.boundPort ?? this.requestedPort,
       host: this.host,
       hostname: this.host,
       serverCertificateManager: certificateManager,
-      securityModes: [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt],
-      securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256],
-      allowAnonymous: true,
+      ...serverSecurityOptions(this.security, this.pkiDir),
       disableDiscovery: true,
       serverInfo: {
         applicationUri: SIM_NAMESPACE_URI,
@@ -144,6 +192,7 @@ export class OpcuaSimServer {
     this.populate(server);
     await server.start();
     this.url = this.resolveEndpointUrl(server);
+    this.boundPort = this.port;
     this.logger.info(
       { endpointUrl: this.url, machines: this.machines.length, ms: Date.now() - began },
       'OPC UA simulator up',
@@ -178,17 +227,25 @@ export class OpcuaSimServer {
         description: `${machine.kind} (${machine.dataDepth})`,
       });
       for (const spec of machine.signals) {
-        ns.addVariable({
+        const nodeId = `s=${machine.id}.${spec.name}`;
+        const key = opcuaNodeId(machine.id, spec.name);
+        const common = {
           componentOf: object,
           browseName: spec.name,
-          nodeId: `s=${machine.id}.${spec.name}`,
-          dataType: OPCUA_TYPE[spec.type],
+          nodeId,
           description: spec.unit === '' ? spec.description : `${spec.description} [${spec.unit}]`,
           minimumSamplingInterval: SIM_MIN_SAMPLING_MS,
           accessLevel: 'CurrentRead',
           userAccessLevel: 'CurrentRead',
-          value: { timestamped_get: () => readSignal(machine, spec) },
-        });
+          value: { timestamped_get: () => readSignal(machine, spec, this.statusOverrides.get(key)) },
+        } as const;
+        const range = euRangeOf(spec);
+        // Analog signals are AnalogItems with an EURange, so clients can use percent deadbands.
+        if (range !== undefined) {
+          ns.addAnalogDataItem({ ...common, dataType: spec.type, engineeringUnitsRange: range });
+        } else {
+          ns.addVariable({ ...common, dataType: OPCUA_TYPE[spec.type] });
+        }
       }
     }
   }
@@ -206,15 +263,19 @@ export class OpcuaSimServer {
   }
 }
 
-/** A signal's value as the server serves it; BadNotConnected while the machine is disconnected. */
-function readSignal(machine: SimMachine, spec: SignalSpec): DataValue {
+/**
+ * A signal's value as the server serves it: BadNotConnected while the machine is disconnected,
+ * an overriding status when a test set one.
+ */
+function readSignal(machine: SimMachine, spec: SignalSpec, override: StatusCode | undefined): DataValue {
   const serverTimestamp = new Date();
   if (!machine.connected) return new DataValue({ statusCode: StatusCodes.BadNotConnected, serverTimestamp });
+  if (override?.isBad()) return new DataValue({ statusCode: override, serverTimestamp });
   const value = machine.value(spec.name);
   const sourceTimestamp = new Date(machine.lastTickMs ?? serverTimestamp.getTime());
   return new DataValue({
     value: new Variant({ dataType: OPCUA_TYPE[spec.type], value }),
-    statusCode: StatusCodes.Good,
+    statusCode: override ?? StatusCodes.Good,
     sourceTimestamp,
     serverTimestamp,
   });

@@ -1,0 +1,135 @@
+/**
+ * Security settings of a connection in node-opcua's terms: message security mode and policy,
+ * the user identity, what was negotiated, and errors sorted into codes an operator can act on.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  type ClientSession,
+  MessageSecurityMode,
+  SecurityPolicy,
+  type UserIdentityInfo,
+  UserTokenType,
+} from 'node-opcua';
+import { OPCUA_ERROR_CODES, OpcuaError } from './errors.js';
+import { readCertificateDer, thumbprintOf } from './pki.js';
+import type { OpcuaConnectionConfig, SecurityModeName, SecurityPolicyName } from './schema.js';
+
+const MODES: Readonly<Record<SecurityModeName, MessageSecurityMode>> = {
+  None: MessageSecurityMode.None,
+  Sign: MessageSecurityMode.Sign,
+  SignAndEncrypt: MessageSecurityMode.SignAndEncrypt,
+};
+
+const POLICIES: Readonly<Record<SecurityPolicyName, SecurityPolicy>> = {
+  None: SecurityPolicy.None,
+  Basic256Sha256: SecurityPolicy.Basic256Sha256,
+  Aes128_Sha256_RsaOaep: SecurityPolicy.Aes128_Sha256_RsaOaep,
+  Aes256_Sha256_RsaPss: SecurityPolicy.Aes256_Sha256_RsaPss,
+};
+
+export function messageSecurity(conn: OpcuaConnectionConfig): {
+  securityMode: MessageSecurityMode;
+  securityPolicy: SecurityPolicy;
+} {
+  const securityMode = MODES[conn.securityMode];
+  const policy = conn.securityMode === 'None' ? 'None' : (conn.securityPolicy ?? 'None');
+  return { securityMode, securityPolicy: POLICIES[policy] };
+}
+
+export type IdentityKind = 'anonymous' | 'username' | 'certificate';
+
+export function identityKind(conn: OpcuaConnectionConfig): IdentityKind {
+  if (conn.userCertificate !== undefined) return 'certificate';
+  return conn.username !== undefined ? 'username' : 'anonymous';
+}
+
+/** The user identity to activate sessions with; reads the certificate files each time. */
+export function userIdentity(conn: OpcuaConnectionConfig): UserIdentityInfo {
+  if (conn.userCertificate !== undefined && conn.userPrivateKey !== undefined) {
+    let privateKey: string;
+    try {
+      privateKey = readFileSync(conn.userPrivateKey, 'utf8');
+    } catch (err) {
+      throw new OpcuaError(
+        OPCUA_ERROR_CODES.pki,
+        `cannot read userPrivateKey ${conn.userPrivateKey}`,
+        {},
+        { cause: err },
+      );
+    }
+    return {
+      type: UserTokenType.Certificate,
+      certificateData: readCertificateDer(conn.userCertificate),
+      privateKey,
+    };
+  }
+  if (conn.username !== undefined) {
+    return { type: UserTokenType.UserName, userName: conn.username, password: conn.password ?? '' };
+  }
+  return { type: UserTokenType.Anonymous };
+}
+
+export interface Negotiated {
+  readonly securityMode: string;
+  readonly securityPolicy: string;
+  /** SHA-1 thumbprint of the server's certificate; undefined when it sent none. */
+  readonly serverThumbprint: string | undefined;
+}
+
+/** What the session's endpoint actually uses. */
+export function negotiated(session: ClientSession): Negotiated {
+  const ep = session.endpoint;
+  const cert: unknown = ep?.serverCertificate ?? session.serverCertificate;
+  return {
+    securityMode: MessageSecurityMode[ep?.securityMode ?? MessageSecurityMode.Invalid] ?? 'Invalid',
+    securityPolicy: (ep?.securityPolicyUri ?? '').split('#').at(-1) || 'None',
+    serverThumbprint: cert instanceof Uint8Array && cert.length > 0 ? thumbprintOf(cert) : undefined,
+  };
+}
+
+const IDENTITY_STATUS =
+  /Bad(IdentityTokenRejected|IdentityTokenInvalid|UserAccessDenied|CertificateUseNotAllowed)/;
+
+/**
+ * Sorts a failed connect or session set-up into a code with a message that says what to do.
+ * `rejectedDir` is where an untrusted server certificate was put.
+ */
+export function classifyConnectError(
+  err: unknown,
+  conn: OpcuaConnectionConfig,
+  rejectedDir: string,
+): OpcuaError {
+  if (err instanceof OpcuaError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const status = /\b(Bad[A-Za-z]+)\b/.exec(message)?.[1];
+  const detail = status === undefined ? {} : { statusCode: status };
+  if (/server Certificate verification failed|BadCertificateUntrusted/i.test(message)) {
+    return new OpcuaError(
+      OPCUA_ERROR_CODES.certificateUntrusted,
+      `the server certificate of ${conn.endpoint} is not trusted (${status ?? 'untrusted'}); it is in ${rejectedDir}: check its thumbprint with \`wanji pki list\`, then \`wanji pki trust <thumbprint>\``,
+      detail,
+      { cause: err },
+    );
+  }
+  if (
+    /cannot find endpoint for securityMode|BadSecurityModeRejected|BadSecurityPolicyRejected/i.test(message)
+  ) {
+    return new OpcuaError(
+      OPCUA_ERROR_CODES.security,
+      `${conn.endpoint} offers no endpoint with securityMode ${conn.securityMode} and securityPolicy ${conn.securityPolicy ?? 'None'}: list its endpoints with \`wanji browse ${conn.endpoint} --endpoints\``,
+      detail,
+      { cause: err },
+    );
+  }
+  if (status !== undefined && IDENTITY_STATUS.test(status)) {
+    return new OpcuaError(
+      OPCUA_ERROR_CODES.identity,
+      `${conn.endpoint} refused the ${identityKind(conn)} identity (${status}): check the user name, password or user certificate, and that the server allows this identity`,
+      detail,
+      { cause: err },
+    );
+  }
+  return new OpcuaError(OPCUA_ERROR_CODES.connect, `${conn.endpoint}: ${message.split('\n')[0]}`, detail, {
+    cause: err,
+  });
+}
