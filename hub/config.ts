@@ -11,6 +11,22 @@ import type { Timers } from './host/types.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
 
+/** The ingest's bounded buffer in front of the store (hub/ingest/ingest.ts, docs/store.md). */
+export const StoreBufferSchema = Type.Object(
+  {
+    /** Samples held while the store is slow or down; beyond it new messages are refused. */
+    maxSamples: Type.Integer({ minimum: 100, default: 500_000 }),
+    /** Samples per store write. */
+    batchSamples: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
+    /** A write pending longer than this marks the store down on /healthz. */
+    writeTimeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    /** Backoff between failed writes: from min, doubling, up to max. */
+    retryMinDelayMs: Type.Integer({ minimum: 1, default: 250 }),
+    retryMaxDelayMs: Type.Integer({ minimum: 1, default: 30_000 }),
+  },
+  { default: {}, additionalProperties: false },
+);
+
 export const HubConfigSchema = Type.Object(
   {
     /** Where registry.db and samples.db live. */
@@ -30,8 +46,12 @@ export const HubConfigSchema = Type.Object(
       { host: Type.String({ default: '127.0.0.1' }), port: { ...Port, default: 8080 } },
       { default: {}, additionalProperties: false },
     ),
+    /**
+     * `type` picks the implementation (hub/store/index.ts), which validates its own keys;
+     * `buffer` is how the ingest feeds it, whatever the type.
+     */
     store: Type.Object(
-      { type: Type.String({ default: 'sqlite' }) },
+      { type: Type.String({ default: 'sqlite' }), buffer: StoreBufferSchema },
       { default: {}, additionalProperties: true },
     ),
     /** Online (在线) = heard from within this window and not dead. */
@@ -50,7 +70,15 @@ export type HubConfig = Static<typeof HubConfigSchema>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
 
 /** What `new Hub()` takes: the config (defaults filled in) plus the things JSON cannot carry. */
-export type HubOptions = DeepPartial<HubConfig> & {
+/** `store` as given: the implementation's own keys (e.g. InfluxStoreConfig) ride along. */
+export interface StoreOptions {
+  readonly type?: string;
+  readonly buffer?: Partial<Static<typeof StoreBufferSchema>>;
+  readonly [key: string]: unknown;
+}
+
+export type HubOptions = DeepPartial<Omit<HubConfig, 'store'>> & {
+  readonly store?: StoreOptions;
   readonly dataDir: string;
   readonly logger: Logger;
   /** ms since the epoch; default Date.now. */

@@ -47,11 +47,17 @@ export class Hub {
     const dataDir = this.config.dataDir;
     this.#registry = new Registry({ path: join(dataDir, 'registry.db'), logger, clock: this.#clock });
     this.#store = createStore(this.config.store, { dataDir, logger });
+    const buffer = this.config.store.buffer;
     this.#ingest = new Ingest({
       store: this.#store,
       registry: this.#registry,
       logger,
       flushIntervalMs: this.config.flushIntervalMs,
+      maxBatchSamples: buffer.batchSamples,
+      maxBufferedSamples: buffer.maxSamples,
+      writeTimeoutMs: buffer.writeTimeoutMs,
+      retryMinDelayMs: buffer.retryMinDelayMs,
+      retryMaxDelayMs: buffer.retryMaxDelayMs,
       ...(timers === undefined ? {} : { timers }),
     });
     this.#broker = createBroker(this.config.mqtt, { logger, policy: ANONYMOUS_POLICY });
@@ -171,7 +177,8 @@ export class Hub {
       components: {
         broker: this.#broker.health(),
         host: this.#host?.health() ?? { status: 'starting' as const },
-        store: this.#store.health(),
+        // The store as the ingest sees it: down while writes fail, hang or samples are refused.
+        store: this.#ingest.storeHealth(),
         registry: this.#registry.health(),
       },
       counters: {

@@ -1,205 +1,416 @@
 /**
- * Between the host and the durable parts: buffers samples and registry news and flushes
- * them every `flushIntervalMs` (or sooner when `maxBatchSamples` pile up), one store write
- * and one registry transaction per flush. "Last seen" news is coalesced per machine and
- * per gateway, so 10,000 machines at 1 Hz cost a few thousand row updates per flush, not
- * a transaction per message.
+ * Between the host and the durable parts. Registry news is applied every `flushIntervalMs`
+ * in one transaction. Samples wait in a bounded buffer and go to the store in batches of
+ * whole messages, one write at a time, oldest first; a batch leaves the buffer only when the
+ * store has it. When the store fails, the batch is retried with exponential backoff; when it
+ * hangs, the write is waited for (and reported) rather than piled on. When the buffer is
+ * full, new messages are refused and counted, never accepted ones dropped: the gateways'
+ * journals hold what the hub cannot, so the hub never grows without bound.
+ *
+ * After each batch the store has for good, `onFlushed` listeners learn which gateway
+ * messages that covered (sources.ts): the acknowledgement to the journals hangs off that.
  */
 import type { Logger } from 'pino';
+import type { ComponentHealth } from '../errors.js';
 import type { HostSink, Timers } from '../host/types.js';
 import { REAL_TIMERS } from '../host/types.js';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceActivity, GatewayActivity, RegistryEvent } from '../registry/types.js';
+import { isPermanentStoreError } from '../store/errors.js';
 import type { Sample, SampleStore } from '../store/types.js';
+import { type Batch, SampleBuffer } from './buffer.js';
+import { RegistryBatch } from './registry-batch.js';
+import { type FlushedBatch, type SampleSource, SourceTracker } from './sources.js';
 
 export interface IngestOptions {
   readonly store: SampleStore;
   readonly registry: Registry;
   readonly logger: Logger;
   readonly timers?: Timers;
+  /** ms since the epoch; default Date.now. */
+  readonly clock?: () => number;
   /** Default 250 ms. */
   readonly flushIntervalMs?: number;
-  /** Flush early once this many samples wait; default 10 000. */
+  /** Samples per store write; a write starts early once this many wait. Default 10 000. */
   readonly maxBatchSamples?: number;
-  /** While the store is failing, keep at most this many samples (oldest dropped); default 500 000. */
+  /** The buffer's bound: beyond it new messages are refused. Default 500 000. */
   readonly maxBufferedSamples?: number;
+  /** A write still pending after this long marks the store unhealthy. Default 30 000 ms. */
+  readonly writeTimeoutMs?: number;
+  /** Backoff after a failed write: starts here, doubles, stops growing at the max. */
+  readonly retryMinDelayMs?: number;
+  readonly retryMaxDelayMs?: number;
+  /** How long close() waits for the last writes. Default 10 000 ms. */
+  readonly closeTimeoutMs?: number;
 }
 
 export interface IngestCounters {
   flushes: number;
   samplesWritten: number;
+  /** Samples the store refused as unstorable (HTTP 400-style); given up, logged. */
+  samplesRejected: number;
+  /** Samples not accepted because the buffer was full (their gateway still has them). */
+  samplesRefused: number;
+  messagesRefused: number;
+  /** Samples still buffered when close() gave up on the store (their gateway still has them). */
   samplesDropped: number;
   storeErrors: number;
+  /** Writes that took longer than writeTimeoutMs. */
+  storeTimeouts: number;
   registryErrors: number;
   nodeDeaths: number;
   staleNodeDeaths: number;
+  /** The most samples the buffer has held. */
+  maxPendingSamples: number;
 }
 
-function mergeDevice(a: DeviceActivity, b: DeviceActivity): DeviceActivity {
-  const sampleAt = Math.max(a.sampleAt ?? Number.NEGATIVE_INFINITY, b.sampleAt ?? Number.NEGATIVE_INFINITY);
-  const newer = (b.stateAt ?? Number.NEGATIVE_INFINITY) >= (a.stateAt ?? Number.NEGATIVE_INFINITY) ? b : a;
-  const stateSource = b.state === undefined ? a : a.state === undefined ? b : newer;
-  return {
-    enterprise: b.enterprise,
-    machine: b.machine,
-    gateway: b.gateway,
-    seenAt: Math.max(a.seenAt, b.seenAt),
-    ...(Number.isFinite(sampleAt) ? { sampleAt } : {}),
-    ...(stateSource.state === undefined ? {} : { state: stateSource.state, stateAt: stateSource.stateAt }),
-  };
+export type FlushedListener = (batch: FlushedBatch) => void;
+
+interface Failing {
+  since: number;
+  attempts: number;
+  last: string;
 }
 
 export class Ingest implements HostSink {
   readonly counters: IngestCounters = {
     flushes: 0,
     samplesWritten: 0,
+    samplesRejected: 0,
+    samplesRefused: 0,
+    messagesRefused: 0,
     samplesDropped: 0,
     storeErrors: 0,
+    storeTimeouts: 0,
     registryErrors: 0,
     nodeDeaths: 0,
     staleNodeDeaths: 0,
+    maxPendingSamples: 0,
   };
   readonly #o: IngestOptions;
   readonly #log: Logger;
   readonly #timers: Timers;
+  readonly #clock: () => number;
   readonly #interval: number;
   readonly #maxBatch: number;
   readonly #maxBuffered: number;
-  #samples: Sample[] = [];
-  #events: RegistryEvent[] = [];
-  #devices = new Map<string, DeviceActivity>();
-  #gateways = new Map<string, GatewayActivity>();
+  readonly #writeTimeout: number;
+  readonly #retryMin: number;
+  readonly #retryMax: number;
+  readonly #buffer = new SampleBuffer();
+  readonly #tracker = new SourceTracker();
+  readonly #listeners = new Set<FlushedListener>();
+  #registry = new RegistryBatch();
   #timer: unknown;
-  #earlyFlushQueued = false;
+  /** Serialises store writes: at most one in flight, batches in buffer order. */
   #chain: Promise<void> = Promise.resolve();
+  #draining = false;
+  #writeStartedAt: number | undefined;
+  #failing: Failing | undefined;
+  #retryDelay = 0;
+  #nextAttemptAt = 0;
+  #refusing = false;
+  #refusedInEpisode = 0;
   #running = false;
 
   constructor(opts: IngestOptions) {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'ingest' });
     this.#timers = opts.timers ?? REAL_TIMERS;
+    this.#clock = opts.clock ?? Date.now;
     this.#interval = opts.flushIntervalMs ?? 250;
     this.#maxBatch = opts.maxBatchSamples ?? 10_000;
     this.#maxBuffered = opts.maxBufferedSamples ?? 500_000;
+    this.#writeTimeout = opts.writeTimeoutMs ?? 30_000;
+    this.#retryMin = opts.retryMinDelayMs ?? 250;
+    this.#retryMax = Math.max(this.#retryMin, opts.retryMaxDelayMs ?? 30_000);
   }
 
   async start(): Promise<void> {
     this.#running = true;
   }
 
-  /** Flushes what is buffered; later calls to the sink are not accepted. */
+  /**
+   * Stops accepting, applies the registry news and writes what is buffered, waiting at most
+   * `closeTimeoutMs` for the store. What is left is counted as dropped: it was never
+   * acknowledged, so the gateways send it again.
+   */
   async close(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.flush();
+    let timeout: unknown;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timeout = this.#timers.setTimeout(() => resolve(true), this.#o.closeTimeoutMs ?? 10_000);
+    });
+    const finished = await Promise.race([this.flush().then(() => false), gaveUp]);
+    this.#timers.clearTimeout(timeout);
+    const left = this.#buffer.clear();
+    if (left > 0) {
+      this.counters.samplesDropped += left;
+      this.#log.warn(
+        { samples: left, timedOut: finished },
+        'closing with samples not written; gateways keep them',
+      );
+    }
   }
 
   get pendingSamples(): number {
-    return this.#samples.length;
+    return this.#buffer.samples;
   }
 
-  samples(samples: readonly Sample[]): void {
-    if (!this.#running) return;
-    for (const s of samples) this.#samples.push(s);
-    if (this.#samples.length < this.#maxBatch) this.#schedule();
-    else if (!this.#earlyFlushQueued) {
-      this.#earlyFlushQueued = true;
-      void this.flush();
+  /** Store writes are going through and nothing is being refused. */
+  get healthy(): boolean {
+    return this.#problem() === undefined;
+  }
+
+  /** The store as the ingest sees it: its own health, or down with why writes do not go through. */
+  storeHealth(): ComponentHealth {
+    const own = this.#o.store.health();
+    const problem = this.#problem();
+    if (problem === undefined) return own;
+    const detail = own.status === 'up' || own.detail === undefined ? problem : `${problem}; ${own.detail}`;
+    return { status: 'down', detail };
+  }
+
+  /** Calls `listener` after every batch the store has for good. Returns the unsubscribe. */
+  onFlushed(listener: FlushedListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Edge nodes whose refused messages are not replayed yet (the ack step asks for a resend). */
+  refusedSources(): { group: string; edgeNode: string; refusedFrom: number }[] {
+    return this.#tracker.gaps();
+  }
+
+  /**
+   * One message's samples. `source` (optional) says which gateway message they came from, for
+   * the durable-write events; a message without storable samples may still report its seq.
+   * Refused whole when the buffer has no room for it.
+   */
+  samples(samples: readonly Sample[], source?: SampleSource): void {
+    if (!this.#running || (samples.length === 0 && source === undefined)) return;
+    if (samples.length > 0 && this.#buffer.samples + samples.length > this.#maxBuffered) {
+      this.#refuse(samples.length, source);
+      return;
     }
+    if (this.#refusing && samples.length > 0) this.#endRefusing();
+    this.#buffer.push({ samples, source: source === undefined ? undefined : this.#tracker.accepted(source) });
+    if (this.#buffer.samples > this.counters.maxPendingSamples) {
+      this.counters.maxPendingSamples = this.#buffer.samples;
+    }
+    if (this.#buffer.samples >= this.#maxBatch) this.#kick();
+    else this.#schedule(this.#interval);
   }
 
   event(e: RegistryEvent): void {
     if (!this.#running) return;
-    this.#events.push(e);
-    this.#schedule();
+    this.#registry.event(e);
+    this.#schedule(this.#interval);
   }
 
   deviceActivity(a: DeviceActivity): void {
     if (!this.#running) return;
-    const key = `${a.enterprise}\u0000${a.machine}`;
-    const prev = this.#devices.get(key);
-    this.#devices.set(key, prev === undefined ? a : mergeDevice(prev, a));
-    this.#schedule();
+    this.#registry.device(a);
+    this.#schedule(this.#interval);
   }
 
   gatewayActivity(a: GatewayActivity): void {
     if (!this.#running) return;
-    const key = `${a.group}\u0000${a.edgeNode}`;
-    const prev = this.#gateways.get(key);
-    if (prev === undefined || prev.seenAt < a.seenAt) this.#gateways.set(key, a);
-    this.#schedule();
+    this.#registry.gateway(a);
+    this.#schedule(this.#interval);
   }
 
-  /** Writes everything buffered so far; resolves when it is in the store and registry. Never rejects. */
+  /**
+   * Applies the registry news and tries to write everything buffered now, backoff or not;
+   * stops at the first failed write. Resolves when done; never rejects.
+   */
   flush(): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#flushOnce());
+    this.#applyRegistry();
+    return this.#enqueue(() => this.#drain(true));
+  }
+
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const p = this.#chain.then(job);
+    this.#chain = p.catch(() => undefined);
     return this.#chain;
   }
 
-  #schedule(): void {
-    if (this.#timer !== undefined) return;
+  #schedule(delay: number): void {
+    if (this.#timer !== undefined || !this.#running) return;
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
-      void this.flush();
-    }, this.#interval);
+      this.#applyRegistry();
+      this.#kick();
+    }, delay);
   }
 
-  async #flushOnce(): Promise<void> {
-    this.#earlyFlushQueued = false;
-    const samples = this.#samples;
-    const batch = {
-      events: this.#events,
-      devices: [...this.#devices.values()],
-      gateways: [...this.#gateways.values()],
-    };
-    this.#samples = [];
-    this.#events = [];
-    this.#devices = new Map();
-    this.#gateways = new Map();
-    if (
-      samples.length === 0 &&
-      batch.events.length === 0 &&
-      batch.devices.length === 0 &&
-      batch.gateways.length === 0
-    ) {
+  /** Starts writing unless a write is under way or the backoff says wait. */
+  #kick(): void {
+    if (this.#draining || this.#buffer.entries === 0) return;
+    const wait = this.#nextAttemptAt - this.#clock();
+    if (wait > 0) {
+      this.#schedule(wait);
       return;
     }
-    this.counters.flushes++;
-    // Registry first: births and deaths must not wait for a slow store.
-    if (batch.events.length + batch.devices.length + batch.gateways.length > 0) {
-      try {
-        const r = this.#o.registry.applyIngest(batch);
-        this.counters.nodeDeaths += r.nodeDeaths;
-        this.counters.staleNodeDeaths += r.staleNodeDeaths;
-      } catch (err) {
-        this.counters.registryErrors++;
-        this.#log.error({ err, events: batch.events.length }, 'registry update failed; batch dropped');
+    this.#draining = true;
+    void this.#enqueue(() => this.#drain(false)).finally(() => {
+      this.#draining = false;
+      if (this.#buffer.entries > 0) {
+        this.#schedule(Math.max(this.#interval, this.#nextAttemptAt - this.#clock()));
       }
-    }
-    if (samples.length === 0) return;
-    try {
-      await this.#o.store.write(samples);
-      this.counters.samplesWritten += samples.length;
-    } catch (err) {
-      this.counters.storeErrors++;
-      this.#log.error(
-        { err, samples: samples.length },
-        'store write failed; samples kept for the next flush',
-      );
-      this.#requeue(samples);
+    });
+  }
+
+  /** One batch; then more while full batches wait (or everything, for flush()). */
+  async #drain(all: boolean): Promise<void> {
+    let first = true;
+    while (this.#buffer.entries > 0 && (first || all || this.#buffer.samples >= this.#maxBatch)) {
+      first = false;
+      if (!all && this.#clock() < this.#nextAttemptAt) return;
+      if (!(await this.#writeBatch(this.#buffer.peek(this.#maxBatch)))) return;
     }
   }
 
-  #requeue(samples: Sample[]): void {
-    const all = samples.concat(this.#samples);
-    const excess = all.length - this.#maxBuffered;
-    if (excess > 0) {
-      this.counters.samplesDropped += excess;
-      all.splice(0, excess);
+  /** Writes one batch; true when it left the buffer (written, or rejected for good). */
+  async #writeBatch(batch: Batch): Promise<boolean> {
+    let outcome: FlushedBatch['outcome'] = 'written';
+    if (batch.samples.length > 0) {
+      this.counters.flushes++;
+      try {
+        await this.#timedWrite(batch.samples);
+        this.counters.samplesWritten += batch.samples.length;
+      } catch (err) {
+        this.counters.storeErrors++;
+        if (!isPermanentStoreError(err)) {
+          this.#failed(err, batch.samples.length);
+          return false;
+        }
+        outcome = 'rejected';
+        this.counters.samplesRejected += batch.samples.length;
+        this.#log.error(
+          { err, samples: batch.samples.length },
+          'the store refused these samples for good; given up',
+        );
+      }
     }
-    this.#samples = all;
-    if (this.#running) this.#schedule();
+    this.#buffer.shift(batch);
+    if (this.#refusing && this.#buffer.samples < this.#maxBuffered) this.#endRefusing();
+    this.#succeeded();
+    this.#emit(batch, outcome);
+    return true;
+  }
+
+  async #timedWrite(samples: readonly Sample[]): Promise<void> {
+    this.#writeStartedAt = this.#clock();
+    const timer = this.#timers.setTimeout(() => {
+      this.counters.storeTimeouts++;
+      this.#log.warn(
+        { samples: samples.length, afterMs: this.#writeTimeout },
+        'store write has not finished',
+      );
+    }, this.#writeTimeout);
+    try {
+      await this.#o.store.write(samples);
+    } finally {
+      this.#timers.clearTimeout(timer);
+      this.#writeStartedAt = undefined;
+    }
+  }
+
+  #failed(err: unknown, samples: number): void {
+    const now = this.#clock();
+    this.#retryDelay =
+      this.#failing === undefined ? this.#retryMin : Math.min(this.#retryDelay * 2, this.#retryMax);
+    this.#nextAttemptAt = now + this.#retryDelay;
+    const last =
+      err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
+    this.#failing = {
+      since: this.#failing?.since ?? now,
+      attempts: (this.#failing?.attempts ?? 0) + 1,
+      last,
+    };
+    const ctx = { err, samples, attempts: this.#failing.attempts, retryInMs: this.#retryDelay };
+    if (this.#failing.attempts === 1) this.#log.error(ctx, 'store write failed; samples kept, retrying');
+    else this.#log.warn(ctx, 'store write failed again; samples kept, retrying');
+  }
+
+  #succeeded(): void {
+    if (this.#failing === undefined) return;
+    this.#log.info(
+      { attempts: this.#failing.attempts, downMs: this.#clock() - this.#failing.since },
+      'store writes go through again',
+    );
+    this.#failing = undefined;
+    this.#nextAttemptAt = 0;
+  }
+
+  #emit(batch: Batch, outcome: FlushedBatch['outcome']): void {
+    if (this.#listeners.size === 0) return;
+    const sources = this.#tracker.progress(
+      batch.entries.flatMap((e) => (e.source === undefined ? [] : [e.source])),
+    );
+    const event: FlushedBatch = { outcome, samples: batch.samples.length, sources, at: this.#clock() };
+    for (const l of this.#listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.#log.error({ err }, 'a flushed-batch listener failed');
+      }
+    }
+  }
+
+  #refuse(samples: number, source: SampleSource | undefined): void {
+    this.counters.samplesRefused += samples;
+    this.counters.messagesRefused++;
+    this.#refusedInEpisode += samples;
+    if (source !== undefined) this.#tracker.refused(source);
+    if (!this.#refusing) {
+      this.#refusing = true;
+      this.#log.warn(
+        { pending: this.#buffer.samples, max: this.#maxBuffered },
+        'ingest buffer full; refusing new samples until the store catches up',
+      );
+    }
+    this.#kick();
+  }
+
+  #endRefusing(): void {
+    this.#refusing = false;
+    this.#log.info({ refused: this.#refusedInEpisode }, 'ingest buffer has room again');
+    this.#refusedInEpisode = 0;
+  }
+
+  #problem(): string | undefined {
+    const parts: string[] = [];
+    if (this.#failing !== undefined) {
+      parts.push(
+        `store writes failing since ${new Date(this.#failing.since).toISOString()} ` +
+          `(${this.#failing.attempts} attempts; last ${this.#failing.last})`,
+      );
+    }
+    if (this.#writeStartedAt !== undefined && this.#clock() - this.#writeStartedAt > this.#writeTimeout) {
+      parts.push(`a store write has been pending for ${this.#clock() - this.#writeStartedAt} ms`);
+    }
+    if (this.#refusing) parts.push('ingest buffer full, refusing samples');
+    if (parts.length === 0) return undefined;
+    return `${parts.join('; ')}; ${this.#buffer.samples} of ${this.#maxBuffered} samples buffered`;
+  }
+
+  #applyRegistry(): void {
+    if (this.#registry.empty) return;
+    const batch = this.#registry.take();
+    try {
+      const r = this.#o.registry.applyIngest(batch);
+      this.counters.nodeDeaths += r.nodeDeaths;
+      this.counters.staleNodeDeaths += r.staleNodeDeaths;
+    } catch (err) {
+      this.counters.registryErrors++;
+      this.#log.error({ err, events: batch.events.length }, 'registry update failed; batch dropped');
+    }
   }
 }
+
+export type { FlushedBatch, SampleSource, SourceProgress } from './sources.js';
