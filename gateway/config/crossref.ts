@@ -5,6 +5,7 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { invalidIdReason } from '../../protocol/index.js';
+import { modbusTagIssues } from '../southbound/modbus/tags.js';
 import { type ConfigIssue, isRecord, schemaIssues } from './issues.js';
 import { MachineSchema, PROTOCOL_SCHEMAS } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -51,29 +52,6 @@ function duplicates(
         message: `duplicate ${what} "${v}" (also at ${base}/${j}/${key})`,
         fix: `give each ${what.replace(/ (id|name)$/, '')} its own ${key}`,
       });
-  }
-  return issues;
-}
-
-function modbusTagIssues(tag: Record<string, unknown>, path: string): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const bitTable = tag.table === 'coil' || tag.table === 'discrete';
-  if (typeof tag.type === 'string' && typeof tag.table === 'string' && (tag.type === 'bool') !== bitTable) {
-    issues.push({
-      path: `${path}/type`,
-      message: `type ${tag.type} cannot be read from the ${tag.table} table`,
-      fix: bitTable
-        ? 'coils and discrete inputs are bits: use type bool'
-        : 'registers hold numbers: use int16, uint16, int32, uint32 or float32 (or table coil/discrete for bool)',
-    });
-  }
-  const wide = tag.type === 'int32' || tag.type === 'uint32' || tag.type === 'float32';
-  if (wide && typeof tag.address === 'number' && tag.address > 65534) {
-    issues.push({
-      path: `${path}/address`,
-      message: `a ${tag.type} takes two registers; ${tag.address} is the last address`,
-      fix: 'use an address of at most 65534',
-    });
   }
   return issues;
 }
@@ -125,7 +103,7 @@ function machineIssues(
       // Valid as some other protocol's tag, but not for this machine's connection.
       issues.push(...schemaIssues(protocol.tag, tag, tagPath, noChoice));
     }
-    if (type === 'modbus-tcp') issues.push(...modbusTagIssues(tag, tagPath));
+    if (type?.startsWith('modbus-')) issues.push(...modbusTagIssues(tag, tagPath));
   }
   const names = tags.flatMap(([, t]) => (typeof t.name === 'string' ? [t.name] : []));
   if (isRecord(m.state)) {

@@ -125,6 +125,13 @@ export const GatewayConfigSchema = Type.Object(
       default: 60_000,
       description: 'republish each machine state at least this often, in milliseconds',
     }),
+    statusIntervalMs: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      default: 10_000,
+      description:
+        "publish the gateway's own metrics (machine health, counters) at most this often, in milliseconds",
+    }),
     dataDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory for the gateway state' })),
     connections: Type.Array(Type.Union([OpcuaConnectionSchema, ModbusTcpConnectionSchema]), {
       description: 'a list of connections',

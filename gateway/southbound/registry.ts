@@ -10,7 +10,9 @@ type ConnectionOf<T extends ConnectionType> = Extract<ConnectionConfig, { type: 
 
 export const DRIVERS: { readonly [T in ConnectionType]: () => Promise<DriverFactory<ConnectionOf<T>>> } = {
   opcua: async () => (await import('./opcua/driver.js')).createOpcuaDriver,
-  'modbus-tcp': async () => (await import('./modbus/driver.js')).createModbusTcpDriver,
+  'modbus-tcp': async () => (await import('./modbus/driver.js')).createModbusDriver,
+  'modbus-rtu': async () => (await import('./modbus/driver.js')).createModbusDriver,
+  'modbus-rtu-over-tcp': async () => (await import('./modbus/driver.js')).createModbusDriver,
 };
 
 export async function createDriver(ctx: DriverContext): Promise<Driver> {

@@ -19,15 +19,29 @@ export interface Sample {
   readonly quality: Quality;
   /** Milliseconds since the epoch, from the source when it gives one. */
   readonly sourceTime: number;
+  /** Why the quality is not good, for people ("exception 2 (illegal data address)"). */
+  readonly reason?: string;
 }
 
 export type MachineStatus = 'online' | 'offline';
+
+/**
+ * A finer view than MachineStatus, for status pages and gateway metrics: `degraded` is a
+ * machine that stopped answering but is not yet given up on (still online as a status).
+ */
+export type MachineHealth = 'online' | 'degraded' | 'offline';
 
 /** Where a driver delivers. Calls are synchronous and never throw back into the driver. */
 export interface DriverSink {
   onSample(sample: Sample): void;
   /** `reason` says why, for people ("connected", "timeout after 1000 ms", "BadNotConnected"). */
   onMachineStatus(machineId: string, status: MachineStatus, reason: string): void;
+  /**
+   * Optional: each change of a machine's health, with a detail for people ("no answer within
+   * 1000 ms (2 failed polls in a row; next poll in 2000 ms)"). Drivers that know no more than
+   * online/offline need not call it.
+   */
+  onMachineHealth?(machineId: string, health: MachineHealth, detail: string): void;
 }
 
 export interface DriverContext<C extends ConnectionConfig = ConnectionConfig> {
@@ -52,6 +66,11 @@ export interface Driver {
   close(): Promise<void>;
   /** Monotonic counters for status and metrics: reads, errors, timeouts, reconnects, … */
   counters(): Readonly<Record<string, number>>;
+  /**
+   * Optional: writes `value` to a machine's tag (a DCMD). Resolves once the device confirmed
+   * it; rejects with a typed error (unknown tag, not writable, bad value, timeout, exception).
+   */
+  write?(machineId: string, tag: string, value: MetricValue): Promise<void>;
 }
 
 export type DriverFactory<C extends ConnectionConfig = ConnectionConfig> = (ctx: DriverContext<C>) => Driver;

@@ -92,8 +92,9 @@ machines:
     expect(issues.map((i) => i.path)).toEqual([
       '/mqtt/keepalive',
       '/machines/0/kind',
-      '/machines/1/tags/0/address',
+      // The unknown key from the schema, then the Modbus rule (table + address, or register).
       '/machines/1/tags/0/adress',
+      '/machines/1/tags/0/address',
     ]);
   });
 

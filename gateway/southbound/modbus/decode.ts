@@ -1,41 +1,55 @@
 /**
- * Pure Modbus decoding: registers (16-bit words, as they arrive) to numbers, per type and
- * byte order. Written for any width so 64-bit types only need a table entry.
+ * Pure Modbus decoding: registers (16-bit words, as they arrive) to values, per type and byte
+ * order. Orders are named by where the value's bytes (A most significant) arrive:
+ * CDAB and DCBA reverse the order of the words, BADC and DCBA swap the two bytes of each
+ * word. For 64-bit values that gives ABCDEFGH, BADCFEHG, GHEFCDAB and HGFEDCBA.
  */
-import type { ModbusOrder, ModbusType } from './schema.js';
+import type { ModbusType } from './schema.js';
+import type { WordOrder } from './tags.js';
 
-export type RegisterType = Exclude<ModbusType, 'bool'>;
+export type NumericType = Exclude<ModbusType, 'bool' | 'string'>;
+export type NumericValue = number | bigint;
 
-/** Registers each type occupies; bool lives in the bit tables and takes one coil. */
-export const REGISTER_COUNT: Readonly<Record<ModbusType, number>> = {
-  bool: 1,
+function wordSwapped(order: WordOrder): boolean {
+  return order === 'CDAB' || order === 'DCBA';
+}
+
+function byteSwapped(order: WordOrder): boolean {
+  return order === 'BADC' || order === 'DCBA';
+}
+
+const swapBytes = (w: number): number => ((w & 0xff) << 8) | ((w >> 8) & 0xff);
+
+/** The value's bytes, most significant first, from the words as they arrived. */
+export function toBigEndian(words: readonly number[], order: WordOrder): Buffer {
+  const ordered = wordSwapped(order) ? [...words].reverse() : words;
+  const buf = Buffer.alloc(ordered.length * 2);
+  ordered.forEach((w, i) => {
+    buf.writeUInt16BE(byteSwapped(order) ? swapBytes(w & 0xffff) : w & 0xffff, i * 2);
+  });
+  return buf;
+}
+
+/** The words that carry big-endian bytes `buf` in `order` (the inverse of toBigEndian). */
+export function fromBigEndian(buf: Buffer, order: WordOrder): number[] {
+  const words: number[] = [];
+  for (let i = 0; i + 1 < buf.length; i += 2) {
+    const w = buf.readUInt16BE(i);
+    words.push(byteSwapped(order) ? swapBytes(w) : w);
+  }
+  return wordSwapped(order) ? words.reverse() : words;
+}
+
+export const NUMERIC_WIDTH: Readonly<Record<NumericType, number>> = {
   int16: 1,
   uint16: 1,
   int32: 2,
   uint32: 2,
   float32: 2,
+  int64: 4,
+  uint64: 4,
+  float64: 4,
 };
-
-/** Low word first (CDAB, DCBA): the word order is reversed. */
-function wordSwapped(order: ModbusOrder): boolean {
-  return order === 'CDAB' || order === 'DCBA';
-}
-
-/** Low byte first within each word (BADC, DCBA). */
-function byteSwapped(order: ModbusOrder): boolean {
-  return order === 'BADC' || order === 'DCBA';
-}
-
-/** Puts the words into a big-endian (ABCD…) buffer. */
-export function toBigEndian(words: readonly number[], order: ModbusOrder): Buffer {
-  const ordered = wordSwapped(order) ? [...words].reverse() : words;
-  const buf = Buffer.alloc(ordered.length * 2);
-  ordered.forEach((w, i) => {
-    const v = w & 0xffff;
-    buf.writeUInt16BE(byteSwapped(order) ? ((v & 0xff) << 8) | (v >> 8) : v, i * 2);
-  });
-  return buf;
-}
 
 export class ModbusDecodeError extends RangeError {
   constructor(message: string) {
@@ -44,10 +58,15 @@ export class ModbusDecodeError extends RangeError {
   }
 }
 
-/** The raw value of `words` (exactly REGISTER_COUNT[type] of them) as `type`. */
-export function decodeRegisters(words: readonly number[], type: RegisterType, order: ModbusOrder): number {
-  if (words.length !== REGISTER_COUNT[type]) {
-    throw new ModbusDecodeError(`${type} takes ${REGISTER_COUNT[type]} registers, got ${words.length}`);
+/** A 64-bit integer as a number when it is exact, else as a bigint. */
+function exact(n: bigint): NumericValue {
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+}
+
+/** The raw value of `words` (exactly NUMERIC_WIDTH[type] of them) as `type`. */
+export function decodeNumber(words: readonly number[], type: NumericType, order: WordOrder): NumericValue {
+  if (words.length !== NUMERIC_WIDTH[type]) {
+    throw new ModbusDecodeError(`${type} takes ${NUMERIC_WIDTH[type]} registers, got ${words.length}`);
   }
   const b = toBigEndian(words, order);
   switch (type) {
@@ -61,10 +80,38 @@ export function decodeRegisters(words: readonly number[], type: RegisterType, or
       return b.readUInt32BE(0);
     case 'float32':
       return b.readFloatBE(0);
+    case 'int64':
+      return exact(b.readBigInt64BE(0));
+    case 'uint64':
+      return exact(b.readBigUInt64BE(0));
+    case 'float64':
+      return b.readDoubleBE(0);
   }
 }
 
-/** Applies the tag's scale; a scale of 1 leaves the raw value (and its integer type) alone. */
-export function scaled(raw: number, scale: number): number {
-  return scale === 1 ? raw : raw * scale;
+/**
+ * Text from registers, two bytes each: ABCD puts the first character in the high byte, BADC
+ * in the low byte. Read as UTF-8 up to the first NUL; trailing spaces stay.
+ */
+export function decodeString(words: readonly number[], order: WordOrder): string {
+  const buf = toBigEndian(words, byteSwapped(order) ? 'BADC' : 'ABCD');
+  const end = buf.indexOf(0);
+  return buf.subarray(0, end < 0 ? buf.length : end).toString('utf8');
+}
+
+/** Bit `bit` (0 = least significant) of a register. */
+export function decodeBit(word: number, bit: number): boolean {
+  return ((word >> bit) & 1) === 1;
+}
+
+/**
+ * value = raw × scale + offset. Without scale and offset the raw value (and its integer type)
+ * stays. A scale whose inverse is an integer divides, so 2305 × 0.1 gives 230.5, not
+ * 230.50000000000003.
+ */
+export function scaled(raw: NumericValue, scale: number, offset: number): NumericValue {
+  if (scale === 1 && offset === 0) return raw;
+  const n = Number(raw);
+  const inverse = 1 / scale;
+  return (Number.isInteger(inverse) ? n / inverse : n * scale) + offset;
 }

@@ -1,293 +1,180 @@
 /**
- * Modbus TCP driver (modbus-serial): one TCP connection per configured connection, shared by
- * its machines (unit ids), each polled on its own timer with an overlap guard.
- *
- * Requests on the connection go one at a time: many Modbus TCP devices and serial gateways
- * cannot take more. A slow unit therefore delays the others by at most its timeout, and after
- * a timeout it is offline and left alone until its backoff has passed, so it does not keep
- * delaying them. A broken connection takes every machine offline and is reopened with backoff.
+ * The Modbus driver, one per connection (TCP, RTU on a serial port, RTU over TCP): a bus that
+ * carries one request at a time (bus.ts), and one poller per machine (device.ts), each with its
+ * unit id, poll interval, timeout, retries and request plan. Only transport.ts knows which of
+ * the three transports is in use.
  */
-import ModbusRTU from 'modbus-serial';
 import type { Logger } from 'pino';
-import { backoffDelay, type Clock, type TimerHandle } from '../../clock.js';
+import type { MetricValue } from '../../../protocol/index.js';
+import type { Clock } from '../../clock.js';
 import type { MachineConfig } from '../../config/schema.js';
-import { GATEWAY_ERROR_CODES, GatewayError, toError } from '../../errors.js';
-import type { Driver, DriverContext, DriverSink } from '../types.js';
-import { type DecodedTag, decodeRead, planReads, type ReadRequest } from './planner.js';
-import type { ModbusTagConfig, ModbusTcpConnectionConfig } from './schema.js';
+import type { Driver, DriverContext, DriverSink, MachineHealth } from '../types.js';
+import { ModbusBus } from './bus.js';
+import { type DeviceCounter, type DeviceSettings, ModbusDevice } from './device.js';
+import { MODBUS_ERROR_CODES, ModbusError } from './errors.js';
+import type { ReadRequest } from './planner.js';
+import type { ModbusConnectionConfig, ModbusTagConfig } from './schema.js';
+import { resolveTag } from './tags.js';
+import { type LinkOpener, targetOf } from './transport.js';
 
-type ModbusClient = InstanceType<typeof ModbusRTU.default>;
-type ReadResult = { data: Array<number | boolean> };
-
-interface Poller {
-  readonly config: MachineConfig;
-  readonly unitId: number;
-  readonly plan: readonly ReadRequest[];
-  timer: TimerHandle | undefined;
-  busy: boolean;
-  online: boolean;
-  failures: number;
-  retryAt: number;
+export interface ModbusDriverOptions {
+  /** Opens links; modbus-serial by default. */
+  readonly open?: LinkOpener;
 }
 
-const FUNCTION: Record<ReadRequest['table'], 'writeFC1' | 'writeFC2' | 'writeFC3' | 'writeFC4'> = {
-  coil: 'writeFC1',
-  discrete: 'writeFC2',
-  holding: 'writeFC3',
-  input: 'writeFC4',
-};
-
-/** Classifies what modbus-serial rejects with. */
-export function modbusError(err: unknown, timeoutMs: number): GatewayError {
-  const e = err as { message?: string; errno?: string; modbusCode?: number; name?: string };
-  if (typeof e.modbusCode === 'number') {
-    return new GatewayError(
-      GATEWAY_ERROR_CODES.modbusException,
-      e.message ?? `Modbus exception ${e.modbusCode}`,
-      { modbusCode: e.modbusCode },
-      { cause: err },
-    );
-  }
-  if (e.errno === 'ETIMEDOUT' || e.name === 'TransactionTimedOutError') {
-    return new GatewayError(
-      GATEWAY_ERROR_CODES.modbusTimeout,
-      `no answer within ${timeoutMs} ms`,
-      {},
-      { cause: err },
-    );
-  }
-  return new GatewayError(GATEWAY_ERROR_CODES.modbusConnect, e.message ?? String(err), {}, { cause: err });
+/** A device's settings: the machine's `modbus:` options over its connection's. */
+export function deviceSettings(conn: ModbusConnectionConfig, m: MachineConfig): DeviceSettings {
+  const own = m.modbus ?? {};
+  return {
+    id: m.id,
+    unitId: m.unitId ?? 1,
+    pollIntervalMs: m.pollIntervalMs,
+    timeoutMs: own.timeoutMs ?? conn.timeoutMs,
+    retries: own.retries ?? conn.retries,
+    offlineAfter: own.offlineAfter ?? conn.offlineAfter,
+    backoffMaxMs: conn.backoffMaxMs,
+    illegalRetryMs: conn.illegalRetryMs,
+    limits: {
+      maxGap: own.maxGap ?? conn.maxGap,
+      maxRegisters: own.maxRegisters ?? conn.maxRegisters,
+      maxBits: own.maxBits ?? conn.maxBits,
+    },
+  };
 }
 
-export class ModbusTcpDriver implements Driver {
+export class ModbusDriver implements Driver {
   readonly connectionId: string;
-  readonly #conn: ModbusTcpConnectionConfig;
-  readonly #sink: DriverSink;
+  readonly #bus: ModbusBus;
+  readonly #devices: ReadonlyMap<string, ModbusDevice>;
   readonly #log: Logger;
-  readonly #clock: Clock;
-  readonly #pollers: Poller[];
-  #client: ModbusClient | undefined;
-  #connecting: Promise<ModbusClient | undefined> | undefined;
-  #connectFailures = 0;
-  #connectRetryAt = 0;
-  #lastConnectError = '';
-  /** Serialises requests on the shared connection. */
-  #chain: Promise<unknown> = Promise.resolve();
   #started = false;
   #closed = false;
-  readonly #counters = {
-    polls: 0,
-    reads: 0,
-    timeouts: 0,
-    exceptions: 0,
-    errors: 0,
-    connects: 0,
-    overruns: 0,
-  };
 
-  constructor(ctx: DriverContext<ModbusTcpConnectionConfig>) {
-    this.connectionId = ctx.connection.id;
-    this.#conn = ctx.connection;
-    this.#sink = ctx.sink;
-    this.#clock = ctx.clock;
-    this.#log = ctx.logger.child({ component: 'modbus', connection: ctx.connection.id });
-    this.#pollers = ctx.machines.map((config) => ({
-      config,
-      unitId: config.unitId ?? 1,
-      plan: planReads(config.tags as ModbusTagConfig[]),
-      timer: undefined,
-      busy: false,
-      online: false,
-      failures: 0,
-      retryAt: 0,
-    }));
+  constructor(ctx: DriverContext<ModbusConnectionConfig>, options: ModbusDriverOptions = {}) {
+    const conn = ctx.connection;
+    this.connectionId = conn.id;
+    this.#log = ctx.logger.child({ component: 'modbus', connection: conn.id });
+    this.#bus = new ModbusBus({
+      target: targetOf(conn),
+      connectTimeoutMs: conn.timeoutMs,
+      backoffMaxMs: conn.backoffMaxMs,
+      clock: ctx.clock,
+      logger: this.#log,
+      ...(options.open ? { open: options.open } : {}),
+    });
+    this.#devices = new Map(
+      ctx.machines.map((m) => [
+        m.id,
+        new ModbusDevice({
+          settings: deviceSettings(conn, m),
+          tags: (m.tags as ModbusTagConfig[]).map(resolveTag),
+          bus: this.#bus,
+          sink: ctx.sink,
+          logger: this.#log,
+          clock: ctx.clock,
+        }),
+      ]),
+    );
+    if (conn.type !== 'modbus-tcp') {
+      for (const m of ctx.machines) {
+        const unit = m.unitId ?? 1;
+        if (unit < 1 || unit > 247) {
+          this.#log.warn(
+            { machine: m.id, unitId: unit },
+            'RTU unit ids are 1–247: 0 is broadcast, nothing answers it',
+          );
+        }
+      }
+    }
   }
 
   async start(): Promise<void> {
     if (this.#started || this.#closed) return;
     this.#started = true;
-    for (const p of this.#pollers) this.#schedule(p, 0);
+    this.#log.info({ target: this.#bus.where, machines: this.#devices.size }, 'Modbus driver started');
+    for (const d of this.#devices.values()) d.start();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#pollers) this.#clock.clearTimeout(p.timer);
-    const client = this.#client ?? (await this.#connecting?.catch(() => undefined));
-    this.#client = undefined;
-    if (client?.isOpen) await new Promise<void>((resolve) => client.close(() => resolve()));
-  }
-
-  counters(): Readonly<Record<string, number>> {
-    return { ...this.#counters };
-  }
-
-  #schedule(p: Poller, delay: number): void {
-    if (this.#closed) return;
-    p.timer = this.#clock.setTimeout(() => this.#tick(p), delay);
-  }
-
-  #tick(p: Poller): void {
-    // Fixed rate: the next poll is due one interval after this one started.
-    this.#schedule(p, p.config.pollIntervalMs);
-    if (p.busy) {
-      this.#counters.overruns++;
-      return;
-    }
-    if (!p.online && this.#clock.now() < p.retryAt) return;
-    p.busy = true;
-    this.#poll(p)
-      .catch((err: unknown) => this.#log.error({ err: toError(err), machine: p.config.id }, 'poll failed'))
-      .finally(() => {
-        p.busy = false;
-      });
-  }
-
-  async #poll(p: Poller): Promise<void> {
-    this.#counters.polls++;
-    const client = await this.#connected();
-    if (client === undefined) {
-      this.#machineDown(
-        p,
-        `cannot connect to ${this.#conn.host}:${this.#conn.port}: ${this.#lastConnectError}`,
-        undefined,
-        true,
-      );
-      return;
-    }
-    const good: DecodedTag[] = [];
-    const bad: ModbusTagConfig[] = [];
-    for (const request of p.plan) {
-      try {
-        const result = await this.#serial(() => this.#read(client, p.unitId, request));
-        this.#counters.reads++;
-        good.push(...decodeRead(request, result.data));
-      } catch (raw) {
-        if (this.#closed) return;
-        const err = modbusError(raw, this.#conn.timeoutMs);
-        if (err.code === GATEWAY_ERROR_CODES.modbusException) {
-          // The unit answered: it is there, these registers are not readable.
-          this.#counters.exceptions++;
-          this.#log.debug(
-            { err, machine: p.config.id, table: request.table, address: request.address },
-            'read refused',
-          );
-          bad.push(...request.tags.map((t) => t.tag));
-          continue;
-        }
-        const timeout = err.code === GATEWAY_ERROR_CODES.modbusTimeout;
-        if (timeout) this.#counters.timeouts++;
-        else this.#counters.errors++;
-        this.#machineDown(p, err.message, err, !timeout);
-        return;
-      }
-    }
-    if (this.#closed) return;
-    if (!p.online) {
-      p.online = true;
-      p.failures = 0;
-      this.#sink.onMachineStatus(p.config.id, 'online', `unit ${p.unitId} answered`);
-    }
-    const now = this.#clock.now();
-    for (const { tag, value } of good) {
-      this.#sink.onSample({ machineId: p.config.id, tag: tag.name, value, quality: 'good', sourceTime: now });
-    }
-    for (const tag of bad) {
-      this.#sink.onSample({
-        machineId: p.config.id,
-        tag: tag.name,
-        value: null,
-        quality: 'bad',
-        sourceTime: now,
-      });
-    }
+    for (const d of this.#devices.values()) d.close();
+    await this.#bus.close();
   }
 
   /**
-   * A machine that failed on its own (timeout) waits out its backoff before the next poll; when
-   * the connection failed, the connection's backoff governs and the machine is polled as soon
-   * as it is back.
+   * Connection totals, then per machine `<machineId>.<counter>`: polls, reads, errors (every
+   * failed request), timeouts, exceptions, skipped (polls left out during backoff), overruns,
+   * splits, writes, writeErrors, latencyAvgMs and latencyMaxMs (of answered reads); plus
+   * connects, connectFailures and connectionLosses of the connection.
    */
-  #machineDown(p: Poller, reason: string, err?: Error, connectionFailed = false): void {
-    p.retryAt = connectionFailed
-      ? 0
-      : this.#clock.now() + backoffDelay(p.failures++, p.config.pollIntervalMs, this.#conn.backoffMaxMs);
-    if (!p.online) return;
-    p.online = false;
-    this.#log.warn({ err, machine: p.config.id, unitId: p.unitId }, `machine offline: ${reason}`);
-    this.#sink.onMachineStatus(p.config.id, 'offline', reason);
-  }
-
-  #read(client: ModbusClient, unitId: number, r: ReadRequest): Promise<ReadResult> {
-    return new Promise((resolve, reject) => {
-      const done = (err: Error | null, res: ReadResult) => (err ? reject(err) : resolve(res));
-      client[FUNCTION[r.table]](unitId, r.address, r.count, done as never);
-    });
-  }
-
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(fn, fn);
-    this.#chain = run.catch(() => undefined);
-    return run;
-  }
-
-  /** The open connection, opening it if its backoff allows; undefined when there is none. */
-  #connected(): Promise<ModbusClient | undefined> {
-    if (this.#client?.isOpen) return Promise.resolve(this.#client);
-    if (this.#connecting !== undefined) return this.#connecting;
-    if (this.#clock.now() < this.#connectRetryAt) return Promise.resolve(undefined);
-    this.#connecting = this.#open().finally(() => {
-      this.#connecting = undefined;
-    });
-    return this.#connecting;
-  }
-
-  async #open(): Promise<ModbusClient | undefined> {
-    const client = new ModbusRTU.default();
-    client.setTimeout(this.#conn.timeoutMs);
-    const { host, port, timeoutMs } = this.#conn;
-    let timer: TimerHandle | undefined;
-    try {
-      await Promise.race([
-        client.connectTCP(host, { port }),
-        new Promise<never>((_, reject) => {
-          timer = this.#clock.setTimeout(
-            () => reject(new Error(`connect timed out after ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } catch (err) {
-      client.destroy(() => {});
-      this.#lastConnectError = toError(err).message;
-      const delay = backoffDelay(this.#connectFailures++, 500, this.#conn.backoffMaxMs);
-      this.#connectRetryAt = this.#clock.now() + delay;
-      this.#log.warn({ err: toError(err), retryInMs: delay }, 'Modbus connect failed');
-      return undefined;
-    } finally {
-      this.#clock.clearTimeout(timer);
+  counters(): Readonly<Record<string, number>> {
+    const out: Record<string, number> = { ...this.#bus.counters() };
+    let sum = 0;
+    let max = 0;
+    let reads = 0;
+    for (const d of this.#devices.values()) {
+      const s = d.stats();
+      for (const [k, v] of Object.entries(s.counters) as Array<[DeviceCounter, number]>) {
+        out[k] = (out[k] ?? 0) + v;
+        out[`${d.id}.${k}`] = v;
+      }
+      out[`${d.id}.latencyAvgMs`] = s.counters.reads > 0 ? s.latencySumMs / s.counters.reads : 0;
+      out[`${d.id}.latencyMaxMs`] = s.latencyMaxMs;
+      sum += s.latencySumMs;
+      reads += s.counters.reads;
+      max = Math.max(max, s.latencyMaxMs);
     }
+    out.latencyAvgMs = reads > 0 ? sum / reads : 0;
+    out.latencyMaxMs = max;
+    return out;
+  }
+
+  /** Each machine's health and why; undefined before its first poll. */
+  health(): Record<string, { health: MachineHealth | undefined; detail: string }> {
+    return Object.fromEntries([...this.#devices].map(([id, d]) => [id, d.health()]));
+  }
+
+  /** The reads a machine's poll makes now, after any splits of refused reads. */
+  plan(machineId: string): readonly ReadRequest[] {
+    return this.#device(machineId).plan();
+  }
+
+  /**
+   * Writes `value` to the tag `tag` of machine `machineId` (a tag with `writable: true`),
+   * serialised with polling on the connection, ahead of waiting reads. FC5 (coil), FC6 (one
+   * register) or FC16 (more), FC15/FC16 with `writeMultiple`. Resolves once the device
+   * confirmed; rejects with a ModbusError (WANJI_E_MODBUS_UNKNOWN_TAG, _NOT_WRITABLE,
+   * _BAD_VALUE, _TIMEOUT, _EXCEPTION with modbusCode, _CONNECT, _CLOSED). Never retried.
+   */
+  write(machineId: string, tag: string, value: MetricValue): Promise<void> {
     if (this.#closed) {
-      client.close(() => {});
-      return undefined;
+      return Promise.reject(new ModbusError(MODBUS_ERROR_CODES.closed, 'the Modbus driver is closed'));
     }
-    this.#connectFailures = 0;
-    this.#counters.connects++;
-    this.#log.info({ host, port }, 'Modbus connected');
-    client.on('error', (err: unknown) => this.#log.debug({ err: toError(err) }, 'Modbus socket error'));
-    client.on('close', () => this.#onClose(client));
-    this.#client = client;
-    return client;
+    try {
+      return this.#device(machineId).write(tag, value);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  #onClose(client: ModbusClient): void {
-    if (client !== this.#client || this.#closed) return;
-    this.#client = undefined;
-    this.#log.warn('Modbus connection closed');
-    for (const p of this.#pollers) this.#machineDown(p, 'connection closed', undefined, true);
+  #device(machineId: string): ModbusDevice {
+    const d = this.#devices.get(machineId);
+    if (d === undefined) {
+      throw new ModbusError(
+        MODBUS_ERROR_CODES.unknownTag,
+        `no machine "${machineId}" on Modbus connection ${this.connectionId}`,
+      );
+    }
+    return d;
   }
 }
 
-export function createModbusTcpDriver(ctx: DriverContext<ModbusTcpConnectionConfig>): Driver {
-  return new ModbusTcpDriver(ctx);
+export function createModbusDriver(ctx: DriverContext<ModbusConnectionConfig>): Driver {
+  return new ModbusDriver(ctx);
 }
+
+/** Kept for callers of the first driver: every Modbus connection type uses the same driver. */
+export const createModbusTcpDriver = createModbusDriver;
+
+export type { Clock, DriverSink };

@@ -1,21 +1,27 @@
 /**
- * The request planner: merges a machine's tags into as few reads as possible, one range per
- * request and table, within the protocol's limits (125 registers or 2000 bits per read).
+ * The request planner: merges a device's tags into as few reads as possible, one range per
+ * request and table, within the protocol's limits (125 registers or 2000 bits per read) and
+ * the configured gap; splits a read the device refuses; decodes an answer into tag values.
  */
-import { decodeRegisters, REGISTER_COUNT, type RegisterType, scaled } from './decode.js';
-import type { ModbusTable, ModbusTagConfig } from './schema.js';
+import type { MetricValue } from '../../../protocol/index.js';
+import { decodeBit, decodeNumber, decodeString, type NumericType, scaled } from './decode.js';
+import type { ModbusTable } from './schema.js';
+import { isBitTable, type ResolvedTag } from './tags.js';
 
 export interface PlanLimits {
   readonly maxRegisters: number;
   readonly maxBits: number;
-  /** Unused addresses a read may span to join two ranges (0 = only contiguous ranges). */
+  /** Unused addresses a read may span to join two tags (0 = only adjacent ones). */
   readonly maxGap: number;
 }
 
 export const DEFAULT_LIMITS: PlanLimits = { maxRegisters: 125, maxBits: 2000, maxGap: 0 };
 
+/** The protocol's own limits: what one FC3/FC4 or FC1/FC2 answer can carry. */
+export const PROTOCOL_LIMITS = { registers: 125, bits: 2000 } as const;
+
 export interface PlannedTag {
-  readonly tag: ModbusTagConfig;
+  readonly tag: ResolvedTag;
   /** Position of the tag's first register (or bit) within the read. */
   readonly offset: number;
 }
@@ -29,59 +35,97 @@ export interface ReadRequest {
 
 const TABLE_ORDER: readonly ModbusTable[] = ['coil', 'discrete', 'input', 'holding'];
 
-export function isBitTable(table: ModbusTable): boolean {
-  return table === 'coil' || table === 'discrete';
+/** One read covering `tags` (sorted by address, all of one table). */
+export function requestFor(tags: readonly ResolvedTag[]): ReadRequest {
+  const first = tags[0];
+  if (first === undefined) throw new RangeError('a read needs at least one tag');
+  const start = Math.min(...tags.map((t) => t.address));
+  const end = Math.max(...tags.map((t) => t.address + t.width));
+  return {
+    table: first.table,
+    address: start,
+    count: end - start,
+    tags: tags.map((tag) => ({ tag, offset: tag.address - start })),
+  };
 }
 
-export function planReads(
-  tags: readonly ModbusTagConfig[],
-  limits: PlanLimits = DEFAULT_LIMITS,
-): ReadRequest[] {
+export function planReads(tags: readonly ResolvedTag[], limits: PlanLimits = DEFAULT_LIMITS): ReadRequest[] {
   const requests: ReadRequest[] = [];
   for (const table of TABLE_ORDER) {
-    const limit = isBitTable(table) ? limits.maxBits : limits.maxRegisters;
-    const sorted = tags.filter((t) => t.table === table).sort((a, b) => a.address - b.address);
+    const limit = Math.min(
+      isBitTable(table) ? limits.maxBits : limits.maxRegisters,
+      isBitTable(table) ? PROTOCOL_LIMITS.bits : PROTOCOL_LIMITS.registers,
+    );
+    const sorted = tags
+      .filter((t) => t.table === table)
+      .sort((a, b) => a.address - b.address || a.width - b.width);
+    let members: ResolvedTag[] = [];
     let start = 0;
     let end = 0; // exclusive
-    let members: ModbusTagConfig[] = [];
-    const flush = () => {
-      if (members.length === 0) return;
-      requests.push({
-        table,
-        address: start,
-        count: end - start,
-        tags: members.map((tag) => ({ tag, offset: tag.address - start })),
-      });
-      members = [];
-    };
     for (const t of sorted) {
-      const tEnd = t.address + REGISTER_COUNT[t.type];
+      const tEnd = t.address + t.width;
+      // A tag wider than the limit (a long string) still gets a read of its own.
       if (members.length > 0 && t.address <= end + limits.maxGap && Math.max(end, tEnd) - start <= limit) {
         end = Math.max(end, tEnd);
         members.push(t);
       } else {
-        flush();
+        if (members.length > 0) requests.push(requestFor(members));
+        members = [t];
         start = t.address;
         end = tEnd;
-        members = [t];
       }
     }
-    flush();
+    if (members.length > 0) requests.push(requestFor(members));
   }
   return requests;
 }
 
+/**
+ * Splits a refused read in two, so that a binary search finds the tags the device refuses.
+ * It cuts at the widest run of unused addresses (a hole in the device's map is the likeliest
+ * cause), nearest the middle among equals. Undefined for a read of a single tag (or of tags
+ * that share one address, as bits of one register do: they cannot be told apart).
+ */
+export function splitRequest(request: ReadRequest): [ReadRequest, ReadRequest] | undefined {
+  const tags = [...request.tags.map((t) => t.tag)].sort((a, b) => a.address - b.address);
+  let cut: number | undefined;
+  let widest = -1;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  let end = tags[0] === undefined ? 0 : tags[0].address + tags[0].width;
+  const middle = request.address + request.count / 2;
+  for (const t of tags) {
+    if (t.address > tags[0]!.address && t.address !== cut) {
+      const gap = t.address - end;
+      const distance = Math.abs(t.address - middle);
+      if (gap > widest || (gap === widest && distance < bestDistance)) {
+        widest = gap;
+        bestDistance = distance;
+        cut = t.address;
+      }
+    }
+    end = Math.max(end, t.address + t.width);
+  }
+  if (cut === undefined) return undefined;
+  const at = cut;
+  return [requestFor(tags.filter((t) => t.address < at)), requestFor(tags.filter((t) => t.address >= at))];
+}
+
 export interface DecodedTag {
-  readonly tag: ModbusTagConfig;
-  readonly value: number | boolean;
+  readonly tag: ResolvedTag;
+  readonly value: MetricValue;
 }
 
 /** Decodes one read's answer (registers as numbers, or bits as booleans) into tag values. */
 export function decodeRead(request: ReadRequest, data: readonly (number | boolean)[]): DecodedTag[] {
-  return request.tags.map(({ tag, offset }) => {
-    if (tag.type === 'bool') return { tag, value: Boolean(data[offset]) };
-    const n = REGISTER_COUNT[tag.type];
-    const words = data.slice(offset, offset + n).map(Number);
-    return { tag, value: scaled(decodeRegisters(words, tag.type as RegisterType, tag.order), tag.scale) };
-  });
+  return request.tags.map(({ tag, offset }) => ({ tag, value: decodeTag(tag, data, offset) }));
+}
+
+function decodeTag(tag: ResolvedTag, data: readonly (number | boolean)[], offset: number): MetricValue {
+  if (isBitTable(tag.table)) return Boolean(data[offset]);
+  const words = data.slice(offset, offset + tag.width).map(Number);
+  if (words.length !== tag.width)
+    throw new RangeError(`${tag.name}: the answer is ${data.length} registers short`);
+  if (tag.type === 'bool') return decodeBit(words[0]!, tag.bit ?? 0);
+  if (tag.type === 'string') return decodeString(words, tag.order);
+  return scaled(decodeNumber(words, tag.type as NumericType, tag.order), tag.scale, tag.offset);
 }

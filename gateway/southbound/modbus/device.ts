@@ -1,0 +1,331 @@
+/**
+ * One Modbus device (a machine: one unit id on a connection), polled on its own timer through
+ * the shared bus, with an overlap guard: a poll still running when the next is due is counted
+ * as an overrun and the next one skipped.
+ *
+ * Health: online while polls succeed; a failed poll (no answer after the retries) makes it
+ * degraded, `offlineAfter` failed polls in a row offline. From the first failure on, polls of
+ * a device that does not answer are spaced out (backoff doubling from the poll interval up to
+ * backoffMaxMs), so a dead unit costs the bus one timeout now and then, not every poll. When
+ * the connection itself is down the bus's reconnect backoff governs and the device is polled
+ * as soon as it is back.
+ *
+ * A read the device refuses (exception 1, 2 or 3) is split in halves until single tags are
+ * left; the split is kept in the device's plan. A tag refused on its own is published as bad
+ * quality with the reason, and tried again only every illegalRetryMs.
+ */
+import type { Logger } from 'pino';
+import type { MetricValue } from '../../../protocol/index.js';
+import { backoffDelay, type Clock, type TimerHandle } from '../../clock.js';
+import type { DriverSink, MachineHealth, Sample } from '../types.js';
+import type { ModbusBus } from './bus.js';
+import { encodeWrite } from './encode.js';
+import { isDeviceFailure, isRefusal, MODBUS_ERROR_CODES, ModbusError } from './errors.js';
+import { decodeRead, type PlanLimits, planReads, type ReadRequest, splitRequest } from './planner.js';
+import { modiconHint, modiconNumber, type ResolvedTag } from './tags.js';
+import type { WriteOp } from './transport.js';
+
+export interface DeviceSettings {
+  readonly id: string;
+  readonly unitId: number;
+  readonly pollIntervalMs: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly offlineAfter: number;
+  readonly backoffMaxMs: number;
+  readonly illegalRetryMs: number;
+  readonly limits: PlanLimits;
+}
+
+interface PlanEntry {
+  readonly request: ReadRequest;
+  /** Set while the device refuses this (single-tag) read. */
+  refused?: { readonly reason: string; retryAt: number };
+}
+
+type ReadOutcome =
+  | { readonly ok: true; readonly data: Array<number | boolean>; readonly at: number }
+  | { readonly ok: false; readonly err: ModbusError };
+
+const COUNTERS = [
+  'polls',
+  'reads',
+  'errors',
+  'timeouts',
+  'exceptions',
+  'skipped',
+  'overruns',
+  'splits',
+  'writes',
+  'writeErrors',
+] as const;
+export type DeviceCounter = (typeof COUNTERS)[number];
+
+export interface DeviceStats {
+  readonly counters: Readonly<Record<DeviceCounter, number>>;
+  readonly latencySumMs: number;
+  readonly latencyMaxMs: number;
+}
+
+export interface DeviceContext {
+  readonly settings: DeviceSettings;
+  readonly tags: readonly ResolvedTag[];
+  readonly bus: ModbusBus;
+  readonly sink: DriverSink;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+export class ModbusDevice {
+  readonly id: string;
+  readonly #s: DeviceSettings;
+  readonly #tags: ReadonlyMap<string, ResolvedTag>;
+  readonly #plan: PlanEntry[];
+  readonly #bus: ModbusBus;
+  readonly #sink: DriverSink;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #counters = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<DeviceCounter, number>;
+  #latencySumMs = 0;
+  #latencyMaxMs = 0;
+  #health: MachineHealth | undefined;
+  #healthDetail = 'not polled yet';
+  /** What the sink was last told through onMachineStatus. */
+  #reportedOnline = false;
+  #failures = 0;
+  #retryAt = 0;
+  #timer: TimerHandle | undefined;
+  #busy = false;
+  #started = false;
+  #closed = false;
+
+  constructor(ctx: DeviceContext) {
+    this.id = ctx.settings.id;
+    this.#s = ctx.settings;
+    this.#tags = new Map(ctx.tags.map((t) => [t.name, t]));
+    this.#plan = planReads(ctx.tags, ctx.settings.limits).map((request) => ({ request }));
+    this.#bus = ctx.bus;
+    this.#sink = ctx.sink;
+    this.#clock = ctx.clock;
+    this.#log = ctx.logger.child({ machine: ctx.settings.id, unitId: ctx.settings.unitId });
+  }
+
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#schedule(0);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#clock.clearTimeout(this.#timer);
+  }
+
+  /** The reads each poll makes now (after any splits). */
+  plan(): readonly ReadRequest[] {
+    return this.#plan.map((e) => e.request);
+  }
+
+  health(): { health: MachineHealth | undefined; detail: string } {
+    return { health: this.#health, detail: this.#healthDetail };
+  }
+
+  stats(): DeviceStats {
+    return {
+      counters: { ...this.#counters },
+      latencySumMs: this.#latencySumMs,
+      latencyMaxMs: this.#latencyMaxMs,
+    };
+  }
+
+  /** Writes `value` to a `writable` tag, ahead of waiting reads. Rejects with a ModbusError. */
+  async write(tagName: string, value: MetricValue): Promise<void> {
+    const tag = this.#tags.get(tagName);
+    if (tag === undefined) {
+      throw new ModbusError(MODBUS_ERROR_CODES.unknownTag, `machine ${this.id} has no tag "${tagName}"`);
+    }
+    if (!tag.writable) {
+      throw new ModbusError(
+        MODBUS_ERROR_CODES.notWritable,
+        `tag ${tagName} of ${this.id} is read-only; set writable: true on it to allow writes`,
+      );
+    }
+    const op = writeOp(tag, value);
+    try {
+      await this.#bus.run((link) => link.write(this.#s.unitId, op, this.#s.timeoutMs), true);
+      this.#counters.writes++;
+      this.#log.info({ tag: tagName, fc: op.fc, address: op.address }, 'Modbus write');
+    } catch (err) {
+      this.#counters.writeErrors++;
+      throw err;
+    }
+  }
+
+  #schedule(delay: number): void {
+    if (this.#closed) return;
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), delay);
+  }
+
+  #tick(): void {
+    // Fixed rate: the next poll is due one interval after this one started.
+    this.#schedule(this.#s.pollIntervalMs);
+    if (this.#busy) {
+      this.#counters.overruns++;
+      return;
+    }
+    if (this.#clock.now() < this.#retryAt) {
+      this.#counters.skipped++;
+      return;
+    }
+    this.#busy = true;
+    this.#poll()
+      .catch((err: unknown) => this.#log.error({ err }, 'Modbus poll failed'))
+      .finally(() => {
+        this.#busy = false;
+      });
+  }
+
+  async #poll(): Promise<void> {
+    this.#counters.polls++;
+    const samples: Sample[] = [];
+    const sample = (tag: string, value: MetricValue, at: number, reason?: string): void => {
+      samples.push(
+        reason === undefined
+          ? { machineId: this.id, tag, value, quality: 'good', sourceTime: at }
+          : { machineId: this.id, tag, value: null, quality: 'bad', sourceTime: at, reason },
+      );
+    };
+    const work = [...this.#plan];
+    for (let entry = work.shift(); entry !== undefined; entry = work.shift()) {
+      const { request } = entry;
+      const refused = entry.refused;
+      if (refused !== undefined && this.#clock.now() < refused.retryAt) {
+        for (const t of request.tags) sample(t.tag.name, null, this.#clock.now(), refused.reason);
+        continue;
+      }
+      const outcome = await this.#read(request);
+      if (this.#closed) return;
+      if (outcome.ok) {
+        if (refused !== undefined) this.#log.info({ read: describe(request) }, 'refused read answers again');
+        entry.refused = undefined;
+        for (const { tag, value } of decodeRead(request, outcome.data)) sample(tag.name, value, outcome.at);
+        continue;
+      }
+      const { err } = outcome;
+      if (isRefusal(err)) {
+        const halves = splitRequest(request);
+        if (halves !== undefined) {
+          const parts: PlanEntry[] = halves.map((r) => ({ request: r }));
+          this.#plan.splice(this.#plan.indexOf(entry), 1, ...parts);
+          work.unshift(...parts);
+          this.#counters.splits++;
+          this.#log.debug(
+            { read: describe(request), modbusCode: err.modbusCode },
+            'read refused: splitting it',
+          );
+          continue;
+        }
+        const reason = `${err.message}${request.tags.length === 1 ? modiconHint(request.tags[0]!.tag) : ''}`;
+        if (refused === undefined)
+          this.#log.warn({ err, read: describe(request) }, 'device refuses this tag');
+        entry.refused = { reason, retryAt: this.#clock.now() + this.#s.illegalRetryMs };
+        for (const t of request.tags) sample(t.tag.name, null, this.#clock.now(), reason);
+        continue;
+      }
+      if (err.code === MODBUS_ERROR_CODES.exception && !isDeviceFailure(err)) {
+        // Busy, device failure, …: the device is there; these values are bad this time.
+        for (const t of request.tags) sample(t.tag.name, null, this.#clock.now(), err.message);
+        continue;
+      }
+      this.#failed(err);
+      return;
+    }
+    this.#answered();
+    for (const s of samples) this.#sink.onSample(s);
+  }
+
+  /** One read, sent again up to `retries` times while the device does not answer. */
+  async #read(request: ReadRequest): Promise<ReadOutcome> {
+    const { unitId, timeoutMs, retries } = this.#s;
+    for (let attempt = 0; ; attempt++) {
+      let sentAt = 0;
+      try {
+        const data = await this.#bus.run((link) => {
+          sentAt = this.#clock.now();
+          return link.read(unitId, request.table, request.address, request.count, timeoutMs);
+        });
+        const at = this.#clock.now();
+        this.#counters.reads++;
+        this.#latencySumMs += at - sentAt;
+        this.#latencyMaxMs = Math.max(this.#latencyMaxMs, at - sentAt);
+        return { ok: true, data, at };
+      } catch (raw) {
+        const err =
+          raw instanceof ModbusError
+            ? raw
+            : new ModbusError(MODBUS_ERROR_CODES.connect, String(raw), {}, { cause: raw });
+        if (err.code === MODBUS_ERROR_CODES.closed) return { ok: false, err };
+        this.#counters.errors++;
+        if (err.code === MODBUS_ERROR_CODES.timeout) this.#counters.timeouts++;
+        if (err.code === MODBUS_ERROR_CODES.exception) this.#counters.exceptions++;
+        if (!isDeviceFailure(err) || attempt >= retries || this.#closed) return { ok: false, err };
+      }
+    }
+  }
+
+  #answered(): void {
+    this.#failures = 0;
+    this.#retryAt = 0;
+    const detail = `unit ${this.#s.unitId} answered`;
+    if (!this.#reportedOnline) {
+      this.#reportedOnline = true;
+      this.#sink.onMachineStatus(this.id, 'online', detail);
+    }
+    this.#setHealth('online', detail);
+  }
+
+  #failed(err: ModbusError): void {
+    if (err.code === MODBUS_ERROR_CODES.closed) return;
+    this.#failures++;
+    const deviceFault = isDeviceFailure(err);
+    const delay = deviceFault
+      ? backoffDelay(this.#failures - 1, this.#s.pollIntervalMs, this.#s.backoffMaxMs)
+      : 0;
+    this.#retryAt = deviceFault ? this.#clock.now() + delay : 0;
+    const offline = this.#failures >= this.#s.offlineAfter;
+    const polls = this.#failures === 1 ? '1 failed poll' : `${this.#failures} failed polls in a row`;
+    const detail = `${err.message} (${polls}${deviceFault ? `; next poll in ${delay} ms` : ''})`;
+    if (offline && this.#reportedOnline) {
+      this.#reportedOnline = false;
+      this.#sink.onMachineStatus(this.id, 'offline', err.message);
+    }
+    this.#setHealth(offline ? 'offline' : 'degraded', detail, err);
+  }
+
+  #setHealth(health: MachineHealth, detail: string, err?: ModbusError): void {
+    this.#healthDetail = detail;
+    if (health === this.#health) return;
+    const was = this.#health;
+    this.#health = health;
+    if (health === 'online') this.#log.info({ was }, `machine online: ${detail}`);
+    else this.#log.warn({ err, was }, `machine ${health}: ${detail}`);
+    this.#sink.onMachineHealth?.(this.id, health, detail);
+  }
+}
+
+function describe(r: ReadRequest): string {
+  return `${r.table} ${r.address}+${r.count} (${modiconNumber(r.table, r.address)})`;
+}
+
+function writeOp(tag: ResolvedTag, value: MetricValue): WriteOp {
+  const encoded = encodeWrite(tag, value);
+  if (encoded.kind === 'coil') {
+    return tag.writeMultiple
+      ? { fc: 15, address: tag.address, values: [encoded.value] }
+      : { fc: 5, address: tag.address, value: encoded.value };
+  }
+  const [only] = encoded.words;
+  return encoded.words.length === 1 && only !== undefined && !tag.writeMultiple
+    ? { fc: 6, address: tag.address, value: only }
+    : { fc: 16, address: tag.address, values: encoded.words };
+}
