@@ -1,47 +1,19 @@
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { StatusCodes } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { SimMachine } from '../../simulators/machine.js';
 import { OpcuaSimServer, opcuaNodeId } from '../../simulators/opcua/server.js';
-import { runDriver } from './driver-harness.js';
-import { testLogger, waitFor } from './helpers.js';
+import { waitFor } from './helpers.js';
+import { freePort, opcuaConfig, quietOpcua, runOpcua, simTags, testLog } from './opcua-helpers.js';
 
-/** Shared across runs so the client's RSA key is made once. */
-const PKI_DIR = join(tmpdir(), 'wanji-gateway-test-pki');
-
-function opcuaConfig(endpoint: string, machines: SimMachine[]) {
-  return validateGatewayConfig({
-    gateway: { group: 'E001', node: 'GW-1' },
-    mqtt: { url: 'mqtt://127.0.0.1:1' },
-    connections: [{ id: 'opc', type: 'opcua', endpoint, pkiDir: PKI_DIR, backoffMaxMs: 500 }],
-    machines: machines.map((m) => ({
-      id: m.id,
-      connection: 'opc',
-      kind: m.kind,
-      dataDepth: m.dataDepth,
-      pollIntervalMs: 100,
-      state: { tag: 'state', map: { 1: 'stopped', 2: 'idle', 3: 'running', 4: 'alarm' } },
-      tags: m.signals.map((s) => ({ name: s.name, nodeId: opcuaNodeId(m.id, s.name), datatype: s.type })),
-    })),
-  });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('OPC UA driver against the simulator', () => {
   const cnc = new SimMachine({ id: 'E001-CNC-001', kind: 'cnc', seed: 3 });
   const loom = new SimMachine({ id: 'E001-LOOM-002', kind: 'loom', seed: 4, dataDepth: 'state+count' });
-  const server = new OpcuaSimServer({ logger: testLogger(), machines: [cnc, loom] });
+  const server = new OpcuaSimServer({ logger: testLog(), machines: [cnc, loom] });
 
   beforeAll(async () => {
+    quietOpcua();
     for (const t of [0, 60_000]) {
       cnc.tick(t);
       loom.tick(t);
@@ -54,7 +26,12 @@ describe('OPC UA driver against the simulator', () => {
   });
 
   it('subscribes to every tag, reports values with quality, and a disconnected machine offline', async () => {
-    const run = await runDriver(opcuaConfig(server.endpointUrl, [cnc, loom]), 'opc');
+    const run = await runOpcua(
+      opcuaConfig({ endpoint: server.endpointUrl }, [
+        { id: cnc.id, tags: simTags(cnc) },
+        { id: loom.id, kind: 'loom', tags: simTags(loom) },
+      ]),
+    );
     try {
       await waitFor(
         () => run.status(cnc.id) === 'online' && run.status(loom.id) === 'online',
@@ -70,6 +47,8 @@ describe('OPC UA driver against the simulator', () => {
         else expect(got.value).toEqual(values[s.name]);
       }
       expect(run.latest(loom.id, 'state')!.sourceTime).toBeGreaterThan(0);
+      expect(server.stats()).toMatchObject({ currentSessions: 1, currentSubscriptions: 1 });
+      expect(server.stats().monitoredItems).toBe(cnc.signals.length + loom.signals.length);
 
       loom.disconnect();
       await waitFor(() => run.status(loom.id) === 'offline' || undefined, 5000, 'loom offline');
@@ -77,7 +56,175 @@ describe('OPC UA driver against the simulator', () => {
       expect(run.status(cnc.id)).toBe('online');
       loom.reconnect();
       await waitFor(() => run.status(loom.id) === 'online' || undefined, 5000, 'loom back');
+      expect(run.counter('sessionsCreated')).toBe(1);
+      expect(run.counter('notifications')).toBeGreaterThan(0);
     } finally {
+      await run.close();
+    }
+    await waitFor(() => server.stats().currentSessions === 0 || undefined, 5000, 'session closed on close()');
+  });
+
+  it('applies per-tag deadbands (absolute and percent of the EURange) and triggers on the server', async () => {
+    cnc.setSignal('spindleSpeed', 1000);
+    cnc.setSignal('spindleLoad', 50);
+    cnc.setSignal('feedOverride', 100);
+    const run = await runOpcua(
+      opcuaConfig({ endpoint: server.endpointUrl }, [
+        {
+          id: cnc.id,
+          tags: [
+            { name: 'state', nodeId: opcuaNodeId(cnc.id, 'state'), datatype: 'Int32' },
+            { name: 'speed', nodeId: opcuaNodeId(cnc.id, 'spindleSpeed'), datatype: 'Double', deadband: 0.5 },
+            // spindleLoad is an AnalogItem with EURange 0..200 %: 5 % of it is 10.
+            {
+              name: 'load',
+              nodeId: opcuaNodeId(cnc.id, 'spindleLoad'),
+              datatype: 'Double',
+              deadbandPercent: 5,
+            },
+            {
+              name: 'override',
+              nodeId: opcuaNodeId(cnc.id, 'feedOverride'),
+              datatype: 'Int32',
+              trigger: 'status',
+            },
+          ],
+        },
+      ]),
+    );
+    const values = (tag: string) => run.samples.filter((s) => s.tag === tag).map((s) => s.value);
+    try {
+      await waitFor(
+        () => ['speed', 'load', 'override'].every((t) => run.latest(cnc.id, t)),
+        10_000,
+        'first values',
+      );
+      cnc.setSignal('spindleSpeed', 1000.3); // within 0.5
+      cnc.setSignal('spindleLoad', 58); // within 10
+      cnc.setSignal('feedOverride', 90); // a value change; trigger "status" ignores it
+      await sleep(500);
+      cnc.setSignal('spindleSpeed', 1001);
+      cnc.setSignal('spindleLoad', 61);
+      await waitFor(
+        () => values('speed').includes(1001) && values('load').includes(61),
+        5000,
+        'beyond deadband',
+      );
+      expect(values('speed')).toEqual([1000, 1001]);
+      expect(values('load')).toEqual([50, 61]);
+      expect(values('override')).toEqual([100]);
+      server.setStatus(cnc.id, 'feedOverride', StatusCodes.UncertainLastUsableValue);
+      await waitFor(
+        () => run.latest(cnc.id, 'override')?.quality === 'uncertain' || undefined,
+        5000,
+        'status change',
+      );
+      expect(run.latest(cnc.id, 'override')!.value).toBe(90);
+    } finally {
+      server.setStatus(cnc.id, 'feedOverride', undefined);
+      cnc.clearSignals();
+      await run.close();
+    }
+  });
+
+  it('keeps the queued values of a tag with a queue between publishes', async () => {
+    cnc.setSignal('feedRate', 1);
+    const tag = (name: string, queueSize: number) => ({
+      name,
+      nodeId: opcuaNodeId(cnc.id, 'feedRate'),
+      datatype: 'Double',
+      queueSize,
+      samplingIntervalMs: 100,
+    });
+    const run = await runOpcua(
+      opcuaConfig({ endpoint: server.endpointUrl, publishingIntervalMs: 1500 }, [
+        {
+          id: cnc.id,
+          tags: [
+            { name: 'state', nodeId: opcuaNodeId(cnc.id, 'state'), datatype: 'Int32' },
+            tag('latest', 1),
+            tag('queued', 10),
+          ],
+        },
+      ]),
+    );
+    const values = (t: string) => run.samples.filter((s) => s.tag === t).map((s) => s.value);
+    try {
+      await waitFor(() => run.latest(cnc.id, 'queued'), 10_000, 'first value');
+      const before = run.samples.length;
+      for (const v of [2, 3, 4]) {
+        cnc.setSignal('feedRate', v);
+        await sleep(250);
+      }
+      await waitFor(
+        () => (run.samples.length > before && values('queued').includes(4)) || undefined,
+        5000,
+        'publish',
+      );
+      await sleep(100);
+      expect(values('queued')).toEqual([1, 2, 3, 4]);
+      expect(values('latest').length).toBeLessThan(4);
+      expect(values('latest').at(-1)).toBe(4);
+    } finally {
+      cnc.clearSignals();
+      await run.close();
+    }
+  });
+
+  it('resolves browse paths once per session, and names the tag whose path does not resolve', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const run = await runOpcua(
+      opcuaConfig({ endpoint: server.endpointUrl }, [
+        {
+          id: cnc.id,
+          tags: [
+            { name: 'state', nodeId: `/Objects/Machines/${cnc.id}/state`, datatype: 'Int32' },
+            { name: 'speed', nodeId: `/Objects/1:Machines/${cnc.id}/spindleSpeed`, datatype: 'Double' },
+            { name: 'ghost', nodeId: `/Objects/Machines/E001-CNC-999/spindleSpeed`, datatype: 'Double' },
+          ],
+        },
+      ]),
+      { logger: testLog(lines) },
+    );
+    try {
+      await waitFor(() => run.latest(cnc.id, 'speed'), 10_000, 'values by browse path');
+      expect(run.latest(cnc.id, 'state')!.value).toBe(cnc.value('state'));
+      expect(run.latest(cnc.id, 'speed')!.value).toBeCloseTo(cnc.value('spindleSpeed') as number, 6);
+      const err = lines.find(
+        (l) => (l.err as { code?: string } | undefined)?.code === 'WANJI_E_OPCUA_BROWSE_PATH',
+      )?.err as { message: string; detail: Record<string, string> };
+      expect(err.message).toContain(`machine ${cnc.id}, tag "ghost"`);
+      expect(err.message).toContain('/0:Objects/1:Machines has no child "E001-CNC-999"');
+      expect(err.detail).toMatchObject({ machine: cnc.id, tag: 'ghost', statusCode: 'BadNoMatch' });
+      expect(run.counter('badItems')).toBe(1);
+      expect(run.latest(cnc.id, 'ghost')).toBeUndefined(); // not a good zero: nothing, then null/bad at birth
+    } finally {
+      await run.close();
+    }
+  });
+
+  it('polls in batches in mode polling, with quality, without overlapping reads', async () => {
+    cnc.setSignal('spindleSpeed', 1500);
+    const run = await runOpcua(
+      opcuaConfig({ endpoint: server.endpointUrl, mode: 'polling', maxNodesPerRequest: 4 }, [
+        { id: cnc.id, tags: simTags(cnc), pollIntervalMs: 200 },
+      ]),
+    );
+    try {
+      await waitFor(() => run.latest(cnc.id, 'spindleSpeed')?.value === 1500 || undefined, 10_000, 'polled');
+      await waitFor(() => server.stats().currentSubscriptions === 0 || undefined, 5000, 'no subscription');
+      const reads = run.counter('reads');
+      cnc.setSignal('spindleSpeed', 1600);
+      server.setStatus(cnc.id, 'spindleLoad', StatusCodes.BadSensorFailure);
+      await waitFor(() => run.latest(cnc.id, 'spindleSpeed')?.value === 1600 || undefined, 5000, 'change');
+      await waitFor(() => run.latest(cnc.id, 'spindleLoad')?.quality === 'bad' || undefined, 5000, 'bad');
+      expect(run.latest(cnc.id, 'spindleLoad')!.value).toBeNull();
+      // 16 tags in requests of at most 4: 4 Reads per poll.
+      expect(run.counter('reads') - reads).toBeGreaterThanOrEqual(4);
+      expect(run.counter('lastReadMs')).toBeGreaterThanOrEqual(0);
+    } finally {
+      server.setStatus(cnc.id, 'spindleLoad', undefined);
+      cnc.clearSignals();
       await run.close();
     }
   });
@@ -86,36 +233,32 @@ describe('OPC UA driver against the simulator', () => {
     const port = await freePort();
     const press = new SimMachine({ id: 'E001-PRS-003', kind: 'press', seed: 5, dataDepth: 'state' });
     press.tick(0);
-    const run = await runDriver(opcuaConfig(`opc.tcp://127.0.0.1:${port}`, [press]), 'opc');
+    const run = await runOpcua(
+      opcuaConfig({ endpoint: `opc.tcp://127.0.0.1:${port}` }, [
+        { id: press.id, kind: 'press', tags: simTags(press) },
+      ]),
+    );
+    const late = new OpcuaSimServer({ logger: testLog(), machines: [press], port });
     try {
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       expect(run.statuses).toEqual([]);
-      const late = new OpcuaSimServer({ logger: testLogger(), machines: [press], port });
       await late.start();
-      try {
-        await waitFor(
-          () => run.status(press.id) === 'online' || undefined,
-          10_000,
-          'online once the server is up',
-        );
-      } finally {
-        await late.close();
-      }
+      await waitFor(
+        () => run.status(press.id) === 'online' || undefined,
+        10_000,
+        'online once the server is up',
+      );
+      await late.close();
       await waitFor(() => run.status(press.id) === 'offline' || undefined, 10_000, 'offline once it is gone');
-      expect(run.driver.counters().connectionLosses).toBe(1);
-      // The same server comes back (a restart): node-opcua reconnects, the driver reads the values again.
-      const again = new OpcuaSimServer({ logger: testLogger(), machines: [press], port });
-      await again.start();
-      try {
-        await waitFor(
-          () => run.statuses.filter((s) => s.status === 'online').length === 2 || undefined,
-          15_000,
-          'online after the restart',
-        );
-      } finally {
-        await again.close();
-      }
+      expect(run.counter('connectionLosses')).toBe(1);
+      await late.start(); // the same port
+      await waitFor(
+        () => run.statuses.filter((s) => s.status === 'online').length === 2 || undefined,
+        15_000,
+        'online after the restart',
+      );
     } finally {
+      await late.close();
       await run.close();
     }
   });
