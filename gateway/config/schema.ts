@@ -5,7 +5,13 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { DATA_DEPTHS, MACHINE_KINDS, MACHINE_STATES } from '../../protocol/index.js';
-import { ModbusTagSchema, ModbusTcpConnectionSchema } from '../southbound/modbus/schema.js';
+import {
+  ModbusMachineOptionsSchema,
+  ModbusRtuConnectionSchema,
+  ModbusRtuOverTcpConnectionSchema,
+  ModbusTagSchema,
+  ModbusTcpConnectionSchema,
+} from '../southbound/modbus/schema.js';
 import { OpcuaConnectionSchema, OpcuaTagSchema } from '../southbound/opcua/schema.js';
 
 export const DEFAULT_DATA_DIR = './wanji-gateway-data';
@@ -19,7 +25,21 @@ const literals = <T extends string>(values: readonly T[], description: string) =
 /** Each connection type with the schema of its connection and of its machines' tags. */
 export const PROTOCOL_SCHEMAS = {
   opcua: { connection: OpcuaConnectionSchema, tag: OpcuaTagSchema, machineKeys: [] as string[] },
-  'modbus-tcp': { connection: ModbusTcpConnectionSchema, tag: ModbusTagSchema, machineKeys: ['unitId'] },
+  'modbus-tcp': {
+    connection: ModbusTcpConnectionSchema,
+    tag: ModbusTagSchema,
+    machineKeys: ['unitId', 'modbus'],
+  },
+  'modbus-rtu': {
+    connection: ModbusRtuConnectionSchema,
+    tag: ModbusTagSchema,
+    machineKeys: ['unitId', 'modbus'],
+  },
+  'modbus-rtu-over-tcp': {
+    connection: ModbusRtuOverTcpConnectionSchema,
+    tag: ModbusTagSchema,
+    machineKeys: ['unitId', 'modbus'],
+  },
 } as const satisfies Record<string, { connection: TSchema; tag: TSchema; machineKeys: string[] }>;
 export type ConnectionType = keyof typeof PROTOCOL_SCHEMAS;
 export const CONNECTION_TYPES = Object.keys(PROTOCOL_SCHEMAS) as ConnectionType[];
@@ -75,6 +95,7 @@ export const MachineSchema = Type.Object(
     unitId: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 255, description: 'the Modbus unit id (0–255); default 1' }),
     ),
+    modbus: Type.Optional(ModbusMachineOptionsSchema),
     pollIntervalMs: Type.Integer({
       minimum: 50,
       maximum: 3_600_000,
@@ -133,9 +154,17 @@ export const GatewayConfigSchema = Type.Object(
         "publish the gateway's own metrics (machine health, counters) at most this often, in milliseconds",
     }),
     dataDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory for the gateway state' })),
-    connections: Type.Array(Type.Union([OpcuaConnectionSchema, ModbusTcpConnectionSchema]), {
-      description: 'a list of connections',
-    }),
+    connections: Type.Array(
+      Type.Union([
+        OpcuaConnectionSchema,
+        ModbusTcpConnectionSchema,
+        ModbusRtuConnectionSchema,
+        ModbusRtuOverTcpConnectionSchema,
+      ]),
+      {
+        description: 'a list of connections',
+      },
+    ),
     machines: Type.Array(MachineSchema, { description: 'a list of machines' }),
   },
   { additionalProperties: false },
