@@ -91,7 +91,10 @@ export const MachineSchema = Type.Object(
     kind: literals(MACHINE_KINDS, 'the kind of machine'),
     nc: Type.Boolean({ default: false, description: 'true for an NC (数控) machine' }),
     robot: Type.Boolean({ default: false, description: 'true for an industrial robot' }),
-    dataDepth: literals(DATA_DEPTHS, 'how much the machine tells: state (stack light only), state+count, or full'),
+    dataDepth: literals(
+      DATA_DEPTHS,
+      'how much the machine tells: state (stack light only), state+count, or full',
+    ),
     unitId: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 255, description: 'the Modbus unit id (0–255); default 1' }),
     ),
