@@ -1,17 +1,20 @@
 /**
- * `wanji gateway -c FILE`: runs one edge gateway until stopped. Config errors are printed for
- * people (file, path, fix) with exit code 2.
+ * `wanji gateway -c FILE`: runs one edge gateway until stopped, reloading FILE on SIGHUP.
+ * Config errors are printed for people (file, path, fix) with exit code 2; on a reload they
+ * are printed and the gateway runs on with its previous config.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadGatewayConfig } from '../gateway/config/index.js';
-import { Gateway } from '../gateway/gateway.js';
+import { Gateway, type ReloadResult } from '../gateway/gateway.js';
+import { ReloadError } from '../gateway/reload.js';
 import { type CommandIo, untilAborted } from './io.js';
 
 const USAGE = `Usage: wanji gateway -c FILE [options]
 
 Runs an edge gateway: reads the machines in FILE over OPC UA and Modbus TCP and publishes
 them as Sparkplug B to the MQTT broker of a Wanji hub. Runs until interrupted (Ctrl-C).
+SIGHUP reloads FILE and applies only what changed (kill -HUP <pid>, systemctl reload).
 
 Options:
   -c, --config FILE  the gateway config (YAML); see deploy/examples/gateway.yaml and docs/gateway.md
@@ -53,6 +56,46 @@ function parse(args: string[]): GatewayArgs {
     };
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function list(what: string, ids: readonly string[]): string[] {
+  return ids.length === 0 ? [] : [`${what} ${ids.join(', ')}`];
+}
+
+/** "connections: restarted B, added C; machines: added c1, removed b2" or "nothing changed". */
+export function describeReload(r: ReloadResult): string {
+  const c = [
+    ...list('restarted', r.connections.restarted),
+    ...list('added', r.connections.added),
+    ...list('removed', r.connections.removed),
+  ];
+  const m = [
+    ...list('added', r.machines.added),
+    ...list('removed', r.machines.removed),
+    ...list('changed', r.machines.changed),
+  ];
+  const parts = [
+    ...(c.length > 0 ? [`connections: ${c.join(', ')}`] : []),
+    ...(m.length > 0 ? [`machines: ${m.join(', ')}`] : []),
+    ...(r.timing ? ['timing changed'] : []),
+  ];
+  return parts.length === 0 ? 'nothing changed' : parts.join('; ');
+}
+
+/** Reloads FILE into the gateway; every failure is reported and the gateway runs on. */
+async function reloadFrom(file: string, gateway: Gateway, io: CommandIo): Promise<void> {
+  try {
+    const result = await gateway.reload(await loadGatewayConfig(file));
+    io.stdout.write(`wanji gateway: reloaded ${file}: ${describeReload(result)}\n`);
+  } catch (err) {
+    const why =
+      err instanceof ConfigError || err instanceof ReloadError
+        ? err.message
+        : `reload failed: ${err instanceof Error ? err.message : String(err)}`;
+    if (!(err instanceof ConfigError || err instanceof ReloadError))
+      io.logger.error({ err }, 'reload failed');
+    io.stderr.write(`wanji gateway: ${why}\nwanji gateway: still running with the previous config\n`);
   }
 }
 
@@ -109,8 +152,15 @@ export async function runGatewayCommand(args: string[], io: CommandIo): Promise<
     software: software(),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
   });
+  // One reload at a time, in the order the signals came.
+  const file = options.config;
+  let reloads = Promise.resolve();
+  const onReload = (): void => {
+    reloads = reloads.then(() => reloadFrom(file, gateway, io));
+  };
   try {
     await gateway.start();
+    io.reload?.addEventListener('reload', onReload);
     io.stdout.write(`wanji gateway ${summary}; running (Ctrl-C to stop)\n`);
     await untilAborted(io.signal);
   } catch (err) {
@@ -118,6 +168,8 @@ export async function runGatewayCommand(args: string[], io: CommandIo): Promise<
     io.stderr.write(`wanji gateway: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   } finally {
+    io.reload?.removeEventListener('reload', onReload);
+    await reloads;
     await gateway.close();
   }
   return 0;

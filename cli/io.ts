@@ -7,6 +7,11 @@ export interface CommandIo {
   readonly logger: Logger;
   /** Aborted on SIGINT / SIGTERM; a long-running command returns once it has closed. */
   readonly signal: AbortSignal;
+  /**
+   * Dispatches a `reload` event on SIGHUP, for commands that reload their config (the entry
+   * point only listens for SIGHUP for those; for the others it keeps its default: exit).
+   */
+  readonly reload?: EventTarget;
 }
 
 /** Resolves when the signal aborts (immediately if it already has). */

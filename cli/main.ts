@@ -14,6 +14,8 @@ interface CommandEntry {
   summary: string;
   /** Loads node-opcua, whose notices must be routed to the log before it is imported. */
   opcua: boolean;
+  /** Reloads its config on SIGHUP (CommandIo.reload). */
+  reload?: true;
 }
 
 const COMMANDS: Readonly<Record<string, CommandEntry>> = {
@@ -31,6 +33,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import('./gateway.js')).runGatewayCommand,
     summary: 'run an edge gateway from a YAML config (-c FILE)',
     opcua: true,
+    reload: true,
   },
   sim: {
     load: async () => (await import('./sim.js')).runSimCommand,
@@ -117,6 +120,13 @@ export async function runCli(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // SIGHUP: reload the config, for commands that can; the others keep the default (exit).
+  const reload = command.reload === true ? new EventTarget() : undefined;
+  const onHangup = (): void => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading the config');
+    reload?.dispatchEvent(new Event('reload'));
+  };
+  if (reload !== undefined) process.on('SIGHUP', onHangup);
   try {
     if (command.opcua) routeOpcuaLogs(logger);
     const run = await command.load();
@@ -125,6 +135,7 @@ export async function runCli(argv: string[]): Promise<void> {
       stderr: process.stderr,
       logger,
       signal: controller.signal,
+      ...(reload === undefined ? {} : { reload }),
     });
   } catch (err) {
     logger.fatal({ err }, 'wanji stopped on an unexpected error');
@@ -133,6 +144,7 @@ export async function runCli(argv: string[]): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
     logger.flush();
   }
 }

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { MACHINE_METRIC, type MachineState, type MetricValue, signalMetricName } from '../protocol/index.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { MachineConfig } from './config/schema.js';
+import { deepEqual } from './reload.js';
 import type { MachineStatus, Quality, Sample } from './southbound/types.js';
 import { deriveState } from './state.js';
 
@@ -72,6 +73,21 @@ export interface MachineStatusView {
 
 const defaultBirthWait = (m: MachineConfig) => Math.max(1000, 2 * m.pollIntervalMs);
 
+function newRuntime(config: MachineConfig): MachineRuntime {
+  return {
+    config,
+    deadbands: new Map(config.tags.map((t) => [t.name, t.deadband ?? 0])),
+    online: false,
+    born: false,
+    current: new Map(),
+    published: new Map(),
+    publishedState: undefined,
+    pending: new Map(),
+    birthTimer: undefined,
+    heartbeatTimer: undefined,
+  };
+}
+
 function sameValue(a: MetricValue, b: MetricValue): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
   return Object.is(a, b);
@@ -94,24 +110,54 @@ export class Sampler {
   };
   #flushQueued = false;
   #closed = false;
+  #heartbeatMs: number;
 
   constructor(opts: SamplerOptions) {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'sampler' });
     this.#birthWait = opts.birthWaitMs ?? defaultBirthWait;
-    for (const config of opts.machines) {
-      this.#machines.set(config.id, {
-        config,
-        deadbands: new Map(config.tags.map((t) => [t.name, t.deadband])),
-        online: false,
-        born: false,
-        current: new Map(),
-        published: new Map(),
-        publishedState: undefined,
-        pending: new Map(),
-        birthTimer: undefined,
-        heartbeatTimer: undefined,
-      });
+    this.#heartbeatMs = opts.heartbeatMs;
+    for (const config of opts.machines) this.#machines.set(config.id, newRuntime(config));
+  }
+
+  /**
+   * Follows a reloaded machine list. A removed machine dies (if born); an added one waits for
+   * its driver. A changed one keeps the readings of its unchanged tags and is born again, so its
+   * next birth announces the new metric set. A new heartbeatMs applies from each next beat.
+   */
+  update(machines: readonly MachineConfig[], heartbeatMs: number): void {
+    this.#heartbeatMs = heartbeatMs;
+    const ids = new Set(machines.map((m) => m.id));
+    for (const [id, m] of this.#machines) {
+      if (ids.has(id)) continue;
+      this.#flushMachine(m);
+      this.#clearTimers(m);
+      this.#machines.delete(id);
+      if (m.born) {
+        this.#counters.deaths++;
+        this.#opts.output.machineDeath(id, 'removed from the config');
+      }
+    }
+    for (const config of machines) {
+      const old = this.#machines.get(config.id);
+      if (old === undefined) {
+        this.#machines.set(config.id, newRuntime(config));
+        continue;
+      }
+      if (deepEqual(old.config, config)) continue;
+      this.#flushMachine(old);
+      this.#clearTimers(old);
+      const m = newRuntime(config);
+      m.online = old.online;
+      for (const t of config.tags) {
+        const r = old.current.get(t.name);
+        const before = old.config.tags.find((o) => o.name === t.name);
+        if (r !== undefined && deepEqual(before, t)) m.current.set(t.name, r);
+      }
+      this.#machines.set(config.id, m);
+      if (!m.online || this.#closed) continue;
+      if (m.current.size === config.tags.length) this.#scheduleFlush();
+      else m.birthTimer = this.#opts.clock.setTimeout(() => this.#birth(m), this.#birthWait(config));
     }
   }
 
@@ -272,7 +318,7 @@ export class Sampler {
 
   #armHeartbeat(m: MachineRuntime): void {
     this.#opts.clock.clearTimeout(m.heartbeatTimer);
-    m.heartbeatTimer = this.#opts.clock.setTimeout(() => this.#heartbeat(m), this.#opts.heartbeatMs);
+    m.heartbeatTimer = this.#opts.clock.setTimeout(() => this.#heartbeat(m), this.#heartbeatMs);
   }
 
   #heartbeat(m: MachineRuntime): void {

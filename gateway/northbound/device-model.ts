@@ -1,7 +1,7 @@
 /**
  * The Sparkplug device a machine becomes: its metrics, their datatypes and fixed values,
- * and aliases that are unique across the edge node and stable across rebirths (and across
- * restarts with the same config: they follow the config's order).
+ * and aliases from the node's AliasTable: unique across the edge node, stable across
+ * rebirths and reloads, and across restarts with the same config (they follow its order).
  */
 import {
   DataType,
@@ -11,6 +11,7 @@ import {
   signalMetricName,
 } from '../../protocol/index.js';
 import type { MachineConfig, TagConfig } from '../config/schema.js';
+import { AliasTable } from './aliases.js';
 
 export interface MetricDefinition {
   readonly name: string;
@@ -25,39 +26,57 @@ export interface DeviceDefinition {
   readonly metrics: readonly MetricDefinition[];
 }
 
-const MODBUS_DATATYPES = {
+const MODBUS_DATATYPES: Readonly<Record<string, DataType>> = {
   bool: DataType.Boolean,
   int16: DataType.Int16,
   uint16: DataType.UInt16,
   int32: DataType.Int32,
   uint32: DataType.UInt32,
+  int64: DataType.Int64,
+  uint64: DataType.UInt64,
   float32: DataType.Float,
-} as const;
+  float64: DataType.Double,
+  string: DataType.String,
+};
 
 /** The Sparkplug datatype a tag's values are published as. */
 export function tagDatatype(tag: TagConfig): DataType {
-  if ('nodeId' in tag) return DataType[tag.datatype];
-  if (tag.scale !== 1) return DataType.Double;
-  return MODBUS_DATATYPES[tag.type];
+  if ('datatype' in tag) return DataType[tag.datatype];
+  if ((tag.type as string) === 'string') return DataType.String;
+  const scaled = (tag.scale ?? 1) !== 1 || ('offset' in tag && (tag.offset ?? 0) !== 0);
+  if (scaled && tag.type !== 'bool') return DataType.Double;
+  return MODBUS_DATATYPES[tag.type] ?? DataType.Double;
 }
 
-/** Builds the devices of all machines, numbering aliases from 1 in config order. */
-export function deviceDefinitions(machines: readonly MachineConfig[]): DeviceDefinition[] {
-  let alias = 1;
+/** Builds the devices of all machines; a fresh table numbers aliases from 1 in config order. */
+export function deviceDefinitions(
+  machines: readonly MachineConfig[],
+  aliases: AliasTable = new AliasTable(),
+): DeviceDefinition[] {
   return machines.map((m) => {
+    const metric = (name: string, datatype: DataType, fixed?: MetricValue): MetricDefinition => ({
+      name,
+      alias: aliases.device(m.id, name),
+      datatype,
+      ...(fixed === undefined ? {} : { fixed }),
+    });
     const metrics: MetricDefinition[] = [
-      { name: MACHINE_METRIC.state, alias: alias++, datatype: MACHINE_METRIC_TYPES.state },
-      { name: MACHINE_METRIC.kind, alias: alias++, datatype: MACHINE_METRIC_TYPES.kind, fixed: m.kind },
-      { name: MACHINE_METRIC.nc, alias: alias++, datatype: MACHINE_METRIC_TYPES.nc, fixed: m.nc },
-      { name: MACHINE_METRIC.robot, alias: alias++, datatype: MACHINE_METRIC_TYPES.robot, fixed: m.robot },
-      {
-        name: MACHINE_METRIC.dataDepth,
-        alias: alias++,
-        datatype: MACHINE_METRIC_TYPES.dataDepth,
-        fixed: m.dataDepth,
-      },
-      ...m.tags.map((t) => ({ name: signalMetricName(t.name), alias: alias++, datatype: tagDatatype(t) })),
+      metric(MACHINE_METRIC.state, MACHINE_METRIC_TYPES.state),
+      metric(MACHINE_METRIC.kind, MACHINE_METRIC_TYPES.kind, m.kind),
+      metric(MACHINE_METRIC.nc, MACHINE_METRIC_TYPES.nc, m.nc),
+      metric(MACHINE_METRIC.robot, MACHINE_METRIC_TYPES.robot, m.robot),
+      metric(MACHINE_METRIC.dataDepth, MACHINE_METRIC_TYPES.dataDepth, m.dataDepth),
+      ...m.tags.map((t) => metric(signalMetricName(t.name), tagDatatype(t))),
     ];
     return { id: m.id, metrics };
+  });
+}
+
+/** Whether two definitions of a device announce the same metrics (names, aliases, types, values). */
+export function sameDevice(a: DeviceDefinition, b: DeviceDefinition): boolean {
+  if (a.id !== b.id || a.metrics.length !== b.metrics.length) return false;
+  return a.metrics.every((m, i) => {
+    const o = b.metrics[i]!;
+    return m.name === o.name && m.alias === o.alias && m.datatype === o.datatype && m.fixed === o.fixed;
   });
 }

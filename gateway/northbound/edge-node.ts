@@ -1,35 +1,34 @@
 /**
  * The Sparkplug B edge node: one per gateway, its machines are its devices.
  *
- * Each MQTT session (3.1.1, clean session) registers an NDEATH will carrying the session's
- * bdSeq; the bdSeq to use next is persisted before connecting. After CONNACK the node
- * subscribes to its commands (and the primary host's STATE), then, once the host is online
- * (or no host is configured), publishes NBIRTH and a DBIRTH per online device. mqtt.js's
- * own reconnect is off because the will must change with every session.
+ * Once its MQTT session (session.ts) is connected and subscribed to its commands (and the
+ * primary host's STATE), and the host is online (or no host is configured), it publishes
+ * NBIRTH, with the gateway's own metrics (node-metrics.ts), and a DBIRTH per online device.
+ * The gateway's metrics then go out in NDATA at most every `statusIntervalMs`, only what changed.
  */
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
-  BdSeqCounter,
   commandFilters,
   decodeHostState,
   decodePayload,
   deviceTopic,
+  type MetricValue,
   NODE_METRIC,
-  nextSeq,
   nodeTopic,
   parseTopic,
   SeqCounter,
   stateTopic,
 } from '../../protocol/index.js';
-import { withTimeout } from '../async.js';
-import { backoffDelay, type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { MetricUpdate } from '../sampler.js';
-import type { DeviceDefinition, MetricDefinition } from './device-model.js';
+import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
+import { NodeMetricState } from './node-metrics.js';
 import { MemoryOutbox, type Outbox } from './outbox.js';
-import { dbirthPayload, ddataPayload, ddeathPayload, nbirthPayload, ndeathPayload } from './payloads.js';
-import { StateFile } from './state-file.js';
+import { dbirthPayload, ddataPayload, ddeathPayload, nbirthPayload, ndataPayload } from './payloads.js';
+import { MqttSession } from './session.js';
+
+export const DEFAULT_STATUS_INTERVAL_MS = 10_000;
 
 export interface EdgeNodeOptions {
   readonly group: string;
@@ -42,14 +41,18 @@ export interface EdgeNodeOptions {
   /** The value of the NBIRTH's Properties/Software metric. */
   readonly software?: string;
   readonly outbox?: Outbox;
+  /** The gateway's own metrics (see setNodeMetrics) are read from here; default none. */
+  readonly readNodeMetrics?: () => ReadonlyMap<string, MetricValue>;
+  /** At most this often an NDATA with the node metrics that changed; default 10 s. */
+  readonly statusIntervalMs?: number;
   readonly reconnectMinMs?: number;
   readonly reconnectMaxMs?: number;
   readonly connectTimeoutMs?: number;
 }
 
 interface DeviceRuntime {
-  readonly def: DeviceDefinition;
-  readonly byName: ReadonlyMap<string, MetricDefinition>;
+  def: DeviceDefinition;
+  byName: ReadonlyMap<string, MetricDefinition>;
   /** The sampler says the machine is up; it gets a DBIRTH whenever the node is born. */
   online: boolean;
   /** A DBIRTH went out since the last NBIRTH. */
@@ -66,33 +69,36 @@ export interface EdgeNodeStatus {
   readonly devices: Readonly<Record<string, { online: boolean; born: boolean }>>;
 }
 
+function runtime(def: DeviceDefinition): DeviceRuntime {
+  return {
+    def,
+    byName: new Map(def.metrics.map((m) => [m.name, m])),
+    online: false,
+    born: false,
+    current: new Map(),
+  };
+}
+
 export class EdgeNode {
   readonly #o: EdgeNodeOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #outbox: Outbox;
-  readonly #stateFile: StateFile;
+  readonly #session: MqttSession;
   readonly #devices = new Map<string, DeviceRuntime>();
+  readonly #nodeMetrics = new NodeMetricState();
   readonly #seq = new SeqCounter();
-  #bdSeq = new BdSeqCounter();
-  #client: MqttClient | undefined;
-  /** bdSeq of the current session (its will and NBIRTH). */
-  #sessionBdSeq = 0;
   #subscribed = false;
   #hostOnline = false;
   #lastHostTimestamp = Number.NEGATIVE_INFINITY;
   #born = false;
-  #started = false;
   #closed = false;
-  #attempt = 0;
-  #reconnectTimer: TimerHandle | undefined;
+  #statusIntervalMs: number;
+  #statusTimer: TimerHandle | undefined;
   readonly #counters = {
-    connects: 0,
     connectionLosses: 0,
     births: 0,
     rebirths: 0,
-    published: 0,
-    publishErrors: 0,
     queued: 0,
     ncmdMalformed: 0,
     ncmdIgnored: 0,
@@ -100,7 +106,7 @@ export class EdgeNode {
     stateMalformed: 0,
     stateStale: 0,
     hostOffline: 0,
-    stateFileErrors: 0,
+    nodeData: 0,
   };
 
   constructor(opts: EdgeNodeOptions) {
@@ -108,46 +114,86 @@ export class EdgeNode {
     this.#clock = opts.clock ?? systemClock;
     this.#log = opts.logger.child({ component: 'edge-node', group: opts.group, node: opts.node });
     this.#outbox = opts.outbox ?? new MemoryOutbox();
-    this.#stateFile = new StateFile(opts.dataDir);
-    for (const def of opts.devices) {
-      this.#devices.set(def.id, {
-        def,
-        byName: new Map(def.metrics.map((m) => [m.name, m])),
-        online: false,
-        born: false,
-        current: new Map(),
-      });
-    }
+    this.#statusIntervalMs = opts.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
+    for (const def of opts.devices) this.#devices.set(def.id, runtime(def));
+    const filters = commandFilters(opts.group, opts.node);
+    if (opts.mqtt.primaryHost !== undefined) filters.push(stateTopic(opts.mqtt.primaryHost));
+    this.#session = new MqttSession({
+      group: opts.group,
+      node: opts.node,
+      mqtt: opts.mqtt,
+      dataDir: opts.dataDir,
+      logger: this.#log,
+      clock: this.#clock,
+      filters,
+      reconnectMinMs: opts.reconnectMinMs ?? 1000,
+      reconnectMaxMs: opts.reconnectMaxMs ?? 30_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      handler: {
+        ready: () => {
+          this.#subscribed = true;
+          this.#maybeBirth();
+        },
+        message: (topic, payload) => this.#onMessage(topic, payload),
+        lost: () => this.#onLost(),
+      },
+    });
   }
 
   /** Loads the bdSeq and starts connecting; resolves without waiting for the broker. */
   async start(): Promise<void> {
-    if (this.#started) return;
-    this.#started = true;
-    try {
-      this.#bdSeq = new BdSeqCounter((await this.#stateFile.loadNextBdSeq()) ?? 0);
-    } catch (err) {
-      this.#counters.stateFileErrors++;
-      this.#log.error({ err }, 'cannot read the bdSeq state file; starting at 0');
-    }
-    await this.#connect();
+    if (this.#closed) return;
+    this.#armStatus();
+    await this.#session.start();
   }
 
   /** Publishes NDEATH, then disconnects cleanly (so the broker drops the will). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clock.clearTimeout(this.#reconnectTimer);
-    const client = this.#client;
-    if (client === undefined) return;
-    if (client.connected) {
-      const topic = nodeTopic(this.#o.group, 'NDEATH', this.#o.node);
-      const ndeath = Buffer.from(ndeathPayload(this.#sessionBdSeq, this.#clock.now()));
-      await withTimeout(client.publishAsync(topic, ndeath, { qos: 1 }), 2000).catch((err: unknown) =>
-        this.#log.warn({ err }, 'NDEATH not acknowledged before close'),
-      );
+    this.#clock.clearTimeout(this.#statusTimer);
+    await this.#session.close();
+  }
+
+  /**
+   * Replaces the gateway's own metric set. A different set needs a new NBIRTH: when the node
+   * is born it is reborn (NBIRTH and every DBIRTH, same bdSeq, same MQTT session).
+   */
+  setNodeMetrics(defs: readonly MetricDefinition[]): void {
+    if (!this.#nodeMetrics.setDefinitions(defs) || !this.#born) return;
+    this.#log.info({ metrics: defs.length }, 'node metric set changed; rebirth');
+    this.#counters.rebirths++;
+    this.#birth();
+  }
+
+  setStatusInterval(ms: number): void {
+    if (ms === this.#statusIntervalMs) return;
+    this.#statusIntervalMs = ms;
+    this.#armStatus();
+  }
+
+  /**
+   * Follows a reloaded machine list. A removed device gets its DDEATH (if born); a changed one
+   * waits, offline, for its next deviceBirth, which announces the new metric set.
+   */
+  setDevices(defs: readonly DeviceDefinition[]): void {
+    const ids = new Set(defs.map((d) => d.id));
+    for (const id of [...this.#devices.keys()]) {
+      if (ids.has(id)) continue;
+      this.deviceDeath(id);
+      this.#devices.delete(id);
     }
-    await withTimeout(client.endAsync(!client.connected), 2000).catch(() => client.end(true));
+    for (const def of defs) {
+      const d = this.#devices.get(def.id);
+      if (d === undefined) this.#devices.set(def.id, runtime(def));
+      else if (!sameDevice(d.def, def)) {
+        d.def = def;
+        d.byName = new Map(def.metrics.map((m) => [m.name, m]));
+        d.online = false;
+        d.born = false;
+        d.current.clear();
+      }
+    }
   }
 
   deviceBirth(deviceId: string, metrics: readonly MetricUpdate[]): void {
@@ -163,9 +209,9 @@ export class EdgeNode {
     const d = this.#devices.get(deviceId);
     if (d === undefined || !d.online) return;
     for (const m of metrics) d.current.set(m.name, m);
-    if (this.#born && d.born && this.#client?.connected) {
+    if (this.#born && d.born && this.#session.connected) {
       const payload = ddataPayload(d.byName, metrics, this.#seq.next(), this.#clock.now());
-      this.#publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, deviceId), payload);
+      this.#session.publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, deviceId), payload);
       return;
     }
     // Not lost silently: kept until the next birth, then replayed as historical.
@@ -179,7 +225,7 @@ export class EdgeNode {
     d.online = false;
     d.current.clear();
     if (this.#born && d.born) {
-      this.#publish(
+      this.#session.publish(
         deviceTopic(this.#o.group, 'DDEATH', this.#o.node, deviceId),
         ddeathPayload(this.#seq.next(), this.#clock.now()),
       );
@@ -187,103 +233,54 @@ export class EdgeNode {
     d.born = false;
   }
 
+  /** Publishes the node metrics that changed now (normally every statusIntervalMs). */
+  publishNodeData(): void {
+    const read = this.#o.readNodeMetrics;
+    if (read === undefined || !this.#born || !this.#session.connected) return;
+    const changes = this.#nodeMetrics.changes(read());
+    if (changes.length === 0) return;
+    this.#counters.nodeData++;
+    this.#session.publish(
+      nodeTopic(this.#o.group, 'NDATA', this.#o.node),
+      ndataPayload(changes, this.#seq.next(), this.#clock.now()),
+    );
+  }
+
   status(): EdgeNodeStatus {
     const devices: Record<string, { online: boolean; born: boolean }> = {};
     for (const [id, d] of this.#devices) devices[id] = { online: d.online, born: d.born };
     return {
-      connected: this.#client?.connected ?? false,
+      connected: this.#session.connected,
       born: this.#born,
-      bdSeq: this.#sessionBdSeq,
+      bdSeq: this.#session.bdSeq,
       queued: this.#outbox.size,
-      counters: { ...this.#counters, dropped: this.#outbox.dropped },
+      counters: { ...this.#session.counters, ...this.#counters, dropped: this.#outbox.dropped },
       devices,
     };
   }
 
-  async #connect(): Promise<void> {
+  #armStatus(): void {
+    this.#clock.clearTimeout(this.#statusTimer);
     if (this.#closed) return;
-    const bdSeq = this.#bdSeq.current;
-    try {
-      await this.#stateFile.saveNextBdSeq(nextSeq(bdSeq));
-    } catch (err) {
-      this.#counters.stateFileErrors++;
-      this.#log.error({ err }, 'cannot persist bdSeq; a restart may reuse it');
-    }
-    if (this.#closed) return;
-    const { url, username, password, keepaliveS, clientId } = this.#o.mqtt;
-    this.#sessionBdSeq = bdSeq;
+    this.#statusTimer = this.#clock.setTimeout(() => {
+      this.publishNodeData();
+      this.#armStatus();
+    }, this.#statusIntervalMs);
+  }
+
+  #onLost(): void {
     this.#subscribed = false;
     this.#hostOnline = false;
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      clean: true,
-      clientId: clientId ?? `wanji-${this.#o.group}-${this.#o.node}`,
-      keepalive: keepaliveS,
-      reconnectPeriod: 0,
-      connectTimeout: this.#o.connectTimeoutMs ?? 10_000,
-      queueQoSZero: false,
-      ...(username !== undefined ? { username } : {}),
-      ...(password !== undefined ? { password } : {}),
-      will: {
-        topic: nodeTopic(this.#o.group, 'NDEATH', this.#o.node),
-        payload: Buffer.from(ndeathPayload(bdSeq, this.#clock.now())),
-        qos: 1,
-        retain: false,
-      },
-    });
-    this.#client = client;
-    client.on('connect', () => this.#onConnect(client));
-    client.on('message', (topic, payload) => this.#onMessage(client, topic, payload));
-    client.on('error', (err) => this.#log.warn({ err }, 'MQTT error'));
-    client.on('close', () => this.#onClose(client));
-  }
-
-  #onConnect(client: MqttClient): void {
-    if (client !== this.#client) return;
-    this.#attempt = 0;
-    this.#counters.connects++;
-    this.#log.info({ bdSeq: this.#sessionBdSeq }, 'connected to the MQTT broker');
-    const filters = commandFilters(this.#o.group, this.#o.node);
-    if (this.#o.mqtt.primaryHost !== undefined) filters.push(stateTopic(this.#o.mqtt.primaryHost));
-    client.subscribe(filters, { qos: 1 }, (err) => {
-      if (client !== this.#client) return;
-      if (err) {
-        this.#log.error({ err }, 'subscribing to commands failed; reconnecting');
-        client.end(true);
-        return;
-      }
-      this.#subscribed = true;
-      this.#maybeBirth();
-    });
-  }
-
-  #onClose(client: MqttClient): void {
-    if (client !== this.#client) return;
-    this.#client = undefined;
-    client.removeAllListeners('message');
-    client.on('error', () => {}); // a late error of a dead client must not crash the process
     if (this.#born) this.#counters.connectionLosses++;
     this.#born = false;
     for (const d of this.#devices.values()) d.born = false;
-    this.#bdSeq.advance();
-    if (this.#closed) return;
-    const delay = backoffDelay(
-      this.#attempt++,
-      this.#o.reconnectMinMs ?? 1000,
-      this.#o.reconnectMaxMs ?? 30_000,
-    );
-    this.#log.info({ delayMs: delay }, 'MQTT connection closed; reconnecting');
-    this.#reconnectTimer = this.#clock.setTimeout(() => {
-      this.#connect().catch((err: unknown) => this.#log.error({ err }, 'reconnect failed'));
-    }, delay);
   }
 
-  #onMessage(client: MqttClient, topic: string, payload: Buffer): void {
-    if (client !== this.#client) return;
+  #onMessage(topic: string, payload: Buffer): void {
     const parsed = parseTopic(topic);
     if (!parsed.ok) return;
     const t = parsed.topic;
-    if (t.kind === 'state') this.#onHostState(client, payload);
+    if (t.kind === 'state') this.#onHostState(payload);
     else if (t.kind === 'node' && t.type === 'NCMD') this.#onNodeCommand(payload);
     else if (t.kind === 'device' && t.type === 'DCMD') {
       // Gateways are read-only by default (DOMAIN.md); writes come with per-tag opt-in.
@@ -292,7 +289,7 @@ export class EdgeNode {
     }
   }
 
-  #onHostState(client: MqttClient, payload: Buffer): void {
+  #onHostState(payload: Buffer): void {
     const state = decodeHostState(payload);
     if (state === undefined) {
       this.#counters.stateMalformed++;
@@ -316,9 +313,8 @@ export class EdgeNode {
       { host: this.#o.mqtt.primaryHost },
       'primary host offline; publishing NDEATH and reconnecting',
     );
-    const ndeath = Buffer.from(ndeathPayload(this.#sessionBdSeq, this.#clock.now()));
     this.#born = false;
-    client.publish(nodeTopic(this.#o.group, 'NDEATH', this.#o.node), ndeath, { qos: 1 }, () => client.end());
+    this.#session.die();
   }
 
   #onNodeCommand(payload: Buffer): void {
@@ -346,7 +342,7 @@ export class EdgeNode {
   }
 
   #maybeBirth(): void {
-    if (this.#born || !this.#subscribed || !this.#client?.connected) return;
+    if (this.#born || !this.#subscribed || !this.#session.connected) return;
     if (this.#o.mqtt.primaryHost !== undefined && !this.#hostOnline) return;
     this.#birth();
   }
@@ -355,9 +351,10 @@ export class EdgeNode {
   #birth(): void {
     const now = this.#clock.now();
     const software = this.#o.software ?? 'wanji';
-    this.#publish(
+    const nodeMetrics = this.#nodeMetrics.birth(this.#o.readNodeMetrics?.() ?? new Map());
+    this.#session.publish(
       nodeTopic(this.#o.group, 'NBIRTH', this.#o.node),
-      nbirthPayload(this.#sessionBdSeq, this.#seq.birth(), now, software),
+      nbirthPayload(this.#session.bdSeq, this.#seq.birth(), now, software, nodeMetrics),
     );
     this.#born = true;
     this.#counters.births++;
@@ -369,25 +366,13 @@ export class EdgeNode {
       const d = this.#devices.get(r.deviceId);
       if (d === undefined || !d.born) continue;
       const payload = ddataPayload(d.byName, r.metrics, this.#seq.next(), this.#clock.now(), true);
-      this.#publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload);
+      this.#session.publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload);
     }
   }
 
   #publishDbirth(d: DeviceRuntime): void {
     const payload = dbirthPayload(d.def, d.current, this.#seq.next(), this.#clock.now());
-    this.#publish(deviceTopic(this.#o.group, 'DBIRTH', this.#o.node, d.def.id), payload);
+    this.#session.publish(deviceTopic(this.#o.group, 'DBIRTH', this.#o.node, d.def.id), payload);
     d.born = true;
-  }
-
-  #publish(topic: string, payload: Uint8Array): void {
-    const client = this.#client;
-    if (client === undefined || !client.connected) return;
-    this.#counters.published++;
-    client.publish(topic, Buffer.from(payload), { qos: 0, retain: false }, (err) => {
-      if (err) {
-        this.#counters.publishErrors++;
-        this.#log.warn({ err, topic }, 'publish failed');
-      }
-    });
   }
 }

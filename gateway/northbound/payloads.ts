@@ -12,6 +12,7 @@ import {
 import type { MetricUpdate } from '../sampler.js';
 import { coerceValue } from '../values.js';
 import type { DeviceDefinition, MetricDefinition } from './device-model.js';
+import type { NodeMetricValue } from './node-metrics.js';
 
 /** Non-good values carry the protocol's Quality property; a metric without it is good. */
 function qualityProperties(q: Quality): PropertySet | undefined {
@@ -25,7 +26,25 @@ export function ndeathPayload(bdSeq: number, now: number): Uint8Array {
   });
 }
 
-export function nbirthPayload(bdSeq: number, seq: number, now: number, software: string): Uint8Array {
+/** A node metric for the wire; a value that does not fit its datatype goes out null. */
+function nodeWireMetric(m: NodeMetricValue, withName: boolean, now: number): Metric {
+  const value = m.value === null ? null : (coerceValue(m.value, m.def.datatype) ?? null);
+  return {
+    ...(withName ? { name: m.def.name } : {}),
+    alias: m.def.alias,
+    timestamp: now,
+    datatype: m.def.datatype,
+    value,
+  };
+}
+
+export function nbirthPayload(
+  bdSeq: number,
+  seq: number,
+  now: number,
+  software: string,
+  nodeMetrics: readonly NodeMetricValue[] = [],
+): Uint8Array {
   return encodePayload({
     timestamp: now,
     seq,
@@ -34,8 +53,14 @@ export function nbirthPayload(bdSeq: number, seq: number, now: number, software:
       // Never aliased (Sparkplug 3.0): a host must find it by name.
       { name: NODE_METRIC.rebirth, datatype: DataType.Boolean, value: false, timestamp: now },
       { name: NODE_METRIC.software, datatype: DataType.String, value: software, timestamp: now },
+      ...nodeMetrics.map((m) => nodeWireMetric(m, true, now)),
     ],
   });
+}
+
+/** NDATA: the node metrics that changed, by alias. */
+export function ndataPayload(metrics: readonly NodeMetricValue[], seq: number, now: number): Uint8Array {
+  return encodePayload({ timestamp: now, seq, metrics: metrics.map((m) => nodeWireMetric(m, false, now)) });
 }
 
 /** A metric for the wire; a value that does not fit its datatype goes out as bad and null. */

@@ -7,7 +7,7 @@ import { runGatewayCommand } from '../../cli/gateway.js';
 import { testLogger, waitFor } from './helpers.js';
 import { metricValue, SparkplugSubscriber, startBroker } from './mqtt-helpers.js';
 
-function io(signal = new AbortController().signal) {
+function io(signal = new AbortController().signal, reload?: EventTarget) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -15,7 +15,7 @@ function io(signal = new AbortController().signal) {
   stdout.on('data', (d) => (out += String(d)));
   stderr.on('data', (d) => (err += String(d)));
   return {
-    io: { stdout, stderr, logger: testLogger(), signal },
+    io: { stdout, stderr, logger: testLogger(), signal, ...(reload ? { reload } : {}) },
     out: () => out,
     err: () => err,
   };
@@ -80,6 +80,45 @@ describe('wanji gateway', () => {
       controller.abort();
       expect(await done).toBe(0);
       await sub.next('NDEATH');
+    } finally {
+      await sub.close();
+      await broker.close();
+    }
+  });
+
+  it('reloads FILE on the reload event (SIGHUP); a bad or restart-only change leaves it running as it was', async () => {
+    const broker = await startBroker();
+    const sub = new SparkplugSubscriber();
+    await sub.start(broker.url);
+    try {
+      const file = join(dir, 'gw.yaml');
+      const yaml = (node: string, extra = '') =>
+        `gateway: { group: E009, node: ${node} }\nmqtt: { url: "${broker.url}" }\nconnections: []\nmachines: []\n${extra}`;
+      await writeFile(file, yaml('GW-E009'));
+      const controller = new AbortController();
+      const reload = new EventTarget();
+      const r = io(controller.signal, reload);
+      const done = runGatewayCommand(['-c', file, '--data-dir', join(dir, 'data')], r.io);
+      await waitFor(() => r.out().includes('running') || undefined);
+
+      await writeFile(file, yaml('GW-E009', 'statusIntervalMs: 500\n'));
+      reload.dispatchEvent(new Event('reload'));
+      await waitFor(() => r.out().includes(`reloaded ${file}: timing changed`) || undefined);
+
+      await writeFile(file, yaml('GW-E009', 'heartbeatMs: five\n'));
+      reload.dispatchEvent(new Event('reload'));
+      await waitFor(() => r.err().includes('still running with the previous config') || undefined);
+      expect(r.err()).toContain('/heartbeatMs');
+
+      await writeFile(file, yaml('GW-OTHER'));
+      reload.dispatchEvent(new Event('reload'));
+      await waitFor(() => r.err().includes('gateway.node changed: restart the gateway') || undefined);
+
+      expect(sub.of('NDEATH')).toHaveLength(0);
+      controller.abort();
+      expect(await done).toBe(0);
+      await sub.next('NDEATH');
+      expect(sub.of('NBIRTH')).toHaveLength(1);
     } finally {
       await sub.close();
       await broker.close();
