@@ -67,7 +67,7 @@ describe('gateway health at the hub', () => {
       connections: [{ id: 'plc', type: 'modbus-tcp', host: '127.0.0.1', port: plc.port, timeoutMs: 200 }],
       machines: [machine('P1', 1), machine('P2', 2)],
     });
-    gw = new Gateway(config, { logger, software: 'wanji test' });
+    gw = new Gateway(config, { logger, software: 'wanji test', dataDir: `${dir.path}/gateway` });
     await gw.start();
   });
 
