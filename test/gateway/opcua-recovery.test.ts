@@ -1,0 +1,220 @@
+/**
+ * Recovery against a real server: restarted on the same port, killed for a while, a network
+ * cut and a half-open (silent) link. The server side counts sessions, so "one session, never
+ * two" is checked where it matters.
+ */
+import { StatusCodes } from 'node-opcua';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetricUpdate } from '../../gateway/sampler.js';
+import { SimMachine } from '../../simulators/machine.js';
+import { OpcuaSimServer, opcuaNodeId } from '../../simulators/opcua/server.js';
+import { waitFor } from './helpers.js';
+import { opcuaConfig, quietOpcua, runOpcua, type SamplerEvent, testLog } from './opcua-helpers.js';
+import { TcpProxy } from './opcua-proxy.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('OPC UA recovery', () => {
+  const cnc = new SimMachine({ id: 'E001-CNC-001', kind: 'cnc', seed: 11 });
+  const server = new OpcuaSimServer({ logger: testLog(), machines: [cnc] });
+  let proxy: TcpProxy;
+  const tags = ['state', 'spindleSpeed', 'spindleLoad', 'partCount'].map((name) => ({
+    name,
+    nodeId: opcuaNodeId(cnc.id, name),
+    datatype: cnc.spec(name)!.type,
+  }));
+  const speeds = (run: { samples: Array<{ tag: string; value: unknown }> }) =>
+    run.samples.filter((s) => s.tag === 'spindleSpeed').map((s) => s.value);
+
+  beforeAll(async () => {
+    quietOpcua();
+    cnc.tick(0);
+    cnc.tick(60_000);
+    await server.start();
+    proxy = new TcpProxy(server.port);
+    await proxy.start();
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await server.close();
+  });
+
+  it('comes back after a server restart on the same port with one session and the same monitored items', async ({
+    annotate,
+  }) => {
+    cnc.setSignal('spindleSpeed', 1111);
+    const run = await runOpcua(opcuaConfig({ endpoint: server.endpointUrl }, [{ id: cnc.id, tags }]), {
+      sampler: true,
+    });
+    try {
+      await waitFor(() => run.published.some((e) => e.kind === 'birth') || undefined, 10_000, 'birth');
+      expect(server.stats()).toEqual({
+        currentSessions: 1,
+        cumulatedSessions: 1,
+        currentSubscriptions: 1,
+        monitoredItems: 4,
+      });
+      const began = Date.now();
+      await server.restart();
+      cnc.setSignal('spindleSpeed', 2222);
+      await waitFor(() => speeds(run).includes(2222) || undefined, 20_000, 'values after the restart');
+      const ms = Date.now() - began;
+      await annotate(`values resumed ${ms} ms after the restart began`);
+      expect(server.stats()).toEqual({
+        currentSessions: 1,
+        cumulatedSessions: 1,
+        currentSubscriptions: 1,
+        monitoredItems: 4,
+      });
+      expect(run.driver.counters()).toMatchObject({
+        connectionLosses: 1,
+        reconnects: 1,
+        sessionsCreated: 2,
+        recoveries: 0,
+      });
+      // Through the sampler: the machine died with the server and was born again.
+      expect(run.published.map((e) => e.kind).filter((k) => k !== 'data')).toEqual([
+        'birth',
+        'death',
+        'birth',
+      ]);
+      cnc.setSignal('spindleSpeed', 3333); // the subscription (not only the re-read) runs again
+      await waitFor(() => speeds(run).includes(3333) || undefined, 5000, 'notifications after the restart');
+    } finally {
+      cnc.clearSignals();
+      await run.close();
+    }
+  });
+
+  it('keeps its session across a network cut (the server never sees a second one)', async () => {
+    const before = server.stats().cumulatedSessions;
+    const run = await runOpcua(
+      opcuaConfig({ endpoint: `opc.tcp://127.0.0.1:${proxy.port}` }, [{ id: cnc.id, tags }]),
+    );
+    try {
+      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 10_000, 'online');
+      proxy.cut();
+      await waitFor(() => run.status(cnc.id) === 'offline' || undefined, 5000, 'offline on the cut');
+      cnc.setSignal('spindleSpeed', 4444);
+      await waitFor(() => speeds(run).includes(4444) || undefined, 15_000, 'values after the cut');
+      expect(server.stats()).toMatchObject({ currentSessions: 1, cumulatedSessions: before + 1 });
+      expect(run.driver.counters()).toMatchObject({ connectionLosses: 1, reconnects: 1, sessionsCreated: 1 });
+    } finally {
+      cnc.clearSignals();
+      await run.close();
+    }
+  });
+
+  it('notices a silent link by keep-alive, breaks it and resumes the same session when it heals', async ({
+    annotate,
+  }) => {
+    const before = server.stats().cumulatedSessions;
+    const run = await runOpcua(
+      opcuaConfig(
+        {
+          endpoint: `opc.tcp://127.0.0.1:${proxy.port}`,
+          publishingIntervalMs: 100,
+          keepAliveCount: 5,
+          watchdogMs: 1500,
+        },
+        [{ id: cnc.id, tags }],
+      ),
+    );
+    try {
+      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 10_000, 'online');
+      const began = Date.now();
+      proxy.freeze();
+      await waitFor(() => run.counter('keepAliveMisses') >= 1 || undefined, 10_000, 'keep-alive miss');
+      await waitFor(() => run.status(cnc.id) === 'offline' || undefined, 1000, 'offline');
+      await annotate(`silence noticed after ${Date.now() - began} ms (watchdog 1500 ms)`);
+      await sleep(300);
+      proxy.thaw();
+      cnc.setSignal('spindleSpeed', 5555);
+      await waitFor(() => speeds(run).includes(5555) || undefined, 15_000, 'values after the thaw');
+      expect(run.status(cnc.id)).toBe('online');
+      expect(server.stats()).toMatchObject({ cumulatedSessions: before + 1 });
+      await waitFor(() => server.stats().currentSessions === 1 || undefined, 5000, 'one session');
+      expect(run.counter('recoveries')).toBe(0);
+    } finally {
+      cnc.clearSignals();
+      await run.close();
+    }
+  });
+
+  it('starts over with a new session when a repair does not finish within the session timeout', async () => {
+    const run = await runOpcua(
+      opcuaConfig(
+        {
+          endpoint: `opc.tcp://127.0.0.1:${proxy.port}`,
+          publishingIntervalMs: 100,
+          keepAliveCount: 5,
+          watchdogMs: 1000,
+          sessionTimeoutMs: 2000,
+        },
+        [{ id: cnc.id, tags }],
+      ),
+    );
+    try {
+      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 10_000, 'online');
+      proxy.freeze();
+      // Watchdog (1 s) breaks the link; the repair hangs; after 2 s + backoffMaxMs the link is
+      // given up and a new one started. Its session is the only one once the old one expired.
+      await waitFor(() => run.counter('recoveries') >= 1 || undefined, 10_000, 'a new link');
+      proxy.thaw();
+      cnc.setSignal('spindleSpeed', 6666);
+      await waitFor(() => speeds(run).includes(6666) || undefined, 15_000, 'values on the new link');
+      await waitFor(
+        () => server.stats().currentSessions === 1 || undefined,
+        5000,
+        'one session on the server',
+      );
+      expect(run.counter('keepAliveMisses')).toBeGreaterThanOrEqual(1);
+    } finally {
+      cnc.clearSignals();
+      await run.close();
+    }
+  });
+
+  it('publishes a killed server as dead machines, and bad or uncertain quality as such, never as good', async () => {
+    const run = await runOpcua(opcuaConfig({ endpoint: server.endpointUrl }, [{ id: cnc.id, tags }]), {
+      sampler: true,
+    });
+    const metric = (e: SamplerEvent | undefined, name: string): MetricUpdate | undefined =>
+      e !== undefined && e.kind !== 'death' ? e.metrics.find((m) => m.name === name) : undefined;
+    const lastLoad = () =>
+      run.published
+        .map((e) => metric(e, 'Signals/spindleLoad'))
+        .filter((m) => m !== undefined)
+        .at(-1);
+    try {
+      await waitFor(() => run.published.some((e) => e.kind === 'birth') || undefined, 10_000, 'birth');
+      server.setStatus(cnc.id, 'spindleLoad', StatusCodes.BadSensorFailure);
+      await waitFor(() => lastLoad()?.quality === 'bad' || undefined, 5000, 'bad published');
+      expect(lastLoad()!.value).toBeNull();
+      server.setStatus(cnc.id, 'spindleLoad', StatusCodes.UncertainLastUsableValue);
+      await waitFor(() => lastLoad()?.quality === 'uncertain' || undefined, 5000, 'uncertain published');
+      expect(lastLoad()!.value).toBe(cnc.value('spindleLoad'));
+      server.setStatus(cnc.id, 'spindleLoad', undefined);
+
+      await server.close();
+      await waitFor(() => run.published.at(-1)?.kind === 'death' || undefined, 10_000, 'death');
+      await sleep(1500); // down for a while: the driver backs off
+      await server.start();
+      await waitFor(() => run.published.at(-1)?.kind === 'birth' || undefined, 20_000, 'born again');
+      const birth = run.published.at(-1)!;
+      expect(metric(birth, 'Signals/spindleLoad')).toMatchObject({ quality: 'good' });
+      expect(server.stats()).toMatchObject({ currentSessions: 1, cumulatedSessions: 1 });
+      // Nothing was published as a good zero while the server was gone.
+      const zeros = run.published.flatMap((e) =>
+        e.kind === 'death'
+          ? []
+          : e.metrics.filter((m) => m.quality === 'good' && m.value === 0 && m.name.endsWith('Load')),
+      );
+      expect(zeros).toEqual([]);
+    } finally {
+      server.setStatus(cnc.id, 'spindleLoad', undefined);
+      await run.close();
+    }
+  });
+});
