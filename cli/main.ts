@@ -40,6 +40,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'run a simulated fleet of OPC UA and Modbus machines',
     opcua: true,
   },
+  probe: {
+    load: async () => (await import('./probe.js')).runProbeCommand,
+    summary: 'read a Modbus range and print it in every type and byte order',
+    opcua: false,
+  },
 };
 
 export function version(): string {
