@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubConfigError } from '../../hub/errors.js';
 import { createStore } from '../../hub/store/index.js';
 import { resolveInfluxConfig } from '../../hub/store/influxdb/config.js';
-import { encodeSamples } from '../../hub/store/influxdb/line-protocol.js';
+import { encodeSamples, SeriesKeys } from '../../hub/store/influxdb/line-protocol.js';
 import type { Sample, SampleStore } from '../../hub/store/types.js';
 import {
   countInflux,
@@ -36,7 +36,7 @@ describe('InfluxDB store config and line protocol', () => {
     expect(resolveInfluxConfig({ type: 'influxdb', url: 'http://h:8086', bucket: 'b' })).toMatchObject({
       api: 'v2',
       measurement: 'machine_samples',
-      batchLines: 5_000,
+      batchLines: 10_000,
       history: 'influxql',
     });
     const bad = (c: object): string => {
@@ -62,7 +62,7 @@ describe('InfluxDB store config and line protocol', () => {
         { enterprise: 'a', machine: 'm', metric: 'n', ts: T0, value: Number.NaN, quality: 'bad' },
         { enterprise: 'a', machine: 'm', metric: '', ts: T0, value: 1 },
       ],
-      { measurement: 'machine samples', writeStrings: true },
+      { keys: new SeriesKeys('machine samples'), writeStrings: true },
     );
     expect(lines).toEqual([
       `machine\\ samples,enterprise=a\\ b,machine=m\\,1,metric=Signals/x\\=y value_str="say \\"hi\\"\\\\ ",quality=0i ${T0}`,

@@ -28,7 +28,7 @@ import {
 import { type InfluxStoreConfig, queryTarget, resolveInfluxConfig } from './config.js';
 import { basicAuth, type HttpTarget, request, toStoreError } from './http.js';
 import { InfluxQLReader, quoteIdent } from './influxql.js';
-import { encodeSamples } from './line-protocol.js';
+import { encodeSamples, SeriesKeys } from './line-protocol.js';
 import { type LineWriter, V1Writer, V2Writer } from './writers.js';
 
 export interface InfluxStoreOptions {
@@ -45,6 +45,7 @@ export class InfluxSampleStore implements SampleStore {
   readonly #log: Logger;
   readonly #timers: Timers;
   readonly #http: HttpTarget;
+  readonly #keys: SeriesKeys;
   #writer: LineWriter | undefined;
   #reader: InfluxQLReader | undefined;
   #health: ComponentHealth = { status: 'starting' };
@@ -55,6 +56,7 @@ export class InfluxSampleStore implements SampleStore {
     this.#c = opts.config;
     this.#log = opts.logger.child({ component: 'store', type: 'influxdb', api: opts.config.api });
     this.#timers = opts.timers ?? REAL_TIMERS;
+    this.#keys = new SeriesKeys(this.#c.measurement);
     this.#http = {
       base: this.#c.url.replace(/\/$/, ''),
       headers:
@@ -111,7 +113,10 @@ export class InfluxSampleStore implements SampleStore {
     if (samples.length === 0) return;
     const writer = this.#writer;
     if (writer === undefined) throw new StoreError('WANJI_E_STORE', 'InfluxDB store is not started');
-    const { lines, skipped } = encodeSamples(samples, this.#c);
+    const { lines, skipped } = encodeSamples(samples, {
+      keys: this.#keys,
+      writeStrings: this.#c.writeStrings,
+    });
     if (skipped > 0)
       this.#log.warn({ skipped }, 'samples with an empty enterprise, machine or metric not written');
     const done = this.#writeLines(writer, lines);

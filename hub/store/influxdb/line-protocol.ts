@@ -28,7 +28,10 @@ export function escapeMeasurement(s: string): string {
   return s.replace(BREAKS, ' ').replace(/[, ]/g, '\\$&');
 }
 
+const TAG_SPECIALS = /[,= \r\n]/;
+
 export function escapeTag(s: string): string {
+  if (!TAG_SPECIALS.test(s)) return s;
   return s.replace(BREAKS, ' ').replace(/[,= ]/g, '\\$&');
 }
 
@@ -37,13 +40,57 @@ export function escapeFieldString(s: string): string {
 }
 
 export interface EncodeOptions {
-  readonly measurement: string;
+  /** Series keys of the measurement, reused across batches. */
+  readonly keys: SeriesKeys;
   /** false: string values are written as quality only (the server cannot hold strings). */
   readonly writeStrings: boolean;
 }
 
+/**
+ * The line up to the fields, per series. The same few thousand series come back every
+ * second, so they are escaped once; the cache is emptied when it grows past `max` (a
+ * bound in case something sends ever new metric names).
+ */
+export class SeriesKeys {
+  readonly #measurement: string;
+  readonly #max: number;
+  #keys = new Map<string, Map<string, Map<string, string>>>();
+  #size = 0;
+
+  constructor(measurement: string, max = 200_000) {
+    this.#measurement = escapeMeasurement(measurement);
+    this.#max = max;
+  }
+
+  key(enterprise: string, machine: string, metric: string): string {
+    let machines = this.#keys.get(enterprise);
+    if (machines === undefined) {
+      machines = new Map();
+      this.#keys.set(enterprise, machines);
+    }
+    let metrics = machines.get(machine);
+    if (metrics === undefined) {
+      metrics = new Map();
+      machines.set(machine, metrics);
+    }
+    let key = metrics.get(metric);
+    if (key === undefined) {
+      if (this.#size >= this.#max) this.#clear();
+      key = `${this.#measurement},enterprise=${escapeTag(enterprise)},machine=${escapeTag(machine)},metric=${escapeTag(metric)}`;
+      metrics.set(metric, key);
+      this.#size++;
+    }
+    return key;
+  }
+
+  #clear(): void {
+    this.#keys = new Map();
+    this.#size = 0;
+  }
+}
+
 /** One line per sample; undefined for a sample that cannot be a point (an empty tag value). */
-export function sampleLine(s: Sample, measurementPart: string, writeStrings: boolean): string | undefined {
+export function sampleLine(s: Sample, keys: SeriesKeys, writeStrings: boolean): string | undefined {
   if (s.enterprise === '' || s.machine === '' || s.metric === '') return undefined;
   let field = '';
   const v = s.value;
@@ -55,10 +102,7 @@ export function sampleLine(s: Sample, measurementPart: string, writeStrings: boo
     field = `${FIELD.string}=${escapeFieldString(v)},`;
   }
   const q = QUALITY_CODES[s.quality ?? 'good'];
-  return (
-    `${measurementPart},enterprise=${escapeTag(s.enterprise)},machine=${escapeTag(s.machine)},` +
-    `metric=${escapeTag(s.metric)} ${field}${FIELD.quality}=${q}i ${Math.trunc(s.ts)}`
-  );
+  return `${keys.key(s.enterprise, s.machine, s.metric)} ${field}${FIELD.quality}=${q}i ${Math.trunc(s.ts)}`;
 }
 
 /** Encodes a batch; `skipped` counts samples that cannot be points. */
@@ -66,11 +110,10 @@ export function encodeSamples(
   samples: readonly Sample[],
   opts: EncodeOptions,
 ): { lines: string[]; skipped: number } {
-  const m = escapeMeasurement(opts.measurement);
   const lines: string[] = [];
   let skipped = 0;
   for (const s of samples) {
-    const line = sampleLine(s, m, opts.writeStrings);
+    const line = sampleLine(s, opts.keys, opts.writeStrings);
     if (line === undefined) skipped++;
     else lines.push(line);
   }
