@@ -1,0 +1,443 @@
+/**
+ * Ingest benchmark: samples per second from MQTT to the store, against writing the same line
+ * protocol (or, for SQLite, the same samples) straight to the same database, in one run.
+ * The ratio pipeline ÷ direct is the figure (goal ≥ 0.5). Prints JSON lines.
+ *
+ *   npm run bench:ingest [-- --rounds 3 --direct-seconds 3 --pipeline-seconds 6 --publishers 2
+ *                           --machines 500 --stores sqlite,influxdb-v1,influxdb-v2]
+ *
+ * Pipeline: worker threads run mqtt.js edge nodes that publish Sparkplug DDATA (10 Double
+ * metrics each) to the hub's embedded broker; the hub's host decodes, the ingest batches, the
+ * store writes. Publishers are flow-controlled by what the store has written (a window of
+ * samples ahead of `samplesWritten`, below the ingest's bound), the way journal
+ * acknowledgements will pace gateways, so nothing is refused and the store is the limit.
+ * Direct: the same samples, same batch size, one request in flight, no MQTT and no hub.
+ * The two alternate in rounds so that both meet the same load on the machine.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { connectAsync } from 'mqtt';
+import { pino } from 'pino';
+import { Hub } from '../hub/hub.js';
+import { createStore } from '../hub/store/index.js';
+import { encodeSamples, SeriesKeys } from '../hub/store/influxdb/line-protocol.js';
+import type { Sample } from '../hub/store/types.js';
+import {
+  DataType,
+  deviceTopic,
+  encodePayload,
+  type Metric,
+  NODE_METRIC,
+  nodeTopic,
+  SeqCounter,
+} from '../protocol/index.js';
+import {
+  findBinary,
+  startInfluxd,
+  startVictoriaMetrics,
+  type TestServer,
+} from '../test/support/influx-servers.js';
+
+const METRICS = 10;
+const BATCH = 10_000;
+const WINDOW = 100_000;
+const T0 = Date.now() - 3_600_000;
+
+interface PublisherData {
+  readonly url: string;
+  readonly index: number;
+  readonly machines: number;
+  /** Int32 per worker: messages this publisher may have sent in total. */
+  readonly allow: SharedArrayBuffer;
+}
+
+const signal = (k: number, value: number, timestamp: number): Metric => ({
+  alias: k + 1,
+  datatype: DataType.Double,
+  value,
+  timestamp,
+});
+
+/** One edge node with `machines` devices: births, then DDATA round robin while allowed. */
+async function publish(d: PublisherData): Promise<void> {
+  const group = 'bench';
+  const node = `gw-${d.index}`;
+  const allow = new Int32Array(d.allow);
+  const seq = new SeqCounter();
+  const client = await connectAsync(d.url, { clientId: `bench-${d.index}`, clean: true, reconnectPeriod: 0 });
+  const send = (topic: string, metrics: Metric[], timestamp: number): Promise<unknown> =>
+    client.publishAsync(topic, Buffer.from(encodePayload({ timestamp, seq: seq.next(), metrics })), {
+      qos: 0,
+    });
+  await client.publishAsync(
+    nodeTopic(group, 'NBIRTH', node),
+    Buffer.from(
+      encodePayload({
+        timestamp: Date.now(),
+        seq: seq.birth(),
+        metrics: [
+          { name: NODE_METRIC.bdSeq, datatype: DataType.Int64, value: 0 },
+          { name: NODE_METRIC.rebirth, datatype: DataType.Boolean, value: false },
+        ],
+      }),
+    ),
+    { qos: 0 },
+  );
+  for (let j = 0; j < d.machines; j++) {
+    const metrics = Array.from({ length: METRICS }, (_, k) => ({
+      ...signal(k, 0, T0),
+      name: `Signals/s${k}`,
+    }));
+    await send(deviceTopic(group, 'DBIRTH', node, `m${d.index}-${j}`), metrics, T0);
+  }
+  let sent = 0;
+  for (;;) {
+    const allowed = Atomics.load(allow, d.index);
+    if (allowed < 0) break;
+    if (sent >= allowed) {
+      await new Promise((r) => setTimeout(r, 2));
+      continue;
+    }
+    let last: Promise<unknown> = Promise.resolve();
+    for (const end = Math.min(allowed, sent + 200); sent < end; sent++) {
+      const j = sent % d.machines;
+      const ts = T0 + 1 + Math.floor(sent / d.machines);
+      const metrics = Array.from({ length: METRICS }, (_, k) => signal(k, sent + k, ts));
+      last = send(deviceTopic(group, 'DDATA', node, `m${d.index}-${j}`), metrics, ts);
+    }
+    await last;
+  }
+  await client.endAsync();
+  parentPort?.postMessage({ sent });
+}
+
+interface Options {
+  rounds: number;
+  directSeconds: number;
+  pipelineSeconds: number;
+  publishers: number;
+  machines: number;
+  stores: string[];
+}
+
+function options(argv: readonly string[]): Options {
+  const o: Options = {
+    rounds: 3,
+    directSeconds: 3,
+    pipelineSeconds: 6,
+    publishers: 2,
+    machines: 500,
+    stores: ['sqlite', 'influxdb-v1', 'influxdb-v2'],
+  };
+  const numbers: Record<string, 'rounds' | 'directSeconds' | 'pipelineSeconds' | 'publishers' | 'machines'> =
+    {
+      '--rounds': 'rounds',
+      '--direct-seconds': 'directSeconds',
+      '--pipeline-seconds': 'pipelineSeconds',
+      '--publishers': 'publishers',
+      '--machines': 'machines',
+    };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [k = '', v = ''] = [argv[i], argv[i + 1]];
+    const key = numbers[k];
+    if (key !== undefined) o[key] = Number(v);
+    else if (k === '--stores') o.stores = v.split(',');
+    else throw new Error(`unknown option ${k} (see the comment at the top of bench/ingest.ts)`);
+  }
+  return o;
+}
+
+const line = (o: object): void => {
+  process.stdout.write(`${JSON.stringify({ bench: 'ingest', ...o })}\n`);
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The same shape of samples the publishers send (machines × 10 Double metrics), batch by batch. */
+function* sampleBatches(machines: number): Generator<Sample[]> {
+  for (let n = 0; ; ) {
+    const batch: Sample[] = [];
+    while (batch.length < BATCH) {
+      const machine = `d${n % machines}`;
+      const ts = T0 + 1 + Math.floor(n / machines);
+      for (let k = 0; k < METRICS; k++) {
+        batch.push({ enterprise: 'bench', machine, metric: `Signals/s${k}`, ts, value: n + k });
+      }
+      n++;
+    }
+    yield batch;
+  }
+}
+
+interface Scenario {
+  readonly name: string;
+  readonly server?: TestServer;
+  /** The hub's store config. */
+  readonly store: Record<string, unknown>;
+  /** One batch written straight to the database; resolves when it has it. */
+  direct(batch: Sample[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function post(url: string, body: string): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+  });
+  const text = await res.text();
+  if (res.status !== 204) throw new Error(`direct write: HTTP ${res.status}: ${text}`);
+}
+
+async function scenario(name: string, dataDir: string): Promise<Scenario | undefined> {
+  if (name === 'sqlite') {
+    const store = createStore(
+      { type: 'sqlite', path: join(dataDir, 'direct.db') },
+      { dataDir, logger: pino({ level: 'silent' }) },
+    );
+    await store.start();
+    return { name, store: { type: 'sqlite' }, direct: (b) => store.write(b), close: () => store.close() };
+  }
+  const kind = name === 'influxdb-v1' ? 'influxd' : 'victoria-metrics';
+  if (findBinary(kind) === undefined) {
+    line({ store: name, skipped: `${kind} is not installed` });
+    return undefined;
+  }
+  const server = name === 'influxdb-v1' ? await startInfluxd() : await startVictoriaMetrics();
+  const keys = new SeriesKeys('bench_direct');
+  const encode = (b: Sample[]): string => encodeSamples(b, { keys, writeStrings: true }).lines.join('\n');
+  if (name === 'influxdb-v1') {
+    await post(`${server.url}/query?q=${encodeURIComponent('CREATE DATABASE bench')}`, '').catch(
+      () => undefined,
+    );
+    return {
+      name,
+      server,
+      store: { type: 'influxdb', api: 'v1', url: server.url, database: 'bench', createDatabase: true },
+      direct: (b) => post(`${server.url}/write?db=bench&precision=ms`, encode(b)),
+      close: () => server.close(),
+    };
+  }
+  return {
+    name,
+    server,
+    store: {
+      type: 'influxdb',
+      api: 'v2',
+      url: server.url,
+      bucket: 'bench',
+      history: 'none',
+      writeStrings: false,
+    },
+    direct: (b) => post(`${server.url}/api/v2/write?bucket=bench&precision=ms`, encode(b)),
+    close: () => server.close(),
+  };
+}
+
+/** Direct writes for `seconds`: samples written. */
+async function direct(s: Scenario, batches: Generator<Sample[]>, seconds: number): Promise<number> {
+  let samples = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    const b = batches.next().value as Sample[];
+    await s.direct(b);
+    samples += b.length;
+  }
+  return samples;
+}
+
+/**
+ * The hub with its store and the publisher threads, which it paces: each may run ahead of
+ * what the store has written by WINDOW samples (all publishers together), or is paused.
+ */
+class PipelineRig {
+  readonly hub: Hub;
+  /** ms a store write was in flight. */
+  busyMs = 0;
+  readonly #o: Options;
+  readonly #allowed: Int32Array;
+  readonly #workers: Worker[] = [];
+  #finished: Promise<unknown>[] = [];
+  #pacer: NodeJS.Timeout | undefined;
+  #births = 0;
+
+  constructor(s: Scenario, o: Options, dataDir: string) {
+    this.#o = o;
+    this.hub = new Hub({
+      dataDir,
+      mqtt: { port: 0 },
+      http: { port: 0 },
+      logger: pino({ level: process.env.WANJI_BENCH_LOG ?? 'silent' }),
+      store: s.store,
+    });
+    this.#allowed = new Int32Array(new SharedArrayBuffer(4 * o.publishers));
+  }
+
+  get written(): number {
+    return this.hub.ingest.counters.samplesWritten;
+  }
+
+  async start(): Promise<void> {
+    await this.hub.start();
+    // Measures how much of the time a store write is in flight: near 1, the store is the limit.
+    const store = this.hub.store;
+    const write = store.write.bind(store);
+    Object.assign(store, {
+      write: async (samples: readonly Sample[]): Promise<void> => {
+        const t = performance.now();
+        try {
+          await write(samples);
+        } finally {
+          this.busyMs += performance.now() - t;
+        }
+      },
+    });
+    const o = this.#o;
+    for (let index = 0; index < o.publishers; index++) {
+      const data: PublisherData = {
+        url: this.hub.mqttUrl,
+        index,
+        machines: o.machines,
+        allow: this.#allowed.buffer as SharedArrayBuffer,
+      };
+      const w = new Worker(fileURLToPath(import.meta.url), { workerData: data });
+      this.#workers.push(w);
+      this.#finished.push(new Promise((resolve, reject) => w.once('message', resolve).once('error', reject)));
+    }
+    this.#births = o.publishers * o.machines * METRICS;
+    await this.#waitFor(() => this.written >= this.#births);
+  }
+
+  resume(): void {
+    const o = this.#o;
+    const pace = (): void => {
+      const each = Math.floor((this.written - this.#births + WINDOW) / METRICS / o.publishers);
+      for (let i = 0; i < o.publishers; i++) Atomics.store(this.#allowed, i, Math.max(0, each));
+    };
+    pace();
+    this.#pacer = setInterval(pace, 5);
+  }
+
+  /** Stops the publishers where they are and waits until the hub has stored everything sent. */
+  async pause(): Promise<void> {
+    clearInterval(this.#pacer);
+    const hostMessages = (): number => this.hub.host.counters.messages;
+    let last = -1;
+    while (last !== hostMessages() || this.hub.ingest.pendingSamples > 0) {
+      last = hostMessages();
+      await sleep(100);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#pacer);
+    for (let i = 0; i < this.#o.publishers; i++) Atomics.store(this.#allowed, i, -1);
+    await Promise.allSettled(this.#finished);
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+    await this.hub.close();
+  }
+
+  async #waitFor(cond: () => boolean): Promise<void> {
+    while (!cond()) await sleep(20);
+  }
+}
+
+const RAMP_MS = 1_000;
+
+/**
+ * Rounds of direct writes (publishers paused, hub idle) and pipeline (publishers on), so
+ * that both see the same machine load; the rates are totals over all rounds.
+ */
+async function run(s: Scenario, o: Options, dataDir: string): Promise<void> {
+  const batches = sampleBatches(o.publishers * o.machines);
+  for (let i = 0; i < 3; i++) await s.direct(batches.next().value as Sample[]);
+  const rig = new PipelineRig(s, o, dataDir);
+  const t = { direct: 0, directSec: 0, pipeline: 0, pipelineSec: 0, busyMs: 0 };
+  const ratios: number[] = [];
+  try {
+    await rig.start();
+    for (let r = 0; r < o.rounds; r++) {
+      const d0 = performance.now();
+      const d = await direct(s, batches, o.directSeconds);
+      const dSec = (performance.now() - d0) / 1000;
+      rig.resume();
+      await sleep(RAMP_MS);
+      const [p0, w0, b0] = [performance.now(), rig.written, rig.busyMs];
+      await sleep(o.pipelineSeconds * 1000);
+      const [p, pSec] = [rig.written - w0, (performance.now() - p0) / 1000];
+      t.busyMs += rig.busyMs - b0;
+      await rig.pause();
+      Object.assign(t, {
+        direct: t.direct + d,
+        directSec: t.directSec + dSec,
+        pipeline: t.pipeline + p,
+        pipelineSec: t.pipelineSec + pSec,
+      });
+      ratios.push(+(p / pSec / (d / dSec)).toFixed(3));
+    }
+    const c = rig.hub.ingest.counters;
+    const directRate = t.direct / t.directSec;
+    const pipelineRate = t.pipeline / t.pipelineSec;
+    const common = { store: s.name, rounds: o.rounds };
+    line({
+      ...common,
+      phase: 'direct',
+      samples: t.direct,
+      seconds: +t.directSec.toFixed(2),
+      samplesPerSec: Math.round(directRate),
+    });
+    line({
+      ...common,
+      phase: 'pipeline',
+      samples: t.pipeline,
+      seconds: +t.pipelineSec.toFixed(2),
+      samplesPerSec: Math.round(pipelineRate),
+      publishers: o.publishers,
+      machines: o.publishers * o.machines,
+      metricsPerMessage: METRICS,
+      refused: c.samplesRefused,
+      storeErrors: c.storeErrors,
+      maxPendingSamples: c.maxPendingSamples,
+      storeBusy: +(t.busyMs / 1000 / t.pipelineSec).toFixed(2),
+    });
+    const ratio = +(pipelineRate / directRate).toFixed(3);
+    line({ ...common, ratio, ratioPerRound: ratios, goal: 0.5, meetsGoal: ratio >= 0.5 });
+  } finally {
+    await rig.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  line({
+    start: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    load: os.loadavg().map((l) => +l.toFixed(2)),
+    options: o,
+  });
+  for (const name of o.stores) {
+    const dataDir = mkdtempSync(join(tmpdir(), `wanji-bench-${name}-`));
+    const s = await scenario(name, dataDir);
+    if (s === undefined) continue;
+    try {
+      await run(s, o, dataDir);
+    } finally {
+      await s.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+if (isMainThread) {
+  main().catch((err: unknown) => {
+    process.stderr.write(
+      `bench:ingest failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  });
+} else {
+  await publish(workerData as PublisherData);
+}
