@@ -45,6 +45,16 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'read a Modbus range and print it in every type and byte order',
     opcua: false,
   },
+  browse: {
+    load: async () => (await import('./browse.js')).runBrowseCommand,
+    summary: 'print an OPC UA address space, its endpoints, or a tags: snippet for a config',
+    opcua: true,
+  },
+  pki: {
+    load: async () => (await import('./pki.js')).runPkiCommand,
+    summary: 'list the OPC UA certificates of a gateway; trust a rejected server certificate',
+    opcua: true,
+  },
 };
 
 export function version(): string {
