@@ -93,8 +93,10 @@ describe('Modbus TCP driver against the simulator', () => {
     const from = Date.now();
     await new Promise((r) => setTimeout(r, 1200));
     const cncPolls = run.pollTimes(cnc.id, 'state').filter((t) => t >= from);
-    expect(cncPolls.length).toBeGreaterThanOrEqual(8); // 12 at 100 ms
-    expect(median(gaps(cncPolls))).toBeLessThan(130);
+    // 12 at 100 ms; bounds leave room for a loaded test machine. Polled behind a unit that
+    // timed out every time, it would be ~4, 300 ms apart.
+    expect(cncPolls.length).toBeGreaterThanOrEqual(7);
+    expect(median(gaps(cncPolls))).toBeLessThan(170);
     expect(run.healthOf(cnc.id)).toBe('online');
 
     press.reconnect();

@@ -188,6 +188,16 @@ describe('Modbus driver health and scheduling (fake time)', () => {
     expect(r.driver.counters()['M.polls']).toBeGreaterThan(100);
   });
 
+  it('hints at a Modicon number put into address when the device refuses it', async () => {
+    link.answer = (_u, address, count) => (address === 40011 ? 2 : Array(count).fill(1));
+    const r = await start({}, [{ id: 'M', tags: [tag('ok', 10), tag('oops', 40011)] }]);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(r.latest('M', 'oops')?.reason).toMatch(
+      /exception 2 \(illegal data address\); address 40011 looks like a Modicon number: .*register: 40011 \(= address 10\)/,
+    );
+    expect(r.latest('M', 'ok')).toMatchObject({ quality: 'good', value: 1 });
+  });
+
   it('never runs two requests at once, guards against overlapping polls, and lets writes go first', async () => {
     link.latencyMs = 40;
     const r = await start({}, [

@@ -4,6 +4,7 @@
  * express, reported as config issues that say which key to use.
  */
 import type { ConfigIssue } from '../../config/issues.js';
+import { NUMERIC_WIDTH } from './decode.js';
 import type { ModbusOrder, ModbusTable, ModbusTagConfig, ModbusType } from './schema.js';
 
 /** The four byte orders; 8-letter names are their 64-bit spellings. */
@@ -18,18 +19,6 @@ const ORDER_OF: Readonly<Record<ModbusOrder, WordOrder>> = {
   BADCFEHG: 'BADC',
   GHEFCDAB: 'CDAB',
   HGFEDCBA: 'DCBA',
-};
-
-/** Registers a numeric type occupies. */
-export const TYPE_WIDTH: Readonly<Record<Exclude<ModbusType, 'bool' | 'string'>, number>> = {
-  int16: 1,
-  uint16: 1,
-  int32: 2,
-  uint32: 2,
-  float32: 2,
-  int64: 4,
-  uint64: 4,
-  float64: 4,
 };
 
 export interface ResolvedTag {
@@ -109,7 +98,7 @@ export function modiconNumber(table: ModbusTable, address: number): string {
 export function tagWidth(type: ModbusType, table: ModbusTable, length: number | undefined): number {
   if (type === 'bool') return 1;
   if (type === 'string') return length ?? 1;
-  return isBitTable(table) ? 1 : TYPE_WIDTH[type];
+  return isBitTable(table) ? 1 : NUMERIC_WIDTH[type];
 }
 
 /** A validated tag config as the driver reads it (config validation has run modbusTagIssues). */
