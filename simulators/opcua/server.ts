@@ -179,7 +179,9 @@ export class OpcuaSimServer {
       hostname: this.host,
       serverCertificateManager: certificateManager,
       ...serverSecurityOptions(this.security, this.pkiDir),
-      disableDiscovery: true,
+      // A locked-down server (no None endpoint) still answers GetEndpoints on a restricted
+      // None channel, as OPC UA requires: clients learn its certificate there.
+      disableDiscovery: false,
       serverInfo: {
         applicationUri: SIM_NAMESPACE_URI,
         productUri: SIM_NAMESPACE_URI,

@@ -181,9 +181,14 @@ export class Link {
 
   #wire(client: OPCUAClient): void {
     const internals = client as unknown as ClientInternals;
-    client.on('backoff', (retry: number, delay: number) =>
-      this.#log.debug({ retry, delayMs: delay }, 'OPC UA server not reachable; retrying'),
-    );
+    client.on('backoff', (retry: number, delay: number) => {
+      // Said once, then every tenth try: a server that is down for hours must not flood the log.
+      const level = retry % 10 === 0 ? 'warn' : 'debug';
+      this.#log[level](
+        { endpoint: this.#o.conn.endpoint, retry, delayMs: delay },
+        'OPC UA server not reachable; retrying',
+      );
+    });
     client.on('connection_lost', () => {
       if (this.#closed) return;
       this.#o.counters.connectionLosses++;

@@ -121,6 +121,14 @@ export function classifyConnectError(
       { cause: err },
     );
   }
+  if (/Cannot find \w+ user token policy/i.test(message)) {
+    return new OpcuaError(
+      OPCUA_ERROR_CODES.identity,
+      `${conn.endpoint} refused the ${identityKind(conn)} identity (no such user token policy at this endpoint): give username/password or userCertificate/userPrivateKey as the server's endpoints list them (\`wanji browse ${conn.endpoint} --endpoints\`)`,
+      detail,
+      { cause: err },
+    );
+  }
   if (status !== undefined && IDENTITY_STATUS.test(status)) {
     return new OpcuaError(
       OPCUA_ERROR_CODES.identity,
