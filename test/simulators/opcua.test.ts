@@ -3,6 +3,7 @@ import {
   type ClientSession,
   ClientSubscription,
   type DataValue,
+  makeBrowsePath,
   OPCUAClient,
   StatusCodes,
   TimestampsToReturn,
@@ -85,6 +86,36 @@ describe('OPC UA simulator server', () => {
     read = await readAll(cnc);
     expect(read.get('spindleSpeed')?.statusCode.value).toBe(StatusCodes.Good.value);
     cnc.clearSignals();
+  });
+
+  it('serves analog signals as AnalogItems with an EURange, and statuses set for tests', async () => {
+    const [range] = await session.translateBrowsePath([
+      makeBrowsePath(opcuaNodeId(cnc.id, 'spindleLoad'), '.EURange'),
+    ]);
+    const target = range?.targets?.[0]?.targetId;
+    expect(target).toBeDefined();
+    const eu = await session.read({ nodeId: target!.toString(), attributeId: AttributeIds.Value });
+    expect(eu.value.value).toMatchObject({ low: 0, high: 200 });
+    const [none] = await session.translateBrowsePath([
+      makeBrowsePath(opcuaNodeId(cnc.id, 'state'), '.EURange'),
+    ]);
+    expect(none?.statusCode.isGood()).toBe(false);
+
+    server.setStatus(cnc.id, 'spindleLoad', StatusCodes.UncertainLastUsableValue);
+    let dv = (await readAll(cnc)).get('spindleLoad');
+    expect(dv?.statusCode.value).toBe(StatusCodes.UncertainLastUsableValue.value);
+    expect(dv?.value.value).toBe(cnc.value('spindleLoad'));
+    server.setStatus(cnc.id, 'spindleLoad', StatusCodes.BadSensorFailure);
+    dv = (await readAll(cnc)).get('spindleLoad');
+    expect(dv?.statusCode.value).toBe(StatusCodes.BadSensorFailure.value);
+    expect(dv?.value.value).toBeNull();
+    server.setStatus(cnc.id, 'spindleLoad', undefined);
+    expect((await readAll(cnc)).get('spindleLoad')?.statusCode.value).toBe(StatusCodes.Good.value);
+  });
+
+  it('counts sessions and monitored items on the server side', async () => {
+    expect(server.stats()).toMatchObject({ currentSessions: 1, currentSubscriptions: 0, monitoredItems: 0 });
+    expect(server.stats().cumulatedSessions).toBeGreaterThanOrEqual(1);
   });
 
   it('delivers changes to a subscription', async () => {
