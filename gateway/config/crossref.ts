@@ -6,6 +6,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { invalidIdReason } from '../../protocol/index.js';
 import { modbusTagIssues } from '../southbound/modbus/tags.js';
+import { opcuaConnectionIssues, opcuaTagIssues } from '../southbound/opcua/schema.js';
 import { type ConfigIssue, isRecord, schemaIssues } from './issues.js';
 import { MachineSchema, PROTOCOL_SCHEMAS } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -143,5 +144,26 @@ export function crossIssues(root: unknown): ConfigIssue[] {
   const machines = list(root.machines);
   issues.push(...duplicates(machines, 'id', '/machines', 'machine id'));
   for (const [i, m] of machines) issues.push(...machineIssues(m, `/machines/${i}`, types));
+  issues.push(...opcuaIssues(connections, machines));
+  return issues;
+}
+
+/** OPC UA rules between keys: security mode and policy, identity files, tag settings per mode. */
+function opcuaIssues(
+  connections: Array<[number, Record<string, unknown>]>,
+  machines: Array<[number, Record<string, unknown>]>,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const opcua = new Map<unknown, Record<string, unknown>>();
+  for (const [i, c] of connections) {
+    if (c.type !== 'opcua') continue;
+    if (!opcua.has(c.id)) opcua.set(c.id, c);
+    issues.push(...opcuaConnectionIssues(c, `/connections/${i}`));
+  }
+  for (const [i, m] of machines) {
+    const c = opcua.get(m.connection);
+    if (c === undefined) continue;
+    for (const [j, tag] of list(m.tags)) issues.push(...opcuaTagIssues(tag, `/machines/${i}/tags/${j}`, c));
+  }
   return issues;
 }

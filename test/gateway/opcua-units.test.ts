@@ -105,6 +105,24 @@ describe('OPC UA config', () => {
     ).toEqual([]);
   });
 
+  it('reports those combinations as config errors, with the path and the fix', () => {
+    const tags = [
+      { name: 'state', nodeId: 'i=1', datatype: 'Int32' },
+      { name: 'mode', nodeId: 'i=2', datatype: 'String', deadband: 1 },
+    ];
+    expect(() => config(conn({ securityMode: 'Sign', userCertificate: 'u.pem' }), tags)).toThrow(
+      [
+        '<config>: 3 problems in the gateway config',
+        '  /connections/0/securityPolicy: securityMode Sign needs a security policy',
+        '    fix: add securityPolicy: Basic256Sha256 (or Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss)',
+        '  /connections/0/userPrivateKey: a certificate identity needs both userCertificate and userPrivateKey; only userCertificate is given',
+        '    fix: add userPrivateKey: the PEM file of the private key of userCertificate',
+        '  /machines/0/tags/1/deadband: a deadband applies to numbers; this tag is String',
+        '    fix: remove deadband',
+      ].join('\n'),
+    );
+  });
+
   it('names the path and the fix of impossible tag settings', () => {
     const t = (extra: Record<string, unknown>) => ({
       name: 'x',
