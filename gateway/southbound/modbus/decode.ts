@@ -63,30 +63,55 @@ function exact(n: bigint): NumericValue {
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
+/** Reused by decodeNumberAt: decoding allocates nothing per value. */
+const scratch = Buffer.alloc(8);
+
+/**
+ * The raw value of the NUMERIC_WIDTH[type] registers at `data[offset]` as `type`. Works on
+ * the answer as it came, without copying it (the poll loop decodes every tag this way).
+ */
+export function decodeNumberAt(
+  data: ArrayLike<number | boolean>,
+  offset: number,
+  type: NumericType,
+  order: WordOrder,
+): NumericValue {
+  const n = NUMERIC_WIDTH[type];
+  if (offset + n > data.length) {
+    throw new ModbusDecodeError(`${type} takes ${n} registers, got ${Math.max(0, data.length - offset)}`);
+  }
+  const reverse = wordSwapped(order);
+  const swap = byteSwapped(order);
+  for (let i = 0; i < n; i++) {
+    const w = Number(data[offset + (reverse ? n - 1 - i : i)]) & 0xffff;
+    scratch.writeUInt16BE(swap ? swapBytes(w) : w, i * 2);
+  }
+  switch (type) {
+    case 'int16':
+      return scratch.readInt16BE(0);
+    case 'uint16':
+      return scratch.readUInt16BE(0);
+    case 'int32':
+      return scratch.readInt32BE(0);
+    case 'uint32':
+      return scratch.readUInt32BE(0);
+    case 'float32':
+      return scratch.readFloatBE(0);
+    case 'int64':
+      return exact(scratch.readBigInt64BE(0));
+    case 'uint64':
+      return exact(scratch.readBigUInt64BE(0));
+    case 'float64':
+      return scratch.readDoubleBE(0);
+  }
+}
+
 /** The raw value of `words` (exactly NUMERIC_WIDTH[type] of them) as `type`. */
 export function decodeNumber(words: readonly number[], type: NumericType, order: WordOrder): NumericValue {
   if (words.length !== NUMERIC_WIDTH[type]) {
     throw new ModbusDecodeError(`${type} takes ${NUMERIC_WIDTH[type]} registers, got ${words.length}`);
   }
-  const b = toBigEndian(words, order);
-  switch (type) {
-    case 'int16':
-      return b.readInt16BE(0);
-    case 'uint16':
-      return b.readUInt16BE(0);
-    case 'int32':
-      return b.readInt32BE(0);
-    case 'uint32':
-      return b.readUInt32BE(0);
-    case 'float32':
-      return b.readFloatBE(0);
-    case 'int64':
-      return exact(b.readBigInt64BE(0));
-    case 'uint64':
-      return exact(b.readBigUInt64BE(0));
-    case 'float64':
-      return b.readDoubleBE(0);
-  }
+  return decodeNumberAt(words, 0, type, order);
 }
 
 /**

@@ -208,7 +208,14 @@ export class ModbusDevice {
       if (outcome.ok) {
         if (refused !== undefined) this.#log.info({ read: describe(request) }, 'refused read answers again');
         entry.refused = undefined;
-        for (const { tag, value } of decodeRead(request, outcome.data)) sample(tag.name, value, outcome.at);
+        try {
+          for (const { tag, value } of decodeRead(request, outcome.data)) sample(tag.name, value, outcome.at);
+        } catch (err) {
+          // modbus-serial checks lengths, so this is a device that answers nonsense.
+          this.#counters.errors++;
+          const reason = `${describe(request)}: ${err instanceof Error ? err.message : String(err)}`;
+          for (const t of request.tags) sample(t.tag.name, null, outcome.at, reason);
+        }
         continue;
       }
       const { err } = outcome;

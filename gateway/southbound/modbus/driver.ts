@@ -6,9 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { MetricValue } from '../../../protocol/index.js';
-import type { Clock } from '../../clock.js';
 import type { MachineConfig } from '../../config/schema.js';
-import type { Driver, DriverContext, DriverSink, MachineHealth } from '../types.js';
+import type { Driver, DriverContext, MachineHealth } from '../types.js';
 import { ModbusBus } from './bus.js';
 import { type DeviceCounter, type DeviceSettings, ModbusDevice } from './device.js';
 import { MODBUS_ERROR_CODES, ModbusError } from './errors.js';
@@ -173,8 +172,3 @@ export class ModbusDriver implements Driver {
 export function createModbusDriver(ctx: DriverContext<ModbusConnectionConfig>): Driver {
   return new ModbusDriver(ctx);
 }
-
-/** Kept for callers of the first driver: every Modbus connection type uses the same driver. */
-export const createModbusTcpDriver = createModbusDriver;
-
-export type { Clock, DriverSink };

@@ -4,7 +4,7 @@
  * the configured gap; splits a read the device refuses; decodes an answer into tag values.
  */
 import type { MetricValue } from '../../../protocol/index.js';
-import { decodeBit, decodeNumber, decodeString, type NumericType, scaled } from './decode.js';
+import { decodeBit, decodeNumberAt, decodeString, type NumericType, scaled } from './decode.js';
 import type { ModbusTable } from './schema.js';
 import { isBitTable, type ResolvedTag } from './tags.js';
 
@@ -122,10 +122,13 @@ export function decodeRead(request: ReadRequest, data: readonly (number | boolea
 
 function decodeTag(tag: ResolvedTag, data: readonly (number | boolean)[], offset: number): MetricValue {
   if (isBitTable(tag.table)) return Boolean(data[offset]);
-  const words = data.slice(offset, offset + tag.width).map(Number);
-  if (words.length !== tag.width)
-    throw new RangeError(`${tag.name}: the answer is ${data.length} registers short`);
-  if (tag.type === 'bool') return decodeBit(words[0]!, tag.bit ?? 0);
-  if (tag.type === 'string') return decodeString(words, tag.order);
-  return scaled(decodeNumber(words, tag.type as NumericType, tag.order), tag.scale, tag.offset);
+  if (offset + tag.width > data.length) {
+    throw new RangeError(
+      `${tag.name}: the answer has ${data.length} registers, the tag ends at ${offset + tag.width}`,
+    );
+  }
+  if (tag.type === 'bool') return decodeBit(Number(data[offset]), tag.bit ?? 0);
+  if (tag.type === 'string')
+    return decodeString(data.slice(offset, offset + tag.width).map(Number), tag.order);
+  return scaled(decodeNumberAt(data, offset, tag.type as NumericType, tag.order), tag.scale, tag.offset);
 }
