@@ -2,10 +2,11 @@
  * The InfluxDB store against real servers: InfluxDB 1.6 through the v1 `/write` API and
  * InfluxQL, VictoriaMetrics through the v2 write API (read back through its export API).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HubConfigError } from '../../hub/errors.js';
 import { createStore } from '../../hub/store/index.js';
 import { resolveInfluxConfig } from '../../hub/store/influxdb/config.js';
+import { InfluxSampleStore } from '../../hub/store/influxdb/index.js';
 import { encodeSamples, SeriesKeys } from '../../hub/store/influxdb/line-protocol.js';
 import type { Sample, SampleStore } from '../../hub/store/types.js';
 import {
@@ -157,6 +158,33 @@ describeWithServer('influxd', 'InfluxDB store, api v1, against InfluxDB 1.6', ()
       expect(await countInflux(server.url, 'wanji', m)).toBe(2);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describeWithServer('influxd', 'InfluxDB store health without writes', () => {
+  it('pings a server that was down at start until it answers, then reports up', async () => {
+    const server = await startInfluxd();
+    await server.stop();
+    const pending: (() => void)[] = [];
+    const timers = {
+      setTimeout: (fn: () => void) => pending.push(fn),
+      clearTimeout: () => undefined,
+    };
+    const config = resolveInfluxConfig({ type: 'influxdb', api: 'v1', url: server.url, database: 'wanji' });
+    const store = new InfluxSampleStore({ config, logger: silentLogger(), timers });
+    try {
+      await store.start();
+      expect(store.health()).toMatchObject({ status: 'down', detail: expect.stringMatching(/ECONNREFUSED/) });
+      pending.shift()!(); // probe while still down: schedules the next
+      await vi.waitFor(() => expect(pending).toHaveLength(1));
+      expect(store.health().status).toBe('down');
+      await server.start();
+      pending.shift()!();
+      await vi.waitFor(() => expect(store.health().status).toBe('up'));
+    } finally {
+      await store.close();
+      await server.close();
     }
   });
 });

@@ -38,6 +38,8 @@ export interface InfluxStoreOptions {
 }
 
 const MAX_RETRY_DELAY_MS = 5_000;
+/** While down, the server is pinged this often, so health recovers without a write. */
+const PROBE_INTERVAL_MS = 5_000;
 
 export class InfluxSampleStore implements SampleStore {
   readonly type = 'influxdb';
@@ -51,6 +53,7 @@ export class InfluxSampleStore implements SampleStore {
   #health: ComponentHealth = { status: 'starting' };
   #databaseReady = false;
   readonly #inflight = new Set<Promise<void>>();
+  #probe: unknown;
 
   constructor(opts: InfluxStoreOptions) {
     this.#c = opts.config;
@@ -100,6 +103,8 @@ export class InfluxSampleStore implements SampleStore {
     }
     this.#writer = undefined;
     this.#reader = undefined;
+    if (this.#probe !== undefined) this.#timers.clearTimeout(this.#probe);
+    this.#probe = undefined;
     await Promise.allSettled([...this.#inflight]);
     await writer.close();
     this.#health = { status: 'closed' };
@@ -194,6 +199,22 @@ export class InfluxSampleStore implements SampleStore {
     if (this.#writer === undefined) return;
     const e = toStoreError('InfluxDB', err);
     this.#health = { status: 'down', detail: `${e.code}: ${e.message}` };
+    this.#scheduleProbe();
+  }
+
+  #scheduleProbe(): void {
+    if (this.#probe !== undefined) return;
+    const writer = this.#writer;
+    this.#probe = this.#timers.setTimeout(() => {
+      this.#probe = undefined;
+      if (this.#writer !== writer || this.#health.status === 'up') return;
+      request(this.#http, 'InfluxDB ping', '/ping', { method: 'GET' }).then(
+        () => {
+          if (this.#writer === writer) this.#health = { status: 'up' };
+        },
+        () => this.#scheduleProbe(),
+      );
+    }, PROBE_INTERVAL_MS);
   }
 }
 
