@@ -4,9 +4,9 @@
  * The ratio pipeline ÷ direct is the figure (goal ≥ 0.5). Prints JSON lines.
  *
  *   npm run bench:ingest [-- --rounds 3 --direct-seconds 3 --pipeline-seconds 6 --publishers 2
- *                           --machines 500 --stores sqlite,influxdb-v1,influxdb-v2]
+ *                           --publisher-nice 0 --machines 500 --stores sqlite,influxdb-v1,influxdb-v2]
  *
- * Pipeline: worker threads run mqtt.js edge nodes that publish Sparkplug DDATA (10 Double
+ * Pipeline: child processes run mqtt.js edge nodes that publish Sparkplug DDATA (10 Double
  * metrics each) to the hub's embedded broker; the hub's host decodes, the ingest batches, the
  * store writes. Publishers are flow-controlled by what the store has written (a window of
  * samples ahead of `samplesWritten`, below the ingest's bound), the way journal
@@ -14,11 +14,11 @@
  * Direct: the same samples, same batch size, one request in flight, no MQTT and no hub.
  * The two alternate in rounds so that both meet the same load on the machine.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { Hub } from '../hub/hub.js';
@@ -34,12 +34,7 @@ import {
   nodeTopic,
   SeqCounter,
 } from '../protocol/index.js';
-import {
-  findBinary,
-  startInfluxd,
-  startVictoriaMetrics,
-  type TestServer,
-} from '../test/support/influx-servers.js';
+import { findBinary, startInfluxd, startVictoriaMetrics } from '../test/support/influx-servers.js';
 
 const METRICS = 10;
 const BATCH = 10_000;
@@ -50,8 +45,6 @@ interface PublisherData {
   readonly url: string;
   readonly index: number;
   readonly machines: number;
-  /** Int32 per worker: messages this publisher may have sent in total. */
-  readonly allow: SharedArrayBuffer;
 }
 
 const signal = (k: number, value: number, timestamp: number): Metric => ({
@@ -61,11 +54,13 @@ const signal = (k: number, value: number, timestamp: number): Metric => ({
   timestamp,
 });
 
-/** One edge node with `machines` devices: births, then DDATA round robin while allowed. */
-async function publish(d: PublisherData): Promise<void> {
+/**
+ * One edge node with `machines` devices: births, then DDATA round robin while `allowed()`
+ * (messages in total) lets it; a negative allowance ends it.
+ */
+async function publish(d: PublisherData, allowed: () => number): Promise<number> {
   const group = 'bench';
   const node = `gw-${d.index}`;
-  const allow = new Int32Array(d.allow);
   const seq = new SeqCounter();
   const client = await connectAsync(d.url, { clientId: `bench-${d.index}`, clean: true, reconnectPeriod: 0 });
   const send = (topic: string, metrics: Metric[], timestamp: number): Promise<unknown> =>
@@ -95,14 +90,14 @@ async function publish(d: PublisherData): Promise<void> {
   }
   let sent = 0;
   for (;;) {
-    const allowed = Atomics.load(allow, d.index);
-    if (allowed < 0) break;
-    if (sent >= allowed) {
+    const allow = allowed();
+    if (allow < 0) break;
+    if (sent >= allow) {
       await new Promise((r) => setTimeout(r, 2));
       continue;
     }
     let last: Promise<unknown> = Promise.resolve();
-    for (const end = Math.min(allowed, sent + 200); sent < end; sent++) {
+    for (const end = Math.min(allow, sent + 200); sent < end; sent++) {
       const j = sent % d.machines;
       const ts = T0 + 1 + Math.floor(sent / d.machines);
       const metrics = Array.from({ length: METRICS }, (_, k) => signal(k, sent + k, ts));
@@ -111,7 +106,7 @@ async function publish(d: PublisherData): Promise<void> {
     await last;
   }
   await client.endAsync();
-  parentPort?.postMessage({ sent });
+  return sent;
 }
 
 interface Options {
@@ -119,6 +114,12 @@ interface Options {
   directSeconds: number;
   pipelineSeconds: number;
   publishers: number;
+  /**
+   * Niceness of the publisher processes. In production they are other machines; a positive
+   * value gives them only the CPU the hub and the database leave (on a machine with other
+   * load, it starves them instead).
+   */
+  publisherNice: number;
   machines: number;
   stores: string[];
 }
@@ -129,17 +130,25 @@ function options(argv: readonly string[]): Options {
     directSeconds: 3,
     pipelineSeconds: 6,
     publishers: 2,
+    publisherNice: 0,
     machines: 500,
     stores: ['sqlite', 'influxdb-v1', 'influxdb-v2'],
   };
-  const numbers: Record<string, 'rounds' | 'directSeconds' | 'pipelineSeconds' | 'publishers' | 'machines'> =
-    {
-      '--rounds': 'rounds',
-      '--direct-seconds': 'directSeconds',
-      '--pipeline-seconds': 'pipelineSeconds',
-      '--publishers': 'publishers',
-      '--machines': 'machines',
-    };
+  type NumberKey =
+    | 'rounds'
+    | 'directSeconds'
+    | 'pipelineSeconds'
+    | 'publishers'
+    | 'publisherNice'
+    | 'machines';
+  const numbers: Record<string, NumberKey> = {
+    '--rounds': 'rounds',
+    '--direct-seconds': 'directSeconds',
+    '--pipeline-seconds': 'pipelineSeconds',
+    '--publishers': 'publishers',
+    '--publisher-nice': 'publisherNice',
+    '--machines': 'machines',
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const [k = '', v = ''] = [argv[i], argv[i + 1]];
     const key = numbers[k];
@@ -173,7 +182,6 @@ function* sampleBatches(machines: number): Generator<Sample[]> {
 
 interface Scenario {
   readonly name: string;
-  readonly server?: TestServer;
   /** The hub's store config. */
   readonly store: Record<string, unknown>;
   /** One batch written straight to the database; resolves when it has it. */
@@ -181,58 +189,40 @@ interface Scenario {
   close(): Promise<void>;
 }
 
-async function post(url: string, body: string): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'text/plain; charset=utf-8' },
-  });
+async function post(url: string, body: string, expect = 204): Promise<void> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
   const text = await res.text();
-  if (res.status !== 204) throw new Error(`direct write: HTTP ${res.status}: ${text}`);
+  if (res.status !== expect) throw new Error(`${url}: HTTP ${res.status}: ${text}`);
 }
 
 async function scenario(name: string, dataDir: string): Promise<Scenario | undefined> {
   if (name === 'sqlite') {
-    const store = createStore(
-      { type: 'sqlite', path: join(dataDir, 'direct.db') },
-      { dataDir, logger: pino({ level: 'silent' }) },
-    );
+    const logger = pino({ level: 'silent' });
+    const store = createStore({ type: 'sqlite', path: join(dataDir, 'direct.db') }, { dataDir, logger });
     await store.start();
     return { name, store: { type: 'sqlite' }, direct: (b) => store.write(b), close: () => store.close() };
   }
-  const kind = name === 'influxdb-v1' ? 'influxd' : 'victoria-metrics';
+  const v1 = name === 'influxdb-v1';
+  const kind = v1 ? 'influxd' : 'victoria-metrics';
   if (findBinary(kind) === undefined) {
     line({ store: name, skipped: `${kind} is not installed` });
     return undefined;
   }
-  const server = name === 'influxdb-v1' ? await startInfluxd() : await startVictoriaMetrics();
+  const server = v1 ? await startInfluxd() : await startVictoriaMetrics();
   const keys = new SeriesKeys('bench_direct');
-  const encode = (b: Sample[]): string => encodeSamples(b, { keys, writeStrings: true }).lines.join('\n');
-  if (name === 'influxdb-v1') {
-    await post(`${server.url}/query?q=${encodeURIComponent('CREATE DATABASE bench')}`, '').catch(
-      () => undefined,
-    );
-    return {
-      name,
-      server,
-      store: { type: 'influxdb', api: 'v1', url: server.url, database: 'bench', createDatabase: true },
-      direct: (b) => post(`${server.url}/write?db=bench&precision=ms`, encode(b)),
-      close: () => server.close(),
-    };
+  const body = (b: Sample[]): string => encodeSamples(b, { keys, writeStrings: true }).lines.join('\n');
+  const close = (): Promise<void> => server.close();
+  if (v1) {
+    await post(`${server.url}/query?q=${encodeURIComponent('CREATE DATABASE bench')}`, '', 200);
+    const store = { type: 'influxdb', api: 'v1', url: server.url, database: 'bench' };
+    return { name, store, direct: (b) => post(`${server.url}/write?db=bench&precision=ms`, body(b)), close };
   }
+  const store = { type: 'influxdb', url: server.url, bucket: 'bench', history: 'none', writeStrings: false };
   return {
     name,
-    server,
-    store: {
-      type: 'influxdb',
-      api: 'v2',
-      url: server.url,
-      bucket: 'bench',
-      history: 'none',
-      writeStrings: false,
-    },
-    direct: (b) => post(`${server.url}/api/v2/write?bucket=bench&precision=ms`, encode(b)),
-    close: () => server.close(),
+    store,
+    direct: (b) => post(`${server.url}/api/v2/write?bucket=bench&precision=ms`, body(b)),
+    close,
   };
 }
 
@@ -249,17 +239,17 @@ async function direct(s: Scenario, batches: Generator<Sample[]>, seconds: number
 }
 
 /**
- * The hub with its store and the publisher threads, which it paces: each may run ahead of
- * what the store has written by WINDOW samples (all publishers together), or is paused.
+ * The hub with its store and the publisher processes, which it paces: together they may run
+ * ahead of what the store has written by WINDOW samples, or are paused.
  */
 class PipelineRig {
   readonly hub: Hub;
   /** ms a store write was in flight. */
   busyMs = 0;
   readonly #o: Options;
-  readonly #allowed: Int32Array;
-  readonly #workers: Worker[] = [];
-  #finished: Promise<unknown>[] = [];
+  readonly #publishers: ChildProcess[] = [];
+  #exited: Promise<unknown>[] = [];
+  #allowance = 0;
   #pacer: NodeJS.Timeout | undefined;
   #births = 0;
 
@@ -272,7 +262,6 @@ class PipelineRig {
       logger: pino({ level: process.env.WANJI_BENCH_LOG ?? 'silent' }),
       store: s.store,
     });
-    this.#allowed = new Int32Array(new SharedArrayBuffer(4 * o.publishers));
   }
 
   get written(): number {
@@ -296,15 +285,13 @@ class PipelineRig {
     });
     const o = this.#o;
     for (let index = 0; index < o.publishers; index++) {
-      const data: PublisherData = {
-        url: this.hub.mqttUrl,
-        index,
-        machines: o.machines,
-        allow: this.#allowed.buffer as SharedArrayBuffer,
-      };
-      const w = new Worker(fileURLToPath(import.meta.url), { workerData: data });
-      this.#workers.push(w);
-      this.#finished.push(new Promise((resolve, reject) => w.once('message', resolve).once('error', reject)));
+      const data: PublisherData = { url: this.hub.mqttUrl, index, machines: o.machines };
+      const child = fork(fileURLToPath(import.meta.url), ['--publisher', JSON.stringify(data)], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      if (child.pid !== undefined && o.publisherNice !== 0) os.setPriority(child.pid, o.publisherNice);
+      this.#publishers.push(child);
+      this.#exited.push(new Promise((resolve) => child.once('exit', resolve)));
     }
     this.#births = o.publishers * o.machines * METRICS;
     await this.#waitFor(() => this.written >= this.#births);
@@ -313,8 +300,8 @@ class PipelineRig {
   resume(): void {
     const o = this.#o;
     const pace = (): void => {
-      const each = Math.floor((this.written - this.#births + WINDOW) / METRICS / o.publishers);
-      for (let i = 0; i < o.publishers; i++) Atomics.store(this.#allowed, i, Math.max(0, each));
+      const each = Math.max(0, Math.floor((this.written - this.#births + WINDOW) / METRICS / o.publishers));
+      if (each !== this.#allowance) this.#allow(each);
     };
     pace();
     this.#pacer = setInterval(pace, 5);
@@ -333,10 +320,18 @@ class PipelineRig {
 
   async close(): Promise<void> {
     clearInterval(this.#pacer);
-    for (let i = 0; i < this.#o.publishers; i++) Atomics.store(this.#allowed, i, -1);
-    await Promise.allSettled(this.#finished);
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    this.#allow(-1);
+    const timer = setTimeout(() => {
+      for (const p of this.#publishers) p.kill('SIGKILL');
+    }, 10_000);
+    await Promise.all(this.#exited);
+    clearTimeout(timer);
     await this.hub.close();
+  }
+
+  #allow(messages: number): void {
+    this.#allowance = messages;
+    for (const p of this.#publishers) if (p.connected) p.send({ allow: messages });
   }
 
   async #waitFor(cond: () => boolean): Promise<void> {
@@ -431,13 +426,18 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMainThread) {
+if (process.argv[2] === '--publisher') {
+  let allow = 0;
+  process.on('message', (m: { allow: number }) => {
+    allow = m.allow;
+  });
+  await publish(JSON.parse(process.argv[3] ?? '{}') as PublisherData, () => allow);
+  process.disconnect?.();
+} else {
   main().catch((err: unknown) => {
     process.stderr.write(
       `bench:ingest failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
     process.exitCode = 1;
   });
-} else {
-  await publish(workerData as PublisherData);
 }
