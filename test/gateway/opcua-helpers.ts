@@ -11,7 +11,7 @@ import { type GatewayConfig, validateGatewayConfig } from '../../gateway/config/
 import { type MetricUpdate, Sampler, type SamplerOutput } from '../../gateway/sampler.js';
 import { createOpcuaDriver } from '../../gateway/southbound/opcua/driver.js';
 import type { OpcuaConnectionConfig } from '../../gateway/southbound/opcua/schema.js';
-import type { Driver, MachineStatus, Sample } from '../../gateway/southbound/types.js';
+import type { Driver, MachineHealth, MachineStatus, Sample } from '../../gateway/southbound/types.js';
 import type { SimMachine } from '../../simulators/machine.js';
 import { opcuaNodeId } from '../../simulators/opcua/server.js';
 
@@ -82,6 +82,7 @@ export interface OpcuaRun {
   readonly driver: Driver;
   readonly samples: Sample[];
   readonly statuses: Array<{ machineId: string; status: MachineStatus; reason: string; at: number }>;
+  readonly healths: Array<{ machineId: string; health: MachineHealth; detail: string }>;
   /** What the sampler published, when the run has one. */
   readonly published: SamplerEvent[];
   readonly dataDir: string;
@@ -104,6 +105,7 @@ export async function runOpcua(config: GatewayConfig, options: RunOptions = {}):
   const samples: Sample[] = [];
   const statuses: OpcuaRun['statuses'] = [];
   const published: SamplerEvent[] = [];
+  const healths: OpcuaRun['healths'] = [];
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'wanji-opcua-')));
   const logger = options.logger ?? testLog();
@@ -133,6 +135,7 @@ export async function runOpcua(config: GatewayConfig, options: RunOptions = {}):
         statuses.push({ machineId, status, reason, at: Date.now() });
         sampler?.onMachineStatus(machineId, status, reason);
       },
+      onMachineHealth: (machineId, health, detail) => healths.push({ machineId, health, detail }),
     },
     logger,
     clock: systemClock,
@@ -144,6 +147,7 @@ export async function runOpcua(config: GatewayConfig, options: RunOptions = {}):
     driver,
     samples,
     statuses,
+    healths,
     published,
     dataDir,
     latest: (machineId, tag) => samples.findLast((s) => s.machineId === machineId && s.tag === tag),

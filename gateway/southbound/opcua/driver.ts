@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { MetricValue } from '../../../protocol/index.js';
 import type { Clock, TimerHandle } from '../../clock.js';
 import type { MachineConfig } from '../../config/schema.js';
-import type { Driver, DriverContext, DriverSink, Quality } from '../types.js';
+import type { Driver, DriverContext, DriverSink, MachineHealth, Quality } from '../types.js';
 import { OpcuaError } from './errors.js';
 import { Link, type LinkCounters, type LinkHandlers, type LinkTarget } from './link.js';
 import { type OpenPki, openPki, pkiPaths } from './pki.js';
@@ -43,8 +43,10 @@ interface MachineRuntime {
   readonly config: MachineConfig;
   readonly tagCount: number;
   online: boolean;
-  /** Latest quality per tag of this session; a tag not here has not reported yet. */
-  readonly quality: Map<string, Quality>;
+  /** Online with some tags Bad is degraded; last told to the sink. */
+  health: MachineHealth | undefined;
+  /** Latest quality and status per tag of this session; a tag not here has not reported yet. */
+  readonly quality: Map<string, { quality: Quality; status: string }>;
 }
 
 interface TagRef extends LinkTarget {
@@ -80,8 +82,8 @@ export class OpcuaDriver implements Driver {
     keepAliveMisses: 0,
     notifications: 0,
     reads: 0,
-    readMsTotal: 0,
-    lastReadMs: 0,
+    readMsSum: 0,
+    latencyMaxMs: 0,
     overruns: 0,
     errors: 0,
     badItems: 0,
@@ -101,6 +103,7 @@ export class OpcuaDriver implements Driver {
       config,
       tagCount: config.tags.length,
       online: false,
+      health: undefined,
       quality: new Map(),
     }));
     this.#refs = this.#machines
@@ -133,8 +136,14 @@ export class OpcuaDriver implements Driver {
     this.#pki = undefined;
   }
 
+  /**
+   * connects, sessionsCreated, reconnects (repaired by node-opcua), recoveries (new link),
+   * connectionLosses, keepAliveMisses, notifications, reads, overruns, errors, badItems,
+   * typeMismatches, and latencyAvgMs / latencyMaxMs of Read requests.
+   */
   counters(): Readonly<Record<string, number>> {
-    return { ...this.#counters };
+    const { readMsSum, ...c } = this.#counters;
+    return { ...c, latencyAvgMs: c.reads > 0 ? readMsSum / c.reads : 0 };
   }
 
   /** One link at a time: open it, wait until it is beyond repair, close it, back off, again. */
@@ -184,20 +193,25 @@ export class OpcuaDriver implements Driver {
   }
 
   #newLink(): Link {
+    const failed = new Map<number, string>();
     const handlers: LinkHandlers = {
       onValue: (i, dv) => {
         if (this.#link === link) this.#onValue(i, dv);
       },
       onTagFailed: (i, status) => {
         const ref = this.#refs[i];
-        if (this.#link === link && ref !== undefined)
-          this.#report(ref, null, 'bad', this.#clock.now(), status);
+        if (this.#link !== link || ref === undefined) return;
+        failed.set(i, status);
+        this.#report(ref, null, 'bad', this.#clock.now(), status);
       },
       onLost: (reason) => {
         if (this.#link === link) this.#allOffline(reason);
       },
       onBack: () => {
         if (this.#link !== link) return;
+        // Tags this link cannot read stay bad after a repair; the others are read again.
+        for (const [i, status] of failed)
+          this.#report(this.#refs[i]!, null, 'bad', this.#clock.now(), status);
         link
           .readAll()
           .catch((err: unknown) => this.#log.warn({ err }, 'reading the values after a reconnect failed'));
@@ -241,17 +255,32 @@ export class OpcuaDriver implements Driver {
 
   #report(ref: TagRef, value: MetricValue, quality: Quality, time: number, status: string): void {
     const m = ref.machine;
-    m.quality.set(ref.tag.name, quality);
+    m.quality.set(ref.tag.name, { quality, status });
     const id = m.config.id;
     if (quality !== 'bad' && !m.online) {
       m.online = true;
       this.#sink.onMachineStatus(id, 'online', `${this.#conn.endpoint} answers`);
     }
     if (m.online) this.#sink.onSample({ machineId: id, tag: ref.tag.name, value, quality, sourceTime: time });
-    if (m.online && m.quality.size === m.tagCount && [...m.quality.values()].every((q) => q === 'bad')) {
+    const bad = [...m.quality].filter(([, q]) => q.quality === 'bad');
+    if (m.online && m.quality.size === m.tagCount && bad.length === m.tagCount) {
       m.online = false;
       this.#sink.onMachineStatus(id, 'offline', `every item reports ${status}`);
     }
+    if (!m.online) {
+      this.#health(m, 'offline', bad.length === m.tagCount ? `every item reports ${status}` : 'no value yet');
+    } else if (bad.length > 0) {
+      const which = bad.slice(0, 3).map(([tag, q]) => `${tag} (${q.status})`);
+      this.#health(m, 'degraded', `${bad.length} of ${m.tagCount} tags are bad: ${which.join(', ')}`);
+    } else {
+      this.#health(m, 'online', `${this.#conn.endpoint} answers`);
+    }
+  }
+
+  #health(m: MachineRuntime, health: MachineHealth, detail: string): void {
+    if (m.health === health || this.#closed) return;
+    m.health = health;
+    this.#sink.onMachineHealth?.(m.config.id, health, detail);
   }
 
   #allOffline(reason: string): void {
@@ -262,6 +291,7 @@ export class OpcuaDriver implements Driver {
       m.online = false;
       any = true;
       if (!this.#closed) this.#sink.onMachineStatus(m.config.id, 'offline', reason);
+      this.#health(m, 'offline', reason);
     }
     if (any && !this.#closed) this.#log.warn({ reason }, 'OPC UA machines offline');
   }

@@ -61,8 +61,9 @@ export interface LinkCounters {
   keepAliveMisses: number;
   notifications: number;
   reads: number;
-  readMsTotal: number;
-  lastReadMs: number;
+  /** Sum and maximum of Read round trips (ms); counters() turns the sum into latencyAvgMs. */
+  readMsSum: number;
+  latencyMaxMs: number;
   overruns: number;
   errors: number;
   badItems: number;
@@ -309,8 +310,8 @@ export class Link {
   #read(ms: number): void {
     const c = this.#o.counters;
     c.reads++;
-    c.readMsTotal += ms;
-    c.lastReadMs = ms;
+    c.readMsSum += ms;
+    c.latencyMaxMs = Math.max(c.latencyMaxMs, ms);
     this.#activity();
   }
 
