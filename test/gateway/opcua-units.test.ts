@@ -1,5 +1,14 @@
 /** The OPC UA driver's pure parts and timing, without a server. */
-import { DataChangeTrigger, DataValue, DeadbandType, resolveNodeId } from 'node-opcua';
+import {
+  DataChangeTrigger,
+  DataType,
+  DataValue,
+  DeadbandType,
+  LocalizedText,
+  resolveNodeId,
+  StatusCodes,
+  Variant,
+} from 'node-opcua';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../gateway/clock.js';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
@@ -13,6 +22,7 @@ import {
   opcuaTagIssues,
 } from '../../gateway/southbound/opcua/schema.js';
 import { classifyConnectError } from '../../gateway/southbound/opcua/security.js';
+import { convertDataValue } from '../../gateway/southbound/opcua/values.js';
 
 const conn = (extra: Record<string, unknown> = {}) => ({
   id: 'opc',
@@ -323,5 +333,27 @@ describe('OPC UA recovery timing', () => {
     );
     expect(sizes).toEqual([3, 3, 1]);
     expect(offsets).toEqual([0, 3, 6]);
+  });
+});
+
+describe('OPC UA values', () => {
+  it('publishes a LocalizedText as its text, and Bad as null whatever the value', () => {
+    const text = new DataValue({
+      value: new Variant({
+        dataType: DataType.LocalizedText,
+        value: new LocalizedText({ text: '主轴过载', locale: 'zh-CN' }),
+      }),
+    });
+    expect(convertDataValue(text, 'String', 0)).toMatchObject({ value: '主轴过载', quality: 'good' });
+    const bad = new DataValue({
+      value: new Variant({ dataType: DataType.Double, value: 0 }),
+      statusCode: StatusCodes.BadSensorFailure,
+    });
+    expect(convertDataValue(bad, 'Double', 0)).toMatchObject({ value: null, quality: 'bad' });
+    const uncertain = new DataValue({
+      value: new Variant({ dataType: DataType.Double, value: 0 }),
+      statusCode: StatusCodes.UncertainLastUsableValue,
+    });
+    expect(convertDataValue(uncertain, 'Double', 0)).toMatchObject({ value: 0, quality: 'uncertain' });
   });
 });

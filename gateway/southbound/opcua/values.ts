@@ -39,6 +39,10 @@ export function convertDataValue(dv: DataValue, datatype: DataTypeName, now: num
   const sourceTime = dv.sourceTimestamp?.getTime() ?? dv.serverTimestamp?.getTime() ?? now;
   if (quality === 'bad') return { value: null, quality, sourceTime };
   let raw: unknown = dv.value?.value ?? null;
+  // A LocalizedText (what `wanji browse` offers as String) is published as its text.
+  if (datatype === 'String' && typeof raw === 'object' && raw !== null && 'text' in raw) {
+    raw = (raw as { text: unknown }).text ?? null;
+  }
   if (datatype === 'Int64' || datatype === 'UInt64') {
     const b = fromHighLow(raw, datatype === 'Int64');
     if (b !== undefined) raw = simplify(b);
