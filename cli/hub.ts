@@ -1,5 +1,9 @@
 /** `wanji hub`: runs the hub until the signal aborts. */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseDocument } from 'yaml';
+import { type HubOptions, resolveHubConfig } from '../hub/config.js';
 import { HubConfigError } from '../hub/errors.js';
 import { Hub } from '../hub/hub.js';
 import { type CommandIo, untilAborted } from './io.js';
@@ -10,6 +14,8 @@ Runs the hub: embedded MQTT broker, Sparkplug primary host, sample store, regist
 API and dashboard.
 
 Options:
+  -c, --config F  a YAML hub config (store, windows, host id …; see deploy/examples/hub.yaml);
+                  the options below override it
   --data-dir D    where registry.db and samples.db live (default: ./wanji-data)
   --http-port P   API and dashboard port (default: 8080; 0 = any free port)
   --mqtt-port Q   MQTT broker port (default: 1883; 0 = any free port)
@@ -32,12 +38,53 @@ function urlHost(h: string): string {
   return h.includes(':') ? `[${h}]` : h;
 }
 
+type FileConfig = Record<string, unknown> & {
+  mqtt?: Record<string, unknown>;
+  http?: Record<string, unknown>;
+};
+
+/**
+ * Reads a YAML hub config. A relative dataDir is taken from the file's folder, so a config
+ * means the same wherever the hub is started from.
+ */
+async function readHubConfigFile(file: string): Promise<FileConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new HubConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? err}`]);
+  }
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new HubConfigError(
+      file,
+      doc.errors.map(
+        (e) => `line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]} (fix the YAML syntax)`,
+      ),
+    );
+  }
+  const value: unknown = doc.toJS() ?? {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HubConfigError(file, ['/: expected a mapping of hub settings (dataDir, mqtt, http, store, …)']);
+  }
+  const config = value as FileConfig;
+  if (typeof config.dataDir === 'string') config.dataDir = resolve(dirname(file), config.dataDir);
+  return config;
+}
+
 export async function runHubCommand(args: string[], io: CommandIo): Promise<number> {
-  let opts: { dataDir: string; httpPort: number; mqttPort: number; host: string };
+  let opts: {
+    config: string | undefined;
+    dataDir: string | undefined;
+    httpPort: number | undefined;
+    mqttPort: number | undefined;
+    host: string | undefined;
+  };
   try {
     const { values } = parseArgs({
       args,
       options: {
+        config: { type: 'string', short: 'c' },
         'data-dir': { type: 'string' },
         'http-port': { type: 'string' },
         'mqtt-port': { type: 'string' },
@@ -51,11 +98,13 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
       io.stdout.write(USAGE);
       return 0;
     }
+    const given = (what: string, v: string | undefined) => (v === undefined ? undefined : port(what, v, 0));
     opts = {
-      dataDir: values['data-dir'] ?? 'wanji-data',
-      httpPort: port('--http-port', values['http-port'], 8080),
-      mqttPort: port('--mqtt-port', values['mqtt-port'], 1883),
-      host: values.host ?? '127.0.0.1',
+      config: values.config,
+      dataDir: values['data-dir'],
+      httpPort: given('--http-port', values['http-port']),
+      mqttPort: given('--mqtt-port', values['mqtt-port']),
+      host: values.host,
     };
   } catch (err) {
     io.stderr.write(`wanji hub: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
@@ -63,13 +112,23 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
   }
 
   let hub: Hub;
+  let host: string;
+  let dataDir: string;
   try {
-    hub = new Hub({
-      dataDir: opts.dataDir,
-      mqtt: { host: opts.host, port: opts.mqttPort },
-      http: { host: opts.host, port: opts.httpPort },
-      logger: io.logger,
-    });
+    const file = opts.config === undefined ? {} : await readHubConfigFile(opts.config);
+    const defined = <T extends object>(o: T) =>
+      Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    const merged = {
+      ...file,
+      dataDir: opts.dataDir ?? (file.dataDir as string | undefined) ?? 'wanji-data',
+      mqtt: { ...file.mqtt, ...defined({ host: opts.host, port: opts.mqttPort }) },
+      http: { ...file.http, ...defined({ host: opts.host, port: opts.httpPort }) },
+    };
+    // Validated here first so that errors name the file; the Hub validates again, cheaply.
+    const config = resolveHubConfig(merged, opts.config ?? 'command-line options');
+    host = config.http.host;
+    dataDir = config.dataDir;
+    hub = new Hub({ ...(merged as Omit<HubOptions, 'logger'>), logger: io.logger });
   } catch (err) {
     if (err instanceof HubConfigError) {
       io.stderr.write(`wanji hub: ${err.message}\n`);
@@ -84,11 +143,11 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
     io.stderr.write(`wanji hub: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const h = urlHost(opts.host);
+  const h = urlHost(host);
   io.stdout.write(
-    `Wanji hub running\n  dashboard  http://${h}:${hub.httpPort}/\n  MQTT       mqtt://${h}:${hub.mqttPort}\n  data       ${opts.dataDir}\n`,
+    `Wanji hub running\n  dashboard  http://${h}:${hub.httpPort}/\n  MQTT       mqtt://${h}:${hub.mqttPort}\n  data       ${dataDir}\n`,
   );
-  if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     io.stderr.write(
       'wanji hub: warning: the MQTT broker accepts anonymous clients on a non-loopback interface\n',
     );

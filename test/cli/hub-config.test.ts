@@ -1,0 +1,90 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runHubCommand } from '../../cli/hub.js';
+
+function io(signal: AbortSignal) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return {
+    io: { stdout, stderr, logger: pino({ level: 'silent' }), signal },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('wanji hub --config', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wanji-hub-config-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs from a YAML file, with its data dir relative to the file and flags overriding it', async () => {
+    const file = join(dir, 'hub.yaml');
+    await writeFile(file, 'dataDir: data\nhostId: city-hub\nmqtt: { port: 1 }\nhttp: { port: 1 }\n');
+    const ac = new AbortController();
+    const t = io(ac.signal);
+    const run = runHubCommand(['-c', file, '--mqtt-port', '0', '--http-port', '0'], t.io);
+    const deadline = Date.now() + 20_000;
+    while (!t.out().includes('dashboard') && Date.now() < deadline && t.err() === '') {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      expect(t.err()).toBe('');
+      expect(t.out()).toContain(`data       ${join(dir, 'data')}`);
+      const url = /dashboard\s+(\S+)/.exec(t.out())?.[1];
+      const health = await fetch(`${url}healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      ac.abort();
+      expect(await run).toBe(0);
+    }
+  });
+
+  it('names the file, the path and the fix for a bad config, and starts nothing', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'mqtt:\n  port: 70000\nhostId: "a/b"\n');
+    const t = io(new AbortController().signal);
+    expect(await runHubCommand(['--config', file], t.io)).toBe(2);
+    expect(t.err()).toContain(file);
+    expect(t.err()).toMatch(/\/mqtt\/port: .*0–65535/);
+    expect(t.out()).toBe('');
+  });
+
+  it('reports YAML syntax errors with their line and a missing file plainly', async () => {
+    const file = join(dir, 'broken.yaml');
+    await writeFile(file, 'mqtt:\n  port: 1883\n   host: x\n');
+    const t = io(new AbortController().signal);
+    expect(await runHubCommand(['-c', file], t.io)).toBe(2);
+    expect(t.err()).toMatch(/line \d+/);
+    const t2 = io(new AbortController().signal);
+    expect(await runHubCommand(['-c', join(dir, 'missing.yaml')], t2.io)).toBe(2);
+    expect(t2.err()).toContain('ENOENT');
+  });
+
+  it('accepts the example config shipped in deploy/', async () => {
+    const example = new URL('../../deploy/examples/hub.yaml', import.meta.url).pathname;
+    // The example's dataDir is /var/lib/wanji: override it, and stop at once.
+    const ac = new AbortController();
+    ac.abort();
+    const t2 = io(ac.signal);
+    expect(
+      await runHubCommand(['-c', example, '--data-dir', dir, '--http-port', '0', '--mqtt-port', '0'], t2.io),
+    ).toBe(0);
+    expect(t2.err()).toBe('');
+  });
+});
