@@ -86,7 +86,7 @@ describe('OPC UA security', () => {
       lines,
     );
     try {
-      await waitFor(
+      const refusal = await waitFor(
         () => lines.find((l) => errCode(l) === 'WANJI_E_OPCUA_CERT_UNTRUSTED'),
         10_000,
         'rejection',
@@ -97,6 +97,9 @@ describe('OPC UA security', () => {
       expect(rejected).toHaveLength(1);
       const server = rejected[0]!;
       expect(server.applicationUri).toBe('urn:wanji:simulator');
+      const err = refusal.err as { message: string; detail: { thumbprint?: string } };
+      expect(err.detail.thumbprint).toBe(server.thumbprint);
+      expect(err.message).toContain(`then \`wanji pki trust ${server.thumbprint}\``);
       const listing = await pki(['list', '--data-dir', dataDir]);
       expect(listing.code).toBe(0);
       expect(listing.out).toContain(`rejected (1):\n  ${server.thumbprint}`);

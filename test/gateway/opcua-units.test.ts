@@ -219,7 +219,7 @@ describe('OPC UA monitoring settings', () => {
     const untrusted = classifyConnectError(
       new Error('server Certificate verification failed with err BadCertificateUntrusted (0x801a0000)'),
       c,
-      '/pki/rejected',
+      '/nonexistent/pki',
     );
     expect(untrusted.code).toBe('WANJI_E_OPCUA_CERT_UNTRUSTED');
     expect(untrusted.message).toContain('wanji pki trust');

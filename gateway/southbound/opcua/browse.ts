@@ -69,7 +69,7 @@ export async function withBrowseSession<T>(
       await client.connect(c.endpoint);
       session = await client.createSession(userIdentity(c as OpcuaConnectionConfig));
     } catch (err) {
-      throw classifyConnectError(err, c as OpcuaConnectionConfig, pki.paths.rejected);
+      throw classifyConnectError(err, c as OpcuaConnectionConfig, pki.paths.root);
     }
     try {
       return await fn(session);

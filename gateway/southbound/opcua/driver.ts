@@ -21,7 +21,7 @@ import type { MachineConfig } from '../../config/schema.js';
 import type { Driver, DriverContext, DriverSink, MachineHealth, Quality } from '../types.js';
 import { OpcuaError } from './errors.js';
 import { Link, type LinkCounters, type LinkHandlers, type LinkTarget } from './link.js';
-import { type OpenPki, openPki, pkiPaths } from './pki.js';
+import { type OpenPki, openPki } from './pki.js';
 import { jitteredBackoff } from './recovery.js';
 import type { OpcuaConnectionConfig, OpcuaTagConfig } from './schema.js';
 import { classifyConnectError } from './security.js';
@@ -172,7 +172,7 @@ export class OpcuaDriver implements Driver {
       } catch (err) {
         if (this.#closed) break;
         this.#counters.errors++;
-        const wrapped = classifyConnectError(err, this.#conn, pkiPaths(this.#pkiDir).rejected);
+        const wrapped = classifyConnectError(err, this.#conn, this.#pkiDir);
         this.#log.error({ err: wrapped }, 'OPC UA connection set-up failed');
       }
       await this.#closeLink();

@@ -10,7 +10,7 @@
  * Used by the driver and by `wanji pki`.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua';
@@ -73,6 +73,15 @@ export function describeCertificate(der: Uint8Array, file: string): CertificateI
     notAfter: new Date(x.validTo).toISOString(),
     file,
   };
+}
+
+/** The certificate put in rejected/ last: the one a failed connection just refused. */
+export function lastRejected(root: string): CertificateInfo | undefined {
+  const dir = pkiPaths(root).rejected;
+  const newest = certificatesIn(dir)
+    .map((c) => ({ c, t: statSync(c.file).mtimeMs }))
+    .sort((a, b) => b.t - a.t)[0];
+  return newest?.c;
 }
 
 function certificatesIn(dir: string): CertificateInfo[] {

@@ -11,7 +11,7 @@ import {
   UserTokenType,
 } from 'node-opcua';
 import { OPCUA_ERROR_CODES, OpcuaError } from './errors.js';
-import { readCertificateDer, thumbprintOf } from './pki.js';
+import { lastRejected, pkiPaths, readCertificateDer, thumbprintOf } from './pki.js';
 import type { OpcuaConnectionConfig, SecurityModeName, SecurityPolicyName } from './schema.js';
 
 const MODES: Readonly<Record<SecurityModeName, MessageSecurityMode>> = {
@@ -92,22 +92,20 @@ const IDENTITY_STATUS =
 
 /**
  * Sorts a failed connect or session set-up into a code with a message that says what to do.
- * `rejectedDir` is where an untrusted server certificate was put.
+ * `pkiDir` is the client's PKI folder, where an untrusted server certificate was put.
  */
-export function classifyConnectError(
-  err: unknown,
-  conn: OpcuaConnectionConfig,
-  rejectedDir: string,
-): OpcuaError {
+export function classifyConnectError(err: unknown, conn: OpcuaConnectionConfig, pkiDir: string): OpcuaError {
   if (err instanceof OpcuaError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const status = /\b(Bad[A-Za-z]+)\b/.exec(message)?.[1];
   const detail = status === undefined ? {} : { statusCode: status };
   if (/server Certificate verification failed|BadCertificateUntrusted/i.test(message)) {
+    const rejected = pkiDir === '' ? undefined : lastRejected(pkiDir);
+    const thumbprint = rejected?.thumbprint ?? '<thumbprint>';
     return new OpcuaError(
       OPCUA_ERROR_CODES.certificateUntrusted,
-      `the server certificate of ${conn.endpoint} is not trusted (${status ?? 'untrusted'}); it is in ${rejectedDir}: check its thumbprint with \`wanji pki list\`, then \`wanji pki trust <thumbprint>\``,
-      detail,
+      `the server certificate of ${conn.endpoint} is not trusted (${status ?? 'untrusted'}); it is in ${pkiPaths(pkiDir).rejected} as ${thumbprint}: check that thumbprint with the server's owner, then \`wanji pki trust ${thumbprint}\``,
+      { ...detail, ...(rejected === undefined ? {} : { thumbprint: rejected.thumbprint }) },
       { cause: err },
     );
   }
