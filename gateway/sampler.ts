@@ -9,9 +9,10 @@
  * one turn of the event loop are published together (one DDATA per machine).
  */
 import type { Logger } from 'pino';
-import { MACHINE_METRIC, type MachineState, type MetricValue, signalMetricName } from '../protocol/index.js';
+import { MACHINE_METRIC, type MachineState, type MetricValue } from '../protocol/index.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { MachineConfig } from './config/schema.js';
+import { signalName } from './northbound/device-model.js';
 import { deepEqual } from './reload.js';
 import type { MachineStatus, Quality, Sample } from './southbound/types.js';
 import { deriveState } from './state.js';
@@ -43,23 +44,28 @@ export interface SamplerOptions {
   readonly birthWaitMs?: (machine: MachineConfig) => number;
 }
 
-interface Reading {
-  value: MetricValue;
-  quality: Quality;
-  time: number;
+/** What the sampler keeps of a tag: its deadband and the name it is published under. */
+interface TagRuntime {
+  readonly deadband: number;
+  readonly metric: string;
 }
 
 interface MachineRuntime {
   readonly config: MachineConfig;
-  readonly deadbands: ReadonlyMap<string, number>;
+  readonly tags: ReadonlyMap<string, TagRuntime>;
+  /** The tags the state is derived from: only their samples can change it. */
+  readonly stateTags: ReadonlySet<string>;
   online: boolean;
   born: boolean;
-  /** Latest readings of this online period. */
-  readonly current: Map<string, Reading>;
+  /**
+   * Latest readings of this online period, per tag. A reading is the very MetricUpdate that is
+   * published, so a sample costs one object however far it travels.
+   */
+  readonly current: Map<string, MetricUpdate>;
   /** What the northbound side last got, per tag. */
-  readonly published: Map<string, Reading>;
+  readonly published: Map<string, MetricUpdate>;
   publishedState: MachineState | undefined;
-  /** Changes waiting for the end of this turn. */
+  /** Changes waiting for the end of this turn, by metric name. */
   readonly pending: Map<string, MetricUpdate>;
   birthTimer: TimerHandle | undefined;
   heartbeatTimer: TimerHandle | undefined;
@@ -73,10 +79,19 @@ export interface MachineStatusView {
 
 const defaultBirthWait = (m: MachineConfig) => Math.max(1000, 2 * m.pollIntervalMs);
 
+function stateTags(config: MachineConfig): Set<string> {
+  const s = config.state;
+  if ('tag' in s) return new Set([s.tag]);
+  return new Set([s.stackLight.red, s.stackLight.yellow, s.stackLight.green].filter((t) => t !== undefined));
+}
+
 function newRuntime(config: MachineConfig): MachineRuntime {
   return {
     config,
-    deadbands: new Map(config.tags.map((t) => [t.name, t.deadband ?? 0])),
+    tags: new Map(
+      config.tags.map((t) => [t.name, { deadband: t.deadband ?? 0, metric: signalName(t.name) }]),
+    ),
+    stateTags: stateTags(config),
     online: false,
     born: false,
     current: new Map(),
@@ -91,6 +106,16 @@ function newRuntime(config: MachineConfig): MachineRuntime {
 function sameValue(a: MetricValue, b: MetricValue): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
   return Object.is(a, b);
+}
+
+/** Whether `next` is news after `last`: another quality, a move past the deadband, any other change. */
+function exceeds(deadband: number, last: MetricUpdate, next: MetricUpdate): boolean {
+  if (last.quality !== next.quality) return true;
+  if (typeof last.value === 'number' && typeof next.value === 'number') {
+    if (Number.isNaN(last.value) || Number.isNaN(next.value)) return !Object.is(last.value, next.value);
+    return deadband === 0 ? last.value !== next.value : Math.abs(next.value - last.value) > deadband;
+  }
+  return !sameValue(last.value, next.value);
 }
 
 export class Sampler {
@@ -108,6 +133,8 @@ export class Sampler {
     deaths: 0,
     unmappedState: 0,
   };
+  /** Machines with something to publish (or to be born) at the end of this turn. */
+  #dirty = new Set<MachineRuntime>();
   #flushQueued = false;
   #closed = false;
   #heartbeatMs: number;
@@ -133,6 +160,7 @@ export class Sampler {
       this.#flushMachine(m);
       this.#clearTimers(m);
       this.#machines.delete(id);
+      this.#dirty.delete(m);
       if (m.born) {
         this.#counters.deaths++;
         this.#opts.output.machineDeath(id, 'removed from the config');
@@ -147,6 +175,7 @@ export class Sampler {
       if (deepEqual(old.config, config)) continue;
       this.#flushMachine(old);
       this.#clearTimers(old);
+      this.#dirty.delete(old);
       const m = newRuntime(config);
       m.online = old.online;
       for (const t of config.tags) {
@@ -156,41 +185,39 @@ export class Sampler {
       }
       this.#machines.set(config.id, m);
       if (!m.online || this.#closed) continue;
-      if (m.current.size === config.tags.length) this.#scheduleFlush();
+      if (m.current.size === config.tags.length) this.#touch(m);
       else m.birthTimer = this.#opts.clock.setTimeout(() => this.#birth(m), this.#birthWait(config));
     }
   }
 
   onSample(s: Sample): void {
     const m = this.#machines.get(s.machineId);
-    if (m === undefined || this.#closed) {
-      this.#counters.unknownMachine++;
-      return;
-    }
-    if (!m.deadbands.has(s.tag)) {
+    const tag = m?.tags.get(s.tag);
+    if (m === undefined || tag === undefined || this.#closed) {
       this.#counters.unknownMachine++;
       return;
     }
     this.#counters.samples++;
-    const reading: Reading = {
+    const reading: MetricUpdate = {
+      name: tag.metric,
       value: s.quality === 'bad' ? null : s.value,
       quality: s.quality,
-      time: s.sourceTime,
+      timestamp: s.sourceTime,
     };
     m.current.set(s.tag, reading);
     if (m.born) {
       const last = m.published.get(s.tag);
-      if (last === undefined || this.#exceeds(m, s.tag, last, reading)) {
+      if (last === undefined || exceeds(tag.deadband, last, reading)) {
         m.published.set(s.tag, reading);
-        m.pending.set(s.tag, { name: signalMetricName(s.tag), ...this.#update(reading) });
+        m.pending.set(tag.metric, reading);
+        this.#touch(m);
       } else {
         this.#counters.suppressed++;
       }
-      this.#stateChanged(m, s.sourceTime);
+      if (m.stateTags.has(s.tag)) this.#stateChanged(m, s.sourceTime);
     } else if (m.online && m.current.size === m.config.tags.length) {
-      this.#scheduleFlush();
+      this.#touch(m);
     }
-    if (m.pending.size > 0) this.#scheduleFlush();
   }
 
   onMachineStatus(machineId: string, status: MachineStatus, reason: string): void {
@@ -200,7 +227,7 @@ export class Sampler {
       if (m.online) return;
       m.online = true;
       this.#log.info({ machine: machineId, reason }, 'machine online');
-      if (m.current.size === m.config.tags.length) this.#scheduleFlush();
+      if (m.current.size === m.config.tags.length) this.#touch(m);
       else m.birthTimer = this.#opts.clock.setTimeout(() => this.#birth(m), this.#birthWait(m.config));
       return;
     }
@@ -220,7 +247,9 @@ export class Sampler {
   /** Publishes what is pending now (normally done at the end of the turn). */
   flush(): void {
     this.#flushQueued = false;
-    for (const m of this.#machines.values()) {
+    const dirty = this.#dirty;
+    this.#dirty = new Set();
+    for (const m of dirty) {
       if (m.online && !m.born && m.current.size === m.config.tags.length) this.#birth(m);
       else this.#flushMachine(m);
     }
@@ -247,20 +276,6 @@ export class Sampler {
     for (const m of this.#machines.values()) this.#clearTimers(m);
   }
 
-  #exceeds(m: MachineRuntime, tag: string, last: Reading, next: Reading): boolean {
-    if (last.quality !== next.quality) return true;
-    if (typeof last.value === 'number' && typeof next.value === 'number') {
-      const deadband = m.deadbands.get(tag) ?? 0;
-      if (Number.isNaN(last.value) || Number.isNaN(next.value)) return !Object.is(last.value, next.value);
-      return deadband === 0 ? last.value !== next.value : Math.abs(next.value - last.value) > deadband;
-    }
-    return !sameValue(last.value, next.value);
-  }
-
-  #update(r: Reading): Omit<MetricUpdate, 'name'> {
-    return { value: r.value, quality: r.quality, timestamp: r.time };
-  }
-
   #derive(m: MachineRuntime): MachineState | undefined {
     const state = deriveState(m.config.state, m.current);
     if (state === undefined && 'tag' in m.config.state) {
@@ -284,6 +299,7 @@ export class Sampler {
     if (state === m.publishedState) return;
     m.publishedState = state;
     m.pending.set(MACHINE_METRIC.state, this.#stateMetric(state, time));
+    this.#touch(m);
     this.#armHeartbeat(m);
   }
 
@@ -296,10 +312,15 @@ export class Sampler {
     m.publishedState = this.#derive(m);
     metrics.push(this.#stateMetric(m.publishedState, now));
     m.published.clear();
-    for (const t of m.config.tags) {
-      const r = m.current.get(t.name) ?? { value: null, quality: 'bad' as const, time: now };
-      m.published.set(t.name, r);
-      metrics.push({ name: signalMetricName(t.name), ...this.#update(r) });
+    for (const [name, t] of m.tags) {
+      const r = m.current.get(name) ?? {
+        name: t.metric,
+        value: null,
+        quality: 'bad' as const,
+        timestamp: now,
+      };
+      m.published.set(name, r);
+      metrics.push(r);
     }
     m.pending.clear();
     m.born = true;
@@ -336,7 +357,9 @@ export class Sampler {
     m.heartbeatTimer = undefined;
   }
 
-  #scheduleFlush(): void {
+  /** Marks a machine for the end-of-turn flush. */
+  #touch(m: MachineRuntime): void {
+    this.#dirty.add(m);
     if (this.#flushQueued) return;
     this.#flushQueued = true;
     queueMicrotask(() => {

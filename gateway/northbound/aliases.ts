@@ -6,24 +6,31 @@
  * aliases after a restart. An alias is never reused, even after its metric is removed.
  */
 export class AliasTable {
-  readonly #byKey = new Map<string, number>();
+  /** Per device, then per metric name (names are shared strings, so no key is built per metric). */
+  readonly #devices = new Map<string, Map<string, number>>();
+  readonly #node = new Map<string, number>();
   #next = 1;
 
   /** The alias of a device (machine) metric. */
   device(deviceId: string, metric: string): number {
-    return this.#alias(`d\u0000${deviceId}\u0000${metric}`);
+    let metrics = this.#devices.get(deviceId);
+    if (metrics === undefined) {
+      metrics = new Map();
+      this.#devices.set(deviceId, metrics);
+    }
+    return this.#alias(metrics, metric);
   }
 
   /** The alias of a node (gateway) metric. */
   node(metric: string): number {
-    return this.#alias(`n\u0000${metric}`);
+    return this.#alias(this.#node, metric);
   }
 
-  #alias(key: string): number {
-    let alias = this.#byKey.get(key);
+  #alias(table: Map<string, number>, metric: string): number {
+    let alias = table.get(metric);
     if (alias === undefined) {
       alias = this.#next++;
-      this.#byKey.set(key, alias);
+      table.set(metric, alias);
     }
     return alias;
   }

@@ -39,6 +39,21 @@ const MODBUS_DATATYPES: Readonly<Record<string, DataType>> = {
   string: DataType.String,
 };
 
+const SIGNAL_NAMES = new Map<string, string>();
+
+/**
+ * `Signals/<tag>`, as one string per tag name: a gateway with 100,000 tags has mostly the same
+ * few names on every machine, and keeps each name in several maps.
+ */
+export function signalName(tag: string): string {
+  let name = SIGNAL_NAMES.get(tag);
+  if (name === undefined) {
+    name = signalMetricName(tag);
+    SIGNAL_NAMES.set(tag, name);
+  }
+  return name;
+}
+
 /** The Sparkplug datatype a tag's values are published as. */
 export function tagDatatype(tag: TagConfig): DataType {
   if ('datatype' in tag) return DataType[tag.datatype];
@@ -66,7 +81,7 @@ export function deviceDefinitions(
       metric(MACHINE_METRIC.nc, MACHINE_METRIC_TYPES.nc, m.nc),
       metric(MACHINE_METRIC.robot, MACHINE_METRIC_TYPES.robot, m.robot),
       metric(MACHINE_METRIC.dataDepth, MACHINE_METRIC_TYPES.dataDepth, m.dataDepth),
-      ...m.tags.map((t) => metric(signalMetricName(t.name), tagDatatype(t))),
+      ...m.tags.map((t) => metric(signalName(t.name), tagDatatype(t))),
     ];
     return { id: m.id, metrics };
   });

@@ -65,6 +65,8 @@ export interface EdgeNodeStatus {
   readonly born: boolean;
   readonly bdSeq: number;
   readonly queued: number;
+  /** Bytes handed to the MQTT connection and not yet sent (a slow or stalled broker). */
+  readonly bufferedBytes: number;
   readonly counters: Readonly<Record<string, number>>;
   readonly devices: Readonly<Record<string, { online: boolean; born: boolean }>>;
 }
@@ -254,6 +256,7 @@ export class EdgeNode {
       born: this.#born,
       bdSeq: this.#session.bdSeq,
       queued: this.#outbox.size,
+      bufferedBytes: this.#session.bufferedBytes,
       counters: { ...this.#session.counters, ...this.#counters, dropped: this.#outbox.dropped },
       devices,
     };

@@ -15,9 +15,11 @@ import type { DeviceDefinition, MetricDefinition } from './device-model.js';
 import type { NodeMetricValue } from './node-metrics.js';
 
 /** Non-good values carry the protocol's Quality property; a metric without it is good. */
-function qualityProperties(q: Quality): PropertySet | undefined {
-  return q === 'good' ? undefined : { [QUALITY_PROPERTY]: { type: DataType.Int32, value: QUALITY_CODE[q] } };
-}
+const QUALITY_PROPERTIES: Readonly<Record<Quality, PropertySet | undefined>> = {
+  good: undefined,
+  uncertain: Object.freeze({ [QUALITY_PROPERTY]: { type: DataType.Int32, value: QUALITY_CODE.uncertain } }),
+  bad: Object.freeze({ [QUALITY_PROPERTY]: { type: DataType.Int32, value: QUALITY_CODE.bad } }),
+};
 
 export function ndeathPayload(bdSeq: number, now: number): Uint8Array {
   return encodePayload({
@@ -63,20 +65,24 @@ export function ndataPayload(metrics: readonly NodeMetricValue[], seq: number, n
   return encodePayload({ timestamp: now, seq, metrics: metrics.map((m) => nodeWireMetric(m, false, now)) });
 }
 
-/** A metric for the wire; a value that does not fit its datatype goes out as bad and null. */
+/**
+ * A metric for the wire; a value that does not fit its datatype goes out as bad and null.
+ * Built field by field: this runs once per published value.
+ */
 function wireMetric(def: MetricDefinition, u: MetricUpdate, withName: boolean, historical: boolean): Metric {
   const coerced = u.value === null ? null : coerceValue(u.value, def.datatype);
   const quality: Quality = coerced === undefined ? 'bad' : u.quality;
-  const properties = qualityProperties(quality);
-  return {
-    ...(withName ? { name: def.name } : {}),
+  const m: { -readonly [K in keyof Metric]: Metric[K] } = {
     alias: def.alias,
     timestamp: u.timestamp,
     datatype: def.datatype,
     value: coerced ?? null,
-    ...(historical ? { isHistorical: true } : {}),
-    ...(properties ? { properties } : {}),
   };
+  if (withName) m.name = def.name;
+  if (historical) m.isHistorical = true;
+  const properties = QUALITY_PROPERTIES[quality];
+  if (properties !== undefined) m.properties = properties;
+  return m;
 }
 
 /** DBIRTH: every metric of the device with name, alias, datatype and current value. */

@@ -63,6 +63,11 @@ export class MqttSession {
     return this.#client?.connected ?? false;
   }
 
+  /** Bytes written to the connection that the socket has not sent yet. */
+  get bufferedBytes(): number {
+    return this.#client?.stream?.writableLength ?? 0;
+  }
+
   get bdSeq(): number {
     return this.#sessionBdSeq;
   }

@@ -211,4 +211,30 @@ describe('sampler', () => {
     await Promise.resolve();
     expect(out.take().map((e) => e.kind)).toEqual(['birth', 'data']);
   });
+
+  it('keeps a tag named "State" apart from the State metric (pending changes are keyed by metric name)', () => {
+    const obj = sampleConfigObject() as { machines: { id: string; state: unknown; tags: unknown[] }[] };
+    const m = obj.machines[0]!;
+    m.state = { tag: 'State', map: { 1: 'idle', 3: 'running' } };
+    m.tags = [{ name: 'State', nodeId: 'ns=1;s=x.State', datatype: 'Int32' }];
+    const config = validateGatewayConfig(obj);
+    const own = recorder();
+    const s2 = new Sampler({
+      machines: config.machines,
+      heartbeatMs: 60_000,
+      output: own,
+      clock: systemClock,
+      logger: testLogger(),
+    });
+    s2.onMachineStatus(m.id, 'online', 'connected');
+    s2.onSample({ machineId: m.id, tag: 'State', value: 1, quality: 'good', sourceTime: Date.now() });
+    s2.flush();
+    s2.onSample({ machineId: m.id, tag: 'State', value: 3, quality: 'good', sourceTime: Date.now() });
+    s2.flush();
+    expect(own.take()).toEqual([
+      { kind: 'birth', machine: m.id, metrics: { State: 'idle', 'Signals/State': 1 } },
+      { kind: 'data', machine: m.id, metrics: { State: 'running', 'Signals/State': 3 } },
+    ]);
+    s2.close();
+  });
 });
