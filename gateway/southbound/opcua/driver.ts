@@ -47,6 +47,8 @@ interface MachineRuntime {
   health: MachineHealth | undefined;
   /** Latest quality and status per tag of this session; a tag not here has not reported yet. */
   readonly quality: Map<string, { quality: Quality; status: string }>;
+  /** How many tags in `quality` are bad. */
+  bad: number;
 }
 
 interface TagRef extends LinkTarget {
@@ -105,6 +107,7 @@ export class OpcuaDriver implements Driver {
       online: false,
       health: undefined,
       quality: new Map(),
+      bad: 0,
     }));
     this.#refs = this.#machines
       .flatMap((machine) => (machine.config.tags as OpcuaTagConfig[]).map((tag) => ({ machine, tag })))
@@ -253,45 +256,58 @@ export class OpcuaDriver implements Driver {
     this.#report(ref, c.value, c.quality, c.sourceTime, dv.statusCode.name);
   }
 
+  /** Called for every value: counts bad tags as it goes instead of scanning the machine's tags. */
   #report(ref: TagRef, value: MetricValue, quality: Quality, time: number, status: string): void {
     const m = ref.machine;
-    m.quality.set(ref.tag.name, { quality, status });
+    const state = m.quality.get(ref.tag.name);
+    if (state === undefined) m.quality.set(ref.tag.name, { quality, status });
+    else {
+      if (state.quality === 'bad') m.bad--;
+      state.quality = quality;
+      state.status = status;
+    }
+    if (quality === 'bad') m.bad++;
     const id = m.config.id;
     if (quality !== 'bad' && !m.online) {
       m.online = true;
       this.#sink.onMachineStatus(id, 'online', `${this.#conn.endpoint} answers`);
     }
     if (m.online) this.#sink.onSample({ machineId: id, tag: ref.tag.name, value, quality, sourceTime: time });
-    const bad = [...m.quality].filter(([, q]) => q.quality === 'bad');
-    if (m.online && m.quality.size === m.tagCount && bad.length === m.tagCount) {
+    const allBad = m.quality.size === m.tagCount && m.bad === m.tagCount;
+    if (m.online && allBad) {
       m.online = false;
       this.#sink.onMachineStatus(id, 'offline', `every item reports ${status}`);
     }
-    if (!m.online) {
-      this.#health(m, 'offline', bad.length === m.tagCount ? `every item reports ${status}` : 'no value yet');
-    } else if (bad.length > 0) {
-      const which = bad.slice(0, 3).map(([tag, q]) => `${tag} (${q.status})`);
-      this.#health(m, 'degraded', `${bad.length} of ${m.tagCount} tags are bad: ${which.join(', ')}`);
-    } else {
-      this.#health(m, 'online', `${this.#conn.endpoint} answers`);
-    }
+    if (!m.online)
+      this.#health(m, 'offline', () => (allBad ? `every item reports ${status}` : 'no value yet'));
+    else if (m.bad > 0) this.#health(m, 'degraded', () => this.#badTags(m));
+    else this.#health(m, 'online', () => `${this.#conn.endpoint} answers`);
   }
 
-  #health(m: MachineRuntime, health: MachineHealth, detail: string): void {
+  #badTags(m: MachineRuntime): string {
+    const which = [...m.quality]
+      .filter(([, q]) => q.quality === 'bad')
+      .slice(0, 3)
+      .map(([tag, q]) => `${tag} (${q.status})`);
+    return `${m.bad} of ${m.tagCount} tags are bad: ${which.join(', ')}`;
+  }
+
+  #health(m: MachineRuntime, health: MachineHealth, detail: () => string): void {
     if (m.health === health || this.#closed) return;
     m.health = health;
-    this.#sink.onMachineHealth?.(m.config.id, health, detail);
+    this.#sink.onMachineHealth?.(m.config.id, health, detail());
   }
 
   #allOffline(reason: string): void {
     let any = false;
     for (const m of this.#machines) {
       m.quality.clear();
+      m.bad = 0;
       if (!m.online) continue;
       m.online = false;
       any = true;
       if (!this.#closed) this.#sink.onMachineStatus(m.config.id, 'offline', reason);
-      this.#health(m, 'offline', reason);
+      this.#health(m, 'offline', () => reason);
     }
     if (any && !this.#closed) this.#log.warn({ reason }, 'OPC UA machines offline');
   }
