@@ -231,6 +231,20 @@ describe('OPC UA driver against the simulator', () => {
     }
   });
 
+  it('closes promptly and idempotently while still connecting', async () => {
+    const run = await runOpcua(
+      opcuaConfig({ endpoint: `opc.tcp://127.0.0.1:${await freePort()}` }, [
+        { id: cnc.id, tags: simTags(cnc) },
+      ]),
+    );
+    await sleep(300);
+    const began = Date.now();
+    await Promise.all([run.driver.close(), run.driver.close()]);
+    await run.close();
+    expect(Date.now() - began).toBeLessThan(3000);
+    expect(run.statuses).toEqual([]);
+  });
+
   it('starts against a dead endpoint, connects when the server appears, goes offline when it dies, and returns', async () => {
     const port = await freePort();
     const press = new SimMachine({ id: 'E001-PRS-003', kind: 'press', seed: 5, dataDepth: 'state' });
