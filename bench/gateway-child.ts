@@ -86,8 +86,11 @@ async function main(m: Start): Promise<() => Counts> {
 process.once('message', (m: Start) => {
   main(m).then(
     (counts) => {
-      process.on('message', (q: { type: string }) => {
+      process.on('message', (q: { type: string; gc?: boolean }) => {
         if (q.type === 'stats') {
+          // With --expose-gc, the parent can ask for the live heap (after a full collection).
+          const gc = (globalThis as { gc?: () => void }).gc;
+          if (q.gc === true && gc !== undefined) gc();
           const cpu = process.cpuUsage();
           const mem = process.memoryUsage();
           const rss = mem.rss;
