@@ -294,6 +294,7 @@ export class Gateway {
       logger: this.#log,
       clock: this.#clock,
       dataDir: this.#dataDir,
+      gateway: this.#config.gateway,
     });
     this.#drivers.set(connectionId, driver);
   }

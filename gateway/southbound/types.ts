@@ -53,6 +53,8 @@ export interface DriverContext<C extends ConnectionConfig = ConnectionConfig> {
   readonly clock: Clock;
   /** The gateway's data directory: a driver may keep files under it (certificates, caches). */
   readonly dataDir: string;
+  /** The gateway's Sparkplug identity, e.g. for an OPC UA application URI. */
+  readonly gateway?: { readonly group: string; readonly node: string };
 }
 
 /**

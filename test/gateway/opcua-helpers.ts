@@ -140,7 +140,7 @@ export async function runOpcua(config: GatewayConfig, options: RunOptions = {}):
     logger,
     clock: systemClock,
     dataDir,
-    gateway: { node: config.gateway.node },
+    gateway: config.gateway,
   });
   await driver.start();
   return {

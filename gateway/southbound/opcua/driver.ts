@@ -27,10 +27,11 @@ import type { OpcuaConnectionConfig, OpcuaTagConfig } from './schema.js';
 import { classifyConnectError } from './security.js';
 import { convertDataValue } from './values.js';
 
-/** The driver context, with what the OPC UA driver can use beyond the common one. */
+/**
+ * The driver context, with what the OPC UA driver can use beyond the common one. The default
+ * application URI is urn:wanji:gateway:<node> from the context's `gateway`.
+ */
 export interface OpcuaDriverContext extends DriverContext<OpcuaConnectionConfig> {
-  /** The gateway's edge node id: the default application URI is urn:wanji:gateway:<node>. */
-  readonly gateway?: { readonly node: string };
   /** Jitter source (default Math.random). */
   readonly random?: () => number;
 }
