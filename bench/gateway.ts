@@ -55,7 +55,9 @@ const round = (n: number, digits = 3) => (Number.isFinite(n) ? Number(n.toPrecis
 
 function start(file: string, execArgv: string[] = []): ChildProcess {
   return fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Children write to our stderr: stdout carries only the JSON lines (node-opcua prints
+    // its warnings on stdout).
+    stdio: ['ignore', 2, 2, 'ipc'],
     execArgv,
   });
 }

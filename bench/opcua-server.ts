@@ -48,6 +48,8 @@ export class SyntheticOpcuaServer {
       // Room for the gateway's monitored items: node-opcua's defaults are far lower.
       serverCapabilities: {
         maxMonitoredItemsPerSubscription: 1_000_000,
+        // Retries after timeouts open new sessions before the server has dropped the old ones.
+        maxSessions: 1000,
         operationLimits: { maxMonitoredItemsPerCall: 100_000, maxNodesPerRead: 100_000 },
       },
       maxConnectionsPerEndpoint: 1000,
