@@ -13,11 +13,25 @@ const cases: Array<[keyof typeof DataType, MetricValue[]]> = [
   ['Int8', [0, -128, 127, -1]],
   ['Int16', [0, -32768, 32767, -2]],
   ['Int32', [0, -2147483648, 2147483647, -5]],
-  ['Int64', [0, -1, Number.MAX_SAFE_INTEGER, -(2n ** 63n), 2n ** 63n - 1n]],
+  [
+    'Int64',
+    [
+      0,
+      -1,
+      2 ** 32,
+      -(2 ** 32) - 1,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      -(2n ** 53n),
+      2n ** 53n,
+      -(2n ** 63n),
+      2n ** 63n - 1n,
+    ],
+  ],
   ['UInt8', [0, 255]],
   ['UInt16', [0, 65535]],
   ['UInt32', [0, 4294967295, 123456]],
-  ['UInt64', [0, Number.MAX_SAFE_INTEGER, 2n ** 64n - 1n]],
+  ['UInt64', [0, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, 2n ** 53n, 2n ** 64n - 1n]],
   ['Float', [0, 1.5, -3.25, Math.fround(1e30)]],
   ['Double', [0, Math.PI, -1e-300, Number.MAX_VALUE]],
   ['Boolean', [true, false]],
@@ -95,6 +109,7 @@ describe('Sparkplug payload codec', () => {
       PayloadEncodeError,
     );
     expect(() => encodePayload({ seq: 256, metrics: [] })).toThrow(/outside 0–255/);
+    expect(() => encodePayload({ timestamp: Number.NaN, metrics: [] })).toThrow(PayloadEncodeError);
     expect(() => encodePayload({ metrics: [{ name: 'd', datatype: DataType.DataSet, value: 1 }] })).toThrow(
       /not supported/,
     );
