@@ -208,6 +208,10 @@ export class Sampler {
     if (m.born) {
       const last = m.published.get(s.tag);
       if (last === undefined || exceeds(tag.deadband, last, reading)) {
+        // A second value of one tag in one turn (an OPC UA queue, a polling burst) goes out in
+        // a message of its own, so Sparkplug sees every value that passed the deadband.
+        const queued = m.pending.get(tag.metric);
+        if (queued !== undefined && queued.timestamp !== reading.timestamp) this.#flushMachine(m);
         m.published.set(s.tag, reading);
         m.pending.set(tag.metric, reading);
         this.#touch(m);

@@ -212,6 +212,28 @@ describe('sampler', () => {
     expect(out.take().map((e) => e.kind)).toEqual(['birth', 'data']);
   });
 
+  it('publishes every queued value of a tag that arrives in one turn, in order (OPC UA queueSize > 1)', async () => {
+    sampler.onMachineStatus(CNC, 'online', 'connected');
+    sample(CNC, 'state', 3);
+    sample(CNC, 'spindleSpeed', 1);
+    await Promise.resolve();
+    out.take();
+    const t0 = Date.now();
+    for (const [i, v] of [10, 20, 30].entries()) {
+      sampler.onSample({
+        machineId: CNC,
+        tag: 'spindleSpeed',
+        value: v,
+        quality: 'good',
+        sourceTime: t0 + i,
+      });
+    }
+    await Promise.resolve();
+    expect(out.take()).toEqual(
+      [10, 20, 30].map((v) => ({ kind: 'data', machine: CNC, metrics: { 'Signals/spindleSpeed': v } })),
+    );
+  });
+
   it('keeps a tag named "State" apart from the State metric (pending changes are keyed by metric name)', () => {
     const obj = sampleConfigObject() as { machines: { id: string; state: unknown; tags: unknown[] }[] };
     const m = obj.machines[0]!;
