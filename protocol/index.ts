@@ -3,6 +3,8 @@ export * from './machine.js';
 export * from './metrics.js';
 export * from './sparkplug/datatype.js';
 export * from './sparkplug/payload.js';
+export * from './sparkplug/payload-decode.js';
+export * from './sparkplug/payload-encode.js';
 export * from './sparkplug/sequence.js';
 export * from './sparkplug/state.js';
 export * from './sparkplug/topic.js';

@@ -1,0 +1,258 @@
+/**
+ * Decodes a Sparkplug B payload (see payload.ts). Fields Wanji does not model (DataSet,
+ * Template, MetaData, extensions) are skipped, so payloads from other Sparkplug nodes still decode.
+ */
+import protobuf from 'protobufjs/minimal.js';
+import { DataType } from './datatype.js';
+import {
+  type Metric,
+  type MetricValue,
+  type Payload,
+  PayloadDecodeError,
+  type PropertySet,
+  type PropertyValue,
+} from './payload.js';
+import { fromLong } from './wire.js';
+
+const { Reader } = protobuf;
+type Long = protobuf.Long;
+
+interface RawValue {
+  int?: number;
+  long?: Long;
+  float?: number;
+  double?: number;
+  boolean?: boolean;
+  string?: string;
+  bytes?: Uint8Array;
+}
+
+function readValueField(r: protobuf.Reader, offset: number, raw: RawValue): boolean {
+  switch (offset) {
+    case 0:
+      raw.int = r.uint32();
+      return true;
+    case 1:
+      raw.long = r.uint64();
+      return true;
+    case 2:
+      raw.float = r.float();
+      return true;
+    case 3:
+      raw.double = r.double();
+      return true;
+    case 4:
+      raw.boolean = r.bool();
+      return true;
+    case 5:
+      raw.string = r.string();
+      return true;
+    case 6:
+      // protobufjs hands out a Buffer view on Node; callers get a plain, owned Uint8Array.
+      raw.bytes = Uint8Array.from(r.bytes());
+      return true;
+    default:
+      return false;
+  }
+}
+
+function valueFromRaw(type: number, raw: RawValue, what: string): MetricValue {
+  const missing = (): never => {
+    throw new PayloadDecodeError(`${what}: datatype ${type} carries no matching value field`);
+  };
+  switch (type) {
+    case DataType.Int8:
+      return raw.int === undefined ? missing() : (raw.int << 24) >> 24;
+    case DataType.Int16:
+      return raw.int === undefined ? missing() : (raw.int << 16) >> 16;
+    case DataType.Int32:
+      return raw.int === undefined ? missing() : raw.int | 0;
+    case DataType.UInt8:
+      return raw.int === undefined ? missing() : raw.int & 0xff;
+    case DataType.UInt16:
+      return raw.int === undefined ? missing() : raw.int & 0xffff;
+    case DataType.Int64:
+      return raw.long === undefined ? missing() : fromLong(raw.long, true);
+    case DataType.UInt32:
+      // Tahu writes UInt32 as long; some encoders use int_value. Accept both.
+      if (raw.long !== undefined) return Number(BigInt.asUintN(32, BigInt(fromLong(raw.long, false))));
+      return raw.int === undefined ? missing() : raw.int >>> 0;
+    case DataType.UInt64:
+    case DataType.DateTime:
+      return raw.long === undefined ? missing() : fromLong(raw.long, false);
+    case DataType.Float:
+      return raw.float === undefined ? missing() : raw.float;
+    case DataType.Double:
+      return raw.double === undefined ? missing() : raw.double;
+    case DataType.Boolean:
+      return raw.boolean === undefined ? missing() : raw.boolean;
+    case DataType.String:
+    case DataType.Text:
+    case DataType.UUID:
+      return raw.string === undefined ? missing() : raw.string;
+    case DataType.Bytes:
+    case DataType.File:
+      return raw.bytes === undefined ? missing() : raw.bytes;
+    default:
+      // DataSet, Template, arrays: not modelled; the metric is kept, its value is not.
+      return null;
+  }
+}
+
+function decodePropertyValue(r: protobuf.Reader, end: number): PropertyValue {
+  let type = 0;
+  let isNull = false;
+  const raw: RawValue = {};
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1) type = r.uint32();
+    else if (field === 2) isNull = r.bool();
+    else if (field < 3 || field > 8 || !readValueField(r, field - 3, raw)) r.skipType(tag & 7);
+  }
+  return { type: type as DataType, value: isNull ? null : valueFromRaw(type, raw, 'property') };
+}
+
+function decodePropertySet(r: protobuf.Reader, end: number): PropertySet {
+  const keys: string[] = [];
+  const values: PropertyValue[] = [];
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1) keys.push(r.string());
+    else if (field === 2) {
+      const len = r.uint32();
+      values.push(decodePropertyValue(r, r.pos + len));
+    } else r.skipType(tag & 7);
+  }
+  if (keys.length !== values.length) {
+    throw new PayloadDecodeError(`property set has ${keys.length} keys but ${values.length} values`);
+  }
+  const out: Record<string, PropertyValue> = {};
+  keys.forEach((k, i) => {
+    out[k] = values[i]!;
+  });
+  return out;
+}
+
+function decodeMetric(r: protobuf.Reader, end: number, index: number): Metric {
+  let name: string | undefined;
+  let alias: number | undefined;
+  let timestamp: number | undefined;
+  let datatype: number | undefined;
+  let isHistorical = false;
+  let isTransient = false;
+  let isNull = false;
+  let properties: PropertySet | undefined;
+  const raw: RawValue = {};
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    switch (field) {
+      case 1:
+        name = r.string();
+        break;
+      case 2:
+        alias = Number(fromLong(r.uint64(), false));
+        break;
+      case 3:
+        timestamp = Number(fromLong(r.uint64(), false));
+        break;
+      case 4:
+        datatype = r.uint32();
+        break;
+      case 5:
+        isHistorical = r.bool();
+        break;
+      case 6:
+        isTransient = r.bool();
+        break;
+      case 7:
+        isNull = r.bool();
+        break;
+      case 9: {
+        const len = r.uint32();
+        properties = decodePropertySet(r, r.pos + len);
+        break;
+      }
+      default:
+        if (field < 10 || field > 16 || !readValueField(r, field - 10, raw)) r.skipType(tag & 7);
+    }
+  }
+  const what = `metric ${name ?? (alias !== undefined ? `alias ${alias}` : `#${index}`)}`;
+  if (datatype === undefined) {
+    // Data messages may omit the datatype and rely on the birth; keep the raw value's shape.
+    datatype = inferDatatype(raw);
+  }
+  const metric: {
+    -readonly [K in keyof Metric]: Metric[K];
+  } = { datatype: datatype as DataType, value: isNull ? null : valueFromRaw(datatype, raw, what) };
+  if (name !== undefined) metric.name = name;
+  if (alias !== undefined) metric.alias = alias;
+  if (timestamp !== undefined) metric.timestamp = timestamp;
+  if (isHistorical) metric.isHistorical = true;
+  if (isTransient) metric.isTransient = true;
+  if (properties !== undefined) metric.properties = properties;
+  return metric;
+}
+
+function inferDatatype(raw: RawValue): number {
+  if (raw.int !== undefined) return DataType.Int32;
+  if (raw.long !== undefined) return DataType.Int64;
+  if (raw.float !== undefined) return DataType.Float;
+  if (raw.double !== undefined) return DataType.Double;
+  if (raw.boolean !== undefined) return DataType.Boolean;
+  if (raw.string !== undefined) return DataType.String;
+  if (raw.bytes !== undefined) return DataType.Bytes;
+  return DataType.Unknown;
+}
+
+/** Decodes a payload; throws PayloadDecodeError (never anything else) on malformed input. */
+export function decodePayload(buf: Uint8Array): Payload {
+  try {
+    const r = Reader.create(buf);
+    let timestamp: number | undefined;
+    let seq: number | undefined;
+    let uuid: string | undefined;
+    let body: Uint8Array | undefined;
+    const metrics: Metric[] = [];
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      if (field === 0) throw new PayloadDecodeError('field number 0');
+      switch (field) {
+        case 1:
+          timestamp = Number(fromLong(r.uint64(), false));
+          break;
+        case 2: {
+          const len = r.uint32();
+          const end = r.pos + len;
+          if (end > r.len) throw new PayloadDecodeError('metric runs past the end of the payload');
+          metrics.push(decodeMetric(r, end, metrics.length));
+          if (r.pos !== end) throw new PayloadDecodeError('metric length does not match its fields');
+          break;
+        }
+        case 3:
+          seq = Number(fromLong(r.uint64(), false));
+          break;
+        case 4:
+          uuid = r.string();
+          break;
+        case 5:
+          body = Uint8Array.from(r.bytes());
+          break;
+        default:
+          r.skipType(tag & 7);
+      }
+    }
+    const p: { -readonly [K in keyof Payload]: Payload[K] } = { metrics };
+    if (timestamp !== undefined) p.timestamp = timestamp;
+    if (seq !== undefined) p.seq = seq;
+    if (uuid !== undefined) p.uuid = uuid;
+    if (body !== undefined) p.body = body;
+    return p;
+  } catch (err) {
+    if (err instanceof PayloadDecodeError) throw err;
+    throw new PayloadDecodeError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
