@@ -1,27 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runHubCommand } from '../../cli/hub.js';
+import { captureIo } from '../support/cli-io.js';
 
 function io(signal: AbortSignal) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return {
-    io: { stdout, stderr, logger: pino({ level: 'silent' }), signal },
-    out: () => out,
-    err: () => err,
-  };
+  return captureIo({ signal });
 }
 
 describe('wanji hub --config', () => {

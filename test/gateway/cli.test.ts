@@ -1,24 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runGatewayCommand } from '../../cli/gateway.js';
+import { captureIo } from '../support/cli-io.js';
 import { testLogger, waitFor } from './helpers.js';
 import { metricValue, SparkplugSubscriber, startBroker } from './mqtt-helpers.js';
 
 function io(signal = new AbortController().signal, reload?: EventTarget) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  return {
-    io: { stdout, stderr, logger: testLogger(), signal, ...(reload ? { reload } : {}) },
-    out: () => out,
-    err: () => err,
-  };
+  return captureIo({ signal, logger: testLogger(), ...(reload ? { reload } : {}) });
 }
 
 describe('wanji gateway', () => {

@@ -1,26 +1,14 @@
 /** `wanji probe modbus` against pymodbus (known values in every order) and the simulator (errors). */
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProbeCommand } from '../../cli/probe.js';
 import { SimMachine } from '../../simulators/machine.js';
 import { ModbusSimServer } from '../../simulators/modbus/server.js';
+import { runCommand } from '../support/cli-io.js';
 import { testLogger } from './helpers.js';
 import { describeWithPeers, type PymodbusServer, startPymodbus } from './modbus-peers.js';
 
 async function probe(...args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runProbeCommand(args, {
-    stdout,
-    stderr,
-    logger: testLogger(),
-    signal: new AbortController().signal,
-  });
-  return { code, out, err };
+  return runCommand(runProbeCommand, args, testLogger());
 }
 
 /** The row of a probe table that starts with `offset` in the section titled `section`. */

@@ -1,28 +1,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runBrowseCommand } from '../../cli/browse.js';
 import { SimMachine } from '../../simulators/machine.js';
 import { OpcuaSimServer } from '../../simulators/opcua/server.js';
+import { runCommand } from '../support/cli-io.js';
 import { freePort, opcuaConfig, quietOpcua, simTags, testLog } from './opcua-helpers.js';
 
-async function browse(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runBrowseCommand(args, {
-    stdout,
-    stderr,
-    logger: testLog(),
-    signal: new AbortController().signal,
-  });
-  return { code, out, err };
+async function browse(args: string[]) {
+  return runCommand(runBrowseCommand, args, testLog());
 }
 
 describe('wanji browse', () => {

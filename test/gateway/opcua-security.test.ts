@@ -5,7 +5,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { OPCUACertificateManager } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPkiCommand } from '../../cli/pki.js';
@@ -13,26 +12,15 @@ import { listPki } from '../../gateway/southbound/opcua/pki.js';
 import type { OpcuaConnectionConfig } from '../../gateway/southbound/opcua/schema.js';
 import { SimMachine } from '../../simulators/machine.js';
 import { OpcuaSimServer } from '../../simulators/opcua/server.js';
+import { runCommand } from '../support/cli-io.js';
 import { waitFor } from './helpers.js';
 import { opcuaConfig, quietOpcua, runOpcua, simTags, testLog } from './opcua-helpers.js';
 
 type Line = Record<string, unknown>;
 const errCode = (l: Line) => (l.err as { code?: string } | undefined)?.code;
 
-async function pki(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runPkiCommand(args, {
-    stdout,
-    stderr,
-    logger: testLog(),
-    signal: new AbortController().signal,
-  });
-  return { code, out, err };
+async function pki(args: string[]) {
+  return runCommand(runPkiCommand, args, testLog());
 }
 
 describe('OPC UA security', () => {

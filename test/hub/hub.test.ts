@@ -1,9 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runHubCommand } from '../../cli/hub.js';
 import { resolveHubConfig } from '../../hub/config.js';
 import { HubConfigError } from '../../hub/errors.js';
 import { Hub } from '../../hub/hub.js';
+import { captureIo } from '../support/cli-io.js';
 import { silentLogger, tempDir, waitFor } from './helpers.js';
 
 describe('hub config', () => {
@@ -68,17 +68,7 @@ describe('Hub lifecycle', () => {
 });
 
 function io(signal: AbortSignal) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return { io: { stdout, stderr, logger: silentLogger(), signal }, out: () => out, err: () => err };
+  return captureIo({ signal, logger: silentLogger() });
 }
 
 describe('wanji hub', () => {
