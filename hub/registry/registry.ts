@@ -105,6 +105,15 @@ export class Registry {
     db?.close();
   }
 
+  /**
+   * The open SQLite handle, for the hub's modules that keep their tables in the registry file
+   * (security: MQTT credentials, API tokens, the audit log) so that an audit entry commits in
+   * the same transaction as the change it records.
+   */
+  get database(): Database.Database {
+    return this.#open();
+  }
+
   health(): ComponentHealth {
     return { status: this.#state };
   }

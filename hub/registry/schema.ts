@@ -82,4 +82,39 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (group_id, edge_node, name)
    ) WITHOUT ROWID;`,
+  // 3: security, in the registry file so an audit entry commits with the change it records.
+  // Secrets are stored as scrypt hashes (hub/security/secrets.ts), never in the clear.
+  `CREATE TABLE mqtt_credentials (
+     username TEXT PRIMARY KEY,
+     group_id TEXT NOT NULL,
+     edge_node TEXT NOT NULL,
+     secret_hash TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );
+   CREATE TABLE api_tokens (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     role TEXT NOT NULL,
+     enterprise TEXT,
+     regions TEXT NOT NULL DEFAULT '[]',
+     secret_hash TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER,
+     last_used_at INTEGER,
+     revoked_at INTEGER
+   );
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT,
+     outcome TEXT NOT NULL,
+     source TEXT,
+     detail TEXT NOT NULL DEFAULT '{}'
+   );
+   CREATE INDEX audit_log_by_time ON audit_log (at);`,
 ];
