@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from '../../hub/registry/registry.js';
+import { REGISTRY_MIGRATIONS } from '../../hub/registry/schema.js';
 import { type EnterpriseDeclaration, INDUSTRY_SEEDS, REGION_SEEDS } from '../../protocol/index.js';
 import { silentLogger, tempDir } from './helpers.js';
 
@@ -32,7 +33,7 @@ describe('Registry', () => {
     dir.remove();
   });
 
-  it('seeds regions and industries as data, once, at schema version 2', async () => {
+  it('seeds regions and industries as data, once, at the latest schema version', async () => {
     expect(reg.regions()).toHaveLength(REGION_SEEDS.length);
     expect(reg.industries()).toHaveLength(INDUSTRY_SEEDS.length);
     expect(reg.regions().find((r) => r.code === 'yiwu')).toEqual({
@@ -46,7 +47,7 @@ describe('Registry', () => {
     await reg.start();
     expect(reg.regions()).toHaveLength(REGION_SEEDS.length);
     const db = new Database(`${dir.path}/registry.db`, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(REGISTRY_MIGRATIONS.length);
     db.close();
   });
 
