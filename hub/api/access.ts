@@ -1,0 +1,84 @@
+/**
+ * Who may read and change what through the API: the contract between the routes and the
+ * authentication hook. Every route declares `config: { access }`; the hook (auth.ts) resolves
+ * the bearer token to a Principal, refuses what the role may not reach (401/403, logged and
+ * audited), and leaves `request.principal` for the handler, which narrows what it returns
+ * with `scopeOf()` (an enterprise sees only itself, a county's bureau staff only their regions).
+ *
+ * | access      | admin | operator | bureau            | enterprise    |
+ * | ----------- | ----- | -------- | ----------------- | ------------- |
+ * | public      | yes   | yes      | yes               | yes (no token needed) |
+ * | aggregate   | yes   | yes      | scoped to regions | its own only  |
+ * | fleet       | yes   | yes      | no                | its own only  |
+ * | telemetry   | yes   | yes      | no                | its own only  |
+ * | manage      | yes   | yes      | no                | no            |
+ * | admin       | yes   | no       | no                | no            |
+ *
+ * aggregate = statistics and per-enterprise rates (no raw telemetry); fleet = gateways,
+ * machines, their health; telemetry = sample values and series; manage = changes to the
+ * registry (enterprises, ledgers, imports, gateway credentials); admin = tokens, audit log.
+ */
+export const ROLES = ['admin', 'operator', 'bureau', 'enterprise'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ACCESS_LEVELS = ['public', 'aggregate', 'fleet', 'telemetry', 'manage', 'admin'] as const;
+export type Access = (typeof ACCESS_LEVELS)[number];
+
+export interface Principal {
+  /** The token's id (never its secret); `cli` for the command line. */
+  readonly tokenId: string;
+  readonly name: string;
+  readonly role: Role;
+  /** Role `enterprise`: the one enterprise (Sparkplug group) it may see. */
+  readonly enterprise?: string;
+  /** Role `bureau`: region codes it is limited to; empty = the whole city. */
+  readonly regions: readonly string[];
+}
+
+const ALLOWED: Readonly<Record<Access, readonly Role[]>> = {
+  public: ROLES,
+  aggregate: ROLES,
+  fleet: ['admin', 'operator', 'enterprise'],
+  telemetry: ['admin', 'operator', 'enterprise'],
+  manage: ['admin', 'operator'],
+  admin: ['admin'],
+};
+
+export function mayAccess(role: Role, access: Access): boolean {
+  return ALLOWED[access].includes(role);
+}
+
+/**
+ * What a principal may see of the registry. `undefined` fields mean no limit; a handler
+ * filters lists with them and answers 404 (not 403) for a single object outside the scope,
+ * so a scoped token cannot even learn that another enterprise exists.
+ */
+export interface Scope {
+  readonly enterprises?: readonly string[];
+  readonly regions?: readonly string[];
+}
+
+export function scopeOf(p: Principal | undefined): Scope {
+  if (p === undefined) return {};
+  if (p.role === 'enterprise') return { enterprises: p.enterprise === undefined ? [] : [p.enterprise] };
+  if (p.role === 'bureau' && p.regions.length > 0) return { regions: p.regions };
+  return {};
+}
+
+/** True when an enterprise in `region` is inside the scope. */
+export function inScope(scope: Scope, enterprise: string, region: string | null | undefined): boolean {
+  if (scope.enterprises !== undefined && !scope.enterprises.includes(enterprise)) return false;
+  if (scope.regions !== undefined && (region == null || !scope.regions.includes(region))) return false;
+  return true;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route (access.ts); routes without it are refused, never open. */
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** Set by the auth hook for every route but `public` ones called without a token. */
+    principal?: Principal;
+  }
+}
