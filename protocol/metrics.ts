@@ -14,6 +14,35 @@ export const NODE_METRIC = {
   software: 'Properties/Software',
 } as const;
 
+/**
+ * Wanji's store-and-forward extension (README "Nothing lost"). A gateway with a journal
+ * announces it in its NBIRTH and keeps its figures current in NDATA; the Wanji hub answers
+ * with an NCMD carrying `ack` and `id` once the store holds every message up to `ack`. Hosts
+ * that do not know these metrics read them as ordinary node metrics and never send the NCMD.
+ */
+export const JOURNAL_METRIC = {
+  /** String: the journal's identity (a new one if its files were lost). NBIRTH, NCMD. */
+  id: 'Journal/Id',
+  /** UInt64: the first position the gateway still holds unacknowledged (will replay from). */
+  start: 'Journal/Start',
+  /** UInt64: the last position appended. */
+  head: 'Journal/Head',
+  /** UInt64: messages held, not yet acknowledged. */
+  backlog: 'Journal/Backlog',
+  /** UInt64: bytes on disk. */
+  bytes: 'Journal/Bytes',
+  /** UInt64: messages dropped, unacknowledged, because the journal was full (drop-oldest). */
+  dropped: 'Journal/Dropped',
+  /** UInt64: messages dropped, unacknowledged, because they were older than the age limit. */
+  expired: 'Journal/Expired',
+  /** UInt64: messages not taken because the journal was full (stop-sampling). */
+  refused: 'Journal/Refused',
+  /** UInt64: messages published again, as historical, after a reconnect or restart. */
+  replayed: 'Journal/Replayed',
+  /** UInt64, in the hub's NCMD: every message up to this position is stored. */
+  ack: 'Journal/Ack',
+} as const;
+
 /** Device (machine) metrics every Wanji machine carries, besides its own signals. */
 export const MACHINE_METRIC = {
   /** String: a MachineState other than offline (offline is a DDEATH). */

@@ -5,6 +5,7 @@
 import protobuf from 'protobufjs/minimal.js';
 import { DataType } from './datatype.js';
 import {
+  JOURNAL_POSITION_FIELD,
   type Metric,
   type MetricValue,
   type Payload,
@@ -12,7 +13,7 @@ import {
   type PropertySet,
   type PropertyValue,
 } from './payload.js';
-import { fromLong } from './wire.js';
+import { fromLong, VARINT } from './wire.js';
 
 const { Reader } = protobuf;
 type Long = protobuf.Long;
@@ -215,6 +216,7 @@ export function decodePayload(buf: Uint8Array): Payload {
     let seq: number | undefined;
     let uuid: string | undefined;
     let body: Uint8Array | undefined;
+    let journal: number | undefined;
     const metrics: Metric[] = [];
     while (r.pos < r.len) {
       const tag = r.uint32();
@@ -241,6 +243,13 @@ export function decodePayload(buf: Uint8Array): Payload {
         case 5:
           body = Uint8Array.from(r.bytes());
           break;
+        case JOURNAL_POSITION_FIELD: {
+          if ((tag & 7) !== VARINT) throw new PayloadDecodeError('journal position is not a varint');
+          const v = fromLong(r.uint64(), false);
+          if (typeof v !== 'number') throw new PayloadDecodeError('journal position beyond 2^53');
+          journal = v;
+          break;
+        }
         default:
           r.skipType(tag & 7);
       }
@@ -250,6 +259,7 @@ export function decodePayload(buf: Uint8Array): Payload {
     if (seq !== undefined) p.seq = seq;
     if (uuid !== undefined) p.uuid = uuid;
     if (body !== undefined) p.body = body;
+    if (journal !== undefined) p.journal = journal;
     return p;
   } catch (err) {
     if (err instanceof PayloadDecodeError) throw err;

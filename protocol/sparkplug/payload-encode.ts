@@ -4,6 +4,7 @@ import { valueFieldOf } from './datatype.js';
 import {
   type Metric,
   type MetricValue,
+  JOURNAL_POSITION_FIELD,
   type Payload,
   PayloadEncodeError,
   type PropertySet,
@@ -107,5 +108,11 @@ export function encodePayload(p: Payload): Uint8Array {
   }
   if (p.uuid !== undefined) w.uint32(key(4, LEN)).string(p.uuid);
   if (p.body !== undefined) w.uint32(key(5, LEN)).bytes(p.body);
+  if (p.journal !== undefined) {
+    if (!Number.isSafeInteger(p.journal) || p.journal < 0) {
+      throw new PayloadEncodeError(`journal position ${p.journal} is not a non-negative safe integer`);
+    }
+    w.uint32(key(JOURNAL_POSITION_FIELD, VARINT)).uint64(toLong(p.journal, 'journal position'));
+  }
   return w.finish();
 }

@@ -37,7 +37,19 @@ export interface Payload {
   readonly seq?: number;
   readonly uuid?: string;
   readonly body?: Uint8Array;
+  /**
+   * Wanji's extension (field JOURNAL_POSITION_FIELD, in the range the specification's proto
+   * reserves for extensions): the gateway journal position of a data message, which the hub
+   * acknowledges once the store holds it. Other Sparkplug hosts skip the field.
+   */
+  readonly journal?: number;
 }
+
+/**
+ * Payload field number of Wanji's journal position (uint64). The proto declares
+ * `extensions 6 to max`; 22346 is "WJ" in ASCII, far from fields others are likely to use.
+ */
+export const JOURNAL_POSITION_FIELD = 22_346;
 
 export class PayloadDecodeError extends Error {
   readonly code = 'WANJI_E_SPARKPLUG_PAYLOAD';

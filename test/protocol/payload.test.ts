@@ -1,3 +1,4 @@
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import {
   DataType,
@@ -8,6 +9,27 @@ import {
   PayloadDecodeError,
   PayloadEncodeError,
 } from '../../protocol/index.js';
+
+/** The part of the specification's sparkplug_b.proto a host without Wanji's extension knows. */
+const SPEC_PROTO = `syntax = "proto2";
+package org.eclipse.tahu.protobuf;
+message Payload {
+  message Metric {
+    optional string name = 1;
+    optional uint64 alias = 2;
+    optional uint64 timestamp = 3;
+    optional uint32 datatype = 4;
+    optional bool is_historical = 5;
+    optional uint32 int_value = 10;
+    optional string string_value = 15;
+  }
+  optional uint64 timestamp = 1;
+  repeated Metric metrics = 2;
+  optional uint64 seq = 3;
+  optional string uuid = 4;
+  optional bytes body = 5;
+  extensions 6 to max;
+}`;
 
 const cases: Array<[keyof typeof DataType, MetricValue[]]> = [
   ['Int8', [0, -128, 127, -1]],
@@ -113,5 +135,35 @@ describe('Sparkplug payload codec', () => {
     expect(() => encodePayload({ metrics: [{ name: 'd', datatype: DataType.DataSet, value: 1 }] })).toThrow(
       /not supported/,
     );
+  });
+
+  it('carries the journal position in an extension field that a spec-only decoder skips', () => {
+    const metrics: Metric[] = [
+      { alias: 3, timestamp: 1_764_254_212_000, datatype: DataType.Int32, value: 42, isHistorical: true },
+    ];
+    for (const journal of [0, 1, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
+      const bytes = encodePayload({ timestamp: 7, seq: 9, metrics, journal });
+      expect(decodePayload(bytes).journal).toBe(journal);
+      const spec = protobuf.parse(SPEC_PROTO, { keepCase: true }).root.lookupType('org.eclipse.tahu.protobuf.Payload');
+      const read = spec.toObject(spec.decode(bytes), { longs: Number }) as {
+        seq: number;
+        timestamp: number;
+        metrics: { alias: number; int_value: number; is_historical: boolean }[];
+      };
+      expect(read.seq).toBe(9);
+      expect(read.timestamp).toBe(7);
+      expect(read.metrics).toEqual([
+        {
+          alias: 3,
+          timestamp: 1_764_254_212_000,
+          datatype: DataType.Int32,
+          int_value: 42,
+          is_historical: true,
+        },
+      ]);
+    }
+    expect(decodePayload(encodePayload({ metrics })).journal).toBeUndefined();
+    expect(() => encodePayload({ metrics, journal: -1 })).toThrow(PayloadEncodeError);
+    expect(() => encodePayload({ metrics, journal: 1.5 })).toThrow(PayloadEncodeError);
   });
 });
