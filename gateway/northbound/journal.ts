@@ -1,0 +1,477 @@
+/**
+ * The gateway's journal: every data message is appended here before it is published, and
+ * leaves only when the hub acknowledges that its store holds it (or, with a host that does not
+ * acknowledge, when it was handed to the broker). Positions count up from 1, one per message,
+ * and never repeat in a journal's life; a journal whose files are lost starts over under a new
+ * id, which tells the hub to forget what it acknowledged.
+ *
+ * Appends are synchronous writes to the open segment (they survive the process being killed);
+ * `fsyncIntervalMs` bounds what a power cut can take (0: every append is fsynced before it is
+ * published). The journal is bounded by `maxBytes` and `maxAgeMs`: when full it drops its
+ * oldest segment (`drop-oldest`) or refuses new messages (`stop-sampling`); either way the
+ * messages lost are counted and logged. Format: journal-file.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { MetricUpdate } from '../sampler.js';
+import {
+  encodeFrame,
+  frameAt,
+  INDEX_SUFFIX,
+  type JournalRecord,
+  parseIndex,
+  parseSegmentName,
+  scanFrames,
+  segmentName,
+} from './journal-file.js';
+
+export type { JournalRecord } from './journal-file.js';
+
+export type WhenFull = 'drop-oldest' | 'stop-sampling';
+
+export interface JournalOptions {
+  readonly dir: string;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Default 1 GiB. */
+  readonly maxBytes?: number;
+  /** Default 7 days. */
+  readonly maxAgeMs?: number;
+  readonly whenFull?: WhenFull;
+  /** Default 1 MiB; the unit in which space is freed. */
+  readonly segmentBytes?: number;
+  /** Default 1000; 0 = fsync every append. */
+  readonly fsyncIntervalMs?: number;
+}
+
+export interface JournalCounters {
+  appended: number;
+  /** Unacknowledged messages dropped because the journal was full. */
+  dropped: number;
+  /** Unacknowledged messages dropped because they were older than maxAge. */
+  expired: number;
+  /** Messages not taken because the journal was full (stop-sampling). */
+  refused: number;
+  /** Bytes found torn or corrupt when the journal was opened, discarded. */
+  corruptBytes: number;
+  writeErrors: number;
+}
+
+interface Segment {
+  readonly first: number;
+  /** first − 1 while empty. */
+  last: number;
+  bytes: number;
+  lastAt: number;
+  readonly path: string;
+}
+
+/** A segment's frames in memory for reading (the one the replay is in). */
+interface ReadCache {
+  readonly first: number;
+  buf: Buffer;
+  offsets: number[];
+}
+
+interface State {
+  id: string;
+  acked: number;
+}
+
+const STATE_FILE = 'state.json';
+
+export class Journal {
+  readonly counters: JournalCounters = {
+    appended: 0,
+    dropped: 0,
+    expired: 0,
+    refused: 0,
+    corruptBytes: 0,
+    writeErrors: 0,
+  };
+  readonly #o: JournalOptions;
+  readonly #log: Logger;
+  readonly #maxBytes: number;
+  readonly #maxAgeMs: number;
+  readonly #segmentBytes: number;
+  readonly #fsyncMs: number;
+  readonly #segments: Segment[] = [];
+  #state: State;
+  #stateDirty = false;
+  #fd: number;
+  #dirty = false;
+  #lastSync = 0;
+  #refusing = false;
+  #cache: ReadCache | undefined;
+  #closed = false;
+
+  /** Opens (or creates) the journal in `dir`, recovering from a crash mid-write. */
+  constructor(opts: JournalOptions) {
+    this.#o = opts;
+    this.#log = opts.logger.child({ component: 'journal' });
+    this.#maxBytes = opts.maxBytes ?? 1024 ** 3;
+    this.#maxAgeMs = opts.maxAgeMs ?? 7 * 86_400_000;
+    this.#segmentBytes = Math.min(opts.segmentBytes ?? 1024 ** 2, Math.floor(this.#maxBytes / 4));
+    this.#fsyncMs = opts.fsyncIntervalMs ?? 1000;
+    mkdirSync(opts.dir, { recursive: true });
+    this.#state = this.#loadState();
+    this.#loadSegments();
+    const active = this.#segments.at(-1);
+    this.#fd = active === undefined ? this.#openSegment(this.#state.acked + 1) : openSync(active.path, 'a');
+    this.#trim();
+    this.#log.info(
+      {
+        dir: opts.dir,
+        id: this.id,
+        acked: this.acked,
+        head: this.head,
+        backlog: this.backlog,
+        bytes: this.bytes,
+      },
+      'journal open',
+    );
+  }
+
+  get id(): string {
+    return this.#state.id;
+  }
+
+  /** Every position up to here is acknowledged. */
+  get acked(): number {
+    return this.#state.acked;
+  }
+
+  /** The last position appended (0 when none ever was). */
+  get head(): number {
+    return this.#active().last;
+  }
+
+  /** The first unacknowledged position the journal still holds (head + 1 when none). */
+  get start(): number {
+    return Math.max(this.#state.acked + 1, this.#segments[0]?.first ?? this.head + 1);
+  }
+
+  /** Messages held and not acknowledged. */
+  get backlog(): number {
+    return this.head - this.start + 1;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const s of this.#segments) n += s.bytes;
+    return n;
+  }
+
+  /** True while new messages are refused (stop-sampling and full). */
+  get full(): boolean {
+    return this.#refusing;
+  }
+
+  /**
+   * Appends one message; returns its position, or undefined when it was refused (the journal
+   * is full and the policy is stop-sampling, or the disk failed: counted and logged).
+   */
+  append(deviceId: string, metrics: readonly MetricUpdate[]): number | undefined {
+    if (this.#closed) return undefined;
+    const now = this.#o.now();
+    const position = this.head + 1;
+    const frame = encodeFrame({ position, deviceId, at: now, metrics });
+    if (!this.#makeRoom(frame.length)) return undefined;
+    let active = this.#active();
+    if (active.bytes > 0 && active.bytes + frame.length > this.#segmentBytes) {
+      this.#seal();
+      active = this.#active();
+    }
+    try {
+      writeSync(this.#fd, frame);
+    } catch (err) {
+      this.counters.writeErrors++;
+      this.#log.error({ err, position }, 'journal write failed; message not taken');
+      return undefined;
+    }
+    active.last = position;
+    active.bytes += frame.length;
+    active.lastAt = now;
+    this.counters.appended++;
+    this.#dirty = true;
+    if (this.#fsyncMs === 0) this.sync();
+    return position;
+  }
+
+  /** The hub's store holds every message up to `position`: free what that allows. */
+  ack(position: number): void {
+    const p = Math.min(position, this.head);
+    if (!(p > this.#state.acked)) return;
+    this.#state.acked = p;
+    this.#stateDirty = true;
+    this.#trim();
+    if (this.#refusing && this.bytes < this.#maxBytes) {
+      this.#refusing = false;
+      this.#log.info({ refused: this.counters.refused }, 'journal has room again; taking messages');
+    }
+  }
+
+  /** Up to `max` records from position `from` on (or the oldest held, if that is later). */
+  read(from: number, max: number): JournalRecord[] {
+    const out: JournalRecord[] = [];
+    let pos = Math.max(from, this.#segments[0]?.first ?? from);
+    while (out.length < max && pos <= this.head) {
+      const seg = this.#segments.find((s) => s.first <= pos && pos <= s.last);
+      if (seg === undefined) break;
+      const cache = this.#load(seg);
+      const i = pos - seg.first;
+      const offset = cache.offsets[i];
+      if (offset === undefined) break;
+      out.push(frameAt(cache.buf, offset));
+      pos++;
+    }
+    return out;
+  }
+
+  /** Flushes appends to the disk if any are pending; called by the timer and by close(). */
+  sync(): void {
+    if (!this.#dirty || this.#closed) return;
+    try {
+      fdatasyncSync(this.#fd);
+      this.#dirty = false;
+      this.#lastSync = this.#o.now();
+    } catch (err) {
+      this.counters.writeErrors++;
+      this.#log.error({ err }, 'journal fsync failed');
+    }
+  }
+
+  /**
+   * Housekeeping, every second or so: fsync per fsyncIntervalMs, persist the acknowledged
+   * position, expire segments past maxAge.
+   */
+  maintain(): void {
+    if (this.#closed) return;
+    const now = this.#o.now();
+    if (this.#dirty && now - this.#lastSync >= this.#fsyncMs) this.sync();
+    while (this.#segments.length > 1 && this.#segments[0]!.lastAt < now - this.#maxAgeMs) {
+      const lost = this.#dropOldest();
+      if (lost > 0) {
+        this.counters.expired += lost;
+        this.#log.warn(
+          { messages: lost, maxAgeMs: this.#maxAgeMs },
+          'journal messages expired unacknowledged',
+        );
+      }
+    }
+    this.#saveState();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.sync();
+    this.#closed = true;
+    this.#stateDirty = true;
+    this.#saveState();
+    closeSync(this.#fd);
+  }
+
+  #active(): Segment {
+    return this.#segments.at(-1)!;
+  }
+
+  #loadState(): State {
+    const path = join(this.#o.dir, STATE_FILE);
+    try {
+      const s = JSON.parse(readFileSync(path, 'utf8')) as Partial<State>;
+      if (typeof s.id === 'string' && Number.isSafeInteger(s.acked) && (s.acked ?? -1) >= 0) {
+        return { id: s.id, acked: s.acked! };
+      }
+      this.#log.error({ path }, 'journal state file is damaged; starting a new journal id');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.#log.error({ err, path }, 'cannot read the journal state; starting a new journal id');
+      }
+    }
+    const state = { id: randomUUID(), acked: 0 };
+    this.#writeState(state);
+    return state;
+  }
+
+  #saveState(): void {
+    if (!this.#stateDirty) return;
+    try {
+      this.#writeState(this.#state);
+      this.#stateDirty = false;
+    } catch (err) {
+      this.counters.writeErrors++;
+      this.#log.error({ err }, 'cannot save the journal state; a restart replays more than needed');
+    }
+  }
+
+  #writeState(s: State): void {
+    const path = join(this.#o.dir, STATE_FILE);
+    writeFileSync(`${path}.tmp`, JSON.stringify(s));
+    renameSync(`${path}.tmp`, path);
+  }
+
+  /** Reads the segment list; the last one is scanned and cut back to its last good frame. */
+  #loadSegments(): void {
+    const firsts = readdirSync(this.#o.dir)
+      .map(parseSegmentName)
+      .filter((f): f is number => f !== undefined)
+      .sort((a, b) => a - b);
+    firsts.forEach((first, i) => {
+      const path = join(this.#o.dir, segmentName(first));
+      const bytes = statSync(path).size;
+      const isLast = i === firsts.length - 1;
+      let idx: ReturnType<typeof parseIndex>;
+      if (!isLast) {
+        try {
+          idx = parseIndex(readFileSync(path.replace(/\.seg$/, INDEX_SUFFIX), 'utf8'), first, bytes);
+        } catch {
+          idx = undefined;
+        }
+      }
+      if (idx !== undefined) {
+        this.#segments.push({ first, last: idx.last, bytes, lastAt: idx.lastAt, path });
+        return;
+      }
+      const buf = readFileSync(path);
+      const scan = scanFrames(buf, 0, first);
+      if (scan.badBytes > 0) {
+        this.counters.corruptBytes += scan.badBytes;
+        this.#log.warn(
+          { path, badBytes: scan.badBytes, keptUpTo: scan.last },
+          'journal segment ends in a torn or damaged frame (a crash mid-write?); cut back to the last good one',
+        );
+        const fd = openSync(path, 'r+');
+        try {
+          ftruncateSync(fd, scan.end);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      const prev = this.#segments.at(-1);
+      if (prev !== undefined && first !== prev.last + 1) {
+        this.#log.warn({ path, expected: prev.last + 1 }, 'journal segments do not follow on');
+      }
+      this.#segments.push({
+        first,
+        last: scan.last ?? first - 1,
+        bytes: scan.end,
+        lastAt: scan.lastAt ?? statSync(path).mtimeMs,
+        path,
+      });
+    });
+  }
+
+  #openSegment(first: number): number {
+    const path = join(this.#o.dir, segmentName(first));
+    const fd = openSync(path, 'a');
+    this.#segments.push({ first, last: first - 1, bytes: 0, lastAt: this.#o.now(), path });
+    return fd;
+  }
+
+  /** Closes the active segment (writing its index) and opens the next. */
+  #seal(): void {
+    const active = this.#active();
+    this.sync();
+    try {
+      closeSync(this.#fd);
+      const idx = { first: active.first, last: active.last, bytes: active.bytes, lastAt: active.lastAt };
+      writeFileSync(active.path.replace(/\.seg$/, INDEX_SUFFIX), JSON.stringify(idx));
+    } catch (err) {
+      this.counters.writeErrors++;
+      this.#log.error({ err, path: active.path }, 'cannot seal a journal segment');
+    }
+    this.#fd = this.#openSegment(active.last + 1);
+  }
+
+  /** Frees room for `bytes` more; false when the message must be refused. */
+  #makeRoom(bytes: number): boolean {
+    if (this.#refusing) {
+      this.counters.refused++;
+      return false;
+    }
+    if (this.bytes + bytes <= this.#maxBytes) return true;
+    if ((this.#o.whenFull ?? 'drop-oldest') === 'stop-sampling') {
+      this.#refusing = true;
+      this.counters.refused++;
+      this.#log.warn(
+        { bytes: this.bytes, maxBytes: this.#maxBytes, backlog: this.backlog },
+        'journal full; not taking new messages until the hub acknowledges (whenFull: stop-sampling)',
+      );
+      return false;
+    }
+    let lost = 0;
+    while (this.bytes + bytes > this.#maxBytes) {
+      if (this.#segments.length === 1) this.#seal();
+      lost += this.#dropOldest();
+    }
+    if (lost > 0) {
+      this.counters.dropped += lost;
+      this.#log.warn(
+        { messages: lost, maxBytes: this.#maxBytes },
+        'journal full; dropped its oldest unacknowledged messages (whenFull: drop-oldest)',
+      );
+    }
+    return true;
+  }
+
+  /** Deletes the oldest segment; returns how many unacknowledged messages went with it. */
+  #dropOldest(): number {
+    const seg = this.#segments.shift()!;
+    const lost = Math.max(0, seg.last - Math.max(this.#state.acked, seg.first - 1));
+    this.#remove(seg);
+    return lost;
+  }
+
+  /** Deletes sealed segments that hold nothing unacknowledged. */
+  #trim(): void {
+    while (this.#segments.length > 1 && this.#segments[0]!.last <= this.#state.acked) {
+      this.#remove(this.#segments.shift()!);
+    }
+  }
+
+  #remove(seg: Segment): void {
+    if (this.#cache?.first === seg.first) this.#cache = undefined;
+    rmSync(seg.path, { force: true });
+    rmSync(seg.path.replace(/\.seg$/, INDEX_SUFFIX), { force: true });
+  }
+
+  /** The segment's frames, read once and extended as the active segment grows. */
+  #load(seg: Segment): ReadCache {
+    let c = this.#cache;
+    if (c === undefined || c.first !== seg.first) {
+      c = { first: seg.first, buf: Buffer.alloc(0), offsets: [] };
+      this.#cache = c;
+    }
+    if (c.buf.length < seg.bytes) {
+      const fd = openSync(seg.path, 'r');
+      try {
+        const more = Buffer.allocUnsafe(seg.bytes - c.buf.length);
+        readSync(fd, more, 0, more.length, c.buf.length);
+        const base = c.buf.length;
+        const buf = Buffer.concat([c.buf, more]);
+        const scan = scanFrames(buf, base, seg.first + c.offsets.length);
+        c.buf = buf;
+        for (const o of scan.offsets) c.offsets.push(o);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return c;
+  }
+}
