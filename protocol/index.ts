@@ -6,5 +6,6 @@ export * from './sparkplug/payload.js';
 export * from './sparkplug/payload-decode.js';
 export * from './sparkplug/payload-encode.js';
 export * from './sparkplug/sequence.js';
+export * from './positions.js';
 export * from './sparkplug/state.js';
 export * from './sparkplug/topic.js';
