@@ -27,6 +27,33 @@ export const StoreBufferSchema = Type.Object(
   { default: {}, additionalProperties: false },
 );
 
+/** Requests per window, per token and per client address (hub/api/auth.ts, docs/api.md). */
+export const RateLimitSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    windowMs: Type.Integer({ minimum: 1_000, default: 60_000 }),
+    /** Per token, for authenticated requests. */
+    perToken: Type.Integer({ minimum: 1, default: 1_200 }),
+    /** Per client address, for requests without a (valid) token: bounds password guessing. */
+    perIp: Type.Integer({ minimum: 1, default: 120 }),
+  },
+  { default: {}, additionalProperties: false },
+);
+
+export const HttpConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1' }),
+    port: { ...Port, default: 8080 },
+    /** Largest request body in bytes; a route that imports files may allow more. */
+    bodyLimit: Type.Integer({ minimum: 1_024, maximum: 256 * 1_048_576, default: 1_048_576 }),
+    /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+    trustProxy: Type.Boolean({ default: false }),
+    rateLimit: RateLimitSchema,
+  },
+  { default: {}, additionalProperties: false },
+);
+export type HttpConfig = Static<typeof HttpConfigSchema>;
+
 export const HubConfigSchema = Type.Object(
   {
     /** Where registry.db and samples.db live. */
@@ -42,10 +69,7 @@ export const HubConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
-    http: Type.Object(
-      { host: Type.String({ default: '127.0.0.1' }), port: { ...Port, default: 8080 } },
-      { default: {}, additionalProperties: false },
-    ),
+    http: HttpConfigSchema,
     /**
      * `type` picks the implementation (hub/store/index.ts), which validates its own keys;
      * `buffer` is how the ingest feeds it, whatever the type.

@@ -137,6 +137,7 @@ export class Hub {
           clock: this.#clock,
           windows: this.windows,
           health: () => this.#health(),
+          http: this.config.http,
         },
       });
       await this.#startPart(this.#api);

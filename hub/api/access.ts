@@ -76,6 +76,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route (access.ts); routes without it are refused, never open. */
     access?: Access;
+    /**
+     * For a route that changes something: its audit action (`token.create`, …). Its refusals
+     * (bad body, failed validation) are audited under it, not only logged.
+     */
+    action?: string;
   }
   interface FastifyRequest {
     /** Set by the auth hook for every route but `public` ones called without a token. */

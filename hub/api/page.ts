@@ -2,6 +2,11 @@
  * The plain dashboard at `/`: no framework, no build step. It polls /api/v1/stats and
  * renders with textContent only (names come from the registry, never as HTML).
  * The Vue + ECharts web app replaces it later; this page stays as the no-JS-build fallback.
+ *
+ * The API needs a bearer token. The page takes one from `#token=…` (what `wanji demo` prints;
+ * a fragment never reaches a server or its logs) or `?token=…`, removes it from the address bar
+ * and keeps it in sessionStorage (this tab only, gone when it closes); without one, or when
+ * it is refused, it asks for one.
  */
 export const DASHBOARD_REFRESH_MS = 5_000;
 
@@ -27,10 +32,17 @@ export function dashboardHtml(): string {
   th { font-weight: 600; font-size: .85rem; color: #3c4a58; }
   #status { color: #8a96a3; font-size: .8rem; margin-top: 1rem; }
   #status.err { color: #b3261e; }
+  #login { display: none; border: 1px solid #d5dde6; border-radius: 6px; padding: .8rem 1.2rem; margin-bottom: 1rem; max-width: 40rem; }
+  #login input { width: 100%; font-family: monospace; margin: .4rem 0; }
 </style>
 </head>
 <body>
 <h1>万机联网 · Wanji networked machines</h1>
+<form id="login">
+  <label for="token">访问令牌 API token (<code>wanji token create --role bureau</code>)</label>
+  <input id="token" type="password" autocomplete="off" placeholder="wj_…">
+  <button type="submit">查看 Open</button>
+</form>
 <div class="cards">
   <div class="card"><div class="l">目标 Target</div><div class="n" id="target">–</div></div>
   <div class="card"><div class="l">联网设备 Networked machines</div><div class="n" id="networked">–</div>
@@ -77,11 +89,38 @@ export function dashboardHtml(): string {
     });
   }
   function set(id, text) { document.getElementById(id).textContent = text; }
+  var KEY = 'wanji.token';
+  function takeTokenFromAddress() {
+    var m = /[#&?]token=([^&#]+)/.exec(location.hash + '&' + location.search);
+    if (!m) return;
+    sessionStorage.setItem(KEY, decodeURIComponent(m[1]));
+    history.replaceState(null, '', location.pathname);
+  }
+  function askForToken(message) {
+    sessionStorage.removeItem(KEY);
+    document.getElementById('login').style.display = 'block';
+    var st = document.getElementById('status');
+    st.className = 'err';
+    st.textContent = message;
+  }
+  document.getElementById('login').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var t = document.getElementById('token').value.trim();
+    if (!t) return;
+    sessionStorage.setItem(KEY, t);
+    document.getElementById('token').value = '';
+    document.getElementById('login').style.display = 'none';
+    refresh();
+  });
   function refresh() {
-    fetch('/api/v1/stats').then(function (r) {
+    var token = sessionStorage.getItem(KEY);
+    if (!token) { askForToken('需要访问令牌 An API token is needed'); return; }
+    fetch('/api/v1/stats', { headers: { Authorization: 'Bearer ' + token } }).then(function (r) {
+      if (r.status === 401) { askForToken('令牌无效 The token was refused (unknown, revoked or expired)'); return null; }
       if (!r.ok) throw new Error('HTTP ' + r.status);
       return r.json();
     }).then(function (s) {
+      if (s === null) return;
       set('target', num(s.target));
       set('networked', num(s.networked));
       set('online', num(s.online));
@@ -102,8 +141,9 @@ export function dashboardHtml(): string {
       st.textContent = '无法获取统计 Cannot load statistics: ' + err.message;
     });
   }
+  takeTokenFromAddress();
   refresh();
-  setInterval(refresh, ${DASHBOARD_REFRESH_MS});
+  setInterval(function () { if (sessionStorage.getItem(KEY)) refresh(); }, ${DASHBOARD_REFRESH_MS});
 })();
 </script>
 </body>

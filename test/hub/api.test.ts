@@ -6,7 +6,7 @@ import { Hub } from '../../hub/hub.js';
 import { Registry } from '../../hub/registry/registry.js';
 import { DEFAULT_WINDOWS } from '../../hub/stats/stats.js';
 import { createStore } from '../../hub/store/index.js';
-import { silentLogger, tempDir } from './helpers.js';
+import { apiToken, silentLogger, tempDir } from './helpers.js';
 
 const NOW = 1_700_000_000_000;
 const MIN = 60_000;
@@ -26,10 +26,12 @@ describe('hub API (inject)', () => {
     counters: { host: { messages: 3 } },
   };
   let app: FastifyInstance;
+  let admin: { authorization: string };
 
   beforeAll(async () => {
     await registry.start();
     await store.start();
+    admin = apiToken(registry);
     registry.upsertEnterprise(
       {
         code: 'acme',
@@ -141,15 +143,15 @@ describe('hub API (inject)', () => {
   });
 
   it('serves the bilingual dashboard page at /', async () => {
-    const r = await app.inject({ url: '/' });
+    const r = await app.inject({ headers: admin, url: '/' });
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toMatch(/text\/html/);
     expect(r.body).toContain('联网设备 Networked machines');
-    expect(r.body).toContain("fetch('/api/v1/stats')");
+    expect(r.body).toContain("fetch('/api/v1/stats', { headers: { Authorization: 'Bearer ' + token } })");
   });
 
   it('GET /api/v1/stats', async () => {
-    const r = await app.inject({ url: '/api/v1/stats' });
+    const r = await app.inject({ headers: admin, url: '/api/v1/stats' });
     expect(r.statusCode).toBe(200);
     const s = r.json();
     expect(s).toMatchObject({
@@ -172,7 +174,7 @@ describe('hub API (inject)', () => {
   });
 
   it('GET /api/v1/machines with filters', async () => {
-    const all = (await app.inject({ url: '/api/v1/machines' })).json();
+    const all = (await app.inject({ headers: admin, url: '/api/v1/machines' })).json();
     expect(all.total).toBe(2);
     expect(all.machines[0]).toEqual({
       enterprise: 'acme',
@@ -195,25 +197,30 @@ describe('hub API (inject)', () => {
     });
     expect(all.machines[1]).toMatchObject({ id: 'cnc-2', online: false, state: 'offline', networked: true });
     const ids = async (q: string) =>
-      (await app.inject({ url: `/api/v1/machines?${q}` })).json().machines.map((m: { id: string }) => m.id);
+      (await app.inject({ headers: admin, url: `/api/v1/machines?${q}` }))
+        .json()
+        .machines.map((m: { id: string }) => m.id);
     expect(await ids('online=true')).toEqual(['cnc-1']);
     expect(await ids('online=false')).toEqual(['cnc-2']);
     expect(await ids('region=yiwu&industry=hardware')).toEqual(['cnc-1', 'cnc-2']);
     expect(await ids('region=panan')).toEqual([]);
     expect(await ids('enterprise=acme&limit=1&offset=1')).toEqual(['cnc-2']);
-    const bad = await app.inject({ url: '/api/v1/machines?online=maybe' });
+    const bad = await app.inject({ headers: admin, url: '/api/v1/machines?online=maybe' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ code: 'WANJI_E_API_VALIDATION' });
   });
 
   it('GET a machine with its latest values, and its raw series', async () => {
-    const d = (await app.inject({ url: '/api/v1/machines/acme/cnc-1' })).json();
+    const d = (await app.inject({ headers: admin, url: '/api/v1/machines/acme/cnc-1' })).json();
     expect(d.latest).toEqual([
       { metric: 'Signals/spindleSpeed', ts: NOW - 1000, value: 300, quality: 'uncertain' },
       { metric: 'State', ts: NOW - 1000, value: 'running' },
     ]);
     const metric = encodeURIComponent('Signals/spindleSpeed');
-    const all = await app.inject({ url: `/api/v1/machines/acme/cnc-1/series?metric=${metric}` });
+    const all = await app.inject({
+      headers: admin,
+      url: `/api/v1/machines/acme/cnc-1/series?metric=${metric}`,
+    });
     expect(all.json()).toEqual({
       enterprise: 'acme',
       machine: 'cnc-1',
@@ -226,6 +233,7 @@ describe('hub API (inject)', () => {
     });
     const from = new Date(NOW - 2000).toISOString();
     const ranged = await app.inject({
+      headers: admin,
       url: `/api/v1/machines/acme/cnc-1/series?metric=${metric}&from=${from}&to=${NOW - 1500}`,
     });
     expect(ranged.json().points).toEqual([{ ts: NOW - 2000, value: 200 }]);
@@ -239,14 +247,14 @@ describe('hub API (inject)', () => {
       ['/api/v1/nothing-here', 404, 'WANJI_E_API_NOT_FOUND'],
     ];
     for (const [url, status, code] of cases) {
-      const r = await app.inject({ url });
+      const r = await app.inject({ url, headers: admin });
       expect(r.statusCode, url).toBe(status);
       expect(r.json(), url).toMatchObject({ statusCode: status, code });
     }
   });
 
   it('GET /api/v1/gateways and /api/v1/enterprises', async () => {
-    const g = (await app.inject({ url: '/api/v1/gateways' })).json();
+    const g = (await app.inject({ headers: admin, url: '/api/v1/gateways' })).json();
     expect(g.gateways).toEqual([
       {
         group: 'acme',
@@ -263,7 +271,7 @@ describe('hub API (inject)', () => {
         metricsAt: new Date(NOW - 2 * MIN).toISOString(),
       },
     ]);
-    const e = (await app.inject({ url: '/api/v1/enterprises' })).json();
+    const e = (await app.inject({ headers: admin, url: '/api/v1/enterprises' })).json();
     expect(e.enterprises).toEqual([
       {
         code: 'acme',
@@ -284,7 +292,7 @@ describe('hub API (inject)', () => {
   });
 
   it('GET /api/v1/gateways/:group/:node: machine health, connection counters and every metric', async () => {
-    const r = await app.inject({ url: '/api/v1/gateways/acme/gw1' });
+    const r = await app.inject({ headers: admin, url: '/api/v1/gateways/acme/gw1' });
     expect(r.statusCode).toBe(200);
     const d = r.json();
     expect(d.gateway).toMatchObject({ edgeNode: 'gw1', devices: { online: 1, degraded: 1, offline: 0 } });
@@ -316,13 +324,13 @@ describe('hub API (inject)', () => {
       value: 250,
       updatedAt: new Date(NOW - 2 * MIN).toISOString(),
     });
-    const missing = await app.inject({ url: '/api/v1/gateways/acme/nope' });
+    const missing = await app.inject({ headers: admin, url: '/api/v1/gateways/acme/nope' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().code).toBe('WANJI_E_API_NOT_FOUND');
   });
 
   it('GET /api/v1/machines carries the health the gateway reports', async () => {
-    const r = (await app.inject({ url: '/api/v1/machines?enterprise=acme' })).json();
+    const r = (await app.inject({ headers: admin, url: '/api/v1/machines?enterprise=acme' })).json();
     const health = Object.fromEntries(
       r.machines.map((m: { id: string; health: string }) => [m.id, m.health]),
     );
@@ -330,14 +338,14 @@ describe('hub API (inject)', () => {
   });
 
   it('GET /healthz: 200 when every component is up, 503 otherwise', async () => {
-    const ok = await app.inject({ url: '/healthz' });
+    const ok = await app.inject({ headers: admin, url: '/healthz' });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ status: 'ok', counters: { host: { messages: 3 } } });
     health = {
       ...health,
       components: { ...health.components, host: { status: 'down', detail: 'not connected' } },
     };
-    const down = await app.inject({ url: '/healthz' });
+    const down = await app.inject({ headers: admin, url: '/healthz' });
     expect(down.statusCode).toBe(503);
     expect(down.json()).toMatchObject({
       status: 'degraded',
@@ -364,7 +372,10 @@ describe('hub API over real HTTP', () => {
           registry: { status: 'up' },
         },
       });
-      const s = await fetch(`${base}/api/v1/stats`);
+      const none = await fetch(`${base}/api/v1/stats`);
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toBe('Bearer realm="wanji"');
+      const s = await fetch(`${base}/api/v1/stats`, { headers: apiToken(hub.registry, 'bureau') });
       expect(await s.json()).toMatchObject({
         target: 10_000,
         networked: 0,

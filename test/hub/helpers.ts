@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { type Logger, pino } from 'pino';
+import type { Role } from '../../hub/api/access.js';
+import type { Registry } from '../../hub/registry/registry.js';
+import { AuditLog } from '../../hub/security/audit.js';
+import { TokenStore } from '../../hub/security/tokens.js';
 import {
   DataType,
   decodePayload,
@@ -180,4 +184,18 @@ export function cncBirth(ts: number): Metric[] {
     { name: 'Signals/spindleSpeed', alias: 6, datatype: DataType.Double, value: 0, timestamp: ts },
     { name: 'Signals/partCount', alias: 7, datatype: DataType.UInt32, value: 10, timestamp: ts },
   ];
+}
+
+/**
+ * A bearer token for the hub API, made straight in the registry (as `wanji token create`
+ * does): `{ authorization: 'Bearer wj_…' }`, ready for `headers`.
+ */
+export function apiToken(
+  registry: Registry,
+  role: Role = 'admin',
+  opts: { enterprise?: string; regions?: string[]; name?: string; expiresAt?: number } = {},
+): { authorization: string } {
+  const tokens = new TokenStore(registry.database, new AuditLog(registry.database));
+  const { token } = tokens.create({ role, ...opts }, { actor: 'cli:test', source: 'cli' });
+  return { authorization: `Bearer ${token}` };
 }

@@ -1,0 +1,49 @@
+/** What the API's routes are built from. */
+import type { Logger } from 'pino';
+import type { HttpConfig } from '../config.js';
+import { HubError } from '../errors.js';
+import type { Registry } from '../registry/registry.js';
+import type { AuditLog } from '../security/audit.js';
+import type { TokenStore } from '../security/tokens.js';
+import type { StatsWindows } from '../stats/stats.js';
+import type { SampleStore } from '../store/types.js';
+import type { HealthReply } from './schemas.js';
+
+export interface ApiDeps {
+  readonly registry: Registry;
+  readonly store: SampleStore;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly windows: StatsWindows;
+  /** Component status and counters for /healthz. */
+  readonly health: () => Omit<HealthReply, 'status'>;
+  /** Body and rate limits (hub config `http`); the defaults when left out. */
+  readonly http?: Partial<Omit<HttpConfig, 'rateLimit'>> & {
+    readonly rateLimit?: Partial<HttpConfig['rateLimit']>;
+  };
+  /** Default: built on the registry's database. */
+  readonly tokens?: TokenStore;
+  readonly audit?: AuditLog;
+}
+
+/** ApiDeps with the security parts resolved: what each route module gets. */
+export interface RouteDeps extends ApiDeps {
+  readonly tokens: TokenStore;
+  readonly audit: AuditLog;
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+/** "1700000000000" or "2024-01-01T00:00:00Z" → ms. */
+export function parseTime(what: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(ms)) {
+    throw new HubError(
+      'WANJI_E_API_BAD_TIME',
+      `${what} "${v.slice(0, 60)}" is neither ms since the epoch nor an ISO 8601 time`,
+    );
+  }
+  return ms;
+}

@@ -1,0 +1,117 @@
+/**
+ * How the API answers errors: `{ statusCode, code: "WANJI_E_…", error, message }`, one shape for
+ * every refusal, logged with its reason. Refusals of a route that changes something (it names
+ * its audit `action` in its config) are audited too.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HubError } from '../errors.js';
+import type { AuditLog } from '../security/audit.js';
+import { TokenError } from '../security/tokens.js';
+
+export type ApiErrorCode =
+  | 'WANJI_E_API_UNAUTHORIZED'
+  | 'WANJI_E_API_FORBIDDEN'
+  | 'WANJI_E_API_RATE_LIMITED'
+  | 'WANJI_E_API_BODY_TOO_LARGE'
+  | 'WANJI_E_API_BAD_BODY'
+  | 'WANJI_E_API_UNSUPPORTED_MEDIA_TYPE'
+  | 'WANJI_E_API_REQUEST';
+
+/** An error the API answers with its own status. */
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  readonly statusCode: number;
+  constructor(statusCode: number, code: ApiErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.statusCode = statusCode;
+    this.code = code;
+  }
+}
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  WANJI_E_API_VALIDATION: 400,
+  WANJI_E_API_BAD_TIME: 400,
+  WANJI_E_API_NOT_FOUND: 404,
+  WANJI_E_TOKEN_INVALID: 400,
+  WANJI_E_TOKEN_NOT_FOUND: 404,
+};
+
+/** fastify's own request errors, with the code the API answers them with. */
+const FASTIFY_CODES: Readonly<Record<string, [number, ApiErrorCode]>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'WANJI_E_API_BODY_TOO_LARGE'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'WANJI_E_API_BAD_BODY'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'WANJI_E_API_BAD_BODY'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'WANJI_E_API_BAD_BODY'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'WANJI_E_API_UNSUPPORTED_MEDIA_TYPE'],
+};
+
+/** The actor of a request, for the log and the audit: `token:<id>` or `anonymous`. */
+export function actorOf(req: FastifyRequest): string {
+  return req.principal === undefined ? 'anonymous' : `token:${req.principal.tokenId}`;
+}
+
+/** The path without the query, cut short: never a whole (possibly hostile) URL in a log. */
+export function pathOf(req: FastifyRequest): string {
+  const path = req.url.split('?')[0] ?? '';
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+export function sendError(
+  reply: FastifyReply,
+  statusCode: number,
+  code: string,
+  message: string,
+): FastifyReply {
+  return reply
+    .status(statusCode)
+    .send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message });
+}
+
+function classify(err: FastifyError | Error): { status: number; code: string } {
+  if ('validation' in err && err.validation !== undefined)
+    return { status: 400, code: 'WANJI_E_API_VALIDATION' };
+  if (err instanceof ApiError) return { status: err.statusCode, code: err.code };
+  if (err instanceof HubError || err instanceof TokenError) {
+    return { status: STATUS_BY_CODE[err.code] ?? 500, code: err.code };
+  }
+  const known = 'code' in err && typeof err.code === 'string' ? FASTIFY_CODES[err.code] : undefined;
+  if (known !== undefined) return { status: known[0], code: known[1] };
+  const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
+  return status >= 400 && status < 500
+    ? { status, code: 'WANJI_E_API_REQUEST' }
+    : { status: 500, code: 'WANJI_E_API_INTERNAL' };
+}
+
+export function installErrorHandlers(app: FastifyInstance, audit: AuditLog): void {
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    const { status, code } = classify(err);
+    if (status >= 500) {
+      req.log.error({ err, method: req.method, path: pathOf(req) }, 'request failed');
+      return sendError(reply, 500, code, 'internal error; see the hub log');
+    }
+    const reason = err.message.length > 500 ? `${err.message.slice(0, 500)}…` : err.message;
+    req.log.warn(
+      { code, reason, actor: actorOf(req), method: req.method, path: pathOf(req), ip: req.ip },
+      'API request refused',
+    );
+    const action = req.routeOptions.config.action;
+    // The token store audits its own refusals; the rest of a change route's are audited here.
+    if (action !== undefined && !(err instanceof TokenError)) {
+      audit.record({
+        actor: actorOf(req),
+        action,
+        outcome: 'refused',
+        source: req.ip,
+        detail: { status, code, reason },
+      });
+    }
+    return sendError(reply, status, code, err.message);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    req.log.info({ method: req.method, path: pathOf(req), ip: req.ip }, 'API request for no route');
+    return sendError(reply, 404, 'WANJI_E_API_NOT_FOUND', `no route ${req.method} ${pathOf(req)}`);
+  });
+}
