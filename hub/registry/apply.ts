@@ -3,7 +3,9 @@
  * registry in one transaction per batch, so the host never pays a transaction per message.
  */
 import type Database from 'better-sqlite3';
+import { DEFAULT_UTC_OFFSET_MIN } from './days.js';
 import { encodeMetricValue } from './gateway-metrics.js';
+import { StateClock } from './state-clock.js';
 import type { DeviceActivity, GatewayActivity, GatewayMetric, IngestBatch, RegistryEvent } from './types.js';
 
 export interface ApplyResult {
@@ -18,7 +20,12 @@ const b = (v: boolean | undefined): number | null => (v === undefined ? null : v
 export class IngestApplier {
   readonly #tx: (batch: IngestBatch) => ApplyResult;
 
-  constructor(db: Database.Database) {
+  /** `utcOffsetMin`: where local days start, for the time in each state per day. */
+  constructor(db: Database.Database, utcOffsetMin = DEFAULT_UTC_OFFSET_MIN) {
+    const clock = new StateClock(db, utcOffsetMin);
+    const isDead = db.prepare<[string, string], { dead: number }>(
+      'SELECT dead FROM machines WHERE enterprise = ? AND id = ?',
+    );
     const nodeBirth = db.prepare(
       `INSERT INTO gateways (group_id, edge_node, online, bd_seq, first_seen, last_birth_at, last_seen_at)
        VALUES (@group, @edgeNode, 1, @bdSeq, @at, @at, @at)
@@ -93,6 +100,9 @@ export class IngestApplier {
         case 'nodeDeath':
           if (nodeDeath.run(e).changes > 0) {
             counts.nodeDeaths++;
+            for (const id of clock.liveOnGateway(e.group, e.edgeNode)) {
+              clock.transition(e.group, id, 'offline', e.at);
+            }
             nodeDevicesDead.run({ group: e.group, edgeNode: e.edgeNode, at: e.at });
           } else counts.staleNodeDeaths++;
           return;
@@ -108,10 +118,12 @@ export class IngestApplier {
             robot: b(p.robot),
             dataDepth: p.dataDepth ?? null,
           });
+          // Back from offline; the state it reports next opens its next interval.
+          clock.transition(e.group, e.device, null, e.at);
           return;
         }
         case 'deviceDeath':
-          deviceDeath.run(e);
+          if (deviceDeath.run(e).changes > 0) clock.transition(e.group, e.device, 'offline', e.at);
           return;
       }
     };
@@ -125,6 +137,10 @@ export class IngestApplier {
         state: d.state ?? null,
         stateAt: d.stateAt ?? d.seenAt,
       });
+      // A dead machine's last state report (from before its death in this batch) opens nothing.
+      if (d.state !== undefined && isDead.get(d.enterprise, d.machine)?.dead === 0) {
+        clock.transition(d.enterprise, d.machine, d.state, d.stateAt ?? d.seenAt);
+      }
     };
     const applyGatewaySeen = (g: GatewayActivity): void => {
       gatewaySeen.run(g);

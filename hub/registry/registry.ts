@@ -10,7 +10,6 @@ import {
   type EnterpriseDeclaration,
   INDUSTRY_SEEDS,
   type IndustrySeed,
-  invalidIdReason,
   NODE_METRIC,
   REGION_SEEDS,
   type RegionSeed,
@@ -18,7 +17,9 @@ import {
 import { type ComponentHealth, HubError } from '../errors.js';
 import { openSqlite } from '../util/sqlite.js';
 import { type ApplyResult, IngestApplier } from './apply.js';
+import { DEFAULT_UTC_OFFSET_MIN } from './days.js';
 import { type GatewayMetricRow, type GatewaySummary, summarize, toGatewayMetric } from './gateway-metrics.js';
+import { type DeclareAudit, declarationProblems, LedgerWriter, toRow } from './ledger.js';
 import {
   type EnterpriseRow,
   type GatewayRow,
@@ -53,6 +54,8 @@ export interface RegistryOptions {
   readonly clock?: () => number;
   readonly regionSeeds?: readonly RegionSeed[];
   readonly industrySeeds?: readonly IndustrySeed[];
+  /** Where local days start, minutes east of UTC; default 480 (China Standard Time). */
+  readonly utcOffsetMin?: number;
 }
 
 const MACHINE_COLUMNS = `m.enterprise, m.id, m.kind, m.nc, m.robot, m.data_depth, m.state, m.gateway,
@@ -91,7 +94,7 @@ export class Registry {
       });
     }
     this.#seed(db);
-    this.#applier = new IngestApplier(db);
+    this.#applier = new IngestApplier(db, this.utcOffsetMin);
     this.#db = db;
     this.#state = 'up';
     this.#log.info({ path: this.#opts.path }, 'registry open');
@@ -112,6 +115,16 @@ export class Registry {
    */
   get database(): Database.Database {
     return this.#open();
+  }
+
+  /** Where local days start (statistics per day), minutes east of UTC. */
+  get utcOffsetMin(): number {
+    return this.#opts.utcOffsetMin ?? DEFAULT_UTC_OFFSET_MIN;
+  }
+
+  /** ms since the epoch, from the injected clock. */
+  now(): number {
+    return this.#clock();
   }
 
   health(): ComponentHealth {
@@ -155,9 +168,10 @@ export class Registry {
 
   /**
    * Records a ledger declaration: the enterprise's current row becomes `decl`, and the
-   * declaration is appended to its history with who made it and when.
+   * declaration is appended to its history with who made it and when, and audited, in one
+   * transaction. Declaring exactly what is already declared changes nothing.
    */
-  upsertEnterprise(decl: EnterpriseDeclaration, declaredBy: string): Enterprise {
+  upsertEnterprise(decl: EnterpriseDeclaration, declaredBy: string, audit?: DeclareAudit): Enterprise {
     const db = this.#open();
     const problems = declarationProblems(decl);
     if (declaredBy.trim() === '') problems.push('declaredBy is empty: say who declares the ledger');
@@ -179,33 +193,11 @@ export class Registry {
         `enterprise "${decl.code}": industry "${decl.industryCode}" is not in the registry`,
       );
     }
-    const row: EnterpriseRow = {
-      code: decl.code,
-      name: decl.name,
-      region_code: decl.regionCode,
-      industry_code: decl.industryCode,
-      backbone: decl.backbone ? 1 : 0,
-      production_equipment: decl.ledger.productionEquipment,
-      nc_equipment: decl.ledger.ncEquipment,
-      robots: decl.ledger.robots,
-      declared_by: declaredBy,
-      declared_at: this.#clock(),
-    };
-    const cols = `name, region_code, industry_code, backbone, production_equipment, nc_equipment, robots,
-                  declared_by, declared_at`;
-    const vals = `@name, @region_code, @industry_code, @backbone, @production_equipment, @nc_equipment,
-                  @robots, @declared_by, @declared_at`;
-    db.transaction(() => {
-      db.prepare(
-        `INSERT INTO enterprises (code, ${cols}) VALUES (@code, ${vals})
-         ON CONFLICT (code) DO UPDATE SET (${cols}) = (${vals})`,
-      ).run(row);
-      db.prepare(`INSERT INTO ledger_declarations (enterprise_code, ${cols}) VALUES (@code, ${vals})`).run(
-        row,
-      );
-    })();
-    this.#log.info({ enterprise: decl.code, declaredBy }, 'enterprise declared');
-    return toEnterprise(row);
+    const row = toRow(decl, declaredBy, this.#clock());
+    const writer = new LedgerWriter(db, this.#clock);
+    const outcome = db.transaction(() => writer.declare(row, audit ?? { actor: declaredBy }))();
+    this.#log.info({ enterprise: decl.code, declaredBy, outcome }, 'enterprise declared');
+    return outcome === 'unchanged' ? (this.enterprise(decl.code) ?? toEnterprise(row)) : toEnterprise(row);
   }
 
   enterprises(): Enterprise[] {
@@ -339,16 +331,25 @@ export class Registry {
     return row === undefined ? undefined : toMachine(row);
   }
 
-  /** Machine counts per Sparkplug group: networked since `networkedSince`, online since `onlineSince`. */
+  /**
+   * Machine counts per Sparkplug group: networked since `networkedSince`, online since
+   * `onlineSince`; powered on = online and not reporting powered_off. A machine is one row
+   * (enterprise, id) however often it is born and whichever gateway reports it.
+   */
   activityByEnterprise(networkedSince: number, onlineSince: number): EnterpriseActivity[] {
+    const networked = 'coalesce(last_sample_at, 0) >= @networkedSince';
+    const online = 'dead = 0 AND coalesce(last_seen_at, 0) >= @onlineSince';
     return this.#open()
-      .prepare<[number, number], EnterpriseActivity>(
+      .prepare<[{ networkedSince: number; onlineSince: number }], EnterpriseActivity>(
         `SELECT enterprise, count(*) AS machines,
-           coalesce(sum(last_sample_at >= ?), 0) AS networked,
-           coalesce(sum(dead = 0 AND last_seen_at >= ?), 0) AS online
+           coalesce(sum(${networked}), 0) AS networked,
+           coalesce(sum(${online}), 0) AS online,
+           coalesce(sum(${online} AND coalesce(state, '') <> 'powered_off'), 0) AS poweredOn,
+           coalesce(sum(${networked} AND nc = 1), 0) AS networkedNc,
+           coalesce(sum(${networked} AND robot = 1), 0) AS networkedRobots
          FROM machines GROUP BY enterprise ORDER BY enterprise`,
       )
-      .all(networkedSince, onlineSince);
+      .all({ networkedSince, onlineSince });
   }
 
   /** Applies one batch from the host (births, deaths, last-seen) in a single transaction. */
@@ -356,21 +357,4 @@ export class Registry {
     if (this.#applier === undefined) throw new HubError('WANJI_E_REGISTRY', 'registry is not started');
     return this.#applier.apply(batch);
   }
-}
-
-function declarationProblems(d: EnterpriseDeclaration): string[] {
-  const problems: string[] = [];
-  const idReason = invalidIdReason(d.code);
-  if (idReason !== undefined) problems.push(`code ${idReason} (it is the gateways' Sparkplug group id)`);
-  if (d.name.trim() === '') problems.push('name is empty');
-  const { productionEquipment: p, ncEquipment: nc, robots } = d.ledger;
-  for (const [what, n] of [
-    ['ledger.productionEquipment', p],
-    ['ledger.ncEquipment', nc],
-    ['ledger.robots', robots],
-  ] as const) {
-    if (!Number.isSafeInteger(n) || n < 0) problems.push(`${what} must be a whole number ≥ 0, got ${n}`);
-  }
-  if (nc > p) problems.push(`ledger.ncEquipment (${nc}) exceeds ledger.productionEquipment (${p})`);
-  return problems;
 }

@@ -117,4 +117,33 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
      detail TEXT NOT NULL DEFAULT '{}'
    );
    CREATE INDEX audit_log_by_time ON audit_log (at);`,
+  // 4: statistics. Time in each machine state per machine per local day (accumulated as state
+  // changes arrive; the open interval is since_state from since_at on the machine's row); daily
+  // snapshots of every figure; the latest aggregates each child hub forwarded.
+  `ALTER TABLE machines ADD COLUMN since_state TEXT;
+   ALTER TABLE machines ADD COLUMN since_at INTEGER;
+   CREATE TABLE machine_state_time (
+     enterprise TEXT NOT NULL,
+     machine TEXT NOT NULL,
+     day TEXT NOT NULL,
+     state TEXT NOT NULL,
+     ms INTEGER NOT NULL,
+     PRIMARY KEY (enterprise, machine, day, state)
+   ) WITHOUT ROWID;
+   CREATE INDEX machine_state_time_by_day ON machine_state_time (day);
+   CREATE TABLE stat_snapshots (
+     day TEXT NOT NULL,
+     level TEXT NOT NULL,
+     code TEXT NOT NULL,
+     taken_at INTEGER NOT NULL,
+     figures TEXT NOT NULL,
+     PRIMARY KEY (level, code, day)
+   ) WITHOUT ROWID;
+   CREATE INDEX stat_snapshots_by_day ON stat_snapshots (day);
+   CREATE TABLE child_reports (
+     hub_id TEXT PRIMARY KEY,
+     received_at INTEGER NOT NULL,
+     generated_at INTEGER NOT NULL,
+     report TEXT NOT NULL
+   );`,
 ];

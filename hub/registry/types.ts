@@ -165,4 +165,10 @@ export interface EnterpriseActivity {
   readonly machines: number;
   readonly networked: number;
   readonly online: number;
+  /** Online and not reporting powered_off. */
+  readonly poweredOn: number;
+  /** Networked machines that announced themselves NC (Properties/NC). */
+  readonly networkedNc: number;
+  /** Networked machines that announced themselves industrial robots. */
+  readonly networkedRobots: number;
 }

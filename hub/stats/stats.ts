@@ -1,15 +1,22 @@
 /**
  * The programme's numbers (DOMAIN.md): networked and online machines against the target,
- * networking rate and NC rate per region and per industry. Computed from the registry on
- * demand; daily snapshots and trends come later.
+ * networking, NC, online and power-on rates by enterprise, region, industry and city, for
+ * all and for backbone enterprises, declared beside measured. Computed from the registry
+ * (and what child hubs forwarded) on demand; snapshot.ts keeps one set per day for trends.
  */
-import {
-  BACKBONE_NC_RATE_TARGET,
-  BACKBONE_NETWORKING_RATE_TARGET,
-  NETWORKED_MACHINES_TARGET,
-} from '../../protocol/index.js';
+import { NETWORKED_MACHINES_TARGET } from '../../protocol/index.js';
 import type { Registry } from '../registry/registry.js';
-import type { Enterprise, EnterpriseActivity, Region } from '../registry/types.js';
+import type { EnterpriseActivity, Region } from '../registry/types.js';
+import { type ChildSummary, childEnterprises, childReports } from './children.js';
+import {
+  type Activity,
+  type EnterpriseInput,
+  enterpriseRates,
+  type Figures,
+  figures,
+  NO_ACTIVITY,
+  ratio,
+} from './figures.js';
 
 export interface StatsWindows {
   /** A machine with a valid sample this recent is networked (联网); default 7 days. */
@@ -20,101 +27,174 @@ export interface StatsWindows {
 
 export const DEFAULT_WINDOWS: StatsWindows = { networkingMs: 7 * 24 * 3_600_000, onlineMs: 5 * 60_000 };
 
-export interface GroupStats {
+/** What a caller may see (api/access.ts scopeOf): undefined = no limit. */
+export interface StatsScope {
+  readonly enterprises?: readonly string[];
+  readonly regions?: readonly string[];
+}
+
+/** A region, an industry or the city: figures for all its enterprises, and for its backbone ones. */
+export interface GroupStats extends Figures {
   readonly code: string;
   readonly nameZh: string;
   readonly nameEn: string;
-  /** Declared enterprises in the group. */
-  readonly enterprises: number;
-  readonly backboneEnterprises: number;
-  /** Backbone enterprises with networking rate ≥ 50 % and NC rate ≥ 70 %. */
-  readonly backboneMeetingTarget: number;
-  /** Machines the hub has seen for these enterprises. */
-  readonly machines: number;
-  readonly networked: number;
-  readonly online: number;
-  /** Declared (申报) ledger totals. */
+  readonly backbone: Figures;
+}
+
+export interface EnterpriseStats extends Activity {
+  readonly code: string;
+  readonly name: string;
+  readonly region: string;
+  readonly industry: string;
+  readonly backbone: boolean;
+  /** Declared ledger. */
   readonly productionEquipment: number;
   readonly ncEquipment: number;
   readonly robots: number;
-  /** Pooled: Σ networked ÷ Σ declared production equipment; null without a denominator. */
   readonly networkingRate: number | null;
-  /** Pooled: Σ declared NC ÷ Σ declared production equipment. */
   readonly ncRate: number | null;
-  /** Mean of the enterprises' own rates (those with a denominator). */
-  readonly networkingRateMean: number | null;
-  readonly ncRateMean: number | null;
+  readonly onlineRate: number | null;
+  readonly powerOnRate: number | null;
+  readonly measuredNcRate: number | null;
+  /** Networking rate ≥ 50 % and NC rate ≥ 70 % (judged for every enterprise; the target binds backbone ones). */
+  readonly meetsBackboneTarget: boolean;
+  /** The child hub that reported it; null for this hub's own enterprises. */
+  readonly via: string | null;
 }
 
 export interface StatsReport {
   readonly target: number;
+  /** networked ÷ target. */
+  readonly progress: number;
   readonly networked: number;
   readonly online: number;
+  readonly poweredOn: number;
   readonly machines: number;
   /** Declared enterprises. */
   readonly enterprises: number;
   readonly productionEquipment: number;
   readonly ncEquipment: number;
   readonly robots: number;
+  readonly networkedRobots: number;
   readonly networkingRate: number | null;
   readonly ncRate: number | null;
+  readonly onlineRate: number | null;
+  readonly powerOnRate: number | null;
   /** Machines whose Sparkplug group is not a declared enterprise: counted in the totals only. */
   readonly unattributed: { readonly machines: number; readonly networked: number; readonly online: number };
+  /** The whole city (or what the caller may see of it): declared enterprises only. */
+  readonly city: GroupStats;
   readonly byRegion: readonly GroupStats[];
   readonly byIndustry: readonly GroupStats[];
+  readonly byEnterprise: readonly EnterpriseStats[];
+  /** Child hubs whose aggregates are included. */
+  readonly children: readonly ChildSummary[];
   readonly windows: StatsWindows;
   /** ISO 8601. */
   readonly generatedAt: string;
 }
 
-const ratio = (num: number, den: number): number | null => (den > 0 ? num / den : null);
-
-function mean(values: readonly (number | null)[]): number | null {
-  const xs = values.filter((v): v is number => v !== null);
-  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+export interface StatsOptions {
+  readonly scope?: StatsScope;
 }
 
-const NONE: EnterpriseActivity = { enterprise: '', machines: 0, networked: 0, online: 0 };
-
-interface Row {
-  readonly e: Enterprise;
-  readonly a: EnterpriseActivity;
+export function activityOf(a: EnterpriseActivity | undefined): Activity {
+  if (a === undefined) return NO_ACTIVITY;
+  return {
+    machines: a.machines,
+    networked: a.networked,
+    online: a.online,
+    poweredOn: a.poweredOn,
+    networkedNc: a.networkedNc,
+    networkedRobots: a.networkedRobots,
+  };
 }
 
-function group(meta: Region, rows: readonly Row[]): GroupStats {
-  const sum = (f: (r: Row) => number): number => rows.reduce((acc, r) => acc + f(r), 0);
-  const p = sum((r) => r.e.ledger.productionEquipment);
-  const nc = sum((r) => r.e.ledger.ncEquipment);
-  const networked = sum((r) => r.a.networked);
-  const rates = rows.map((r) => ({
-    networking: ratio(r.a.networked, r.e.ledger.productionEquipment),
-    nc: ratio(r.e.ledger.ncEquipment, r.e.ledger.productionEquipment),
-    backbone: r.e.backbone,
+export interface StatsInputs {
+  readonly enterprises: EnterpriseInput[];
+  /** Activity of groups that are no declared enterprise (this hub's and its children's). */
+  readonly unattributed: Activity;
+  readonly children: ChildSummary[];
+}
+
+/** This hub's enterprises and its children's, merged by code (this hub's own declaration wins). */
+export function statsInputs(registry: Registry, now: number, windows: StatsWindows): StatsInputs {
+  const activity = registry.activityByEnterprise(now - windows.networkingMs, now - windows.onlineMs);
+  const byCode = new Map(activity.map((a) => [a.enterprise, a]));
+  const merged = new Map<string, EnterpriseInput>();
+  const reports = childReports(registry);
+  for (const e of childEnterprises(reports)) merged.set(e.code, e);
+  for (const e of registry.enterprises()) {
+    merged.set(e.code, {
+      code: e.code,
+      name: e.name,
+      regionCode: e.regionCode,
+      industryCode: e.industryCode,
+      backbone: e.backbone,
+      ledger: e.ledger,
+      activity: activityOf(byCode.get(e.code)),
+    });
+  }
+  const own = new Set(registry.enterprises().map((e) => e.code));
+  const stray = activity.filter((a) => !own.has(a.enterprise)).map(activityOf);
+  for (const r of reports) stray.push({ ...NO_ACTIVITY, ...r.report.unattributed });
+  const unattributed = stray.reduce(
+    (acc, a) => ({
+      machines: acc.machines + a.machines,
+      networked: acc.networked + a.networked,
+      online: acc.online + a.online,
+      poweredOn: acc.poweredOn + a.poweredOn,
+      networkedNc: acc.networkedNc + a.networkedNc,
+      networkedRobots: acc.networkedRobots + a.networkedRobots,
+    }),
+    NO_ACTIVITY,
+  );
+  const children = reports.map((r) => ({
+    hubId: r.hubId,
+    receivedAt: new Date(r.receivedAt).toISOString(),
+    generatedAt: new Date(r.report.generatedAt).toISOString(),
+    enterprises: r.report.enterprises.length,
   }));
-  const backbone = rates.filter((r) => r.backbone);
+  return {
+    enterprises: [...merged.values()].sort((a, b) => (a.code < b.code ? -1 : 1)),
+    unattributed,
+    children,
+  };
+}
+
+function group(meta: Omit<Region, 'aliases'>, rows: readonly EnterpriseInput[]): GroupStats {
   return {
     code: meta.code,
     nameZh: meta.nameZh,
     nameEn: meta.nameEn,
-    enterprises: rows.length,
-    backboneEnterprises: backbone.length,
-    backboneMeetingTarget: backbone.filter(
-      (r) =>
-        r.networking !== null &&
-        r.nc !== null &&
-        r.networking >= BACKBONE_NETWORKING_RATE_TARGET &&
-        r.nc >= BACKBONE_NC_RATE_TARGET,
-    ).length,
-    machines: sum((r) => r.a.machines),
-    networked,
-    online: sum((r) => r.a.online),
-    productionEquipment: p,
-    ncEquipment: nc,
-    robots: sum((r) => r.e.ledger.robots),
-    networkingRate: ratio(networked, p),
-    ncRate: ratio(nc, p),
-    networkingRateMean: mean(rates.map((r) => r.networking)),
-    ncRateMean: mean(rates.map((r) => r.nc)),
+    ...figures(rows, 'all'),
+    backbone: figures(
+      rows.filter((r) => r.backbone),
+      'backbone',
+    ),
+  };
+}
+
+export function inStatsScope(scope: StatsScope, code: string, region: string | null): boolean {
+  if (scope.enterprises !== undefined && !scope.enterprises.includes(code)) return false;
+  if (scope.regions !== undefined && (region === null || !scope.regions.includes(region))) return false;
+  return true;
+}
+
+export function enterpriseStats(e: EnterpriseInput): EnterpriseStats {
+  const r = enterpriseRates(e);
+  return {
+    code: e.code,
+    name: e.name,
+    region: e.regionCode,
+    industry: e.industryCode,
+    backbone: e.backbone,
+    ...e.activity,
+    productionEquipment: e.ledger.productionEquipment,
+    ncEquipment: e.ledger.ncEquipment,
+    robots: e.ledger.robots,
+    ...r,
+    via: e.via ?? null,
   };
 }
 
@@ -122,44 +202,55 @@ export function computeStats(
   registry: Registry,
   now: number,
   windows: StatsWindows = DEFAULT_WINDOWS,
+  opts: StatsOptions = {},
 ): StatsReport {
-  const activity = registry.activityByEnterprise(now - windows.networkingMs, now - windows.onlineMs);
-  const byCode = new Map(activity.map((a) => [a.enterprise, a]));
-  const enterprises = registry.enterprises();
-  const rows: Row[] = enterprises.map((e) => ({ e, a: byCode.get(e.code) ?? NONE }));
-  const declared = new Set(enterprises.map((e) => e.code));
-  const stray = activity.filter((a) => !declared.has(a.enterprise));
-  const total = (xs: readonly EnterpriseActivity[], f: (a: EnterpriseActivity) => number): number =>
-    xs.reduce((acc, a) => acc + f(a), 0);
-  const all = group({ code: '', nameZh: '', nameEn: '', aliases: [] }, rows);
+  const inputs = statsInputs(registry, now, windows);
+  const scope = opts.scope ?? {};
+  const scoped = scope.enterprises !== undefined || scope.regions !== undefined;
+  const rows = inputs.enterprises.filter((e) => inStatsScope(scope, e.code, e.regionCode));
+  // A scoped caller sees neither machines of undeclared groups nor other hubs' list.
+  const stray = scoped ? NO_ACTIVITY : inputs.unattributed;
+  const city = group({ code: 'city', nameZh: '全市', nameEn: 'City' }, rows);
+  const regions = registry
+    .regions()
+    .filter((r) => scope.regions === undefined || scope.regions.includes(r.code))
+    .filter((r) => scope.enterprises === undefined || rows.some((x) => x.regionCode === r.code));
+  const industries = registry
+    .industries()
+    .filter((i) => !scoped || rows.some((x) => x.industryCode === i.code));
+  const networked = city.networked + stray.networked;
   return {
     target: NETWORKED_MACHINES_TARGET,
-    networked: total(activity, (a) => a.networked),
-    online: total(activity, (a) => a.online),
-    machines: total(activity, (a) => a.machines),
-    enterprises: enterprises.length,
-    productionEquipment: all.productionEquipment,
-    ncEquipment: all.ncEquipment,
-    robots: all.robots,
-    networkingRate: all.networkingRate,
-    ncRate: all.ncRate,
-    unattributed: {
-      machines: total(stray, (a) => a.machines),
-      networked: total(stray, (a) => a.networked),
-      online: total(stray, (a) => a.online),
-    },
-    byRegion: registry.regions().map((r) =>
+    progress: networked / NETWORKED_MACHINES_TARGET,
+    networked,
+    online: city.online + stray.online,
+    poweredOn: city.poweredOn + stray.poweredOn,
+    machines: city.machines + stray.machines,
+    enterprises: city.enterprises,
+    productionEquipment: city.productionEquipment,
+    ncEquipment: city.ncEquipment,
+    robots: city.robots,
+    networkedRobots: city.networkedRobots + stray.networkedRobots,
+    networkingRate: city.networkingRate,
+    ncRate: city.ncRate,
+    onlineRate: ratio(city.online + stray.online, networked),
+    powerOnRate: ratio(city.poweredOn + stray.poweredOn, networked),
+    unattributed: { machines: stray.machines, networked: stray.networked, online: stray.online },
+    city,
+    byRegion: regions.map((r) =>
       group(
         r,
-        rows.filter((x) => x.e.regionCode === r.code),
+        rows.filter((x) => x.regionCode === r.code),
       ),
     ),
-    byIndustry: registry.industries().map((i) =>
+    byIndustry: industries.map((i) =>
       group(
         i,
-        rows.filter((x) => x.e.industryCode === i.code),
+        rows.filter((x) => x.industryCode === i.code),
       ),
     ),
+    byEnterprise: rows.map(enterpriseStats),
+    children: scoped ? [] : inputs.children,
     windows: { networkingMs: windows.networkingMs, onlineMs: windows.onlineMs },
     generatedAt: new Date(now).toISOString(),
   };

@@ -1,0 +1,299 @@
+/**
+ * Imports enterprises and their ledgers from a table (import-file.ts reads CSV and XLSX).
+ * Every row is checked first; the report names each refused row and why. Then, by default,
+ * all rows or none: one refused row and nothing is written (fix the file, import again).
+ * `partial` writes the accepted rows and still reports the refused ones. Either way the
+ * writes, their history entries and their audit entries share one transaction.
+ */
+import type { EnterpriseDeclaration } from '../../protocol/index.js';
+import { HubError } from '../errors.js';
+import { AuditLog } from '../security/audit.js';
+import type { TableRow } from './import-file.js';
+import { type DeclareOutcome, declarationProblems, LedgerWriter, ReferenceIndex, toRow } from './ledger.js';
+import type { Registry } from './registry.js';
+
+type Field =
+  | 'code'
+  | 'name'
+  | 'region'
+  | 'industry'
+  | 'backbone'
+  | 'production'
+  | 'nc'
+  | 'robots'
+  | 'declaredBy';
+
+/** Accepted header names per column, compared ignoring case, spaces, `_` and `-`. */
+export const IMPORT_COLUMNS: Readonly<Record<Field, readonly string[]>> = {
+  code: ['code', 'enterprise code', 'enterprise', '企业代码', '企业编码', '代码'],
+  name: ['name', 'enterprise name', '企业名称', '名称'],
+  region: ['region', 'county', '区域', '区县', '所属区县', '县市区'],
+  industry: ['industry', '行业', '所属行业'],
+  backbone: ['backbone', '骨干企业', '是否骨干企业', '骨干'],
+  production: ['production equipment', 'productionEquipment', '生产设备', '生产设备数', '生产设备总数'],
+  nc: ['nc equipment', 'ncEquipment', '数控设备', '数控设备数'],
+  robots: ['robots', '工业机器人', '工业机器人数', '机器人'],
+  declaredBy: ['declared by', 'declaredBy', '申报人'],
+};
+const REQUIRED: readonly Field[] = ['code', 'name', 'region', 'industry', 'production', 'nc', 'robots'];
+
+const YES = ['是', 'y', 'yes', 'true', '1', '骨干'];
+const NO = ['否', 'n', 'no', 'false', '0', ''];
+
+const norm = (s: string): string =>
+  s
+    .normalize('NFKC')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
+
+export interface RefusedRow {
+  /** The row number as the spreadsheet shows it (header = 1). */
+  readonly row: number;
+  readonly code: string;
+  readonly reasons: readonly string[];
+}
+
+export interface ImportOptions {
+  /** Who imports: `token:<id>`, `cli:<user>`; also the declarer when the file has no such column. */
+  readonly actor: string;
+  readonly source?: string;
+  /** The file's name, for the report and the audit log. */
+  readonly file: string;
+  readonly dryRun?: boolean;
+  readonly partial?: boolean;
+}
+
+export interface ImportReport {
+  readonly file: string;
+  readonly dryRun: boolean;
+  readonly partial: boolean;
+  /** Data rows read (blank rows aside). */
+  readonly rows: number;
+  readonly accepted: number;
+  readonly refused: readonly RefusedRow[];
+  /** Whether anything was written (false for a dry run or an all-or-none import with refusals). */
+  readonly applied: boolean;
+  /** Of the accepted rows: what they did (or would do, in a dry run). */
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  /** Columns the import did not use. */
+  readonly ignoredColumns: readonly string[];
+}
+
+interface Checked {
+  readonly row: number;
+  readonly decl: EnterpriseDeclaration;
+  readonly declaredBy: string;
+}
+
+export function importLedgers(
+  registry: Registry,
+  table: readonly TableRow[],
+  o: ImportOptions,
+): ImportReport {
+  const db = registry.database;
+  const [header, ...data] = table;
+  if (header === undefined) {
+    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${o.file}: the file is empty (no header row)`);
+  }
+  const { columns, ignored } = mapHeader(header.cells, o.file);
+  const regions = ReferenceIndex.regions(db);
+  const industries = ReferenceIndex.industries(db);
+  const refused: RefusedRow[] = [];
+  const checked: Checked[] = [];
+  const rowsByCode = new Map<string, number[]>();
+  for (const r of data) {
+    const cell = (f: Field): string => {
+      const i = columns.get(f);
+      return i === undefined ? '' : (r.cells[i] ?? '').trim();
+    };
+    const reasons: string[] = [];
+    const code = cell('code');
+    const region = regions.find(cell('region'));
+    if (cell('region') === '') reasons.push('region is empty');
+    else if (region === undefined)
+      reasons.push(`unknown region "${cell('region')}" (use a code, name or alias)`);
+    const industry = industries.find(cell('industry'));
+    if (cell('industry') === '') reasons.push('industry is empty');
+    else if (industry === undefined)
+      reasons.push(`unknown industry "${cell('industry')}" (use a code, name or alias)`);
+    const backbone = yesNo(cell('backbone'));
+    if (backbone === undefined)
+      reasons.push(`backbone "${cell('backbone')}" is neither yes (是) nor no (否)`);
+    const count = (f: Field, what: string): number => {
+      const text = cell(f).replace(/(?<=\d),(?=\d{3}\b)/g, '');
+      if (text === '') {
+        reasons.push(`${what} is empty`);
+        return 0;
+      }
+      const n = /^\d+(\.0+)?$/.test(text) ? Number(text) : Number.NaN;
+      if (!Number.isSafeInteger(n)) reasons.push(`${what} "${cell(f)}" is not a whole number ≥ 0`);
+      return n;
+    };
+    const ledger = {
+      productionEquipment: count('production', 'production equipment'),
+      ncEquipment: count('nc', 'NC equipment'),
+      robots: count('robots', 'robots'),
+    };
+    const decl: EnterpriseDeclaration = {
+      code,
+      name: cell('name'),
+      regionCode: region ?? '',
+      industryCode: industry ?? '',
+      backbone: backbone ?? false,
+      ledger,
+    };
+    const numbersOk = Object.values(ledger).every(Number.isSafeInteger);
+    for (const p of declarationProblems(decl)) {
+      // A count that did not parse was reported above in the file's own words.
+      if (!numbersOk && p.includes('whole number')) continue;
+      if (p.startsWith('code ') && code === '') reasons.push('code is empty');
+      else
+        reasons.push(
+          p
+            .replace('ledger.ncEquipment', 'NC equipment')
+            .replace('ledger.productionEquipment', 'production equipment'),
+        );
+    }
+    if (code !== '') rowsByCode.set(code, [...(rowsByCode.get(code) ?? []), r.n]);
+    if (reasons.length > 0) refused.push({ row: r.n, code, reasons: dedupe(reasons) });
+    else checked.push({ row: r.n, decl, declaredBy: cell('declaredBy') || o.actor });
+  }
+  // A code twice in one file: which row is right is the user's call, so both are refused.
+  const dup = new Set([...rowsByCode].filter(([, rows]) => rows.length > 1).map(([c]) => c));
+  const accepted = checked.filter((c) => !dup.has(c.decl.code));
+  for (const c of checked)
+    if (dup.has(c.decl.code)) refused.push({ row: c.row, code: c.decl.code, reasons: [] });
+  const report = (applied: boolean, outcomes: DeclareOutcome[]): ImportReport => ({
+    file: o.file,
+    dryRun: o.dryRun === true,
+    partial: o.partial === true,
+    rows: data.length,
+    accepted: accepted.length,
+    refused: refused
+      .map((r) =>
+        dup.has(r.code)
+          ? {
+              ...r,
+              reasons: [
+                ...r.reasons,
+                `code "${r.code}" appears in rows ${rowsByCode.get(r.code)!.join(', ')}: keep one`,
+              ],
+            }
+          : r,
+      )
+      .sort((a, b) => a.row - b.row),
+    applied,
+    created: outcomes.filter((x) => x === 'created').length,
+    updated: outcomes.filter((x) => x === 'updated').length,
+    unchanged: outcomes.filter((x) => x === 'unchanged').length,
+    ignoredColumns: ignored,
+  });
+
+  const now = registry.now();
+  const writer = new LedgerWriter(db, () => now);
+  const audit = new AuditLog(db, () => now);
+  const write = db.transaction((dryRun: boolean): DeclareOutcome[] => {
+    const outcomes = accepted.map((c) =>
+      writer.declare(toRow(c.decl, c.declaredBy, now), {
+        actor: o.actor,
+        ...(o.source === undefined ? {} : { source: o.source }),
+        detail: { import: o.file, row: c.row },
+      }),
+    );
+    // A dry run learns what would change by doing it and rolling it back.
+    if (dryRun) throw new DryRunDone(outcomes);
+    return outcomes;
+  });
+  const summary = (r: ImportReport) => ({
+    rows: r.rows,
+    accepted: r.accepted,
+    refused: r.refused.length,
+    created: r.created,
+    updated: r.updated,
+    unchanged: r.unchanged,
+    partial: r.partial,
+    firstRefusals: r.refused.slice(0, 20),
+  });
+  const allOrNone = o.partial !== true && refused.length > 0;
+  if (o.dryRun === true || allOrNone) {
+    let outcomes: DeclareOutcome[] = [];
+    try {
+      write(true);
+    } catch (err) {
+      if (!(err instanceof DryRunDone)) throw err;
+      outcomes = err.outcomes;
+    }
+    const r = report(false, outcomes);
+    if (allOrNone && o.dryRun !== true) {
+      audit.record({
+        actor: o.actor,
+        action: 'enterprise.import',
+        target: o.file,
+        outcome: 'refused',
+        ...(o.source === undefined ? {} : { source: o.source }),
+        detail: { reason: 'rows refused; nothing imported', ...summary(r) },
+      });
+    }
+    return r;
+  }
+  let r: ImportReport | undefined;
+  db.transaction(() => {
+    r = report(true, write(false));
+    audit.record({
+      actor: o.actor,
+      action: 'enterprise.import',
+      target: o.file,
+      outcome: 'ok',
+      ...(o.source === undefined ? {} : { source: o.source }),
+      detail: summary(r),
+    });
+  })();
+  return r!;
+}
+
+class DryRunDone extends Error {
+  readonly outcomes: DeclareOutcome[];
+  constructor(outcomes: DeclareOutcome[]) {
+    super('dry run');
+    this.outcomes = outcomes;
+  }
+}
+
+function mapHeader(
+  cells: readonly string[],
+  file: string,
+): { columns: Map<Field, number>; ignored: string[] } {
+  const lookup = new Map<string, Field>();
+  for (const [f, names] of Object.entries(IMPORT_COLUMNS) as [Field, readonly string[]][]) {
+    for (const n of names) lookup.set(norm(n), f);
+  }
+  const columns = new Map<Field, number>();
+  const ignored: string[] = [];
+  const problems: string[] = [];
+  cells.forEach((c, i) => {
+    const f = lookup.get(norm(c.replace(/^\uFEFF/, '')));
+    if (f === undefined) {
+      if (c.trim() !== '') ignored.push(c);
+    } else if (columns.has(f)) problems.push(`column "${c}" repeats the ${f} column`);
+    else columns.set(f, i);
+  });
+  for (const f of REQUIRED) {
+    if (!columns.has(f)) problems.push(`no ${f} column (one of: ${IMPORT_COLUMNS[f].join(', ')})`);
+  }
+  if (problems.length > 0) {
+    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: header row: ${problems.join('; ')}`);
+  }
+  return { columns, ignored };
+}
+
+function yesNo(text: string): boolean | undefined {
+  const t = text.trim().toLowerCase();
+  if (YES.includes(t)) return true;
+  if (NO.includes(t)) return false;
+  return undefined;
+}
+
+const dedupe = (xs: string[]): string[] => [...new Set(xs)];

@@ -1,0 +1,167 @@
+/**
+ * Ledger declarations (设备台账): checking one, and writing it with its history entry and its
+ * audit entry in the caller's transaction. Shared by single declarations and imports.
+ */
+import type Database from 'better-sqlite3';
+import { type EnterpriseDeclaration, invalidIdReason } from '../../protocol/index.js';
+import { AuditLog } from '../security/audit.js';
+import type { EnterpriseRow, IndustryRow, RegionRow } from './rows.js';
+
+/** What is wrong with a declaration's own fields (references aside); empty when nothing. */
+export function declarationProblems(d: EnterpriseDeclaration): string[] {
+  const problems: string[] = [];
+  const idReason = invalidIdReason(d.code);
+  if (idReason !== undefined) problems.push(`code ${idReason} (it is the gateways' Sparkplug group id)`);
+  if (d.name.trim() === '') problems.push('name is empty');
+  const { productionEquipment: p, ncEquipment: nc, robots } = d.ledger;
+  for (const [what, n] of [
+    ['ledger.productionEquipment', p],
+    ['ledger.ncEquipment', nc],
+    ['ledger.robots', robots],
+  ] as const) {
+    if (!Number.isSafeInteger(n) || n < 0) problems.push(`${what} must be a whole number ≥ 0, got ${n}`);
+  }
+  if (nc > p) problems.push(`ledger.ncEquipment (${nc}) exceeds ledger.productionEquipment (${p})`);
+  return problems;
+}
+
+/**
+ * Finds a region or industry code from what a person wrote: its code, Chinese or English name
+ * or an alias, ignoring case and surrounding spaces. Built once per import.
+ */
+export class ReferenceIndex {
+  readonly #byKey = new Map<string, string>();
+
+  constructor(rows: readonly RegionRow[]) {
+    for (const r of rows) {
+      let aliases: unknown = [];
+      try {
+        aliases = JSON.parse(r.aliases);
+      } catch {
+        // A hand-edited alias list that is not JSON only loses its aliases.
+      }
+      const keys = [r.code, r.name_zh, r.name_en, ...(Array.isArray(aliases) ? aliases : [])];
+      for (const k of keys) if (typeof k === 'string') this.#byKey.set(key(k), r.code);
+    }
+  }
+
+  static regions(db: Database.Database): ReferenceIndex {
+    return new ReferenceIndex(db.prepare<[], RegionRow>('SELECT * FROM regions').all());
+  }
+
+  static industries(db: Database.Database): ReferenceIndex {
+    return new ReferenceIndex(db.prepare<[], IndustryRow>('SELECT * FROM industries').all());
+  }
+
+  find(text: string): string | undefined {
+    return this.#byKey.get(key(text));
+  }
+}
+
+const key = (s: string): string => s.normalize('NFKC').trim().toLowerCase();
+
+export type DeclareOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface DeclareAudit {
+  readonly actor: string;
+  readonly source?: string;
+  /** Extra detail for the audit entry, e.g. the import file and row. */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+const COLS = `name, region_code, industry_code, backbone, production_equipment, nc_equipment, robots,
+  declared_by, declared_at`;
+const VALS = `@name, @region_code, @industry_code, @backbone, @production_equipment, @nc_equipment,
+  @robots, @declared_by, @declared_at`;
+
+/**
+ * Writes checked declarations (codes resolved, fields valid). An identical re-declaration
+ * changes nothing and adds no history, so importing the same file twice is harmless.
+ */
+export class LedgerWriter {
+  readonly #current: Database.Statement<[string], EnterpriseRow>;
+  readonly #upsert: Database.Statement<EnterpriseRow>;
+  readonly #history: Database.Statement<EnterpriseRow>;
+  readonly #audit: AuditLog;
+
+  constructor(db: Database.Database, clock: () => number) {
+    this.#current = db.prepare('SELECT * FROM enterprises WHERE code = ?');
+    this.#upsert = db.prepare(
+      `INSERT INTO enterprises (code, ${COLS}) VALUES (@code, ${VALS})
+       ON CONFLICT (code) DO UPDATE SET (${COLS}) = (${VALS})`,
+    );
+    this.#history = db.prepare(
+      `INSERT INTO ledger_declarations (enterprise_code, ${COLS}) VALUES (@code, ${VALS})`,
+    );
+    this.#audit = new AuditLog(db, clock);
+  }
+
+  /** Call inside a transaction. */
+  declare(row: EnterpriseRow, audit: DeclareAudit): DeclareOutcome {
+    const before = this.#current.get(row.code);
+    if (before !== undefined && sameDeclaration(before, row)) return 'unchanged';
+    this.#upsert.run(row);
+    this.#history.run(row);
+    const outcome: DeclareOutcome = before === undefined ? 'created' : 'updated';
+    this.#audit.record({
+      actor: audit.actor,
+      action: 'enterprise.declare',
+      target: row.code,
+      outcome: 'ok',
+      ...(audit.source === undefined ? {} : { source: audit.source }),
+      detail: {
+        ...audit.detail,
+        change: outcome,
+        declaredBy: row.declared_by,
+        backbone: row.backbone === 1,
+        ledger: {
+          productionEquipment: row.production_equipment,
+          ncEquipment: row.nc_equipment,
+          robots: row.robots,
+        },
+        ...(before === undefined
+          ? {}
+          : {
+              before: {
+                backbone: before.backbone === 1,
+                productionEquipment: before.production_equipment,
+                ncEquipment: before.nc_equipment,
+                robots: before.robots,
+              },
+            }),
+      },
+    });
+    return outcome;
+  }
+
+  get audit(): AuditLog {
+    return this.#audit;
+  }
+}
+
+function sameDeclaration(a: EnterpriseRow, b: EnterpriseRow): boolean {
+  return (
+    a.name === b.name &&
+    a.region_code === b.region_code &&
+    a.industry_code === b.industry_code &&
+    a.backbone === b.backbone &&
+    a.production_equipment === b.production_equipment &&
+    a.nc_equipment === b.nc_equipment &&
+    a.robots === b.robots
+  );
+}
+
+export function toRow(d: EnterpriseDeclaration, declaredBy: string, at: number): EnterpriseRow {
+  return {
+    code: d.code,
+    name: d.name,
+    region_code: d.regionCode,
+    industry_code: d.industryCode,
+    backbone: d.backbone ? 1 : 0,
+    production_equipment: d.ledger.productionEquipment,
+    nc_equipment: d.ledger.ncEquipment,
+    robots: d.ledger.robots,
+    declared_by: declaredBy,
+    declared_at: at,
+  };
+}

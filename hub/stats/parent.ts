@@ -1,0 +1,142 @@
+/**
+ * The child's side of multi-level platforms: every `intervalS` seconds, POSTs this hub's
+ * aggregates (its own enterprises and what its own children forwarded) to the parent hub's
+ * `/api/v1/statistics/children`. Runs never overlap; a failure is logged and retried at the
+ * next interval (the parent keeps the last report it accepted).
+ */
+import type { Logger } from 'pino';
+import { HubError } from '../errors.js';
+import type { Timers } from '../host/types.js';
+import type { Registry } from '../registry/registry.js';
+import type { ChildReport } from './children.js';
+import { type StatsWindows, statsInputs } from './stats.js';
+
+export interface ParentConfig {
+  /** The parent hub's base URL, e.g. https://region-hub.example:8080 */
+  readonly url: string;
+  /** A parent API token with role operator or admin (access `manage`). */
+  readonly token: string;
+  readonly intervalS: number;
+}
+
+/** This hub's aggregates as a parent receives them: counts and ledgers, no telemetry. */
+export function childReport(
+  registry: Registry,
+  now: number,
+  windows: StatsWindows,
+  hubId: string,
+): ChildReport {
+  const inputs = statsInputs(registry, now, windows);
+  return {
+    hubId,
+    generatedAt: now,
+    windows: { networkingMs: windows.networkingMs, onlineMs: windows.onlineMs },
+    enterprises: inputs.enterprises.map((e) => ({
+      code: e.code,
+      name: e.name,
+      regionCode: e.regionCode,
+      industryCode: e.industryCode,
+      backbone: e.backbone,
+      ledger: { ...e.ledger },
+      activity: { ...e.activity },
+    })),
+    unattributed: { ...inputs.unattributed },
+  };
+}
+
+export interface ForwarderOptions {
+  readonly parent: ParentConfig;
+  readonly hubId: string;
+  readonly registry: Registry;
+  readonly windows: StatsWindows;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+  readonly timers?: Timers;
+  readonly fetch?: typeof fetch;
+}
+
+const REAL: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export class ParentForwarder {
+  readonly #o: ForwarderOptions;
+  readonly #log: Logger;
+  readonly #timers: Timers;
+  #timer: unknown;
+  #running: Promise<void> | undefined;
+  #started = false;
+  /** Reports the parent accepted / refused or could not be reached for. */
+  readonly counters = { sent: 0, failed: 0 };
+
+  constructor(o: ForwarderOptions) {
+    this.#o = o;
+    this.#log = o.logger.child({ component: 'parent-forwarder', parent: o.parent.url });
+    this.#timers = o.timers ?? REAL;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#schedule(0);
+  }
+
+  async close(): Promise<void> {
+    this.#started = false;
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  #schedule(ms: number): void {
+    if (!this.#started) return;
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      void this.forward()
+        .catch(() => undefined)
+        .finally(() => this.#schedule(this.#o.parent.intervalS * 1000));
+    }, ms);
+  }
+
+  /** Sends one report now; a call while one is under way waits for that one instead. */
+  forward(): Promise<void> {
+    this.#running ??= this.#send().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #send(): Promise<void> {
+    const { registry, windows, hubId, parent } = this.#o;
+    const report = childReport(registry, (this.#o.clock ?? Date.now)(), windows, hubId);
+    const url = new URL('/api/v1/statistics/children', parent.url).toString();
+    try {
+      const res = await (this.#o.fetch ?? fetch)(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${parent.token}` },
+        body: JSON.stringify(report),
+        signal: AbortSignal.timeout(30_000),
+      });
+      if (!res.ok) {
+        const text = (await res.text()).slice(0, 500);
+        throw new HubError('WANJI_E_STATS_PARENT', `parent hub answered ${res.status}: ${text}`);
+      }
+      this.counters.sent++;
+      this.#log.debug({ enterprises: report.enterprises.length }, 'aggregates forwarded to the parent hub');
+    } catch (err) {
+      this.counters.failed++;
+      const e =
+        err instanceof HubError
+          ? err
+          : new HubError('WANJI_E_STATS_PARENT', `cannot reach the parent hub at ${url}: ${String(err)}`, {
+              cause: err,
+            });
+      this.#log.warn(
+        { err: e, code: e.code },
+        'forwarding aggregates to the parent hub failed; retrying next interval',
+      );
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Daily snapshots: every figure of computeStats at city, region, industry and enterprise
+ * level, plus each enterprise's state time and utilisation, one row per (level, code, day),
+ * so every figure has a trend. The hub takes one at each local midnight (for the day that
+ * just ended) and on demand (for today, replaced by later ones of the same day).
+ */
+import type { Logger } from 'pino';
+import type { Timers } from '../host/types.js';
+import { localDay, nextMidnight } from '../registry/days.js';
+import type { Registry } from '../registry/registry.js';
+import { enterpriseDays, machineDays } from './state-time.js';
+import { computeStats, inStatsScope, type StatsScope, type StatsWindows } from './stats.js';
+
+export const SNAPSHOT_LEVELS = ['city', 'region', 'industry', 'enterprise'] as const;
+export type SnapshotLevel = (typeof SNAPSHOT_LEVELS)[number];
+
+export interface SnapshotRow {
+  readonly day: string;
+  readonly level: SnapshotLevel;
+  readonly code: string;
+  /** ISO 8601 */
+  readonly takenAt: string;
+  readonly figures: Readonly<Record<string, unknown>>;
+}
+
+/** Takes the snapshot of `day` (default: the local day of `now`) and returns how many rows it wrote. */
+export function takeSnapshot(
+  registry: Registry,
+  now: number,
+  windows: StatsWindows,
+  day = localDay(now, registry.utcOffsetMin),
+): { day: string; rows: number } {
+  const s = computeStats(registry, now, windows);
+  const util = new Map(
+    enterpriseDays(machineDays(registry, { day, now, windows })).map((d) => [d.enterprise, d]),
+  );
+  const rows: [SnapshotLevel, string, Record<string, unknown>][] = [];
+  const { byRegion, byIndustry, byEnterprise, children: _c, city, ...totals } = s;
+  rows.push(['city', 'city', { ...totals, ...city }]);
+  for (const r of byRegion) rows.push(['region', r.code, { ...r }]);
+  for (const i of byIndustry) rows.push(['industry', i.code, { ...i }]);
+  for (const e of byEnterprise) {
+    const u = util.get(e.code);
+    rows.push([
+      'enterprise',
+      e.code,
+      {
+        ...e,
+        stateMs: u?.ms ?? null,
+        utilisation: u?.utilisation ?? null,
+        powerOnTimeRate: u?.powerOnTimeRate ?? null,
+      },
+    ]);
+  }
+  const db = registry.database;
+  const put = db.prepare(
+    `INSERT INTO stat_snapshots (day, level, code, taken_at, figures) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (level, code, day) DO UPDATE SET taken_at = excluded.taken_at, figures = excluded.figures`,
+  );
+  db.transaction(() => {
+    for (const [level, code, f] of rows) put.run(day, level, code, now, JSON.stringify(f));
+  })();
+  return { day, rows: rows.length };
+}
+
+export interface TrendQuery {
+  readonly level: SnapshotLevel;
+  /** Omit for every code of the level. */
+  readonly code?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly scope?: StatsScope;
+}
+
+/** Snapshots oldest first; a scoped caller sees its enterprises and regions only. */
+export function trend(registry: Registry, q: TrendQuery): SnapshotRow[] {
+  const where = ['level = @level'];
+  if (q.code !== undefined) where.push('code = @code');
+  if (q.from !== undefined) where.push('day >= @from');
+  if (q.to !== undefined) where.push('day <= @to');
+  const rows = registry.database
+    .prepare<
+      [Record<string, string>],
+      { day: string; level: SnapshotLevel; code: string; taken_at: number; figures: string }
+    >(`SELECT * FROM stat_snapshots WHERE ${where.join(' AND ')} ORDER BY day, code`)
+    .all({
+      level: q.level,
+      ...(q.code === undefined ? {} : { code: q.code }),
+      ...(q.from === undefined ? {} : { from: q.from }),
+      ...(q.to === undefined ? {} : { to: q.to }),
+    });
+  const scope = q.scope ?? {};
+  const scoped = scope.enterprises !== undefined || scope.regions !== undefined;
+  return rows
+    .filter((r) => {
+      if (!scoped) return true;
+      if (r.level === 'enterprise') {
+        const f = JSON.parse(r.figures) as { region?: string };
+        return inStatsScope(scope, r.code, f.region ?? null);
+      }
+      // Only a region a bureau token is scoped to is its own; cities and industries mix regions.
+      return r.level === 'region' && scope.enterprises === undefined && scope.regions!.includes(r.code);
+    })
+    .map((r) => ({
+      day: r.day,
+      level: r.level,
+      code: r.code,
+      takenAt: new Date(r.taken_at).toISOString(),
+      figures: JSON.parse(r.figures) as Record<string, unknown>,
+    }));
+}
+
+export interface SnapshotTimerOptions {
+  readonly registry: Registry;
+  readonly windows: StatsWindows;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly timers?: Timers;
+}
+
+const REAL: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Takes the snapshot of each day at the local midnight that ends it. */
+export class SnapshotTimer {
+  readonly #o: SnapshotTimerOptions;
+  readonly #log: Logger;
+  readonly #timers: Timers;
+  #timer: unknown;
+  #started = false;
+
+  constructor(o: SnapshotTimerOptions) {
+    this.#o = o;
+    this.#log = o.logger.child({ component: 'snapshots' });
+    this.#timers = o.timers ?? REAL;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#arm();
+  }
+
+  async close(): Promise<void> {
+    this.#started = false;
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(): void {
+    if (!this.#started) return;
+    const now = this.#o.clock();
+    const midnight = nextMidnight(now, this.#o.registry.utcOffsetMin);
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      this.#fire(midnight);
+      this.#arm();
+    }, midnight - now);
+  }
+
+  #fire(midnight: number): void {
+    const { registry, windows, clock } = this.#o;
+    // The day that just ended, whatever the timer's lateness.
+    const day = localDay(midnight - 1, registry.utcOffsetMin);
+    try {
+      const r = takeSnapshot(registry, clock(), windows, day);
+      this.#log.info(r, 'daily statistics snapshot taken');
+    } catch (err) {
+      this.#log.error({ err, day }, 'daily statistics snapshot failed');
+    }
+  }
+}
