@@ -257,7 +257,7 @@ class PipelineRig {
     this.#o = o;
     this.hub = new Hub({
       dataDir,
-      mqtt: { port: 0 },
+      mqtt: { port: 0, allowAnonymous: true },
       http: { port: 0 },
       logger: pino({ level: process.env.WANJI_BENCH_LOG ?? 'silent' }),
       store: s.store,

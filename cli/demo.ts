@@ -110,7 +110,8 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
 
     const hub = new Hub({
       dataDir: options.dataDir,
-      mqtt: { host: options.host, port: options.mqttPort },
+      // The demo's gateways connect without credentials; the hub logs that anonymous access is on.
+      mqtt: { host: options.host, port: options.mqttPort, allowAnonymous: true },
       http: { host: options.host, port: options.httpPort },
       logger,
     });

@@ -66,6 +66,35 @@ export const HubConfigSchema = Type.Object(
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65_535, default: 1883 }),
         url: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts|tcp|ssl|ws|wss)://' })),
+        /** Clients without a user name get in (full access). Only for the demo and tests. */
+        allowAnonymous: Type.Boolean({ default: false }),
+        /** How often the hub looks for revoked credentials still connected (docs/security.md). */
+        revocationCheckMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 2_000 }),
+        /** An MQTT over TLS listener (embedded broker). */
+        tls: Type.Optional(
+          Type.Object(
+            {
+              host: Type.Optional(Type.String()),
+              port: { ...Port, default: 8883 },
+              cert: Type.String({ minLength: 1 }),
+              key: Type.String({ minLength: 1 }),
+              ca: Type.Optional(Type.String({ minLength: 1 })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        /** An MQTT over WebSocket listener (embedded broker). */
+        websocket: Type.Optional(
+          Type.Object(
+            {
+              host: Type.Optional(Type.String()),
+              port: { ...Port, default: 8083 },
+              path: Type.String({ pattern: '^/', default: '/mqtt' }),
+              secure: Type.Boolean({ default: false }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -114,6 +143,10 @@ const FIXES: Readonly<Record<string, string>> = {
   '/hostId': 'use a Sparkplug id without + # / (e.g. "wanji-hub")',
   '/mqtt/url': 'e.g. mqtt://broker.example:1883',
   '/mqtt/port': 'a TCP port, 0–65535 (0 = any free port)',
+  '/mqtt/tls': 'give cert and key, the paths of PEM files; port defaults to 8883',
+  '/mqtt/tls/port': 'a TCP port, 0–65535 (0 = any free port)',
+  '/mqtt/websocket/port': 'a TCP port, 0–65535 (0 = any free port)',
+  '/mqtt/websocket/path': 'an HTTP path such as /mqtt',
   '/http/port': 'a TCP port, 0–65535 (0 = any free port)',
 };
 
@@ -130,6 +163,9 @@ export function resolveHubConfig(input: unknown, source = 'hub options'): Readon
     if (idReason !== undefined) problems.push(`/hostId: ${idReason} (${FIXES['/hostId']})`);
     if (c.mqtt.type === 'external' && c.mqtt.url === undefined) {
       problems.push(`/mqtt/url: required when mqtt.type is "external" (${FIXES['/mqtt/url']})`);
+    }
+    if (c.mqtt.websocket?.secure === true && c.mqtt.tls === undefined) {
+      problems.push('/mqtt/websocket/secure: wss needs mqtt.tls (its cert and key serve both)');
     }
   }
   if (problems.length > 0) throw new HubConfigError(source, problems);

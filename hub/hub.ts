@@ -6,12 +6,16 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ApiServer } from './api/server.js';
-import { ANONYMOUS_POLICY, createBroker, type MqttBroker } from './broker/index.js';
+import { createBroker, type MqttBroker } from './broker/index.js';
 import { type HubConfig, type HubOptions, resolveHubConfig } from './config.js';
 import { HubError } from './errors.js';
 import { SparkplugHost } from './host/host.js';
+import { REAL_TIMERS } from './host/types.js';
 import { Ingest } from './ingest/ingest.js';
 import { Registry } from './registry/registry.js';
+import { MqttCredentialStore } from './security/mqtt-credentials.js';
+import { type InternalCredential, MqttAccessPolicy, newInternalCredential } from './security/mqtt-policy.js';
+import { RevocationWatch } from './security/mqtt-revocation.js';
 import { computeStats, type StatsReport, type StatsWindows } from './stats/stats.js';
 import { createStore } from './store/index.js';
 import type { SampleStore } from './store/types.js';
@@ -32,6 +36,10 @@ export class Hub {
   readonly #store: SampleStore;
   readonly #ingest: Ingest;
   readonly #broker: MqttBroker;
+  readonly #mqttAccess: MqttAccessPolicy;
+  readonly #mqttInternal: InternalCredential;
+  #mqttCredentials: MqttCredentialStore | undefined;
+  readonly #revocations: RevocationWatch;
   #host: SparkplugHost | undefined;
   #api: ApiServer | undefined;
   /** Started parts, in start order; close() walks it backwards. */
@@ -60,7 +68,27 @@ export class Hub {
       retryMaxDelayMs: buffer.retryMaxDelayMs,
       ...(timers === undefined ? {} : { timers }),
     });
-    this.#broker = createBroker(this.config.mqtt, { logger, policy: ANONYMOUS_POLICY });
+    // The host's own credential: made here, kept in memory only, never logged.
+    this.#mqttInternal = newInternalCredential();
+    this.#mqttAccess = new MqttAccessPolicy({
+      credentials: () => this.mqttCredentials,
+      internal: this.#mqttInternal,
+      allowAnonymous: this.config.mqtt.allowAnonymous,
+      hostId: this.config.hostId,
+      logger,
+    });
+    if (this.config.mqtt.allowAnonymous && this.config.mqtt.type === 'embedded') {
+      this.#log.warn('MQTT anonymous access is on: any client may publish and subscribe to anything');
+    }
+    this.#broker = createBroker(this.config.mqtt, { logger, policy: this.#mqttAccess });
+    this.#revocations = new RevocationWatch({
+      broker: this.#broker,
+      policy: this.#mqttAccess,
+      credentials: () => this.mqttCredentials,
+      intervalMs: this.config.mqtt.revocationCheckMs,
+      timers: timers ?? REAL_TIMERS,
+      logger,
+    });
     this.#timers = timers;
     this.#logger = logger;
   }
@@ -81,6 +109,27 @@ export class Hub {
 
   get ingest(): Ingest {
     return this.#ingest;
+  }
+
+  /** Per-gateway MQTT credentials (after start(): they live in the registry file). */
+  get mqttCredentials(): MqttCredentialStore {
+    this.#mqttCredentials ??= new MqttCredentialStore(this.#registry.database, this.#clock);
+    return this.#mqttCredentials;
+  }
+
+  /** Revokes a credential and drops its connections now (the CLI's revocations take a check interval). */
+  async revokeMqttUser(username: string, by: { actor: string; source?: string }): Promise<void> {
+    this.mqttCredentials.revoke(username, by);
+    await this.#revocations.checkNow();
+  }
+
+  /** The embedded broker's TLS and WebSocket ports (after start()), when configured. */
+  get mqttListeners(): { tls?: number; websocket?: number } {
+    const b = this.#broker as MqttBroker & { tlsPort?: number; webSocketPort?: number };
+    return {
+      ...(b.tlsPort === undefined ? {} : { tls: b.tlsPort }),
+      ...(b.webSocketPort === undefined ? {} : { websocket: b.webSocketPort }),
+    };
   }
 
   /** The embedded broker's real port (after start()); undefined with an external broker. */
@@ -116,8 +165,11 @@ export class Hub {
       await this.#startPart(this.#store);
       await this.#startPart(this.#ingest);
       await this.#startPart(this.#broker);
+      await this.#startPart(this.#revocations);
+      const internal = this.config.mqtt.type === 'embedded' ? this.#mqttInternal : undefined;
       this.#host = new SparkplugHost({
         url: this.#broker.connectUrl(),
+        ...(internal === undefined ? {} : { username: internal.username, password: internal.password }),
         hostId: this.config.hostId,
         sink: this.#ingest,
         logger: this.#logger,
@@ -184,6 +236,7 @@ export class Hub {
       },
       counters: {
         host: { ...(this.#host?.counters ?? {}) },
+        broker: { ...this.#mqttAccess.counters, ...this.#broker.counters },
         ingest: { ...this.#ingest.counters, pendingSamples: this.#ingest.pendingSamples },
       },
     };

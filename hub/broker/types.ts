@@ -15,25 +15,43 @@ export interface MqttBroker {
   /** The port the hub's own broker listens on (the real one when configured as 0). */
   readonly port: number | undefined;
   health(): ComponentHealth;
+  /** Drops every connection logged in as `username` (revoked credentials); how many. */
+  disconnectUser?(username: string): Promise<number>;
+  /** User names of the connected clients (the revocation check). */
+  connectedUsernames?(): Set<string>;
+  /** The broker's own counters for /healthz (the policy counts refusals). */
+  readonly counters?: Readonly<Record<string, number>>;
 }
 
 export interface ClientInfo {
   readonly clientId: string;
+  /** The user name the connection logged in with (absent: anonymous). */
+  readonly username?: string;
+  /** The peer's address, for logs and the audit log (absent over some transports). */
+  readonly remoteAddress?: string;
+  /** The will the client set in its CONNECT, checked at login. */
+  readonly will?: { readonly topic: string; readonly retain: boolean };
+}
+
+/** What a publish carries besides its topic. */
+export interface PublishInfo {
+  readonly retain: boolean;
 }
 
 /**
- * Who may connect, publish and subscribe. Anonymous for now; per-gateway credentials and
- * topic ACLs (a gateway publishes only under its own group and edge node id) come later
- * as another policy, without touching the broker.
+ * Who may connect, publish and subscribe: ANONYMOUS_POLICY (everyone, everything), or
+ * per-gateway credentials with topic ACLs (hub/security/mqtt-policy.ts). A policy may answer
+ * synchronously: the broker asks on every publish, so the hot path should not allocate a
+ * promise. Publish and subscribe checks see the user name the connection logged in with.
  */
 export interface BrokerAccessPolicy {
   authenticate(
     client: ClientInfo,
     username: string | undefined,
     password: Buffer | undefined,
-  ): Promise<boolean>;
-  authorizePublish(client: ClientInfo, topic: string): Promise<boolean>;
-  authorizeSubscribe(client: ClientInfo, topicFilter: string): Promise<boolean>;
+  ): boolean | Promise<boolean>;
+  authorizePublish(client: ClientInfo, topic: string, publish?: PublishInfo): boolean | Promise<boolean>;
+  authorizeSubscribe(client: ClientInfo, topicFilter: string): boolean | Promise<boolean>;
 }
 
 export const ANONYMOUS_POLICY: BrokerAccessPolicy = {
@@ -50,6 +68,32 @@ export interface BrokerConfig {
   readonly port: number;
   /** external: mqtt://, mqtts://, ws:// URL of the broker. */
   readonly url?: string;
+  /** embedded: an MQTT over TLS listener besides the plain one. */
+  readonly tls?: BrokerTlsConfig;
+  /** embedded: an MQTT over WebSocket listener besides the plain one. */
+  readonly websocket?: BrokerWebSocketConfig;
+}
+
+export interface BrokerTlsConfig {
+  /** Interface; default: the plain listener's. */
+  readonly host?: string;
+  /** Default 8883; 0 = any free port. */
+  readonly port: number;
+  /** PEM files: the server certificate (chain) and its private key. */
+  readonly cert: string;
+  readonly key: string;
+  /** PEM file of CAs for client certificates; with it, clients must present one it signed. */
+  readonly ca?: string;
+}
+
+export interface BrokerWebSocketConfig {
+  readonly host?: string;
+  /** 0 = any free port. */
+  readonly port: number;
+  /** The HTTP path of the WebSocket, e.g. /mqtt. */
+  readonly path: string;
+  /** Serve wss:// with the TLS listener's certificate and key. */
+  readonly secure: boolean;
 }
 
 export interface BrokerContext {

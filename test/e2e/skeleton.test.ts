@@ -81,7 +81,7 @@ describe('walking skeleton: simulators → gateways → hub → store', () => {
     const plan = generateFleet({ machines: 12, seed: 7, enterprises: 3 });
     hub = new Hub({
       dataDir: join(dir, 'hub'),
-      mqtt: { port: 0 },
+      mqtt: { port: 0, allowAnonymous: true },
       http: { port: 0 },
       onlineWindowMs: ONLINE_WINDOW_MS,
       logger,

@@ -22,7 +22,7 @@ describe('gateway health at the hub', () => {
   const logger = silentLogger();
   const hub = new Hub({
     dataDir: dir.path,
-    mqtt: { port: 0 },
+    mqtt: { port: 0, allowAnonymous: true },
     http: { port: 0 },
     flushIntervalMs: 20,
     logger,

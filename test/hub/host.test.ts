@@ -104,7 +104,7 @@ describe('Sparkplug host in the hub', () => {
   const dir = tempDir();
   const hub = new Hub({
     dataDir: dir.path,
-    mqtt: { port: 0 },
+    mqtt: { port: 0, allowAnonymous: true },
     http: { port: 0 },
     flushIntervalMs: 20,
     reorderTimeoutMs: 300,

@@ -25,7 +25,7 @@ describeWithServer('influxd', 'ingest against InfluxDB stopped mid-ingest', () =
     const dir = tempDir();
     const hub = new Hub({
       dataDir: dir.path,
-      mqtt: { port: 0 },
+      mqtt: { port: 0, allowAnonymous: true },
       http: { port: 0 },
       logger: silentLogger(),
       flushIntervalMs: 50,

@@ -1,9 +1,10 @@
-/** The embedded broker: aedes 1.x on a plain TCP server. */
-import { createServer, type Server } from 'node:net';
+/** The embedded broker: aedes 1.x on plain TCP, and optionally TLS and WebSocket listeners. */
+import type { Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { type ComponentHealth, HubError } from '../../errors.js';
-import type { BrokerAccessPolicy, BrokerConfig, BrokerContext, MqttBroker } from '../types.js';
+import type { BrokerAccessPolicy, BrokerConfig, BrokerContext, ClientInfo, MqttBroker } from '../types.js';
+import { type Listener, listenTcp, listenTls, listenWebSocket, loadTlsFiles } from './listeners.js';
 
 /** aedes' AuthErrorCode.BAD_USERNAME_OR_PASSWORD (a const enum, not importable at runtime). */
 const BAD_USERNAME_OR_PASSWORD = 4;
@@ -26,19 +27,29 @@ function decide(
   else answer.then(then, (err: unknown) => fail(toError(err)));
 }
 
+function remoteAddress(client: Client): string | undefined {
+  return (client.conn as Partial<Socket>).remoteAddress ?? client.req?.socket.remoteAddress;
+}
+
 export class AedesBroker implements MqttBroker {
   readonly type = 'embedded';
+  readonly #config: BrokerConfig;
   readonly #host: string;
   readonly #port: number;
   readonly #policy: BrokerAccessPolicy;
   readonly #log: Logger;
   #aedes: Aedes | undefined;
-  #server: Server | undefined;
+  #listeners: Listener[] = [];
   #boundPort: number | undefined;
   readonly #clients = new Map<string, Client>();
+  /** The user name each connection logged in with; the will from its CONNECT. */
+  readonly #usernames = new WeakMap<Client, string>();
+  readonly #wills = new WeakMap<Client, { topic: string; retain: boolean }>();
   #status: ComponentHealth['status'] = 'starting';
+  readonly counters = { tlsHandshakeErrors: 0 };
 
   constructor(config: BrokerConfig, ctx: BrokerContext) {
+    this.#config = config;
     this.#host = config.host;
     this.#port = config.port;
     this.#policy = ctx.policy;
@@ -47,6 +58,26 @@ export class AedesBroker implements MqttBroker {
 
   get port(): number | undefined {
     return this.#boundPort;
+  }
+
+  /** The TLS listener's real port (after start()), when configured. */
+  get tlsPort(): number | undefined {
+    return this.#listeners.find((l) => l.kind === 'tls')?.port;
+  }
+
+  /** The WebSocket listener's real port (after start()), when configured. */
+  get webSocketPort(): number | undefined {
+    return this.#listeners.find((l) => l.kind === 'ws' || l.kind === 'wss')?.port;
+  }
+
+  #info(client: Client): ClientInfo {
+    const username = this.#usernames.get(client);
+    const address = remoteAddress(client);
+    return {
+      clientId: client.id,
+      ...(username === undefined ? {} : { username }),
+      ...(address === undefined ? {} : { remoteAddress: address }),
+    };
   }
 
   /** Connected MQTT clients (the host included). */
@@ -73,11 +104,21 @@ export class AedesBroker implements MqttBroker {
     const aedes = await Aedes.createBroker({
       // A frozen subscriber must not stall delivery to everyone else.
       drainTimeout: 30_000,
+      preConnect: (client, packet, done) => {
+        if (packet.will)
+          this.#wills.set(client, { topic: packet.will.topic, retain: packet.will.retain === true });
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
+        const will = this.#wills.get(client);
+        const info: ClientInfo = { ...this.#info(client), ...(will === undefined ? {} : { will }) };
         decide(
-          () => policy.authenticate({ clientId: client.id }, username, password),
+          () => policy.authenticate(info, username, password),
           (ok) => {
-            if (ok) return done(null, true);
+            if (ok) {
+              if (username !== undefined) this.#usernames.set(client, username);
+              return done(null, true);
+            }
             const err = new Error('bad user name or password') as AuthenticateError;
             err.returnCode = BAD_USERNAME_OR_PASSWORD;
             done(err, false);
@@ -91,14 +132,14 @@ export class AedesBroker implements MqttBroker {
       authorizePublish: (client, packet, done) => {
         if (client === null) return done(null);
         decide(
-          () => policy.authorizePublish({ clientId: client.id }, packet.topic),
+          () => policy.authorizePublish(this.#info(client), packet.topic, { retain: packet.retain }),
           (ok) => done(ok ? null : new Error(`publish to ${packet.topic} not allowed`)),
           (err) => done(err),
         );
       },
       authorizeSubscribe: (client, sub, done) => {
         decide(
-          () => policy.authorizeSubscribe({ clientId: client.id }, sub.topic),
+          () => policy.authorizeSubscribe(this.#info(client), sub.topic),
           (ok) => done(null, ok ? sub : null),
           (err) => done(err),
         );
@@ -116,32 +157,48 @@ export class AedesBroker implements MqttBroker {
     (aedes as unknown as NodeJS.EventEmitter).on('error', (err: unknown) =>
       log.error({ err }, 'broker error'),
     );
-    const server = createServer(aedes.handle);
+    const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
+      aedes.handle(stream, req);
+    };
+    const cfg = this.#config;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.#port, this.#host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      // Certificates first: a bad file is a config error before any port is taken.
+      const tlsFiles = cfg.tls === undefined ? undefined : loadTlsFiles(cfg.tls);
+      this.#listeners.push(await listenTcp(handle, this.#host, this.#port, log));
+      if (cfg.tls !== undefined && tlsFiles !== undefined) {
+        this.#listeners.push(
+          await listenTls(handle, tlsFiles, cfg.tls.host ?? this.#host, cfg.tls.port, log, () => {
+            this.counters.tlsHandshakeErrors++;
+          }),
+        );
+      }
+      if (cfg.websocket !== undefined) {
+        this.#listeners.push(
+          await listenWebSocket(handle, cfg.websocket, tlsFiles, cfg.websocket.host ?? this.#host, log),
+        );
+      }
     } catch (err) {
+      await this.#closeListeners();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      throw new HubError(
-        'WANJI_E_BROKER_LISTEN',
-        `MQTT broker cannot listen on ${this.#host}:${this.#port}: ${String(err)}`,
-        {
-          cause: err,
-        },
-      );
+      throw err instanceof HubError
+        ? err
+        : new HubError('WANJI_E_BROKER_LISTEN', `MQTT broker cannot start: ${String(err)}`, { cause: err });
     }
-    server.on('error', (err) => log.error({ err }, 'MQTT server error'));
-    const addr = server.address();
-    this.#boundPort = typeof addr === 'object' && addr !== null ? addr.port : this.#port;
+    this.#boundPort = this.#listeners[0]?.port;
     this.#aedes = aedes;
-    this.#server = server;
     this.#status = 'up';
-    log.info({ host: this.#host, port: this.#boundPort }, 'MQTT broker listening');
+    for (const l of this.#listeners)
+      log.info({ listener: l.kind, host: l.host, port: l.port }, 'MQTT broker listening');
+  }
+
+  /** Stops accepting; after `clientsClosed`, ends what is left and waits for every socket. */
+  async #closeListeners(clientsClosed: Promise<void> = Promise.resolve()): Promise<void> {
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    const closed = Promise.all(listeners.map((l) => l.close()));
+    await clientsClosed;
+    for (const l of listeners) l.destroy();
+    await closed;
   }
 
   /**
@@ -155,18 +212,30 @@ export class AedesBroker implements MqttBroker {
     return true;
   }
 
+  /** Drops every connection logged in as `username` (a revoked credential). */
+  async disconnectUser(username: string): Promise<number> {
+    const clients = [...this.#clients.values()].filter((c) => this.#usernames.get(c) === username);
+    await Promise.all(clients.map((c) => new Promise<void>((resolve) => c.close(() => resolve()))));
+    return clients.length;
+  }
+
+  connectedUsernames(): Set<string> {
+    const names = new Set<string>();
+    for (const c of this.#clients.values()) {
+      const u = this.#usernames.get(c);
+      if (u !== undefined) names.add(u);
+    }
+    return names;
+  }
+
   async close(): Promise<void> {
     this.#clients.clear();
     const aedes = this.#aedes;
-    const server = this.#server;
     this.#aedes = undefined;
-    this.#server = undefined;
     this.#status = 'closed';
-    if (aedes === undefined || server === undefined) return;
+    if (aedes === undefined) return;
     // Stop accepting, drop the clients (server.close waits for their sockets), then the broker.
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    await serverClosed;
+    await this.#closeListeners(new Promise<void>((resolve) => aedes.close(() => resolve())));
   }
 }
 
