@@ -124,6 +124,7 @@ export class Gateway {
       clock: this.#clock,
       software: options.software ?? 'wanji',
       statusIntervalMs: config.statusIntervalMs,
+      journal: config.journal,
       readNodeMetrics: () => this.#nodeMetricValues(),
     });
     this.#sampler = new Sampler({
@@ -324,6 +325,7 @@ export class Gateway {
         dropped: edge.counters.dropped ?? 0,
       },
       reloads: this.#reloads,
+      journal: edge.journal,
       devices: this.#health.views(),
       drivers: new Map([...this.#drivers].map(([id, d]) => [id, d.counters()])),
     });

@@ -4,7 +4,6 @@ export { systemClock } from './clock.js';
 export * from './config/index.js';
 export { GATEWAY_ERROR_CODES, GatewayError, type GatewayErrorCode } from './errors.js';
 export { Gateway, type GatewayOptions, type GatewayStatus } from './gateway.js';
-export type { Outbox, OutboxRecord } from './northbound/outbox.js';
 export { DRIVERS } from './southbound/registry.js';
 export type {
   Driver,

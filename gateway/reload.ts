@@ -8,7 +8,7 @@
 import type { ConnectionConfig, GatewayConfig, MachineConfig } from './config/schema.js';
 
 /** Where the gateway is on the network; changing any of these needs a restart. */
-const RESTART_KEYS = ['gateway.group', 'gateway.node', 'mqtt', 'dataDir'] as const;
+const RESTART_KEYS = ['gateway.group', 'gateway.node', 'mqtt', 'dataDir', 'journal'] as const;
 
 /** Machine keys the drivers never read. */
 const NORTHBOUND_ONLY: ReadonlySet<string> = new Set(['kind', 'nc', 'robot', 'dataDepth', 'state']);
@@ -61,6 +61,8 @@ function pick(c: GatewayConfig, key: (typeof RESTART_KEYS)[number]): unknown {
       return c.mqtt;
     case 'dataDir':
       return c.dataDir;
+    case 'journal':
+      return c.journal;
   }
 }
 

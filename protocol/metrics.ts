@@ -112,9 +112,9 @@ export const GATEWAY_METRIC = {
   published: 'Gateway/Published',
   /** UInt64: publishes the broker refused or that failed. */
   publishErrors: 'Gateway/Publish Errors',
-  /** UInt64: data messages waiting in the outbox now (disconnected, or waiting for the host). */
+  /** UInt64: data messages in the journal not yet acknowledged (Journal/Backlog). */
   queued: 'Gateway/Queued',
-  /** UInt64: data messages dropped because the outbox was full. */
+  /** UInt64: unacknowledged data messages the journal dropped (full or too old). */
   dropped: 'Gateway/Dropped',
   /** UInt64: config reloads applied since start. */
   reloads: 'Gateway/Reloads',

@@ -115,6 +115,48 @@ export const MachineSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The on-disk journal (gateway/northbound/journal.ts; README "Nothing lost"). */
+export const JournalSchema = Type.Object(
+  {
+    dir: Type.Optional(
+      Type.String({ minLength: 1, description: 'a directory for the journal (default <dataDir>/journal)' }),
+    ),
+    maxBytes: Type.Integer({
+      minimum: 65_536,
+      default: 1024 ** 3,
+      description: 'the most disk the journal may use, in bytes (at least 65536)',
+    }),
+    maxAgeS: Type.Integer({
+      minimum: 60,
+      default: 7 * 86_400,
+      description: 'how long an unacknowledged message is kept, in seconds (at least 60)',
+    }),
+    whenFull: Type.Union([Type.Literal('drop-oldest'), Type.Literal('stop-sampling')], {
+      default: 'drop-oldest',
+      description: 'what to do when the journal is full: drop-oldest or stop-sampling',
+    }),
+    replayPerSecond: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 500,
+      description: 'how many journalled messages to publish again per second after a reconnect (1–100000)',
+    }),
+    fsyncIntervalMs: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 1000,
+      description:
+        'flush the journal to disk at least this often, in milliseconds (0 = before every publish)',
+    }),
+    acknowledgedBy: Type.Union([Type.Literal('hub'), Type.Literal('broker')], {
+      default: 'hub',
+      description:
+        'hub: a message leaves the journal when a Wanji hub says its store holds it; broker: when the broker has it (for other Sparkplug hosts)',
+    }),
+  },
+  { default: {}, additionalProperties: false },
+);
+
 export const GatewayConfigSchema = Type.Object(
   {
     gateway: Type.Object(
@@ -157,6 +199,7 @@ export const GatewayConfigSchema = Type.Object(
         "publish the gateway's own metrics (machine health, counters) at most this often, in milliseconds",
     }),
     dataDir: Type.Optional(Type.String({ minLength: 1, description: 'a directory for the gateway state' })),
+    journal: JournalSchema,
     connections: Type.Array(
       Type.Union([
         OpcuaConnectionSchema,
@@ -178,3 +221,4 @@ export type MachineConfig = GatewayConfig['machines'][number];
 export type ConnectionConfig = GatewayConfig['connections'][number];
 export type TagConfig = MachineConfig['tags'][number];
 export type StateConfig = MachineConfig['state'];
+export type JournalConfig = GatewayConfig['journal'];

@@ -5,30 +5,56 @@
  * primary host's STATE), and the host is online (or no host is configured), it publishes
  * NBIRTH, with the gateway's own metrics (node-metrics.ts), and a DBIRTH per online device.
  * The gateway's metrics then go out in NDATA at most every `statusIntervalMs`, only what changed.
+ *
+ * Every machine's data goes into the journal (journal.ts) before it is published, with its
+ * journal position in the payload; it leaves the journal when the hub's NCMD acknowledges that
+ * the store holds it (`Journal/Ack`), or, with `acknowledgedBy: broker`, once the broker has it.
+ * After each birth what is unacknowledged is published again as historical (replay.ts).
  */
+
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   commandFilters,
   decodeHostState,
   decodePayload,
   deviceTopic,
+  JOURNAL_METRIC,
   type MetricValue,
   NODE_METRIC,
   nodeTopic,
+  PositionTracker,
   parseTopic,
   SeqCounter,
   stateTopic,
 } from '../../protocol/index.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig, JournalConfig } from '../config/schema.js';
 import type { MetricUpdate } from '../sampler.js';
 import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
+import { Journal, type JournalRecord } from './journal.js';
 import { NodeMetricState } from './node-metrics.js';
-import { MemoryOutbox, type Outbox } from './outbox.js';
 import { dbirthPayload, ddataPayload, ddeathPayload, nbirthPayload, ndataPayload } from './payloads.js';
+import { Replayer, type ReplayOutcome } from './replay.js';
 import { MqttSession } from './session.js';
 
 export const DEFAULT_STATUS_INTERVAL_MS = 10_000;
+/** The replay waits this long for a machine's birth before publishing its history anyway. */
+export const REPLAY_HOLD_MS = 15_000;
+/** The replay pauses while the MQTT connection holds more than this, unsent. */
+const REPLAY_MAX_BUFFERED = 1024 * 1024;
+
+export interface JournalFigures {
+  readonly id: string;
+  readonly start: number;
+  readonly head: number;
+  readonly backlog: number;
+  readonly bytes: number;
+  readonly dropped: number;
+  readonly expired: number;
+  readonly refused: number;
+  readonly replayed: number;
+}
 
 export interface EdgeNodeOptions {
   readonly group: string;
@@ -40,7 +66,8 @@ export interface EdgeNodeOptions {
   readonly clock?: Clock;
   /** The value of the NBIRTH's Properties/Software metric. */
   readonly software?: string;
-  readonly outbox?: Outbox;
+  /** The journal's settings (defaults: gateway/config/schema.ts); its folder defaults to <dataDir>/journal. */
+  readonly journal?: Partial<JournalConfig>;
   /** The gateway's own metrics (see setNodeMetrics) are read from here; default none. */
   readonly readNodeMetrics?: () => ReadonlyMap<string, MetricValue>;
   /** At most this often an NDATA with the node metrics that changed; default 10 s. */
@@ -64,11 +91,14 @@ export interface EdgeNodeStatus {
   readonly connected: boolean;
   readonly born: boolean;
   readonly bdSeq: number;
+  /** Messages in the journal not yet acknowledged. */
   readonly queued: number;
   /** Bytes handed to the MQTT connection and not yet sent (a slow or stalled broker). */
   readonly bufferedBytes: number;
   readonly counters: Readonly<Record<string, number>>;
   readonly devices: Readonly<Record<string, { online: boolean; born: boolean }>>;
+  /** Undefined before start(). */
+  readonly journal: JournalFigures | undefined;
 }
 
 function runtime(def: DeviceDefinition): DeviceRuntime {
@@ -85,8 +115,15 @@ export class EdgeNode {
   readonly #o: EdgeNodeOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #outbox: Outbox;
   readonly #session: MqttSession;
+  #journal: Journal | undefined;
+  #replayer: Replayer | undefined;
+  #journalTimer: TimerHandle | undefined;
+  /** acknowledgedBy: broker — positions the broker has (QoS 0: written to the socket). */
+  #sentPositions: PositionTracker | undefined;
+  /** Machines the replay is waiting for (since when), and those it had to announce itself. */
+  readonly #replayHold = new Map<string, number>();
+  readonly #replayBorn = new Set<string>();
   readonly #devices = new Map<string, DeviceRuntime>();
   readonly #nodeMetrics = new NodeMetricState();
   readonly #seq = new SeqCounter();
@@ -109,13 +146,15 @@ export class EdgeNode {
     stateStale: 0,
     hostOffline: 0,
     nodeData: 0,
+    acks: 0,
+    acksStale: 0,
+    replayDiscarded: 0,
   };
 
   constructor(opts: EdgeNodeOptions) {
     this.#o = opts;
     this.#clock = opts.clock ?? systemClock;
     this.#log = opts.logger.child({ component: 'edge-node', group: opts.group, node: opts.node });
-    this.#outbox = opts.outbox ?? new MemoryOutbox();
     this.#statusIntervalMs = opts.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
     for (const def of opts.devices) this.#devices.set(def.id, runtime(def));
     const filters = commandFilters(opts.group, opts.node);
@@ -142,9 +181,34 @@ export class EdgeNode {
     });
   }
 
-  /** Loads the bdSeq and starts connecting; resolves without waiting for the broker. */
+  /** Opens the journal, loads the bdSeq and starts connecting (without waiting for the broker). */
   async start(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#journal !== undefined) return;
+    const cfg = this.#o.journal ?? {};
+    const journal = new Journal({
+      dir: cfg.dir ?? join(this.#o.dataDir, 'journal'),
+      logger: this.#log,
+      now: () => this.#clock.now(),
+      ...(cfg.maxBytes === undefined ? {} : { maxBytes: cfg.maxBytes }),
+      ...(cfg.maxAgeS === undefined ? {} : { maxAgeMs: cfg.maxAgeS * 1000 }),
+      ...(cfg.whenFull === undefined ? {} : { whenFull: cfg.whenFull }),
+      ...(cfg.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: cfg.fsyncIntervalMs }),
+    });
+    this.#journal = journal;
+    if (cfg.acknowledgedBy === 'broker') this.#sentPositions = new PositionTracker(journal.acked);
+    this.#replayer = new Replayer({
+      journal,
+      clock: this.#clock,
+      logger: this.#log,
+      perSecond: cfg.replayPerSecond ?? 500,
+      target: {
+        replay: (r) => this.#replay(r),
+        ready: () =>
+          this.#born && this.#session.connected && this.#session.bufferedBytes < REPLAY_MAX_BUFFERED,
+        finished: () => this.#replayFinished(),
+      },
+    });
+    this.#armJournal();
     this.#armStatus();
     await this.#session.start();
   }
@@ -154,7 +218,10 @@ export class EdgeNode {
     if (this.#closed) return;
     this.#closed = true;
     this.#clock.clearTimeout(this.#statusTimer);
+    this.#clock.clearTimeout(this.#journalTimer);
+    this.#replayer?.stop();
     await this.#session.close();
+    this.#journal?.close();
   }
 
   /**
@@ -198,27 +265,35 @@ export class EdgeNode {
     }
   }
 
+  /** A machine is up: its values are journalled, and announced in a DBIRTH when the node is born. */
   deviceBirth(deviceId: string, metrics: readonly MetricUpdate[]): void {
     const d = this.#devices.get(deviceId);
     if (d === undefined) return;
     d.online = true;
     d.current.clear();
     for (const m of metrics) d.current.set(m.name, m);
-    if (this.#born) this.#publishDbirth(d);
+    this.#replayHold.delete(deviceId);
+    this.#replayBorn.delete(deviceId);
+    const position = this.#journal?.append(deviceId, metrics);
+    if (this.#born) this.#publishDbirth(d, position);
   }
 
+  /**
+   * New values of a machine: journalled, then published live when the node and the machine
+   * are born; otherwise they wait in the journal for the replay after the next birth.
+   */
   deviceData(deviceId: string, metrics: readonly MetricUpdate[]): void {
     const d = this.#devices.get(deviceId);
     if (d === undefined || !d.online) return;
     for (const m of metrics) d.current.set(m.name, m);
-    if (this.#born && d.born && this.#session.connected) {
-      const payload = ddataPayload(d.byName, metrics, this.#seq.next(), this.#clock.now());
-      this.#session.publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, deviceId), payload);
+    const position = this.#journal?.append(deviceId, metrics);
+    if (position === undefined) return; // refused (journal full, stop-sampling): counted there
+    if (!this.#born || !d.born || !this.#session.connected) {
+      this.#counters.queued++;
       return;
     }
-    // Not lost silently: kept until the next birth, then replayed as historical.
-    this.#counters.queued++;
-    this.#outbox.push({ deviceId, metrics });
+    const payload = ddataPayload(d.byName, metrics, this.#seq.next(), this.#clock.now(), false, position);
+    this.#publishData(deviceTopic(this.#o.group, 'DDATA', this.#o.node, deviceId), payload, position);
   }
 
   deviceDeath(deviceId: string): void {
@@ -251,15 +326,95 @@ export class EdgeNode {
   status(): EdgeNodeStatus {
     const devices: Record<string, { online: boolean; born: boolean }> = {};
     for (const [id, d] of this.#devices) devices[id] = { online: d.online, born: d.born };
+    const journal = this.journalFigures();
     return {
       connected: this.#session.connected,
       born: this.#born,
       bdSeq: this.#session.bdSeq,
-      queued: this.#outbox.size,
+      queued: journal?.backlog ?? 0,
       bufferedBytes: this.#session.bufferedBytes,
-      counters: { ...this.#session.counters, ...this.#counters, dropped: this.#outbox.dropped },
+      counters: {
+        ...this.#session.counters,
+        ...this.#counters,
+        ...(this.#journal === undefined ? {} : prefixed('journal', this.#journal.counters)),
+        ...(this.#replayer === undefined ? {} : prefixed('replay', this.#replayer.counters)),
+        dropped: (journal?.dropped ?? 0) + (journal?.expired ?? 0),
+      },
       devices,
+      journal,
     };
+  }
+
+  /** The journal's figures, published as the Journal/* node metrics. */
+  journalFigures(): JournalFigures | undefined {
+    const j = this.#journal;
+    if (j === undefined) return undefined;
+    return {
+      id: j.id,
+      start: j.start,
+      head: j.head,
+      backlog: j.backlog,
+      bytes: j.bytes,
+      dropped: j.counters.dropped,
+      expired: j.counters.expired,
+      refused: j.counters.refused,
+      replayed: this.#replayer?.counters.replayed ?? 0,
+    };
+  }
+
+  #armJournal(): void {
+    this.#journalTimer = this.#clock.setTimeout(() => {
+      this.#journal?.maintain();
+      if (!this.#closed) this.#armJournal();
+    }, 1000);
+  }
+
+  /** Publishes a journalled message; with acknowledgedBy: broker, sending it is the acknowledgement. */
+  #publishData(topic: string, payload: Uint8Array, position: number | undefined): void {
+    const sent = this.#sentPositions;
+    if (sent === undefined || position === undefined) {
+      this.#session.publish(topic, payload);
+      return;
+    }
+    this.#session.publish(topic, payload, (ok) => {
+      if (ok && sent.add(position)) this.#journal?.ack(sent.floor);
+    });
+  }
+
+  /** One journalled message again, as historical (the replay's target). */
+  #replay(r: JournalRecord): ReplayOutcome {
+    const d = this.#devices.get(r.deviceId);
+    if (d === undefined) {
+      this.#counters.replayDiscarded++;
+      this.#log.warn(
+        { device: r.deviceId, position: r.position },
+        'journalled data of a machine no longer configured; not replayed',
+      );
+      return 'skip';
+    }
+    if (!d.born) {
+      const now = this.#clock.now();
+      const since = this.#replayHold.get(d.def.id) ?? now;
+      this.#replayHold.set(d.def.id, since);
+      if (now - since < REPLAY_HOLD_MS) return 'wait';
+      // The machine is not coming back soon: announce it for its history, and declare it
+      // dead again once the replay is over.
+      this.#log.info({ device: d.def.id }, 'machine offline; announcing it to replay its journalled data');
+      this.#publishDbirth(d);
+      this.#replayBorn.add(d.def.id);
+    }
+    const payload = ddataPayload(d.byName, r.metrics, this.#seq.next(), this.#clock.now(), true, r.position);
+    this.#publishData(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload, r.position);
+    return 'sent';
+  }
+
+  #replayFinished(): void {
+    for (const id of this.#replayBorn) {
+      const d = this.#devices.get(id);
+      if (d !== undefined && !d.online) this.deviceDeath(id);
+    }
+    this.#replayBorn.clear();
+    this.#replayHold.clear();
   }
 
   #armStatus(): void {
@@ -272,6 +427,7 @@ export class EdgeNode {
   }
 
   #onLost(): void {
+    this.#replayer?.stop();
     this.#subscribed = false;
     this.#hostOnline = false;
     if (this.#born) this.#counters.connectionLosses++;
@@ -322,13 +478,23 @@ export class EdgeNode {
 
   #onNodeCommand(payload: Buffer): void {
     let rebirth: unknown;
+    let ack: unknown;
+    let journalId: unknown;
     try {
       const p = decodePayload(payload);
-      rebirth = p.metrics.find((m) => m.name === NODE_METRIC.rebirth)?.value;
+      for (const m of p.metrics) {
+        if (m.name === NODE_METRIC.rebirth) rebirth = m.value;
+        else if (m.name === JOURNAL_METRIC.ack) ack = m.value;
+        else if (m.name === JOURNAL_METRIC.id) journalId = m.value;
+      }
     } catch (err) {
       this.#counters.ncmdMalformed++;
       this.#log.warn({ err }, 'malformed NCMD dropped');
       return;
+    }
+    if (ack !== undefined) {
+      this.#onAck(ack, journalId);
+      if (rebirth === undefined) return;
     }
     if (rebirth === undefined || rebirth === false) {
       this.#counters.ncmdIgnored++;
@@ -344,13 +510,28 @@ export class EdgeNode {
     this.#birth();
   }
 
+  /** The hub's store holds every message up to `ack` of the journal `journalId`. */
+  #onAck(ack: unknown, journalId: unknown): void {
+    const j = this.#journal;
+    if (typeof ack !== 'number' || typeof journalId !== 'string') {
+      this.#counters.ncmdMalformed++;
+      return;
+    }
+    if (j === undefined || journalId !== j.id || this.#sentPositions !== undefined) {
+      this.#counters.acksStale++;
+      return;
+    }
+    this.#counters.acks++;
+    j.ack(ack);
+  }
+
   #maybeBirth(): void {
     if (this.#born || !this.#subscribed || !this.#session.connected) return;
     if (this.#o.mqtt.primaryHost !== undefined && !this.#hostOnline) return;
     this.#birth();
   }
 
-  /** NBIRTH and a DBIRTH per online device, then what waited in the outbox. */
+  /** NBIRTH and a DBIRTH per online device, then the replay of what is unacknowledged. */
   #birth(): void {
     const now = this.#clock.now();
     const software = this.#o.software ?? 'wanji';
@@ -365,17 +546,23 @@ export class EdgeNode {
       d.born = false;
       if (d.online) this.#publishDbirth(d);
     }
-    for (const r of this.#outbox.drain()) {
-      const d = this.#devices.get(r.deviceId);
-      if (d === undefined || !d.born) continue;
-      const payload = ddataPayload(d.byName, r.metrics, this.#seq.next(), this.#clock.now(), true);
-      this.#session.publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload);
-    }
+    this.#replayBorn.clear();
+    this.#replayHold.clear();
+    if (this.#journal !== undefined) this.#replayer?.start(this.#journal.head);
   }
 
-  #publishDbirth(d: DeviceRuntime): void {
-    const payload = dbirthPayload(d.def, d.current, this.#seq.next(), this.#clock.now());
-    this.#session.publish(deviceTopic(this.#o.group, 'DBIRTH', this.#o.node, d.def.id), payload);
+  /** `position`: the journal position of the values it carries, when they are new (deviceBirth). */
+  #publishDbirth(d: DeviceRuntime, position?: number): void {
+    const payload = dbirthPayload(d.def, d.current, this.#seq.next(), this.#clock.now(), position);
+    this.#publishData(deviceTopic(this.#o.group, 'DBIRTH', this.#o.node, d.def.id), payload, position);
     d.born = true;
   }
+}
+
+function prefixed(prefix: string, counters: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counters)) {
+    if (typeof v === 'number') out[`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
+  }
+  return out;
 }

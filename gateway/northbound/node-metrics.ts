@@ -9,12 +9,14 @@ import {
   DEVICE_HEALTH_FIELD,
   deviceMetricName,
   GATEWAY_METRIC,
+  JOURNAL_METRIC,
   type MetricValue,
 } from '../../protocol/index.js';
 import type { MachineConfig } from '../config/schema.js';
 import type { DeviceHealthView } from '../health.js';
 import type { AliasTable } from './aliases.js';
 import type { MetricDefinition } from './device-model.js';
+import type { JournalFigures } from './edge-node.js';
 
 /** A driver counter whose name says it is a duration or a ratio is a Double, others UInt64. */
 export function counterDatatype(counter: string): DataType {
@@ -32,6 +34,10 @@ export function nodeMetricDefinitions(
     defs.push({ name, alias: aliases.node(name), datatype });
   };
   for (const name of Object.values(GATEWAY_METRIC)) add(name, DataType.UInt64);
+  for (const [key, name] of Object.entries(JOURNAL_METRIC)) {
+    if (key === 'ack') continue; // the hub's, in its NCMD
+    add(name, key === 'id' ? DataType.String : DataType.UInt64);
+  }
   for (const [connection, counters] of driverCounters) {
     for (const c of counters) add(connectionMetricName(connection, c), counterDatatype(c));
   }
@@ -56,6 +62,7 @@ export interface GatewaySnapshot {
     readonly dropped: number;
   };
   readonly reloads: number;
+  readonly journal: JournalFigures | undefined;
   readonly devices: ReadonlyMap<string, DeviceHealthView>;
   /** Driver counters by connection id. */
   readonly drivers: ReadonlyMap<string, Readonly<Record<string, number>>>;
@@ -71,6 +78,18 @@ export function nodeMetricValues(s: GatewaySnapshot): Map<string, MetricValue> {
     [GATEWAY_METRIC.dropped, s.edge.dropped],
     [GATEWAY_METRIC.reloads, s.reloads],
   ]);
+  const j = s.journal;
+  if (j !== undefined) {
+    out.set(JOURNAL_METRIC.id, j.id);
+    out.set(JOURNAL_METRIC.start, j.start);
+    out.set(JOURNAL_METRIC.head, j.head);
+    out.set(JOURNAL_METRIC.backlog, j.backlog);
+    out.set(JOURNAL_METRIC.bytes, j.bytes);
+    out.set(JOURNAL_METRIC.dropped, j.dropped);
+    out.set(JOURNAL_METRIC.expired, j.expired);
+    out.set(JOURNAL_METRIC.refused, j.refused);
+    out.set(JOURNAL_METRIC.replayed, j.replayed);
+  }
   for (const [connection, counters] of s.drivers) {
     for (const [c, v] of Object.entries(counters)) out.set(connectionMetricName(connection, c), v);
   }

@@ -91,6 +91,7 @@ export function dbirthPayload(
   current: ReadonlyMap<string, MetricUpdate>,
   seq: number,
   now: number,
+  journal?: number,
 ): Uint8Array {
   const metrics = device.metrics.map((def) => {
     const u: MetricUpdate =
@@ -99,23 +100,27 @@ export function dbirthPayload(
         : (current.get(def.name) ?? { name: def.name, value: null, quality: 'bad', timestamp: now });
     return wireMetric(def, u, true, false);
   });
-  return encodePayload({ timestamp: now, seq, metrics });
+  return encodePayload({ timestamp: now, seq, metrics, ...(journal === undefined ? {} : { journal }) });
 }
 
-/** DDATA: the changed metrics by alias, with their source timestamps. */
+/**
+ * DDATA: the changed metrics by alias, with their source timestamps; `journal` is the
+ * message's journal position (Wanji's payload extension), `historical` marks a replay.
+ */
 export function ddataPayload(
   defs: ReadonlyMap<string, MetricDefinition>,
   updates: readonly MetricUpdate[],
   seq: number,
   now: number,
   historical = false,
+  journal?: number,
 ): Uint8Array {
   const metrics: Metric[] = [];
   for (const u of updates) {
     const def = defs.get(u.name);
     if (def !== undefined) metrics.push(wireMetric(def, u, false, historical));
   }
-  return encodePayload({ timestamp: now, seq, metrics });
+  return encodePayload({ timestamp: now, seq, metrics, ...(journal === undefined ? {} : { journal }) });
 }
 
 export function ddeathPayload(seq: number, now: number): Uint8Array {

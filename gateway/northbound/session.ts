@@ -100,10 +100,16 @@ export class MqttSession {
     await withTimeout(client.endAsync(!client.connected), 2000).catch(() => client.end(true));
   }
 
-  /** Publishes at QoS 0; false when there is no connection. */
-  publish(topic: string, payload: Uint8Array): boolean {
+  /**
+   * Publishes at QoS 0; false when there is no connection. `onSent` learns whether the message
+   * was written to the connection.
+   */
+  publish(topic: string, payload: Uint8Array, onSent?: (ok: boolean) => void): boolean {
     const client = this.#client;
-    if (client === undefined || !client.connected) return false;
+    if (client === undefined || !client.connected) {
+      onSent?.(false);
+      return false;
+    }
     this.counters.published++;
     client.publish(
       topic,
@@ -114,6 +120,7 @@ export class MqttSession {
           this.counters.publishErrors++;
           this.#log.warn({ err, topic }, 'publish failed');
         }
+        onSent?.(!err);
       },
     );
     return true;

@@ -6,7 +6,14 @@ import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
 import { EdgeNode } from '../../gateway/northbound/edge-node.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
-import { DataType, encodePayload, MACHINE_METRIC, NODE_METRIC, nodeTopic } from '../../protocol/index.js';
+import {
+  DataType,
+  encodePayload,
+  JOURNAL_METRIC,
+  MACHINE_METRIC,
+  NODE_METRIC,
+  nodeTopic,
+} from '../../protocol/index.js';
 import { sampleConfigObject } from './fixtures.js';
 import { testLogger, waitFor } from './helpers.js';
 import { metricValue, SparkplugSubscriber, startBroker, type TestBroker } from './mqtt-helpers.js';
@@ -195,18 +202,66 @@ describe('Sparkplug edge node', () => {
     expect(sub.of('DBIRTH')[1]!.payload.seq).toBe(3);
   });
 
-  it('keeps data while disconnected and replays it as historical after the next birth', async () => {
+  it('journals data while disconnected, replays it as historical with its position, and frees it on the hub ack', async () => {
     const node = edgeNode();
-    node.deviceBirth(CNC, cncBirth());
     await node.start();
-    await sub.next('DBIRTH');
+    await sub.next('NBIRTH');
+    node.deviceBirth(CNC, cncBirth());
+    const dbirth = await sub.next('DBIRTH');
+    expect(dbirth.payload.journal).toBe(1); // the birth's values are journalled too
+    node.deviceData(CNC, [{ name: 'Signals/spindleSpeed', value: 41, quality: 'good', timestamp: 1233 }]);
+    const live = await sub.next('DDATA');
+    expect(live.payload.journal).toBe(2);
+    expect(live.payload.metrics[0]?.isHistorical).toBeUndefined();
+
     broker.client(CLIENT_ID)!.conn.destroy();
     await waitFor(() => !node.status().connected || undefined);
     node.deviceData(CNC, [{ name: 'Signals/spindleSpeed', value: 42, quality: 'good', timestamp: 1234 }]);
-    expect(node.status().queued).toBe(1);
-    const ddata = await sub.next('DDATA');
-    expect(ddata.payload.metrics[0]).toMatchObject({ value: 42, timestamp: 1234, isHistorical: true });
-    expect(node.status().queued).toBe(0);
+    expect(node.status().queued).toBe(3); // nothing acknowledged yet
+    await waitFor(() => sub.of('NBIRTH')[1]);
+    // after the new birth: everything unacknowledged again, oldest first, historical
+    await waitFor(() => sub.of('DDATA')[3]);
+    const replayed = sub.of('DDATA').slice(1);
+    expect(replayed.map((m) => m.payload.journal)).toEqual([1, 2, 3]);
+    for (const m of replayed) for (const metric of m.payload.metrics) expect(metric.isHistorical).toBe(true);
+    expect(replayed[2]!.payload.metrics[0]).toMatchObject({ value: 42, timestamp: 1234 });
+
+    const ack = (id: string, position: number) =>
+      sub.publish(
+        nodeTopic('E001', 'NCMD', 'GW-E001-1'),
+        encodePayload({
+          metrics: [
+            { name: JOURNAL_METRIC.id, datatype: DataType.String, value: id },
+            { name: JOURNAL_METRIC.ack, datatype: DataType.UInt64, value: position },
+          ],
+        }),
+      );
+    await ack('another journal', 3); // an ack for another journal (e.g. before a wipe) is ignored
+    await ack(node.journalFigures()!.id, 2);
+    await waitFor(() => (node.status().queued === 1 ? true : undefined));
+    expect(node.status().counters.acksStale).toBe(1);
+    await ack(node.journalFigures()!.id, 3);
+    await waitFor(() => (node.status().queued === 0 ? true : undefined));
+  });
+
+  it('after a restart, replays what the hub never acknowledged', async () => {
+    const first = edgeNode();
+    await first.start();
+    await sub.next('NBIRTH');
+    first.deviceBirth(CNC, cncBirth(7));
+    await sub.next('DBIRTH');
+    first.deviceData(CNC, [{ name: 'Signals/spindleSpeed', value: 8, quality: 'good', timestamp: 1300 }]);
+    await sub.next('DDATA');
+    await first.close();
+    const second = edgeNode();
+    second.deviceBirth(CNC, cncBirth(9));
+    await second.start();
+    await waitFor(() => sub.of('NBIRTH')[1]);
+    await waitFor(() => sub.of('DDATA')[2]);
+    const replayed = sub.of('DDATA').slice(1);
+    expect(replayed.map((m) => m.payload.journal)).toEqual([1, 2]);
+    expect(replayed[1]!.payload.metrics[0]).toMatchObject({ value: 8, timestamp: 1300, isHistorical: true });
+    expect(second.journalFigures()).toMatchObject({ start: 1, head: 2, backlog: 2 });
   });
 
   it('publishes NDEATH on a clean close, and the next start continues the bdSeq', async () => {
