@@ -29,6 +29,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'run the hub: MQTT broker, Sparkplug host, store, API and dashboard',
     opcua: false,
   },
+  'mqtt-user': {
+    load: async () => (await import('./mqtt-user.js')).runMqttUserCommand,
+    summary: "add, list and revoke the gateways' MQTT credentials",
+    opcua: false,
+  },
   gateway: {
     load: async () => (await import('./gateway.js')).runGatewayCommand,
     summary: 'run an edge gateway from a YAML config (-c FILE)',
