@@ -13,6 +13,7 @@ import { SimFleet } from '../simulators/fleet-runtime.js';
 import { gatewayConfigsForFleet } from './fleet-gateways.js';
 import { type CommandIo, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
+import { ensureAdminTokenFile } from './token.js';
 
 const USAGE = `Usage: wanji demo [options]
 
@@ -118,6 +119,7 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
     owned.push(hub);
     await hub.start();
     for (const e of plan.enterprises) hub.registry.upsertEnterprise(e, 'wanji demo');
+    const admin = await ensureAdminTokenFile(hub.registry, options.dataDir);
 
     const fleet = new SimFleet(plan, { logger, host: options.host });
     owned.push(fleet);
@@ -137,8 +139,9 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
     stdout.write(
       [
         `Wanji demo: ${plan.machines.length} simulated machines in ${plan.enterprises.length} enterprises across ${regions} regions, ${gateways.length} gateways.`,
-        `  dashboard  ${dashboard}`,
-        `  stats      ${dashboard}api/v1/stats`,
+        `  dashboard  ${dashboard}#token=${admin.token}`,
+        `  API token  ${admin.path} (admin; curl -H "Authorization: Bearer $(cat ${admin.path})" ${dashboard}api/v1/stats)`,
+        `  API docs   ${dashboard}docs`,
         `  MQTT       ${hub.mqttUrl} (Sparkplug B, host id ${hub.config.hostId})`,
         `  data       ${options.dataDir}`,
         'Press Ctrl-C to stop.',

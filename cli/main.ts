@@ -60,6 +60,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'list the OPC UA certificates of a gateway; trust a rejected server certificate',
     opcua: true,
   },
+  token: {
+    load: async () => (await import('./token.js')).runTokenCommand,
+    summary: 'create, list and revoke the hub API bearer tokens',
+    opcua: false,
+  },
 };
 
 export function version(): string {

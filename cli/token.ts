@@ -1,0 +1,234 @@
+/**
+ * `wanji token create|list|revoke`: API bearer tokens, straight in the hub's registry file
+ * (the hub may be running: a revoked token is refused from its next request on).
+ */
+import { existsSync } from 'node:fs';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDocument } from 'yaml';
+import { ROLES } from '../hub/api/access.js';
+import { Registry } from '../hub/registry/registry.js';
+import { AuditLog } from '../hub/security/audit.js';
+import { parseExpiry, TokenError, type TokenRecord, TokenStore } from '../hub/security/tokens.js';
+import type { CommandIo } from './io.js';
+
+const USAGE = `Usage: wanji token <create|list|revoke> [options]
+
+API bearer tokens for the hub (docs/api.md). Only a hash of each token is stored.
+
+  wanji token create --role R [--enterprise E] [--region C ...] [--name N] [--expires 90d]
+      prints the new token once: keep it, it cannot be shown again
+      --role R        admin | operator | bureau | enterprise
+      --enterprise E  role enterprise: the one enterprise it may see
+      --region C      role bureau: a region code it is limited to (repeat for several;
+                      none = the whole city)
+      --name N        who or what holds it (shown in the list and the audit log)
+      --expires T     a duration (90d, 12h, 30m) or a date (2027-06-30); default: never
+  wanji token list      every token, with its role, scope, status and last use
+  wanji token revoke ID refuses the token from the hub's next request on
+
+Options for every subcommand:
+  -c, --config F    the hub's YAML config, to find its data directory
+  -d, --data-dir D  the hub's data directory (default: ./wanji-data)
+  --help            this help
+`;
+
+class UsageError extends Error {}
+
+/** The data dir as `wanji hub` finds it: --data-dir, else the config's dataDir (relative to the file). */
+async function dataDirOf(dataDir: string | undefined, config: string | undefined): Promise<string> {
+  if (dataDir !== undefined) return resolve(dataDir);
+  if (config === undefined) return resolve('wanji-data');
+  let text: string;
+  try {
+    text = await readFile(config, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${config}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new UsageError(`${config}: not valid YAML (${doc.errors[0]?.message})`);
+  const value = doc.toJS() as { dataDir?: unknown } | null;
+  const dir = value?.dataDir;
+  if (dir === undefined) return resolve('wanji-data');
+  if (typeof dir !== 'string' || dir === '') throw new UsageError(`${config}: dataDir must be a path`);
+  return resolve(dirname(config), dir);
+}
+
+const when = (ms: number | null): string =>
+  ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+function status(t: TokenRecord, now: number): string {
+  if (t.revokedAt !== null) return 'revoked';
+  if (t.expiresAt !== null && t.expiresAt <= now) return 'expired';
+  return 'active';
+}
+
+function scopeText(t: TokenRecord): string {
+  if (t.enterprise !== null) return `enterprise ${t.enterprise}`;
+  if (t.regions.length > 0) return `regions ${t.regions.join(',')}`;
+  return t.role === 'bureau' ? 'whole city' : '-';
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export async function runTokenCommand(args: string[], io: CommandIo): Promise<number> {
+  const [sub, ...rest] = args;
+  let values: {
+    role?: string;
+    enterprise?: string;
+    region?: string[];
+    name?: string;
+    expires?: string;
+    config?: string;
+    'data-dir'?: string;
+    help?: boolean;
+  };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      options: {
+        role: { type: 'string' },
+        enterprise: { type: 'string' },
+        region: { type: 'string', multiple: true },
+        name: { type: 'string' },
+        expires: { type: 'string' },
+        config: { type: 'string', short: 'c' },
+        'data-dir': { type: 'string', short: 'd' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    }));
+    if (sub === undefined || sub === '--help' || sub === '-h' || values.help) {
+      io.stdout.write(USAGE);
+      return sub === undefined ? 2 : 0;
+    }
+    if (!['create', 'list', 'revoke'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"`);
+    if (sub === 'create' && values.role === undefined) {
+      throw new UsageError(`create needs --role (${ROLES.join(', ')})`);
+    }
+    if (sub === 'revoke' && positionals.length !== 1) throw new UsageError('revoke needs one token id');
+    if (sub !== 'revoke' && positionals.length > 0) {
+      throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    }
+  } catch (err) {
+    io.stderr.write(`wanji token: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+
+  let dataDir: string;
+  try {
+    dataDir = await dataDirOf(values['data-dir'], values.config);
+  } catch (err) {
+    io.stderr.write(`wanji token: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const path = join(dataDir, 'registry.db');
+  if (!existsSync(path)) {
+    io.stderr.write(
+      `wanji token: no hub registry at ${path}; start the hub once, or name its data directory (-d) or config (-c)\n`,
+    );
+    return 1;
+  }
+  const registry = new Registry({ path, logger: io.logger });
+  try {
+    await registry.start();
+  } catch (err) {
+    io.stderr.write(`wanji token: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const audit = new AuditLog(registry.database);
+  const tokens = new TokenStore(registry.database, audit);
+  const by = { actor: `cli:${userInfo().username}`, source: 'cli' };
+  const now = Date.now();
+  try {
+    if (sub === 'create') {
+      const { token, record } = tokens.create(
+        {
+          role: values.role!,
+          ...(values.name === undefined ? {} : { name: values.name }),
+          ...(values.enterprise === undefined ? {} : { enterprise: values.enterprise }),
+          ...(values.region === undefined ? {} : { regions: values.region }),
+          ...(values.expires === undefined ? {} : { expiresAt: parseExpiry(values.expires, now) }),
+        },
+        by,
+      );
+      io.stdout.write(
+        `${token}\n\nToken ${record.id} (${record.role}, ${scopeText(record)}, expires ${when(record.expiresAt)}) created in ${dataDir}.\nThis is the only time it is shown; send it as "Authorization: Bearer <token>".\n`,
+      );
+    } else if (sub === 'list') {
+      const rows = tokens.list();
+      if (rows.length === 0) {
+        io.stdout.write(`no tokens in ${dataDir}\n`);
+      } else {
+        io.stdout.write(
+          `${table([
+            ['ID', 'ROLE', 'SCOPE', 'STATUS', 'NAME', 'CREATED', 'EXPIRES', 'LAST USED'],
+            ...rows.map((t) => [
+              t.id,
+              t.role,
+              scopeText(t),
+              status(t, now),
+              t.name,
+              when(t.createdAt),
+              when(t.expiresAt),
+              when(t.lastUsedAt),
+            ]),
+          ])}\n`,
+        );
+      }
+    } else {
+      const record = tokens.revoke(positionals[0]!, by);
+      io.stdout.write(`token ${record.id} (${record.name}) revoked\n`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof TokenError) {
+      io.stderr.write(`wanji token: ${err.message}\n`);
+      return err.code === 'WANJI_E_TOKEN_NOT_FOUND' ? 1 : 2;
+    }
+    throw err;
+  } finally {
+    await registry.close();
+  }
+}
+
+/**
+ * The demo's admin token in `<dataDir>/admin-token` (mode 0600): the one there if it still
+ * works, else a new one. Returns the token and the file.
+ */
+export async function ensureAdminTokenFile(
+  registry: Registry,
+  dataDir: string,
+): Promise<{ token: string; path: string; created: boolean }> {
+  const path = join(dataDir, 'admin-token');
+  const tokens = new TokenStore(registry.database, new AuditLog(registry.database));
+  const existing = await readFile(path, 'utf8').then(
+    (t) => t.trim(),
+    () => undefined,
+  );
+  if (existing !== undefined && (await tokens.verify(existing)).ok) {
+    await chmod(path, 0o600);
+    return { token: existing, path, created: false };
+  }
+  const { token } = tokens.create(
+    { role: 'admin', name: 'wanji demo admin' },
+    { actor: `cli:${userInfo().username}`, source: 'cli' },
+  );
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return { token, path, created: true };
+}
