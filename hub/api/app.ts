@@ -44,6 +44,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimit,
     trustProxy: limits.trustProxy,
+    // Unknown properties and parameters are refused with a 400 naming them, not dropped quietly.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   const audit = deps.audit ?? new AuditLog(deps.registry.database, deps.clock);
   const tokens = deps.tokens ?? new TokenStore(deps.registry.database, audit, { clock: deps.clock });
