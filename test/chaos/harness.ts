@@ -1,0 +1,316 @@
+/**
+ * The chaos rig: simulated Modbus machines in the test process, the hub and one gateway as
+ * child processes (`wanji hub`, `wanji gateway`, from dist/), the gateway's uplink through a
+ * TCP proxy the test controls, and the hub's store on a real InfluxDB 1.6 or VictoriaMetrics.
+ * Each machine's part counter is a sequence number (counter-pump.ts); at the end the rig
+ * reads the whole series from the store server and counts every value.
+ *
+ *   machines ──Modbus TCP──▶ gateway ──MQTT──▶ proxy (uplink) ──▶ hub ──▶ InfluxDB | VictoriaMetrics
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { gatewayConfigsForFleet } from '../../cli/fleet-gateways.js';
+import { GatewayConfigSchema } from '../../gateway/config/schema.js';
+import { HubConfigSchema } from '../../hub/config.js';
+import type { FleetPlan } from '../../simulators/fleet.js';
+import { SimFleet } from '../../simulators/fleet-runtime.js';
+import { freePort, type TestServer } from '../support/influx-servers.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { assertBuilt, WanjiProcess } from '../support/wanji-process.js';
+import { CounterPump } from './counter-pump.js';
+import { checkMachine, type LossWindow, type MachineVerdict, verdictOk } from './counting.js';
+import { type MetricReader, storeFor } from './store-reader.js';
+
+export const HOST_ID = 'wanji-hub';
+const ENTERPRISE = 'E001';
+const COUNTER = 'partCount';
+const COUNTER_METRIC = `Signals/${COUNTER}`;
+
+export interface RigOptions {
+  readonly server: TestServer;
+  /** Unique per test: the InfluxDB database, or the VictoriaMetrics measurement. */
+  readonly name: string;
+  /** Simulated machines (default 10). */
+  readonly machines?: number;
+  /** The hub's ingest buffer bound (store.buffer.maxSamples); default the hub's own. */
+  readonly hubMaxSamples?: number;
+  /** Gateway `journal:` settings, used only once the gateway config knows the key. */
+  readonly journal?: Record<string, unknown>;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
+    }
+    await sleep(everyMs);
+  }
+}
+
+/** One enterprise, `n` state+count CNC machines on two Modbus TCP servers. */
+function plan(n: number): FleetPlan {
+  return {
+    seed: 4,
+    enterprises: [
+      {
+        code: ENTERPRISE,
+        name: 'Chaos test works',
+        regionCode: '330702',
+        industryCode: 'C34',
+        backbone: false,
+        ledger: { productionEquipment: n, ncEquipment: n, robots: 0 },
+      },
+    ],
+    machines: Array.from({ length: n }, (_, i) => ({
+      id: `${ENTERPRISE}-CNC-${String(i + 1).padStart(3, '0')}`,
+      enterpriseCode: ENTERPRISE,
+      kind: 'cnc' as const,
+      protocol: 'modbus' as const,
+      nc: true,
+      robot: false,
+      dataDepth: 'state+count' as const,
+      modbusServer: i % 2,
+      unitId: Math.floor(i / 2) + 1,
+      seed: 100 + i,
+    })),
+  };
+}
+
+export interface CountReport {
+  readonly verdicts: readonly MachineVerdict[];
+  readonly ok: boolean;
+  /** Values read from the machines, all together. */
+  readonly read: number;
+  readonly drainMs: number;
+}
+
+export class ChaosRig {
+  readonly dir: string;
+  readonly fleet: SimFleet;
+  readonly pump: CounterPump;
+  readonly hub: WanjiProcess;
+  readonly gateway: WanjiProcess;
+  readonly proxy: TcpProxy;
+  readonly reader: MetricReader;
+  readonly events: string[] = [];
+  readonly #o: RigOptions;
+  readonly #t0 = Date.now();
+  readonly #mqttPort: number;
+  readonly #httpPort: number;
+  readonly #storeConfig: Record<string, unknown>;
+
+  /** Picks the hub's ports: fixed for the rig's life, so a restarted hub comes back on them. */
+  static async create(options: RigOptions): Promise<ChaosRig> {
+    return new ChaosRig(options, await freePort(), await freePort());
+  }
+
+  private constructor(options: RigOptions, mqttPort: number, httpPort: number) {
+    assertBuilt();
+    this.#o = options;
+    this.#mqttPort = mqttPort;
+    this.#httpPort = httpPort;
+    this.dir = mkdtempSync(join(tmpdir(), `wanji-chaos-${options.name}-`));
+    this.fleet = new SimFleet(plan(options.machines ?? 10), { logger: pino({ level: 'silent' }), tickMs: 0 });
+    this.pump = new CounterPump(this.fleet.machines(), COUNTER);
+    const store = storeFor(options.server, options.name, COUNTER_METRIC);
+    this.reader = store.reader;
+    this.hub = new WanjiProcess(
+      'hub',
+      ['hub', '-c', join(this.dir, 'hub.yaml'), '--log-level', 'info'],
+      this.dir,
+    );
+    this.gateway = new WanjiProcess(
+      'gateway',
+      ['gateway', '-c', join(this.dir, 'gateway.yaml'), '--log-level', 'info'],
+      this.dir,
+    );
+    this.proxy = new TcpProxy(mqttPort);
+    this.#storeConfig = store.config;
+  }
+
+  /** Machines, hub, uplink, gateway; resolves once every machine's counter reaches the store. */
+  async start(): Promise<void> {
+    const allowAnonymous = 'allowAnonymous' in HubConfigSchema.properties.mqtt.properties;
+    const hubConfig = {
+      dataDir: join(this.dir, 'hub-data'),
+      hostId: HOST_ID,
+      mqtt: { host: '127.0.0.1', port: this.#mqttPort, ...(allowAnonymous ? { allowAnonymous: true } : {}) },
+      http: { host: '127.0.0.1', port: this.#httpPort },
+      store: {
+        ...this.#storeConfig,
+        // Short retry backoff, so a test does not wait 30 s for the hub's next try.
+        buffer: {
+          retryMinDelayMs: 100,
+          retryMaxDelayMs: 2_000,
+          ...(this.#o.hubMaxSamples !== undefined ? { maxSamples: this.#o.hubMaxSamples } : {}),
+        },
+      },
+    };
+    writeFileSync(join(this.dir, 'hub.yaml'), stringify(hubConfig));
+    await this.proxy.start();
+    await this.fleet.start();
+    this.pump.start();
+    await this.startHub();
+
+    const [config] = gatewayConfigsForFleet(this.fleet, {
+      mqttUrl: this.proxy.url,
+      primaryHost: HOST_ID,
+      pollIntervalMs: 100,
+      heartbeatMs: 10_000,
+      modbusTimeoutMs: 500,
+      dataDir: join(this.dir, 'gateways'),
+    });
+    const withJournal =
+      'journal' in GatewayConfigSchema.properties && this.#o.journal !== undefined
+        ? { ...config, journal: this.#o.journal }
+        : config;
+    writeFileSync(join(this.dir, 'gateway.yaml'), stringify(withJournal));
+    await this.startGateway();
+    await until(
+      'every machine counter in the store (steady ingest)',
+      async () => {
+        const stored = await this.reader.read();
+        return this.fleet.machines().every((m) => (stored.get(m.id)?.length ?? 0) >= 3) ? true : undefined;
+      },
+      60_000,
+      500,
+    );
+    this.note('steady ingest: every machine in the store');
+  }
+
+  /** Milliseconds since the rig was made, for the event log. */
+  get elapsed(): number {
+    return Date.now() - this.#t0;
+  }
+
+  note(what: string): void {
+    this.events.push(`+${(this.elapsed / 1000).toFixed(1)} s ${what}`);
+  }
+
+  async startHub(): Promise<void> {
+    this.hub.start();
+    await until(
+      'the hub to answer HTTP',
+      async () => {
+        if (!this.hub.running) throw new Error(`the hub exited:\n${this.hub.tail()}`);
+        const res = await fetch(`http://127.0.0.1:${this.#httpPort}/healthz`, {
+          signal: AbortSignal.timeout(1_000),
+        });
+        await res.arrayBuffer();
+        return true;
+      },
+      30_000,
+      100,
+    );
+    this.note(`hub up (start ${this.hub.starts})`);
+  }
+
+  async killHub(): Promise<void> {
+    await this.hub.kill();
+    this.note('hub killed (SIGKILL)');
+  }
+
+  async startGateway(): Promise<void> {
+    this.gateway.start();
+    this.note(`gateway started (start ${this.gateway.starts})`);
+  }
+
+  async killGateway(): Promise<void> {
+    await this.gateway.kill();
+    this.note('gateway killed (SIGKILL)');
+  }
+
+  /**
+   * Stops the counters, waits (up to `drainMs`) until the store holds every value read, or
+   * gives up, lets late writes land, and counts. Never throws on a count fault: the report
+   * says what was lost.
+   */
+  async finish(
+    lossWindows: readonly LossWindow[] = [],
+    drainMs = envSeconds('WANJI_CHAOS_DRAIN_S', 90),
+    quietMs = envSeconds('WANJI_CHAOS_QUIET_S', 20),
+  ): Promise<CountReport> {
+    this.pump.stop();
+    this.note('counters stopped');
+    const began = Date.now();
+    const check = (stored: Map<string, { ts: number; value: number }[]>) =>
+      this.fleet
+        .machines()
+        .map((m) => checkMachine(m.id, this.pump.served(m.id), stored.get(m.id) ?? [], { lossWindows }));
+    // Done when nothing is missing; given up when the store has not changed for `quietMs`
+    // (nothing more is coming) or after `drainMs` in all. A failed read is retried.
+    let points = -1;
+    let changedAt = Date.now();
+    for (;;) {
+      const stored = await this.reader.read().catch(() => undefined);
+      if (stored !== undefined) {
+        if (check(stored).every((v) => v.missing.length === 0)) break;
+        const n = [...stored.values()].reduce((sum, p) => sum + p.length, 0);
+        if (n !== points) {
+          points = n;
+          changedAt = Date.now();
+        }
+      }
+      if (Date.now() - changedAt > quietMs) {
+        this.note(`store still missing values, unchanged for ${quietMs / 1000} s`);
+        break;
+      }
+      if (Date.now() - began > drainMs) {
+        this.note(`store still missing values after ${drainMs / 1000} s`);
+        break;
+      }
+      await sleep(1_000);
+    }
+    const drained = Date.now() - began;
+    await sleep(2_000); // late duplicates (replays still in flight) land now
+    const verdicts = check(await this.reader.read());
+    this.note('counted');
+    return { verdicts, ok: verdicts.every(verdictOk), read: this.pump.readCount, drainMs: drained };
+  }
+
+  /** The event log and the tails of every process log, for a failing test. */
+  diagnostics(): string {
+    return [
+      `events:\n  ${this.events.join('\n  ')}`,
+      `proxy: ${JSON.stringify(this.proxy.counters)}`,
+      `--- hub log (${this.hub.logFile}) ---\n${this.hub.tail()}`,
+      `--- gateway log (${this.gateway.logFile}) ---\n${this.gateway.tail()}`,
+    ].join('\n');
+  }
+
+  /** Kills the children, closes the proxy and the machines; keeps the dir when `keep`. */
+  async close(keep = false): Promise<void> {
+    this.pump.stop();
+    await this.gateway.stop('SIGTERM', 5_000);
+    await this.hub.stop('SIGTERM', 5_000);
+    await this.proxy.close();
+    await this.fleet.close();
+    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A duration from the environment in seconds, as milliseconds. */
+export function envSeconds(name: string, fallbackS: number): number {
+  const s = Number(process.env[name] ?? fallbackS);
+  return (Number.isFinite(s) && s > 0 ? s : fallbackS) * 1_000;
+}
