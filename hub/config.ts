@@ -114,6 +114,28 @@ export const HubConfigSchema = Type.Object(
     reorderTimeoutMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000 }),
     rebirthMinIntervalMs: Type.Integer({ minimum: 0, default: 5_000 }),
     flushIntervalMs: Type.Integer({ minimum: 5, maximum: 10_000, default: 250 }),
+    /** The programme's statistics (docs/statistics.md). */
+    statistics: Type.Object(
+      {
+        /** Where local days start (state time per day, daily snapshots): minutes east of UTC. */
+        utcOffsetMin: Type.Integer({ minimum: -720, maximum: 840, default: 480 }),
+        /** Take a snapshot of every figure at each local midnight. */
+        snapshots: Type.Boolean({ default: true }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** Forward this hub's aggregates (never telemetry) to a parent hub. */
+    parent: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://' }),
+          /** A parent API token whose role may `manage` (operator or admin). */
+          token: Type.String({ minLength: 1 }),
+          intervalS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -16,6 +16,8 @@ import { Registry } from './registry/registry.js';
 import { MqttCredentialStore } from './security/mqtt-credentials.js';
 import { type InternalCredential, MqttAccessPolicy, newInternalCredential } from './security/mqtt-policy.js';
 import { RevocationWatch } from './security/mqtt-revocation.js';
+import { ParentForwarder } from './stats/parent.js';
+import { SnapshotTimer } from './stats/snapshot.js';
 import { computeStats, type StatsReport, type StatsWindows } from './stats/stats.js';
 import { createStore } from './store/index.js';
 import type { SampleStore } from './store/types.js';
@@ -53,7 +55,12 @@ export class Hub {
     this.#clock = clock ?? Date.now;
     this.windows = { networkingMs: this.config.networkingWindowMs, onlineMs: this.config.onlineWindowMs };
     const dataDir = this.config.dataDir;
-    this.#registry = new Registry({ path: join(dataDir, 'registry.db'), logger, clock: this.#clock });
+    this.#registry = new Registry({
+      path: join(dataDir, 'registry.db'),
+      logger,
+      clock: this.#clock,
+      utcOffsetMin: this.config.statistics.utcOffsetMin,
+    });
     this.#store = createStore(this.config.store, { dataDir, logger });
     const buffer = this.config.store.buffer;
     this.#ingest = new Ingest({
@@ -172,6 +179,7 @@ export class Hub {
         ...(internal === undefined ? {} : { username: internal.username, password: internal.password }),
         hostId: this.config.hostId,
         sink: this.#ingest,
+        writes: this.#ingest,
         logger: this.#logger,
         clock: this.#clock,
         reorderTimeoutMs: this.config.reorderTimeoutMs,
@@ -193,6 +201,7 @@ export class Hub {
         },
       });
       await this.#startPart(this.#api);
+      await this.#startStatistics();
     } catch (err) {
       this.#log.error({ err }, 'hub failed to start; closing what started');
       await this.#closeParts();
@@ -200,6 +209,22 @@ export class Hub {
       throw err;
     }
     this.#log.info({ mqttPort: this.mqttPort, httpPort: this.httpPort }, 'hub started');
+  }
+
+  /** The midnight snapshot timer and the parent forwarder (docs/statistics.md). */
+  async #startStatistics(): Promise<void> {
+    const common = {
+      registry: this.#registry,
+      windows: this.windows,
+      logger: this.#logger,
+      clock: this.#clock,
+      ...(this.#timers === undefined ? {} : { timers: this.#timers }),
+    };
+    if (this.config.statistics.snapshots) await this.#startPart(new SnapshotTimer(common));
+    const parent = this.config.parent;
+    if (parent !== undefined) {
+      await this.#startPart(new ParentForwarder({ ...common, parent, hubId: this.config.hostId }));
+    }
   }
 
   async #startPart(p: Part): Promise<void> {
@@ -235,7 +260,7 @@ export class Hub {
         registry: this.#registry.health(),
       },
       counters: {
-        host: { ...(this.#host?.counters ?? {}) },
+        host: { ...(this.#host?.counters ?? {}), ...(this.#host?.ackCounters ?? {}) },
         broker: { ...this.#mqttAccess.counters, ...this.#broker.counters },
         ingest: { ...this.#ingest.counters, pendingSamples: this.#ingest.pendingSamples },
       },

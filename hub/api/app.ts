@@ -19,6 +19,8 @@ import { installErrorHandlers } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { overviewRoutes } from './routes/overview.js';
+import { registryRoutes } from './routes/registry.js';
+import { statisticsRoutes } from './routes/statistics.js';
 
 export type { ApiDeps, RouteDeps } from './deps.js';
 
@@ -80,5 +82,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   void app.register(async (api) => overviewRoutes(api, routeDeps));
   void app.register(async (api) => fleetRoutes(api, routeDeps));
   void app.register(async (api) => adminRoutes(api, routeDeps));
+  void app.register(async (api) => registryRoutes(api, routeDeps));
+  void app.register(async (api) => statisticsRoutes(api, routeDeps));
   return app;
 }

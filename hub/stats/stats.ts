@@ -5,9 +5,10 @@
  * (and what child hubs forwarded) on demand; snapshot.ts keeps one set per day for trends.
  */
 import { NETWORKED_MACHINES_TARGET } from '../../protocol/index.js';
+import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { EnterpriseActivity, Region } from '../registry/types.js';
-import { type ChildSummary, childEnterprises, childReports } from './children.js';
+import { type ChildSummary, childEnterprises, childReports, type StoredChildReport } from './children.js';
 import {
   type Activity,
   type EnterpriseInput,
@@ -122,7 +123,7 @@ export function statsInputs(registry: Registry, now: number, windows: StatsWindo
   const activity = registry.activityByEnterprise(now - windows.networkingMs, now - windows.onlineMs);
   const byCode = new Map(activity.map((a) => [a.enterprise, a]));
   const merged = new Map<string, EnterpriseInput>();
-  const reports = childReports(registry);
+  const reports = childReportsIfReadable(registry);
   for (const e of childEnterprises(reports)) merged.set(e.code, e);
   for (const e of registry.enterprises()) {
     merged.set(e.code, {
@@ -160,6 +161,21 @@ export function statsInputs(registry: Registry, now: number, windows: StatsWindo
     unattributed,
     children,
   };
+}
+
+/**
+ * A registry view narrowed to a caller's scope (hub/api/scope.ts) answers only the reads it
+ * lists and throws HubError for the rest, child reports included: such a caller gets this
+ * hub's own enterprises. computeStats with `opts.scope` on the whole registry includes the
+ * children's enterprises within the scope as well.
+ */
+function childReportsIfReadable(registry: Registry): StoredChildReport[] {
+  try {
+    return childReports(registry);
+  } catch (err) {
+    if (err instanceof HubError) return [];
+    throw err;
+  }
 }
 
 function group(meta: Omit<Region, 'aliases'>, rows: readonly EnterpriseInput[]): GroupStats {

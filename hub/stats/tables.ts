@@ -2,7 +2,7 @@
 
 import type { Cell, Column, Table } from './export.js';
 import type { SnapshotRow } from './snapshot.js';
-import type { MachineDay } from './state-time.js';
+import type { EnterpriseDay } from './state-time.js';
 import type { GroupStats, StatsReport } from './stats.js';
 
 const FIGURE_COLUMNS: readonly Column[] = [
@@ -96,14 +96,15 @@ export function statsTable(which: 'city' | 'regions' | 'industries' | 'enterpris
 
 const h = (ms: number): number => Math.round((ms / 3_600_000) * 1000) / 1000;
 
-export function stateTimeTable(days: readonly MachineDay[]): Table {
+/** Per enterprise and day (what the aggregate level may see; per machine is fleet data). */
+export function stateTimeTable(days: readonly EnterpriseDay[]): Table {
   const states = ['running', 'idle', 'alarm', 'stopped', 'powered_off', 'offline'];
   return {
     name: 'state-time',
     columns: [
       { key: 'day', title: 'day' },
       { key: 'enterprise', title: 'enterprise' },
-      { key: 'machine', title: 'machine' },
+      { key: 'machines', title: 'machines' },
       ...states.map((s) => ({ key: s, title: `${s} (h)` })),
       { key: 'poweredOn', title: 'powered on (h)' },
       { key: 'utilisation', title: 'utilisation', rate: true },
@@ -112,7 +113,7 @@ export function stateTimeTable(days: readonly MachineDay[]): Table {
     rows: days.map((d) => ({
       day: d.day,
       enterprise: d.enterprise,
-      machine: d.machine,
+      machines: d.machines,
       ...Object.fromEntries(states.map((s) => [s, h(d.ms[s] ?? 0)])),
       poweredOn: h(d.poweredOnMs),
       utilisation: d.utilisation,

@@ -1,0 +1,223 @@
+/**
+ * The registry: regions, industries, enterprises and their ledger declarations (with
+ * history), imports from CSV/XLSX, and each enterprise's ledger against the machines its
+ * gateways announced. Reads are aggregates (narrowed to the scope; outside it answers 404),
+ * changes are `manage` and audited in the transaction that makes them.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HubError } from '../../errors.js';
+import { importLedgers } from '../../registry/import.js';
+import { formatOf, readTable } from '../../registry/import-file.js';
+import { ReferenceIndex } from '../../registry/ledger.js';
+import { machineLedger } from '../../registry/machine-ledger.js';
+import {
+  DeclarationBody,
+  DeclarationHistory,
+  EnterpriseParams,
+  EnterpriseReply,
+  ImportQuery,
+  ImportReportSchema,
+  MachineLedgerReply,
+  ReferenceList,
+} from '../../registry/schemas.js';
+import type { DeclarationRecord } from '../../registry/types.js';
+import { inScope, scopeOf } from '../access.js';
+import type { RouteDeps } from '../deps.js';
+import { actorOf, sendError } from '../errors.js';
+import { ErrorReply } from '../schemas.js';
+
+const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** Registry refusals and their HTTP status. */
+const STATUS: Readonly<Record<string, number>> = {
+  WANJI_E_REGISTRY_UNKNOWN_REGION: 400,
+  WANJI_E_REGISTRY_UNKNOWN_INDUSTRY: 400,
+  WANJI_E_REGISTRY_INVALID_DECLARATION: 400,
+  WANJI_E_REGISTRY_IMPORT_FORMAT: 400,
+};
+
+const declarationJson = (d: DeclarationRecord) => ({
+  code: d.code,
+  name: d.name,
+  region: d.regionCode,
+  industry: d.industryCode,
+  backbone: d.backbone,
+  ledger: d.ledger,
+  declaredBy: d.declaredBy,
+  declaredAt: new Date(d.declaredAt).toISOString(),
+});
+
+export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { registry, clock, windows } = deps;
+
+  // Import bodies arrive as the file itself; parsed here, in this plugin only.
+  app.addContentTypeParser(['text/csv', XLSX_TYPE], { parseAs: 'buffer' }, (_req, body, done) => {
+    done(null, body);
+  });
+
+  /** The enterprise, when it exists and the caller may see it; else a logged 404. */
+  const visible = (req: FastifyRequest, code: string) => {
+    const e = registry.enterprise(code);
+    if (e !== undefined && inScope(scopeOf(req.principal), e.code, e.regionCode)) return e;
+    if (e !== undefined)
+      req.log.info({ actor: actorOf(req), enterprise: code }, 'enterprise outside the scope');
+    throw new HubError('WANJI_E_API_NOT_FOUND', `no enterprise "${code}"`);
+  };
+
+  app.get(
+    '/api/v1/registry/regions',
+    {
+      config: { access: 'aggregate' },
+      schema: { summary: 'regions (code, names, aliases)', response: { 200: ReferenceList, ...errors } },
+    },
+    async () => ({ items: registry.regions().map((r) => ({ ...r, aliases: [...r.aliases] })) }),
+  );
+
+  app.get(
+    '/api/v1/registry/industries',
+    {
+      config: { access: 'aggregate' },
+      schema: { summary: 'industries (code, names, aliases)', response: { 200: ReferenceList, ...errors } },
+    },
+    async () => ({ items: registry.industries().map((i) => ({ ...i, aliases: [...i.aliases] })) }),
+  );
+
+  app.get<{ Params: EnterpriseParams }>(
+    '/api/v1/registry/enterprises/:code/declarations',
+    {
+      config: { access: 'aggregate' },
+      schema: {
+        summary: "an enterprise's ledger declarations, oldest first, with who declared each and when",
+        params: EnterpriseParams,
+        response: { 200: DeclarationHistory, ...errors },
+      },
+    },
+    async (req) => {
+      const e = visible(req, req.params.code);
+      return { code: e.code, declarations: registry.declarations(e.code).map(declarationJson) };
+    },
+  );
+
+  app.get<{ Params: EnterpriseParams }>(
+    '/api/v1/registry/enterprises/:code/machines',
+    {
+      config: { access: 'aggregate' },
+      schema: {
+        summary:
+          "the declared ledger beside the machines the enterprise's gateways announced (counts by kind, NC, robot, data depth)",
+        params: EnterpriseParams,
+        response: { 200: MachineLedgerReply, ...errors },
+      },
+    },
+    async (req) =>
+      machineLedger(registry, visible(req, req.params.code).code, clock() - windows.networkingMs),
+  );
+
+  app.put<{ Params: EnterpriseParams; Body: DeclarationBody }>(
+    '/api/v1/registry/enterprises/:code',
+    {
+      config: { access: 'manage', action: 'enterprise.declare' },
+      schema: {
+        summary: "declare an enterprise's ledger (kept in its history, audited)",
+        params: EnterpriseParams,
+        body: DeclarationBody,
+        response: { 200: EnterpriseReply, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const db = registry.database;
+      const region = ReferenceIndex.regions(db).find(b.region);
+      const industry = ReferenceIndex.industries(db).find(b.industry);
+      const actor = actorOf(req);
+      try {
+        const e = registry.upsertEnterprise(
+          {
+            code: req.params.code,
+            name: b.name,
+            regionCode: region ?? b.region,
+            industryCode: industry ?? b.industry,
+            backbone: b.backbone,
+            ledger: b.ledger,
+          },
+          b.declaredBy ?? actor,
+          { actor, source: req.ip },
+        );
+        return { enterprise: declarationJson(e) };
+      } catch (err) {
+        const status = err instanceof HubError ? STATUS[err.code] : undefined;
+        if (status === undefined || !(err instanceof HubError)) throw err;
+        deps.audit.record({
+          actor,
+          action: 'enterprise.declare',
+          target: req.params.code,
+          outcome: 'refused',
+          source: req.ip,
+          detail: { code: err.code, reason: err.message },
+        });
+        req.log.warn({ code: err.code, reason: err.message, actor }, 'declaration refused');
+        return sendError(reply, status, err.code, err.message);
+      }
+    },
+  );
+
+  app.post<{ Querystring: ImportQuery; Body: Buffer }>(
+    '/api/v1/registry/import',
+    {
+      config: { access: 'manage', action: 'enterprise.import' },
+      bodyLimit: 32 * 1_048_576,
+      schema: {
+        summary:
+          'import enterprises and ledgers from a CSV (text/csv) or XLSX body: all rows or none unless partial=true; the report lists every refused row and why',
+        querystring: ImportQuery,
+        response: { 200: ImportReportSchema, 422: ImportReportSchema, ...errors, 415: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const format = formatOf(req.headers['content-type'] ?? '');
+      if (format === undefined || !Buffer.isBuffer(req.body)) {
+        return sendError(
+          reply,
+          415,
+          'WANJI_E_API_UNSUPPORTED_MEDIA_TYPE',
+          `send the file as text/csv or ${XLSX_TYPE}`,
+        );
+      }
+      const actor = actorOf(req);
+      const q = req.query;
+      try {
+        const table = await readTable(req.body, format, q.file);
+        const report = importLedgers(registry, table, {
+          actor,
+          source: req.ip,
+          file: q.file,
+          dryRun: q.dryRun,
+          partial: q.partial,
+        });
+        if (report.refused.length > 0) {
+          req.log.warn(
+            { actor, file: q.file, refused: report.refused.length, applied: report.applied },
+            'import rows refused',
+          );
+        }
+        // 422: rows were refused and so nothing was imported.
+        return reply
+          .status(report.refused.length > 0 && !report.partial && !report.dryRun ? 422 : 200)
+          .send(report);
+      } catch (err) {
+        if (!(err instanceof HubError) || STATUS[err.code] === undefined) throw err;
+        deps.audit.record({
+          actor,
+          action: 'enterprise.import',
+          target: q.file,
+          outcome: 'refused',
+          source: req.ip,
+          detail: { code: err.code, reason: err.message },
+        });
+        req.log.warn({ code: err.code, reason: err.message, actor }, 'import refused');
+        return sendError(reply, STATUS[err.code]!, err.code, err.message);
+      }
+    },
+  );
+}

@@ -1,0 +1,198 @@
+/**
+ * The programme's statistics (docs/statistics.md): every figure by enterprise, region,
+ * industry and city, state time and utilisation, daily snapshots and their trends, exports,
+ * and the reports child hubs forward. Aggregates only: narrowed to the caller's scope.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HubError } from '../../errors.js';
+import { localDay } from '../../registry/days.js';
+import { acceptChildReport, ChildReportSchema } from '../../stats/children.js';
+import { type Table, toCsv, toXlsx } from '../../stats/export.js';
+import {
+  ChildReportReply,
+  EnterpriseDaysReply,
+  ExportQuery,
+  MachineDaysReply,
+  SnapshotReply,
+  StateTimeQuery,
+  StatisticsReply,
+  TrendQuery,
+  TrendReply,
+} from '../../stats/schemas.js';
+import { takeSnapshot, trend } from '../../stats/snapshot.js';
+import { enterpriseDays, machineDays } from '../../stats/state-time.js';
+import { computeStats } from '../../stats/stats.js';
+import { stateTimeTable, statsTable, trendTable } from '../../stats/tables.js';
+import { scopeOf } from '../access.js';
+import type { RouteDeps } from '../deps.js';
+import { actorOf, sendError } from '../errors.js';
+import { ErrorReply } from '../schemas.js';
+
+const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
+
+export function statisticsRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { registry, clock, windows } = deps;
+  const today = (): string => localDay(clock(), registry.utcOffsetMin);
+
+  app.get(
+    '/api/v1/statistics',
+    {
+      config: { access: 'aggregate' },
+      schema: {
+        summary:
+          'every figure by city, region, industry and enterprise; all and backbone enterprises; declared beside measured (within the scope)',
+        response: { 200: StatisticsReply, ...errors },
+      },
+    },
+    async (req) => computeStats(registry, clock(), windows, { scope: scopeOf(req.principal) }),
+  );
+
+  const dayQuery = (req: FastifyRequest<{ Querystring: StateTimeQuery }>) => ({
+    day: req.query.day ?? today(),
+    now: clock(),
+    windows,
+    scope: scopeOf(req.principal),
+    ...(req.query.enterprise === undefined ? {} : { enterprise: req.query.enterprise }),
+  });
+
+  app.get<{ Querystring: StateTimeQuery }>(
+    '/api/v1/statistics/state-time',
+    {
+      config: { access: 'aggregate' },
+      schema: {
+        summary:
+          'time in each machine state and utilisation (稼动率) per enterprise, for one local day (default today)',
+        querystring: StateTimeQuery,
+        response: { 200: EnterpriseDaysReply, ...errors },
+      },
+    },
+    async (req) => {
+      const q = dayQuery(req);
+      return { day: q.day, enterprises: enterpriseDays(machineDays(registry, q)) };
+    },
+  );
+
+  app.get<{ Querystring: StateTimeQuery }>(
+    '/api/v1/statistics/state-time/machines',
+    {
+      config: { access: 'fleet' },
+      schema: {
+        summary: 'time in each state and utilisation per machine, for one local day (default today)',
+        querystring: StateTimeQuery,
+        response: { 200: MachineDaysReply, ...errors },
+      },
+    },
+    async (req) => {
+      const q = dayQuery(req);
+      return { day: q.day, machines: machineDays(registry, q) };
+    },
+  );
+
+  app.post(
+    '/api/v1/statistics/snapshots',
+    {
+      config: { access: 'manage', action: 'statistics.snapshot' },
+      schema: {
+        summary: "take today's snapshot now (replaced by later ones of the same day and by the midnight one)",
+        response: { 200: SnapshotReply, ...errors },
+      },
+    },
+    async (req) => {
+      const r = takeSnapshot(registry, clock(), windows);
+      deps.audit.record({
+        actor: actorOf(req),
+        action: 'statistics.snapshot',
+        target: r.day,
+        outcome: 'ok',
+        source: req.ip,
+        detail: { rows: r.rows },
+      });
+      return r;
+    },
+  );
+
+  app.get<{ Querystring: TrendQuery }>(
+    '/api/v1/statistics/trend',
+    {
+      config: { access: 'aggregate' },
+      schema: {
+        summary: 'daily snapshots of one level (and code), oldest first (within the scope)',
+        querystring: TrendQuery,
+        response: { 200: TrendReply, ...errors },
+      },
+    },
+    async (req) => ({ snapshots: trend(registry, { ...req.query, scope: scopeOf(req.principal) }) }),
+  );
+
+  app.get<{ Querystring: ExportQuery }>(
+    '/api/v1/statistics/export',
+    {
+      config: { access: 'aggregate' },
+      schema: {
+        summary: 'a statistics table as CSV or XLSX (within the scope)',
+        querystring: ExportQuery,
+        response: { 200: { type: 'string', description: 'the file' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const scope = scopeOf(req.principal);
+      let table: Table;
+      if (q.table === 'state-time') {
+        const day = q.day ?? today();
+        table = stateTimeTable(enterpriseDays(machineDays(registry, { day, now: clock(), windows, scope })));
+      } else if (q.table === 'trend') {
+        const rows = trend(registry, {
+          level: q.level ?? 'city',
+          scope,
+          ...(q.code === undefined ? {} : { code: q.code }),
+          ...(q.from === undefined ? {} : { from: q.from }),
+          ...(q.to === undefined ? {} : { to: q.to }),
+        });
+        table = trendTable(rows);
+      } else {
+        table = statsTable(q.table, computeStats(registry, clock(), windows, { scope }));
+      }
+      return sendFile(reply, table, q.format, `wanji-${q.table}-${today()}`);
+    },
+  );
+
+  app.post(
+    '/api/v1/statistics/children',
+    {
+      config: { access: 'manage', action: 'statistics.child-report' },
+      // A city's enterprises with their ledgers and counts: a few MB at most.
+      bodyLimit: 16 * 1_048_576,
+      schema: {
+        summary:
+          "a child hub's aggregates (sent by its parent forwarder); the parent's statistics include them",
+        body: ChildReportSchema,
+        response: { 200: ChildReportReply, ...errors, 409: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      try {
+        const r = acceptChildReport(registry, req.body, { actor: actorOf(req), source: req.ip });
+        return {
+          hubId: r.hubId,
+          receivedAt: new Date(r.receivedAt).toISOString(),
+          enterprises: r.report.enterprises.length,
+        };
+      } catch (err) {
+        // Refused and audited by acceptChildReport; logged here with the reason.
+        if (!(err instanceof HubError)) throw err;
+        req.log.warn({ code: err.code, reason: err.message, actor: actorOf(req) }, 'child report refused');
+        return sendError(reply, err.message.includes('older') ? 409 : 400, err.code, err.message);
+      }
+    },
+  );
+}
+
+async function sendFile(reply: FastifyReply, table: Table, format: 'csv' | 'xlsx', base: string) {
+  const name = `${base}.${format}`;
+  void reply.header('content-disposition', `attachment; filename="${name}"`);
+  if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(toCsv(table));
+  return reply
+    .type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+    .send(await toXlsx(table));
+}

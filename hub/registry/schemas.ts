@@ -1,0 +1,125 @@
+/** TypeBox schemas of the registry API (hub/api/routes/registry.ts). */
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Time = Type.String({ format: 'date-time' });
+const Int = Type.Integer();
+const Count = Type.Integer({ minimum: 0 });
+
+const LedgerSchema = Type.Object(
+  { productionEquipment: Count, ncEquipment: Count, robots: Count },
+  { additionalProperties: false },
+);
+
+export const ReferenceList = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      code: Type.String(),
+      nameZh: Type.String(),
+      nameEn: Type.String(),
+      aliases: Type.Array(Type.String()),
+      keySubIndustry: Type.Optional(Type.Boolean()),
+    }),
+  ),
+});
+
+export const EnterpriseParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 200 }) });
+export type EnterpriseParams = Static<typeof EnterpriseParams>;
+
+export const DeclarationBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 500 }),
+    region: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'code, Chinese or English name, or alias',
+    }),
+    industry: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'code, Chinese or English name, or alias',
+    }),
+    backbone: Type.Boolean(),
+    ledger: LedgerSchema,
+    declaredBy: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'who declares; default: the token' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type DeclarationBody = Static<typeof DeclarationBody>;
+
+const Declaration = Type.Object({
+  code: Type.String(),
+  name: Type.String(),
+  region: Type.String(),
+  industry: Type.String(),
+  backbone: Type.Boolean(),
+  ledger: LedgerSchema,
+  declaredBy: Type.String(),
+  declaredAt: Time,
+});
+
+export const EnterpriseReply = Type.Object({ enterprise: Declaration });
+export const DeclarationHistory = Type.Object({
+  code: Type.String(),
+  declarations: Type.Array(Declaration, { description: 'oldest first' }),
+});
+
+export const MachineLedgerReply = Type.Object({
+  enterprise: Type.String(),
+  declared: Nullable(LedgerSchema),
+  discovered: Type.Object({
+    machines: Int,
+    networked: Int,
+    nc: Int,
+    robots: Int,
+    unknownNc: Int,
+    unknownRobot: Int,
+  }),
+  coverage: Type.Object({
+    production: Nullable(Type.Number()),
+    nc: Nullable(Type.Number()),
+    robots: Nullable(Type.Number()),
+  }),
+  exceedsLedger: Type.Boolean(),
+  byKind: Type.Array(
+    Type.Object({
+      kind: Nullable(Type.String()),
+      nc: Nullable(Type.Boolean()),
+      robot: Nullable(Type.Boolean()),
+      dataDepth: Nullable(Type.String()),
+      machines: Int,
+      networked: Int,
+    }),
+  ),
+});
+
+export const ImportQuery = Type.Object(
+  {
+    dryRun: Type.Boolean({ default: false }),
+    partial: Type.Boolean({ default: false }),
+    file: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      default: 'upload',
+      description: 'the file name, for the report',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ImportQuery = Static<typeof ImportQuery>;
+
+export const ImportReportSchema = Type.Object({
+  file: Type.String(),
+  dryRun: Type.Boolean(),
+  partial: Type.Boolean(),
+  rows: Int,
+  accepted: Int,
+  refused: Type.Array(Type.Object({ row: Int, code: Type.String(), reasons: Type.Array(Type.String()) })),
+  applied: Type.Boolean(),
+  created: Int,
+  updated: Int,
+  unchanged: Int,
+  ignoredColumns: Type.Array(Type.String()),
+});
