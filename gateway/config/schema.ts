@@ -182,6 +182,34 @@ export const GatewayConfigSchema = Type.Object(
           default: 30,
           description: 'the MQTT keepalive in seconds (5–65535)',
         }),
+        tls: Type.Optional(
+          Type.Object(
+            {
+              ca: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  description:
+                    "a PEM file of the CA that signed the broker's certificate (default: the system CAs)",
+                }),
+              ),
+              cert: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  description: 'a PEM file of the client certificate, if the broker asks for one',
+                }),
+              ),
+              key: Type.Optional(
+                Type.String({ minLength: 1, description: "a PEM file of the client certificate's key" }),
+              ),
+              rejectUnauthorized: Type.Boolean({
+                default: true,
+                description:
+                  'refuse a broker certificate that the CA did not sign (true or false; keep true)',
+              }),
+            },
+            { additionalProperties: false, description: 'TLS options for an mqtts:// or wss:// url' },
+          ),
+        ),
       },
       { additionalProperties: false },
     ),

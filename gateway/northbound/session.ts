@@ -11,6 +11,7 @@ import { BdSeqCounter, nextSeq, nodeTopic } from '../../protocol/index.js';
 import { withTimeout } from '../async.js';
 import { backoffDelay, type Clock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { mqttTlsOptions } from './mqtt-tls.js';
 import { ndeathPayload } from './payloads.js';
 import { StateFile } from './state-file.js';
 
@@ -159,6 +160,7 @@ export class MqttSession {
       queueQoSZero: false,
       ...(username !== undefined ? { username } : {}),
       ...(password !== undefined ? { password } : {}),
+      ...mqttTlsOptions(this.#o.mqtt),
       will: { topic: this.#deathTopic, payload: this.#ndeath(), qos: 1, retain: false },
     });
     this.#client = client;
