@@ -60,6 +60,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'list the OPC UA certificates of a gateway; trust a rejected server certificate',
     opcua: true,
   },
+  registry: {
+    load: async () => (await import('./registry.js')).runRegistryCommand,
+    summary: 'import enterprises and their equipment ledgers from CSV or XLSX',
+    opcua: false,
+  },
   token: {
     load: async () => (await import('./token.js')).runTokenCommand,
     summary: 'create, list and revoke the hub API bearer tokens',
