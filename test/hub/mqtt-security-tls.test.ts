@@ -27,6 +27,15 @@ const run = promisify(execFile);
 const openssl = tool('openssl');
 const GROUP = 'E300';
 
+/** One set of test certificates for the whole file (openssl is slow on a busy machine). */
+const pkiDir = tempDir();
+let sharedPki: TestPki | undefined;
+const testPki = (): TestPki => {
+  sharedPki ??= makeTestPki(openssl!, pkiDir.path);
+  return sharedPki;
+};
+afterAll(() => pkiDir.remove());
+
 describe.skipIf(openssl === undefined)('MQTT over TLS and WebSocket', () => {
   const dir = tempDir();
   let pki: TestPki;
@@ -48,7 +57,7 @@ describe.skipIf(openssl === undefined)('MQTT over TLS and WebSocket', () => {
   };
 
   beforeAll(async () => {
-    pki = makeTestPki(openssl!, dir.path);
+    pki = testPki();
     hub = new Hub({
       dataDir: `${dir.path}/hub`,
       mqtt: {
@@ -259,7 +268,37 @@ describe.skipIf(openssl === undefined)('MQTT over TLS and WebSocket', () => {
   });
 });
 
-describe.skipIf(openssl === undefined)('MQTT TLS config errors', () => {
+describe.skipIf(openssl === undefined)('MQTT TLS options', () => {
+  it('with mqtt.tls.ca, asks clients for a certificate that CA signed, and still for a credential', async () => {
+    const dir = tempDir();
+    const pki = testPki();
+    const logs = capturingLogger();
+    const hub = new Hub({
+      dataDir: dir.path,
+      mqtt: { port: 0, tls: { port: 0, cert: pki.cert, key: pki.key, ca: pki.ca } },
+      http: { port: 0 },
+      logger: logs.logger,
+    });
+    try {
+      await hub.start();
+      const { credential, password } = hub.mqttCredentials.create(
+        { group: GROUP, node: 'GW-M' },
+        { actor: 't' },
+      );
+      const url = `mqtts://localhost:${hub.mqttListeners.tls}`;
+      const ca = [readFileSync(pki.ca)];
+      const user = { username: credential.username, password, ca };
+      expect(await connectRefusal(url, user)).toMatch(/certificate required|handshake failure/i);
+      await waitFor(() => logs.find('MQTT TLS handshake refused').length > 0, 'the handshake refusal logged');
+      const withCert = { ...user, cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey) };
+      expect(await connectRefusal(url, withCert)).toBe('connected');
+      expect(await connectRefusal(url, { ...withCert, password: 'wrong' })).toMatch(/Bad username/i);
+    } finally {
+      await hub.close();
+      dir.remove();
+    }
+  });
+
   it('names the certificate file the hub cannot read, and starts nothing', async () => {
     const dir = tempDir();
     const hub = new Hub({
@@ -279,7 +318,7 @@ describe.skipIf(openssl === undefined)('MQTT TLS config errors', () => {
 
   it('refuses a key that is not the certificate’s', async () => {
     const dir = tempDir();
-    const pki = makeTestPki(openssl!, dir.path);
+    const pki = testPki();
     const hub = new Hub({
       dataDir: dir.path,
       mqtt: { port: 0, tls: { port: 0, cert: pki.cert, key: pki.clientKey } },
