@@ -90,14 +90,20 @@ export class WanjiProcess {
     await this.stop('SIGKILL');
   }
 
-  /** The last `chars` of the log, for failure messages. */
-  tail(chars = 4_000): string {
+  /**
+   * The last `lines` lines of the log, for failure messages: pino JSON lines as
+   * "time level [component] msg key=value …" with an error's message and code but not its stack.
+   */
+  tail(lines = 40): string {
+    let text: string;
     try {
-      const text = readFileSync(this.logFile, 'utf8');
-      return text.length <= chars ? text : `…${text.slice(-chars)}`;
+      text = readFileSync(this.logFile, 'utf8');
     } catch {
       return '(no log)';
     }
+    const all = text.split('\n').filter((l) => l.trim() !== '');
+    const shown = all.slice(-lines).map((l) => compactLogLine(l).slice(0, 400));
+    return [...(all.length > lines ? [`… ${all.length - lines} earlier lines`] : []), ...shown].join('\n');
   }
 
   /** Log lines containing `needle` (cheap checks such as "did it start"). */
@@ -110,4 +116,39 @@ export class WanjiProcess {
       return [];
     }
   }
+}
+
+const LEVELS: Readonly<Record<number, string>> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+const SKIP = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'cmd', 'component', 'err']);
+
+/** One pino JSON line made readable; anything else unchanged. */
+export function compactLogLine(line: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  if (typeof o !== 'object' || o === null) return line;
+  const time = typeof o.time === 'number' ? new Date(o.time).toISOString().slice(11, 23) : '?';
+  const level = LEVELS[Number(o.level)] ?? String(o.level);
+  const component = typeof o.component === 'string' ? ` [${o.component}]` : '';
+  const parts = [`${time} ${level}${component} ${String(o.msg ?? '')}`];
+  const err = o.err as { message?: unknown; code?: unknown } | undefined;
+  if (err !== undefined && err !== null) {
+    parts.push(
+      `err="${String(err.message ?? '')}"${err.code === undefined ? '' : ` code=${String(err.code)}`}`,
+    );
+  }
+  for (const [k, v] of Object.entries(o)) {
+    if (!SKIP.has(k)) parts.push(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  return parts.join(' ');
 }
