@@ -127,16 +127,12 @@ export function acceptChildReport(registry: Registry, input: unknown, ctx: Accep
   const report = input;
   const problems = childReportProblems(report);
   if (problems.length > 0) return refuse(report.hubId, problems.join('; '));
-  return db.transaction(() => {
+  // A refusal is audited outside the transaction, which it would otherwise roll back.
+  const stored = db.transaction((): StoredChildReport | { heldAt: number } => {
     const held = db
       .prepare<[string], { generated_at: number }>('SELECT generated_at FROM child_reports WHERE hub_id = ?')
       .get(report.hubId);
-    if (held !== undefined && held.generated_at > report.generatedAt) {
-      return refuse(
-        report.hubId,
-        `older (${new Date(report.generatedAt).toISOString()}) than the report held (${new Date(held.generated_at).toISOString()})`,
-      );
-    }
+    if (held !== undefined && held.generated_at > report.generatedAt) return { heldAt: held.generated_at };
     db.prepare(
       `INSERT INTO child_reports (hub_id, received_at, generated_at, report) VALUES (?, ?, ?, ?)
        ON CONFLICT (hub_id) DO UPDATE SET received_at = excluded.received_at,
@@ -152,6 +148,13 @@ export function acceptChildReport(registry: Registry, input: unknown, ctx: Accep
     });
     return { hubId: report.hubId, receivedAt: now, report };
   })();
+  if ('heldAt' in stored) {
+    return refuse(
+      report.hubId,
+      `older (${new Date(report.generatedAt).toISOString()}) than the report held (${new Date(stored.heldAt).toISOString()})`,
+    );
+  }
+  return stored;
 }
 
 /** The latest report of every child, by hub id. */
