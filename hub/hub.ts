@@ -179,6 +179,7 @@ export class Hub {
         ...(internal === undefined ? {} : { username: internal.username, password: internal.password }),
         hostId: this.config.hostId,
         sink: this.#ingest,
+        writes: this.#ingest,
         logger: this.#logger,
         clock: this.#clock,
         reorderTimeoutMs: this.config.reorderTimeoutMs,

@@ -17,6 +17,7 @@ import {
   stateTopic,
 } from '../../protocol/index.js';
 import { type ComponentHealth, HubError } from '../errors.js';
+import { type DurableWrites, JournalAcks } from './acks.js';
 import type { EdgeNodeState } from './edge-node.js';
 import { MessageProcessor } from './processor.js';
 import { type HostCounters, type HostSink, REAL_TIMERS, type Timers } from './types.js';
@@ -35,6 +36,13 @@ export interface SparkplugHostOptions {
   readonly rebirthMinIntervalMs?: number;
   /** How long start() waits for the first connection; default 10 000 ms. */
   readonly connectTimeoutMs?: number;
+  /**
+   * The ingest's durable-write events: with them the host acknowledges gateway journals
+   * (acks.ts); without, it never does (gateways then keep their data until they drop it).
+   */
+  readonly writes?: DurableWrites;
+  /** How often journal acknowledgements go out at most, per edge node; default 500 ms. */
+  readonly ackIntervalMs?: number;
   /** Credentials for brokers that require them (per-client ACLs come later). */
   readonly username?: string;
   readonly password?: string;
@@ -49,6 +57,7 @@ export class SparkplugHost {
   readonly #clock: () => number;
   readonly #stateTopic: string;
   readonly #processor: MessageProcessor;
+  readonly #acks: JournalAcks | undefined;
   #client: MqttClient | undefined;
   /** Timestamp of the current CONNECT's will; STATE online and offline repeat it. */
   #connectTs = 0;
@@ -62,15 +71,40 @@ export class SparkplugHost {
     this.#log = opts.logger.child({ component: 'host', hostId: opts.hostId });
     this.#clock = opts.clock ?? Date.now;
     this.#stateTopic = stateTopic(opts.hostId);
+    const timers = opts.timers ?? REAL_TIMERS;
+    this.#acks =
+      opts.writes === undefined
+        ? undefined
+        : new JournalAcks({
+            writes: opts.writes,
+            publish: (group, edgeNode, payload) => this.#publishAck(group, edgeNode, payload),
+            requestRebirth: (group, edgeNode, reason) =>
+              this.#processor.requestRebirth(group, edgeNode, reason),
+            logger: this.#log,
+            clock: this.#clock,
+            timers,
+            ...(opts.ackIntervalMs === undefined ? {} : { intervalMs: opts.ackIntervalMs }),
+          });
     this.#processor = new MessageProcessor({
       sink: opts.sink,
       logger: this.#log,
       clock: this.#clock,
-      timers: opts.timers ?? REAL_TIMERS,
+      timers,
       reorderTimeoutMs: opts.reorderTimeoutMs ?? 2_000,
       rebirthMinIntervalMs: opts.rebirthMinIntervalMs ?? 5_000,
       sendRebirth: (group, edgeNode) => this.#publishRebirth(group, edgeNode),
+      ...(this.#acks === undefined ? {} : { journals: this.#acks }),
     });
+  }
+
+  /** Journal acknowledgements sent and replays asked for. */
+  get ackCounters(): Readonly<Record<string, number>> {
+    return { ...(this.#acks?.counters ?? {}) };
+  }
+
+  /** The journal position acknowledged to an edge node (tests, diagnostics). */
+  acknowledged(group: string, edgeNode: string): number | undefined {
+    return this.#acks?.acknowledged(group, edgeNode);
   }
 
   get counters(): Readonly<HostCounters> {
@@ -99,6 +133,7 @@ export class SparkplugHost {
     if (this.#client !== undefined) return;
     this.#closing = false;
     this.#connectTs = this.#clock();
+    this.#acks?.start();
     const opts: IClientOptions = {
       clientId: this.#o.hostId,
       clean: true,
@@ -192,6 +227,7 @@ export class SparkplugHost {
     this.#client = undefined;
     this.#onlinePublished = false;
     this.#processor.close();
+    this.#acks?.close();
     if (client === undefined) return;
     client.removeAllListeners('connect');
     client.removeAllListeners('reconnect');
@@ -248,6 +284,14 @@ export class SparkplugHost {
     this.#processor.counters.stateCorrections++;
     this.#log.warn({ seen: s }, 'own STATE was overwritten; publishing online again');
     this.#publishOnline(client).catch((err: unknown) => this.#log.warn({ err }, 'STATE republish failed'));
+  }
+
+  #publishAck(group: string, edgeNode: string, payload: Uint8Array): void {
+    const client = this.#client;
+    if (client === undefined || !client.connected) return;
+    client.publish(nodeTopic(group, 'NCMD', edgeNode), Buffer.from(payload), { qos: 1 }, (err) => {
+      if (err) this.#log.warn({ err, group, edgeNode }, 'journal acknowledgement publish failed');
+    });
   }
 
   #publishRebirth(group: string, edgeNode: string): void {

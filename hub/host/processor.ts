@@ -9,6 +9,7 @@ import {
   type DeviceTopic,
   decodePayload,
   isMachineState,
+  JOURNAL_METRIC,
   MACHINE_METRIC,
   type Metric,
   NODE_METRIC,
@@ -16,8 +17,10 @@ import {
   type Payload,
   parseTopic,
 } from '../../protocol/index.js';
+import type { SampleSource } from '../ingest/sources.js';
 import type { GatewayMetric } from '../registry/types.js';
 import type { Sample } from '../store/types.js';
+import { journalOf } from './acks.js';
 import { machineProperties, PROPERTY_PREFIX, qualityOf, reinterpret, toSampleValue } from './convert.js';
 import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
 import { type HostCounters, type HostSink, newCounters, type Timers } from './types.js';
@@ -32,6 +35,11 @@ export interface ProcessorOptions {
   /** At most one rebirth request per edge node per this interval; later ones wait. */
   readonly rebirthMinIntervalMs: number;
   readonly sendRebirth: (group: string, edgeNode: string) => void;
+  /** Gateway journals (acks.ts): told of each journal an NBIRTH announces and of its start moving. */
+  readonly journals?: {
+    birth(group: string, edgeNode: string, id: string, start: number): void;
+    raise(group: string, edgeNode: string, start: number): void;
+  };
 }
 
 function bdSeqOf(p: Payload): number | undefined {
@@ -128,7 +136,9 @@ export class MessageProcessor {
           at: now,
           metrics: nodeMetrics(p.metrics, node.metrics, now),
         });
-        this.#log.info({ group: t.group, edgeNode: t.edgeNode, bdSeq }, 'edge node born');
+        const journal = journalOf(p.metrics);
+        if (journal !== undefined) this.#o.journals?.birth(t.group, t.edgeNode, journal.id, journal.start);
+        this.#log.info({ group: t.group, edgeNode: t.edgeNode, bdSeq, journal }, 'edge node born');
         return;
       }
       case 'NDEATH': {
@@ -162,6 +172,8 @@ export class MessageProcessor {
         this.counters.nodeMetrics += metrics.length;
         if (metrics.length > 0) {
           this.#o.sink.event({ type: 'nodeMetrics', group: t.group, edgeNode: t.edgeNode, at: now, metrics });
+          const start = metrics.find((m) => m.name === JOURNAL_METRIC.start)?.value;
+          if (typeof start === 'number') this.#o.journals?.raise(t.group, t.edgeNode, start);
         }
         return;
       }
@@ -253,9 +265,12 @@ export class MessageProcessor {
         stateAt = ts;
       }
     }
-    if (samples.length > 0) {
+    // The journal position goes with the samples, even none: the store then "holds" it.
+    const source: SampleSource | undefined =
+      p.journal === undefined ? undefined : { group: t.group, edgeNode: t.edgeNode, position: p.journal };
+    if (samples.length > 0 || source !== undefined) {
       this.counters.samples += samples.length;
-      this.#o.sink.samples(samples);
+      this.#o.sink.samples(samples, source);
     }
     if (current) {
       this.#o.sink.deviceActivity({

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../ingest/sources.js';
 import type { DeviceActivity, GatewayActivity, RegistryEvent } from '../registry/types.js';
 import type { Sample } from '../store/types.js';
 
@@ -7,7 +8,7 @@ import type { Sample } from '../store/types.js';
  */
 export interface HostSink {
   /** Resolved samples (historical ones included, transient ones already left out). */
-  samples(samples: readonly Sample[]): void;
+  samples(samples: readonly Sample[], source?: SampleSource): void;
   event(e: RegistryEvent): void;
   deviceActivity(a: DeviceActivity): void;
   gatewayActivity(a: GatewayActivity): void;

@@ -4,11 +4,11 @@
  * failed write is retried with the same samples in the same order.
  */
 import type { Sample } from '../store/types.js';
-import type { TrackedSource } from './sources.js';
+import type { SampleSource } from './sources.js';
 
 export interface BufferEntry {
   readonly samples: readonly Sample[];
-  readonly source: TrackedSource | undefined;
+  readonly source: SampleSource | undefined;
 }
 
 export interface Batch {

@@ -8,7 +8,8 @@
  * journals hold what the hub cannot, so the hub never grows without bound.
  *
  * After each batch the store has for good, `onFlushed` listeners learn which gateway
- * messages that covered (sources.ts): the acknowledgement to the journals hangs off that.
+ * messages that covered, and `onRefused` listeners which were refused (sources.ts): the
+ * acknowledgement to the journals hangs off that (hub/host/acks.ts).
  */
 import type { Logger } from 'pino';
 import type { ComponentHealth } from '../errors.js';
@@ -20,7 +21,7 @@ import { isPermanentStoreError } from '../store/errors.js';
 import type { Sample, SampleStore } from '../store/types.js';
 import { type Batch, SampleBuffer } from './buffer.js';
 import { RegistryBatch } from './registry-batch.js';
-import { type FlushedBatch, type SampleSource, SourceTracker } from './sources.js';
+import { type FlushedBatch, progressOf, type SampleSource } from './sources.js';
 
 export interface IngestOptions {
   readonly store: SampleStore;
@@ -98,8 +99,8 @@ export class Ingest implements HostSink {
   readonly #retryMin: number;
   readonly #retryMax: number;
   readonly #buffer = new SampleBuffer();
-  readonly #tracker = new SourceTracker();
   readonly #listeners = new Set<FlushedListener>();
+  readonly #refusedListeners = new Set<(source: SampleSource) => void>();
   #registry = new RegistryBatch();
   #timer: unknown;
   /** Serialises store writes: at most one in flight, batches in buffer order. */
@@ -180,9 +181,15 @@ export class Ingest implements HostSink {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Edge nodes whose refused messages are not replayed yet (the ack step asks for a resend). */
-  refusedSources(): { group: string; edgeNode: string; refusedFrom: number }[] {
-    return this.#tracker.gaps();
+  /** Calls `listener` for every refused message that had a source. Returns the unsubscribe. */
+  onRefused(listener: (source: SampleSource) => void): () => void {
+    this.#refusedListeners.add(listener);
+    return () => this.#refusedListeners.delete(listener);
+  }
+
+  /** True while new messages are being refused (the buffer is full). */
+  get refusing(): boolean {
+    return this.#refusing;
   }
 
   /**
@@ -197,7 +204,7 @@ export class Ingest implements HostSink {
       return;
     }
     if (this.#refusing && samples.length > 0) this.#endRefusing();
-    this.#buffer.push({ samples, source: source === undefined ? undefined : this.#tracker.accepted(source) });
+    this.#buffer.push({ samples, source });
     if (this.#buffer.samples > this.counters.maxPendingSamples) {
       this.counters.maxPendingSamples = this.#buffer.samples;
     }
@@ -349,9 +356,7 @@ export class Ingest implements HostSink {
 
   #emit(batch: Batch, outcome: FlushedBatch['outcome']): void {
     if (this.#listeners.size === 0) return;
-    const sources = this.#tracker.progress(
-      batch.entries.flatMap((e) => (e.source === undefined ? [] : [e.source])),
-    );
+    const sources = progressOf(batch.entries.flatMap((e) => (e.source === undefined ? [] : [e.source])));
     const event: FlushedBatch = { outcome, samples: batch.samples.length, sources, at: this.#clock() };
     for (const l of this.#listeners) {
       try {
@@ -366,7 +371,15 @@ export class Ingest implements HostSink {
     this.counters.samplesRefused += samples;
     this.counters.messagesRefused++;
     this.#refusedInEpisode += samples;
-    if (source !== undefined) this.#tracker.refused(source);
+    if (source !== undefined) {
+      for (const l of this.#refusedListeners) {
+        try {
+          l(source);
+        } catch (err) {
+          this.#log.error({ err }, 'a refused-message listener failed');
+        }
+      }
+    }
     if (!this.#refusing) {
       this.#refusing = true;
       this.#log.warn(

@@ -67,7 +67,7 @@ const msg = (i: number, n = 10): Sample[] =>
     ts: 1_700_000_000_000 + i,
     value: i,
   }));
-const src = (seq: number, edgeNode = 'gw1') => ({ group: 'acme', edgeNode, seq });
+const src = (position: number, edgeNode = 'gw1') => ({ group: 'acme', edgeNode, position });
 
 describe('Ingest', () => {
   let dir: ReturnType<typeof tempDir>;
@@ -75,6 +75,7 @@ describe('Ingest', () => {
   let store: ScriptedStore;
   let ingest: Ingest;
   let flushed: FlushedBatch[];
+  let refused: number[];
 
   const make = async (opts: Partial<IngestOptions> = {}): Promise<Ingest> => {
     ingest = new Ingest({
@@ -91,6 +92,7 @@ describe('Ingest', () => {
       ...opts,
     });
     ingest.onFlushed((b) => flushed.push(b));
+    ingest.onRefused((s) => refused.push(s.position));
     await ingest.start();
     return ingest;
   };
@@ -102,6 +104,7 @@ describe('Ingest', () => {
     await registry.start();
     store = new ScriptedStore();
     flushed = [];
+    refused = [];
   });
   afterEach(async () => {
     store.release();
@@ -118,12 +121,8 @@ describe('Ingest', () => {
     await vi.advanceTimersByTimeAsync(150);
     expect(store.rows.size).toBe(70);
     expect(flushed.map((b) => b.samples)).toEqual([50, 20]);
-    expect(flushed[0]!.sources).toEqual([
-      { group: 'acme', edgeNode: 'gw1', highestSeq: 5, ackable: 5, refusedFrom: undefined },
-    ]);
-    expect(flushed[1]!.sources).toEqual([
-      { group: 'acme', edgeNode: 'gw1', highestSeq: 8, ackable: 8, refusedFrom: undefined },
-    ]);
+    expect(flushed[0]!.sources).toEqual([{ group: 'acme', edgeNode: 'gw1', positions: [1, 2, 3, 4, 5] }]);
+    expect(flushed[1]!.sources).toEqual([{ group: 'acme', edgeNode: 'gw1', positions: [6, 7, 8] }]);
     expect(ingest.counters).toMatchObject({ samplesWritten: 70, storeErrors: 0 });
     expect(ingest.healthy).toBe(true);
   });
@@ -159,7 +158,7 @@ describe('Ingest', () => {
     store.mode = 'ok';
     await vi.advanceTimersByTimeAsync(8_000);
     expect(store.rows.size).toBe(20);
-    expect(flushed.flatMap((b) => b.sources.map((s) => s.ackable))).toEqual([2]);
+    expect(flushed.flatMap((b) => b.sources.flatMap((s) => s.positions))).toEqual([1, 2]);
     expect(ingest.counters).toMatchObject({ samplesWritten: 20, storeErrors: 6, samplesRefused: 0 });
     expect(ingest.healthy).toBe(true);
     expect(ingest.storeHealth()).toEqual({ status: 'up' });
@@ -177,31 +176,17 @@ describe('Ingest', () => {
       maxPendingSamples: 100,
     });
     expect(ingest.storeHealth().detail).toMatch(/refusing samples; 100 of 100 samples buffered/);
-    // Messages 11.. were refused: nothing from 11 on may be acknowledged until they come again.
-    expect(ingest.refusedSources()).toEqual([{ group: 'acme', edgeNode: 'gw1', refusedFrom: 11 }]);
+    // Messages 11.. were refused, and said so: their gateway must send them again.
+    expect(refused).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
 
     store.mode = 'ok';
     await vi.advanceTimersByTimeAsync(1_000);
     expect(store.rows.size).toBe(100);
     expect(ingest.pendingSamples).toBe(0);
-    expect(flushed.flatMap((b) => b.sources)).toEqual([
-      { group: 'acme', edgeNode: 'gw1', highestSeq: 5, ackable: 5, refusedFrom: 11 },
-      { group: 'acme', edgeNode: 'gw1', highestSeq: 10, ackable: 10, refusedFrom: 11 },
-    ]);
-
-    // Live data goes on being stored, but is not acknowledged past the gap…
-    ingest.samples(msg(40), src(41));
-    await vi.advanceTimersByTimeAsync(100);
-    expect(flushed.at(-1)!.sources).toEqual([
-      { group: 'acme', edgeNode: 'gw1', highestSeq: 41, ackable: undefined, refusedFrom: 11 },
-    ]);
-    // …until the gateway replays from its last acknowledged message.
-    for (let seq = 11; seq <= 15; seq++) ingest.samples(msg(seq - 1), src(seq));
-    await vi.advanceTimersByTimeAsync(100);
-    expect(ingest.refusedSources()).toEqual([]);
-    expect(flushed.at(-1)!.sources).toEqual([
-      { group: 'acme', edgeNode: 'gw1', highestSeq: 15, ackable: 15, refusedFrom: undefined },
-    ]);
+    expect(flushed.flatMap((b) => b.sources.flatMap((s) => s.positions))).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    expect(ingest.refusing).toBe(false);
     expect(ingest.healthy).toBe(true);
   });
 
@@ -217,7 +202,7 @@ describe('Ingest', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(flushed.at(-1)).toMatchObject({
       outcome: 'written',
-      sources: [expect.objectContaining({ ackable: 2 })],
+      sources: [expect.objectContaining({ positions: [2] })],
     });
     expect(ingest.healthy).toBe(true);
   });
