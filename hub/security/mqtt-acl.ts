@@ -8,7 +8,14 @@
  * Everything else is refused with a reason that names the topic and what is allowed.
  * Pure functions: the broker calls them on every publish, so they allocate little.
  */
-import { commandFilters, NAMESPACE, nodeTopic, parseTopic, stateTopic } from '../../protocol/index.js';
+import {
+  commandFilters,
+  deviceTopic,
+  NAMESPACE,
+  nodeTopic,
+  parseTopic,
+  stateTopic,
+} from '../../protocol/index.js';
 
 export interface GatewayGrant {
   readonly group: string;
@@ -32,7 +39,49 @@ export function allowedPublishPrefix(g: GatewayGrant): string {
   return `${NAMESPACE}/${g.group}/{NBIRTH|NDATA|NDEATH}/${g.node}, ${NAMESPACE}/${g.group}/{DBIRTH|DDATA|DDEATH}/${g.node}/<device>`;
 }
 
-export function checkPublish(g: GatewayGrant, topic: string, retain: boolean): AclVerdict {
+/** The topics a grant may publish, precomputed: the broker checks every message. */
+export interface PublishRule {
+  readonly nodeTopics: ReadonlySet<string>;
+  /** `spBv1.0/<group>/<DBIRTH|DDATA|DDEATH>/<node>/`: one device id may follow. */
+  readonly devicePrefixes: readonly string[];
+}
+
+export function publishRule(g: GatewayGrant): PublishRule {
+  const types = ['NBIRTH', 'NDATA', 'NDEATH'] as const;
+  const deviceTypes = ['DBIRTH', 'DDATA', 'DDEATH'] as const;
+  return {
+    nodeTopics: new Set(types.map((t) => nodeTopic(g.group, t, g.node))),
+    devicePrefixes: deviceTypes.map((t) => deviceTopic(g.group, t, g.node, '_').slice(0, -1)),
+  };
+}
+
+/** A device id: no level separator, no wildcard, no control character. */
+function isDeviceId(topic: string, from: number): boolean {
+  for (let i = from; i < topic.length; i++) {
+    const c = topic.charCodeAt(i);
+    // '/', '+', '#', C0 controls and DEL
+    if (c === 47 || c === 43 || c === 35 || c < 32 || c === 127) return false;
+  }
+  return true;
+}
+
+/** True for an allowed, non-retained publish, without allocating (the hot path). */
+function fastAllowed(rule: PublishRule, topic: string): boolean {
+  if (rule.nodeTopics.has(topic)) return true;
+  for (const prefix of rule.devicePrefixes) {
+    if (topic.length > prefix.length && topic.startsWith(prefix)) return isDeviceId(topic, prefix.length);
+  }
+  return false;
+}
+
+/** Undefined when `g` may publish `topic`; else the reason. `rule` speeds up the allowed case. */
+export function checkPublish(
+  g: GatewayGrant,
+  topic: string,
+  retain: boolean,
+  rule?: PublishRule,
+): AclVerdict {
+  if (!retain && rule !== undefined && fastAllowed(rule, topic)) return undefined;
   const parsed = parseTopic(topic);
   if (!parsed.ok) return `"${topic}" is not a Sparkplug edge node topic (${parsed.reason})`;
   const t = parsed.topic;

@@ -18,6 +18,8 @@ import {
   checkSubscribe,
   checkWill,
   type GatewayGrant,
+  type PublishRule,
+  publishRule,
 } from './mqtt-acl.js';
 import type { MqttCredentialStore } from './mqtt-credentials.js';
 import { newSecret, verifySecret } from './secrets.js';
@@ -46,6 +48,7 @@ export interface MqttAccessPolicyOptions {
 
 interface Grant extends GatewayGrant {
   readonly filters: readonly string[];
+  readonly publish: PublishRule;
 }
 
 export type MqttRefusal =
@@ -129,7 +132,12 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
       return this.#refuseLogin(client, username, 'revoked', 'credential revoked');
     }
     this.#verified.set(username, { secretHash: c.secretHash, digest: d });
-    const grant: Grant = { group: c.group, node: c.node, filters: allowedFilters(c, this.#o.hostId) };
+    const grant: Grant = {
+      group: c.group,
+      node: c.node,
+      filters: allowedFilters(c, this.#o.hostId),
+      publish: publishRule(c),
+    };
     if (client.will !== undefined) {
       const reason = checkWill(grant, client.will.topic, client.will.retain);
       if (reason !== undefined) return this.#refuseLogin(client, username, 'will', reason);
@@ -147,7 +155,7 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
     if (username === this.#o.internal.username) return true;
     const grant = this.#grants.get(username);
     if (grant === undefined) return this.#refuse(client, 'publish', topic, 'the credential was revoked');
-    const reason = checkPublish(grant, topic, publish?.retain === true);
+    const reason = checkPublish(grant, topic, publish?.retain === true, grant.publish);
     if (reason === undefined) return true;
     if (publish?.retain === true) this.counters.refusedRetained++;
     return this.#refuse(client, 'publish', topic, reason, allowedPublishPrefix(grant));
