@@ -15,7 +15,7 @@ import { AuditLog } from '../security/audit.js';
 import { TokenStore } from '../security/tokens.js';
 import { installAuth } from './auth.js';
 import type { ApiDeps, RouteDeps } from './deps.js';
-import { installErrorHandlers } from './errors.js';
+import { frameworkError, installErrorHandlers } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { overviewRoutes } from './routes/overview.js';
@@ -39,6 +39,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     trustProxy: deps.http?.trustProxy ?? DEFAULT_LIMITS.trustProxy,
     rateLimit: { ...DEFAULT_LIMITS.rateLimit, ...deps.http?.rateLimit },
   };
+  const audit = deps.audit ?? new AuditLog(deps.registry.database, deps.clock);
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
     // The dashboard polls every few seconds; per-request logs would drown everything else.
@@ -48,8 +49,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     trustProxy: limits.trustProxy,
     // Unknown properties and parameters are refused with a 400 naming them, not dropped quietly.
     ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors: (err, req, reply) => frameworkError(audit, err, req, reply),
   });
-  const audit = deps.audit ?? new AuditLog(deps.registry.database, deps.clock);
   const tokens = deps.tokens ?? new TokenStore(deps.registry.database, audit, { clock: deps.clock });
   const routeDeps: RouteDeps = { ...deps, audit, tokens };
 

@@ -44,19 +44,38 @@ export function rolesFor(access: Access): string {
   return access === 'public' ? 'anyone' : ROLES.filter((r) => mayAccess(r, access)).join(', ');
 }
 
+/** What a route declared, as the auth hook saw it when the route was added. */
+export interface RouteDeclaration {
+  readonly method: string;
+  readonly url: string;
+  readonly access: Access | undefined;
+  readonly schema: Readonly<Record<string, unknown>>;
+}
+
+const DECLARED = new WeakMap<FastifyInstance, RouteDeclaration[]>();
+
+/** Every route of an API built with installAuth (for the test that walks them all). */
+export function declaredRoutes(app: FastifyInstance): readonly RouteDeclaration[] {
+  return DECLARED.get(app) ?? [];
+}
+
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   const { tokens, audit, rateLimit, docsPrefix } = deps;
+  const declared: RouteDeclaration[] = [];
+  DECLARED.set(app, declared);
 
   app.decorateRequest('principal', undefined);
 
   // Runs before the OpenAPI plugin's own onRoute hook, so the document shows what is set here.
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path;
-    if (url === docsPrefix || url.startsWith(`${docsPrefix}/`)) {
-      route.config = { ...route.config, access: route.config?.access ?? 'public' };
-      return;
-    }
+    const docs = url === docsPrefix || url.startsWith(`${docsPrefix}/`);
+    if (docs) route.config = { ...route.config, access: route.config?.access ?? 'public' };
     const access = route.config?.access;
+    for (const method of [route.method].flat()) {
+      declared.push({ method, url, access, schema: { ...route.schema } });
+    }
+    if (docs) return;
     if (access === undefined || !ACCESS_LEVELS.includes(access)) return; // refused per request
     const schema = route.schema ?? {};
     const response = (schema.response ?? {}) as Record<string, unknown>;

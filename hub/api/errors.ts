@@ -47,6 +47,35 @@ const FASTIFY_CODES: Readonly<Record<string, [number, ApiErrorCode]>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'WANJI_E_API_UNSUPPORTED_MEDIA_TYPE'],
 };
 
+/**
+ * Errors fastify meets before a route is found (a malformed URL, a path parameter over the
+ * router's length limit): answered in the API's shape and logged.
+ */
+export function frameworkError(
+  audit: AuditLog,
+  err: FastifyError,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const status = typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 400;
+  req.log.warn(
+    { code: 'WANJI_E_API_REQUEST', reason: err.code, method: req.method, path: pathOf(req), ip: req.ip },
+    'API request refused',
+  );
+  // No route, so no token check and no rate limit yet: only attempted changes are audited.
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    audit.record({
+      actor: 'anonymous',
+      action: 'access',
+      target: `${req.method} ${pathOf(req)}`,
+      outcome: 'refused',
+      source: req.ip,
+      detail: { reason: err.code, status },
+    });
+  }
+  void sendError(reply, status, 'WANJI_E_API_REQUEST', `the request URL is not usable (${err.code})`);
+}
+
 /** The actor of a request, for the log and the audit: `token:<id>` or `anonymous`. */
 export function actorOf(req: FastifyRequest): string {
   return req.principal === undefined ? 'anonymous' : `token:${req.principal.tokenId}`;

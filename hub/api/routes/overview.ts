@@ -5,7 +5,7 @@ import { inScope, scopeOf } from '../access.js';
 import { iso, type RouteDeps } from '../deps.js';
 import { dashboardHtml } from '../page.js';
 import { EnterpriseList, ErrorReply, HealthReply, StatsReply } from '../schemas.js';
-import { scopedRegistry, unscoped } from '../scope.js';
+import { unscoped } from '../scope.js';
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
 
@@ -46,13 +46,8 @@ export function overviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
         response: { 200: StatsReply, ...errors },
       },
     },
-    async (req) => {
-      const scope = scopeOf(req.principal);
-      const stats = computeStats(scopedRegistry(registry, scope), clock(), windows);
-      if (scope.regions === undefined) return stats;
-      const regions = scope.regions;
-      return { ...stats, byRegion: stats.byRegion.filter((r) => regions.includes(r.code)) };
-    },
+    // computeStats narrows every figure (totals, regions, industries, enterprises) to the scope.
+    async (req) => computeStats(registry, clock(), windows, { scope: scopeOf(req.principal) }),
   );
 
   app.get(
