@@ -299,6 +299,54 @@ describe.skipIf(openssl === undefined)('MQTT TLS options', () => {
     }
   });
 
+  it('serves wss:// with the TLS certificate when websocket.secure is set', async () => {
+    const dir = tempDir();
+    const pki = testPki();
+    const hub = new Hub({
+      dataDir: dir.path,
+      mqtt: {
+        port: 0,
+        tls: { port: 0, cert: pki.cert, key: pki.key },
+        websocket: { port: 0, path: '/ws', secure: true },
+      },
+      http: { port: 0 },
+      logger: silentLogger(),
+    });
+    try {
+      await hub.start();
+      const { credential, password } = hub.mqttCredentials.create(
+        { group: GROUP, node: 'GW-W' },
+        { actor: 't' },
+      );
+      const url = `wss://localhost:${hub.mqttListeners.websocket}/ws`;
+      const user = { username: credential.username, password };
+      expect(await connectRefusal(url, { ...user, ca: [readFileSync(pki.ca)] })).toBe('connected');
+      expect(await connectRefusal(url, user)).toMatch(/self[- ]signed|unable to (get|verify)/i);
+    } finally {
+      await hub.close();
+      dir.remove();
+    }
+  });
+
+  it('refuses mqtt.tls on a gateway whose url is not TLS, naming the setting', async () => {
+    const dir = tempDir();
+    const config = validateGatewayConfig({
+      gateway: { group: GROUP, node: 'GW-P' },
+      mqtt: { url: 'mqtt://127.0.0.1:1', tls: { ca: testPki().ca } },
+      connections: [],
+      machines: [],
+    });
+    const gateway = new Gateway(config, { logger: silentLogger(), dataDir: dir.path });
+    try {
+      await expect(gateway.start()).rejects.toThrow(
+        /mqtt\.tls is set but mqtt\.url mqtt:\/\/127\.0\.0\.1:1 is not TLS/,
+      );
+    } finally {
+      await gateway.close();
+      dir.remove();
+    }
+  });
+
   it('names the certificate file the hub cannot read, and starts nothing', async () => {
     const dir = tempDir();
     const hub = new Hub({
