@@ -33,7 +33,7 @@ export const RateLimitSchema = Type.Object(
     enabled: Type.Boolean({ default: true }),
     windowMs: Type.Integer({ minimum: 1_000, default: 60_000 }),
     /** Per token, for authenticated requests. */
-    perToken: Type.Integer({ minimum: 1, default: 1_200 }),
+    perToken: Type.Integer({ minimum: 1, default: 6_000 }),
     /** Per client address, for requests without a (valid) token: bounds password guessing. */
     perIp: Type.Integer({ minimum: 1, default: 120 }),
   },

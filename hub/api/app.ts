@@ -30,7 +30,7 @@ export const DOCS_PREFIX = '/docs';
 const DEFAULT_LIMITS = {
   bodyLimit: 1_048_576,
   trustProxy: false,
-  rateLimit: { enabled: true, windowMs: 60_000, perToken: 1_200, perIp: 120 },
+  rateLimit: { enabled: true, windowMs: 60_000, perToken: 6_000, perIp: 120 },
 };
 
 export function buildApi(deps: ApiDeps): FastifyInstance {

@@ -171,6 +171,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
     const header = req.headers.authorization;
     if (header === undefined) {
+      if (access === 'public' && req.routeOptions.config.rateLimit === false) return;
       if (!(await withinLimit('ip', req, reply))) return;
       if (access === 'public') return;
       return refuse(req, reply, {

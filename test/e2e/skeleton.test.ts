@@ -17,6 +17,7 @@ import { Gateway } from '../../gateway/gateway.js';
 import { Hub } from '../../hub/hub.js';
 import { generateFleet } from '../../simulators/fleet.js';
 import { SimFleet } from '../../simulators/fleet-runtime.js';
+import { apiToken } from '../hub/helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'bin', 'wanji.js');
@@ -63,8 +64,10 @@ describe('walking skeleton: simulators → gateways → hub → store', () => {
   /** The tags each machine's gateway reads (a Modbus map carries no strings). */
   const tagsOf = new Map<string, Set<string>>();
 
+  let auth: { authorization: string } | undefined;
   const api = async <T>(path: string): Promise<T> => {
-    const res = await fetch(`${base}${path}`);
+    auth ??= apiToken(hub.registry, 'operator');
+    const res = await fetch(`${base}${path}`, { headers: auth });
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
     return (await res.json()) as T;
   };

@@ -268,9 +268,9 @@ describe('rate limits', () => {
   it('answers 429 per address to requests without a token, and to guessed tokens', async () => {
     const from = '10.0.0.1';
     for (let i = 0; i < 5; i++) {
-      expect((await f.app.inject({ url: '/healthz', remoteAddress: from })).statusCode).toBe(200);
+      expect((await f.app.inject({ url: '/', remoteAddress: from })).statusCode).toBe(200);
     }
-    const r = await f.app.inject({ url: '/healthz', remoteAddress: from });
+    const r = await f.app.inject({ url: '/', remoteAddress: from });
     expect(r.statusCode).toBe(429);
     expect(r.json()).toMatchObject({ code: 'WANJI_E_API_RATE_LIMITED' });
     expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
@@ -283,8 +283,9 @@ describe('rate limits', () => {
     });
     expect(guess.statusCode).toBe(429);
     expect(auditSince(f, before)).toEqual([]);
-    // Another address is not affected.
-    expect((await f.app.inject({ url: '/healthz', remoteAddress: '10.0.0.2' })).statusCode).toBe(200);
+    // Another address is not affected; health probes are never held back.
+    expect((await f.app.inject({ url: '/', remoteAddress: '10.0.0.2' })).statusCode).toBe(200);
+    expect((await f.app.inject({ url: '/healthz', remoteAddress: from })).statusCode).toBe(200);
   });
 
   it('answers 429 per token, whatever the address; another token goes on', async () => {
@@ -303,8 +304,8 @@ describe('rate limits', () => {
     const t = f.token('bureau');
     const from = '10.2.0.1';
     expect((await f.call(t, { url: '/api/v1/stats', remoteAddress: from })).statusCode).toBe(200);
-    for (let i = 0; i < 6; i++) await f.app.inject({ url: '/healthz', remoteAddress: from });
-    expect((await f.app.inject({ url: '/healthz', remoteAddress: from })).statusCode).toBe(429);
+    for (let i = 0; i < 6; i++) await f.app.inject({ url: '/', remoteAddress: from });
+    expect((await f.app.inject({ url: '/', remoteAddress: from })).statusCode).toBe(429);
     expect((await f.call(t, { url: '/api/v1/stats', remoteAddress: from })).statusCode).toBe(200);
   });
 });

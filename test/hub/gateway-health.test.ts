@@ -7,7 +7,7 @@ import { SyntheticModbusServer } from '../../bench/modbus-server.js';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { Hub } from '../../hub/hub.js';
-import { silentLogger, tempDir, waitFor } from './helpers.js';
+import { apiToken, silentLogger, tempDir, waitFor } from './helpers.js';
 
 interface ApiGateway {
   edgeNode: string;
@@ -30,8 +30,10 @@ describe('gateway health at the hub', () => {
   const plc = new SyntheticModbusServer({ units: [1, 2] });
   let gw: Gateway;
 
+  let auth: { authorization: string } | undefined;
   const api = async <T>(path: string): Promise<T> => {
-    const r = await fetch(`http://127.0.0.1:${hub.httpPort}${path}`);
+    auth ??= apiToken(hub.registry, 'operator');
+    const r = await fetch(`http://127.0.0.1:${hub.httpPort}${path}`, { headers: auth });
     expect(r.status).toBe(200);
     return (await r.json()) as T;
   };

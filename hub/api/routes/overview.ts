@@ -27,7 +27,8 @@ export function overviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get(
     '/healthz',
     {
-      config: { access: 'public' },
+      // Probes (load balancers, systemd, tests) poll it from one address; it reads counters only.
+      config: { access: 'public', rateLimit: false },
       schema: { summary: 'component status and counters', response: { 200: HealthReply, 503: HealthReply } },
     },
     async (_req, reply) => {
