@@ -139,7 +139,7 @@ export class IngestApplier {
       });
       // A dead machine's last state report (from before its death in this batch) opens nothing.
       if (d.state !== undefined && isDead.get(d.enterprise, d.machine)?.dead === 0) {
-        clock.transition(d.enterprise, d.machine, d.state, d.stateAt ?? d.seenAt);
+        clock.transition(d.enterprise, d.machine, d.state, d.stateAt ?? d.seenAt, 'ignore');
       }
     };
     const applyGatewaySeen = (g: GatewayActivity): void => {

@@ -4,8 +4,9 @@
  * into machine_state_time, split at local midnights, and opens the next. Runs inside the
  * ingest's transaction, so the accumulators and the machine row never disagree.
  *
- * A transition never goes back in time: it happens at max(reported time, since_at), so a late
- * or reordered report cannot make an interval negative or count a span twice.
+ * A transition never goes back in time: a state report older than the open interval is ignored
+ * (it came late), and a birth or death is taken at max(its time, since_at), so no interval is
+ * negative and no span counts twice.
  */
 import type Database from 'better-sqlite3';
 import { splitByDay } from './days.js';
@@ -14,6 +15,8 @@ interface OpenInterval {
   since_state: string | null;
   since_at: number | null;
 }
+
+export type Late = 'clamp' | 'ignore';
 
 export class StateClock {
   readonly #get: Database.Statement<[string, string], OpenInterval>;
@@ -41,12 +44,23 @@ export class StateClock {
   }
 
   /**
-   * The machine is in `state` from `at` on; null = unknown (born, no state reported yet):
+   * The machine is in `state` from `at` on (`late`: what to do when `at` is before the open
+   * interval's start: move it up to that start, or ignore a late state report); null = unknown (born, no state reported yet):
    * no time is counted until a state arrives.
    */
-  transition(enterprise: string, machine: string, state: string | null, at: number): void {
+  transition(
+    enterprise: string,
+    machine: string,
+    state: string | null,
+    at: number,
+    late: Late = 'clamp',
+  ): void {
     const cur = this.#get.get(enterprise, machine);
     if (cur === undefined || cur.since_state === state) return;
+    // A reported state older than the interval it would close came late: the machine has
+    // been in a newer state since. The first state after a birth is taken whatever its time
+    // (the gateway's clock and the hub's differ a little).
+    if (late === 'ignore' && cur.since_state !== null && cur.since_at !== null && at < cur.since_at) return;
     const t = cur.since_at === null ? at : Math.max(at, cur.since_at);
     if (cur.since_state !== null && cur.since_at !== null) {
       for (const [day, ms] of splitByDay(cur.since_at, t, this.#offsetMin)) {
