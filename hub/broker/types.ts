@@ -31,6 +31,11 @@ export interface ClientInfo {
   readonly remoteAddress?: string;
   /** The will the client set in its CONNECT, checked at login. */
   readonly will?: { readonly topic: string; readonly retain: boolean };
+  /**
+   * At login: a connection already open with the same client id, which this one would take
+   * over (MQTT drops the older one), and the user name it logged in with.
+   */
+  readonly clientIdHolder?: { readonly username?: string };
 }
 
 /** What a publish carries besides its topic. */

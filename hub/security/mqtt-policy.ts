@@ -58,6 +58,7 @@ export type MqttRefusal =
   | 'bad password'
   | 'no password'
   | 'will'
+  | 'client id'
   | 'publish'
   | 'subscribe';
 
@@ -71,6 +72,7 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
     refusedRevoked: 0,
     refusedBadPassword: 0,
     refusedWill: 0,
+    refusedClientId: 0,
     refusedPublish: 0,
     refusedRetained: 0,
     refusedSubscribe: 0,
@@ -132,6 +134,17 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
       return this.#refuseLogin(client, username, 'revoked', 'credential revoked');
     }
     this.#verified.set(username, { secretHash: c.secretHash, digest: d });
+    // Taking over a connection's client id drops it: only its own user may (a reconnect).
+    // Checked after the password, so that no one learns which client ids are connected.
+    const holder = client.clientIdHolder;
+    if (holder !== undefined && holder.username !== username) {
+      return this.#refuseLogin(
+        client,
+        username,
+        'client id',
+        `client id "${client.clientId}" is in use by ${holder.username === undefined ? 'an anonymous client' : holder.username.startsWith('$') ? 'the hub' : `user ${holder.username}`}`,
+      );
+    }
     const grant: Grant = {
       group: c.group,
       node: c.node,
@@ -225,6 +238,9 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
         break;
       case 'will':
         this.counters.refusedWill++;
+        break;
+      case 'client id':
+        this.counters.refusedClientId++;
         break;
       default:
         this.counters.refusedBadPassword++;

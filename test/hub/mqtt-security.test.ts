@@ -204,6 +204,29 @@ describe('MQTT credentials and topic ACLs', () => {
     );
   });
 
+  it("refuses taking over another gateway's client id, and lets a gateway take over its own", async () => {
+    const clientId = 'wanji-E100-GW-2';
+    const victim = await asGateway(gw2, 'GW-2', { clientId });
+    const stolen = await connectRefusal(hub.mqttUrl, {
+      username: gw1.username,
+      password: gw1.password,
+      clientId,
+      will: { topic: nodeTopic(GROUP, 'NDEATH', 'GW-1'), payload: Buffer.alloc(0), qos: 1, retain: false },
+    });
+    expect(stolen).toMatch(/Bad username/i);
+    expect(logs.find('MQTT login refused').find((l) => l.refusal === 'client id')?.reason).toBe(
+      'client id "wanji-E100-GW-2" is in use by user gw2-user',
+    );
+    await sleep(100);
+    expect(victim.connected).toBe(true);
+    // Its own reconnect (say, over a half-open old connection) replaces the old one.
+    const dropped = closed(victim);
+    const again = await asGateway(gw2, 'GW-2', { clientId });
+    await dropped;
+    expect(again.connected).toBe(true);
+    expect((await health()).counters.broker.refusedClientId).toBe(1);
+  });
+
   it('receives the hub STATE (the host logs in with its internal credential and publishes retained)', async () => {
     const c = await asGateway(gw1, 'GW-1');
     const got = new Promise<string>((resolve) => c.once('message', (_t, p) => resolve(p.toString())));

@@ -111,7 +111,15 @@ export class AedesBroker implements MqttBroker {
       },
       authenticate: (client, username, password, done) => {
         const will = this.#wills.get(client);
-        const info: ClientInfo = { ...this.#info(client), ...(will === undefined ? {} : { will }) };
+        const holder = this.#clients.get(client.id);
+        const holderName = holder === undefined ? undefined : this.#usernames.get(holder);
+        const info: ClientInfo = {
+          ...this.#info(client),
+          ...(will === undefined ? {} : { will }),
+          ...(holder === undefined
+            ? {}
+            : { clientIdHolder: holderName === undefined ? {} : { username: holderName } }),
+        };
         decide(
           () => policy.authenticate(info, username, password),
           (ok) => {
