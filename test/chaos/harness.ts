@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { gatewayConfigsForFleet } from '../../cli/fleet-gateways.js';
-import { GatewayConfigSchema } from '../../gateway/config/schema.js';
 import { HubConfigSchema } from '../../hub/config.js';
 import type { FleetPlan } from '../../simulators/fleet.js';
 import { SimFleet } from '../../simulators/fleet-runtime.js';
@@ -37,7 +36,13 @@ export interface RigOptions {
   readonly machines?: number;
   /** The hub's ingest buffer bound (store.buffer.maxSamples); default the hub's own. */
   readonly hubMaxSamples?: number;
-  /** Gateway `journal:` settings, used only once the gateway config knows the key. */
+  /**
+   * The hub's ingest flush interval (default the hub's own, 250 ms). Longer holds more
+   * samples in the hub's memory at any moment, all lost by a kill -9 unless the gateway
+   * still has them.
+   */
+  readonly hubFlushIntervalMs?: number;
+  /** Gateway `journal:` settings (default the gateway's own). */
   readonly journal?: Record<string, unknown>;
 }
 
@@ -94,6 +99,12 @@ function plan(n: number): FleetPlan {
       seed: 100 + i,
     })),
   };
+}
+
+export interface HubHealth {
+  readonly status: string;
+  readonly components: Record<string, { status: string; detail?: string }>;
+  readonly counters: Record<string, Record<string, number>>;
 }
 
 export interface CountReport {
@@ -156,6 +167,7 @@ export class ChaosRig {
       hostId: HOST_ID,
       mqtt: { host: '127.0.0.1', port: this.#mqttPort, ...(allowAnonymous ? { allowAnonymous: true } : {}) },
       http: { host: '127.0.0.1', port: this.#httpPort },
+      ...(this.#o.hubFlushIntervalMs !== undefined ? { flushIntervalMs: this.#o.hubFlushIntervalMs } : {}),
       store: {
         ...this.#storeConfig,
         // Short retry backoff, so a test does not wait 30 s for the hub's next try.
@@ -180,10 +192,7 @@ export class ChaosRig {
       modbusTimeoutMs: 500,
       dataDir: join(this.dir, 'gateways'),
     });
-    const withJournal =
-      'journal' in GatewayConfigSchema.properties && this.#o.journal !== undefined
-        ? { ...config, journal: this.#o.journal }
-        : config;
+    const withJournal = this.#o.journal === undefined ? config : { ...config, journal: this.#o.journal };
     writeFileSync(join(this.dir, 'gateway.yaml'), stringify(withJournal));
     await this.startGateway();
     await until(
@@ -223,6 +232,14 @@ export class ChaosRig {
       100,
     );
     this.note(`hub up (start ${this.hub.starts})`);
+  }
+
+  /** The hub's /healthz body: component status and counters. */
+  async health(): Promise<HubHealth> {
+    const res = await fetch(`http://127.0.0.1:${this.#httpPort}/healthz`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    return (await res.json()) as HubHealth;
   }
 
   async killHub(): Promise<void> {
