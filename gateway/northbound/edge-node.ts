@@ -12,7 +12,6 @@
  * After each birth what is unacknowledged is published again as historical (replay.ts).
  */
 
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   commandFilters,
@@ -32,8 +31,15 @@ import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig, JournalConfig } from '../config/schema.js';
 import type { MetricUpdate } from '../sampler.js';
 import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
-import { Journal, type JournalRecord } from './journal.js';
-import { NodeMetricState } from './node-metrics.js';
+import type { Journal, JournalRecord } from './journal.js';
+import {
+  figuresOf,
+  type JournalFigures,
+  journalMetricValues,
+  openJournal,
+  prefixed,
+} from './journal-link.js';
+import { JOURNAL_METRIC_DEFINITIONS, NodeMetricState } from './node-metrics.js';
 import { dbirthPayload, ddataPayload, ddeathPayload, nbirthPayload, ndataPayload } from './payloads.js';
 import { Replayer, type ReplayOutcome } from './replay.js';
 import { MqttSession } from './session.js';
@@ -43,18 +49,6 @@ export const DEFAULT_STATUS_INTERVAL_MS = 10_000;
 export const REPLAY_HOLD_MS = 15_000;
 /** The replay pauses while the MQTT connection holds more than this, unsent. */
 const REPLAY_MAX_BUFFERED = 1024 * 1024;
-
-export interface JournalFigures {
-  readonly id: string;
-  readonly start: number;
-  readonly head: number;
-  readonly backlog: number;
-  readonly bytes: number;
-  readonly dropped: number;
-  readonly expired: number;
-  readonly refused: number;
-  readonly replayed: number;
-}
 
 export interface EdgeNodeOptions {
   readonly group: string;
@@ -156,6 +150,7 @@ export class EdgeNode {
     this.#clock = opts.clock ?? systemClock;
     this.#log = opts.logger.child({ component: 'edge-node', group: opts.group, node: opts.node });
     this.#statusIntervalMs = opts.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
+    this.#nodeMetrics.setDefinitions(JOURNAL_METRIC_DEFINITIONS);
     for (const def of opts.devices) this.#devices.set(def.id, runtime(def));
     const filters = commandFilters(opts.group, opts.node);
     if (opts.mqtt.primaryHost !== undefined) filters.push(stateTopic(opts.mqtt.primaryHost));
@@ -185,15 +180,7 @@ export class EdgeNode {
   async start(): Promise<void> {
     if (this.#closed || this.#journal !== undefined) return;
     const cfg = this.#o.journal ?? {};
-    const journal = new Journal({
-      dir: cfg.dir ?? join(this.#o.dataDir, 'journal'),
-      logger: this.#log,
-      now: () => this.#clock.now(),
-      ...(cfg.maxBytes === undefined ? {} : { maxBytes: cfg.maxBytes }),
-      ...(cfg.maxAgeS === undefined ? {} : { maxAgeMs: cfg.maxAgeS * 1000 }),
-      ...(cfg.whenFull === undefined ? {} : { whenFull: cfg.whenFull }),
-      ...(cfg.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: cfg.fsyncIntervalMs }),
-    });
+    const journal = openJournal(cfg, this.#o.dataDir, this.#log, this.#clock);
     this.#journal = journal;
     if (cfg.acknowledgedBy === 'broker') this.#sentPositions = new PositionTracker(journal.acked);
     this.#replayer = new Replayer({
@@ -229,7 +216,7 @@ export class EdgeNode {
    * is born it is reborn (NBIRTH and every DBIRTH, same bdSeq, same MQTT session).
    */
   setNodeMetrics(defs: readonly MetricDefinition[]): void {
-    if (!this.#nodeMetrics.setDefinitions(defs) || !this.#born) return;
+    if (!this.#nodeMetrics.setDefinitions([...defs, ...JOURNAL_METRIC_DEFINITIONS]) || !this.#born) return;
     this.#log.info({ metrics: defs.length }, 'node metric set changed; rebirth');
     this.#counters.rebirths++;
     this.#birth();
@@ -312,9 +299,8 @@ export class EdgeNode {
 
   /** Publishes the node metrics that changed now (normally every statusIntervalMs). */
   publishNodeData(): void {
-    const read = this.#o.readNodeMetrics;
-    if (read === undefined || !this.#born || !this.#session.connected) return;
-    const changes = this.#nodeMetrics.changes(read());
+    if (!this.#born || !this.#session.connected) return;
+    const changes = this.#nodeMetrics.changes(this.#readNodeMetrics());
     if (changes.length === 0) return;
     this.#counters.nodeData++;
     this.#session.publish(
@@ -347,19 +333,15 @@ export class EdgeNode {
 
   /** The journal's figures, published as the Journal/* node metrics. */
   journalFigures(): JournalFigures | undefined {
-    const j = this.#journal;
-    if (j === undefined) return undefined;
-    return {
-      id: j.id,
-      start: j.start,
-      head: j.head,
-      backlog: j.backlog,
-      bytes: j.bytes,
-      dropped: j.counters.dropped,
-      expired: j.counters.expired,
-      refused: j.counters.refused,
-      replayed: this.#replayer?.counters.replayed ?? 0,
-    };
+    return this.#journal === undefined ? undefined : figuresOf(this.#journal, this.#replayer);
+  }
+
+  /** The gateway's node metrics and the journal's. */
+  #readNodeMetrics(): Map<string, MetricValue> {
+    const out = new Map(this.#o.readNodeMetrics?.() ?? []);
+    const j = this.journalFigures();
+    if (j !== undefined) for (const [k, v] of journalMetricValues(j)) out.set(k, v);
+    return out;
   }
 
   #armJournal(): void {
@@ -535,7 +517,7 @@ export class EdgeNode {
   #birth(): void {
     const now = this.#clock.now();
     const software = this.#o.software ?? 'wanji';
-    const nodeMetrics = this.#nodeMetrics.birth(this.#o.readNodeMetrics?.() ?? new Map());
+    const nodeMetrics = this.#nodeMetrics.birth(this.#readNodeMetrics());
     this.#session.publish(
       nodeTopic(this.#o.group, 'NBIRTH', this.#o.node),
       nbirthPayload(this.#session.bdSeq, this.#seq.birth(), now, software, nodeMetrics),
@@ -557,12 +539,4 @@ export class EdgeNode {
     this.#publishData(deviceTopic(this.#o.group, 'DBIRTH', this.#o.node, d.def.id), payload, position);
     d.born = true;
   }
-}
-
-function prefixed(prefix: string, counters: object): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(counters)) {
-    if (typeof v === 'number') out[`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
-  }
-  return out;
 }
