@@ -1,3 +1,4 @@
+import { Script } from 'node:vm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../hub/api/app.js';
@@ -148,6 +149,10 @@ describe('hub API (inject)', () => {
     expect(r.headers['content-type']).toMatch(/text\/html/);
     expect(r.body).toContain('联网设备 Networked machines');
     expect(r.body).toContain("fetch('/api/v1/stats', { headers: { Authorization: 'Bearer ' + token } })");
+    // The page's script is valid JavaScript (it runs in browsers untranspiled).
+    const script = /<script>([\s\S]*)<\/script>/.exec(r.body)?.[1];
+    expect(script).toContain('sessionStorage.setItem(KEY');
+    expect(() => new Script(script!)).not.toThrow();
   });
 
   it('GET /api/v1/stats', async () => {
