@@ -166,6 +166,8 @@ const FIXES: Readonly<Record<string, string>> = {
   '/mqtt/url': 'e.g. mqtt://broker.example:1883',
   '/mqtt/port': 'a TCP port, 0–65535 (0 = any free port)',
   '/mqtt/tls': 'give cert and key, the paths of PEM files; port defaults to 8883',
+  '/mqtt/tls/cert': 'the path of a PEM file: the certificate with its chain',
+  '/mqtt/tls/key': "the path of a PEM file: the certificate's private key",
   '/mqtt/tls/port': 'a TCP port, 0–65535 (0 = any free port)',
   '/mqtt/websocket/port': 'a TCP port, 0–65535 (0 = any free port)',
   '/mqtt/websocket/path': 'an HTTP path such as /mqtt',
@@ -188,6 +190,13 @@ export function resolveHubConfig(input: unknown, source = 'hub options'): Readon
     }
     if (c.mqtt.websocket?.secure === true && c.mqtt.tls === undefined) {
       problems.push('/mqtt/websocket/secure: wss needs mqtt.tls (its cert and key serve both)');
+    }
+    if (c.mqtt.type === 'external') {
+      for (const key of ['tls', 'websocket'] as const) {
+        if (c.mqtt[key] !== undefined) {
+          problems.push(`/mqtt/${key}: only for the embedded broker; set it on the external broker instead`);
+        }
+      }
     }
   }
   if (problems.length > 0) throw new HubConfigError(source, problems);

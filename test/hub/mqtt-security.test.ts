@@ -4,6 +4,8 @@
  */
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveHubConfig } from '../../hub/config.js';
+import { HubConfigError } from '../../hub/errors.js';
 import { Hub } from '../../hub/hub.js';
 import { DataType, deviceTopic, encodePayload, nodeTopic, stateTopic } from '../../protocol/index.js';
 import { cncBirth, sleep, tempDir, waitFor } from './helpers.js';
@@ -321,5 +323,45 @@ describe('MQTT anonymous access', () => {
       await hub.close();
       dir.remove();
     }
+  });
+});
+
+describe('MQTT security config', () => {
+  const problems = (mqtt: Record<string, unknown>): string[] => {
+    try {
+      resolveHubConfig({ dataDir: '/tmp/x', mqtt });
+      return [];
+    } catch (err) {
+      if (err instanceof HubConfigError) return [...err.problems];
+      throw err;
+    }
+  };
+
+  it('defaults: anonymous off, revocation checked every 2 s, no TLS or WebSocket listener', () => {
+    const c = resolveHubConfig({ dataDir: '/tmp/x' });
+    expect(c.mqtt).toMatchObject({ allowAnonymous: false, revocationCheckMs: 2_000 });
+    expect(c.mqtt.tls).toBeUndefined();
+    expect(
+      resolveHubConfig({ dataDir: '/tmp/x', mqtt: { tls: { cert: 'c', key: 'k' }, websocket: {} } }).mqtt,
+    ).toMatchObject({
+      tls: { port: 8883 },
+      websocket: { port: 8083, path: '/mqtt', secure: false },
+    });
+  });
+
+  it('names each bad key and the fix', () => {
+    expect(problems({ tls: { cert: 'c' } })).toContain(
+      "/mqtt/tls/key: Expected required property (the path of a PEM file: the certificate's private key)",
+    );
+    expect(problems({ websocket: { secure: true } })).toEqual([
+      '/mqtt/websocket/secure: wss needs mqtt.tls (its cert and key serve both)',
+    ]);
+    expect(problems({ websocket: { path: 'mqtt' } })[0]).toMatch(
+      /^\/mqtt\/websocket\/path: .*\(an HTTP path such as \/mqtt\)/,
+    );
+    expect(problems({ type: 'external', url: 'mqtt://emqx:1883', tls: { cert: 'c', key: 'k' } })).toEqual([
+      '/mqtt/tls: only for the embedded broker; set it on the external broker instead',
+    ]);
+    expect(problems({ allowAnonymous: 'yes' })[0]).toMatch(/^\/mqtt\/allowAnonymous: Expected boolean/);
   });
 });
