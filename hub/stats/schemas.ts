@@ -92,6 +92,9 @@ export const StatisticsReply = Type.Object({
     Type.Object({ hubId: Type.String(), receivedAt: Time, generatedAt: Time, enterprises: Int }),
   ),
   windows: Type.Object({ networkingMs: Int, onlineMs: Int }),
+  figureWindows: Type.Record(Type.String(), Type.String(), {
+    description: 'which window (or the declarations) each figure depends on',
+  }),
   generatedAt: Time,
 });
 

@@ -35,7 +35,7 @@ export function takeSnapshot(
     enterpriseDays(machineDays(registry, { day, now, windows })).map((d) => [d.enterprise, d]),
   );
   const rows: [SnapshotLevel, string, Record<string, unknown>][] = [];
-  const { byRegion, byIndustry, byEnterprise, children: _c, city, ...totals } = s;
+  const { byRegion, byIndustry, byEnterprise, children: _c, figureWindows: _w, city, ...totals } = s;
   rows.push(['city', 'city', { ...totals, ...city }]);
   for (const r of byRegion) rows.push(['region', r.code, { ...r }]);
   for (const i of byIndustry) rows.push(['industry', i.code, { ...i }]);

@@ -91,9 +91,34 @@ export interface StatsReport {
   /** Child hubs whose aggregates are included. */
   readonly children: readonly ChildSummary[];
   readonly windows: StatsWindows;
+  /** Which window (or declaration) each figure depends on: its label beside `population`. */
+  readonly figureWindows: typeof FIGURE_WINDOWS;
   /** ISO 8601. */
   readonly generatedAt: string;
 }
+
+/**
+ * networking = a valid sample within the networking window; online = heard from within the
+ * online window; declaration = the enterprises' current ledgers; ever = every machine seen.
+ */
+export const FIGURE_WINDOWS = {
+  machines: 'ever',
+  networked: 'networking',
+  networkedNc: 'networking',
+  networkedRobots: 'networking',
+  online: 'online',
+  poweredOn: 'online',
+  productionEquipment: 'declaration',
+  ncEquipment: 'declaration',
+  robots: 'declaration',
+  networkingRate: 'networking ÷ declaration',
+  ncRate: 'declaration',
+  measuredNcRate: 'networking',
+  onlineRate: 'online ÷ networking',
+  powerOnRate: 'online ÷ networking',
+  backboneMeetingTarget: 'networking ÷ declaration',
+  progress: 'networking',
+} as const;
 
 export interface StatsOptions {
   readonly scope?: StatsScope;
@@ -268,6 +293,7 @@ export function computeStats(
     byEnterprise: rows.map(enterpriseStats),
     children: scoped ? [] : inputs.children,
     windows: { networkingMs: windows.networkingMs, onlineMs: windows.onlineMs },
+    figureWindows: FIGURE_WINDOWS,
     generatedAt: new Date(now).toISOString(),
   };
 }
