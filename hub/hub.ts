@@ -84,6 +84,7 @@ export class Hub {
       hostId: this.config.hostId,
       logger,
     });
+      clock: this.#clock,
     if (this.config.mqtt.allowAnonymous && this.config.mqtt.type === 'embedded') {
       this.#log.warn('MQTT anonymous access is on: any client may publish and subscribe to anything');
     }

@@ -44,7 +44,17 @@ export interface MqttAccessPolicyOptions {
   /** This hub's Sparkplug host id: gateways may subscribe to its STATE. */
   readonly hostId: string;
   readonly logger: Logger;
+  /** ms since the epoch; default Date.now. */
+  readonly clock?: () => number;
 }
+
+/**
+ * Wrong passwords for one user name, at most this many per window; beyond, the user name's
+ * logins are refused without running scrypt (≈50 ms of CPU each) until the window ends,
+ * unless the password is one already checked since the hub started (the real gateway).
+ */
+export const LOGIN_FAILURES_PER_WINDOW = 5;
+export const LOGIN_FAILURE_WINDOW_MS = 60_000;
 
 interface Grant extends GatewayGrant {
   readonly filters: readonly string[];
@@ -57,6 +67,7 @@ export type MqttRefusal =
   | 'revoked'
   | 'bad password'
   | 'no password'
+  | 'too many failures'
   | 'will'
   | 'client id'
   | 'publish'
@@ -71,6 +82,7 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
     refusedUnknownUser: 0,
     refusedRevoked: 0,
     refusedBadPassword: 0,
+    refusedTooManyFailures: 0,
     refusedWill: 0,
     refusedClientId: 0,
     refusedPublish: 0,
@@ -88,10 +100,14 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
    * password, so a reconnect storm costs a hash, not a scrypt each (≈50 ms of CPU).
    */
   readonly #verified = new Map<string, { secretHash: string; digest: Buffer }>();
+  /** Recent wrong passwords per user name (only names that exist get here). */
+  readonly #failures = new Map<string, { since: number; count: number }>();
+  readonly #clock: () => number;
 
   constructor(o: MqttAccessPolicyOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'mqtt-access' });
+    this.#clock = o.clock ?? Date.now;
     this.#internalDigest = digest(Buffer.from(o.internal.password));
   }
 
@@ -125,10 +141,21 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
     }
     const d = digest(password);
     const known = this.#verified.get(username);
-    const ok =
-      (known !== undefined && known.secretHash === c.secretHash && timingSafeEqual(known.digest, d)) ||
-      (await verifySecret(password.toString('utf8'), c.secretHash));
-    if (!ok) return this.#refuseLogin(client, username, 'bad password', 'wrong password');
+    const remembered =
+      known !== undefined && known.secretHash === c.secretHash && timingSafeEqual(known.digest, d);
+    if (!remembered && this.#lockedOut(username)) {
+      return this.#refuseLogin(
+        client,
+        username,
+        'too many failures',
+        `${LOGIN_FAILURES_PER_WINDOW} wrong passwords within ${LOGIN_FAILURE_WINDOW_MS / 1000} s; try again later`,
+      );
+    }
+    const ok = remembered || (await verifySecret(password.toString('utf8'), c.secretHash));
+    if (!ok) {
+      this.#countFailure(username);
+      return this.#refuseLogin(client, username, 'bad password', 'wrong password');
+    }
     // Revoked while scrypt ran? The row is read again: a revocation wins.
     if (store.find(username)?.revokedAt !== undefined) {
       return this.#refuseLogin(client, username, 'revoked', 'credential revoked');
@@ -183,6 +210,24 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
     const reason = checkSubscribe(grant, filter, grant.filters);
     if (reason === undefined) return true;
     return this.#refuse(client, 'subscribe', filter, reason, grant.filters.join(', '));
+  }
+
+  #lockedOut(username: string): boolean {
+    const f = this.#failures.get(username);
+    if (f === undefined) return false;
+    if (this.#clock() - f.since >= LOGIN_FAILURE_WINDOW_MS) {
+      this.#failures.delete(username);
+      return false;
+    }
+    return f.count >= LOGIN_FAILURES_PER_WINDOW;
+  }
+
+  #countFailure(username: string): void {
+    const now = this.#clock();
+    const f = this.#failures.get(username);
+    if (f === undefined || now - f.since >= LOGIN_FAILURE_WINDOW_MS)
+      this.#failures.set(username, { since: now, count: 1 });
+    else f.count++;
   }
 
   /** Forgets a revoked user name: its next publish or subscribe is refused. */
@@ -241,6 +286,9 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
         break;
       case 'client id':
         this.counters.refusedClientId++;
+        break;
+      case 'too many failures':
+        this.counters.refusedTooManyFailures++;
         break;
       default:
         this.counters.refusedBadPassword++;

@@ -304,6 +304,46 @@ describe('MQTT revocation inside the hub', () => {
   });
 });
 
+describe('MQTT wrong-password limit', () => {
+  it('stops checking a user name after 5 wrong passwords a minute, except for a password it already knows', async () => {
+    const dir = tempDir();
+    let now = Date.now();
+    const logs = capturingLogger();
+    const hub = new Hub({
+      dataDir: dir.path,
+      mqtt: { port: 0 },
+      http: { port: 0 },
+      logger: logs.logger,
+      clock: () => now,
+    });
+    try {
+      await hub.start();
+      const by = { actor: 'cli:test' };
+      const fresh = hub.mqttCredentials.create({ group: GROUP, node: 'GW-L1' }, by);
+      const known = hub.mqttCredentials.create({ group: GROUP, node: 'GW-L2' }, by);
+      const login = (c: typeof fresh, password = c.password) =>
+        connectRefusal(hub.mqttUrl, { username: c.credential.username, password });
+      expect(await login(known)).toBe('connected');
+      for (let i = 0; i < 5; i++) {
+        expect(await login(fresh, 'wrong')).toMatch(/Bad username/i);
+        expect(await login(known, 'wrong')).toMatch(/Bad username/i);
+      }
+      // Locked: even the right password of a user name never seen logging in is refused…
+      expect(await login(fresh)).toMatch(/Bad username/i);
+      // …while the gateway whose password the hub already checked keeps getting in.
+      expect(await login(known)).toBe('connected');
+      const refusals = logs.find('MQTT login refused').filter((l) => l.refusal === 'too many failures');
+      expect(refusals.map((l) => l.username)).toEqual(['E100.GW-L1']);
+      expect(refusals[0]?.reason).toBe('5 wrong passwords within 60 s; try again later');
+      now += 60_000;
+      expect(await login(fresh)).toBe('connected');
+    } finally {
+      await hub.close();
+      dir.remove();
+    }
+  });
+});
+
 describe('MQTT anonymous access', () => {
   it('is allowed only when mqtt.allowAnonymous is set, as the demo does', async () => {
     const dir = tempDir();
