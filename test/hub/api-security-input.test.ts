@@ -283,6 +283,13 @@ describe('rate limits', () => {
     });
     expect(guess.statusCode).toBe(429);
     expect(auditSince(f, before)).toEqual([]);
+    // A forged X-Forwarded-For does not reset it (the hub trusts no proxy unless told).
+    const forged = await f.app.inject({
+      url: '/',
+      remoteAddress: from,
+      headers: { 'x-forwarded-for': '192.0.2.7' },
+    });
+    expect(forged.statusCode).toBe(429);
     // Another address is not affected; health probes are never held back.
     expect((await f.app.inject({ url: '/', remoteAddress: '10.0.0.2' })).statusCode).toBe(200);
     expect((await f.app.inject({ url: '/healthz', remoteAddress: from })).statusCode).toBe(200);
@@ -307,5 +314,22 @@ describe('rate limits', () => {
     for (let i = 0; i < 6; i++) await f.app.inject({ url: '/', remoteAddress: from });
     expect((await f.app.inject({ url: '/', remoteAddress: from })).statusCode).toBe(429);
     expect((await f.call(t, { url: '/api/v1/stats', remoteAddress: from })).statusCode).toBe(200);
+  });
+});
+
+describe('behind a reverse proxy (http.trustProxy)', () => {
+  it('limits each client address the proxy forwards', async () => {
+    const f = await apiFixture({ http: { trustProxy: true, rateLimit: { perIp: 2 } } });
+    try {
+      const from = (client: string) =>
+        f.app.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': client } });
+      expect([(await from('198.51.100.1')).statusCode, (await from('198.51.100.1')).statusCode]).toEqual([
+        200, 200,
+      ]);
+      expect((await from('198.51.100.1')).statusCode).toBe(429);
+      expect((await from('198.51.100.2')).statusCode).toBe(200);
+    } finally {
+      await f.close();
+    }
   });
 });
