@@ -83,8 +83,8 @@ export class Hub {
       allowAnonymous: this.config.mqtt.allowAnonymous,
       hostId: this.config.hostId,
       logger,
-    });
       clock: this.#clock,
+    });
     if (this.config.mqtt.allowAnonymous && this.config.mqtt.type === 'embedded') {
       this.#log.warn('MQTT anonymous access is on: any client may publish and subscribe to anything');
     }
