@@ -141,6 +141,13 @@ export const JournalSchema = Type.Object(
       default: 500,
       description: 'how many journalled messages to publish again per second after a reconnect (1–100000)',
     }),
+    replayWindow: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 1000,
+      description:
+        'how many replayed messages may wait for the hub to acknowledge them before the replay pauses (1–1000000)',
+    }),
     fsyncIntervalMs: Type.Integer({
       minimum: 0,
       maximum: 60_000,

@@ -188,6 +188,8 @@ export class EdgeNode {
       clock: this.#clock,
       logger: this.#log,
       perSecond: cfg.replayPerSecond ?? 500,
+      // With the broker as the acknowledgement, sending is acknowledging: no window needed.
+      window: cfg.acknowledgedBy === 'broker' ? Number.MAX_SAFE_INTEGER : (cfg.replayWindow ?? 1000),
       target: {
         replay: (r) => this.#replay(r),
         ready: () =>

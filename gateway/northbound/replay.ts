@@ -4,6 +4,10 @@
  * `perSecond` messages a second, pausing while the MQTT connection has a backlog of its own.
  * Live data keeps flowing meanwhile (it carries later positions); the hub's store overwrites
  * a sample it already had, so a message sent twice is stored once.
+ *
+ * Flow control: the replay runs at most `window` messages ahead of what the hub has
+ * acknowledged, so a hub whose store is slow (or refusing) is not flooded with a backlog it
+ * would have to refuse; it goes on as the acknowledgements come.
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -26,6 +30,8 @@ export interface ReplayOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly perSecond: number;
+  /** Messages the replay may send beyond the acknowledged position. */
+  readonly window: number;
 }
 
 const TICK_MS = 100;
@@ -79,7 +85,16 @@ export class Replayer {
     }
     const budget = Math.max(1, Math.round((this.#o.perSecond * TICK_MS) / 1000));
     const from = Math.max(this.#next, j.start);
-    const records = from > this.#end ? [] : j.read(from, Math.min(budget, this.#end - from + 1));
+    if (from > this.#end) {
+      this.#finish();
+      return;
+    }
+    const room = j.acked + this.#o.window - from + 1;
+    if (room <= 0) {
+      this.#arm(TICK_MS); // waiting for acknowledgements
+      return;
+    }
+    const records = j.read(from, Math.min(budget, room, this.#end - from + 1));
     if (records.length === 0) {
       this.#finish();
       return;
