@@ -61,6 +61,24 @@ describe('TcpProxy', () => {
     expect(proxy.counters).toMatchObject({ accepted: 3, cut: 2, refused: 0 });
   });
 
+  it('swallows what both sides send while silent, then cuts', async () => {
+    const echo = await echoServer();
+    cleanups.push(() => new Promise<void>((r) => echo.server.close(() => r())));
+    const proxy = new TcpProxy(echo.port);
+    await proxy.start();
+    cleanups.push(() => proxy.close());
+    const a = await connectTo(proxy.port);
+    expect(await roundTrip(a, 'before')).toBe('before');
+    const received: string[] = [];
+    a.on('data', (d: Buffer) => received.push(d.toString()));
+    const cutting = proxy.silenceThenCut(300);
+    a.write('lost in transit');
+    expect(await cutting).toBe(1);
+    await closed(a);
+    expect(received).toEqual([]);
+    expect(proxy.counters.cut).toBe(1);
+  });
+
   it('closes new connections on arrival while down, and forwards again when up', async () => {
     const echo = await echoServer();
     cleanups.push(() => new Promise<void>((r) => echo.server.close(() => r())));

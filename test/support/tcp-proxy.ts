@@ -76,6 +76,31 @@ export class TcpProxy {
     return n;
   }
 
+  /**
+   * Like a link that fails before anyone notices: for `ms` every open connection swallows
+   * what either side sends (nothing is forwarded, nothing is refused), then all are cut.
+   * What was sent meanwhile is gone, as on a real network. Resolves with the number cut.
+   */
+  async silenceThenCut(ms: number): Promise<number> {
+    const pairs = [...this.#pairs];
+    for (const { client, upstream } of pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.on('data', () => undefined);
+      upstream.on('data', () => undefined);
+    }
+    await new Promise((r) => setTimeout(r, ms));
+    let n = 0;
+    for (const pair of pairs) {
+      if (!this.#pairs.delete(pair)) continue;
+      pair.client.destroy();
+      pair.upstream.destroy();
+      n++;
+    }
+    this.counters.cut += n;
+    return n;
+  }
+
   /** The link goes down: open connections are cut, new ones closed on arrival. */
   down(): void {
     this.#up = false;
