@@ -60,6 +60,7 @@ export class Hub {
       logger,
       clock: this.#clock,
       utcOffsetMin: this.config.statistics.utcOffsetMin,
+      onlineWindowMs: this.config.onlineWindowMs,
     });
     this.#store = createStore(this.config.store, { dataDir, logger });
     const buffer = this.config.store.buffer;

@@ -20,9 +20,26 @@ const b = (v: boolean | undefined): number | null => (v === undefined ? null : v
 export class IngestApplier {
   readonly #tx: (batch: IngestBatch) => ApplyResult;
 
-  /** `utcOffsetMin`: where local days start, for the time in each state per day. */
-  constructor(db: Database.Database, utcOffsetMin = DEFAULT_UTC_OFFSET_MIN) {
-    const clock = new StateClock(db, utcOffsetMin);
+  /**
+   * `utcOffsetMin`: where local days start, for the time in each state per day; `silenceMs`:
+   * a machine unheard for longer (the online window) was offline meanwhile.
+   */
+  constructor(db: Database.Database, utcOffsetMin = DEFAULT_UTC_OFFSET_MIN, silenceMs = 5 * 60_000) {
+    const clock = new StateClock(db, utcOffsetMin, silenceMs);
+    /** Per batch: machines that were silent before it, with when they were last heard. */
+    let silent = new Map<string, number>();
+    const back = (enterprise: string, machine: string, at: number): number | undefined => {
+      const lastSeen = silent.get(`${enterprise}\u0000${machine}`);
+      if (lastSeen === undefined || lastSeen >= at - silenceMs) return undefined;
+      silent.delete(`${enterprise}\u0000${machine}`);
+      return lastSeen;
+    };
+    /** Dead from `at` (offline already since it fell silent, if it did). */
+    const offline = (enterprise: string, machine: string, at: number): void => {
+      const lastSeen = back(enterprise, machine, at);
+      if (lastSeen !== undefined) clock.resume(enterprise, machine, lastSeen, at, 'offline', lastSeen);
+      clock.transition(enterprise, machine, 'offline', at);
+    };
     const isDead = db.prepare<[string, string], { dead: number }>(
       'SELECT dead FROM machines WHERE enterprise = ? AND id = ?',
     );
@@ -100,9 +117,7 @@ export class IngestApplier {
         case 'nodeDeath':
           if (nodeDeath.run(e).changes > 0) {
             counts.nodeDeaths++;
-            for (const id of clock.liveOnGateway(e.group, e.edgeNode)) {
-              clock.transition(e.group, id, 'offline', e.at);
-            }
+            for (const id of clock.liveOnGateway(e.group, e.edgeNode)) offline(e.group, id, e.at);
             nodeDevicesDead.run({ group: e.group, edgeNode: e.edgeNode, at: e.at });
           } else counts.staleNodeDeaths++;
           return;
@@ -118,16 +133,24 @@ export class IngestApplier {
             robot: b(p.robot),
             dataDepth: p.dataDepth ?? null,
           });
-          // Back from offline; the state it reports next opens its next interval.
+          // Back from offline (or from silence); the state it reports next opens its next interval.
+          {
+            const lastSeen = back(e.group, e.device, e.at);
+            if (lastSeen !== undefined) clock.resume(e.group, e.device, lastSeen, e.at);
+          }
           clock.transition(e.group, e.device, null, e.at);
           return;
         }
         case 'deviceDeath':
-          if (deviceDeath.run(e).changes > 0) clock.transition(e.group, e.device, 'offline', e.at);
+          if (deviceDeath.run(e).changes > 0) offline(e.group, e.device, e.at);
           return;
       }
     };
     const applySeen = (d: DeviceActivity): void => {
+      const lastSeen = back(d.enterprise, d.machine, d.seenAt);
+      if (lastSeen !== undefined) {
+        clock.resume(d.enterprise, d.machine, lastSeen, d.seenAt, d.state, d.stateAt ?? d.seenAt);
+      }
       deviceSeen.run({
         enterprise: d.enterprise,
         machine: d.machine,
@@ -148,6 +171,11 @@ export class IngestApplier {
 
     this.#tx = db.transaction((batch: IngestBatch): ApplyResult => {
       const counts = { nodeDeaths: 0, staleNodeDeaths: 0 };
+      silent = new Map();
+      let latest = Number.NEGATIVE_INFINITY;
+      for (const e of batch.events) if (e.type !== 'nodeMetrics') latest = Math.max(latest, e.at);
+      for (const d of batch.devices) latest = Math.max(latest, d.seenAt);
+      if (Number.isFinite(latest)) silent = clock.silentSince(latest - silenceMs);
       for (const e of batch.events) applyEvent(e, counts);
       for (const d of batch.devices) applySeen(d);
       for (const g of batch.gateways) applyGatewaySeen(g);

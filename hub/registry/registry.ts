@@ -56,6 +56,8 @@ export interface RegistryOptions {
   readonly industrySeeds?: readonly IndustrySeed[];
   /** Where local days start, minutes east of UTC; default 480 (China Standard Time). */
   readonly utcOffsetMin?: number;
+  /** The online window: a machine unheard for longer was offline meanwhile (state time). */
+  readonly onlineWindowMs?: number;
 }
 
 const MACHINE_COLUMNS = `m.enterprise, m.id, m.kind, m.nc, m.robot, m.data_depth, m.state, m.gateway,
@@ -94,7 +96,7 @@ export class Registry {
       });
     }
     this.#seed(db);
-    this.#applier = new IngestApplier(db, this.utcOffsetMin);
+    this.#applier = new IngestApplier(db, this.utcOffsetMin, this.#opts.onlineWindowMs);
     this.#db = db;
     this.#state = 'up';
     this.#log.info({ path: this.#opts.path }, 'registry open');

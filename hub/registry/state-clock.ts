@@ -7,6 +7,10 @@
  * A transition never goes back in time: a state report older than the open interval is ignored
  * (it came late), and a birth or death is taken at max(its time, since_at), so no interval is
  * negative and no span counts twice.
+ *
+ * A machine heard again after a silence longer than the online window, with no death
+ * certificate in between (a hub restart, a broken link), was offline from the last time it was
+ * heard: resume() counts that gap as offline rather than as the state it was in before.
  */
 import type Database from 'better-sqlite3';
 import { splitByDay } from './days.js';
@@ -28,10 +32,17 @@ export class StateClock {
   }>;
   readonly #add: Database.Statement<[string, string, string, string, number]>;
   readonly #onGateway: Database.Statement<[string, string], { id: string }>;
+  readonly #silent: Database.Statement<[number], { enterprise: string; id: string; last_seen_at: number }>;
   readonly #offsetMin: number;
+  readonly silenceMs: number;
 
-  constructor(db: Database.Database, offsetMin: number) {
+  constructor(db: Database.Database, offsetMin: number, silenceMs: number) {
     this.#offsetMin = offsetMin;
+    this.silenceMs = silenceMs;
+    this.#silent = db.prepare(
+      `SELECT enterprise, id, last_seen_at FROM machines
+       WHERE dead = 0 AND since_state IS NOT NULL AND since_state <> 'offline' AND last_seen_at < ?`,
+    );
     this.#get = db.prepare('SELECT since_state, since_at FROM machines WHERE enterprise = ? AND id = ?');
     this.#set = db.prepare(
       'UPDATE machines SET since_state = @state, since_at = @at WHERE enterprise = @enterprise AND id = @machine',
@@ -63,11 +74,45 @@ export class StateClock {
     if (late === 'ignore' && cur.since_state !== null && cur.since_at !== null && at < cur.since_at) return;
     const t = cur.since_at === null ? at : Math.max(at, cur.since_at);
     if (cur.since_state !== null && cur.since_at !== null) {
-      for (const [day, ms] of splitByDay(cur.since_at, t, this.#offsetMin)) {
-        this.#add.run(enterprise, machine, day, cur.since_state, ms);
-      }
+      this.#count(enterprise, machine, cur.since_state, cur.since_at, t);
     }
     this.#set.run({ enterprise, machine, state, at: t });
+  }
+
+  /**
+   * Machines in a known state, not dead, last heard before `before`, by "enterprise\0id":
+   * those a report now may find silent. One query per ingest batch, not one per machine.
+   */
+  silentSince(before: number): Map<string, number> {
+    return new Map(this.#silent.all(before).map((r) => [`${r.enterprise}\u0000${r.id}`, r.last_seen_at]));
+  }
+
+  /**
+   * The machine, silent since `lastSeen`, is heard again at `at` (hub time), possibly with a
+   * new `state` reported at `stateAt`: its state until `lastSeen`, offline from then until it
+   * came back, then `state` (or the state it had).
+   */
+  resume(
+    enterprise: string,
+    machine: string,
+    lastSeen: number,
+    at: number,
+    state?: string,
+    stateAt?: number,
+  ): void {
+    const cur = this.#get.get(enterprise, machine);
+    if (cur?.since_state == null || cur.since_state === 'offline' || cur.since_at === null) return;
+    const from = Math.max(cur.since_at, Math.min(lastSeen, at));
+    const back = state === undefined ? at : Math.min(at, Math.max(from, stateAt ?? at));
+    this.#count(enterprise, machine, cur.since_state, cur.since_at, from);
+    this.#count(enterprise, machine, 'offline', from, back);
+    this.#set.run({ enterprise, machine, state: state ?? cur.since_state, at: back });
+  }
+
+  #count(enterprise: string, machine: string, state: string, from: number, to: number): void {
+    for (const [day, ms] of splitByDay(from, to, this.#offsetMin)) {
+      this.#add.run(enterprise, machine, day, state, ms);
+    }
   }
 
   /** Machines of a gateway that are not dead yet (before an NDEATH marks them dead). */

@@ -42,11 +42,13 @@ describe('local days', () => {
 describe('time in each state and utilisation', () => {
   const dir = tempDir();
   let now = at(0);
+  // Reports hours apart stand for a machine heard all along: silence is the next test's subject.
   const reg = new Registry({
     path: `${dir.path}/registry.db`,
     logger: silentLogger(),
     clock: () => now,
     utcOffsetMin: OFFSET,
+    onlineWindowMs: 24 * H,
   });
   const events = (...e: RegistryEvent[]) => reg.applyIngest({ events: e, devices: [], gateways: [] });
   const state = (machine: string, s: string, hours: number, gateway = 'gw') =>
@@ -200,6 +202,63 @@ describe('time in each state and utilisation', () => {
     expect(new Set(panan.map((r) => r.code))).toEqual(new Set(['panan']));
     expect(trend(reg, { level: 'city', scope: { regions: ['panan'] } })).toEqual([]);
     expect(trend(reg, { level: 'enterprise', scope: { enterprises: ['other'] } })).toEqual([]);
+  });
+});
+
+describe('time in each state when a machine falls silent', () => {
+  const dir = tempDir();
+  const reg = new Registry({
+    path: `${dir.path}/registry.db`,
+    logger: silentLogger(),
+    clock: () => at(10),
+    utcOffsetMin: OFFSET,
+    onlineWindowMs: 1.5 * H, // reports an hour apart: heard all along; two hours: silent
+  });
+  const seen = (machine: string, hours: number, s?: string) =>
+    reg.applyIngest({
+      events: [],
+      devices: [
+        {
+          enterprise: 'E',
+          machine,
+          gateway: 'gw',
+          seenAt: at(hours),
+          sampleAt: at(hours),
+          ...(s === undefined ? {} : { state: s, stateAt: at(hours) }),
+        },
+      ],
+      gateways: [],
+    });
+  const event = (e: RegistryEvent) => reg.applyIngest({ events: [e], devices: [], gateways: [] });
+  beforeAll(async () => {
+    await reg.start();
+    for (const m of ['s1', 's2', 's3']) {
+      event({ type: 'deviceBirth', group: 'E', edgeNode: 'gw', device: m, at: at(2), properties: {} });
+      seen(m, 2, 'running');
+      seen(m, 3);
+    }
+    seen('s1', 7); // data again after 4 silent hours, no state: it was offline meanwhile
+    seen('s1', 8);
+    seen('s1', 9, 'idle');
+    seen('s1', 10);
+    event({ type: 'deviceDeath', group: 'E', edgeNode: 'gw', device: 's2', at: at(6) }); // dead, silent since 3
+    // The hub was down from 3 to 5: the gateway's births come back with the machine idle.
+    event({ type: 'deviceBirth', group: 'E', edgeNode: 'gw', device: 's3', at: at(5), properties: {} });
+    seen('s3', 5, 'idle');
+    for (const h of [6, 7, 8, 9, 10]) seen('s3', h);
+  });
+  afterAll(async () => {
+    await reg.close();
+    dir.remove();
+  });
+
+  it('counts the silence as offline, not as the state before it', () => {
+    const m = Object.fromEntries(
+      machineDays(reg, { day: D, now: at(10), windows: DEFAULT_WINDOWS }).map((d) => [d.machine, d]),
+    );
+    expect(m.s1!.ms).toMatchObject({ running: 3 * H, offline: 4 * H, idle: 1 * H });
+    expect(m.s2!.ms).toMatchObject({ running: 1 * H, offline: 7 * H });
+    expect(m.s3!.ms).toMatchObject({ running: 1 * H, offline: 2 * H, idle: 5 * H });
   });
 });
 
