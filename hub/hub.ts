@@ -134,7 +134,7 @@ export class Hub {
 
   /** The embedded broker's TLS and WebSocket ports (after start()), when configured. */
   get mqttListeners(): { tls?: number; websocket?: number } {
-    const b = this.#broker as MqttBroker & { tlsPort?: number; webSocketPort?: number };
+    const b = this.#broker;
     return {
       ...(b.tlsPort === undefined ? {} : { tls: b.tlsPort }),
       ...(b.webSocketPort === undefined ? {} : { websocket: b.webSocketPort }),

@@ -14,6 +14,9 @@ export interface MqttBroker {
   connectUrl(): string;
   /** The port the hub's own broker listens on (the real one when configured as 0). */
   readonly port: number | undefined;
+  /** The embedded broker's TLS and WebSocket ports, when configured (after start()). */
+  readonly tlsPort?: number | undefined;
+  readonly webSocketPort?: number | undefined;
   health(): ComponentHealth;
   /** Drops every connection logged in as `username` (revoked credentials); how many. */
   disconnectUser?(username: string): Promise<number>;
