@@ -441,6 +441,13 @@ describe('statistics API: exports, snapshots, trends', () => {
     ]);
     const bad = await app.inject({ url: '/api/v1/statistics/export?table=secrets', headers: bureau });
     expect(bad.statusCode).toBe(400);
+    const own = apiToken(reg, 'enterprise', { enterprise: 'B' });
+    const elsewhere = await app.inject({ url: '/api/v1/statistics/state-time?enterprise=A', headers: own });
+    expect(elsewhere.statusCode).toBe(404);
+    const mine = await app.inject({ url: '/api/v1/statistics/state-time?enterprise=B', headers: own });
+    expect(mine.json()).toMatchObject({ day: D, enterprises: [{ enterprise: 'B', machines: 1 }] });
+    const perMachine = await app.inject({ url: '/api/v1/statistics/state-time/machines', headers: bureau });
+    expect(perMachine.statusCode).toBe(403); // per machine is fleet data, not for the bureau
     const badDay = await app.inject({
       url: "/api/v1/statistics/state-time?day=2023-11-15'--",
       headers: bureau,

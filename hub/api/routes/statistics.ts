@@ -23,7 +23,7 @@ import { takeSnapshot, trend } from '../../stats/snapshot.js';
 import { enterpriseDays, machineDays } from '../../stats/state-time.js';
 import { computeStats } from '../../stats/stats.js';
 import { stateTimeTable, statsTable, trendTable } from '../../stats/tables.js';
-import { scopeOf } from '../access.js';
+import { inScope, scopeOf } from '../access.js';
 import type { RouteDeps } from '../deps.js';
 import { actorOf, sendError } from '../errors.js';
 import { ErrorReply } from '../schemas.js';
@@ -47,13 +47,25 @@ export function statisticsRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (req) => computeStats(registry, clock(), windows, { scope: scopeOf(req.principal) }),
   );
 
-  const dayQuery = (req: FastifyRequest<{ Querystring: StateTimeQuery }>) => ({
-    day: req.query.day ?? today(),
-    now: clock(),
-    windows,
-    scope: scopeOf(req.principal),
-    ...(req.query.enterprise === undefined ? {} : { enterprise: req.query.enterprise }),
-  });
+  /** The query of a state-time route; an enterprise outside the caller's scope is a logged 404. */
+  const dayQuery = (req: FastifyRequest<{ Querystring: StateTimeQuery }>) => {
+    const scope = scopeOf(req.principal);
+    const asked = req.query.enterprise;
+    if (asked !== undefined) {
+      const e = registry.enterprise(asked);
+      if (!inScope(scope, asked, e?.regionCode ?? null)) {
+        req.log.info({ actor: actorOf(req), enterprise: asked }, 'state time asked outside the scope');
+        throw new HubError('WANJI_E_API_NOT_FOUND', `no enterprise "${asked}"`);
+      }
+    }
+    return {
+      day: req.query.day ?? today(),
+      now: clock(),
+      windows,
+      scope,
+      ...(asked === undefined ? {} : { enterprise: asked }),
+    };
+  };
 
   app.get<{ Querystring: StateTimeQuery }>(
     '/api/v1/statistics/state-time',
