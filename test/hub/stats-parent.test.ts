@@ -8,6 +8,7 @@ import { buildApi } from '../../hub/api/app.js';
 import { Hub } from '../../hub/hub.js';
 import { Registry } from '../../hub/registry/registry.js';
 import { AuditLog } from '../../hub/security/audit.js';
+import { acceptChildReport } from '../../hub/stats/children.js';
 import { childReport, ParentForwarder } from '../../hub/stats/parent.js';
 import { computeStats, DEFAULT_WINDOWS, type StatsReport } from '../../hub/stats/stats.js';
 import { createStore } from '../../hub/store/index.js';
@@ -162,6 +163,53 @@ describe('a parent hub sums its children', () => {
     // Through the parent's API, as the bureau reads it.
     const res = await app.inject({ url: '/api/v1/statistics', headers: apiToken(parent, 'bureau') });
     expect(res.json()).toMatchObject({ networked: mine.networked, enterprises: mine.enterprises });
+  });
+
+  it("forwards its children's enterprises too (three levels), and says when the parent refuses or is away", async () => {
+    // child-1 is itself the parent of a grandchild hub.
+    const grandchild = await childRegistry(`${dir.path}/g/registry.db`, 3, 'G', now);
+    children.push(grandchild);
+    acceptChildReport(children[1]!, childReport(grandchild, now, DEFAULT_WINDOWS, 'grandchild'), {
+      actor: 'test',
+    });
+    const forwarder = (parentUrl: string, t = token) =>
+      new ParentForwarder({
+        parent: { url: parentUrl, token: t, intervalS: 60 },
+        hubId: 'child-1',
+        registry: children[1]!,
+        windows: DEFAULT_WINDOWS,
+        logger,
+        clock: () => now + 1,
+      });
+    await forwarder(url).forward();
+    const mine = computeStats(parent, now, DEFAULT_WINDOWS);
+    const g = computeStats(grandchild, now, DEFAULT_WINDOWS);
+    expect(mine.byEnterprise.filter((e) => e.code.startsWith('G')).map((e) => e.via)).toEqual(
+      Array(g.enterprises).fill('child-1'),
+    );
+    expect(mine.networked).toBe(
+      computeStats(children[0]!, now).networked +
+        computeStats(children[1]!, now).networked +
+        computeStats(childHub!.registry, Date.now()).networked,
+    );
+    expect(computeStats(children[1]!, now).networked).toBe(
+      g.networked +
+        computeStats(children[1]!, now)
+          .byEnterprise.filter((e) => e.via === null)
+          .reduce((a, e) => a + e.networked, 0),
+    );
+
+    const refused = forwarder(url, apiToken(parent, 'bureau').authorization.slice('Bearer '.length));
+    await expect(refused.forward()).rejects.toMatchObject({
+      code: 'WANJI_E_STATS_PARENT',
+      message: expect.stringMatching(/answered 403/),
+    });
+    expect(refused.counters).toEqual({ sent: 0, failed: 1 });
+    const away = forwarder('http://127.0.0.1:9');
+    await expect(away.forward()).rejects.toMatchObject({
+      code: 'WANJI_E_STATS_PARENT',
+      message: expect.stringMatching(/cannot reach/),
+    });
   });
 
   it('refuses a report that is stale, inconsistent or sent without the manage right, changing nothing', async () => {
