@@ -8,6 +8,7 @@
  * Every refusal is logged with its reason and audited; the first successful use of a token in
  * this process is audited as a login.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import type { AuditLog } from '../security/audit.js';
@@ -37,6 +38,7 @@ type Limiter = (
 ) => Promise<{ isAllowed: true } | { isAllowed: false; isExceeded: boolean; ttlInSeconds: number }>;
 
 const REALM = 'Bearer realm="wanji"';
+const NO_QUERY = Type.Object({}, { additionalProperties: false });
 const BEARER = /^Bearer +(\S{1,512})$/i;
 
 /** Which roles an access level admits, for the OpenAPI description of each route. */
@@ -44,7 +46,7 @@ export function rolesFor(access: Access): string {
   return access === 'public' ? 'anyone' : ROLES.filter((r) => mayAccess(r, access)).join(', ');
 }
 
-/** What a route declared, as the auth hook saw it when the route was added. */
+/** What a route declared, with what the auth hook added (its default querystring schema). */
 export interface RouteDeclaration {
   readonly method: string;
   readonly url: string;
@@ -52,16 +54,28 @@ export interface RouteDeclaration {
   readonly schema: Readonly<Record<string, unknown>>;
 }
 
-const DECLARED = new WeakMap<FastifyInstance, RouteDeclaration[]>();
+/** The route options as onRoute saw them; read later, after the hook completed them. */
+interface Declared {
+  readonly method: string;
+  readonly url: string;
+  readonly route: { readonly config?: { readonly access?: Access }; readonly schema?: object };
+}
+
+const DECLARED = new WeakMap<FastifyInstance, Declared[]>();
 
 /** Every route of an API built with installAuth (for the test that walks them all). */
 export function declaredRoutes(app: FastifyInstance): readonly RouteDeclaration[] {
-  return DECLARED.get(app) ?? [];
+  return (DECLARED.get(app) ?? []).map(({ method, url, route }) => ({
+    method,
+    url,
+    access: route.config?.access,
+    schema: { ...route.schema },
+  }));
 }
 
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   const { tokens, audit, rateLimit, docsPrefix } = deps;
-  const declared: RouteDeclaration[] = [];
+  const declared: Declared[] = [];
   DECLARED.set(app, declared);
 
   app.decorateRequest('principal', undefined);
@@ -71,16 +85,16 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     const url = route.url ?? route.path;
     const docs = url === docsPrefix || url.startsWith(`${docsPrefix}/`);
     if (docs) route.config = { ...route.config, access: route.config?.access ?? 'public' };
+    for (const method of [route.method].flat()) declared.push({ method, url, route });
     const access = route.config?.access;
-    for (const method of [route.method].flat()) {
-      declared.push({ method, url, access, schema: { ...route.schema } });
-    }
     if (docs) return;
     if (access === undefined || !ACCESS_LEVELS.includes(access)) return; // refused per request
     const schema = route.schema ?? {};
     const response = (schema.response ?? {}) as Record<string, unknown>;
     route.schema = {
       ...schema,
+      // A route that takes no parameters refuses them (400) rather than ignoring them.
+      querystring: schema.querystring ?? NO_QUERY,
       ...(access === 'public' ? { security: [] } : {}),
       description: `${schema.description === undefined ? '' : `${schema.description}\n\n`}Access: **${access}** (${rolesFor(access)}).`,
       response: {

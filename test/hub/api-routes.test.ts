@@ -39,6 +39,7 @@ describe('every route', () => {
       // The OpenAPI browser's own files are the plugin's; every API route has full schemas.
       if (isDocs(r.url) || r.method === 'HEAD') continue;
       if (r.schema.response === undefined) problems.push(`${name}: no response schema`);
+      if (r.schema.querystring === undefined) problems.push(`${name}: no querystring schema`);
       if (r.url.includes(':') && r.schema.params === undefined) problems.push(`${name}: no params schema`);
       if (
         ['POST', 'PUT', 'PATCH'].includes(r.method) &&
@@ -97,6 +98,22 @@ describe('every route', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('parameters', () => {
+  it('are refused when a route does not take them, with a 400 naming them', async () => {
+    const t = f.token('admin');
+    for (const url of ['/api/v1/stats?debug=1', '/api/v1/gateways?group=acme', '/api/v1/tokens?all=true']) {
+      const r = await f.call(t, { url });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json(), url).toMatchObject({
+        code: 'WANJI_E_API_VALIDATION',
+        message: expect.stringMatching(/additional/),
+      });
+    }
+    // The page takes the token its script reads.
+    expect((await f.call(undefined, { url: '/?token=wj_x' })).statusCode).toBe(200);
   });
 });
 

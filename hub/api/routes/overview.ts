@@ -1,4 +1,5 @@
 /** The dashboard page, health, and the programme's aggregates (statistics, enterprises and their rates). */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { computeStats } from '../../stats/stats.js';
 import { inScope, scopeOf } from '../access.js';
@@ -18,6 +19,10 @@ export function overviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
       config: { access: 'public' },
       schema: {
         summary: 'the dashboard (HTML); it asks for a token and keeps it in the browser tab',
+        querystring: Type.Object(
+          { token: Type.Optional(Type.String({ description: "read by the page's script, not by the hub" })) },
+          { additionalProperties: false },
+        ),
         response: { 200: { type: 'string' } },
       },
     },
