@@ -1,0 +1,143 @@
+/**
+ * MQTT logins with a real client over loopback: revocation inside the hub, the wrong-password
+ * limit, anonymous access; and the MQTT security config.
+ */
+import { connectAsync } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { resolveHubConfig } from '../../hub/config.js';
+import { HubConfigError } from '../../hub/errors.js';
+import { Hub } from '../../hub/hub.js';
+import { tempDir } from './helpers.js';
+import { capturingLogger, connectRefusal, mqttOptions } from './mqtt-security-helpers.js';
+
+const GROUP = 'E100';
+
+describe('MQTT revocation inside the hub', () => {
+  it('drops the connections at once, without waiting for the check interval', async () => {
+    const dir = tempDir();
+    const hub = new Hub({
+      dataDir: dir.path,
+      mqtt: { port: 0, revocationCheckMs: 600_000 },
+      http: { port: 0 },
+      logger: capturingLogger().logger,
+    });
+    try {
+      await hub.start();
+      const by = { actor: 'cli:test' };
+      const { credential, password } = hub.mqttCredentials.create({ group: GROUP, node: 'GW-5' }, by);
+      const c = await connectAsync(hub.mqttUrl, mqttOptions({ username: credential.username, password }));
+      const gone = new Promise<void>((resolve) => c.once('close', () => resolve()));
+      await hub.revokeMqttUser(credential.username, by);
+      await gone;
+      expect(await connectRefusal(hub.mqttUrl, { username: credential.username, password })).toMatch(
+        /Bad username/i,
+      );
+      await c.endAsync(true);
+    } finally {
+      await hub.close();
+      dir.remove();
+    }
+  });
+});
+
+describe('MQTT wrong-password limit', () => {
+  it('stops checking a user name after 5 wrong passwords a minute, except for a password it already knows', async () => {
+    const dir = tempDir();
+    let now = Date.now();
+    const logs = capturingLogger();
+    const hub = new Hub({
+      dataDir: dir.path,
+      mqtt: { port: 0 },
+      http: { port: 0 },
+      logger: logs.logger,
+      clock: () => now,
+    });
+    try {
+      await hub.start();
+      const by = { actor: 'cli:test' };
+      const fresh = hub.mqttCredentials.create({ group: GROUP, node: 'GW-L1' }, by);
+      const known = hub.mqttCredentials.create({ group: GROUP, node: 'GW-L2' }, by);
+      const login = (c: typeof fresh, password = c.password) =>
+        connectRefusal(hub.mqttUrl, { username: c.credential.username, password });
+      expect(await login(known)).toBe('connected');
+      for (let i = 0; i < 5; i++) {
+        expect(await login(fresh, 'wrong')).toMatch(/Bad username/i);
+        expect(await login(known, 'wrong')).toMatch(/Bad username/i);
+      }
+      // Locked: even the right password of a user name never seen logging in is refused…
+      expect(await login(fresh)).toMatch(/Bad username/i);
+      // …while the gateway whose password the hub already checked keeps getting in.
+      expect(await login(known)).toBe('connected');
+      const refusals = logs.find('MQTT login refused').filter((l) => l.refusal === 'too many failures');
+      expect(refusals.map((l) => l.username)).toEqual(['E100.GW-L1']);
+      expect(refusals[0]?.reason).toBe('5 wrong passwords within 60 s; try again later');
+      now += 60_000;
+      expect(await login(fresh)).toBe('connected');
+    } finally {
+      await hub.close();
+      dir.remove();
+    }
+  });
+});
+
+describe('MQTT anonymous access', () => {
+  it('is allowed only when mqtt.allowAnonymous is set, as the demo does', async () => {
+    const dir = tempDir();
+    const hub = new Hub({
+      dataDir: dir.path,
+      mqtt: { port: 0, allowAnonymous: true },
+      http: { port: 0 },
+      logger: capturingLogger().logger,
+    });
+    try {
+      await hub.start();
+      const c = await connectAsync(hub.mqttUrl, mqttOptions({}));
+      await c.publishAsync('anything/at/all', 'x');
+      expect(c.connected).toBe(true);
+      await c.endAsync();
+    } finally {
+      await hub.close();
+      dir.remove();
+    }
+  });
+});
+
+describe('MQTT security config', () => {
+  const problems = (mqtt: Record<string, unknown>): string[] => {
+    try {
+      resolveHubConfig({ dataDir: '/tmp/x', mqtt });
+      return [];
+    } catch (err) {
+      if (err instanceof HubConfigError) return [...err.problems];
+      throw err;
+    }
+  };
+
+  it('defaults: anonymous off, revocation checked every 2 s, no TLS or WebSocket listener', () => {
+    const c = resolveHubConfig({ dataDir: '/tmp/x' });
+    expect(c.mqtt).toMatchObject({ allowAnonymous: false, revocationCheckMs: 2_000 });
+    expect(c.mqtt.tls).toBeUndefined();
+    expect(
+      resolveHubConfig({ dataDir: '/tmp/x', mqtt: { tls: { cert: 'c', key: 'k' }, websocket: {} } }).mqtt,
+    ).toMatchObject({
+      tls: { port: 8883 },
+      websocket: { port: 8083, path: '/mqtt', secure: false },
+    });
+  });
+
+  it('names each bad key and the fix', () => {
+    expect(problems({ tls: { cert: 'c' } })).toContain(
+      "/mqtt/tls/key: Expected required property (the path of a PEM file: the certificate's private key)",
+    );
+    expect(problems({ websocket: { secure: true } })).toEqual([
+      '/mqtt/websocket/secure: wss needs mqtt.tls (its cert and key serve both)',
+    ]);
+    expect(problems({ websocket: { path: 'mqtt' } })[0]).toMatch(
+      /^\/mqtt\/websocket\/path: .*\(an HTTP path such as \/mqtt\)/,
+    );
+    expect(problems({ type: 'external', url: 'mqtt://emqx:1883', tls: { cert: 'c', key: 'k' } })).toEqual([
+      '/mqtt/tls: only for the embedded broker; set it on the external broker instead',
+    ]);
+    expect(problems({ allowAnonymous: 'yes' })[0]).toMatch(/^\/mqtt\/allowAnonymous: Expected boolean/);
+  });
+});
