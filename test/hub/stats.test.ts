@@ -142,6 +142,58 @@ describe('computeStats', () => {
     });
   });
 
+  it('gives online and power-on rates, backbone figures and each enterprise, labelled', () => {
+    const s = computeStats(reg, NOW, DEFAULT_WINDOWS);
+    expect(s).toMatchObject({ poweredOn: 5, progress: 7 / 10_000, figureWindows: { online: 'online' } });
+    expect(s.onlineRate).toBeCloseTo(5 / 7);
+    // The city: declared enterprises only (ghost's machine is unattributed).
+    expect(s.city).toMatchObject({ population: 'all', networked: 6, online: 4, poweredOn: 4 });
+    expect(s.city.onlineRate).toBeCloseTo(4 / 6);
+    expect(s.city.onlineRateMean).toBeCloseTo((1 / 3 + 1 + 1) / 3);
+    expect(s.city.backbone).toMatchObject({
+      population: 'backbone',
+      enterprises: 2,
+      networked: 5,
+      productionEquipment: 12,
+      backboneMeetingTarget: 1,
+    });
+    expect(s.city.backbone.networkingRate).toBeCloseTo(5 / 12);
+    expect(s.city.backbone.networkingRateMean).toBeCloseTo((3 / 10 + 2 / 2) / 2);
+    const a = s.byEnterprise.find((e) => e.code === 'A')!;
+    expect(a).toMatchObject({
+      machines: 4,
+      networked: 3,
+      online: 1,
+      backbone: true,
+      meetsBackboneTarget: false,
+    });
+    expect(a.networkingRate).toBeCloseTo(0.3);
+    expect(a.ncRate).toBeCloseTo(0.8);
+    expect(s.byEnterprise.find((e) => e.code === 'C')).toMatchObject({
+      meetsBackboneTarget: true,
+      via: null,
+    });
+  });
+
+  it('counts a machine reporting powered_off as online but not powered on', () => {
+    reg.applyIngest({
+      events: [],
+      devices: [{ enterprise: 'B', machine: 'b1', gateway: 'gw', seenAt: NOW - 1_000, state: 'powered_off' }],
+      gateways: [],
+    });
+    const b = computeStats(reg, NOW, DEFAULT_WINDOWS).byEnterprise.find((e) => e.code === 'B')!;
+    expect(b).toMatchObject({ online: 1, poweredOn: 0, powerOnRate: 0 });
+    reg.applyIngest({
+      events: [],
+      devices: [{ enterprise: 'B', machine: 'b1', gateway: 'gw', seenAt: NOW - 500, state: 'idle' }],
+      gateways: [],
+    });
+    expect(computeStats(reg, NOW, DEFAULT_WINDOWS).byEnterprise.find((e) => e.code === 'B')).toMatchObject({
+      poweredOn: 1,
+      powerOnRate: 1,
+    });
+  });
+
   it('follows the configured windows and the injected clock', () => {
     const narrow = computeStats(reg, NOW, { networkingMs: 1 * DAY, onlineMs: 1 * MIN });
     expect(narrow.networked).toBe(6); // a2 (2 days) drops out
