@@ -112,9 +112,13 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
       strict: true,
       allowPositionals: true,
     }));
-    if (sub === undefined || sub === '--help' || sub === '-h' || values.help) {
+    if (sub === undefined) {
+      io.stderr.write(USAGE);
+      return 2;
+    }
+    if (sub === '--help' || sub === '-h' || values.help) {
       io.stdout.write(USAGE);
-      return sub === undefined ? 2 : 0;
+      return 0;
     }
     if (!['create', 'list', 'revoke'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"`);
     if (sub === 'create' && values.role === undefined) {
@@ -143,7 +147,10 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
     );
     return 1;
   }
-  const registry = new Registry({ path, logger: io.logger });
+  // The registry's own notices ("registry open") are not what this command is for, unless
+  // --log-level asks for more than info.
+  const quiet = io.logger.level === 'info' ? io.logger.child({}, { level: 'warn' }) : io.logger;
+  const registry = new Registry({ path, logger: quiet });
   try {
     await registry.start();
   } catch (err) {
