@@ -325,7 +325,6 @@ export class Gateway {
         dropped: edge.counters.dropped ?? 0,
       },
       reloads: this.#reloads,
-      journal: edge.journal,
       devices: this.#health.views(),
       drivers: new Map([...this.#drivers].map(([id, d]) => [id, d.counters()])),
     });

@@ -16,7 +16,6 @@ import type { MachineConfig } from '../config/schema.js';
 import type { DeviceHealthView } from '../health.js';
 import type { AliasTable } from './aliases.js';
 import type { MetricDefinition } from './device-model.js';
-import type { JournalFigures } from './edge-node.js';
 
 /** A driver counter whose name says it is a duration or a ratio is a Double, others UInt64. */
 export function counterDatatype(counter: string): DataType {
@@ -34,10 +33,6 @@ export function nodeMetricDefinitions(
     defs.push({ name, alias: aliases.node(name), datatype });
   };
   for (const name of Object.values(GATEWAY_METRIC)) add(name, DataType.UInt64);
-  for (const [key, name] of Object.entries(JOURNAL_METRIC)) {
-    if (key === 'ack') continue; // the hub's, in its NCMD
-    add(name, key === 'id' ? DataType.String : DataType.UInt64);
-  }
   for (const [connection, counters] of driverCounters) {
     for (const c of counters) add(connectionMetricName(connection, c), counterDatatype(c));
   }
@@ -62,7 +57,6 @@ export interface GatewaySnapshot {
     readonly dropped: number;
   };
   readonly reloads: number;
-  readonly journal: JournalFigures | undefined;
   readonly devices: ReadonlyMap<string, DeviceHealthView>;
   /** Driver counters by connection id. */
   readonly drivers: ReadonlyMap<string, Readonly<Record<string, number>>>;
@@ -78,18 +72,6 @@ export function nodeMetricValues(s: GatewaySnapshot): Map<string, MetricValue> {
     [GATEWAY_METRIC.dropped, s.edge.dropped],
     [GATEWAY_METRIC.reloads, s.reloads],
   ]);
-  const j = s.journal;
-  if (j !== undefined) {
-    out.set(JOURNAL_METRIC.id, j.id);
-    out.set(JOURNAL_METRIC.start, j.start);
-    out.set(JOURNAL_METRIC.head, j.head);
-    out.set(JOURNAL_METRIC.backlog, j.backlog);
-    out.set(JOURNAL_METRIC.bytes, j.bytes);
-    out.set(JOURNAL_METRIC.dropped, j.dropped);
-    out.set(JOURNAL_METRIC.expired, j.expired);
-    out.set(JOURNAL_METRIC.refused, j.refused);
-    out.set(JOURNAL_METRIC.replayed, j.replayed);
-  }
   for (const [connection, counters] of s.drivers) {
     for (const [c, v] of Object.entries(counters)) out.set(connectionMetricName(connection, c), v);
   }
@@ -152,3 +134,15 @@ export class NodeMetricState {
     return out;
   }
 }
+
+/**
+ * The journal's node metrics (JOURNAL_METRIC), which the edge node adds to whatever the
+ * gateway defines. Their aliases sit far above the gateway's (which count up from 1).
+ */
+export const JOURNAL_METRIC_DEFINITIONS: readonly MetricDefinition[] = Object.entries(JOURNAL_METRIC)
+  .filter(([key]) => key !== 'ack') // the hub's, in its NCMD
+  .map(([key, name], i) => ({
+    name,
+    alias: 2 ** 40 + i,
+    datatype: key === 'id' ? DataType.String : DataType.UInt64,
+  }));
