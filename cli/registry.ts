@@ -22,7 +22,8 @@ imported: fix the rows the report names and run it again.
   -d, --data-dir D  the hub's data directory (default: ./wanji-data)
   --dry-run         check and report what would change; write nothing
   --partial         import the accepted rows even when some are refused
-  --by NAME         who declares the ledgers (default: cli:<your user name>)
+  --by NAME         who declares the ledgers, for rows without a declared_by column
+                    (default: cli:<your user name>, who is audited as the importer)
   --help            this help
 
 Exit code: 0 imported (or a clean dry run), 1 rows refused or the file unreadable, 2 usage.
@@ -90,7 +91,7 @@ export async function runRegistryCommand(args: string[], io: CommandIo): Promise
     );
     return 1;
   }
-  const actor = values.by ?? `cli:${userInfo().username}`;
+  const actor = `cli:${userInfo().username}`;
   const dataDir = resolve(values['data-dir'] ?? 'wanji-data');
   const registry = new Registry({ path: join(dataDir, 'registry.db'), logger: io.logger });
   try {
@@ -98,6 +99,7 @@ export async function runRegistryCommand(args: string[], io: CommandIo): Promise
     const table = await readTable(bytes, format, basename(file));
     const report = importLedgers(registry, table, {
       actor,
+      ...(values.by === undefined ? {} : { declaredBy: values.by }),
       source: 'cli',
       file: basename(file),
       dryRun: values['dry-run'] === true,

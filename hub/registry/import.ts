@@ -55,8 +55,10 @@ export interface RefusedRow {
 }
 
 export interface ImportOptions {
-  /** Who imports: `token:<id>`, `cli:<user>`; also the declarer when the file has no such column. */
+  /** Who imports (audited): `token:<id>`, `cli:<user>`. */
   readonly actor: string;
+  /** Who declares the ledgers when a row does not say (its declared_by column); default: the actor. */
+  readonly declaredBy?: string;
   readonly source?: string;
   /** The file's name, for the report and the audit log. */
   readonly file: string;
@@ -159,7 +161,7 @@ export function importLedgers(
     }
     if (code !== '') rowsByCode.set(code, [...(rowsByCode.get(code) ?? []), r.n]);
     if (reasons.length > 0) refused.push({ row: r.n, code, reasons: dedupe(reasons) });
-    else checked.push({ row: r.n, decl, declaredBy: cell('declaredBy') || o.actor });
+    else checked.push({ row: r.n, decl, declaredBy: cell('declaredBy') || o.declaredBy || o.actor });
   }
   // A code twice in one file: which row is right is the user's call, so both are refused.
   const dup = new Set([...rowsByCode].filter(([, rows]) => rows.length > 1).map(([c]) => c));

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import ExcelJS from 'exceljs';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -212,6 +213,12 @@ describe('registry import', () => {
     expect(usage.code).toBe(2);
     await reg.start();
     expect(reg.enterprises().map((e) => e.declaredBy)).toEqual(['li.si', 'li.si', 'li.si']);
+    // The ledgers are li.si's declarations; who ran the import is audited as the OS user.
+    const imports = new AuditLog(reg.database).list({ action: 'enterprise.import' });
+    expect(imports.map((a) => [a.outcome, a.actor])).toEqual([
+      ['ok', `cli:${userInfo().username}`],
+      ['refused', `cli:${userInfo().username}`],
+    ]);
   });
 });
 
