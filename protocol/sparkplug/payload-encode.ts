@@ -2,9 +2,9 @@
 import protobuf from 'protobufjs/minimal.js';
 import { valueFieldOf } from './datatype.js';
 import {
+  JOURNAL_POSITION_FIELD,
   type Metric,
   type MetricValue,
-  JOURNAL_POSITION_FIELD,
   type Payload,
   PayloadEncodeError,
   type PropertySet,

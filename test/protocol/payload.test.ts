@@ -144,7 +144,9 @@ describe('Sparkplug payload codec', () => {
     for (const journal of [0, 1, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
       const bytes = encodePayload({ timestamp: 7, seq: 9, metrics, journal });
       expect(decodePayload(bytes).journal).toBe(journal);
-      const spec = protobuf.parse(SPEC_PROTO, { keepCase: true }).root.lookupType('org.eclipse.tahu.protobuf.Payload');
+      const spec = protobuf
+        .parse(SPEC_PROTO, { keepCase: true })
+        .root.lookupType('org.eclipse.tahu.protobuf.Payload');
       const read = spec.toObject(spec.decode(bytes), { longs: Number }) as {
         seq: number;
         timestamp: number;
