@@ -123,7 +123,7 @@ export async function listenTls(
   );
   server.on('tlsClientError', (err, socket) => {
     const reason = err.message;
-    log.warn({ remoteAddress: socket.remoteAddress, reason }, 'MQTT TLS handshake refused');
+    log.warn({ remoteAddress: socket.remoteAddress, reason }, 'MQTT TLS handshake failed');
     onHandshakeError(reason);
   });
   const life = lifecycle(server);
