@@ -83,7 +83,7 @@ for (const kind of ['influxd', 'victoria-metrics'] as const satisfies readonly S
         await sleep(5_000);
         return undefined;
       });
-    }, 240_000);
+    }, 300_000);
 
     it(
       `2: the store server is down for ${STORE_DOWN_MS / 1000} s with a small hub buffer`,
@@ -105,7 +105,7 @@ for (const kind of ['influxd', 'victoria-metrics'] as const satisfies readonly S
           return undefined;
         });
       },
-      240_000 + STORE_DOWN_MS,
+      300_000 + STORE_DOWN_MS,
     );
 
     it('3: the gateway is killed (kill -9) while its uplink is down, restarted, then the uplink returns', async (ctx) => {
@@ -126,7 +126,7 @@ for (const kind of ['influxd', 'victoria-metrics'] as const satisfies readonly S
         await sleep(5_000);
         return windows;
       });
-    }, 240_000);
+    }, 300_000);
 
     it('4: the uplink connection is cut repeatedly (6 times, 2–4 s apart; every other one silent first)', async (ctx) => {
       await scenario(ctx, { name: 'chaos_uplink_cuts' }, async (r) => {
@@ -150,6 +150,6 @@ for (const kind of ['influxd', 'victoria-metrics'] as const satisfies readonly S
         await sleep(5_000);
         return undefined;
       });
-    }, 240_000);
+    }, 300_000);
   });
 }

@@ -48,6 +48,9 @@ export interface RigOptions {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Thrown by an `until` probe when waiting longer cannot help (a process exited). */
+export class GiveUp extends Error {}
+
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
@@ -61,6 +64,7 @@ export async function until<T>(
       const v = await probe();
       if (v !== undefined) return v;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     if (Date.now() > deadline) {
@@ -198,6 +202,7 @@ export class ChaosRig {
     await until(
       'every machine counter in the store (steady ingest)',
       async () => {
+        if (!this.gateway.running) throw new GiveUp(`the gateway exited:\n${this.gateway.tail()}`);
         const stored = await this.reader.read();
         return this.fleet.machines().every((m) => (stored.get(m.id)?.length ?? 0) >= 3) ? true : undefined;
       },
@@ -221,14 +226,14 @@ export class ChaosRig {
     await until(
       'the hub to answer HTTP',
       async () => {
-        if (!this.hub.running) throw new Error(`the hub exited:\n${this.hub.tail()}`);
+        if (!this.hub.running) throw new GiveUp(`the hub exited:\n${this.hub.tail()}`);
         const res = await fetch(`http://127.0.0.1:${this.#httpPort}/healthz`, {
           signal: AbortSignal.timeout(1_000),
         });
         await res.arrayBuffer();
         return true;
       },
-      30_000,
+      60_000, // generous: CI runs other test files beside this one on two cores
       100,
     );
     this.note(`hub up (start ${this.hub.starts})`);
