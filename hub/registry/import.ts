@@ -103,6 +103,12 @@ export function importLedgers(
   const { columns, ignored } = mapHeader(header.cells, o.file);
   const regions = ReferenceIndex.regions(db);
   const industries = ReferenceIndex.industries(db);
+  const currentBackbone = new Map(
+    db
+      .prepare<[], { code: string; backbone: number }>('SELECT code, backbone FROM enterprises')
+      .all()
+      .map((r) => [r.code, r.backbone !== 0]),
+  );
   const refused: RefusedRow[] = [];
   const checked: Checked[] = [];
   const rowsByCode = new Map<string, number[]>();
@@ -121,7 +127,8 @@ export function importLedgers(
     if (cell('industry') === '') reasons.push('industry is empty');
     else if (industry === undefined)
       reasons.push(`unknown industry "${cell('industry')}" (use a code, name or alias)`);
-    const backbone = yesNo(cell('backbone'));
+    // Without a backbone column the file says nothing about it: an enterprise keeps its flag.
+    const backbone = columns.has('backbone') ? yesNo(cell('backbone')) : (currentBackbone.get(code) ?? false);
     if (backbone === undefined)
       reasons.push(`backbone "${cell('backbone')}" is neither yes (是) nor no (否)`);
     const count = (f: Field, what: string): number => {

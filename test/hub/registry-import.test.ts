@@ -94,6 +94,17 @@ describe('registry import', () => {
     expect(reg.declarations('E02')).toHaveLength(1);
   });
 
+  it('keeps backbone flags when the file has no backbone column', async () => {
+    await run(csv(...GOOD));
+    const noFlag = 'code,name,region,industry,production_equipment,nc_equipment,robots';
+    const r = await run(
+      Buffer.from(`${noFlag}\nE01,金华精密机械有限公司,婺城区,nev,100,80,6\nE09,New,yiwu,nev,5,1,0\n`),
+    );
+    expect(r).toMatchObject({ applied: true, updated: 1, created: 1 });
+    expect(reg.enterprise('E01')).toMatchObject({ backbone: true, ledger: { robots: 6 } });
+    expect(reg.enterprise('E09')?.backbone).toBe(false);
+  });
+
   it('refuses the whole file when any row is bad, naming every refused row and why', async () => {
     const bad = [
       ...GOOD,
