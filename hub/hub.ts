@@ -122,7 +122,11 @@ export class Hub {
 
   /** Per-gateway MQTT credentials (after start(): they live in the registry file). */
   get mqttCredentials(): MqttCredentialStore {
-    this.#mqttCredentials ??= new MqttCredentialStore(this.#registry.database, this.#clock);
+    const db = this.#registry.database;
+    // A hub started again after close() has a new registry handle.
+    if (this.#mqttCredentials?.database !== db) {
+      this.#mqttCredentials = new MqttCredentialStore(db, this.#clock);
+    }
     return this.#mqttCredentials;
   }
 

@@ -213,6 +213,11 @@ export class MqttCredentialStore {
     return new Set(rows.map((r) => r.username));
   }
 
+  /** The registry handle it works on. */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
   /** For audit entries written by the broker (logins). */
   get audit(): AuditLog {
     return this.#audit;

@@ -40,6 +40,37 @@ describe('MQTT revocation inside the hub', () => {
   });
 });
 
+describe('MQTT credentials across a hub restart', () => {
+  it('are kept in the registry file, and checked again after start() follows close()', async () => {
+    const dir = tempDir();
+    const hub = new Hub({
+      dataDir: dir.path,
+      mqtt: { port: 0 },
+      http: { port: 0 },
+      logger: capturingLogger().logger,
+    });
+    try {
+      await hub.start();
+      const { credential, password } = hub.mqttCredentials.create(
+        { group: GROUP, node: 'GW-R' },
+        { actor: 't' },
+      );
+      await hub.close();
+      await hub.start();
+      const user = { username: credential.username, password };
+      expect(await connectRefusal(hub.mqttUrl, user)).toBe('connected');
+      expect(await connectRefusal(hub.mqttUrl, { ...user, password: 'wrong' })).toMatch(/Bad username/i);
+      expect(hub.mqttCredentials.audit.list({ action: 'mqtt.login' }).map((e) => e.outcome)).toEqual([
+        'refused',
+        'ok',
+      ]);
+    } finally {
+      await hub.close();
+      dir.remove();
+    }
+  });
+});
+
 describe('MQTT wrong-password limit', () => {
   it('stops checking a user name after 5 wrong passwords a minute, except for a password it already knows', async () => {
     const dir = tempDir();
