@@ -282,7 +282,7 @@ describe('registry API', () => {
     expect(bad.statusCode).toBe(422);
     expect(bad.json()).toMatchObject({ applied: false, refused: [{ row: 5, code: 'E04' }] });
     expect(reg.enterprises()).toEqual([]);
-    const ok = await post(csv(...GOOD), { ...operator, 'content-type': 'text/csv' });
+    const ok = await post(csv(...GOOD), { ...operator, 'content-type': 'text/csv; charset=utf-8' });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ applied: true, created: 3 });
     const xl = await post(
