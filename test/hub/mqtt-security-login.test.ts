@@ -133,6 +133,35 @@ describe('MQTT anonymous access', () => {
   });
 });
 
+describe('MQTT without TLS on a network interface', () => {
+  it('is warned about at start; loopback is not', async () => {
+    const warning =
+      'MQTT without TLS on a network interface: passwords and data cross the network in clear (see docs/security.md#tls)';
+    for (const [host, warned] of [
+      ['0.0.0.0', true],
+      ['127.0.0.1', false],
+    ] as const) {
+      const dir = tempDir();
+      const logs = capturingLogger();
+      const hub = new Hub({
+        dataDir: dir.path,
+        mqtt: { host, port: 0 },
+        http: { port: 0 },
+        logger: logs.logger,
+      });
+      try {
+        await hub.start();
+        expect(logs.find(warning).map((l) => l.listeners)).toEqual(
+          warned ? [[`tcp 0.0.0.0:${hub.mqttPort}`]] : [],
+        );
+      } finally {
+        await hub.close();
+        dir.remove();
+      }
+    }
+  });
+});
+
 describe('MQTT security config', () => {
   const problems = (mqtt: Record<string, unknown>): string[] => {
     try {

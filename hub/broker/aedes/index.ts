@@ -27,6 +27,10 @@ function decide(
   else answer.then(then, (err: unknown) => fail(toError(err)));
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 function remoteAddress(client: Client): string | undefined {
   return (client.conn as Partial<Socket>).remoteAddress ?? client.req?.socket.remoteAddress;
 }
@@ -195,8 +199,16 @@ export class AedesBroker implements MqttBroker {
     this.#boundPort = this.#listeners[0]?.port;
     this.#aedes = aedes;
     this.#status = 'up';
-    for (const l of this.#listeners)
+    for (const l of this.#listeners) {
       log.info({ listener: l.kind, host: l.host, port: l.port }, 'MQTT broker listening');
+    }
+    const plain = this.#listeners.filter((l) => (l.kind === 'tcp' || l.kind === 'ws') && !isLoopback(l.host));
+    if (plain.length > 0) {
+      log.warn(
+        { listeners: plain.map((l) => `${l.kind} ${l.host}:${l.port}`) },
+        'MQTT without TLS on a network interface: passwords and data cross the network in clear (see docs/security.md#tls)',
+      );
+    }
   }
 
   /** Stops accepting; after `clientsClosed`, ends what is left and waits for every socket. */
