@@ -11,19 +11,13 @@
  * oldest segment (`drop-oldest`) or refuses new messages (`stop-sampling`); either way the
  * messages lost are counted and logged. Format: journal-file.ts.
  */
-import { randomUUID } from 'node:crypto';
 import {
   closeSync,
   fdatasyncSync,
-  ftruncateSync,
   mkdirSync,
   openSync,
-  readdirSync,
-  readFileSync,
   readSync,
-  renameSync,
   rmSync,
-  statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -35,11 +29,10 @@ import {
   frameAt,
   INDEX_SUFFIX,
   type JournalRecord,
-  parseIndex,
-  parseSegmentName,
   scanFrames,
   segmentName,
 } from './journal-file.js';
+import { type JournalState, loadSegments, loadState, type Segment, writeState } from './journal-store.js';
 
 export type { JournalRecord } from './journal-file.js';
 
@@ -73,28 +66,12 @@ export interface JournalCounters {
   writeErrors: number;
 }
 
-interface Segment {
-  readonly first: number;
-  /** first − 1 while empty. */
-  last: number;
-  bytes: number;
-  lastAt: number;
-  readonly path: string;
-}
-
 /** A segment's frames in memory for reading (the one the replay is in). */
 interface ReadCache {
   readonly first: number;
   buf: Buffer;
   offsets: number[];
 }
-
-interface State {
-  id: string;
-  acked: number;
-}
-
-const STATE_FILE = 'state.json';
 
 export class Journal {
   readonly counters: JournalCounters = {
@@ -112,7 +89,7 @@ export class Journal {
   readonly #segmentBytes: number;
   readonly #fsyncMs: number;
   readonly #segments: Segment[] = [];
-  #state: State;
+  #state: JournalState;
   #stateDirty = false;
   #fd: number;
   #dirty = false;
@@ -130,8 +107,8 @@ export class Journal {
     this.#segmentBytes = Math.min(opts.segmentBytes ?? 1024 ** 2, Math.floor(this.#maxBytes / 4));
     this.#fsyncMs = opts.fsyncIntervalMs ?? 1000;
     mkdirSync(opts.dir, { recursive: true });
-    this.#state = this.#loadState();
-    this.#loadSegments();
+    this.#state = loadState(opts.dir, this.#log);
+    for (const seg of loadSegments(opts.dir, this.#log, this.counters)) this.#segments.push(seg);
     const active = this.#segments.at(-1);
     this.#fd = active === undefined ? this.#openSegment(this.#state.acked + 1) : openSync(active.path, 'a');
     this.#trim();
@@ -291,90 +268,15 @@ export class Journal {
     return this.#segments.at(-1)!;
   }
 
-  #loadState(): State {
-    const path = join(this.#o.dir, STATE_FILE);
-    try {
-      const s = JSON.parse(readFileSync(path, 'utf8')) as Partial<State>;
-      if (typeof s.id === 'string' && Number.isSafeInteger(s.acked) && (s.acked ?? -1) >= 0) {
-        return { id: s.id, acked: s.acked! };
-      }
-      this.#log.error({ path }, 'journal state file is damaged; starting a new journal id');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.#log.error({ err, path }, 'cannot read the journal state; starting a new journal id');
-      }
-    }
-    const state = { id: randomUUID(), acked: 0 };
-    this.#writeState(state);
-    return state;
-  }
-
   #saveState(): void {
     if (!this.#stateDirty) return;
     try {
-      this.#writeState(this.#state);
+      writeState(this.#o.dir, this.#state);
       this.#stateDirty = false;
     } catch (err) {
       this.counters.writeErrors++;
       this.#log.error({ err }, 'cannot save the journal state; a restart replays more than needed');
     }
-  }
-
-  #writeState(s: State): void {
-    const path = join(this.#o.dir, STATE_FILE);
-    writeFileSync(`${path}.tmp`, JSON.stringify(s));
-    renameSync(`${path}.tmp`, path);
-  }
-
-  /** Reads the segment list; the last one is scanned and cut back to its last good frame. */
-  #loadSegments(): void {
-    const firsts = readdirSync(this.#o.dir)
-      .map(parseSegmentName)
-      .filter((f): f is number => f !== undefined)
-      .sort((a, b) => a - b);
-    firsts.forEach((first, i) => {
-      const path = join(this.#o.dir, segmentName(first));
-      const bytes = statSync(path).size;
-      const isLast = i === firsts.length - 1;
-      let idx: ReturnType<typeof parseIndex>;
-      if (!isLast) {
-        try {
-          idx = parseIndex(readFileSync(path.replace(/\.seg$/, INDEX_SUFFIX), 'utf8'), first, bytes);
-        } catch {
-          idx = undefined;
-        }
-      }
-      if (idx !== undefined) {
-        this.#segments.push({ first, last: idx.last, bytes, lastAt: idx.lastAt, path });
-        return;
-      }
-      const buf = readFileSync(path);
-      const scan = scanFrames(buf, 0, first);
-      if (scan.badBytes > 0) {
-        this.counters.corruptBytes += scan.badBytes;
-        this.#log.warn(
-          { path, badBytes: scan.badBytes, keptUpTo: scan.last },
-          'journal segment ends in a torn or damaged frame (a crash mid-write?); cut back to the last good one',
-        );
-        const fd = openSync(path, 'r+');
-        try {
-          ftruncateSync(fd, scan.end);
-        } finally {
-          closeSync(fd);
-        }
-      }
-      const prev = this.#segments.at(-1);
-      if (prev !== undefined && first !== prev.last + 1) {
-        this.#log.warn({ path, expected: prev.last + 1 }, 'journal segments do not follow on');
-      }
-      this.#segments.push({
-        first,
-        last: scan.last ?? first - 1,
-        bytes: scan.end,
-        lastAt: scan.lastAt ?? statSync(path).mtimeMs,
-        path,
-      });
-    });
   }
 
   #openSegment(first: number): number {
