@@ -55,9 +55,11 @@ for (const kind of ['influxd', 'victoria-metrics'] as const satisfies readonly S
         const windows = (await fault(r)) ?? [];
         const report = await r.finish(windows);
         const lines = report.verdicts.map(describeVerdict);
+        const { backlog, replayed, dropped } = report.journal;
         const summary =
           `${report.read} values read from ${report.verdicts.length} machines; ` +
-          `store caught up ${(report.drainMs / 1000).toFixed(1)} s after the counters stopped`;
+          `store caught up ${(report.drainMs / 1000).toFixed(1)} s after the counters stopped; ` +
+          `journal: backlog ${backlog}, replayed ${replayed}, dropped ${dropped}`;
         await ctx.annotate(summary);
         if (process.env.WANJI_CHAOS_VERBOSE) {
           process.stderr.write(
@@ -65,6 +67,10 @@ for (const kind of ['influxd', 'victoria-metrics'] as const satisfies readonly S
           );
         }
         expect(report.ok, `${summary}\n${lines.join('\n')}\nevents:\n  ${r.events.join('\n  ')}`).toBe(true);
+        expect(
+          backlog,
+          "the gateway's journal backlog once everything is stored (acknowledged = freed)",
+        ).toBe(0);
       } catch (err) {
         // The processes' own words: what the hub and the gateway logged before the end.
         failed = true;

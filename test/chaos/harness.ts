@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { gatewayConfigsForFleet } from '../../cli/fleet-gateways.js';
+import { gatewayConfigsForFleet, gatewayNodeId } from '../../cli/fleet-gateways.js';
 import { HubConfigSchema } from '../../hub/config.js';
+import { JOURNAL_METRIC } from '../../protocol/index.js';
 import type { FleetPlan } from '../../simulators/fleet.js';
 import { SimFleet } from '../../simulators/fleet-runtime.js';
 import { freePort, type TestServer } from '../support/influx-servers.js';
@@ -21,6 +22,7 @@ import { TcpProxy } from '../support/tcp-proxy.js';
 import { assertBuilt, WanjiProcess } from '../support/wanji-process.js';
 import { CounterPump } from './counter-pump.js';
 import { checkMachine, type LossWindow, type MachineVerdict, verdictOk } from './counting.js';
+import { JournalWatch } from './journal-watch.js';
 import { type MetricReader, storeFor } from './store-reader.js';
 
 export const HOST_ID = 'wanji-hub';
@@ -117,6 +119,8 @@ export interface CountReport {
   /** Values read from the machines, all together. */
   readonly read: number;
   readonly drainMs: number;
+  /** The gateway's Journal/* metrics at the end (undefined: never seen). */
+  readonly journal: { backlog?: number; replayed?: number; dropped?: number };
 }
 
 export class ChaosRig {
@@ -127,6 +131,7 @@ export class ChaosRig {
   readonly gateway: WanjiProcess;
   readonly proxy: TcpProxy;
   readonly reader: MetricReader;
+  readonly journal: JournalWatch;
   readonly events: string[] = [];
   readonly #o: RigOptions;
   readonly #t0 = Date.now();
@@ -160,6 +165,7 @@ export class ChaosRig {
       this.dir,
     );
     this.proxy = new TcpProxy(mqttPort);
+    this.journal = new JournalWatch(`mqtt://127.0.0.1:${mqttPort}`, ENTERPRISE, gatewayNodeId(ENTERPRISE));
     this.#storeConfig = store.config;
   }
 
@@ -187,6 +193,7 @@ export class ChaosRig {
     await this.fleet.start();
     this.pump.start();
     await this.startHub();
+    this.journal.start();
 
     const [config] = gatewayConfigsForFleet(this.fleet, {
       mqttUrl: this.proxy.url,
@@ -196,8 +203,13 @@ export class ChaosRig {
       modbusTimeoutMs: 500,
       dataDir: join(this.dir, 'gateways'),
     });
-    const withJournal = this.#o.journal === undefined ? config : { ...config, journal: this.#o.journal };
-    writeFileSync(join(this.dir, 'gateway.yaml'), stringify(withJournal));
+    // Node metrics (Journal/Backlog …) every second rather than every 10 s.
+    const gatewayConfig = {
+      ...config,
+      statusIntervalMs: 1_000,
+      ...(this.#o.journal === undefined ? {} : { journal: this.#o.journal }),
+    };
+    writeFileSync(join(this.dir, 'gateway.yaml'), stringify(gatewayConfig));
     await this.startGateway();
     await until(
       'every machine counter in the store (steady ingest)',
@@ -307,7 +319,18 @@ export class ChaosRig {
     await sleep(2_000); // late duplicates (replays still in flight) land now
     const verdicts = check(await this.reader.read());
     this.note('counted');
-    return { verdicts, ok: verdicts.every(verdictOk), read: this.pump.readCount, drainMs: drained };
+    // Acknowledged means freed: the journal's backlog returns to zero.
+    await until(
+      'the journal backlog to reach 0',
+      () => (this.journal.backlog === 0 ? true : undefined),
+      30_000,
+    ).catch(() => this.note(`journal backlog still ${this.journal.backlog} after 30 s`));
+    const journal = {
+      backlog: this.journal.backlog,
+      replayed: this.journal.value(JOURNAL_METRIC.replayed),
+      dropped: this.journal.value(JOURNAL_METRIC.dropped),
+    };
+    return { verdicts, ok: verdicts.every(verdictOk), read: this.pump.readCount, drainMs: drained, journal };
   }
 
   /** The event log and the tails of every process log, for a failing test. */
@@ -323,6 +346,7 @@ export class ChaosRig {
   /** Kills the children, closes the proxy and the machines; keeps the dir when `keep`. */
   async close(keep = false): Promise<void> {
     this.pump.stop();
+    await this.journal.close();
     await this.gateway.stop('SIGTERM', 5_000);
     await this.hub.stop('SIGTERM', 5_000);
     await this.proxy.close();
