@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { gatewayConfigsForFleet, gatewayNodeId } from '../../cli/fleet-gateways.js';
-import { HubConfigSchema } from '../../hub/config.js';
 import { JOURNAL_METRIC } from '../../protocol/index.js';
 import type { FleetPlan } from '../../simulators/fleet.js';
 import { SimFleet } from '../../simulators/fleet-runtime.js';
@@ -171,11 +170,11 @@ export class ChaosRig {
 
   /** Machines, hub, uplink, gateway; resolves once every machine's counter reaches the store. */
   async start(): Promise<void> {
-    const allowAnonymous = 'allowAnonymous' in HubConfigSchema.properties.mqtt.properties;
     const hubConfig = {
       dataDir: join(this.dir, 'hub-data'),
       hostId: HOST_ID,
-      mqtt: { host: '127.0.0.1', port: this.#mqttPort, ...(allowAnonymous ? { allowAnonymous: true } : {}) },
+      // Anonymous on loopback: credentials are not what these tests are about.
+      mqtt: { host: '127.0.0.1', port: this.#mqttPort, allowAnonymous: true },
       http: { host: '127.0.0.1', port: this.#httpPort },
       ...(this.#o.hubFlushIntervalMs !== undefined ? { flushIntervalMs: this.#o.hubFlushIntervalMs } : {}),
       store: {
