@@ -41,7 +41,7 @@ import {
 } from './journal-link.js';
 import { JOURNAL_METRIC_DEFINITIONS, NodeMetricState } from './node-metrics.js';
 import { dbirthPayload, ddataPayload, ddeathPayload, nbirthPayload, ndataPayload } from './payloads.js';
-import { Replayer, type ReplayOutcome } from './replay.js';
+import { Replayer, ReplayHolds, type ReplayOutcome } from './replay.js';
 import { MqttSession } from './session.js';
 
 export const DEFAULT_STATUS_INTERVAL_MS = 10_000;
@@ -115,9 +115,8 @@ export class EdgeNode {
   #journalTimer: TimerHandle | undefined;
   /** acknowledgedBy: broker — positions the broker has (QoS 0: written to the socket). */
   #sentPositions: PositionTracker | undefined;
-  /** Machines the replay is waiting for (since when), and those it had to announce itself. */
-  readonly #replayHold = new Map<string, number>();
-  readonly #replayBorn = new Set<string>();
+  /** Machines the replay is waiting for, or had to announce itself. */
+  readonly #holds: ReplayHolds;
   readonly #devices = new Map<string, DeviceRuntime>();
   readonly #nodeMetrics = new NodeMetricState();
   readonly #seq = new SeqCounter();
@@ -150,6 +149,7 @@ export class EdgeNode {
     this.#clock = opts.clock ?? systemClock;
     this.#log = opts.logger.child({ component: 'edge-node', group: opts.group, node: opts.node });
     this.#statusIntervalMs = opts.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
+    this.#holds = new ReplayHolds(() => this.#clock.now(), REPLAY_HOLD_MS);
     this.#nodeMetrics.setDefinitions(JOURNAL_METRIC_DEFINITIONS);
     for (const def of opts.devices) this.#devices.set(def.id, runtime(def));
     const filters = commandFilters(opts.group, opts.node);
@@ -261,8 +261,7 @@ export class EdgeNode {
     d.online = true;
     d.current.clear();
     for (const m of metrics) d.current.set(m.name, m);
-    this.#replayHold.delete(deviceId);
-    this.#replayBorn.delete(deviceId);
+    this.#holds.forget(deviceId);
     const position = this.#journal?.append(deviceId, metrics);
     if (this.#born) this.#publishDbirth(d, position);
   }
@@ -376,16 +375,11 @@ export class EdgeNode {
       );
       return 'skip';
     }
-    if (!d.born) {
-      const now = this.#clock.now();
-      const since = this.#replayHold.get(d.def.id) ?? now;
-      this.#replayHold.set(d.def.id, since);
-      if (now - since < REPLAY_HOLD_MS) return 'wait';
-      // The machine is not coming back soon: announce it for its history, and declare it
-      // dead again once the replay is over.
+    const decision = this.#holds.decide(d.def.id, d.born);
+    if (decision === 'wait') return 'wait';
+    if (decision === 'announce') {
       this.#log.info({ device: d.def.id }, 'machine offline; announcing it to replay its journalled data');
       this.#publishDbirth(d);
-      this.#replayBorn.add(d.def.id);
     }
     const payload = ddataPayload(d.byName, r.metrics, this.#seq.next(), this.#clock.now(), true, r.position);
     this.#publishData(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload, r.position);
@@ -393,12 +387,9 @@ export class EdgeNode {
   }
 
   #replayFinished(): void {
-    for (const id of this.#replayBorn) {
-      const d = this.#devices.get(id);
-      if (d !== undefined && !d.online) this.deviceDeath(id);
+    for (const id of this.#holds.finish()) {
+      if (this.#devices.get(id)?.online === false) this.deviceDeath(id);
     }
-    this.#replayBorn.clear();
-    this.#replayHold.clear();
   }
 
   #armStatus(): void {
@@ -530,8 +521,7 @@ export class EdgeNode {
       d.born = false;
       if (d.online) this.#publishDbirth(d);
     }
-    this.#replayBorn.clear();
-    this.#replayHold.clear();
+    this.#holds.clear();
     if (this.#journal !== undefined) this.#replayer?.start(this.#journal.head);
   }
 
