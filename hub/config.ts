@@ -68,6 +68,8 @@ export const HubConfigSchema = Type.Object(
         url: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts|tcp|ssl|ws|wss)://' })),
         /** Clients without a user name get in (full access). Only for the demo and tests. */
         allowAnonymous: Type.Boolean({ default: false }),
+        /** The largest MQTT packet the embedded broker takes; a larger one drops the connection. */
+        maxPacketBytes: Type.Integer({ minimum: 1_024, maximum: 268_435_455, default: 4 * 1024 * 1024 }),
         /** How often the hub looks for revoked credentials still connected (docs/security.md). */
         revocationCheckMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 2_000 }),
         /** An MQTT over TLS listener (embedded broker). */

@@ -76,6 +76,8 @@ export interface BrokerConfig {
   readonly port: number;
   /** external: mqtt://, mqtts://, ws:// URL of the broker. */
   readonly url?: string;
+  /** embedded: the largest MQTT packet taken (default 4 MiB); a larger one drops the connection. */
+  readonly maxPacketBytes?: number;
   /** embedded: an MQTT over TLS listener besides the plain one. */
   readonly tls?: BrokerTlsConfig;
   /** embedded: an MQTT over WebSocket listener besides the plain one. */

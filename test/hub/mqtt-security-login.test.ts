@@ -2,6 +2,7 @@
  * MQTT logins with a real client over loopback: revocation inside the hub, the wrong-password
  * limit, anonymous access; and the MQTT security config.
  */
+import { connect as tcpConnect } from 'node:net';
 import { connectAsync } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { resolveHubConfig } from '../../hub/config.js';
@@ -126,6 +127,53 @@ describe('MQTT anonymous access', () => {
       await c.publishAsync('anything/at/all', 'x');
       expect(c.connected).toBe(true);
       await c.endAsync();
+    } finally {
+      await hub.close();
+      dir.remove();
+    }
+  });
+});
+
+describe('MQTT packet size limit', () => {
+  it('drops a connection whose packet declares more than mqtt.maxPacketBytes, before login or after', async () => {
+    const dir = tempDir();
+    const logs = capturingLogger();
+    const hub = new Hub({
+      dataDir: dir.path,
+      mqtt: { port: 0, maxPacketBytes: 4_096, websocket: { port: 0, path: '/mqtt', secure: false } },
+      http: { port: 0 },
+      logger: logs.logger,
+    });
+    try {
+      await hub.start();
+      // Before any login: a CONNECT header declaring 100 MB, then the start of its body.
+      const socket = tcpConnect(hub.mqttPort!, '127.0.0.1');
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => undefined);
+      socket.write(Buffer.from([0x10, 0x80, 0xc2, 0xd7, 0x2f]));
+      socket.write(Buffer.alloc(64 * 1024));
+      await closed;
+      expect(logs.find('MQTT packet too large; connection dropped')[0]).toMatchObject({
+        declared: 100_000_000,
+        maxPacketBytes: 4_096,
+      });
+      // After login, over TCP and over WebSocket: a small publish goes, a large one drops the client.
+      const { credential, password } = hub.mqttCredentials.create(
+        { group: GROUP, node: 'GW-S' },
+        { actor: 't' },
+      );
+      for (const url of [hub.mqttUrl, `ws://127.0.0.1:${hub.mqttListeners.websocket}/mqtt`]) {
+        const c = await connectAsync(url, mqttOptions({ username: credential.username, password }));
+        await c.publishAsync('spBv1.0/E100/NDATA/GW-S', Buffer.alloc(1_000), { qos: 1 });
+        const gone = new Promise<void>((resolve) => c.once('close', () => resolve()));
+        c.publish('spBv1.0/E100/NDATA/GW-S', Buffer.alloc(10_000), { qos: 0 });
+        await gone;
+        await c.endAsync(true);
+      }
+      const h = (await (await fetch(`http://127.0.0.1:${hub.httpPort}/healthz`)).json()) as {
+        counters: { broker: Record<string, number> };
+      };
+      expect(h.counters.broker.droppedOversized).toBe(3);
     } finally {
       await hub.close();
       dir.remove();

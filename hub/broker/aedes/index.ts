@@ -5,6 +5,9 @@ import type { Logger } from 'pino';
 import { type ComponentHealth, HubError } from '../../errors.js';
 import type { BrokerAccessPolicy, BrokerConfig, BrokerContext, ClientInfo, MqttBroker } from '../types.js';
 import { type Listener, listenTcp, listenTls, listenWebSocket, loadTlsFiles } from './listeners.js';
+import { limitPacketSize } from './packet-limit.js';
+
+const DEFAULT_MAX_PACKET_BYTES = 4 * 1024 * 1024;
 
 /** aedes' AuthErrorCode.BAD_USERNAME_OR_PASSWORD (a const enum, not importable at runtime). */
 const BAD_USERNAME_OR_PASSWORD = 4;
@@ -50,7 +53,7 @@ export class AedesBroker implements MqttBroker {
   readonly #usernames = new WeakMap<Client, string>();
   readonly #wills = new WeakMap<Client, { topic: string; retain: boolean }>();
   #status: ComponentHealth['status'] = 'starting';
-  readonly counters = { tlsHandshakeErrors: 0 };
+  readonly counters = { tlsHandshakeErrors: 0, droppedOversized: 0 };
 
   constructor(config: BrokerConfig, ctx: BrokerContext) {
     this.#config = config;
@@ -169,8 +172,26 @@ export class AedesBroker implements MqttBroker {
     (aedes as unknown as NodeJS.EventEmitter).on('error', (err: unknown) =>
       log.error({ err }, 'broker error'),
     );
+    const maxPacketBytes = this.#config.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+    // Over WebSocket both the message bound and the packet bound may trip: count a connection once.
+    const tripped = new WeakSet<object>();
+    const oversize = (key: object, fields: Record<string, unknown>): void => {
+      if (tripped.has(key)) return;
+      tripped.add(key);
+      this.counters.droppedOversized++;
+      log.warn({ ...fields, maxPacketBytes }, 'MQTT packet too large; connection dropped');
+    };
+    let unlimited = false;
     const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
-      aedes.handle(stream, req);
+      const client = aedes.handle(stream, req);
+      const limited = limitPacketSize(client, maxPacketBytes, (declared) => {
+        oversize(req ?? stream, { clientId: client.id, remoteAddress: remoteAddress(client), declared });
+        stream.destroy();
+      });
+      if (!limited && !unlimited) {
+        unlimited = true;
+        log.warn('this aedes has no parser to watch: MQTT packet sizes are not limited');
+      }
     };
     const cfg = this.#config;
     try {
@@ -186,7 +207,10 @@ export class AedesBroker implements MqttBroker {
       }
       if (cfg.websocket !== undefined) {
         this.#listeners.push(
-          await listenWebSocket(handle, cfg.websocket, tlsFiles, cfg.websocket.host ?? this.#host, log),
+          await listenWebSocket(handle, cfg.websocket, tlsFiles, cfg.websocket.host ?? this.#host, log, {
+            maxPacketBytes,
+            onOversize: (req) => oversize(req, { remoteAddress: req.socket.remoteAddress, websocket: true }),
+          }),
         );
       }
     } catch (err) {

@@ -138,6 +138,7 @@ export async function listenWebSocket(
   tlsFiles: SecureContextOptions | undefined,
   host: string,
   log: Logger,
+  limit: { maxPacketBytes: number; onOversize: (req: IncomingMessage) => void },
 ): Promise<Listener> {
   if (config.secure && tlsFiles === undefined) {
     throw new HubConfigError('hub config', [
@@ -148,8 +149,14 @@ export async function listenWebSocket(
   http.on('request', (_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: upgrade required\n');
   });
-  const wss = new WebSocketServer({ server: http, path: config.path });
+  // ws buffers a whole message before the broker sees it: bound messages like packets
+  // (plus the largest fixed header, 5 bytes).
+  const maxPayload = limit.maxPacketBytes + 5;
+  const wss = new WebSocketServer({ server: http, path: config.path, maxPayload });
   wss.on('connection', (socket, req) => {
+    socket.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') limit.onOversize(req);
+    });
     const stream = createWebSocketStream(socket);
     // aedes reads the peer address from req; the stream has none of its own.
     handle(stream, req);
