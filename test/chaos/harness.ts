@@ -137,6 +137,7 @@ export class ChaosRig {
   readonly #mqttPort: number;
   readonly #httpPort: number;
   readonly #storeConfig: Record<string, unknown>;
+  #closed = false;
 
   /** Picks the hub's ports: fixed for the rig's life, so a restarted hub comes back on them. */
   static async create(options: RigOptions): Promise<ChaosRig> {
@@ -233,6 +234,7 @@ export class ChaosRig {
   }
 
   async startHub(): Promise<void> {
+    this.#assertOpen();
     this.hub.start();
     await until(
       'the hub to answer HTTP',
@@ -264,6 +266,7 @@ export class ChaosRig {
   }
 
   async startGateway(): Promise<void> {
+    this.#assertOpen();
     this.gateway.start();
     this.note(`gateway started (start ${this.gateway.starts})`);
   }
@@ -332,6 +335,11 @@ export class ChaosRig {
     return { verdicts, ok: verdicts.every(verdictOk), read: this.pump.readCount, drainMs: drained, journal };
   }
 
+  /** A scenario still running after a timeout closed the rig must not start processes again. */
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('the chaos rig is closed');
+  }
+
   /** The event log and the tails of every process log, for a failing test. */
   diagnostics(): string {
     return [
@@ -344,6 +352,7 @@ export class ChaosRig {
 
   /** Kills the children, closes the proxy and the machines; keeps the dir when `keep`. */
   async close(keep = false): Promise<void> {
+    this.#closed = true;
     this.pump.stop();
     await this.journal.close();
     await this.gateway.stop('SIGTERM', 5_000);
