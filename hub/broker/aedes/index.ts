@@ -51,6 +51,8 @@ export class AedesBroker implements MqttBroker {
   readonly #clients = new Map<string, Client>();
   /** The user name each connection logged in with; the will from its CONNECT. */
   readonly #usernames = new WeakMap<Client, string>();
+  /** What the policy sees of a logged-in client, made once: every publish is checked. */
+  readonly #infos = new WeakMap<Client, ClientInfo>();
   readonly #wills = new WeakMap<Client, { topic: string; retain: boolean }>();
   #status: ComponentHealth['status'] = 'starting';
   readonly counters = { tlsHandshakeErrors: 0, droppedOversized: 0 };
@@ -75,6 +77,10 @@ export class AedesBroker implements MqttBroker {
   /** The WebSocket listener's real port (after start()), when configured. */
   get webSocketPort(): number | undefined {
     return this.#listeners.find((l) => l.kind === 'ws' || l.kind === 'wss')?.port;
+  }
+
+  #loggedIn(client: Client): ClientInfo {
+    return this.#infos.get(client) ?? this.#info(client);
   }
 
   #info(client: Client): ClientInfo {
@@ -132,6 +138,7 @@ export class AedesBroker implements MqttBroker {
           (ok) => {
             if (ok) {
               if (username !== undefined) this.#usernames.set(client, username);
+              this.#infos.set(client, this.#info(client));
               return done(null, true);
             }
             const err = new Error('bad user name or password') as AuthenticateError;
@@ -147,14 +154,14 @@ export class AedesBroker implements MqttBroker {
       authorizePublish: (client, packet, done) => {
         if (client === null) return done(null);
         decide(
-          () => policy.authorizePublish(this.#info(client), packet.topic, { retain: packet.retain }),
+          () => policy.authorizePublish(this.#loggedIn(client), packet.topic, packet),
           (ok) => done(ok ? null : new Error(`publish to ${packet.topic} not allowed`)),
           (err) => done(err),
         );
       },
       authorizeSubscribe: (client, sub, done) => {
         decide(
-          () => policy.authorizeSubscribe(this.#info(client), sub.topic),
+          () => policy.authorizeSubscribe(this.#loggedIn(client), sub.topic),
           (ok) => done(null, ok ? sub : null),
           (err) => done(err),
         );
