@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
-import { type HubOptions, resolveHubConfig } from '../hub/config.js';
+import { type HubConfig, type HubOptions, resolveHubConfig } from '../hub/config.js';
 import { HubConfigError } from '../hub/errors.js';
 import { Hub } from '../hub/hub.js';
 import { type CommandIo, untilAborted } from './io.js';
@@ -32,6 +32,10 @@ function port(what: string, v: string | undefined, fallback: number): number {
 }
 
 class UsageError extends Error {}
+
+function isLoopback(h: string): boolean {
+  return h === '127.0.0.1' || h === 'localhost' || h === '::1';
+}
 
 function urlHost(h: string): string {
   if (h === '0.0.0.0' || h === '::') return 'localhost';
@@ -68,7 +72,14 @@ async function readHubConfigFile(file: string): Promise<FileConfig> {
     throw new HubConfigError(file, ['/: expected a mapping of hub settings (dataDir, mqtt, http, store, …)']);
   }
   const config = value as FileConfig;
-  if (typeof config.dataDir === 'string') config.dataDir = resolve(dirname(file), config.dataDir);
+  const here = (p: unknown) => (typeof p === 'string' ? resolve(dirname(file), p) : p);
+  if (typeof config.dataDir === 'string') config.dataDir = here(config.dataDir) as string;
+  // Certificate paths, like dataDir, are taken from the file's folder.
+  const tls = config.mqtt?.tls;
+  if (typeof tls === 'object' && tls !== null && !Array.isArray(tls)) {
+    const t = tls as Record<string, unknown>;
+    for (const k of ['cert', 'key', 'ca']) if (k in t) t[k] = here(t[k]);
+  }
   return config;
 }
 
@@ -114,6 +125,7 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
   let hub: Hub;
   let host: string;
   let dataDir: string;
+  let mqtt: HubConfig['mqtt'];
   try {
     const file = opts.config === undefined ? {} : await readHubConfigFile(opts.config);
     const defined = <T extends object>(o: T) =>
@@ -128,6 +140,7 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
     const config = resolveHubConfig(merged, opts.config ?? 'command-line options');
     host = config.http.host;
     dataDir = config.dataDir;
+    mqtt = config.mqtt;
     hub = new Hub({ ...(merged as Omit<HubOptions, 'logger'>), logger: io.logger });
   } catch (err) {
     if (err instanceof HubConfigError) {
@@ -144,12 +157,27 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
     return 1;
   }
   const h = urlHost(host);
-  io.stdout.write(
-    `Wanji hub running\n  dashboard  http://${h}:${hub.httpPort}/\n  MQTT       mqtt://${h}:${hub.mqttPort}\n  data       ${dataDir}\n`,
-  );
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+  const mh = urlHost(mqtt.host);
+  const listeners = hub.mqttListeners;
+  const lines = [
+    'Wanji hub running',
+    `  dashboard  http://${h}:${hub.httpPort}/`,
+    `  MQTT       mqtt://${mh}:${hub.mqttPort}`,
+    ...(listeners.tls === undefined
+      ? []
+      : [`  MQTT/TLS   mqtts://${urlHost(mqtt.tls?.host ?? mqtt.host)}:${listeners.tls}`]),
+    ...(listeners.websocket === undefined
+      ? []
+      : [
+          `  WebSocket  ${mqtt.websocket?.secure ? 'wss' : 'ws'}://${urlHost(mqtt.websocket?.host ?? mqtt.host)}:${listeners.websocket}${mqtt.websocket?.path ?? '/mqtt'}`,
+        ]),
+    `  data       ${dataDir}`,
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
+  if (mqtt.allowAnonymous && !isLoopback(mqtt.host)) {
     io.stderr.write(
-      'wanji hub: warning: the MQTT broker accepts anonymous clients on a non-loopback interface\n',
+      'wanji hub: warning: mqtt.allowAnonymous is on and the broker listens beyond this machine: ' +
+        'anyone who reaches it can publish as any gateway (create credentials with `wanji mqtt-user add`)\n',
     );
   }
   await untilAborted(io.signal);

@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runHubCommand } from '../../cli/hub.js';
+import { makeTestPki, tool } from '../hub/mqtt-security-helpers.js';
 import { captureIo } from '../support/cli-io.js';
 
 function io(signal: AbortSignal) {
@@ -34,6 +35,40 @@ describe('wanji hub --config', () => {
       const url = /dashboard\s+(\S+)/.exec(t.out())?.[1];
       const health = await fetch(`${url}healthz`);
       expect(health.status).toBe(200);
+    } finally {
+      ac.abort();
+      expect(await run).toBe(0);
+    }
+  });
+
+  it("takes certificate paths from the file's folder and lists every MQTT listener", async () => {
+    const openssl = tool('openssl');
+    if (openssl === undefined) return; // tool() fails in CI when it is missing
+    await mkdir(join(dir, 'pki'));
+    makeTestPki(openssl, join(dir, 'pki'));
+    const file = join(dir, 'hub.yaml');
+    await writeFile(
+      file,
+      [
+        'dataDir: data',
+        'mqtt:',
+        '  port: 0',
+        '  tls: { port: 0, cert: pki/server.crt, key: pki/server.key }',
+        '  websocket: { port: 0 }',
+        'http: { port: 0 }',
+      ].join('\n'),
+    );
+    const ac = new AbortController();
+    const t = io(ac.signal);
+    const run = runHubCommand(['-c', file], t.io);
+    const deadline = Date.now() + 20_000;
+    while (!t.out().includes('data ') && Date.now() < deadline && t.err() === '') {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      expect(t.err()).toBe('');
+      expect(t.out()).toMatch(/MQTT\/TLS\s+mqtts:\/\/127\.0\.0\.1:\d+/);
+      expect(t.out()).toMatch(/WebSocket\s+ws:\/\/127\.0\.0\.1:\d+\/mqtt/);
     } finally {
       ac.abort();
       expect(await run).toBe(0);
