@@ -30,7 +30,8 @@ const COUNTER = 'partCount';
 const COUNTER_METRIC = `Signals/${COUNTER}`;
 
 export interface RigOptions {
-  readonly server: TestServer;
+  /** InfluxDB 1.6 or VictoriaMetrics; undefined: the hub's embedded SQLite store. */
+  readonly server?: TestServer;
   /** Unique per test: the InfluxDB database, or the VictoriaMetrics measurement. */
   readonly name: string;
   /** Simulated machines (default 10). */
@@ -152,7 +153,7 @@ export class ChaosRig {
     this.dir = mkdtempSync(join(tmpdir(), `wanji-chaos-${options.name}-`));
     this.fleet = new SimFleet(plan(options.machines ?? 10), { logger: pino({ level: 'silent' }), tickMs: 0 });
     this.pump = new CounterPump(this.fleet.machines(), COUNTER);
-    const store = storeFor(options.server, options.name, COUNTER_METRIC);
+    const store = storeFor(options.server, options.name, COUNTER_METRIC, join(this.dir, 'hub-data'));
     this.reader = store.reader;
     this.hub = new WanjiProcess(
       'hub',

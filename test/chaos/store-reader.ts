@@ -1,8 +1,11 @@
 /**
  * Reads one metric of every machine straight from the store server, not through the hub:
- * InfluxQL `/query` on InfluxDB 1.x, the export API on VictoriaMetrics (it has no InfluxQL).
+ * InfluxQL `/query` on InfluxDB 1.x, the export API on VictoriaMetrics (it has no InfluxQL),
+ * the hub's samples.db file (opened read-only beside the running hub) for the embedded store.
  * Points at the same timestamp are one point (that is how both servers key them).
  */
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { type TestServer, VmReader } from '../support/influx-servers.js';
 import type { StoredPoint } from './counting.js';
 
@@ -84,16 +87,51 @@ export class VictoriaReader implements MetricReader {
   }
 }
 
+export class SqliteReader implements MetricReader {
+  constructor(
+    readonly path: string,
+    readonly metric: string,
+  ) {}
+
+  async read(): Promise<Map<string, StoredPoint[]>> {
+    const out = new Map<string, StoredPoint[]>();
+    if (!existsSync(this.path)) return out;
+    const db = new Database(this.path, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db
+        .prepare(
+          'SELECT s.machine AS machine, p.ts AS ts, p.value AS value FROM samples p ' +
+            'JOIN series s ON s.id = p.series_id WHERE s.metric = ? ORDER BY p.ts',
+        )
+        .all(this.metric) as { machine: string; ts: number; value: unknown }[];
+      for (const r of rows) {
+        if (typeof r.value !== 'number') continue;
+        const list = out.get(r.machine) ?? [];
+        list.push({ ts: r.ts, value: r.value });
+        out.set(r.machine, list);
+      }
+    } finally {
+      db.close();
+    }
+    return out;
+  }
+}
+
 /**
- * The hub's store settings for a test server, and a reader of what it wrote:
+ * The hub's store settings for a test server, and a reader of what it wrote: without a
+ * server, the embedded SQLite store (the hub's default) in the hub's data dir;
  * InfluxDB 1.6 in v1 mode (its own database per test), VictoriaMetrics through the v2 write
  * API (its own measurement per test; VictoriaMetrics has no databases).
  */
 export function storeFor(
-  server: TestServer,
+  server: TestServer | undefined,
   name: string,
   metric: string,
+  hubDataDir: string,
 ): { config: Record<string, unknown>; reader: MetricReader } {
+  if (server === undefined) {
+    return { config: { type: 'sqlite' }, reader: new SqliteReader(`${hubDataDir}/samples.db`, metric) };
+  }
   if (server.kind === 'influxd') {
     const measurement = 'machine_samples';
     return {
