@@ -1,11 +1,12 @@
 /**
  * The chaos rig: simulated Modbus machines in the test process, the hub and one gateway as
  * child processes (`wanji hub`, `wanji gateway`, from dist/), the gateway's uplink through a
- * TCP proxy the test controls, and the hub's store on a real InfluxDB 1.6 or VictoriaMetrics.
- * Each machine's part counter is a sequence number (counter-pump.ts); at the end the rig
- * reads the whole series from the store server and counts every value.
+ * TCP proxy the test controls, and the hub's store on a real InfluxDB 1.6 or VictoriaMetrics
+ * (or the embedded SQLite store). Each machine's part counter is a sequence number
+ * (counter-pump.ts); at the end the rig reads the whole series from the store and counts
+ * every value, and watches the gateway's journal backlog return to zero (journal-watch.ts).
  *
- *   machines ──Modbus TCP──▶ gateway ──MQTT──▶ proxy (uplink) ──▶ hub ──▶ InfluxDB | VictoriaMetrics
+ *   machines ──Modbus TCP──▶ gateway ──MQTT──▶ proxy (uplink) ──▶ hub ──▶ InfluxDB | VictoriaMetrics | SQLite
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
