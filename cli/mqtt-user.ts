@@ -4,14 +4,13 @@
  * drops its connections within `mqtt.revocationCheckMs`.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDocument } from 'yaml';
 import { HubError } from '../hub/errors.js';
 import { Registry } from '../hub/registry/registry.js';
 import { type MqttCredential, MqttCredentialStore } from '../hub/security/mqtt-credentials.js';
+import { hubDataDir } from './hub-data-dir.js';
 import type { CommandIo } from './io.js';
 
 const USAGE = `Usage: wanji mqtt-user <add|list|revoke> [options]
@@ -36,22 +35,13 @@ Options for every subcommand:
 
 class UsageError extends Error {}
 
-/** The data dir as `wanji hub` finds it: --data-dir, else the config's dataDir (relative to the file). */
+/** The data dir as `wanji hub` finds it (hub-data-dir.ts); a problem is a usage error. */
 async function dataDirOf(dataDir: string | undefined, config: string | undefined): Promise<string> {
-  if (dataDir !== undefined) return resolve(dataDir);
-  if (config === undefined) return resolve('wanji-data');
-  let text: string;
   try {
-    text = await readFile(config, 'utf8');
+    return await hubDataDir(dataDir, config);
   } catch (err) {
-    throw new UsageError(`cannot read ${config}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new UsageError((err as Error).message);
   }
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new UsageError(`${config}: not valid YAML (${doc.errors[0]?.message})`);
-  const dir = (doc.toJS() as { dataDir?: unknown } | null)?.dataDir;
-  if (dir === undefined) return resolve('wanji-data');
-  if (typeof dir !== 'string' || dir === '') throw new UsageError(`${config}: dataDir must be a path`);
-  return resolve(dirname(config), dir);
 }
 
 const when = (ms: number | undefined): string =>

@@ -5,13 +5,13 @@
 import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDocument } from 'yaml';
 import { ROLES } from '../hub/api/access.js';
 import { Registry } from '../hub/registry/registry.js';
 import { AuditLog } from '../hub/security/audit.js';
 import { parseExpiry, TokenError, type TokenRecord, TokenStore } from '../hub/security/tokens.js';
+import { hubDataDir } from './hub-data-dir.js';
 import type { CommandIo } from './io.js';
 
 const USAGE = `Usage: wanji token <create|list|revoke> [options]
@@ -37,23 +37,13 @@ Options for every subcommand:
 
 class UsageError extends Error {}
 
-/** The data dir as `wanji hub` finds it: --data-dir, else the config's dataDir (relative to the file). */
+/** The data dir as `wanji hub` finds it (hub-data-dir.ts); a problem is a usage error. */
 async function dataDirOf(dataDir: string | undefined, config: string | undefined): Promise<string> {
-  if (dataDir !== undefined) return resolve(dataDir);
-  if (config === undefined) return resolve('wanji-data');
-  let text: string;
   try {
-    text = await readFile(config, 'utf8');
+    return await hubDataDir(dataDir, config);
   } catch (err) {
-    throw new UsageError(`cannot read ${config}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new UsageError((err as Error).message);
   }
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new UsageError(`${config}: not valid YAML (${doc.errors[0]?.message})`);
-  const value = doc.toJS() as { dataDir?: unknown } | null;
-  const dir = value?.dataDir;
-  if (dir === undefined) return resolve('wanji-data');
-  if (typeof dir !== 'string' || dir === '') throw new UsageError(`${config}: dataDir must be a path`);
-  return resolve(dirname(config), dir);
 }
 
 const when = (ms: number | null): string =>
