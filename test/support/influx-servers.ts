@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, it } from 'vitest';
 import type { LatestValue, SeriesPoint, SeriesQuery } from '../../hub/store/types.js';
+import { killOnExit } from './reaper.js';
 
 export type ServerKind = 'influxd' | 'victoria-metrics';
 
@@ -67,17 +68,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of running) c.kill('SIGKILL');
-  });
-}
-
 export interface TestServer {
   readonly kind: ServerKind;
   readonly url: string;
@@ -115,14 +105,12 @@ class ServerProcess implements TestServer {
 
   async start(): Promise<void> {
     if (this.#child !== undefined) return;
-    installExitHook();
     const log = openSync(join(this.dir, 'server.log'), 'a');
     const child = spawn(findBinary(this.kind) ?? this.kind, this.#launch.args, {
       stdio: ['ignore', log, log],
     });
     this.#child = child;
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+    killOnExit(child);
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${this.kind} exited at start:\n${this.#logTail()}`);

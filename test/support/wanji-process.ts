@@ -9,20 +9,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from './reaper.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const WANJI_CLI = join(root, 'bin', 'wanji.js');
-
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of running) c.kill('SIGKILL');
-  });
-}
 
 /** Throws when dist/ has not been built (the children would run stale or no code). */
 export function assertBuilt(): void {
@@ -57,7 +47,6 @@ export class WanjiProcess {
   /** Spawns the process (no-op while it runs); readiness is the caller's to check. */
   start(): void {
     if (this.running) return;
-    installExitHook();
     const log = openSync(this.logFile, 'a');
     this.#starts++;
     const child = spawn(process.execPath, [WANJI_CLI, ...this.#args], {
@@ -65,8 +54,7 @@ export class WanjiProcess {
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     this.#child = child;
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+    killOnExit(child);
   }
 
   /** How many times it was started. */
