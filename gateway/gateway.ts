@@ -22,6 +22,7 @@ import { type ConfigDiff, diffConfigs, ReloadError } from './reload.js';
 import { type MachineStatusView, Sampler } from './sampler.js';
 import { createDriver } from './southbound/registry.js';
 import type { Driver, DriverSink, MachineHealth, MachineStatus, Sample } from './southbound/types.js';
+import { writeToMachine } from './writes.js';
 
 export interface GatewayOptions {
   readonly logger: Logger;
@@ -126,6 +127,8 @@ export class Gateway {
       statusIntervalMs: config.statusIntervalMs,
       journal: config.journal,
       readNodeMetrics: () => this.#nodeMetricValues(),
+      // DCMD writes, to tags marked writable (writes.ts).
+      onDeviceCommand: (w) => writeToMachine(this.#config.machines, this.#drivers, w),
     });
     this.#sampler = new Sampler({
       machines: config.machines,

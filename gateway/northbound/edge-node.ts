@@ -30,6 +30,7 @@ import {
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig, JournalConfig } from '../config/schema.js';
 import type { MetricUpdate } from '../sampler.js';
+import { type DeviceCommandHandler, DeviceCommands } from './commands.js';
 import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
 import type { Journal, JournalRecord } from './journal.js';
 import {
@@ -69,6 +70,8 @@ export interface EdgeNodeOptions {
   readonly reconnectMinMs?: number;
   readonly reconnectMaxMs?: number;
   readonly connectTimeoutMs?: number;
+  /** Performs the writes of DCMDs (commands.ts); without it DCMDs are ignored (read-only). */
+  readonly onDeviceCommand?: DeviceCommandHandler;
 }
 
 interface DeviceRuntime {
@@ -119,6 +122,7 @@ export class EdgeNode {
   readonly #holds: ReplayHolds;
   readonly #devices = new Map<string, DeviceRuntime>();
   readonly #nodeMetrics = new NodeMetricState();
+  readonly #commands: DeviceCommands;
   readonly #seq = new SeqCounter();
   #subscribed = false;
   #hostOnline = false;
@@ -134,7 +138,6 @@ export class EdgeNode {
     queued: 0,
     ncmdMalformed: 0,
     ncmdIgnored: 0,
-    dcmdIgnored: 0,
     stateMalformed: 0,
     stateStale: 0,
     hostOffline: 0,
@@ -149,6 +152,7 @@ export class EdgeNode {
     this.#clock = opts.clock ?? systemClock;
     this.#log = opts.logger.child({ component: 'edge-node', group: opts.group, node: opts.node });
     this.#statusIntervalMs = opts.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
+    this.#commands = new DeviceCommands(this.#log, opts.onDeviceCommand);
     this.#holds = new ReplayHolds(() => this.#clock.now(), REPLAY_HOLD_MS);
     this.#nodeMetrics.setDefinitions(JOURNAL_METRIC_DEFINITIONS);
     for (const def of opts.devices) this.#devices.set(def.id, runtime(def));
@@ -323,6 +327,7 @@ export class EdgeNode {
       counters: {
         ...this.#session.counters,
         ...this.#counters,
+        ...this.#commands.counters,
         ...(this.#journal === undefined ? {} : prefixed('journal', this.#journal.counters)),
         ...(this.#replayer === undefined ? {} : prefixed('replay', this.#replayer.counters)),
         dropped: (journal?.dropped ?? 0) + (journal?.expired ?? 0),
@@ -417,9 +422,7 @@ export class EdgeNode {
     if (t.kind === 'state') this.#onHostState(payload);
     else if (t.kind === 'node' && t.type === 'NCMD') this.#onNodeCommand(payload);
     else if (t.kind === 'device' && t.type === 'DCMD') {
-      // Gateways are read-only by default (DOMAIN.md); writes come with per-tag opt-in.
-      this.#counters.dcmdIgnored++;
-      this.#log.debug({ device: t.device }, 'DCMD ignored: writing to machines is not enabled');
+      void this.#commands.handle(t.device, this.#devices.get(t.device)?.def, payload);
     }
   }
 
