@@ -19,6 +19,7 @@ import type { Registry } from '../registry/registry.js';
 import type { DeviceActivity, GatewayActivity, RegistryEvent } from '../registry/types.js';
 import { isPermanentStoreError } from '../store/errors.js';
 import type { Sample, SampleStore } from '../store/types.js';
+import { StoreBackoff } from './backoff.js';
 import { type Batch, SampleBuffer } from './buffer.js';
 import { RegistryBatch } from './registry-batch.js';
 import { type FlushedBatch, progressOf, type SampleSource } from './sources.js';
@@ -67,12 +68,6 @@ export interface IngestCounters {
 
 export type FlushedListener = (batch: FlushedBatch) => void;
 
-interface Failing {
-  since: number;
-  attempts: number;
-  last: string;
-}
-
 export class Ingest implements HostSink {
   readonly counters: IngestCounters = {
     flushes: 0,
@@ -96,8 +91,7 @@ export class Ingest implements HostSink {
   readonly #maxBatch: number;
   readonly #maxBuffered: number;
   readonly #writeTimeout: number;
-  readonly #retryMin: number;
-  readonly #retryMax: number;
+  readonly #backoff: StoreBackoff;
   readonly #buffer = new SampleBuffer();
   readonly #listeners = new Set<FlushedListener>();
   readonly #refusedListeners = new Set<(source: SampleSource) => void>();
@@ -107,9 +101,6 @@ export class Ingest implements HostSink {
   #chain: Promise<void> = Promise.resolve();
   #draining = false;
   #writeStartedAt: number | undefined;
-  #failing: Failing | undefined;
-  #retryDelay = 0;
-  #nextAttemptAt = 0;
   #refusing = false;
   #refusedInEpisode = 0;
   #running = false;
@@ -123,8 +114,12 @@ export class Ingest implements HostSink {
     this.#maxBatch = opts.maxBatchSamples ?? 10_000;
     this.#maxBuffered = opts.maxBufferedSamples ?? 500_000;
     this.#writeTimeout = opts.writeTimeoutMs ?? 30_000;
-    this.#retryMin = opts.retryMinDelayMs ?? 250;
-    this.#retryMax = Math.max(this.#retryMin, opts.retryMaxDelayMs ?? 30_000);
+    this.#backoff = new StoreBackoff(
+      this.#log,
+      this.#clock,
+      opts.retryMinDelayMs ?? 250,
+      opts.retryMaxDelayMs ?? 30_000,
+    );
   }
 
   async start(): Promise<void> {
@@ -257,7 +252,7 @@ export class Ingest implements HostSink {
   /** Starts writing unless a write is under way or the backoff says wait. */
   #kick(): void {
     if (this.#draining || this.#buffer.entries === 0) return;
-    const wait = this.#nextAttemptAt - this.#clock();
+    const wait = this.#backoff.nextAttemptAt - this.#clock();
     if (wait > 0) {
       this.#schedule(wait);
       return;
@@ -266,7 +261,7 @@ export class Ingest implements HostSink {
     void this.#enqueue(() => this.#drain(false)).finally(() => {
       this.#draining = false;
       if (this.#buffer.entries > 0) {
-        this.#schedule(Math.max(this.#interval, this.#nextAttemptAt - this.#clock()));
+        this.#schedule(Math.max(this.#interval, this.#backoff.nextAttemptAt - this.#clock()));
       }
     });
   }
@@ -276,7 +271,7 @@ export class Ingest implements HostSink {
     let first = true;
     while (this.#buffer.entries > 0 && (first || all || this.#buffer.samples >= this.#maxBatch)) {
       first = false;
-      if (!all && this.#clock() < this.#nextAttemptAt) return;
+      if (!all && this.#clock() < this.#backoff.nextAttemptAt) return;
       if (!(await this.#writeBatch(this.#buffer.peek(this.#maxBatch)))) return;
     }
   }
@@ -292,7 +287,7 @@ export class Ingest implements HostSink {
       } catch (err) {
         this.counters.storeErrors++;
         if (!isPermanentStoreError(err)) {
-          this.#failed(err, batch.samples.length);
+          this.#backoff.failed(err, batch.samples.length);
           return false;
         }
         outcome = 'rejected';
@@ -305,7 +300,7 @@ export class Ingest implements HostSink {
     }
     this.#buffer.shift(batch);
     if (this.#refusing && this.#buffer.samples < this.#maxBuffered) this.#endRefusing();
-    this.#succeeded();
+    this.#backoff.succeeded();
     this.#emit(batch, outcome);
     return true;
   }
@@ -325,33 +320,6 @@ export class Ingest implements HostSink {
       this.#timers.clearTimeout(timer);
       this.#writeStartedAt = undefined;
     }
-  }
-
-  #failed(err: unknown, samples: number): void {
-    const now = this.#clock();
-    this.#retryDelay =
-      this.#failing === undefined ? this.#retryMin : Math.min(this.#retryDelay * 2, this.#retryMax);
-    this.#nextAttemptAt = now + this.#retryDelay;
-    const last =
-      err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
-    this.#failing = {
-      since: this.#failing?.since ?? now,
-      attempts: (this.#failing?.attempts ?? 0) + 1,
-      last,
-    };
-    const ctx = { err, samples, attempts: this.#failing.attempts, retryInMs: this.#retryDelay };
-    if (this.#failing.attempts === 1) this.#log.error(ctx, 'store write failed; samples kept, retrying');
-    else this.#log.warn(ctx, 'store write failed again; samples kept, retrying');
-  }
-
-  #succeeded(): void {
-    if (this.#failing === undefined) return;
-    this.#log.info(
-      { attempts: this.#failing.attempts, downMs: this.#clock() - this.#failing.since },
-      'store writes go through again',
-    );
-    this.#failing = undefined;
-    this.#nextAttemptAt = 0;
   }
 
   #emit(batch: Batch, outcome: FlushedBatch['outcome']): void {
@@ -398,12 +366,8 @@ export class Ingest implements HostSink {
 
   #problem(): string | undefined {
     const parts: string[] = [];
-    if (this.#failing !== undefined) {
-      parts.push(
-        `store writes failing since ${new Date(this.#failing.since).toISOString()} ` +
-          `(${this.#failing.attempts} attempts; last ${this.#failing.last})`,
-      );
-    }
+    const failing = this.#backoff.describe();
+    if (failing !== undefined) parts.push(failing);
     if (this.#writeStartedAt !== undefined && this.#clock() - this.#writeStartedAt > this.#writeTimeout) {
       parts.push(`a store write has been pending for ${this.#clock() - this.#writeStartedAt} ms`);
     }
