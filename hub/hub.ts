@@ -13,7 +13,7 @@ import { SparkplugHost } from './host/host.js';
 import { REAL_TIMERS } from './host/types.js';
 import { Ingest } from './ingest/ingest.js';
 import { Registry } from './registry/registry.js';
-import { MqttCredentialStore } from './security/mqtt-credentials.js';
+import { type MqttCredential, MqttCredentialStore } from './security/mqtt-credentials.js';
 import { type InternalCredential, MqttAccessPolicy, newInternalCredential } from './security/mqtt-policy.js';
 import { RevocationWatch } from './security/mqtt-revocation.js';
 import { ParentForwarder } from './stats/parent.js';
@@ -131,9 +131,10 @@ export class Hub {
   }
 
   /** Revokes a credential and drops its connections now (the CLI's revocations take a check interval). */
-  async revokeMqttUser(username: string, by: { actor: string; source?: string }): Promise<void> {
-    this.mqttCredentials.revoke(username, by);
+  async revokeMqttUser(username: string, by: { actor: string; source?: string }): Promise<MqttCredential> {
+    const credential = this.mqttCredentials.revoke(username, by);
     await this.#revocations.checkNow();
+    return credential;
   }
 
   /** The embedded broker's TLS and WebSocket ports (after start()), when configured. */
@@ -204,6 +205,10 @@ export class Hub {
           windows: this.windows,
           health: () => this.#health(),
           http: this.config.http,
+          mqttUsers: {
+            credentials: () => this.mqttCredentials,
+            revoke: (username, by) => this.revokeMqttUser(username, by),
+          },
         },
       });
       await this.#startPart(this.#api);

@@ -18,6 +18,7 @@ import type { ApiDeps, RouteDeps } from './deps.js';
 import { frameworkError, installErrorHandlers } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
+import { mqttUserRoutes } from './routes/mqtt-users.js';
 import { overviewRoutes } from './routes/overview.js';
 import { registryRoutes } from './routes/registry.js';
 import { statisticsRoutes } from './routes/statistics.js';
@@ -83,6 +84,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   void app.register(async (api) => overviewRoutes(api, routeDeps));
   void app.register(async (api) => fleetRoutes(api, routeDeps));
   void app.register(async (api) => adminRoutes(api, routeDeps));
+  void app.register(async (api) => mqttUserRoutes(api, routeDeps));
   void app.register(async (api) => registryRoutes(api, routeDeps));
   void app.register(async (api) => statisticsRoutes(api, routeDeps));
   return app;

@@ -4,6 +4,11 @@ import type { HttpConfig } from '../config.js';
 import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { AuditLog } from '../security/audit.js';
+import type {
+  MqttCredential,
+  MqttCredentialActor,
+  MqttCredentialStore,
+} from '../security/mqtt-credentials.js';
 import type { TokenStore } from '../security/tokens.js';
 import type { StatsWindows } from '../stats/stats.js';
 import type { SampleStore } from '../store/types.js';
@@ -24,6 +29,15 @@ export interface ApiDeps {
   /** Default: built on the registry's database. */
   readonly tokens?: TokenStore;
   readonly audit?: AuditLog;
+  /** The broker's credentials; default: a store on the registry's database, no broker (routes/mqtt-users.ts). */
+  readonly mqttUsers?: MqttUserAdmin;
+}
+
+/** The hub's MQTT credentials as the API manages them (Hub.mqttCredentials, Hub.revokeMqttUser). */
+export interface MqttUserAdmin {
+  readonly credentials: () => MqttCredentialStore;
+  /** Revokes, and drops the connections using it when a broker runs in this process. */
+  readonly revoke: (username: string, by: MqttCredentialActor) => Promise<MqttCredential>;
 }
 
 /** ApiDeps with the security parts resolved: what each route module gets. */
