@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { Gateway } from '../../gateway/gateway.js';
-import { DataType, deviceTopic, encodePayload, type Metric, type Payload } from '../../protocol/index.js';
+import { coerceValue, parseDeviceCommand } from '../../gateway/northbound/commands.js';
+import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
+import {
+  DataType,
+  deviceTopic,
+  encodePayload,
+  MACHINE_METRIC,
+  type Metric,
+  type Payload,
+} from '../../protocol/index.js';
 import { SimMachine } from '../../simulators/machine.js';
 import { ModbusSimServer } from '../../simulators/modbus/server.js';
 import { testLogger, waitFor } from './helpers.js';
@@ -193,7 +202,8 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
     // The gateway runs on: a good write afterwards still goes through.
     await dcmd([{ name: 'Signals/alarmNumber', datatype: DataType.Int16, value: -3 }]);
     await waitFor(() => press.value('alarmNumber') === -3 || undefined, 5000, 'the write');
-    expect(counters().dcmdWrites).toBe(1);
+    await outcomes(10);
+    expect(counters()).toMatchObject({ dcmdWrites: 1, dcmdRefused: 7, dcmdFailed: 0, dcmdMalformed: 2 });
   });
 
   it('counts a write the device answers with an exception as failed', async () => {
@@ -249,5 +259,83 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
       await opc.close();
       await rm(opcDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('DCMD values and metrics (commands.ts)', () => {
+  const def = deviceDefinitions(
+    validateGatewayConfig(
+      {
+        gateway: { group: GROUP, node: NODE },
+        mqtt: { url: 'mqtt://127.0.0.1:1' },
+        connections: [{ id: 'plc', type: 'modbus-tcp', host: '127.0.0.1', port: 1 }],
+        machines: [
+          {
+            id: PRESS,
+            connection: 'plc',
+            kind: 'press',
+            dataDepth: 'full',
+            unitId: 1,
+            state: { tag: 'state', map: { 1: 'stopped' } },
+            tags: [
+              { name: 'state', table: 'holding', address: 0, type: 'int16' },
+              { name: 'total', table: 'holding', address: 1, type: 'int64', writable: true },
+            ],
+          },
+        ],
+      },
+      'dcmd-write.test units',
+    ).machines,
+  )[0]!;
+
+  it('converts values to the datatype or says why not', () => {
+    expect(coerceValue(DataType.Int64, 5)).toEqual({ value: 5n });
+    expect(coerceValue(DataType.Int64, 2n ** 62n)).toEqual({ value: 2n ** 62n });
+    expect(coerceValue(DataType.UInt64, -1n)).toEqual({ reason: '-1 is outside 0..18446744073709551615' });
+    expect(coerceValue(DataType.UInt16, 65_536)).toEqual({ reason: '65536 is outside 0..65535' });
+    expect(coerceValue(DataType.Double, 7n)).toEqual({ value: 7 });
+    expect(coerceValue(DataType.Float, Number.NaN)).toEqual({
+      reason: 'takes a finite number, not number NaN',
+    });
+    expect(coerceValue(DataType.Boolean, 0)).toEqual({ value: false });
+    expect(coerceValue(DataType.Boolean, 2)).toEqual({
+      reason: 'takes true or false (or 0/1), not number 2',
+    });
+    expect(coerceValue(DataType.String, 'ok')).toEqual({ value: 'ok' });
+    expect(coerceValue(DataType.String, 1)).toEqual({ reason: 'takes text, not number 1' });
+    expect(coerceValue(DataType.Int32, null)).toEqual({ reason: 'takes an integer, not null' });
+    expect(coerceValue(DataType.Bytes, new Uint8Array([1]))).toEqual({
+      reason: `its datatype ${DataType.Bytes} cannot be written`,
+    });
+  });
+
+  it('resolves metrics by name and by alias, and refuses the State metric', () => {
+    const total = def.metrics.find((m) => m.name === 'Signals/total')!;
+    const state = def.metrics.find((m) => m.name === MACHINE_METRIC.state)!;
+    const parsed = parseDeviceCommand(
+      PRESS,
+      def,
+      encodePayload({
+        metrics: [
+          { alias: total.alias, datatype: DataType.Int64, value: 9n },
+          { name: 'Signals/total', datatype: DataType.Int32, value: 3 },
+          { alias: state.alias, datatype: DataType.String, value: 'running' },
+        ],
+      }),
+    );
+    expect(parsed).toEqual({
+      ok: true,
+      writes: [
+        { device: PRESS, tag: 'total', metric: 'Signals/total', value: 9n },
+        { device: PRESS, tag: 'total', metric: 'Signals/total', value: 3n },
+      ],
+      refused: [
+        {
+          metric: `alias ${state.alias}`,
+          reason: 'State is not a tag (only Signals/<tag> metrics can be written)',
+        },
+      ],
+    });
+    expect(parseDeviceCommand(PRESS, def, new Uint8Array([0x0a]))).toMatchObject({ ok: false });
   });
 });
