@@ -70,7 +70,7 @@ export interface EdgeNodeOptions {
   readonly reconnectMinMs?: number;
   readonly reconnectMaxMs?: number;
   readonly connectTimeoutMs?: number;
-  /** Performs the writes of DCMDs (commands.ts); without it DCMDs are ignored (read-only). */
+  /** Performs DCMD writes (commands.ts); without it DCMDs are ignored: read-only. */
   readonly onDeviceCommand?: DeviceCommandHandler;
 }
 
@@ -421,9 +421,8 @@ export class EdgeNode {
     const t = parsed.topic;
     if (t.kind === 'state') this.#onHostState(payload);
     else if (t.kind === 'node' && t.type === 'NCMD') this.#onNodeCommand(payload);
-    else if (t.kind === 'device' && t.type === 'DCMD') {
+    else if (t.kind === 'device' && t.type === 'DCMD')
       void this.#commands.handle(t.device, this.#devices.get(t.device)?.def, payload);
-    }
   }
 
   #onHostState(payload: Buffer): void {
