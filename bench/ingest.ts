@@ -19,95 +19,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { Hub } from '../hub/hub.js';
 import { createStore } from '../hub/store/index.js';
 import { encodeSamples, SeriesKeys } from '../hub/store/influxdb/line-protocol.js';
 import type { Sample } from '../hub/store/types.js';
-import {
-  DataType,
-  deviceTopic,
-  encodePayload,
-  type Metric,
-  NODE_METRIC,
-  nodeTopic,
-  SeqCounter,
-} from '../protocol/index.js';
 import { findBinary, startInfluxd, startVictoriaMetrics } from '../test/support/influx-servers.js';
+import { METRICS, type PublisherData, T0 } from './ingest-publisher.js';
 
-const METRICS = 10;
 const BATCH = 10_000;
 const WINDOW = 100_000;
-const T0 = Date.now() - 3_600_000;
-
-interface PublisherData {
-  readonly url: string;
-  readonly index: number;
-  readonly machines: number;
-}
-
-const signal = (k: number, value: number, timestamp: number): Metric => ({
-  alias: k + 1,
-  datatype: DataType.Double,
-  value,
-  timestamp,
-});
-
-/**
- * One edge node with `machines` devices: births, then DDATA round robin while `allowed()`
- * (messages in total) lets it; a negative allowance ends it.
- */
-async function publish(d: PublisherData, allowed: () => number): Promise<number> {
-  const group = 'bench';
-  const node = `gw-${d.index}`;
-  const seq = new SeqCounter();
-  const client = await connectAsync(d.url, { clientId: `bench-${d.index}`, clean: true, reconnectPeriod: 0 });
-  const send = (topic: string, metrics: Metric[], timestamp: number): Promise<unknown> =>
-    client.publishAsync(topic, Buffer.from(encodePayload({ timestamp, seq: seq.next(), metrics })), {
-      qos: 0,
-    });
-  await client.publishAsync(
-    nodeTopic(group, 'NBIRTH', node),
-    Buffer.from(
-      encodePayload({
-        timestamp: Date.now(),
-        seq: seq.birth(),
-        metrics: [
-          { name: NODE_METRIC.bdSeq, datatype: DataType.Int64, value: 0 },
-          { name: NODE_METRIC.rebirth, datatype: DataType.Boolean, value: false },
-        ],
-      }),
-    ),
-    { qos: 0 },
-  );
-  for (let j = 0; j < d.machines; j++) {
-    const metrics = Array.from({ length: METRICS }, (_, k) => ({
-      ...signal(k, 0, T0),
-      name: `Signals/s${k}`,
-    }));
-    await send(deviceTopic(group, 'DBIRTH', node, `m${d.index}-${j}`), metrics, T0);
-  }
-  let sent = 0;
-  for (;;) {
-    const allow = allowed();
-    if (allow < 0) break;
-    if (sent >= allow) {
-      await new Promise((r) => setTimeout(r, 2));
-      continue;
-    }
-    let last: Promise<unknown> = Promise.resolve();
-    for (const end = Math.min(allow, sent + 200); sent < end; sent++) {
-      const j = sent % d.machines;
-      const ts = T0 + 1 + Math.floor(sent / d.machines);
-      const metrics = Array.from({ length: METRICS }, (_, k) => signal(k, sent + k, ts));
-      last = send(deviceTopic(group, 'DDATA', node, `m${d.index}-${j}`), metrics, ts);
-    }
-    await last;
-  }
-  await client.endAsync();
-  return sent;
-}
 
 interface Options {
   rounds: number;
@@ -286,9 +207,13 @@ class PipelineRig {
     const o = this.#o;
     for (let index = 0; index < o.publishers; index++) {
       const data: PublisherData = { url: this.hub.mqttUrl, index, machines: o.machines };
-      const child = fork(fileURLToPath(import.meta.url), ['--publisher', JSON.stringify(data)], {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      const child = fork(
+        fileURLToPath(new URL('./ingest-publisher.js', import.meta.url)),
+        [JSON.stringify(data)],
+        {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        },
+      );
       if (child.pid !== undefined && o.publisherNice !== 0) os.setPriority(child.pid, o.publisherNice);
       this.#publishers.push(child);
       this.#exited.push(new Promise((resolve) => child.once('exit', resolve)));
@@ -426,18 +351,9 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--publisher') {
-  let allow = 0;
-  process.on('message', (m: { allow: number }) => {
-    allow = m.allow;
-  });
-  await publish(JSON.parse(process.argv[3] ?? '{}') as PublisherData, () => allow);
-  process.disconnect?.();
-} else {
-  main().catch((err: unknown) => {
-    process.stderr.write(
-      `bench:ingest failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = 1;
-  });
-}
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `bench:ingest failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exitCode = 1;
+});
