@@ -1,6 +1,7 @@
-/** Reads a gateway config from YAML. */
+/** Reads a gateway config from YAML, and checks that the files it names can be read. */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
+import { fileIssues } from './files.js';
 import type { ConfigIssue } from './issues.js';
 import type { GatewayConfig } from './schema.js';
 import { ConfigError, validateGatewayConfig } from './validate.js';
@@ -39,5 +40,9 @@ export async function loadGatewayConfig(file: string): Promise<GatewayConfig> {
       },
     );
   }
-  return parseGatewayConfig(text, file);
+  const config = parseGatewayConfig(text, file);
+  // After the schema: only a config of the right shape names files worth opening.
+  const issues = await fileIssues(config);
+  if (issues.length > 0) throw new ConfigError(file, issues);
+  return config;
 }

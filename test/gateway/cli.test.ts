@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,6 +50,46 @@ describe('wanji gateway', () => {
     const r = io();
     expect(await runGatewayCommand(['-c', 'deploy/examples/gateway.yaml', '--check'], r.io)).toBe(0);
     expect(r.out()).toContain('is valid: E001/GW-E001-1: 2 machines on 2 connections');
+  });
+
+  it('--check reports mqtt.tls files that cannot be read, with the file, path and fix, and exits 2', async () => {
+    const file = join(dir, 'gw.yaml');
+    const tls = (ca: string, cert: string, key: string) =>
+      `gateway: { group: E001, node: GW-1 }\nmqtt:\n  url: "mqtts://hub:8883"\n  tls: { ca: "${ca}", cert: "${cert}", key: "${key}" }\nconnections: []\nmachines: []\n`;
+    await mkdir(join(dir, 'certs'));
+    await writeFile(join(dir, 'key.der'), Buffer.from([0x30, 0x82, 0x01, 0x0a]));
+    await writeFile(file, tls(join(dir, 'no-ca.pem'), join(dir, 'certs'), join(dir, 'key.der')));
+    const r = io();
+    expect(await runGatewayCommand(['-c', file, '--check'], r.io)).toBe(2);
+    expect(r.out()).not.toContain('is valid');
+    const err = r.err();
+    expect(err).toContain(`${file}: 3 problems in the gateway config`);
+    expect(err).toContain(`/mqtt/tls/ca: cannot use ${join(dir, 'no-ca.pem')} as the CA certificate`);
+    expect(err).toContain('the file does not exist');
+    expect(err).toContain(
+      `/mqtt/tls/cert: cannot use ${join(dir, 'certs')} as the client certificate: it is a directory`,
+    );
+    expect(err).toMatch(/\/mqtt\/tls\/key: .*no PEM block[^\n]*\n\s+fix: give a PEM file/);
+
+    // A relative path is shown resolved; the start refuses it the same way, before connecting.
+    await writeFile(
+      file,
+      tls('no-such-dir/ca.pem', join(dir, 'certs'), join(dir, 'key.der')).replace(/, cert.*key: "[^"]*"/, ''),
+    );
+    const start = io();
+    expect(await runGatewayCommand(['-c', file, '--data-dir', join(dir, 'data')], start.io)).toBe(2);
+    expect(start.err()).toContain(`${file}: a problem in the gateway config`);
+    expect(start.err()).toContain(`no-such-dir/ca.pem (${join(process.cwd(), 'no-such-dir/ca.pem')})`);
+    expect(start.out()).not.toContain('running');
+
+    // Readable PEM files pass.
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(join(dir, 'ca.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(join(dir, 'key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(file, tls(join(dir, 'ca.pem'), join(dir, 'ca.pem'), join(dir, 'key.pem')));
+    const ok = io();
+    expect(await runGatewayCommand(['-c', file, '--check'], ok.io)).toBe(0);
+    expect(ok.out()).toContain('is valid: E001/GW-1');
   });
 
   it('runs until the signal aborts, then publishes NDEATH and exits 0', async () => {
