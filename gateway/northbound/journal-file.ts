@@ -9,8 +9,8 @@
  * (`{"i":"…"}` a 64-bit integer, `{"x":"…"}` bytes in base64, `{"f":"NaN"}` a non-finite
  * number). Positions are consecutive within a segment. A frame cut short by a crash, or
  * whose CRC does not match, ends the segment: it and anything after it are discarded, counted.
- * A sealed segment has a sidecar `<first>.idx` with its figures, so opening a large journal
- * does not read every segment.
+ * A sealed segment is compressed (raw deflate, `<first position>.segz`) and has a sidecar
+ * `<first>.idx` with its figures, so opening a large journal does not read every segment.
  */
 import { crc32 } from 'node:zlib';
 import type { MetricValue } from '../../protocol/index.js';
@@ -30,16 +30,23 @@ const QUALITY: readonly Quality[] = ['good', 'uncertain', 'bad'];
 const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 0, uncertain: 1, bad: 2 };
 
 export const SEGMENT_SUFFIX = '.seg';
+export const COMPRESSED_SUFFIX = '.segz';
 export const INDEX_SUFFIX = '.idx';
 
-export function segmentName(first: number): string {
-  return `${String(first).padStart(16, '0')}${SEGMENT_SUFFIX}`;
+const stem = (first: number): string => String(first).padStart(16, '0');
+
+export function segmentName(first: number, compressed = false): string {
+  return `${stem(first)}${compressed ? COMPRESSED_SUFFIX : SEGMENT_SUFFIX}`;
 }
 
-/** The first position of a segment file name, or undefined for another file. */
-export function parseSegmentName(name: string): number | undefined {
-  const m = /^(\d{16})\.seg$/.exec(name);
-  return m === null ? undefined : Number(m[1]);
+export function indexName(first: number): string {
+  return `${stem(first)}${INDEX_SUFFIX}`;
+}
+
+/** The first position of a segment file name and whether it is compressed, or undefined. */
+export function parseSegmentName(name: string): { first: number; compressed: boolean } | undefined {
+  const m = /^(\d{16})\.seg(z?)$/.exec(name);
+  return m === null ? undefined : { first: Number(m[1]), compressed: m[2] === 'z' };
 }
 
 function encodeValue(v: MetricValue): unknown {
@@ -150,16 +157,23 @@ export function frameAt(buf: Buffer, offset: number): JournalRecord {
 export interface SegmentIndex {
   readonly first: number;
   readonly last: number;
+  /** Bytes on disk (compressed, for a compressed segment). */
   readonly bytes: number;
   readonly lastAt: number;
+  readonly compressed?: boolean;
 }
 
-export function parseIndex(text: string, first: number, bytes: number): SegmentIndex | undefined {
+export function parseIndex(
+  text: string,
+  first: number,
+  bytes: number,
+  compressed: boolean,
+): SegmentIndex | undefined {
   try {
     const o = JSON.parse(text) as Partial<SegmentIndex>;
-    if (o.first !== first || o.bytes !== bytes) return undefined;
+    if (o.first !== first || o.bytes !== bytes || (o.compressed === true) !== compressed) return undefined;
     if (typeof o.last !== 'number' || typeof o.lastAt !== 'number' || o.last < first - 1) return undefined;
-    return { first, last: o.last, bytes, lastAt: o.lastAt };
+    return { first, last: o.last, bytes, lastAt: o.lastAt, compressed };
   } catch {
     return undefined;
   }

@@ -10,12 +10,14 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import { INDEX_SUFFIX, parseIndex, parseSegmentName, scanFrames, segmentName } from './journal-file.js';
+import { indexName, parseIndex, parseSegmentName, scanFrames, segmentName } from './journal-file.js';
 
 export interface JournalState {
   id: string;
@@ -29,7 +31,9 @@ export interface Segment {
   last: number;
   bytes: number;
   lastAt: number;
-  readonly path: string;
+  path: string;
+  /** Sealed and deflated (`.segz`); read whole, never appended to. */
+  compressed: boolean;
 }
 
 const STATE_FILE = 'state.json';
@@ -61,56 +65,93 @@ export function writeState(dir: string, s: JournalState): void {
 }
 
 /**
- * The segments in position order. Sealed ones are taken from their index when it matches the
- * file; the others (the last, always) are scanned, and a torn or damaged tail is cut off,
- * counted in `counters.corruptBytes` and logged.
+ * The segments in position order. Sealed (compressed) ones are taken from their index when it
+ * matches the file; the others (the active one, always) are scanned, and a torn or damaged
+ * tail is cut off, counted in `counters.corruptBytes` and logged. A raw segment left next to
+ * its compressed copy (a crash while sealing) is removed.
  */
 export function loadSegments(dir: string, log: Logger, counters: { corruptBytes: number }): Segment[] {
+  const byFirst = new Map<number, { raw: boolean; z: boolean }>();
+  for (const name of readdirSync(dir)) {
+    const p = parseSegmentName(name);
+    if (p === undefined) continue;
+    const e = byFirst.get(p.first) ?? { raw: false, z: false };
+    if (p.compressed) e.z = true;
+    else e.raw = true;
+    byFirst.set(p.first, e);
+  }
   const segments: Segment[] = [];
-  const firsts = readdirSync(dir)
-    .map(parseSegmentName)
-    .filter((f): f is number => f !== undefined)
-    .sort((a, b) => a - b);
-  firsts.forEach((first, i) => {
-    const path = join(dir, segmentName(first));
-    const bytes = statSync(path).size;
-    let idx: ReturnType<typeof parseIndex>;
-    if (i < firsts.length - 1) {
-      try {
-        idx = parseIndex(readFileSync(path.replace(/\.seg$/, INDEX_SUFFIX), 'utf8'), first, bytes);
-      } catch {
-        idx = undefined;
-      }
-    }
-    if (idx !== undefined) {
-      segments.push({ first, last: idx.last, bytes, lastAt: idx.lastAt, path });
-      return;
-    }
-    const scan = scanFrames(readFileSync(path), 0, first);
-    if (scan.badBytes > 0) {
-      counters.corruptBytes += scan.badBytes;
-      log.warn(
-        { path, badBytes: scan.badBytes, keptUpTo: scan.last },
-        'journal segment ends in a torn or damaged frame (a crash mid-write?); cut back to the last good one',
-      );
-      const fd = openSync(path, 'r+');
-      try {
-        ftruncateSync(fd, scan.end);
-      } finally {
-        closeSync(fd);
-      }
-    }
+  for (const [first, files] of [...byFirst].sort((a, b) => a[0] - b[0])) {
+    const seg =
+      (files.z ? compressedSegment(dir, first, log, counters) : undefined) ??
+      (files.raw ? rawSegment(dir, first, log, counters) : undefined);
+    if (seg === undefined) continue;
+    if (seg.compressed && files.raw) rmSync(join(dir, segmentName(first)), { force: true });
     const prev = segments.at(-1);
     if (prev !== undefined && first !== prev.last + 1) {
-      log.warn({ path, expected: prev.last + 1 }, 'journal segments do not follow on');
+      log.warn({ path: seg.path, expected: prev.last + 1 }, 'journal segments do not follow on');
     }
-    segments.push({
-      first,
-      last: scan.last ?? first - 1,
-      bytes: scan.end,
-      lastAt: scan.lastAt ?? statSync(path).mtimeMs,
-      path,
-    });
-  });
+    segments.push(seg);
+  }
   return segments;
+}
+
+function readIndex(dir: string, first: number, bytes: number, compressed: boolean) {
+  try {
+    return parseIndex(readFileSync(join(dir, indexName(first)), 'utf8'), first, bytes, compressed);
+  } catch {
+    return undefined;
+  }
+}
+
+function compressedSegment(
+  dir: string,
+  first: number,
+  log: Logger,
+  counters: { corruptBytes: number },
+): Segment | undefined {
+  const path = join(dir, segmentName(first, true));
+  const bytes = statSync(path).size;
+  const idx = readIndex(dir, first, bytes, true);
+  if (idx !== undefined) return { first, last: idx.last, bytes, lastAt: idx.lastAt, path, compressed: true };
+  // No index (a crash while sealing): read it whole.
+  try {
+    const scan = scanFrames(inflateRawSync(readFileSync(path)), 0, first);
+    if (scan.last === undefined) throw new Error('no frame');
+    return { first, last: scan.last, bytes, lastAt: scan.lastAt ?? 0, path, compressed: true };
+  } catch (err) {
+    counters.corruptBytes += bytes;
+    log.error({ err, path }, 'compressed journal segment cannot be read; its messages are lost');
+    rmSync(path, { force: true });
+    return undefined;
+  }
+}
+
+function rawSegment(dir: string, first: number, log: Logger, counters: { corruptBytes: number }): Segment {
+  const path = join(dir, segmentName(first));
+  const bytes = statSync(path).size;
+  const idx = readIndex(dir, first, bytes, false);
+  if (idx !== undefined) return { first, last: idx.last, bytes, lastAt: idx.lastAt, path, compressed: false };
+  const scan = scanFrames(readFileSync(path), 0, first);
+  if (scan.badBytes > 0) {
+    counters.corruptBytes += scan.badBytes;
+    log.warn(
+      { path, badBytes: scan.badBytes, keptUpTo: scan.last },
+      'journal segment ends in a torn or damaged frame (a crash mid-write?); cut back to the last good one',
+    );
+    const fd = openSync(path, 'r+');
+    try {
+      ftruncateSync(fd, scan.end);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return {
+    first,
+    last: scan.last ?? first - 1,
+    bytes: scan.end,
+    lastAt: scan.lastAt ?? statSync(path).mtimeMs,
+    path,
+    compressed: false,
+  };
 }

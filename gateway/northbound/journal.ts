@@ -16,18 +16,21 @@ import {
   fdatasyncSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
+  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { MetricUpdate } from '../sampler.js';
 import {
   encodeFrame,
   frameAt,
-  INDEX_SUFFIX,
+  indexName,
   type JournalRecord,
   scanFrames,
   segmentName,
@@ -282,21 +285,41 @@ export class Journal {
   #openSegment(first: number): number {
     const path = join(this.#o.dir, segmentName(first));
     const fd = openSync(path, 'a');
-    this.#segments.push({ first, last: first - 1, bytes: 0, lastAt: this.#o.now(), path });
+    this.#segments.push({ first, last: first - 1, bytes: 0, lastAt: this.#o.now(), path, compressed: false });
     return fd;
   }
 
-  /** Closes the active segment (writing its index) and opens the next. */
+  /**
+   * Closes the active segment, compresses it (JSON frames shrink several times: the metric
+   * names repeat), writes its index, and opens the next. Crash-safe order: the compressed
+   * copy is complete (renamed into place) before the index names it and the raw file goes.
+   */
   #seal(): void {
     const active = this.#active();
     this.sync();
+    const dir = this.#o.dir;
     try {
       closeSync(this.#fd);
-      const idx = { first: active.first, last: active.last, bytes: active.bytes, lastAt: active.lastAt };
-      writeFileSync(active.path.replace(/\.seg$/, INDEX_SUFFIX), JSON.stringify(idx));
+      const z = deflateRawSync(readFileSync(active.path), { level: 1 });
+      const zPath = join(dir, segmentName(active.first, true));
+      writeFileSync(`${zPath}.tmp`, z);
+      renameSync(`${zPath}.tmp`, zPath);
+      const idx = {
+        first: active.first,
+        last: active.last,
+        bytes: z.length,
+        lastAt: active.lastAt,
+        compressed: true,
+      };
+      writeFileSync(join(dir, indexName(active.first)), JSON.stringify(idx));
+      rmSync(active.path, { force: true });
+      active.path = zPath;
+      active.bytes = z.length;
+      active.compressed = true;
+      if (this.#cache?.first === active.first) this.#cache = undefined;
     } catch (err) {
       this.counters.writeErrors++;
-      this.#log.error({ err, path: active.path }, 'cannot seal a journal segment');
+      this.#log.error({ err, path: active.path }, 'cannot seal a journal segment; kept uncompressed');
     }
     this.#fd = this.#openSegment(active.last + 1);
   }
@@ -350,12 +373,19 @@ export class Journal {
   #remove(seg: Segment): void {
     if (this.#cache?.first === seg.first) this.#cache = undefined;
     rmSync(seg.path, { force: true });
-    rmSync(seg.path.replace(/\.seg$/, INDEX_SUFFIX), { force: true });
+    rmSync(join(this.#o.dir, indexName(seg.first)), { force: true });
   }
 
   /** The segment's frames, read once and extended as the active segment grows. */
   #load(seg: Segment): ReadCache {
     let c = this.#cache;
+    if (c !== undefined && c.first === seg.first && (seg.compressed || c.buf.length >= seg.bytes)) return c;
+    if (seg.compressed) {
+      const buf = inflateRawSync(readFileSync(seg.path));
+      c = { first: seg.first, buf, offsets: scanFrames(buf, 0, seg.first).offsets };
+      this.#cache = c;
+      return c;
+    }
     if (c === undefined || c.first !== seg.first) {
       c = { first: seg.first, buf: Buffer.alloc(0), offsets: [] };
       this.#cache = c;

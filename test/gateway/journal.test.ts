@@ -1,6 +1,16 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Journal, type JournalOptions } from '../../gateway/northbound/journal.js';
@@ -32,7 +42,7 @@ describe('Journal', () => {
     expect(j.head).toBe(200);
     expect(j.backlog).toBe(200);
     expect(j.start).toBe(1);
-    const segmentsBefore = readdirSync(dir).filter((f) => f.endsWith('.seg')).length;
+    const segmentsBefore = readdirSync(dir).filter((f) => /\.segz?$/.test(f)).length;
     expect(segmentsBefore).toBeGreaterThan(5);
 
     const all = j.read(1, 1000);
@@ -44,7 +54,7 @@ describe('Journal', () => {
     expect(j.acked).toBe(120);
     expect(j.start).toBe(121);
     expect(j.backlog).toBe(80);
-    const segmentsAfter = readdirSync(dir).filter((f) => f.endsWith('.seg')).length;
+    const segmentsAfter = readdirSync(dir).filter((f) => /\.segz?$/.test(f)).length;
     expect(segmentsAfter).toBeLessThan(segmentsBefore);
     // what the hub acknowledged may be gone; what it did not is all there
     expect(j.read(121, 1000).map((r) => r.position)).toEqual(Array.from({ length: 80 }, (_, i) => i + 121));
@@ -176,5 +186,33 @@ describe('Journal', () => {
     expect(b.head).toBe(0);
     expect(b.append('m', update(1))).toBe(1);
     b.close();
+  });
+
+  it('compresses sealed segments, reads them back, and survives a crash in the middle of sealing', () => {
+    const a = open({ segmentBytes: 64 * 1024, maxBytes: 1 << 30 });
+    for (let n = 1; n <= 3000; n++) a.append(`machine-${n % 10}`, update(n));
+    const files = readdirSync(dir);
+    const sealed = files.filter((f) => f.endsWith('.segz'));
+    expect(sealed.length).toBeGreaterThan(1);
+    expect(files.filter((f) => f.endsWith('.seg'))).toHaveLength(1); // only the active one is raw
+    // repeated metric names: the sealed segments are a fraction of their 64 KiB
+    for (const f of sealed) expect(statSync(join(dir, f)).size).toBeLessThan(16 * 1024);
+    expect(a.read(1, 5000).map((r) => r.position)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    a.close();
+
+    // A crash after the compressed copy was written but before its index and the raw file's
+    // removal: rebuild the raw file next to it and drop the index.
+    const first = sealed[0]!.replace('.segz', '');
+    const b = open();
+    const rawCopy = b.read(Number(first), 1)[0];
+    expect(rawCopy?.position).toBe(Number(first));
+    b.close();
+    rmSync(join(dir, `${first}.idx`));
+    writeFileSync(join(dir, `${first}.seg`), inflateRawSync(readFileSync(join(dir, `${first}.segz`))));
+    const c = open();
+    expect(readdirSync(dir)).not.toContain(`${first}.seg`); // the leftover raw copy is gone
+    expect(c.head).toBe(3000);
+    expect(c.read(1, 5000).map((r) => r.position)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    c.close();
   });
 });
