@@ -9,6 +9,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -154,4 +155,40 @@ function rawSegment(dir: string, first: number, log: Logger, counters: { corrupt
     path,
     compressed: false,
   };
+}
+
+/** A segment's frames in memory for reading (the one the replay is in). */
+export interface ReadCache {
+  readonly first: number;
+  buf: Buffer;
+  offsets: number[];
+}
+
+/**
+ * The segment's frames: `cache` when it already holds them, extended when the (active)
+ * segment has grown since, read afresh otherwise (a compressed one is inflated whole).
+ */
+export function readFrames(seg: Segment, cache: ReadCache | undefined): ReadCache {
+  if (cache !== undefined && cache.first === seg.first && (seg.compressed || cache.buf.length >= seg.bytes)) {
+    return cache;
+  }
+  if (seg.compressed) {
+    const buf = inflateRawSync(readFileSync(seg.path));
+    return { first: seg.first, buf, offsets: scanFrames(buf, 0, seg.first).offsets };
+  }
+  const c =
+    cache !== undefined && cache.first === seg.first
+      ? cache
+      : { first: seg.first, buf: Buffer.alloc(0), offsets: [] };
+  const fd = openSync(seg.path, 'r');
+  try {
+    const more = Buffer.allocUnsafe(seg.bytes - c.buf.length);
+    readSync(fd, more, 0, more.length, c.buf.length);
+    const base = c.buf.length;
+    c.buf = Buffer.concat([c.buf, more]);
+    for (const o of scanFrames(c.buf, base, seg.first + c.offsets.length).offsets) c.offsets.push(o);
+  } finally {
+    closeSync(fd);
+  }
+  return c;
 }

@@ -17,25 +17,25 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { MetricUpdate } from '../sampler.js';
+import { encodeFrame, frameAt, indexName, type JournalRecord, segmentName } from './journal-file.js';
 import {
-  encodeFrame,
-  frameAt,
-  indexName,
-  type JournalRecord,
-  scanFrames,
-  segmentName,
-} from './journal-file.js';
-import { type JournalState, loadSegments, loadState, type Segment, writeState } from './journal-store.js';
+  type JournalState,
+  loadSegments,
+  loadState,
+  type ReadCache,
+  readFrames,
+  type Segment,
+  writeState,
+} from './journal-store.js';
 
 export type { JournalRecord } from './journal-file.js';
 
@@ -69,13 +69,6 @@ export interface JournalCounters {
   writeErrors: number;
 }
 
-/** A segment's frames in memory for reading (the one the replay is in). */
-interface ReadCache {
-  readonly first: number;
-  buf: Buffer;
-  offsets: number[];
-}
-
 export class Journal {
   readonly counters: JournalCounters = {
     appended: 0,
@@ -99,6 +92,7 @@ export class Journal {
   #lastSync = 0;
   #refusing = false;
   #cache: ReadCache | undefined;
+  #bytes = 0;
   #closed = false;
 
   /** Opens (or creates) the journal in `dir`, recovering from a crash mid-write. */
@@ -111,7 +105,10 @@ export class Journal {
     this.#fsyncMs = opts.fsyncIntervalMs ?? 1000;
     mkdirSync(opts.dir, { recursive: true });
     this.#state = loadState(opts.dir, this.#log);
-    for (const seg of loadSegments(opts.dir, this.#log, this.counters)) this.#segments.push(seg);
+    for (const seg of loadSegments(opts.dir, this.#log, this.counters)) {
+      this.#segments.push(seg);
+      this.#bytes += seg.bytes;
+    }
     const active = this.#segments.at(-1);
     this.#fd = active === undefined ? this.#openSegment(this.#state.acked + 1) : openSync(active.path, 'a');
     this.#trim();
@@ -152,10 +149,9 @@ export class Journal {
     return this.head - this.start + 1;
   }
 
+  /** Bytes on disk, kept as segments grow, shrink (sealing) and go (checked on every append). */
   get bytes(): number {
-    let n = 0;
-    for (const s of this.#segments) n += s.bytes;
-    return n;
+    return this.#bytes;
   }
 
   /** True while new messages are refused (stop-sampling and full). */
@@ -187,6 +183,7 @@ export class Journal {
     }
     active.last = position;
     active.bytes += frame.length;
+    this.#bytes += frame.length;
     active.lastAt = now;
     this.counters.appended++;
     this.#dirty = true;
@@ -211,17 +208,33 @@ export class Journal {
   read(from: number, max: number): JournalRecord[] {
     const out: JournalRecord[] = [];
     let pos = Math.max(from, this.#segments[0]?.first ?? from);
+    let seg: Segment | undefined;
     while (out.length < max && pos <= this.head) {
-      const seg = this.#segments.find((s) => s.first <= pos && pos <= s.last);
+      if (seg === undefined || pos > seg.last) seg = this.#segmentOf(pos);
       if (seg === undefined) break;
-      const cache = this.#load(seg);
-      const i = pos - seg.first;
-      const offset = cache.offsets[i];
+      const cache = readFrames(seg, this.#cache);
+      this.#cache = cache;
+      const offset = cache.offsets[pos - seg.first];
       if (offset === undefined) break;
       out.push(frameAt(cache.buf, offset));
       pos++;
     }
     return out;
+  }
+
+  /** The segment holding `pos` (segments are in position order). */
+  #segmentOf(pos: number): Segment | undefined {
+    const segs = this.#segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = segs[mid]!;
+      if (pos < s.first) hi = mid - 1;
+      else if (pos > s.last) lo = mid + 1;
+      else return s;
+    }
+    return undefined;
   }
 
   /** Flushes appends to the disk if any are pending; called by the timer and by close(). */
@@ -314,6 +327,7 @@ export class Journal {
       writeFileSync(join(dir, indexName(active.first)), JSON.stringify(idx));
       rmSync(active.path, { force: true });
       active.path = zPath;
+      this.#bytes += z.length - active.bytes;
       active.bytes = z.length;
       active.compressed = true;
       if (this.#cache?.first === active.first) this.#cache = undefined;
@@ -371,39 +385,9 @@ export class Journal {
   }
 
   #remove(seg: Segment): void {
+    this.#bytes -= seg.bytes;
     if (this.#cache?.first === seg.first) this.#cache = undefined;
     rmSync(seg.path, { force: true });
     rmSync(join(this.#o.dir, indexName(seg.first)), { force: true });
-  }
-
-  /** The segment's frames, read once and extended as the active segment grows. */
-  #load(seg: Segment): ReadCache {
-    let c = this.#cache;
-    if (c !== undefined && c.first === seg.first && (seg.compressed || c.buf.length >= seg.bytes)) return c;
-    if (seg.compressed) {
-      const buf = inflateRawSync(readFileSync(seg.path));
-      c = { first: seg.first, buf, offsets: scanFrames(buf, 0, seg.first).offsets };
-      this.#cache = c;
-      return c;
-    }
-    if (c === undefined || c.first !== seg.first) {
-      c = { first: seg.first, buf: Buffer.alloc(0), offsets: [] };
-      this.#cache = c;
-    }
-    if (c.buf.length < seg.bytes) {
-      const fd = openSync(seg.path, 'r');
-      try {
-        const more = Buffer.allocUnsafe(seg.bytes - c.buf.length);
-        readSync(fd, more, 0, more.length, c.buf.length);
-        const base = c.buf.length;
-        const buf = Buffer.concat([c.buf, more]);
-        const scan = scanFrames(buf, base, seg.first + c.offsets.length);
-        c.buf = buf;
-        for (const o of scan.offsets) c.offsets.push(o);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    return c;
   }
 }

@@ -27,6 +27,10 @@ function update(n: number): MetricUpdate[] {
 
 describe('Journal', () => {
   let dir: string;
+  const segmentBytesOnDisk = () =>
+    readdirSync(dir)
+      .filter((f) => /\.segz?$/.test(f))
+      .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
   let now: number;
   const open = (o: Partial<JournalOptions> = {}) => new Journal({ dir, logger, now: () => now, ...o });
 
@@ -52,6 +56,7 @@ describe('Journal', () => {
 
     j.ack(120);
     expect(j.acked).toBe(120);
+    expect(j.bytes).toBe(segmentBytesOnDisk());
     expect(j.start).toBe(121);
     expect(j.backlog).toBe(80);
     const segmentsAfter = readdirSync(dir).filter((f) => /\.segz?$/.test(f)).length;
@@ -198,6 +203,7 @@ describe('Journal', () => {
     // repeated metric names: the sealed segments are a fraction of their 64 KiB
     for (const f of sealed) expect(statSync(join(dir, f)).size).toBeLessThan(16 * 1024);
     expect(a.read(1, 5000).map((r) => r.position)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    expect(a.bytes).toBe(segmentBytesOnDisk());
     a.close();
 
     // A crash after the compressed copy was written but before its index and the raw file's
