@@ -35,15 +35,6 @@ Options for every subcommand:
 
 class UsageError extends Error {}
 
-/** The data dir as `wanji hub` finds it (hub-data-dir.ts); a problem is a usage error. */
-async function dataDirOf(dataDir: string | undefined, config: string | undefined): Promise<string> {
-  try {
-    return await hubDataDir(dataDir, config);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
 const when = (ms: number | undefined): string =>
   ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
@@ -112,7 +103,7 @@ export async function runMqttUserCommand(args: string[], io: CommandIo): Promise
 
   let dataDir: string;
   try {
-    dataDir = await dataDirOf(values['data-dir'], values.config);
+    dataDir = await hubDataDir(values['data-dir'], values.config, UsageError);
   } catch (err) {
     io.stderr.write(`wanji mqtt-user: ${(err as Error).message}\n`);
     return 2;

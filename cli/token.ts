@@ -37,15 +37,6 @@ Options for every subcommand:
 
 class UsageError extends Error {}
 
-/** The data dir as `wanji hub` finds it (hub-data-dir.ts); a problem is a usage error. */
-async function dataDirOf(dataDir: string | undefined, config: string | undefined): Promise<string> {
-  try {
-    return await hubDataDir(dataDir, config);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
 const when = (ms: number | null): string =>
   ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
@@ -125,7 +116,7 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
 
   let dataDir: string;
   try {
-    dataDir = await dataDirOf(values['data-dir'], values.config);
+    dataDir = await hubDataDir(values['data-dir'], values.config, UsageError);
   } catch (err) {
     io.stderr.write(`wanji token: ${(err as Error).message}\n`);
     return 2;
