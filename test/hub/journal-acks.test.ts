@@ -10,21 +10,11 @@ import { EdgeNode } from '../../gateway/northbound/edge-node.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
 import { Hub } from '../../hub/hub.js';
 import { sampleConfigObject } from '../gateway/fixtures.js';
+import { waitFor } from '../gateway/helpers.js';
 import { silentLogger, tempDir } from './helpers.js';
 
 const CNC = 'E001-CNC-001';
 const T0 = 1_764_000_000_000;
-
-/** Polls `cond` until it returns something other than undefined. */
-async function until<T>(cond: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const speed = (n: number): MetricUpdate[] => [
   { name: 'Signals/spindleSpeed', value: n, quality: 'good', timestamp: T0 + n },
@@ -93,18 +83,22 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
     await startHub();
     const node = edgeNode();
     await node.start();
-    await until(() => node.status().born || undefined, 'the birth');
+    await waitFor(() => node.status().born || undefined, 10_000, 'the birth');
     node.deviceBirth(CNC, speed(0));
     for (let n = 1; n <= 50; n++) node.deviceData(CNC, speed(n));
-    await until(() => (node.status().queued === 0 ? true : undefined), 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 10_000, 'an empty journal');
     expect(node.journalFigures()).toMatchObject({ head: 51, start: 52, backlog: 0 });
     expect(hub.host.acknowledged('E001', 'GW-E001-1')).toBe(51);
     expect(await stored()).toEqual(Array.from({ length: 51 }, (_, i) => i));
     // the gateway's Journal/* figures reach the hub as gateway metrics
-    await until(() => {
-      const m = hub.registry.gatewayMetrics('E001', 'GW-E001-1').find((x) => x.name === 'Journal/Head');
-      return m?.value === 51 || undefined;
-    }, 'Journal/Head at the hub');
+    await waitFor(
+      () => {
+        const m = hub.registry.gatewayMetrics('E001', 'GW-E001-1').find((x) => x.name === 'Journal/Head');
+        return m?.value === 51 || undefined;
+      },
+      10_000,
+      'Journal/Head at the hub',
+    );
   });
 
   it('a hub that dies with data in flight gets it again from the journal, stored once', async () => {
@@ -112,20 +106,20 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
     const port = hub.mqttPort!;
     const node = edgeNode();
     await node.start();
-    await until(() => node.status().born || undefined, 'the birth');
+    await waitFor(() => node.status().born || undefined, 10_000, 'the birth');
     node.deviceBirth(CNC, speed(0));
     for (let n = 1; n <= 20; n++) node.deviceData(CNC, speed(n));
-    await until(() => (node.status().queued === 0 ? true : undefined), 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 10_000, 'an empty journal');
     // The store stops taking writes, then the hub goes away without writing its buffer.
     const store = hub.store as { write: (s: unknown) => Promise<void> };
     store.write = () => Promise.reject(new Error('store down'));
     for (let n = 21; n <= 40; n++) node.deviceData(CNC, speed(n));
-    await until(() => (hub.ingest.pendingSamples >= 20 ? true : undefined), 'buffered samples');
+    await waitFor(() => (hub.ingest.pendingSamples >= 20 ? true : undefined), 10_000, 'buffered samples');
     expect(node.status().queued).toBe(20);
     await hub.close();
     for (let n = 41; n <= 60; n++) node.deviceData(CNC, speed(n)); // uplink down: journal only
     await startHub(port);
-    await until(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 20_000);
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 20_000, 'an empty journal');
     expect(await stored()).toEqual(Array.from({ length: 61 }, (_, i) => i));
     expect(node.status().counters.replayReplayed).toBeGreaterThanOrEqual(40);
   });
@@ -134,9 +128,9 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
     await startHub(0, { store: { buffer: { maxSamples: 100, batchSamples: 10 } } });
     const node = edgeNode();
     await node.start();
-    await until(() => node.status().born || undefined, 'the birth');
+    await waitFor(() => node.status().born || undefined, 10_000, 'the birth');
     node.deviceBirth(CNC, speed(0));
-    await until(() => (node.status().queued === 0 ? true : undefined), 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 10_000, 'an empty journal');
     const store = hub.store as { write: (s: unknown) => Promise<void> };
     const write = store.write.bind(hub.store);
     let release: () => void = () => undefined;
@@ -148,9 +142,9 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
       return write(s);
     };
     for (let n = 1; n <= 300; n++) node.deviceData(CNC, speed(n));
-    await until(() => (hub.ingest.counters.messagesRefused > 0 ? true : undefined), 'a refusal');
+    await waitFor(() => (hub.ingest.counters.messagesRefused > 0 ? true : undefined), 10_000, 'a refusal');
     release();
-    await until(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 20_000);
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 20_000, 'an empty journal');
     expect(await stored()).toEqual(Array.from({ length: 301 }, (_, i) => i));
     expect(hub.host.ackCounters.replayRequests).toBeGreaterThanOrEqual(1);
   });
