@@ -22,7 +22,6 @@ import {
   type MetricValue,
   NODE_METRIC,
   nodeTopic,
-  PositionTracker,
   parseTopic,
   SeqCounter,
   stateTopic,
@@ -32,17 +31,11 @@ import type { GatewayConfig, JournalConfig } from '../config/schema.js';
 import type { MetricUpdate } from '../sampler.js';
 import { type DeviceCommandHandler, DeviceCommands } from './commands.js';
 import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
-import type { Journal, JournalRecord } from './journal.js';
-import {
-  figuresOf,
-  type JournalFigures,
-  journalMetricValues,
-  openJournal,
-  prefixed,
-} from './journal-link.js';
+import type { JournalRecord } from './journal.js';
+import { type JournalFigures, JournalLink, journalMetricValues } from './journal-link.js';
 import { JOURNAL_METRIC_DEFINITIONS, NodeMetricState } from './node-metrics.js';
 import { dbirthPayload, ddataPayload, ddeathPayload, nbirthPayload, ndataPayload } from './payloads.js';
-import { Replayer, ReplayHolds, type ReplayOutcome } from './replay.js';
+import { ReplayHolds, type ReplayOutcome } from './replay.js';
 import { MqttSession } from './session.js';
 
 export const DEFAULT_STATUS_INTERVAL_MS = 10_000;
@@ -113,11 +106,7 @@ export class EdgeNode {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #session: MqttSession;
-  #journal: Journal | undefined;
-  #replayer: Replayer | undefined;
-  #journalTimer: TimerHandle | undefined;
-  /** acknowledgedBy: broker — positions the broker has (QoS 0: written to the socket). */
-  #sentPositions: PositionTracker | undefined;
+  #link: JournalLink | undefined;
   /** Machines the replay is waiting for, or had to announce itself. */
   readonly #holds: ReplayHolds;
   readonly #devices = new Map<string, DeviceRuntime>();
@@ -182,18 +171,13 @@ export class EdgeNode {
 
   /** Opens the journal, loads the bdSeq and starts connecting (without waiting for the broker). */
   async start(): Promise<void> {
-    if (this.#closed || this.#journal !== undefined) return;
-    const cfg = this.#o.journal ?? {};
-    const journal = openJournal(cfg, this.#o.dataDir, this.#log, this.#clock);
-    this.#journal = journal;
-    if (cfg.acknowledgedBy === 'broker') this.#sentPositions = new PositionTracker(journal.acked);
-    this.#replayer = new Replayer({
-      journal,
-      clock: this.#clock,
+    if (this.#closed || this.#link !== undefined) return;
+    this.#link = new JournalLink({
+      config: this.#o.journal ?? {},
+      dataDir: this.#o.dataDir,
       logger: this.#log,
-      perSecond: cfg.replayPerSecond ?? 500,
-      // With the broker as the acknowledgement, sending is acknowledging: no window needed.
-      window: cfg.acknowledgedBy === 'broker' ? Number.MAX_SAFE_INTEGER : (cfg.replayWindow ?? 1000),
+      clock: this.#clock,
+      session: this.#session,
       target: {
         replay: (r) => this.#replay(r),
         ready: () =>
@@ -201,7 +185,6 @@ export class EdgeNode {
         finished: () => this.#replayFinished(),
       },
     });
-    this.#armJournal();
     this.#armStatus();
     await this.#session.start();
   }
@@ -211,10 +194,9 @@ export class EdgeNode {
     if (this.#closed) return;
     this.#closed = true;
     this.#clock.clearTimeout(this.#statusTimer);
-    this.#clock.clearTimeout(this.#journalTimer);
-    this.#replayer?.stop();
+    this.#link?.replayer.stop();
     await this.#session.close();
-    this.#journal?.close();
+    this.#link?.close();
   }
 
   /**
@@ -266,7 +248,7 @@ export class EdgeNode {
     d.current.clear();
     for (const m of metrics) d.current.set(m.name, m);
     this.#holds.forget(deviceId);
-    const position = this.#journal?.append(deviceId, metrics);
+    const position = this.#link?.journal.append(deviceId, metrics);
     if (this.#born) this.#publishDbirth(d, position);
   }
 
@@ -278,14 +260,14 @@ export class EdgeNode {
     const d = this.#devices.get(deviceId);
     if (d === undefined || !d.online) return;
     for (const m of metrics) d.current.set(m.name, m);
-    const position = this.#journal?.append(deviceId, metrics);
+    const position = this.#link?.journal.append(deviceId, metrics);
     if (position === undefined) return; // refused (journal full, stop-sampling): counted there
     if (!this.#born || !d.born || !this.#session.connected) {
       this.#counters.queued++;
       return;
     }
     const payload = ddataPayload(d.byName, metrics, this.#seq.next(), this.#clock.now(), false, position);
-    this.#publishData(deviceTopic(this.#o.group, 'DDATA', this.#o.node, deviceId), payload, position);
+    this.#publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, deviceId), payload, position);
   }
 
   deviceDeath(deviceId: string): void {
@@ -328,8 +310,7 @@ export class EdgeNode {
         ...this.#session.counters,
         ...this.#counters,
         ...this.#commands.counters,
-        ...(this.#journal === undefined ? {} : prefixed('journal', this.#journal.counters)),
-        ...(this.#replayer === undefined ? {} : prefixed('replay', this.#replayer.counters)),
+        ...this.#link?.counters(),
         dropped: (journal?.dropped ?? 0) + (journal?.expired ?? 0),
       },
       devices,
@@ -339,7 +320,7 @@ export class EdgeNode {
 
   /** The journal's figures, published as the Journal/* node metrics. */
   journalFigures(): JournalFigures | undefined {
-    return this.#journal === undefined ? undefined : figuresOf(this.#journal, this.#replayer);
+    return this.#link?.figures();
   }
 
   /** The gateway's node metrics and the journal's. */
@@ -350,23 +331,9 @@ export class EdgeNode {
     return out;
   }
 
-  #armJournal(): void {
-    this.#journalTimer = this.#clock.setTimeout(() => {
-      this.#journal?.maintain();
-      if (!this.#closed) this.#armJournal();
-    }, 1000);
-  }
-
-  /** Publishes a journalled message; with acknowledgedBy: broker, sending it is the acknowledgement. */
-  #publishData(topic: string, payload: Uint8Array, position: number | undefined): void {
-    const sent = this.#sentPositions;
-    if (sent === undefined || position === undefined) {
-      this.#session.publish(topic, payload);
-      return;
-    }
-    this.#session.publish(topic, payload, (ok) => {
-      if (ok && sent.add(position)) this.#journal?.ack(sent.floor);
-    });
+  #publish(topic: string, payload: Uint8Array, position: number | undefined): void {
+    if (this.#link === undefined) this.#session.publish(topic, payload);
+    else this.#link.publish(topic, payload, position);
   }
 
   /** One journalled message again, as historical (the replay's target). */
@@ -387,7 +354,7 @@ export class EdgeNode {
       this.#publishDbirth(d);
     }
     const payload = ddataPayload(d.byName, r.metrics, this.#seq.next(), this.#clock.now(), true, r.position);
-    this.#publishData(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload, r.position);
+    this.#publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload, r.position);
     return 'sent';
   }
 
@@ -407,7 +374,7 @@ export class EdgeNode {
   }
 
   #onLost(): void {
-    this.#replayer?.stop();
+    this.#link?.replayer.stop();
     this.#subscribed = false;
     this.#hostOnline = false;
     if (this.#born) this.#counters.connectionLosses++;
@@ -470,7 +437,10 @@ export class EdgeNode {
       return;
     }
     if (ack !== undefined) {
-      this.#onAck(ack, journalId);
+      const outcome = this.#link?.hubAck(ack, journalId) ?? 'stale';
+      if (outcome === 'acked') this.#counters.acks++;
+      else if (outcome === 'stale') this.#counters.acksStale++;
+      else this.#counters.ncmdMalformed++;
       if (rebirth === undefined) return;
     }
     if (rebirth === undefined || rebirth === false) {
@@ -485,21 +455,6 @@ export class EdgeNode {
     this.#counters.rebirths++;
     this.#log.info('rebirth requested');
     this.#birth();
-  }
-
-  /** The hub's store holds every message up to `ack` of the journal `journalId`. */
-  #onAck(ack: unknown, journalId: unknown): void {
-    const j = this.#journal;
-    if (typeof ack !== 'number' || typeof journalId !== 'string') {
-      this.#counters.ncmdMalformed++;
-      return;
-    }
-    if (j === undefined || journalId !== j.id || this.#sentPositions !== undefined) {
-      this.#counters.acksStale++;
-      return;
-    }
-    this.#counters.acks++;
-    j.ack(ack);
   }
 
   #maybeBirth(): void {
@@ -524,13 +479,13 @@ export class EdgeNode {
       if (d.online) this.#publishDbirth(d);
     }
     this.#holds.clear();
-    if (this.#journal !== undefined) this.#replayer?.start(this.#journal.head);
+    if (this.#link !== undefined) this.#link.replayer.start(this.#link.journal.head);
   }
 
   /** `position`: the journal position of the values it carries, when they are new (deviceBirth). */
   #publishDbirth(d: DeviceRuntime, position?: number): void {
     const payload = dbirthPayload(d.def, d.current, this.#seq.next(), this.#clock.now(), position);
-    this.#publishData(deviceTopic(this.#o.group, 'DBIRTH', this.#o.node, d.def.id), payload, position);
+    this.#publish(deviceTopic(this.#o.group, 'DBIRTH', this.#o.node, d.def.id), payload, position);
     d.born = true;
   }
 }

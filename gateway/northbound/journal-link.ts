@@ -1,14 +1,17 @@
 /**
- * The edge node's side of the journal that is not about publishing: opening it from the
- * gateway config, and its figures as counters and as the Journal/* node metrics.
+ * The edge node's journal and what goes with it: opening it from the gateway config, its
+ * housekeeping timer, its replay, how it is acknowledged (by the hub's NCMD, or by sending
+ * with `acknowledgedBy: broker`), and its figures as counters and Journal/* node metrics.
+ * The edge node keeps the Sparkplug side: births, devices, what a replayed message becomes.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { JOURNAL_METRIC, type MetricValue } from '../../protocol/index.js';
-import type { Clock } from '../clock.js';
+import { JOURNAL_METRIC, type MetricValue, PositionTracker } from '../../protocol/index.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { JournalConfig } from '../config/schema.js';
 import { Journal } from './journal.js';
-import type { Replayer } from './replay.js';
+import { Replayer, type ReplayTarget } from './replay.js';
+import type { MqttSession } from './session.js';
 
 export interface JournalFigures {
   readonly id: string;
@@ -23,12 +26,7 @@ export interface JournalFigures {
 }
 
 /** Opens the journal the config describes (defaults: gateway/config/schema.ts). */
-export function openJournal(
-  cfg: Partial<JournalConfig>,
-  dataDir: string,
-  logger: Logger,
-  clock: Clock,
-): Journal {
+function openJournal(cfg: Partial<JournalConfig>, dataDir: string, logger: Logger, clock: Clock): Journal {
   return new Journal({
     dir: cfg.dir ?? join(dataDir, 'journal'),
     logger,
@@ -40,7 +38,7 @@ export function openJournal(
   });
 }
 
-export function figuresOf(j: Journal, replayer: Replayer | undefined): JournalFigures {
+function figuresOf(j: Journal, replayer: Replayer | undefined): JournalFigures {
   return {
     id: j.id,
     start: j.start,
@@ -70,10 +68,91 @@ export function journalMetricValues(j: JournalFigures): [string, MetricValue][] 
 }
 
 /** Counters under a prefix: `{ dropped: 1 }` → `{ journalDropped: 1 }`. */
-export function prefixed(prefix: string, counters: object): Record<string, number> {
+function prefixed(prefix: string, counters: object): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(counters)) {
     if (typeof v === 'number') out[`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
   }
   return out;
+}
+
+export interface JournalLinkOptions {
+  readonly config: Partial<JournalConfig>;
+  readonly dataDir: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly session: MqttSession;
+  /** What the replay publishes through (the edge node). */
+  readonly target: ReplayTarget;
+}
+
+export class JournalLink {
+  readonly journal: Journal;
+  readonly replayer: Replayer;
+  readonly #session: MqttSession;
+  readonly #clock: Clock;
+  /** acknowledgedBy: broker — positions the broker has (QoS 0: written to the socket). */
+  readonly #sent: PositionTracker | undefined;
+  #timer: TimerHandle | undefined;
+
+  constructor(o: JournalLinkOptions) {
+    const cfg = o.config;
+    this.#session = o.session;
+    this.#clock = o.clock;
+    this.journal = openJournal(cfg, o.dataDir, o.logger, o.clock);
+    const byBroker = cfg.acknowledgedBy === 'broker';
+    if (byBroker) this.#sent = new PositionTracker(this.journal.acked);
+    this.replayer = new Replayer({
+      journal: this.journal,
+      clock: o.clock,
+      logger: o.logger,
+      perSecond: cfg.replayPerSecond ?? 500,
+      // With the broker as the acknowledgement, sending is acknowledging: no window needed.
+      window: byBroker ? Number.MAX_SAFE_INTEGER : (cfg.replayWindow ?? 1000),
+      target: o.target,
+    });
+    this.#arm();
+  }
+
+  /** Publishes a journalled message; with acknowledgedBy: broker, sending it is the acknowledgement. */
+  publish(topic: string, payload: Uint8Array, position: number | undefined): void {
+    const sent = this.#sent;
+    if (sent === undefined || position === undefined) {
+      this.#session.publish(topic, payload);
+      return;
+    }
+    this.#session.publish(topic, payload, (ok) => {
+      if (ok && sent.add(position)) this.journal.ack(sent.floor);
+    });
+  }
+
+  /** The hub's NCMD: its store holds every message up to `ack` of journal `id`. */
+  hubAck(ack: unknown, id: unknown): 'acked' | 'stale' | 'malformed' {
+    if (typeof ack !== 'number' || typeof id !== 'string') return 'malformed';
+    if (id !== this.journal.id || this.#sent !== undefined) return 'stale';
+    this.journal.ack(ack);
+    return 'acked';
+  }
+
+  figures(): JournalFigures {
+    return figuresOf(this.journal, this.replayer);
+  }
+
+  counters(): Record<string, number> {
+    return { ...prefixed('journal', this.journal.counters), ...prefixed('replay', this.replayer.counters) };
+  }
+
+  close(): void {
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.replayer.stop();
+    this.journal.close();
+  }
+
+  #arm(): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      this.journal.maintain();
+      this.#arm();
+    }, 1000);
+  }
 }
