@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
-import { EdgeNode } from '../../gateway/northbound/edge-node.js';
+import { EdgeNode, type EdgeNodeOptions } from '../../gateway/northbound/edge-node.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
 import {
   DataType,
@@ -50,7 +50,7 @@ describe('Sparkplug edge node', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  function edgeNode(primaryHost?: string): EdgeNode {
+  function edgeNode(primaryHost?: string, journal?: EdgeNodeOptions['journal']): EdgeNode {
     const obj = sampleConfigObject();
     obj.mqtt = { url: broker.url, ...(primaryHost ? { primaryHost } : {}) };
     const config = validateGatewayConfig(obj);
@@ -62,6 +62,7 @@ describe('Sparkplug edge node', () => {
       dataDir,
       logger: testLogger(),
       software: 'wanji test',
+      ...(journal === undefined ? {} : { journal }),
       reconnectMinMs: 50,
       reconnectMaxMs: 200,
     });
@@ -242,6 +243,34 @@ describe('Sparkplug edge node', () => {
     expect(node.status().counters.acksStale).toBe(1);
     await ack(node.journalFigures()!.id, 3);
     await waitFor(() => (node.status().queued === 0 ? true : undefined));
+  });
+
+  it('with acknowledgedBy: broker, a message leaves the journal once sent; data kept while cut off is sent after', async () => {
+    const node = edgeNode(undefined, { acknowledgedBy: 'broker' });
+    await node.start();
+    await sub.next('NBIRTH');
+    node.deviceBirth(CNC, cncBirth());
+    node.deviceData(CNC, [{ name: 'Signals/spindleSpeed', value: 5, quality: 'good', timestamp: 1400 }]);
+    await waitFor(() => (node.status().queued === 0 ? true : undefined));
+    expect(node.journalFigures()).toMatchObject({ head: 2, backlog: 0 });
+
+    broker.client(CLIENT_ID)!.conn.destroy();
+    await waitFor(() => !node.status().connected || undefined);
+    node.deviceData(CNC, [{ name: 'Signals/spindleSpeed', value: 6, quality: 'good', timestamp: 1401 }]);
+    expect(node.status().queued).toBe(1); // no broker: it waits in the journal
+    await waitFor(() => sub.of('DDATA').find((m) => m.payload.journal === 3));
+    await waitFor(() => (node.status().queued === 0 ? true : undefined));
+    // a hub's acknowledgement means nothing here
+    await sub.publish(
+      nodeTopic('E001', 'NCMD', 'GW-E001-1'),
+      encodePayload({
+        metrics: [
+          { name: JOURNAL_METRIC.id, datatype: DataType.String, value: node.journalFigures()!.id },
+          { name: JOURNAL_METRIC.ack, datatype: DataType.UInt64, value: 3 },
+        ],
+      }),
+    );
+    await waitFor(() => (node.status().counters.acksStale === 1 ? true : undefined));
   });
 
   it('after a restart, replays what the hub never acknowledged', async () => {
