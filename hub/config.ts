@@ -40,6 +40,27 @@ export const RateLimitSchema = Type.Object(
   { default: {}, additionalProperties: false },
 );
 
+/**
+ * Bounds on what gateways send (docs/security.md, "Untrusted input"): anything beyond them is
+ * refused, counted and logged with the gateway's identity (hub/host/processor.ts).
+ */
+export const FieldLimitsSchema = Type.Object(
+  {
+    /** A timestamp further ahead of the hub's clock than this is refused. */
+    maxFutureSkewMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 5 * 60_000 }),
+    /** A timestamp further behind the hub's clock than this is refused (journal replays included). */
+    maxPastMs: Type.Integer({ minimum: 3_600_000, maximum: 3_650 * 86_400_000, default: 31 * 86_400_000 }),
+    /** Machines (Sparkplug devices) one gateway may announce; births beyond are refused. */
+    maxDevicesPerGateway: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2_000 }),
+    /** Metrics one machine (or one gateway's own birth) may announce; births beyond are refused. */
+    maxMetricsPerDevice: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2_000 }),
+    /** The longest String / Text metric value, in UTF-8 bytes; longer values are refused. */
+    maxStringBytes: Type.Integer({ minimum: 16, maximum: 1_048_576, default: 4_096 }),
+  },
+  { default: {}, additionalProperties: false },
+);
+export type FieldLimits = Static<typeof FieldLimitsSchema>;
+
 export const HttpConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1' }),
@@ -101,6 +122,7 @@ export const HubConfigSchema = Type.Object(
       { default: {}, additionalProperties: false },
     ),
     http: HttpConfigSchema,
+    limits: FieldLimitsSchema,
     /**
      * `type` picks the implementation (hub/store/index.ts), which validates its own keys;
      * `buffer` is how the ingest feeds it, whatever the type.
