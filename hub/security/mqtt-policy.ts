@@ -6,11 +6,19 @@
  * - gateways, with a stored credential: the topic ACL of hub/security/mqtt-acl.ts;
  * - anonymous clients, only when `mqtt.allowAnonymous` (the demo): full access, as before
  *   credentials existed.
- * Every refusal is logged with its reason and counted; logins are audited.
+ * Every refusal is logged with its reason and counted; logins are audited. Wrong passwords are
+ * throttled per user name and source address (login-throttle.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BrokerAccessPolicy, ClientInfo, PublishInfo } from '../broker/types.js';
+import {
+  LOGIN_FAILURE_WINDOW_MS,
+  type LoginAttempt,
+  type LoginHold,
+  LoginThrottle,
+  UNKNOWN_USER,
+} from './login-throttle.js';
 import {
   allowedFilters,
   allowedPublishPrefix,
@@ -48,14 +56,6 @@ export interface MqttAccessPolicyOptions {
   readonly clock?: () => number;
 }
 
-/**
- * Wrong passwords for one user name, at most this many per window; beyond, the user name's
- * logins are refused without running scrypt (≈50 ms of CPU each) until the window ends,
- * unless the password is one already checked since the hub started (the real gateway).
- */
-export const LOGIN_FAILURES_PER_WINDOW = 5;
-export const LOGIN_FAILURE_WINDOW_MS = 60_000;
-
 interface Grant extends GatewayGrant {
   readonly filters: readonly string[];
   readonly publish: PublishRule;
@@ -75,6 +75,14 @@ export type MqttRefusal =
 
 const digest = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
 
+function holdReason(h: LoginHold): string {
+  const s = h.windowMs / 1000;
+  // The first wording is the one the wrong-password limit always had (logs may be matched on it).
+  return h.limit === 'user'
+    ? `${h.failures} wrong passwords within ${s} s; try again later`
+    : `${h.failures} failed logins from this address within ${s} s; try again later`;
+}
+
 export class MqttAccessPolicy implements BrokerAccessPolicy {
   readonly counters = {
     logins: 0,
@@ -83,6 +91,10 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
     refusedRevoked: 0,
     refusedBadPassword: 0,
     refusedTooManyFailures: 0,
+    /** Times a user name from one address reached its failed-login limit. */
+    throttledUserAddress: 0,
+    /** Times an address reached its failed-login limit across user names. */
+    throttledAddress: 0,
     refusedWill: 0,
     refusedClientId: 0,
     refusedPublish: 0,
@@ -100,15 +112,19 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
    * password, so a reconnect storm costs a hash, not a scrypt each (≈50 ms of CPU).
    */
   readonly #verified = new Map<string, { secretHash: string; digest: Buffer }>();
-  /** Recent wrong passwords per user name (only names that exist get here). */
-  readonly #failures = new Map<string, { since: number; count: number }>();
-  readonly #clock: () => number;
+  /** Failed logins per user name and source address, and per source address. */
+  readonly #throttle: LoginThrottle;
 
   constructor(o: MqttAccessPolicyOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'mqtt-access' });
-    this.#clock = o.clock ?? Date.now;
+    this.#throttle = new LoginThrottle({ clock: o.clock ?? Date.now });
     this.#internalDigest = digest(Buffer.from(o.internal.password));
+  }
+
+  /** The throttle's tables: keys held and keys dropped to keep its memory bounded. */
+  get loginThrottle(): LoginThrottle['stats'] {
+    return this.#throttle.stats;
   }
 
   async authenticate(
@@ -127,8 +143,27 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
     }
     const store = this.#o.credentials();
     const c = store.find(username);
-    if (c === undefined) return this.#refuseLogin(client, username, 'unknown user', 'no such MQTT user');
+    const d = password === undefined || password.length === 0 ? undefined : digest(password);
+    const known = this.#verified.get(username);
+    // A password the hub already accepted gets in at once, whatever anyone guessed meanwhile.
+    const remembered =
+      c !== undefined &&
+      d !== undefined &&
+      known !== undefined &&
+      known.secretHash === c.secretHash &&
+      timingSafeEqual(known.digest, d);
+    let attempt: LoginAttempt | undefined;
+    if (!remembered) {
+      const r = this.#throttle.begin(c === undefined ? UNKNOWN_USER : username, client.remoteAddress);
+      if ('limit' in r) return this.#refuseLogin(client, username, 'too many failures', holdReason(r));
+      attempt = r;
+    }
+    if (c === undefined) {
+      this.#failed(client, undefined, attempt);
+      return this.#refuseLogin(client, username, 'unknown user', 'no such MQTT user');
+    }
     if (c.revokedAt !== undefined) {
+      if (attempt !== undefined) this.#throttle.succeeded(attempt); // not a guess: the name is known
       return this.#refuseLogin(
         client,
         username,
@@ -136,26 +171,16 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
         `credential revoked at ${new Date(c.revokedAt).toISOString()}`,
       );
     }
-    if (password === undefined || password.length === 0) {
+    if (password === undefined || d === undefined) {
+      this.#failed(client, username, attempt);
       return this.#refuseLogin(client, username, 'no password', 'no password given');
-    }
-    const d = digest(password);
-    const known = this.#verified.get(username);
-    const remembered =
-      known !== undefined && known.secretHash === c.secretHash && timingSafeEqual(known.digest, d);
-    if (!remembered && this.#lockedOut(username)) {
-      return this.#refuseLogin(
-        client,
-        username,
-        'too many failures',
-        `${LOGIN_FAILURES_PER_WINDOW} wrong passwords within ${LOGIN_FAILURE_WINDOW_MS / 1000} s; try again later`,
-      );
     }
     const ok = remembered || (await verifySecret(password.toString('utf8'), c.secretHash));
     if (!ok) {
-      this.#countFailure(username);
+      this.#failed(client, username, attempt);
       return this.#refuseLogin(client, username, 'bad password', 'wrong password');
     }
+    if (attempt !== undefined) this.#throttle.succeeded(attempt);
     // Revoked while scrypt ran? The row is read again: a revocation wins.
     if (store.find(username)?.revokedAt !== undefined) {
       return this.#refuseLogin(client, username, 'revoked', 'credential revoked');
@@ -212,22 +237,31 @@ export class MqttAccessPolicy implements BrokerAccessPolicy {
     return this.#refuse(client, 'subscribe', filter, reason, grant.filters.join(', '));
   }
 
-  #lockedOut(username: string): boolean {
-    const f = this.#failures.get(username);
-    if (f === undefined) return false;
-    if (this.#clock() - f.since >= LOGIN_FAILURE_WINDOW_MS) {
-      this.#failures.delete(username);
-      return false;
+  /**
+   * Confirms a failed attempt (`username` undefined: a name that does not exist); logs, once a
+   * window, a user name from an address, or an address, reaching its limit.
+   */
+  #failed(client: ClientInfo, username: string | undefined, attempt: LoginAttempt | undefined): void {
+    if (attempt === undefined) return;
+    for (const limit of this.#throttle.failed(attempt)) {
+      if (limit === 'user') this.counters.throttledUserAddress++;
+      else this.counters.throttledAddress++;
+      this.#log.warn(
+        {
+          ...(limit === 'user' && username !== undefined ? { username } : {}),
+          remoteAddress: client.remoteAddress,
+          limit:
+            limit === 'address'
+              ? 'address'
+              : username === undefined
+                ? 'unknown user names from this address'
+                : 'user name from this address',
+          failures: limit === 'user' ? attempt.pair.count : attempt.address.count,
+          windowMs: LOGIN_FAILURE_WINDOW_MS,
+        },
+        'MQTT logins throttled',
+      );
     }
-    return f.count >= LOGIN_FAILURES_PER_WINDOW;
-  }
-
-  #countFailure(username: string): void {
-    const now = this.#clock();
-    const f = this.#failures.get(username);
-    if (f === undefined || now - f.since >= LOGIN_FAILURE_WINDOW_MS)
-      this.#failures.set(username, { since: now, count: 1 });
-    else f.count++;
   }
 
   /** Forgets a revoked user name: its next publish or subscribe is refused. */
