@@ -61,7 +61,7 @@ export function loadState(dir: string, log: Logger): JournalState {
 /** Replaces the state file atomically (write, then rename). */
 export function writeState(dir: string, s: JournalState): void {
   const path = join(dir, STATE_FILE);
-  writeFileSync(`${path}.tmp`, JSON.stringify(s));
+  writeFileSync(`${path}.tmp`, JSON.stringify(s), { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
 }
 

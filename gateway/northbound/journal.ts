@@ -103,7 +103,7 @@ export class Journal {
     this.#maxAgeMs = opts.maxAgeMs ?? 7 * 86_400_000;
     this.#segmentBytes = Math.min(opts.segmentBytes ?? 1024 ** 2, Math.floor(this.#maxBytes / 4));
     this.#fsyncMs = opts.fsyncIntervalMs ?? 1000;
-    mkdirSync(opts.dir, { recursive: true });
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     this.#state = loadState(opts.dir, this.#log);
     for (const seg of loadSegments(opts.dir, this.#log, this.counters)) {
       this.#segments.push(seg);
@@ -297,7 +297,7 @@ export class Journal {
 
   #openSegment(first: number): number {
     const path = join(this.#o.dir, segmentName(first));
-    const fd = openSync(path, 'a');
+    const fd = openSync(path, 'a', 0o600);
     this.#segments.push({ first, last: first - 1, bytes: 0, lastAt: this.#o.now(), path, compressed: false });
     return fd;
   }
@@ -315,7 +315,7 @@ export class Journal {
       closeSync(this.#fd);
       const z = deflateRawSync(readFileSync(active.path), { level: 1 });
       const zPath = join(dir, segmentName(active.first, true));
-      writeFileSync(`${zPath}.tmp`, z);
+      writeFileSync(`${zPath}.tmp`, z, { mode: 0o600 });
       renameSync(`${zPath}.tmp`, zPath);
       const idx = {
         first: active.first,
@@ -324,7 +324,7 @@ export class Journal {
         lastAt: active.lastAt,
         compressed: true,
       };
-      writeFileSync(join(dir, indexName(active.first)), JSON.stringify(idx));
+      writeFileSync(join(dir, indexName(active.first)), JSON.stringify(idx), { mode: 0o600 });
       rmSync(active.path, { force: true });
       active.path = zPath;
       this.#bytes += z.length - active.bytes;

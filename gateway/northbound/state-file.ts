@@ -42,8 +42,8 @@ export class StateFile {
     const content: StateFileContent = { nextBdSeq };
     const tmp = `${this.path}.tmp`;
     try {
-      await mkdir(this.#dir, { recursive: true });
-      await writeFile(tmp, `${JSON.stringify(content)}\n`);
+      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+      await writeFile(tmp, `${JSON.stringify(content)}\n`, { mode: 0o600 });
       await rename(tmp, this.path);
     } catch (err) {
       throw new GatewayError(GATEWAY_ERROR_CODES.stateFile, `cannot write ${this.path}`, {}, { cause: err });

@@ -116,7 +116,7 @@ export function listPki(root: string): PkiListing {
 }
 
 function newManager(root: string, acceptUnknown: boolean): OPCUACertificateManager {
-  mkdirSync(root, { recursive: true });
+  mkdirSync(root, { recursive: true, mode: 0o700 });
   // No file watchers: the driver reloads the lists before every fresh connection, which is when
   // a certificate trusted with `wanji pki trust` must take effect.
   return new OPCUACertificateManager({
