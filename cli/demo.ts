@@ -106,7 +106,8 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
     }
   };
   try {
-    await mkdir(options.dataDir, { recursive: true });
+    // Private like the hub's own (it holds the admin token): 0700, whatever the umask.
+    await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
     const plan = generateFleet({ machines: options.machines, seed: options.seed });
 
     const hub = new Hub({
