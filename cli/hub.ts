@@ -19,7 +19,9 @@ Options:
   --data-dir D    where registry.db and samples.db live (default: ./wanji-data)
   --http-port P   API and dashboard port (default: 8080; 0 = any free port)
   --mqtt-port Q   MQTT broker port (default: 1883; 0 = any free port)
-  --host H        interface for both (default: 127.0.0.1; 0.0.0.0 for gateways elsewhere)
+  --host H        interface for both plain listeners (default: 127.0.0.1); gateways on the
+                  factory network come in over mqtt.tls, people over an HTTPS proxy
+                  (docs/security.md)
   --help          this help
 `;
 
