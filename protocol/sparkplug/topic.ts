@@ -6,6 +6,10 @@
  * Every topic string in Wanji is built and parsed here and nowhere else.
  */
 
+import { MAX_ID_LENGTH, printableName, unsafeNameReason } from './names.js';
+
+export { invalidMetricNameReason, MAX_ID_LENGTH, MAX_METRIC_NAME_LENGTH, printableName } from './names.js';
+
 export const NAMESPACE = 'spBv1.0';
 
 export const NODE_MESSAGE_TYPES = ['NBIRTH', 'NDEATH', 'NDATA', 'NCMD'] as const;
@@ -38,13 +42,15 @@ export type SparkplugTopic = NodeTopic | DeviceTopic | StateTopic;
 
 export type TopicParseResult = { ok: true; topic: SparkplugTopic } | { ok: false; reason: string };
 
-/** Why `id` cannot be a Sparkplug id, or undefined when it can. */
+/**
+ * Why `id` cannot be a Sparkplug id (group, edge node, device, host), or undefined when it can:
+ * empty, an MQTT character (+ # /), a control, bidirectional or invisible character (names.ts),
+ * or longer than MAX_ID_LENGTH characters.
+ */
 export function invalidIdReason(id: string): string | undefined {
   if (id.length === 0) return 'is empty';
-  if (/[+#/]/.test(id)) return `"${id}" contains one of the MQTT characters + # /`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(id)) return `"${id}" contains a control character`;
-  return undefined;
+  if (/[+#/]/.test(id)) return `"${printableName(id)}" contains one of the MQTT characters + # /`;
+  return unsafeNameReason(id, MAX_ID_LENGTH);
 }
 
 function assertId(what: string, id: string): void {
