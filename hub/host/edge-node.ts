@@ -7,12 +7,16 @@ import { nextSeq, SEQ_MODULUS, seqGap } from '../../protocol/index.js';
 export interface MetricDef {
   readonly name: string;
   readonly datatype: number;
+  /** Why the name cannot be used (protocol's invalidMetricNameReason): its values are refused. */
+  readonly refused?: string;
 }
 
 /** Names and aliases of one birth certificate's metrics. */
 export class MetricTable {
   readonly #byAlias = new Map<number, MetricDef>();
   readonly #byName = new Map<string, MetricDef>();
+  /** Names data messages used without the birth announcing them. */
+  readonly #unannounced = new Set<string>();
 
   add(def: MetricDef, alias: number | undefined): void {
     this.#byName.set(def.name, def);
@@ -25,6 +29,17 @@ export class MetricTable {
 
   byName(name: string): MetricDef | undefined {
     return this.#byName.get(name);
+  }
+
+  /**
+   * Whether a metric name may be used: announced in the birth, used before, or a new one while
+   * the table holds fewer than `max` names in all (then it is remembered).
+   */
+  admit(name: string, max: number): boolean {
+    if (this.#byName.has(name) || this.#unannounced.has(name)) return true;
+    if (this.#byName.size + this.#unannounced.size >= max) return false;
+    this.#unannounced.add(name);
+    return true;
   }
 }
 
@@ -49,6 +64,12 @@ export class EdgeNodeState {
   born = false;
   metrics = new MetricTable();
   readonly devices = new Map<string, DeviceState>();
+  /**
+   * Every device id this hub run has accepted a DBIRTH for, across the node's rebirths: what
+   * limits.maxDevicesPerGateway counts, so a node cannot announce new ids without end by
+   * rebirthing. Bounded by that limit; empty again after a hub restart.
+   */
+  readonly knownDevices = new Set<string>();
   #lastSeq: number | undefined;
   /** Seqs skipped by the last gaps and still awaited. */
   readonly #missing = new Set<number>();

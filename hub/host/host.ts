@@ -18,6 +18,7 @@ import {
 } from '../../protocol/index.js';
 import { type ComponentHealth, HubError } from '../errors.js';
 import { type DurableWrites, JournalAcks } from './acks.js';
+import type { HostLimits } from './bounds.js';
 import type { EdgeNodeState } from './edge-node.js';
 import { MessageProcessor } from './processor.js';
 import { type HostCounters, type HostSink, REAL_TIMERS, type Timers } from './types.js';
@@ -46,6 +47,8 @@ export interface SparkplugHostOptions {
   /** Credentials for brokers that require them (per-client ACLs come later). */
   readonly username?: string;
   readonly password?: string;
+  /** Bounds on what gateways send (config `limits`, bounds.ts); default DEFAULT_HOST_LIMITS. */
+  readonly limits?: HostLimits;
 }
 
 /** Own STATE seen wrong (offline, foreign timestamp) is corrected at most this often. */
@@ -94,6 +97,7 @@ export class SparkplugHost {
       rebirthMinIntervalMs: opts.rebirthMinIntervalMs ?? 5_000,
       sendRebirth: (group, edgeNode) => this.#publishRebirth(group, edgeNode),
       ...(this.#acks === undefined ? {} : { journals: this.#acks }),
+      ...(opts.limits === undefined ? {} : { limits: opts.limits }),
     });
   }
 

@@ -2,12 +2,14 @@
  * Turns Sparkplug messages into samples and registry events: birth/death tracking, alias
  * resolution, seq checking with a reorder timeout, and rate-limited rebirth requests.
  * No I/O of its own: the host hands messages in, the sink takes the output, and
- * `sendRebirth` publishes the NCMD. Cheap per message: map lookups, no awaits.
+ * `sendRebirth` publishes the NCMD. Cheap per message: map lookups, no awaits. What a gateway
+ * sends is held to config `limits` on the way (bounds.ts): refused values never reach the sink.
  */
 import type { Logger } from 'pino';
 import {
   type DeviceTopic,
   decodePayload,
+  invalidMetricNameReason,
   isMachineState,
   JOURNAL_METRIC,
   MACHINE_METRIC,
@@ -21,6 +23,7 @@ import type { SampleSource } from '../ingest/sources.js';
 import type { GatewayMetric } from '../registry/types.js';
 import type { Sample } from '../store/types.js';
 import { journalOf } from './acks.js';
+import { FieldBounds, type HostLimits, originOf } from './bounds.js';
 import { machineProperties, PROPERTY_PREFIX, qualityOf, reinterpret, toSampleValue } from './convert.js';
 import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
 import { type HostCounters, type HostSink, newCounters, type Timers } from './types.js';
@@ -40,6 +43,8 @@ export interface ProcessorOptions {
     birth(group: string, edgeNode: string, id: string, start: number): void;
     raise(group: string, edgeNode: string, start: number): void;
   };
+  /** Bounds on what gateways send (config `limits`); default DEFAULT_HOST_LIMITS. */
+  readonly limits?: HostLimits;
 }
 
 function bdSeqOf(p: Payload): number | undefined {
@@ -55,10 +60,17 @@ export class MessageProcessor {
   readonly #o: ProcessorOptions;
   readonly #log: Logger;
   readonly #nodes = new Map<string, EdgeNodeState>();
+  readonly #bounds: FieldBounds;
 
   constructor(opts: ProcessorOptions) {
     this.#o = opts;
     this.#log = opts.logger;
+    this.#bounds = new FieldBounds({
+      counters: this.counters,
+      logger: opts.logger,
+      clock: opts.clock,
+      ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+    });
   }
 
   /** Handles one message from spBv1.0/# (STATE topics are the host's business, not ours). */
@@ -67,7 +79,7 @@ export class MessageProcessor {
     const parsed = parseTopic(topic);
     if (!parsed.ok) {
       this.counters.malformedTopics++;
-      this.#log.debug({ topic, reason: parsed.reason }, 'malformed Sparkplug topic dropped');
+      this.#bounds.malformedTopic(topic, parsed.reason);
       return;
     }
     const t = parsed.topic;
@@ -124,17 +136,26 @@ export class MessageProcessor {
           this.#rebirth(node, 'NBIRTH without bdSeq');
           return;
         }
+        if (!this.#bounds.birthSizeOk(t, p)) {
+          // The node has left its previous session, and this one is not accepted: its data
+          // is "before NBIRTH" (and asks for a rebirth, rate-limited) until a birth is.
+          this.#cancelTimers(node);
+          node.death();
+          return;
+        }
         if (p.seq !== 0) this.counters.invalidMessages++;
         this.#cancelTimers(node);
         node.birth(bdSeq, p.seq ?? 0);
         for (const m of p.metrics) if (m.name !== undefined) node.metrics.add(def(m, m.name), m.alias);
+        // A wrong payload time refuses the birth's values; the session itself is the hub's to stamp.
+        const timeOk = this.#bounds.payloadTimeOk(t, p, now);
         this.#o.sink.event({
           type: 'nodeBirth',
           group: t.group,
           edgeNode: t.edgeNode,
           bdSeq,
           at: now,
-          metrics: nodeMetrics(p.metrics, node.metrics, now),
+          metrics: timeOk ? this.#nodeMetrics(t, p.metrics, node.metrics, now) : [],
         });
         const journal = journalOf(p.metrics);
         if (journal !== undefined) this.#o.journals?.birth(t.group, t.edgeNode, journal.id, journal.start);
@@ -168,7 +189,8 @@ export class MessageProcessor {
         // Node metrics describe the gateway (machine health, counters): the registry keeps
         // their latest values; they are not time series.
         if (p.metrics.some((m) => resolve(m, node.metrics) === undefined)) this.#unknownAlias(node);
-        const metrics = nodeMetrics(p.metrics, node.metrics, now);
+        if (!this.#bounds.payloadTimeOk(t, p, now)) return;
+        const metrics = this.#nodeMetrics(t, p.metrics, node.metrics, now);
         this.counters.nodeMetrics += metrics.length;
         if (metrics.length > 0) {
           this.#o.sink.event({ type: 'nodeMetrics', group: t.group, edgeNode: t.edgeNode, at: now, metrics });
@@ -199,6 +221,13 @@ export class MessageProcessor {
     if (!this.#sequenced(node, p, now)) return;
     let dev: DeviceState | undefined;
     if (t.type === 'DBIRTH') {
+      if (!this.#bounds.birthSizeOk(t, p) || !this.#bounds.deviceAllowed(t, node.knownDevices)) {
+        // The device's earlier birth (if any) no longer describes what the gateway sends.
+        const old = node.devices.get(t.device);
+        if (old !== undefined) old.born = false;
+        this.#holdPosition(t, p);
+        return;
+      }
       dev = { born: true, metrics: new MetricTable() };
       node.devices.set(t.device, dev);
       for (const m of p.metrics) if (m.name !== undefined) dev.metrics.add(def(m, m.name), m.alias);
@@ -218,7 +247,35 @@ export class MessageProcessor {
         return;
       }
     }
+    if (!this.#bounds.payloadTimeOk(t, p, now)) {
+      this.#holdPosition(t, p);
+      return;
+    }
     this.#deviceMetrics(t, p, dev, t.type === 'DBIRTH', now);
+  }
+
+  /**
+   * A refused data message is handled for good (a replay would bring it back as it is), so its
+   * journal position goes to the ingest with no samples: acknowledged like any stored message.
+   */
+  #holdPosition(t: DeviceTopic, p: Payload): void {
+    if (p.journal === undefined) return;
+    this.#o.sink.samples([], { group: t.group, edgeNode: t.edgeNode, position: p.journal });
+  }
+
+  /** Current (not historical) node metrics with values the registry can hold and the limits allow. */
+  #nodeMetrics(t: NodeTopic, metrics: readonly Metric[], table: MetricTable, at: number): GatewayMetric[] {
+    const out: GatewayMetric[] = [];
+    const o = originOf(t);
+    for (const m of metrics) {
+      const d = resolve(m, table);
+      if (d === undefined || m.isHistorical || isBookkeeping(d.name)) continue;
+      const value = toSampleValue(reinterpret(m.value, m.datatype, d.datatype), d.datatype);
+      if (value === undefined || !this.#bounds.valueOk(o, d, value, m.timestamp, at)) continue;
+      if (!this.#bounds.metricAdmitted(o, table, d.name)) continue;
+      out.push({ name: d.name, value, at });
+    }
+    return out;
   }
 
   #deviceMetrics(t: DeviceTopic, p: Payload, dev: DeviceState, birth: boolean, now: number): void {
@@ -228,6 +285,7 @@ export class MessageProcessor {
     let state: string | undefined;
     let stateAt: number | undefined;
     let unknown = false;
+    const o = originOf(t);
     for (const m of p.metrics) {
       const d = resolve(m, dev.metrics);
       if (d === undefined) {
@@ -245,6 +303,8 @@ export class MessageProcessor {
         this.counters.unsupportedValues++;
         continue;
       }
+      if (!this.#bounds.valueOk(o, d, value, m.timestamp, now)) continue;
+      if (!this.#bounds.metricAdmitted(o, dev.metrics, d.name)) continue;
       const ts = m.timestamp ?? p.timestamp ?? now;
       const quality = qualityOf(m.properties);
       const base = { enterprise: t.group, machine: t.device, metric: d.name, ts, value };
@@ -361,20 +421,10 @@ function isBookkeeping(name: string): boolean {
   return name === NODE_METRIC.bdSeq || name.startsWith('Node Control/');
 }
 
-/** Current (not historical) node metrics with values the registry can hold. */
-function nodeMetrics(metrics: readonly Metric[], table: MetricTable, at: number): GatewayMetric[] {
-  const out: GatewayMetric[] = [];
-  for (const m of metrics) {
-    const d = resolve(m, table);
-    if (d === undefined || m.isHistorical || isBookkeeping(d.name)) continue;
-    const value = toSampleValue(reinterpret(m.value, m.datatype, d.datatype), d.datatype);
-    if (value !== undefined) out.push({ name: d.name, value, at });
-  }
-  return out;
-}
-
+/** A metric's definition; a name that cannot be used makes one whose values are refused. */
 function def(m: Metric, name: string): MetricDef {
-  return { name, datatype: m.datatype };
+  const refused = invalidMetricNameReason(name);
+  return refused === undefined ? { name, datatype: m.datatype } : { name, datatype: m.datatype, refused };
 }
 
 /** A data metric's definition: by alias from the birth, else by its own name. */

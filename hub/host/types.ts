@@ -42,6 +42,21 @@ export interface HostCounters {
   /** Our own STATE seen offline or with another timestamp while we are online. */
   stateCorrections: number;
   handlerErrors: number;
+  /**
+   * Timestamps outside limits.maxFutureSkewMs / maxPastMs: one per metric refused for its own
+   * timestamp, one per message refused for its payload timestamp.
+   */
+  timestampsRefused: number;
+  /** DBIRTHs of a new device beyond limits.maxDevicesPerGateway. */
+  devicesRefused: number;
+  /** NBIRTHs and DBIRTHs with more than limits.maxMetricsPerDevice metrics. */
+  birthsRefused: number;
+  /** Values of metrics a birth did not announce, once a device or node has maxMetricsPerDevice. */
+  metricsRefused: number;
+  /** String values longer than limits.maxStringBytes (UTF-8). */
+  oversizedValues: number;
+  /** Metric values refused for their name (empty, too long, control, bidi or invisible characters). */
+  invalidMetricNames: number;
 }
 
 export function newCounters(): HostCounters {
@@ -64,6 +79,12 @@ export function newCounters(): HostCounters {
     unsupportedValues: 0,
     stateCorrections: 0,
     handlerErrors: 0,
+    timestampsRefused: 0,
+    devicesRefused: 0,
+    birthsRefused: 0,
+    metricsRefused: 0,
+    oversizedValues: 0,
+    invalidMetricNames: 0,
   };
 }
 
