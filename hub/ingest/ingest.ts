@@ -1,11 +1,14 @@
 /**
  * Between the host and the durable parts. Registry news is applied every `flushIntervalMs`
- * in one transaction. Samples wait in a bounded buffer and go to the store in batches of
+ * in one transaction, a bad row refused alone (registry-news.ts). Samples wait in a bounded buffer and go to the store in batches of
  * whole messages, one write at a time, oldest first; a batch leaves the buffer only when the
  * store has it. When the store fails, the batch is retried with exponential backoff; when it
  * hangs, the write is waited for (and reported) rather than piled on. When the buffer is
  * full, new messages are refused and counted, never accepted ones dropped: the gateways'
  * journals hold what the hub cannot, so the hub never grows without bound.
+ *
+ * Samples the store refuses for good in PERSISTENT_FLUSHES writes within HEALTH_WINDOW_MS
+ * make the store `degraded` on /healthz (recent-errors.ts).
  *
  * After each batch the store has for good, `onFlushed` listeners learn which gateway
  * messages that covered, and `onRefused` listeners which were refused (sources.ts): the
@@ -21,7 +24,9 @@ import { isPermanentStoreError } from '../store/errors.js';
 import type { Sample, SampleStore } from '../store/types.js';
 import { StoreBackoff } from './backoff.js';
 import { type Batch, SampleBuffer } from './buffer.js';
+import { errorText, HEALTH_WINDOW_MS, PERSISTENT_FLUSHES, RecentErrors } from './recent-errors.js';
 import { RegistryBatch } from './registry-batch.js';
+import { RegistryNews } from './registry-news.js';
 import { type FlushedBatch, progressOf, type SampleSource } from './sources.js';
 
 export interface IngestOptions {
@@ -59,7 +64,12 @@ export interface IngestCounters {
   storeErrors: number;
   /** Writes that took longer than writeTimeoutMs. */
   storeTimeouts: number;
+  /** Registry batches that failed whole (nothing of them applied). */
   registryErrors: number;
+  /** Registry rows refused one by one (the rest of their batch applied). */
+  registryRowErrors: number;
+  /** Machine-state intervals longer than MAX_SPLIT_DAYS, counted for their last days only. */
+  stateSpansClamped: number;
   nodeDeaths: number;
   staleNodeDeaths: number;
   /** The most samples the buffer has held. */
@@ -79,6 +89,8 @@ export class Ingest implements HostSink {
     storeErrors: 0,
     storeTimeouts: 0,
     registryErrors: 0,
+    registryRowErrors: 0,
+    stateSpansClamped: 0,
     nodeDeaths: 0,
     staleNodeDeaths: 0,
     maxPendingSamples: 0,
@@ -104,6 +116,9 @@ export class Ingest implements HostSink {
   #refusing = false;
   #refusedInEpisode = 0;
   #running = false;
+  /** Store writes refused for good, for /healthz. */
+  readonly #rejections = new RecentErrors();
+  readonly #news: RegistryNews;
 
   constructor(opts: IngestOptions) {
     this.#o = opts;
@@ -114,6 +129,7 @@ export class Ingest implements HostSink {
     this.#maxBatch = opts.maxBatchSamples ?? 10_000;
     this.#maxBuffered = opts.maxBufferedSamples ?? 500_000;
     this.#writeTimeout = opts.writeTimeoutMs ?? 30_000;
+    this.#news = new RegistryNews(opts.registry, this.#log, this.#clock, this.counters);
     this.#backoff = new StoreBackoff(
       this.#log,
       this.#clock,
@@ -168,6 +184,25 @@ export class Ingest implements HostSink {
     if (problem === undefined) return own;
     const detail = own.status === 'up' || own.detail === undefined ? problem : `${problem}; ${own.detail}`;
     return { status: 'down', detail };
+  }
+
+  /**
+   * The store and the registry as the ingest sees them (/healthz): each its own health unless
+   * its writes fail. Store: down while writes fail or hang (storeHealth), degraded while it
+   * refuses samples for good persistently. Registry: down while whole batches fail, degraded
+   * while rows are refused persistently (one gateway's bad data; the rest applies).
+   */
+  health(): { store: ComponentHealth; registry: ComponentHealth } {
+    let store = this.storeHealth();
+    const rejected = this.#rejections.since(this.#clock() - HEALTH_WINDOW_MS);
+    if (store.status === 'up' && rejected >= PERSISTENT_FLUSHES) {
+      store = {
+        status: 'degraded',
+        detail: `the store refused samples for good in ${rejected} writes within the last ${HEALTH_WINDOW_MS / 1000} s (${this.#rejections.items} samples, see samplesRejected; last: ${this.#rejections.last})`,
+      };
+    }
+    const registry = this.#news.health();
+    return { store, registry };
   }
 
   /** Calls `listener` after every batch the store has for good. Returns the unsubscribe. */
@@ -292,6 +327,7 @@ export class Ingest implements HostSink {
         }
         outcome = 'rejected';
         this.counters.samplesRejected += batch.samples.length;
+        this.#rejections.add(this.#clock(), batch.samples.length, errorText(err));
         this.#log.error(
           { err, samples: batch.samples.length },
           'the store refused these samples for good; given up',
@@ -377,16 +413,7 @@ export class Ingest implements HostSink {
   }
 
   #applyRegistry(): void {
-    if (this.#registry.empty) return;
-    const batch = this.#registry.take();
-    try {
-      const r = this.#o.registry.applyIngest(batch);
-      this.counters.nodeDeaths += r.nodeDeaths;
-      this.counters.staleNodeDeaths += r.staleNodeDeaths;
-    } catch (err) {
-      this.counters.registryErrors++;
-      this.#log.error({ err, events: batch.events.length }, 'registry update failed; batch dropped');
-    }
+    if (!this.#registry.empty) this.#news.apply(this.#registry.take());
   }
 }
 

@@ -1,24 +1,59 @@
 /**
  * Applies what the Sparkplug host saw (births, deaths, coalesced "last seen") to the
  * registry in one transaction per batch, so the host never pays a transaction per message.
+ *
+ * Each row (an event, a machine's or a gateway's "last seen") runs in its own savepoint: a row
+ * that fails (a time that is not a time, a state stamped a day ahead of the hub, a constraint)
+ * is rolled back alone and reported in `refused`, and every other row of the batch applies, so
+ * one gateway's bad data never stops another's machines from updating (issue 9).
  */
 import type Database from 'better-sqlite3';
-import { DEFAULT_UTC_OFFSET_MIN } from './days.js';
+import { HubError } from '../errors.js';
+import { DAY_MS, DEFAULT_UTC_OFFSET_MIN, isDayTime, MAX_DAY_TIME_MS } from './days.js';
 import { encodeMetricValue } from './gateway-metrics.js';
 import { StateClock } from './state-clock.js';
 import type { DeviceActivity, GatewayActivity, GatewayMetric, IngestBatch, RegistryEvent } from './types.js';
+
+/**
+ * How far a machine's state time may be ahead of when the hub heard it. The host refuses
+ * more than `limits.maxFutureSkewMs` (at most a day) before it gets here; this is the
+ * registry's own backstop, as loose as the loosest configuration.
+ */
+export const MAX_STATE_AHEAD_MS = DAY_MS;
+
+/** Refused rows listed in one ApplyResult (all are counted). */
+export const MAX_REFUSED_LISTED = 20;
+
+/** A row of a batch that was rolled back alone. */
+export interface RefusedRow {
+  readonly kind: RegistryEvent['type'] | 'deviceActivity' | 'gatewayActivity';
+  /** The enterprise (Sparkplug group). */
+  readonly enterprise: string;
+  /** The gateway (edge node). */
+  readonly gateway: string;
+  readonly machine?: string;
+  /** The error's code when it has one (WANJI_E_REGISTRY_ROW, SQLITE_CONSTRAINT_NOTNULL, …). */
+  readonly code?: string;
+  readonly reason: string;
+}
 
 export interface ApplyResult {
   /** NDEATHs whose bdSeq matched the gateway's current NBIRTH. */
   readonly nodeDeaths: number;
   /** NDEATHs ignored because their bdSeq was stale (or the gateway was already dead). */
   readonly staleNodeDeaths: number;
+  /** Rows rolled back alone (absent when none); the rest of the batch was applied. */
+  readonly rowsRefused?: number;
+  /** The first MAX_REFUSED_LISTED refused rows, with why (absent when none). */
+  readonly refused?: readonly RefusedRow[];
+  /** State intervals longer than MAX_SPLIT_DAYS, counted for their last days only (absent when none). */
+  readonly spansClamped?: number;
 }
 
 const b = (v: boolean | undefined): number | null => (v === undefined ? null : v ? 1 : 0);
 
 export class IngestApplier {
-  readonly #tx: (batch: IngestBatch) => ApplyResult;
+  readonly #apply: (batch: IngestBatch) => ApplyResult;
 
   /**
    * `utcOffsetMin`: where local days start, for the time in each state per day; `silenceMs`:
@@ -102,7 +137,8 @@ export class IngestApplier {
         metricSet.run({ group, edgeNode, name: m.name, at: m.at, ...encodeMetricValue(m.value) });
     };
 
-    const applyEvent = (e: RegistryEvent, counts: { nodeDeaths: number; staleNodeDeaths: number }): void => {
+    /** 'death' / 'stale' for an NDEATH (counted once its row commits). */
+    const applyEvent = (e: RegistryEvent): 'death' | 'stale' | undefined => {
       switch (e.type) {
         case 'nodeBirth':
           nodeBirth.run({ group: e.group, edgeNode: e.edgeNode, bdSeq: e.bdSeq, at: e.at });
@@ -115,12 +151,10 @@ export class IngestApplier {
           setMetrics(e.group, e.edgeNode, e.metrics);
           return;
         case 'nodeDeath':
-          if (nodeDeath.run(e).changes > 0) {
-            counts.nodeDeaths++;
-            for (const id of clock.liveOnGateway(e.group, e.edgeNode)) offline(e.group, id, e.at);
-            nodeDevicesDead.run({ group: e.group, edgeNode: e.edgeNode, at: e.at });
-          } else counts.staleNodeDeaths++;
-          return;
+          if (nodeDeath.run(e).changes === 0) return 'stale';
+          for (const id of clock.liveOnGateway(e.group, e.edgeNode)) offline(e.group, id, e.at);
+          nodeDevicesDead.run({ group: e.group, edgeNode: e.edgeNode, at: e.at });
+          return 'death';
         case 'deviceBirth': {
           const p = e.properties;
           deviceBirth.run({
@@ -169,21 +203,159 @@ export class IngestApplier {
       gatewaySeen.run(g);
     };
 
-    this.#tx = db.transaction((batch: IngestBatch): ApplyResult => {
-      const counts = { nodeDeaths: 0, staleNodeDeaths: 0 };
+    // Called inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT: a row
+    // that throws is rolled back alone.
+    const savepoint = db.transaction((f: () => unknown): unknown => f());
+
+    /**
+     * One pass over the batch. A row whose values cannot be applied is refused before it
+     * writes anything (checks in JS). `isolated`: each row in its own savepoint, so a row that
+     * fails in SQL is rolled back alone; otherwise (the fast path, no savepoint per row) such a
+     * failure aborts the pass and apply() runs the batch again isolated.
+     */
+    const pass = (batch: IngestBatch, isolated: boolean): ApplyResult => {
+      let nodeDeaths = 0;
+      let staleNodeDeaths = 0;
+      let rowsRefused = 0;
+      const refused: RefusedRow[] = [];
+      const refuse = (who: Omit<RefusedRow, 'code' | 'reason'>, err: unknown): undefined => {
+        // The database itself failing (read-only, full, I/O, busy) is not this row's fault:
+        // the whole batch fails and is counted as such.
+        if (!db.inTransaction || databaseFailure(err)) throw err;
+        rowsRefused++;
+        if (refused.length < MAX_REFUSED_LISTED) refused.push({ ...who, ...describe(err) });
+        return undefined;
+      };
+      const row = <T>(
+        who: Omit<RefusedRow, 'code' | 'reason'>,
+        check: () => void,
+        apply: () => T,
+      ): T | undefined => {
+        try {
+          check();
+        } catch (err) {
+          return refuse(who, err);
+        }
+        if (!isolated) return apply();
+        try {
+          return savepoint(apply) as T;
+        } catch (err) {
+          return refuse(who, err);
+        }
+      };
       silent = new Map();
+      // Only rows that can be applied say how late the batch is (a poisoned time would make
+      // every machine look silent).
       let latest = Number.NEGATIVE_INFINITY;
-      for (const e of batch.events) if (e.type !== 'nodeMetrics') latest = Math.max(latest, e.at);
-      for (const d of batch.devices) latest = Math.max(latest, d.seenAt);
+      for (const e of batch.events)
+        if (e.type !== 'nodeMetrics' && isDayTime(e.at)) latest = Math.max(latest, e.at);
+      for (const d of batch.devices) if (isDayTime(d.seenAt)) latest = Math.max(latest, d.seenAt);
       if (Number.isFinite(latest)) silent = clock.silentSince(latest - silenceMs);
-      for (const e of batch.events) applyEvent(e, counts);
-      for (const d of batch.devices) applySeen(d);
-      for (const g of batch.gateways) applyGatewaySeen(g);
-      return counts;
-    });
+      for (const e of batch.events) {
+        const who = {
+          kind: e.type,
+          enterprise: e.group,
+          gateway: e.edgeNode,
+          ...('device' in e ? { machine: e.device } : {}),
+        };
+        const r = row(
+          who,
+          () => checkEvent(e),
+          () => applyEvent(e),
+        );
+        if (r === 'death') nodeDeaths++;
+        else if (r === 'stale') staleNodeDeaths++;
+      }
+      for (const d of batch.devices) {
+        const who = {
+          kind: 'deviceActivity' as const,
+          enterprise: d.enterprise,
+          gateway: d.gateway,
+          machine: d.machine,
+        };
+        row(
+          who,
+          () => checkDevice(d),
+          () => applySeen(d),
+        );
+      }
+      for (const g of batch.gateways) {
+        const who = { kind: 'gatewayActivity' as const, enterprise: g.group, gateway: g.edgeNode };
+        row(
+          who,
+          () => checkTime('gateway last seen', g.seenAt),
+          () => applyGatewaySeen(g),
+        );
+      }
+      return {
+        nodeDeaths,
+        staleNodeDeaths,
+        ...(rowsRefused > 0 ? { rowsRefused, refused } : {}),
+      };
+    };
+    const fast = db.transaction((batch: IngestBatch) => pass(batch, false));
+    const isolated = db.transaction((batch: IngestBatch) => pass(batch, true));
+
+    this.#apply = (batch) => {
+      const clampedBefore = clock.spansClamped;
+      let r: ApplyResult;
+      try {
+        r = fast(batch);
+      } catch {
+        // Rolled back whole; again row by row, so that only the failing rows are refused
+        // (and a failure that is not a row's, such as a closed database, throws from there).
+        clock.spansClamped = clampedBefore;
+        r = isolated(batch);
+      }
+      const spansClamped = clock.spansClamped - clampedBefore;
+      return spansClamped > 0 ? { ...r, spansClamped } : r;
+    };
   }
 
   apply(batch: IngestBatch): ApplyResult {
-    return this.#tx(batch);
+    return this.#apply(batch);
   }
+}
+
+function checkTime(what: string, at: number): void {
+  if (isDayTime(at)) return;
+  throw new HubError(
+    'WANJI_E_REGISTRY_ROW',
+    `${what} ${at} is not a time (want ms since the epoch, 0 to ${MAX_DAY_TIME_MS})`,
+  );
+}
+
+function checkEvent(e: RegistryEvent): void {
+  checkTime(e.type, e.at);
+  if (e.type === 'nodeBirth' || e.type === 'nodeMetrics') {
+    for (const m of e.metrics ?? []) checkTime(`gateway metric ${m.name}`, m.at);
+  }
+}
+
+function checkDevice(d: DeviceActivity): void {
+  checkTime('last seen', d.seenAt);
+  if (d.sampleAt !== undefined) checkTime('last sample', d.sampleAt);
+  if (d.stateAt === undefined) return;
+  checkTime(`state ${d.state ?? ''} time`, d.stateAt);
+  if (d.stateAt > d.seenAt + MAX_STATE_AHEAD_MS) {
+    throw new HubError(
+      'WANJI_E_REGISTRY_ROW',
+      `state ${d.state ?? ''} stamped ${new Date(d.stateAt).toISOString()}, more than a day after the hub heard it (${new Date(d.seenAt).toISOString()}): the gateway's clock is wrong`,
+    );
+  }
+}
+
+/** SQLite result codes that say the database, not the row, is at fault. */
+const DATABASE_FAILURES =
+  /^SQLITE_(READONLY|FULL|IOERR|CORRUPT|NOTADB|CANTOPEN|BUSY|LOCKED|NOMEM|PERM|PROTOCOL|INTERRUPT)/;
+
+function databaseFailure(err: unknown): boolean {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' && DATABASE_FAILURES.test(code);
+}
+
+function describe(err: unknown): { code?: string; reason: string } {
+  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  const reason = err instanceof Error ? err.message : String(err);
+  return code === undefined ? { reason } : { code, reason };
 }

@@ -11,9 +11,14 @@
  * A machine heard again after a silence longer than the online window, with no death
  * certificate in between (a hub restart, a broken link), was offline from the last time it was
  * heard: resume() counts that gap as offline rather than as the state it was in before.
+ *
+ * Bounded by construction: a time that is not a day time (NaN, Infinity, 8.64e15) is refused
+ * with WANJI_E_REGISTRY_ROW before it reaches SQL, and an interval longer than MAX_SPLIT_DAYS
+ * is counted for its last MAX_SPLIT_DAYS only (`spansClamped`), never looped day by day.
  */
 import type Database from 'better-sqlite3';
-import { splitByDay } from './days.js';
+import { HubError } from '../errors.js';
+import { isDayTime, MAX_DAY_TIME_MS, splitDays } from './days.js';
 
 interface OpenInterval {
   since_state: string | null;
@@ -35,6 +40,8 @@ export class StateClock {
   readonly #silent: Database.Statement<[number], { enterprise: string; id: string; last_seen_at: number }>;
   readonly #offsetMin: number;
   readonly silenceMs: number;
+  /** Intervals longer than MAX_SPLIT_DAYS, counted for their last MAX_SPLIT_DAYS only. */
+  spansClamped = 0;
 
   constructor(db: Database.Database, offsetMin: number, silenceMs: number) {
     this.#offsetMin = offsetMin;
@@ -66,6 +73,7 @@ export class StateClock {
     at: number,
     late: Late = 'clamp',
   ): void {
+    checkTime('state change', enterprise, machine, at);
     const cur = this.#get.get(enterprise, machine);
     if (cur === undefined || cur.since_state === state) return;
     // A reported state older than the interval it would close came late: the machine has
@@ -100,6 +108,9 @@ export class StateClock {
     state?: string,
     stateAt?: number,
   ): void {
+    checkTime('resume', enterprise, machine, lastSeen);
+    checkTime('resume', enterprise, machine, at);
+    if (stateAt !== undefined) checkTime('resume', enterprise, machine, stateAt);
     const cur = this.#get.get(enterprise, machine);
     if (cur?.since_state == null || cur.since_state === 'offline' || cur.since_at === null) return;
     const from = Math.max(cur.since_at, Math.min(lastSeen, at));
@@ -110,13 +121,21 @@ export class StateClock {
   }
 
   #count(enterprise: string, machine: string, state: string, from: number, to: number): void {
-    for (const [day, ms] of splitByDay(from, to, this.#offsetMin)) {
-      this.#add.run(enterprise, machine, day, state, ms);
-    }
+    const { parts, droppedMs } = splitDays(from, to, this.#offsetMin);
+    if (droppedMs > 0) this.spansClamped++;
+    for (const [day, ms] of parts) this.#add.run(enterprise, machine, day, state, ms);
   }
 
   /** Machines of a gateway that are not dead yet (before an NDEATH marks them dead). */
   liveOnGateway(group: string, edgeNode: string): string[] {
     return this.#onGateway.all(group, edgeNode).map((r) => r.id);
   }
+}
+
+function checkTime(what: string, enterprise: string, machine: string, at: number): void {
+  if (isDayTime(at)) return;
+  throw new HubError(
+    'WANJI_E_REGISTRY_ROW',
+    `${what} of ${enterprise}/${machine} at ${at} is not a time the state clock can count (want ms since the epoch, 0 to ${MAX_DAY_TIME_MS})`,
+  );
 }
