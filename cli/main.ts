@@ -65,6 +65,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'import enterprises and their equipment ledgers from CSV or XLSX',
     opcua: false,
   },
+  machine: {
+    load: async () => (await import('./machine.js')).runMachineCommand,
+    summary: 'list machines; confirm, retire or merge them (what the statistics count)',
+    opcua: false,
+  },
   token: {
     load: async () => (await import('./token.js')).runTokenCommand,
     summary: 'create, list and revoke the hub API bearer tokens',

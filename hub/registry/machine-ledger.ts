@@ -1,8 +1,10 @@
 /**
  * An enterprise's ledger against what its gateways announced: the machines discovered from
  * births (kind, NC, robot, data depth from `Properties/*`), counted beside the declaration.
+ * Retired machines are counted apart (`discovered.retired`), never in the other figures.
  */
 import type { Ledger } from '../../protocol/index.js';
+import { NO_ACTIVITY, officialCount } from '../stats/figures.js';
 import type { Registry } from './registry.js';
 
 export interface DiscoveredGroup {
@@ -19,8 +21,15 @@ export interface MachineLedger {
   /** The current declaration; null when the group is no declared enterprise. */
   readonly declared: Ledger | null;
   readonly discovered: {
+    /** Not retired. */
     readonly machines: number;
     readonly networked: number;
+    /** By status (docs/statistics.md, "What is counted"); retired ones are in no other figure. */
+    readonly confirmed: number;
+    readonly unconfirmed: number;
+    readonly retired: number;
+    /** Networked machines that no operator confirmed. */
+    readonly networkedUnconfirmed: number;
     /** Machines that announced NC / robot = true; unknown = announced neither way. */
     readonly nc: number;
     readonly robots: number;
@@ -33,7 +42,13 @@ export interface MachineLedger {
     readonly nc: number | null;
     readonly robots: number | null;
   };
-  /** Discovered beyond the declaration: the ledger may be out of date. */
+  /** What the statistics count: networked capped by the declared production equipment (0 undeclared). */
+  readonly counted: { readonly networked: number; readonly beyondLedger: number };
+  /**
+   * More machines than declared production equipment, or more networked NC machines or robots
+   * than declared: the ledger may be out of date, or machines were invented. The statistics'
+   * flag of the same name.
+   */
   readonly exceedsLedger: boolean;
   readonly byKind: readonly DiscoveredGroup[];
 }
@@ -53,10 +68,22 @@ export function machineLedger(registry: Registry, enterprise: string, networkedS
     >(
       `SELECT kind, nc, robot, data_depth, count(*) AS machines,
          coalesce(sum(coalesce(last_sample_at, 0) >= @since), 0) AS networked
-       FROM machines WHERE enterprise = @enterprise
+       FROM machines WHERE enterprise = @enterprise AND retired_at IS NULL
        GROUP BY kind, nc, robot, data_depth ORDER BY kind, nc, robot, data_depth`,
     )
     .all({ enterprise, since: networkedSince });
+  const status = registry.database
+    .prepare<
+      [{ enterprise: string; since: number }],
+      { confirmed: number | null; retired: number | null; networked_unconfirmed: number | null }
+    >(
+      `SELECT sum(retired_at IS NULL AND confirmed_at IS NOT NULL) AS confirmed,
+         sum(retired_at IS NOT NULL) AS retired,
+         sum(retired_at IS NULL AND confirmed_at IS NULL AND coalesce(last_sample_at, 0) >= @since)
+           AS networked_unconfirmed
+       FROM machines WHERE enterprise = @enterprise`,
+    )
+    .get({ enterprise, since: networkedSince });
   const byKind = rows.map((r) => ({
     kind: r.kind,
     nc: r.nc === null ? null : r.nc !== 0,
@@ -66,15 +93,28 @@ export function machineLedger(registry: Registry, enterprise: string, networkedS
     networked: r.networked,
   }));
   const sum = (f: (g: DiscoveredGroup) => number): number => byKind.reduce((a, g) => a + f(g), 0);
+  const machines = sum((g) => g.machines);
+  const confirmed = status?.confirmed ?? 0;
   const discovered = {
-    machines: sum((g) => g.machines),
+    machines,
     networked: sum((g) => g.networked),
+    confirmed,
+    unconfirmed: machines - confirmed,
+    retired: status?.retired ?? 0,
+    networkedUnconfirmed: status?.networked_unconfirmed ?? 0,
     nc: sum((g) => (g.nc === true ? g.machines : 0)),
     robots: sum((g) => (g.robot === true ? g.machines : 0)),
     unknownNc: sum((g) => (g.nc === null ? g.machines : 0)),
     unknownRobot: sum((g) => (g.robot === null ? g.machines : 0)),
   };
   const declared = registry.enterprise(enterprise)?.ledger ?? null;
+  const counted = officialCount(declared ?? { productionEquipment: 0, ncEquipment: 0, robots: 0 }, {
+    ...NO_ACTIVITY,
+    machines,
+    networked: discovered.networked,
+    networkedNc: sum((g) => (g.nc === true ? g.networked : 0)),
+    networkedRobots: sum((g) => (g.robot === true ? g.networked : 0)),
+  });
   const cover = (n: number, d: number | undefined): number | null =>
     d === undefined || d === 0 ? null : n / d;
   return {
@@ -86,11 +126,8 @@ export function machineLedger(registry: Registry, enterprise: string, networkedS
       nc: cover(discovered.nc, declared?.ncEquipment),
       robots: cover(discovered.robots, declared?.robots),
     },
-    exceedsLedger:
-      declared !== null &&
-      (discovered.machines > declared.productionEquipment ||
-        discovered.nc > declared.ncEquipment ||
-        discovered.robots > declared.robots),
+    counted: { networked: counted.networked, beyondLedger: counted.beyondLedger },
+    exceedsLedger: declared !== null && counted.exceedsLedger,
     byKind,
   };
 }

@@ -20,6 +20,7 @@ import { type ApplyResult, IngestApplier } from './apply.js';
 import { DEFAULT_UTC_OFFSET_MIN } from './days.js';
 import { type GatewayMetricRow, type GatewaySummary, summarize, toGatewayMetric } from './gateway-metrics.js';
 import { type DeclareAudit, declarationProblems, LedgerWriter, toRow } from './ledger.js';
+import { type MachineChangeBy, type MachineChangeResult, MachineStatusWriter } from './machine-status.js';
 import {
   type EnterpriseRow,
   type GatewayRow,
@@ -43,6 +44,7 @@ import type {
   IngestBatch,
   MachineFilter,
   MachineRecord,
+  MachineStatus,
   Region,
 } from './types.js';
 
@@ -62,7 +64,15 @@ export interface RegistryOptions {
 
 const MACHINE_COLUMNS = `m.enterprise, m.id, m.kind, m.nc, m.robot, m.data_depth, m.state, m.gateway,
   m.first_seen, m.last_seen_at, m.last_sample_at, m.dead, e.region_code, e.industry_code,
-  h.value AS health, g.online AS gateway_online`;
+  h.value AS health, g.online AS gateway_online,
+  m.confirmed_at, m.confirmed_by, m.retired_at, m.retired_by, m.merged_into`;
+
+/** SQL for each machine status (rows.ts machineStatus says the same in TypeScript). */
+const STATUS_SQL: Readonly<Record<MachineStatus, string>> = {
+  retired: 'm.retired_at IS NOT NULL',
+  confirmed: 'm.retired_at IS NULL AND m.confirmed_at IS NOT NULL',
+  unconfirmed: 'm.retired_at IS NULL AND m.confirmed_at IS NULL',
+};
 
 /** Machines with their enterprise, their gateway and the health their gateway reports. */
 const MACHINE_FROM = `machines m LEFT JOIN enterprises e ON e.code = m.enterprise
@@ -321,6 +331,7 @@ export class Registry {
       where.push(filter.online ? `(${online})` : `NOT (${online})`);
       params.onlineSince = filter.onlineSince ?? this.#clock();
     }
+    if (filter.status !== undefined) where.push(`(${STATUS_SQL[filter.status]})`);
     return { where: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
   }
 
@@ -334,9 +345,10 @@ export class Registry {
   }
 
   /**
-   * Machine counts per Sparkplug group: networked since `networkedSince`, online since
-   * `onlineSince`; powered on = online and not reporting powered_off. A machine is one row
-   * (enterprise, id) however often it is born and whichever gateway reports it.
+   * Machine counts per Sparkplug group, retired machines left out: networked since
+   * `networkedSince`, online since `onlineSince`; powered on = online and not reporting
+   * powered_off. A machine is one row (enterprise, id) however often it is born and whichever
+   * gateway reports it. These are the measured counts; the statistics cap them by the ledger.
    */
   activityByEnterprise(networkedSince: number, onlineSince: number): EnterpriseActivity[] {
     const networked = 'coalesce(last_sample_at, 0) >= @networkedSince';
@@ -348,10 +360,33 @@ export class Registry {
            coalesce(sum(${online}), 0) AS online,
            coalesce(sum(${online} AND coalesce(state, '') <> 'powered_off'), 0) AS poweredOn,
            coalesce(sum(${networked} AND nc = 1), 0) AS networkedNc,
-           coalesce(sum(${networked} AND robot = 1), 0) AS networkedRobots
-         FROM machines GROUP BY enterprise ORDER BY enterprise`,
+           coalesce(sum(${networked} AND robot = 1), 0) AS networkedRobots,
+           coalesce(sum(${networked} AND confirmed_at IS NULL), 0) AS networkedUnconfirmed
+         FROM machines WHERE retired_at IS NULL GROUP BY enterprise ORDER BY enterprise`,
       )
       .all({ networkedSince, onlineSince });
+  }
+
+  /**
+   * An operator says the machine is real: it is confirmed, and no longer retired if it was.
+   * Audited with the change (hub/registry/machine-status.ts).
+   */
+  confirmMachine(enterprise: string, id: string, by: MachineChangeBy): MachineChangeResult {
+    return this.#machineStatus().confirm(enterprise, id, by);
+  }
+
+  /** Takes the machine out of every count until an operator confirms it again; a birth does not bring it back. */
+  retireMachine(enterprise: string, id: string, by: MachineChangeBy): MachineChangeResult {
+    return this.#machineStatus().retire(enterprise, id, by);
+  }
+
+  /** Folds the duplicate `id` into `into` (same enterprise): `id` is retired with `mergedInto`. */
+  mergeMachine(enterprise: string, id: string, into: string, by: MachineChangeBy): MachineChangeResult {
+    return this.#machineStatus().merge(enterprise, id, into, by);
+  }
+
+  #machineStatus(): MachineStatusWriter {
+    return new MachineStatusWriter(this.#open(), this.#clock, (e, id) => this.machine(e, id), this.#log);
   }
 
   /** Applies one batch from the host (births, deaths, last-seen) in a single transaction. */

@@ -1,6 +1,6 @@
 /** Row shapes as SQLite returns them, and their mapping to the registry's types. */
 import { type DeviceHealth, isDeviceHealth } from '../../protocol/index.js';
-import type { Enterprise, Gateway, Industry, MachineRecord, Region } from './types.js';
+import type { Enterprise, Gateway, Industry, MachineRecord, MachineStatus, Region } from './types.js';
 
 export interface RegionRow {
   code: string;
@@ -54,6 +54,17 @@ export interface MachineRow {
   gateway_online: number | null;
   region_code: string | null;
   industry_code: string | null;
+  confirmed_at: number | null;
+  confirmed_by: string | null;
+  retired_at: number | null;
+  retired_by: string | null;
+  merged_into: string | null;
+}
+
+/** A machine's status from its row: retired wins over confirmed (docs/statistics.md). */
+export function machineStatus(r: { confirmed_at: number | null; retired_at: number | null }): MachineStatus {
+  if (r.retired_at !== null) return 'retired';
+  return r.confirmed_at !== null ? 'confirmed' : 'unconfirmed';
 }
 
 function aliases(json: string): string[] {
@@ -122,6 +133,12 @@ export function toMachine(r: MachineRow): MachineRecord {
     health: machineHealth(r),
     regionCode: r.region_code,
     industryCode: r.industry_code,
+    status: machineStatus(r),
+    confirmedAt: r.confirmed_at,
+    confirmedBy: r.confirmed_by,
+    retiredAt: r.retired_at,
+    retiredBy: r.retired_by,
+    mergedInto: r.merged_into,
   };
 }
 

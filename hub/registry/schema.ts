@@ -146,4 +146,16 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
      generated_at INTEGER NOT NULL,
      report TEXT NOT NULL
    );`,
+  // 5: what an operator decided about a machine (docs/statistics.md, "What is counted"):
+  // confirmed (a real machine of the enterprise), retired (gone, invented or a duplicate;
+  // merged_into names the machine a duplicate was folded into). A birth never touches them.
+  `ALTER TABLE machines ADD COLUMN confirmed_at INTEGER;
+   ALTER TABLE machines ADD COLUMN confirmed_by TEXT;
+   ALTER TABLE machines ADD COLUMN retired_at INTEGER;
+   ALTER TABLE machines ADD COLUMN retired_by TEXT;
+   ALTER TABLE machines ADD COLUMN merged_into TEXT;`,
+  // 6: child-hub API tokens: the child's hub id and the enterprise codes it may report (its
+  // regions are in regions, as a bureau token's).
+  `ALTER TABLE api_tokens ADD COLUMN hub_id TEXT;
+   ALTER TABLE api_tokens ADD COLUMN enterprises TEXT NOT NULL DEFAULT '[]';`,
 ];

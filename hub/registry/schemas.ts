@@ -70,8 +70,12 @@ export const MachineLedgerReply = Type.Object({
   enterprise: Type.String(),
   declared: Nullable(LedgerSchema),
   discovered: Type.Object({
-    machines: Int,
+    machines: Type.Integer({ description: 'machines discovered and not retired' }),
     networked: Int,
+    confirmed: Int,
+    unconfirmed: Int,
+    retired: Type.Integer({ description: 'retired machines: in no other figure' }),
+    networkedUnconfirmed: Int,
     nc: Int,
     robots: Int,
     unknownNc: Int,
@@ -82,7 +86,14 @@ export const MachineLedgerReply = Type.Object({
     nc: Nullable(Type.Number()),
     robots: Nullable(Type.Number()),
   }),
-  exceedsLedger: Type.Boolean(),
+  counted: Type.Object(
+    { networked: Int, beyondLedger: Int },
+    { description: 'what the statistics count: networked capped by the declared production equipment' },
+  ),
+  exceedsLedger: Type.Boolean({
+    description:
+      'more machines than declared production equipment, or more networked NC machines or robots than declared',
+  }),
   byKind: Type.Array(
     Type.Object({
       kind: Nullable(Type.String()),

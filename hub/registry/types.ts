@@ -65,7 +65,24 @@ export interface MachineRecord {
   /** From the enterprise's declaration; null when the group is not a declared enterprise. */
   readonly regionCode: string | null;
   readonly industryCode: string | null;
+  /** What an operator decided about it (docs/statistics.md, "What is counted"). */
+  readonly status: MachineStatus;
+  readonly confirmedAt: number | null;
+  readonly confirmedBy: string | null;
+  readonly retiredAt: number | null;
+  readonly retiredBy: string | null;
+  /** The machine this one was merged into (it is then retired). */
+  readonly mergedInto: string | null;
 }
+
+/**
+ * unconfirmed: discovered from a birth, no operator has looked at it (the default);
+ * confirmed: an operator says it is a real machine of the enterprise; retired: an operator
+ * took it out of every count (gone, invented, or a duplicate merged into another). A birth
+ * changes none of these: only confirming a retired machine brings it back.
+ */
+export type MachineStatus = 'confirmed' | 'unconfirmed' | 'retired';
+export const MACHINE_STATUSES: readonly MachineStatus[] = ['confirmed', 'unconfirmed', 'retired'];
 
 export interface MachineFilter {
   readonly enterprise?: string;
@@ -74,6 +91,7 @@ export interface MachineFilter {
   /** With `onlineSince`: only machines that are (true) or are not (false) online. */
   readonly online?: boolean;
   readonly onlineSince?: number;
+  readonly status?: MachineStatus;
   readonly limit?: number;
   readonly offset?: number;
 }
@@ -159,7 +177,7 @@ export interface IngestBatch {
   readonly gateways: readonly GatewayActivity[];
 }
 
-/** Per enterprise (Sparkplug group) machine counts, for the statistics. */
+/** Per enterprise (Sparkplug group) counts of its machines that are not retired, for the statistics. */
 export interface EnterpriseActivity {
   readonly enterprise: string;
   readonly machines: number;
@@ -171,4 +189,6 @@ export interface EnterpriseActivity {
   readonly networkedNc: number;
   /** Networked machines that announced themselves industrial robots. */
   readonly networkedRobots: number;
+  /** Networked machines no operator has confirmed. */
+  readonly networkedUnconfirmed: number;
 }

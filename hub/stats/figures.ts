@@ -2,6 +2,11 @@
  * The programme's figures for a set of enterprises (DOMAIN.md): declared (申报) ledger totals
  * and measured (监测) machine counts side by side, rates pooled (Σ numerators ÷ Σ
  * denominators) and as the mean of the enterprises' own rates, and backbone compliance.
+ *
+ * What is counted (docs/statistics.md): each enterprise's measured counts are capped by its
+ * own ledger before anything is summed or divided (officialCount), for this hub's enterprises
+ * and for those a child hub reports alike, so no gateway credential can raise an enterprise,
+ * a region, an industry or the city above what the enterprises declared, and no rate above 1.
  */
 import {
   BACKBONE_NC_RATE_TARGET,
@@ -9,7 +14,7 @@ import {
   type Ledger,
 } from '../../protocol/index.js';
 
-/** Measured machine counts of one enterprise (or one child hub's enterprise). */
+/** Measured machine counts of one enterprise (or one child hub's enterprise), retired machines left out. */
 export interface Activity {
   readonly machines: number;
   readonly networked: number;
@@ -36,10 +41,70 @@ export interface EnterpriseInput {
   readonly industryCode: string;
   readonly backbone: boolean;
   readonly ledger: Ledger;
+  /** Measured: what its gateways announced, before the ledger cap. */
   readonly activity: Activity;
+  /**
+   * Networked machines no operator of this hub confirmed; undefined (a child hub's
+   * enterprise, whose report carries no confirmations): all its networked machines.
+   */
+  readonly networkedUnconfirmed?: number;
   /** The child hub that reported it; undefined for this hub's own registry. */
   readonly via?: string;
 }
+
+/**
+ * What the programme counts of one enterprise: its measured counts capped by its ledger
+ * (networked ≤ declared production equipment, networked NC ≤ declared NC equipment, networked
+ * robots ≤ declared robots, online ≤ networked, powered on ≤ online), beside the measured
+ * figure and the excess, so nothing is hidden.
+ */
+export interface OfficialCount extends Activity {
+  /** Networked machines as measured (not retired), before the cap. */
+  readonly networkedMeasured: number;
+  /** Of those, the ones no operator confirmed. */
+  readonly networkedUnconfirmed: number;
+  /** networkedMeasured − networked: measured but beyond the ledger, not counted. */
+  readonly beyondLedger: number;
+  /**
+   * More machines (not retired) than declared production equipment, or more networked NC
+   * machines or robots than declared: the ledger is out of date, or machines were invented.
+   */
+  readonly exceedsLedger: boolean;
+}
+
+/** A count from the registry or a child's report: a whole number ≥ 0, anything else 0. */
+const count = (n: number | undefined): number =>
+  n !== undefined && Number.isSafeInteger(n) && n > 0 ? n : 0;
+
+export function officialCount(ledger: Ledger, activity: Activity, unconfirmed?: number): OfficialCount {
+  const p = count(ledger.productionEquipment);
+  const a = {
+    machines: count(activity.machines),
+    networked: count(activity.networked),
+    online: count(activity.online),
+    poweredOn: count(activity.poweredOn),
+    networkedNc: count(activity.networkedNc),
+    networkedRobots: count(activity.networkedRobots),
+  };
+  const networked = Math.min(a.networked, p);
+  const online = Math.min(a.online, networked);
+  return {
+    machines: a.machines,
+    networked,
+    online,
+    poweredOn: Math.min(a.poweredOn, online),
+    networkedNc: Math.min(a.networkedNc, count(ledger.ncEquipment), networked),
+    networkedRobots: Math.min(a.networkedRobots, count(ledger.robots), networked),
+    networkedMeasured: a.networked,
+    networkedUnconfirmed: Math.min(unconfirmed === undefined ? a.networked : count(unconfirmed), a.networked),
+    beyondLedger: a.networked - networked,
+    exceedsLedger:
+      a.machines > p || a.networkedNc > count(ledger.ncEquipment) || a.networkedRobots > count(ledger.robots),
+  };
+}
+
+export const officialCountOf = (e: EnterpriseInput): OfficialCount =>
+  officialCount(e.ledger, e.activity, e.networkedUnconfirmed);
 
 export type Population = 'all' | 'backbone';
 
@@ -50,14 +115,24 @@ export interface Figures {
   readonly backboneEnterprises: number;
   /** Backbone enterprises with networking rate ≥ 50 % and NC rate ≥ 70 %. */
   readonly backboneMeetingTarget: number;
-  /** Measured: machines the hub has seen, networked (networking window), online (online window). */
+  /** Measured: machines the hub has seen and not retired. */
   readonly machines: number;
+  /**
+   * Counted: networked (networking window), online (online window), powered on, each
+   * enterprise's capped by its ledger (OfficialCount) and then summed.
+   */
   readonly networked: number;
   readonly online: number;
   readonly poweredOn: number;
-  /** Measured: networked machines announcing themselves NC equipment / industrial robots. */
+  /** Counted: networked machines announcing themselves NC equipment / industrial robots. */
   readonly networkedNc: number;
   readonly networkedRobots: number;
+  /** Measured networked machines before the cap; of those, unconfirmed ones; beyond the ledgers. */
+  readonly networkedMeasured: number;
+  readonly networkedUnconfirmed: number;
+  readonly beyondLedger: number;
+  /** Enterprises whose machines exceed their ledger (OfficialCount.exceedsLedger). */
+  readonly enterprisesExceedingLedger: number;
   /** Declared ledger totals. */
   readonly productionEquipment: number;
   readonly ncEquipment: number;
@@ -83,10 +158,10 @@ export function mean(values: readonly (number | null)[]): number | null {
   return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-/** An enterprise's own rates. */
+/** An enterprise's own rates, of what is counted (never above 1). */
 export function enterpriseRates(e: EnterpriseInput) {
   const p = e.ledger.productionEquipment;
-  const a = e.activity;
+  const a = officialCountOf(e);
   const networkingRate = ratio(a.networked, p);
   const ncRate = ratio(e.ledger.ncEquipment, p);
   return {
@@ -109,29 +184,34 @@ export function meetsTarget(networkingRate: number | null, ncRate: number | null
 }
 
 export function figures(rows: readonly EnterpriseInput[], population: Population): Figures {
-  const sum = (f: (r: EnterpriseInput) => number): number => rows.reduce((acc, r) => acc + f(r), 0);
+  const counted = rows.map(officialCountOf);
+  const sum = (f: (c: OfficialCount) => number): number => counted.reduce((acc, c) => acc + f(c), 0);
   const rates = rows.map((r) => ({ ...enterpriseRates(r), backbone: r.backbone }));
-  const p = sum((r) => r.ledger.productionEquipment);
-  const nc = sum((r) => r.ledger.ncEquipment);
-  const networked = sum((r) => r.activity.networked);
-  const online = sum((r) => r.activity.online);
-  const poweredOn = sum((r) => r.activity.poweredOn);
-  const networkedNc = sum((r) => r.activity.networkedNc);
+  const p = rows.reduce((acc, r) => acc + r.ledger.productionEquipment, 0);
+  const nc = rows.reduce((acc, r) => acc + r.ledger.ncEquipment, 0);
+  const networked = sum((c) => c.networked);
+  const online = sum((c) => c.online);
+  const poweredOn = sum((c) => c.poweredOn);
+  const networkedNc = sum((c) => c.networkedNc);
   const backbone = rates.filter((r) => r.backbone);
   return {
     population,
     enterprises: rows.length,
     backboneEnterprises: backbone.length,
     backboneMeetingTarget: backbone.filter((r) => r.meetsBackboneTarget).length,
-    machines: sum((r) => r.activity.machines),
+    machines: sum((c) => c.machines),
     networked,
     online,
     poweredOn,
     networkedNc,
-    networkedRobots: sum((r) => r.activity.networkedRobots),
+    networkedRobots: sum((c) => c.networkedRobots),
+    networkedMeasured: sum((c) => c.networkedMeasured),
+    networkedUnconfirmed: sum((c) => c.networkedUnconfirmed),
+    beyondLedger: sum((c) => c.beyondLedger),
+    enterprisesExceedingLedger: counted.filter((c) => c.exceedsLedger).length,
     productionEquipment: p,
     ncEquipment: nc,
-    robots: sum((r) => r.ledger.robots),
+    robots: rows.reduce((acc, r) => acc + r.ledger.robots, 0),
     networkingRate: ratio(networked, p),
     ncRate: ratio(nc, p),
     onlineRate: ratio(online, networked),

@@ -8,6 +8,24 @@ const Int = Type.Integer();
 const Rate = Nullable(Type.Number({ description: '0–1 (× 100 % for display); null without a denominator' }));
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'local date, YYYY-MM-DD' });
 
+/** What is counted beside what is measured (docs/statistics.md, "What is counted"). */
+const CountedFields = {
+  networked: Type.Integer({
+    description: 'counted: networked machines, each enterprise capped by its declared production equipment',
+  }),
+  networkedMeasured: Type.Integer({
+    description: 'measured networked machines (not retired), before the cap',
+  }),
+  networkedUnconfirmed: Type.Integer({ description: 'measured networked machines no operator confirmed' }),
+  beyondLedger: Type.Integer({ description: 'networkedMeasured − networked: measured, not counted' }),
+};
+const ExceedingFields = {
+  ...CountedFields,
+  enterprisesExceedingLedger: Type.Integer({
+    description: 'enterprises with more machines (or networked NC machines, robots) than they declared',
+  }),
+};
+
 const FigureFields = {
   population: Type.Union([Type.Literal('all'), Type.Literal('backbone')], {
     description: 'the enterprises these figures cover',
@@ -16,7 +34,7 @@ const FigureFields = {
   backboneEnterprises: Int,
   backboneMeetingTarget: Int,
   machines: Int,
-  networked: Int,
+  ...ExceedingFields,
   online: Int,
   poweredOn: Int,
   networkedNc: Int,
@@ -50,7 +68,11 @@ export const EnterpriseStatsSchema = Type.Object({
   industry: Type.String(),
   backbone: Type.Boolean(),
   machines: Int,
-  networked: Int,
+  ...CountedFields,
+  exceedsLedger: Type.Boolean({
+    description:
+      'more machines (or networked NC machines, robots) than declared: the ledger is out of date, or machines were invented',
+  }),
   online: Int,
   poweredOn: Int,
   networkedNc: Int,
@@ -70,7 +92,7 @@ export const EnterpriseStatsSchema = Type.Object({
 export const StatisticsReply = Type.Object({
   target: Int,
   progress: Type.Number({ description: 'networked ÷ target' }),
-  networked: Int,
+  ...ExceedingFields,
   online: Int,
   poweredOn: Int,
   machines: Int,

@@ -16,7 +16,8 @@ import {
   type Figures,
   figures,
   NO_ACTIVITY,
-  ratio,
+  type OfficialCount,
+  officialCountOf,
 } from './figures.js';
 
 export interface StatsWindows {
@@ -42,7 +43,8 @@ export interface GroupStats extends Figures {
   readonly backbone: Figures;
 }
 
-export interface EnterpriseStats extends Activity {
+/** One enterprise: what is counted (capped by its ledger), the measured figure and the excess beside it. */
+export interface EnterpriseStats extends OfficialCount {
   readonly code: string;
   readonly name: string;
   readonly region: string;
@@ -67,9 +69,17 @@ export interface StatsReport {
   readonly target: number;
   /** networked ÷ target. */
   readonly progress: number;
+  /** Counted (the city's): declared enterprises only, each capped by its ledger. */
   readonly networked: number;
   readonly online: number;
   readonly poweredOn: number;
+  /** Measured networked machines of declared enterprises before the cap; unconfirmed; beyond the ledgers. */
+  readonly networkedMeasured: number;
+  readonly networkedUnconfirmed: number;
+  readonly beyondLedger: number;
+  /** Declared enterprises whose machines exceed their ledger. */
+  readonly enterprisesExceedingLedger: number;
+  /** Machines seen and not retired, unattributed ones included. */
   readonly machines: number;
   /** Declared enterprises. */
   readonly enterprises: number;
@@ -81,7 +91,7 @@ export interface StatsReport {
   readonly ncRate: number | null;
   readonly onlineRate: number | null;
   readonly powerOnRate: number | null;
-  /** Machines whose Sparkplug group is not a declared enterprise: counted in the totals only. */
+  /** Machines whose Sparkplug group is not a declared enterprise: shown here, never counted. */
   readonly unattributed: { readonly machines: number; readonly networked: number; readonly online: number };
   /** The whole city (or what the caller may see of it): declared enterprises only. */
   readonly city: GroupStats;
@@ -104,6 +114,11 @@ export interface StatsReport {
 export const FIGURE_WINDOWS = {
   machines: 'ever',
   networked: 'networking',
+  networkedMeasured: 'networking',
+  networkedUnconfirmed: 'networking',
+  beyondLedger: 'networking, declaration',
+  exceedsLedger: 'ever, networking, declaration',
+  enterprisesExceedingLedger: 'ever, networking, declaration',
   networkedNc: 'networking',
   networkedRobots: 'networking',
   online: 'online',
@@ -138,7 +153,7 @@ export function activityOf(a: EnterpriseActivity | undefined): Activity {
 
 export interface StatsInputs {
   readonly enterprises: EnterpriseInput[];
-  /** Activity of groups that are no declared enterprise (this hub's and its children's). */
+  /** Activity of groups that are no declared enterprise (this hub's and its children's): never counted. */
   readonly unattributed: Activity;
   readonly children: ChildSummary[];
 }
@@ -159,6 +174,7 @@ export function statsInputs(registry: Registry, now: number, windows: StatsWindo
       backbone: e.backbone,
       ledger: e.ledger,
       activity: activityOf(byCode.get(e.code)),
+      networkedUnconfirmed: byCode.get(e.code)?.networkedUnconfirmed ?? 0,
     });
   }
   const own = new Set(registry.enterprises().map((e) => e.code));
@@ -230,7 +246,7 @@ export function enterpriseStats(e: EnterpriseInput): EnterpriseStats {
     region: e.regionCode,
     industry: e.industryCode,
     backbone: e.backbone,
-    ...e.activity,
+    ...officialCountOf(e),
     productionEquipment: e.ledger.productionEquipment,
     ncEquipment: e.ledger.ncEquipment,
     robots: e.ledger.robots,
@@ -259,23 +275,27 @@ export function computeStats(
   const industries = registry
     .industries()
     .filter((i) => !scoped || rows.some((x) => x.industryCode === i.code));
-  const networked = city.networked + stray.networked;
+  // The official totals are the city's: unattributed machines are shown apart, never counted.
   return {
     target: NETWORKED_MACHINES_TARGET,
-    progress: networked / NETWORKED_MACHINES_TARGET,
-    networked,
-    online: city.online + stray.online,
-    poweredOn: city.poweredOn + stray.poweredOn,
+    progress: city.networked / NETWORKED_MACHINES_TARGET,
+    networked: city.networked,
+    online: city.online,
+    poweredOn: city.poweredOn,
+    networkedMeasured: city.networkedMeasured,
+    networkedUnconfirmed: city.networkedUnconfirmed,
+    beyondLedger: city.beyondLedger,
+    enterprisesExceedingLedger: city.enterprisesExceedingLedger,
     machines: city.machines + stray.machines,
     enterprises: city.enterprises,
     productionEquipment: city.productionEquipment,
     ncEquipment: city.ncEquipment,
     robots: city.robots,
-    networkedRobots: city.networkedRobots + stray.networkedRobots,
+    networkedRobots: city.networkedRobots,
     networkingRate: city.networkingRate,
     ncRate: city.ncRate,
-    onlineRate: ratio(city.online + stray.online, networked),
-    powerOnRate: ratio(city.poweredOn + stray.poweredOn, networked),
+    onlineRate: city.onlineRate,
+    powerOnRate: city.powerOnRate,
     unattributed: { machines: stray.machines, networked: stray.networked, online: stray.online },
     city,
     byRegion: regions.map((r) =>

@@ -14,6 +14,10 @@ const FIGURE_COLUMNS: readonly Column[] = [
   { key: 'robots', title: 'declared robots' },
   { key: 'machines', title: 'machines seen' },
   { key: 'networked', title: 'networked' },
+  { key: 'networkedMeasured', title: 'networked (measured)' },
+  { key: 'networkedUnconfirmed', title: 'networked unconfirmed' },
+  { key: 'beyondLedger', title: 'beyond the ledger (not counted)' },
+  { key: 'enterprisesExceedingLedger', title: 'enterprises exceeding their ledger' },
   { key: 'online', title: 'online' },
   { key: 'poweredOn', title: 'powered on' },
   { key: 'networkedNc', title: 'networked NC' },
@@ -70,6 +74,10 @@ export function statsTable(which: 'city' | 'regions' | 'industries' | 'enterpris
     { key: 'robots', title: 'declared robots' },
     { key: 'machines', title: 'machines seen' },
     { key: 'networked', title: 'networked' },
+    { key: 'networkedMeasured', title: 'networked (measured)' },
+    { key: 'networkedUnconfirmed', title: 'networked unconfirmed' },
+    { key: 'beyondLedger', title: 'beyond the ledger (not counted)' },
+    { key: 'exceedsLedger', title: 'exceeds its ledger' },
     { key: 'online', title: 'online' },
     { key: 'poweredOn', title: 'powered on' },
     { key: 'networkedNc', title: 'networked NC' },
@@ -123,7 +131,18 @@ export function stateTimeTable(days: readonly EnterpriseDay[]): Table {
 }
 
 export function trendTable(rows: readonly SnapshotRow[]): Table {
-  const keys = ['networked', 'online', 'poweredOn', 'productionEquipment', 'ncEquipment', 'robots'];
+  const keys = [
+    'networked',
+    'networkedMeasured',
+    'beyondLedger',
+    'exceedsLedger',
+    'enterprisesExceedingLedger',
+    'online',
+    'poweredOn',
+    'productionEquipment',
+    'ncEquipment',
+    'robots',
+  ];
   const rates = [
     'networkingRate',
     'ncRate',

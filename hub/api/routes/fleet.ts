@@ -1,20 +1,25 @@
 /**
- * The fleet (machines, gateways and their health) and telemetry (latest values, series).
- * A scoped caller sees only its own: lists are narrowed, a single object outside the scope is
- * answered 404 like a missing one (and the refusal audited).
+ * The fleet (machines, gateways and their health) and telemetry (latest values, series), and
+ * an operator's word on a machine (confirm, retire, merge: docs/statistics.md, "What is
+ * counted"). A scoped caller sees only its own: lists are narrowed, a single object outside
+ * the scope is answered 404 like a missing one (and the refusal audited).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
 import { details, type GatewaySummary, summarize } from '../../registry/gateway-metrics.js';
+import { MAX_REASON_CHARS, type MachineChangeBy } from '../../registry/machine-status.js';
 import type { Gateway, MachineRecord } from '../../registry/types.js';
 import { inScope, scopeOf } from '../access.js';
 import { outOfScope } from '../auth.js';
 import { iso, isoOrNull, parseTime, type RouteDeps } from '../deps.js';
+import { actorOf, pathOf, sendError } from '../errors.js';
 import {
   ErrorReply,
   GatewayDetail,
   GatewayList,
   GatewayParams,
+  Machine,
   MachineDetail,
   MachineList,
   MachineParams,
@@ -25,6 +30,39 @@ import {
 import { narrowList } from '../scope.js';
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
+
+const Reason = Type.String({
+  minLength: 1,
+  maxLength: MAX_REASON_CHARS,
+  description: 'why; kept in the audit log',
+});
+export const MachineChangeBody = Type.Object(
+  { reason: Type.Optional(Reason) },
+  { additionalProperties: false },
+);
+export type MachineChangeBody = Static<typeof MachineChangeBody>;
+export const MachineMergeBody = Type.Object(
+  {
+    into: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'the machine (same enterprise) it is a duplicate of',
+    }),
+    reason: Type.Optional(Reason),
+  },
+  { additionalProperties: false },
+);
+export type MachineMergeBody = Static<typeof MachineMergeBody>;
+export const MachineChangeReply = Type.Object({
+  machine: Machine,
+  changed: Type.Boolean({ description: 'false when the machine already was what was asked' }),
+});
+
+/** The registry's refusals of a machine change (already audited there), with their status. */
+const CHANGE_STATUS: Readonly<Record<string, number>> = {
+  WANJI_E_REGISTRY_UNKNOWN_MACHINE: 404,
+  WANJI_E_REGISTRY_MACHINE_CHANGE: 400,
+};
 
 const NO_SUMMARY: GatewaySummary = {
   software: null,
@@ -56,6 +94,12 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
       firstSeen: iso(m.firstSeen),
       lastSeenAt: isoOrNull(m.lastSeenAt),
       lastSampleAt: isoOrNull(m.lastSampleAt),
+      status: m.status,
+      confirmedAt: isoOrNull(m.confirmedAt),
+      confirmedBy: m.confirmedBy,
+      retiredAt: isoOrNull(m.retiredAt),
+      retiredBy: m.retiredBy,
+      mergedInto: m.mergedInto,
     };
   };
 
@@ -100,6 +144,7 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
         ...narrowed.filter,
         ...(q.industry === undefined ? {} : { industry: q.industry }),
         ...(q.online === undefined ? {} : { online: q.online, onlineSince: now - windows.onlineMs }),
+        ...(q.status === undefined ? {} : { status: q.status }),
       };
       const machines = registry.machines({ ...filter, limit: q.limit, offset: q.offset });
       return { total: registry.countMachines(filter), machines: machines.map((m) => machineJson(m, now)) };
@@ -148,6 +193,8 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
       return { enterprise: m.enterprise, machine: m.id, metric: req.query.metric, points };
     },
   );
+
+  machineChangeRoutes(app, deps, machineJson, findMachine);
 
   const gatewayJson = (g: Gateway, s: GatewaySummary = NO_SUMMARY) => ({
     group: g.group,
@@ -212,6 +259,109 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
         connections,
         metrics: metrics.map((m) => ({ name: m.name, value: m.value, updatedAt: iso(m.at) })),
       };
+    },
+  );
+}
+
+/**
+ * `POST /api/v1/machines/:enterprise/:machine/confirm|retire|merge` (access manage): the
+ * registry writes each change with its audit entry, and audits its own refusals; the error
+ * handler audits what the schemas refuse and a machine outside the scope.
+ */
+function machineChangeRoutes(
+  app: FastifyInstance,
+  deps: RouteDeps,
+  machineJson: (m: MachineRecord, now: number) => Static<typeof Machine>,
+  findMachine: (req: FastifyRequest, p: MachineParams) => MachineRecord,
+): void {
+  const { registry, clock } = deps;
+  const by = (req: FastifyRequest, reason: string | undefined): MachineChangeBy => ({
+    actor: actorOf(req),
+    source: req.ip,
+    ...(reason === undefined ? {} : { reason }),
+  });
+  const answer = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    change: () => { machine: MachineRecord; changed: boolean },
+  ) => {
+    try {
+      const r = change();
+      return { machine: machineJson(r.machine, clock()), changed: r.changed };
+    } catch (err) {
+      const status = err instanceof HubError ? CHANGE_STATUS[err.code] : undefined;
+      if (!(err instanceof HubError) || status === undefined) throw err;
+      req.log.warn(
+        {
+          code: err.code,
+          reason: err.message,
+          actor: actorOf(req),
+          method: req.method,
+          path: pathOf(req),
+          ip: req.ip,
+        },
+        'API request refused',
+      );
+      return sendError(reply, status, err.code, err.message);
+    }
+  };
+  /** confirm and retire take an optional body: none at all reads as `{}`. */
+  const noBody = async (req: FastifyRequest): Promise<void> => {
+    if (req.body === undefined || req.body === null) req.body = {};
+  };
+  const schema = (summary: string, body: typeof MachineChangeBody | typeof MachineMergeBody) => ({
+    summary,
+    params: MachineParams,
+    body,
+    response: { 200: MachineChangeReply, ...errors, 413: ErrorReply, 415: ErrorReply },
+  });
+
+  app.post<{ Params: MachineParams; Body: MachineChangeBody | undefined }>(
+    '/api/v1/machines/:enterprise/:machine/confirm',
+    {
+      config: { access: 'manage', action: 'machine.confirm' },
+      preValidation: noBody,
+      schema: schema(
+        'confirm a machine as real (a retired one comes back); it counts within its ledger',
+        MachineChangeBody,
+      ),
+    },
+    async (req, reply) => {
+      const m = findMachine(req, req.params);
+      return answer(req, reply, () => registry.confirmMachine(m.enterprise, m.id, by(req, req.body?.reason)));
+    },
+  );
+
+  app.post<{ Params: MachineParams; Body: MachineChangeBody | undefined }>(
+    '/api/v1/machines/:enterprise/:machine/retire',
+    {
+      config: { access: 'manage', action: 'machine.retire' },
+      preValidation: noBody,
+      schema: schema(
+        'retire a machine: out of every count, whatever its gateway sends, until confirmed again',
+        MachineChangeBody,
+      ),
+    },
+    async (req, reply) => {
+      const m = findMachine(req, req.params);
+      return answer(req, reply, () => registry.retireMachine(m.enterprise, m.id, by(req, req.body?.reason)));
+    },
+  );
+
+  app.post<{ Params: MachineParams; Body: MachineMergeBody }>(
+    '/api/v1/machines/:enterprise/:machine/merge',
+    {
+      config: { access: 'manage', action: 'machine.merge' },
+      schema: schema(
+        'merge a duplicate machine id into another of the same enterprise: the duplicate is retired',
+        MachineMergeBody,
+      ),
+    },
+    async (req, reply) => {
+      const m = findMachine(req, req.params);
+      return answer(req, reply, () =>
+        registry.mergeMachine(m.enterprise, m.id, req.body.into, by(req, req.body.reason)),
+      );
     },
   );
 }

@@ -1,0 +1,205 @@
+/**
+ * `wanji machine list|confirm|retire|merge`: an operator's word on the machines the gateways
+ * announced, straight in the hub's registry file (the hub may be running: the statistics
+ * follow from their next computation). Each change is audited as `cli:<os user>`.
+ */
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HubError } from '../hub/errors.js';
+import type { MachineChangeBy, MachineChangeResult } from '../hub/registry/machine-status.js';
+import { Registry } from '../hub/registry/registry.js';
+import { MACHINE_STATUSES, type MachineRecord, type MachineStatus } from '../hub/registry/types.js';
+import { hubDataDir } from './hub-data-dir.js';
+import type { CommandIo } from './io.js';
+
+const USAGE = `Usage: wanji machine <list|confirm|retire|merge> [options]
+
+What counts in the statistics (docs/statistics.md, "What is counted"): a machine a gateway
+announced is unconfirmed until an operator confirms it; a retired machine is in no count,
+whatever its gateway sends, until it is confirmed again.
+
+  wanji machine list [--enterprise E] [--status S]
+      every machine with its status (confirmed | unconfirmed | retired)
+  wanji machine confirm ENTERPRISE MACHINE [--reason R]
+      a real machine of the enterprise (also brings a retired one back)
+  wanji machine retire ENTERPRISE MACHINE [--reason R]
+      gone, invented or not the enterprise's: out of every count
+  wanji machine merge ENTERPRISE MACHINE --into OTHER [--reason R]
+      MACHINE is a duplicate id of OTHER (same enterprise): MACHINE is retired, merged into OTHER
+
+Options for every subcommand:
+  -c, --config F    the hub's YAML config, to find its data directory
+  -d, --data-dir D  the hub's data directory (default: ./wanji-data)
+  --help            this help
+
+Exit code: 0 done, 1 no such machine or the change refused, 2 usage.
+`;
+
+const SUBCOMMANDS = ['list', 'confirm', 'retire', 'merge'] as const;
+type Sub = (typeof SUBCOMMANDS)[number];
+
+class UsageError extends Error {}
+
+const when = (ms: number | null): string =>
+  ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function statusText(m: MachineRecord): string {
+  return m.mergedInto === null ? m.status : `${m.status} (merged into ${m.mergedInto})`;
+}
+
+interface Parsed {
+  readonly sub: Sub;
+  readonly positionals: string[];
+  readonly values: {
+    enterprise?: string;
+    status?: string;
+    into?: string;
+    reason?: string;
+    config?: string;
+    'data-dir'?: string;
+  };
+}
+
+function parse(args: string[]): Parsed | 'help' {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: {
+      enterprise: { type: 'string' },
+      status: { type: 'string' },
+      into: { type: 'string' },
+      reason: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string', short: 'd' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (sub === '--help' || sub === '-h' || values.help) return 'help';
+  if (sub === undefined) throw new UsageError('name a subcommand');
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown subcommand "${sub}"`);
+  const s = sub as Sub;
+  if (s === 'list') {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    if (values.status !== undefined && !(MACHINE_STATUSES as readonly string[]).includes(values.status)) {
+      throw new UsageError(`--status must be one of ${MACHINE_STATUSES.join(', ')}; got "${values.status}"`);
+    }
+  } else if (positionals.length !== 2) {
+    throw new UsageError(`${s} needs ENTERPRISE and MACHINE (got ${positionals.length} arguments)`);
+  }
+  if (s === 'merge' && (values.into === undefined || values.into === '')) {
+    throw new UsageError('merge needs --into OTHER: the machine it is a duplicate of');
+  }
+  if (s !== 'merge' && values.into !== undefined) throw new UsageError('--into belongs to merge');
+  return { sub: s, positionals, values };
+}
+
+export async function runMachineCommand(args: string[], io: CommandIo): Promise<number> {
+  let parsed: Parsed;
+  try {
+    const p = parse(args);
+    if (p === 'help') {
+      io.stdout.write(USAGE);
+      return 0;
+    }
+    parsed = p;
+  } catch (err) {
+    io.stderr.write(`wanji machine: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { sub, positionals, values } = parsed;
+
+  let dataDir: string;
+  try {
+    dataDir = await hubDataDir(values['data-dir'], values.config, UsageError);
+  } catch (err) {
+    io.stderr.write(`wanji machine: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const path = join(dataDir, 'registry.db');
+  if (!existsSync(path)) {
+    io.stderr.write(
+      `wanji machine: no hub registry at ${path}; start the hub once, or name its data directory (-d) or config (-c)\n`,
+    );
+    return 1;
+  }
+  // The registry's own notices ("registry open") are not what this command is for.
+  const quiet = io.logger.level === 'info' ? io.logger.child({}, { level: 'warn' }) : io.logger;
+  const registry = new Registry({ path, logger: quiet });
+  try {
+    await registry.start();
+  } catch (err) {
+    io.stderr.write(`wanji machine: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const by: MachineChangeBy = {
+    actor: `cli:${userInfo().username}`,
+    source: 'cli',
+    ...(values.reason === undefined ? {} : { reason: values.reason }),
+  };
+  try {
+    if (sub === 'list') {
+      const machines = registry.machines({
+        ...(values.enterprise === undefined ? {} : { enterprise: values.enterprise }),
+        ...(values.status === undefined ? {} : { status: values.status as MachineStatus }),
+      });
+      if (machines.length === 0) {
+        io.stdout.write(`no machines in ${dataDir}\n`);
+        return 0;
+      }
+      io.stdout.write(
+        `${table([
+          ['ENTERPRISE', 'MACHINE', 'STATUS', 'GATEWAY', 'FIRST SEEN', 'LAST SAMPLE', 'BY'],
+          ...machines.map((m) => [
+            m.enterprise,
+            m.id,
+            statusText(m),
+            m.gateway,
+            when(m.firstSeen),
+            when(m.lastSampleAt),
+            (m.status === 'retired' ? m.retiredBy : m.confirmedBy) ?? '-',
+          ]),
+        ])}\n`,
+      );
+      return 0;
+    }
+    const [enterprise, id] = positionals as [string, string];
+    let r: MachineChangeResult;
+    if (sub === 'confirm') r = registry.confirmMachine(enterprise, id, by);
+    else if (sub === 'retire') r = registry.retireMachine(enterprise, id, by);
+    else r = registry.mergeMachine(enterprise, id, values.into!, by);
+    const what = `${r.machine.enterprise}/${r.machine.id}`;
+    io.stdout.write(
+      r.changed
+        ? `${what} is now ${statusText(r.machine)}\n`
+        : `${what} was already ${statusText(r.machine)}\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (
+      err instanceof HubError &&
+      (err.code === 'WANJI_E_REGISTRY_UNKNOWN_MACHINE' || err.code === 'WANJI_E_REGISTRY_MACHINE_CHANGE')
+    ) {
+      io.stderr.write(`wanji machine: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await registry.close();
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * What an operator decides about a machine a gateway announced (docs/statistics.md, "What is
+ * counted"): confirm it (a real machine of the enterprise), retire it (gone, invented, a
+ * duplicate) or merge a duplicate id into the machine it really is. Each change is written
+ * with its audit entry in one transaction; a refusal is audited with its reason. Births never
+ * touch these columns (hub/registry/apply.ts), so a gateway cannot undo a retirement.
+ */
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { HubError } from '../errors.js';
+import { AuditLog } from '../security/audit.js';
+import type { MachineRecord } from './types.js';
+
+/** Who changes a machine, for its row and the audit log. */
+export interface MachineChangeBy {
+  /** `token:<id>` or `cli:<os user>`. */
+  readonly actor: string;
+  /** An IP address, or `cli`. */
+  readonly source?: string;
+  /** Why, in the operator's words (kept in the audit entry). */
+  readonly reason?: string;
+}
+
+export interface MachineChangeResult {
+  readonly machine: MachineRecord;
+  /** False when the machine already was what was asked (the request is still audited). */
+  readonly changed: boolean;
+}
+
+export const MAX_REASON_CHARS = 500;
+
+type Action = 'machine.confirm' | 'machine.retire' | 'machine.merge';
+
+export class MachineStatusWriter {
+  readonly #db: Database.Database;
+  readonly #clock: () => number;
+  readonly #read: (enterprise: string, id: string) => MachineRecord | undefined;
+  readonly #log: Logger;
+  readonly #audit: AuditLog;
+
+  constructor(
+    db: Database.Database,
+    clock: () => number,
+    read: (enterprise: string, id: string) => MachineRecord | undefined,
+    log: Logger,
+  ) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#read = read;
+    this.#log = log;
+    this.#audit = new AuditLog(db, clock);
+  }
+
+  confirm(enterprise: string, id: string, by: MachineChangeBy): MachineChangeResult {
+    const before = this.#existing('machine.confirm', enterprise, id, by);
+    return this.#change('machine.confirm', before, by, {}, () => {
+      if (before.status === 'confirmed') return false;
+      this.#db
+        .prepare(
+          `UPDATE machines SET confirmed_at = @at, confirmed_by = @actor,
+             retired_at = NULL, retired_by = NULL, merged_into = NULL
+           WHERE enterprise = @enterprise AND id = @id`,
+        )
+        .run({ at: this.#clock(), actor: by.actor, enterprise, id });
+      return true;
+    });
+  }
+
+  retire(enterprise: string, id: string, by: MachineChangeBy): MachineChangeResult {
+    const before = this.#existing('machine.retire', enterprise, id, by);
+    return this.#change('machine.retire', before, by, {}, () => {
+      if (before.status === 'retired') return false;
+      this.#db
+        .prepare(
+          `UPDATE machines SET retired_at = @at, retired_by = @actor
+           WHERE enterprise = @enterprise AND id = @id`,
+        )
+        .run({ at: this.#clock(), actor: by.actor, enterprise, id });
+      return true;
+    });
+  }
+
+  /**
+   * The duplicate `id` is retired with `merged_into = into`; machines merged into it before
+   * now point to `into`; `into` keeps the more recent evidence of the two (last seen, last
+   * sample) and takes the duplicate's announced kind, NC, robot and data depth where it has
+   * none. The duplicate's state time stays under its own id.
+   */
+  merge(enterprise: string, id: string, into: string, by: MachineChangeBy): MachineChangeResult {
+    const action = 'machine.merge';
+    const before = this.#existing(action, enterprise, id, by, { into });
+    if (into === id) this.#refuse(action, before, by, 'a machine cannot be merged into itself', { into });
+    const target = this.#read(enterprise, into);
+    if (target === undefined) {
+      this.#refuse(
+        action,
+        before,
+        by,
+        `no machine "${into}" in enterprise "${enterprise}" to merge into (a merge joins machines of one enterprise)`,
+        { into },
+        'WANJI_E_REGISTRY_UNKNOWN_MACHINE',
+      );
+    }
+    if (target.status === 'retired') {
+      const where = target.mergedInto === null ? '' : ` (merged into "${target.mergedInto}")`;
+      this.#refuse(
+        action,
+        before,
+        by,
+        `machine "${into}" is retired${where}: merge into a machine that is not retired`,
+        { into },
+      );
+    }
+    return this.#change(action, before, by, { into }, () => {
+      if (before.status === 'retired' && before.mergedInto === into) return false;
+      const p = { at: this.#clock(), actor: by.actor, enterprise, id, into };
+      this.#db
+        .prepare(
+          `UPDATE machines SET retired_at = @at, retired_by = @actor, merged_into = @into
+           WHERE enterprise = @enterprise AND id = @id`,
+        )
+        .run(p);
+      this.#db
+        .prepare(
+          'UPDATE machines SET merged_into = @into WHERE enterprise = @enterprise AND merged_into = @id',
+        )
+        .run(p);
+      const bit = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
+      this.#db
+        .prepare(
+          `UPDATE machines SET
+             first_seen = min(first_seen, @firstSeen),
+             last_seen_at = CASE WHEN @lastSeenAt IS NULL THEN last_seen_at
+               ELSE max(coalesce(last_seen_at, 0), @lastSeenAt) END,
+             last_sample_at = CASE WHEN @lastSampleAt IS NULL THEN last_sample_at
+               ELSE max(coalesce(last_sample_at, 0), @lastSampleAt) END,
+             kind = coalesce(kind, @kind), nc = coalesce(nc, @nc), robot = coalesce(robot, @robot),
+             data_depth = coalesce(data_depth, @dataDepth)
+           WHERE enterprise = @enterprise AND id = @into`,
+        )
+        .run({
+          enterprise,
+          into,
+          firstSeen: before.firstSeen,
+          lastSeenAt: before.lastSeenAt,
+          lastSampleAt: before.lastSampleAt,
+          kind: before.kind,
+          nc: bit(before.nc),
+          robot: bit(before.robot),
+          dataDepth: before.dataDepth,
+        });
+      return true;
+    });
+  }
+
+  /** The machine, or a refusal (audited) naming what is missing. */
+  #existing(
+    action: Action,
+    enterprise: string,
+    id: string,
+    by: MachineChangeBy,
+    detail: Record<string, unknown> = {},
+  ): MachineRecord {
+    if (by.reason !== undefined && by.reason.length > MAX_REASON_CHARS) {
+      this.#refuse(action, { enterprise, id }, by, `reason is over ${MAX_REASON_CHARS} characters`, detail);
+    }
+    const m = this.#read(enterprise, id);
+    if (m === undefined) {
+      this.#refuse(
+        action,
+        { enterprise, id },
+        by,
+        `no machine "${id}" in enterprise "${enterprise}"`,
+        detail,
+        'WANJI_E_REGISTRY_UNKNOWN_MACHINE',
+      );
+    }
+    return m;
+  }
+
+  #refuse(
+    action: Action,
+    m: { enterprise: string; id: string },
+    by: MachineChangeBy,
+    reason: string,
+    detail: Record<string, unknown>,
+    code:
+      | 'WANJI_E_REGISTRY_UNKNOWN_MACHINE'
+      | 'WANJI_E_REGISTRY_MACHINE_CHANGE' = 'WANJI_E_REGISTRY_MACHINE_CHANGE',
+  ): never {
+    this.#audit.record({
+      actor: by.actor,
+      action,
+      target: `${m.enterprise}/${m.id}`,
+      outcome: 'refused',
+      ...(by.source === undefined ? {} : { source: by.source }),
+      detail: { ...detail, reason, code },
+    });
+    this.#log.warn(
+      { action, enterprise: m.enterprise, machine: m.id, actor: by.actor, reason },
+      'machine change refused',
+    );
+    throw new HubError(code, `${action.replace('machine.', '')} ${m.enterprise}/${m.id} refused: ${reason}`);
+  }
+
+  /** Applies `write` (true when it changed the row) and its audit entry in one transaction. */
+  #change(
+    action: Action,
+    before: MachineRecord,
+    by: MachineChangeBy,
+    detail: Record<string, unknown>,
+    write: () => boolean,
+  ): MachineChangeResult {
+    const { enterprise, id } = before;
+    const result = this.#db.transaction((): MachineChangeResult => {
+      const changed = write();
+      const after = this.#read(enterprise, id);
+      if (after === undefined) throw new HubError('WANJI_E_REGISTRY', `machine ${enterprise}/${id} vanished`);
+      this.#audit.record({
+        actor: by.actor,
+        action,
+        target: `${enterprise}/${id}`,
+        outcome: 'ok',
+        ...(by.source === undefined ? {} : { source: by.source }),
+        detail: {
+          ...detail,
+          from: before.status,
+          to: after.status,
+          changed,
+          ...(by.reason === undefined ? {} : { reason: by.reason }),
+        },
+      });
+      return { machine: after, changed };
+    })();
+    this.#log.info(
+      { action, enterprise, machine: id, actor: by.actor, from: before.status, to: result.machine.status },
+      'machine changed',
+    );
+    return result;
+  }
+}
