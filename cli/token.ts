@@ -19,11 +19,18 @@ const USAGE = `Usage: wanji token <create|list|revoke> [options]
 API bearer tokens for the hub (docs/api.md). Only a hash of each token is stored.
 
   wanji token create --role R [--enterprise E] [--region C ...] [--name N] [--expires 90d]
+  wanji token create --role child-hub --hub-id H [--regions C,C] [--enterprises E,E] ...
       prints the new token once: keep it, it cannot be shown again
-      --role R        admin | operator | bureau | enterprise
+      --role R        admin | operator | bureau | enterprise | child-hub
       --enterprise E  role enterprise: the one enterprise it may see
       --region C      role bureau: a region code it is limited to (repeat for several;
-                      none = the whole city)
+                      none = the whole city); role child-hub: a region it may report
+      --regions C,C   the same, several at once
+      --hub-id H      role child-hub: the child hub's hostId, the only hub id its
+                      reports may carry
+      --enterprises E,E
+                      role child-hub: enterprise codes it may report besides its
+                      regions' (a child-hub token needs regions, enterprises or both)
       --name N        who or what holds it (shown in the list and the audit log)
       --expires T     a duration (90d, 12h, 30m) or a date (2027-06-30); default: never
   wanji token list      every token, with its role, scope, status and last use
@@ -37,6 +44,15 @@ Options for every subcommand:
 
 class UsageError extends Error {}
 
+/** `a,b, c` → ['a', 'b', 'c']. */
+const list = (text: string | undefined): string[] =>
+  text === undefined
+    ? []
+    : text
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
+
 const when = (ms: number | null): string =>
   ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
@@ -47,6 +63,13 @@ function status(t: TokenRecord, now: number): string {
 }
 
 function scopeText(t: TokenRecord): string {
+  if (t.role === 'child-hub') {
+    return [
+      `hub ${t.hubId ?? '?'}`,
+      ...(t.regions.length > 0 ? [`regions ${t.regions.join(',')}`] : []),
+      ...(t.enterprises.length > 0 ? [`enterprises ${t.enterprises.join(',')}`] : []),
+    ].join(' ');
+  }
   if (t.enterprise !== null) return `enterprise ${t.enterprise}`;
   if (t.regions.length > 0) return `regions ${t.regions.join(',')}`;
   return t.role === 'bureau' ? 'whole city' : '-';
@@ -70,6 +93,9 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
     role?: string;
     enterprise?: string;
     region?: string[];
+    regions?: string;
+    'hub-id'?: string;
+    enterprises?: string;
     name?: string;
     expires?: string;
     config?: string;
@@ -84,6 +110,9 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
         role: { type: 'string' },
         enterprise: { type: 'string' },
         region: { type: 'string', multiple: true },
+        regions: { type: 'string' },
+        'hub-id': { type: 'string' },
+        enterprises: { type: 'string' },
         name: { type: 'string' },
         expires: { type: 'string' },
         config: { type: 'string', short: 'c' },
@@ -142,6 +171,8 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
   const tokens = new TokenStore(registry.database, audit);
   const by = { actor: `cli:${userInfo().username}`, source: 'cli' };
   const now = Date.now();
+  const regions = [...(values.region ?? []), ...list(values.regions)];
+  const enterprises = list(values.enterprises);
   try {
     if (sub === 'create') {
       const { token, record } = tokens.create(
@@ -149,7 +180,9 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
           role: values.role!,
           ...(values.name === undefined ? {} : { name: values.name }),
           ...(values.enterprise === undefined ? {} : { enterprise: values.enterprise }),
-          ...(values.region === undefined ? {} : { regions: values.region }),
+          ...(regions.length === 0 ? {} : { regions }),
+          ...(values['hub-id'] === undefined ? {} : { hubId: values['hub-id'] }),
+          ...(enterprises.length === 0 ? {} : { enterprises }),
           ...(values.expires === undefined ? {} : { expiresAt: parseExpiry(values.expires, now) }),
         },
         by,

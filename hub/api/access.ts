@@ -5,23 +5,37 @@
  * audited), and leaves `request.principal` for the handler, which narrows what it returns
  * with `scopeOf()` (an enterprise sees only itself, a county's bureau staff only their regions).
  *
- * | access      | admin | operator | bureau            | enterprise    |
- * | ----------- | ----- | -------- | ----------------- | ------------- |
- * | public      | yes   | yes      | yes               | yes (no token needed) |
- * | aggregate   | yes   | yes      | scoped to regions | its own only  |
- * | fleet       | yes   | yes      | no                | its own only  |
- * | telemetry   | yes   | yes      | no                | its own only  |
- * | manage      | yes   | yes      | no                | no            |
- * | admin       | yes   | no       | no                | no            |
+ * | access       | admin | operator | bureau            | enterprise    | child-hub |
+ * | ------------ | ----- | -------- | ----------------- | ------------- | --------- |
+ * | public       | yes   | yes      | yes               | yes (no token needed) | yes |
+ * | aggregate    | yes   | yes      | scoped to regions | its own only  | no        |
+ * | fleet        | yes   | yes      | no                | its own only  | no        |
+ * | telemetry    | yes   | yes      | no                | its own only  | no        |
+ * | manage       | yes   | yes      | no                | no            | no        |
+ * | admin        | yes   | no       | no                | no            | no        |
+ * | child-report | no    | no       | no                | no            | its scope |
  *
  * aggregate = statistics and per-enterprise rates (no raw telemetry); fleet = gateways,
  * machines, their health; telemetry = sample values and series; manage = changes to the
- * registry (enterprises, ledgers, imports, gateway credentials); admin = tokens, audit log.
+ * registry (enterprises, ledgers, imports, gateway credentials), the list of child reports;
+ * admin = tokens, audit log, deleting a child report; child-report = posting a child hub's
+ * aggregates (`POST /api/v1/statistics/children`), for the hub id, regions and enterprise
+ * codes the token was issued for (hub/stats/children.ts checks them) and nothing else: a child
+ * reads nothing from its parent, and no other role may post a report, so no report escapes
+ * the scope of the child that sent it.
  */
-export const ROLES = ['admin', 'operator', 'bureau', 'enterprise'] as const;
+export const ROLES = ['admin', 'operator', 'bureau', 'enterprise', 'child-hub'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const ACCESS_LEVELS = ['public', 'aggregate', 'fleet', 'telemetry', 'manage', 'admin'] as const;
+export const ACCESS_LEVELS = [
+  'public',
+  'aggregate',
+  'fleet',
+  'telemetry',
+  'manage',
+  'admin',
+  'child-report',
+] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 export interface Principal {
@@ -31,17 +45,25 @@ export interface Principal {
   readonly role: Role;
   /** Role `enterprise`: the one enterprise (Sparkplug group) it may see. */
   readonly enterprise?: string;
-  /** Role `bureau`: region codes it is limited to; empty = the whole city. */
+  /**
+   * Role `bureau`: region codes it is limited to; empty = the whole city. Role `child-hub`:
+   * the regions whose enterprises it may report.
+   */
   readonly regions: readonly string[];
+  /** Role `child-hub`: the hub id its reports must carry (the child's `hostId`). */
+  readonly hubId?: string;
+  /** Role `child-hub`: enterprise codes it may report, besides those of its regions. */
+  readonly enterprises?: readonly string[];
 }
 
 const ALLOWED: Readonly<Record<Access, readonly Role[]>> = {
   public: ROLES,
-  aggregate: ROLES,
+  aggregate: ['admin', 'operator', 'bureau', 'enterprise'],
   fleet: ['admin', 'operator', 'enterprise'],
   telemetry: ['admin', 'operator', 'enterprise'],
   manage: ['admin', 'operator'],
   admin: ['admin'],
+  'child-report': ['child-hub'],
 };
 
 export function mayAccess(role: Role, access: Access): boolean {
@@ -62,6 +84,8 @@ export function scopeOf(p: Principal | undefined): Scope {
   if (p === undefined) return {};
   if (p.role === 'enterprise') return { enterprises: p.enterprise === undefined ? [] : [p.enterprise] };
   if (p.role === 'bureau' && p.regions.length > 0) return { regions: p.regions };
+  // A child hub reads nothing here; should a route ever admit it, it sees no enterprise.
+  if (p.role === 'child-hub') return { enterprises: [] };
   return {};
 }
 

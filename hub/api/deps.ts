@@ -1,6 +1,6 @@
 /** What the API's routes are built from. */
 import type { Logger } from 'pino';
-import type { HttpConfig } from '../config.js';
+import type { FieldLimits, HttpConfig } from '../config.js';
 import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { AuditLog } from '../security/audit.js';
@@ -21,11 +21,13 @@ export interface ApiDeps {
   readonly clock: () => number;
   readonly windows: StatsWindows;
   /** Component status and counters for /healthz. */
-  readonly health: () => Omit<HealthReply, 'status'>;
+  readonly health: () => Omit<HealthReply, 'status' | 'reasons'>;
   /** Body and rate limits (hub config `http`); the defaults when left out. */
   readonly http?: Partial<Omit<HttpConfig, 'rateLimit'>> & {
     readonly rateLimit?: Partial<HttpConfig['rateLimit']>;
   };
+  /** Bounds on what comes in (hub config `limits`): child reports' times; the defaults when left out. */
+  readonly limits?: Partial<FieldLimits>;
   /** Default: built on the registry's database. */
   readonly tokens?: TokenStore;
   readonly audit?: AuditLog;

@@ -7,7 +7,10 @@ const NullableTime = Type.Union([Time, Type.Null()]);
 
 export const RoleSchema = Type.Union(
   ROLES.map((r) => Type.Literal(r)),
-  { description: 'admin, operator, bureau (aggregates only) or enterprise (its own data only)' },
+  {
+    description:
+      'admin, operator, bureau (aggregates only), enterprise (its own data only) or child-hub (posts its reports only)',
+  },
 );
 
 export const TokenCreateBody = Type.Object(
@@ -21,7 +24,23 @@ export const TokenCreateBody = Type.Object(
       Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
         maxItems: 64,
         uniqueItems: true,
-        description: 'role bureau: the region codes it is limited to; none = the whole city',
+        description:
+          'role bureau: the region codes it is limited to (none = the whole city); role child-hub: the regions whose enterprises it may report',
+      }),
+    ),
+    hubId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          "role child-hub (required): the child hub's hostId, the only hub id its reports may carry",
+      }),
+    ),
+    enterprises: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+        maxItems: 10_000,
+        uniqueItems: true,
+        description: 'role child-hub: enterprise codes it may report, besides those of its regions',
       }),
     ),
     expires: Type.Optional(
@@ -42,6 +61,8 @@ export const TokenItem = Type.Object({
   role: RoleSchema,
   enterprise: Type.Union([Type.String(), Type.Null()]),
   regions: Type.Array(Type.String()),
+  hubId: Type.Union([Type.String(), Type.Null()]),
+  enterprises: Type.Array(Type.String()),
   status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
   createdBy: Type.String(),
   createdAt: Time,

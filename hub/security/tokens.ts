@@ -9,6 +9,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { type Principal, ROLES, type Role } from '../api/access.js';
 import type { AuditLog } from './audit.js';
+import { ENTERPRISE_CODE_MAX, HUB_ID_MAX, idReason } from './child-hub-scope.js';
 import { hashSecret, newSecret, verifySecret } from './secrets.js';
 import { TokenError } from './tokens-errors.js';
 
@@ -24,6 +25,10 @@ export interface TokenRecord {
   readonly role: Role;
   readonly enterprise: string | null;
   readonly regions: readonly string[];
+  /** Role child-hub: the hub id its reports carry. */
+  readonly hubId: string | null;
+  /** Role child-hub: enterprise codes it may report besides its regions'. */
+  readonly enterprises: readonly string[];
   readonly createdBy: string;
   /** ms since the epoch */
   readonly createdAt: number;
@@ -37,6 +42,10 @@ export interface NewToken {
   readonly name?: string;
   readonly enterprise?: string;
   readonly regions?: readonly string[];
+  /** Role child-hub (required): the child's hub id (its `hostId`). */
+  readonly hubId?: string;
+  /** Role child-hub: enterprise codes it may report besides those of its regions. */
+  readonly enterprises?: readonly string[];
   /** ms since the epoch; undefined = never expires. */
   readonly expiresAt?: number;
 }
@@ -65,6 +74,8 @@ interface TokenRow {
   role: string;
   enterprise: string | null;
   regions: string;
+  hub_id: string | null;
+  enterprises: string;
   secret_hash: string;
   created_by: string;
   created_at: number;
@@ -100,6 +111,8 @@ function toRecord(r: TokenRow): TokenRecord {
     role: r.role as Role,
     enterprise: r.enterprise,
     regions: JSON.parse(r.regions) as string[],
+    hubId: r.hub_id,
+    enterprises: JSON.parse(r.enterprises) as string[],
     createdBy: r.created_by,
     createdAt: r.created_at,
     expiresAt: r.expires_at,
@@ -161,6 +174,8 @@ export class TokenStore {
       role: req.role,
       enterprise: req.enterprise ?? null,
       regions: JSON.stringify(req.regions ?? []),
+      hub_id: req.hubId ?? null,
+      enterprises: JSON.stringify(req.enterprises ?? []),
       secret_hash: hashSecret(secret),
       created_by: by.actor,
       created_at: this.#clock(),
@@ -171,10 +186,10 @@ export class TokenStore {
     this.#db.transaction(() => {
       this.#db
         .prepare(
-          `INSERT INTO api_tokens (id, name, role, enterprise, regions, secret_hash, created_by, created_at,
-             expires_at, last_used_at, revoked_at)
-           VALUES (@id, @name, @role, @enterprise, @regions, @secret_hash, @created_by, @created_at,
-             @expires_at, @last_used_at, @revoked_at)`,
+          `INSERT INTO api_tokens (id, name, role, enterprise, regions, hub_id, enterprises, secret_hash,
+             created_by, created_at, expires_at, last_used_at, revoked_at)
+           VALUES (@id, @name, @role, @enterprise, @regions, @hub_id, @enterprises, @secret_hash,
+             @created_by, @created_at, @expires_at, @last_used_at, @revoked_at)`,
         )
         .run(row);
       this.#audit.record({
@@ -187,6 +202,10 @@ export class TokenStore {
           role: row.role,
           ...(row.enterprise === null ? {} : { enterprise: row.enterprise }),
           ...(req.regions === undefined || req.regions.length === 0 ? {} : { regions: req.regions }),
+          ...(row.hub_id === null ? {} : { hubId: row.hub_id }),
+          ...(req.enterprises === undefined || req.enterprises.length === 0
+            ? {}
+            : { enterprises: req.enterprises }),
           ...(row.expires_at === null ? {} : { expiresAt: new Date(row.expires_at).toISOString() }),
         },
       });
@@ -213,9 +232,10 @@ export class TokenStore {
     } else if (req.enterprise !== undefined) {
       problems.push('only role enterprise takes an enterprise');
     }
+    problems.push(...childHubProblems(req));
     const regions = req.regions ?? [];
-    if (regions.length > 0 && req.role !== 'bureau') {
-      problems.push('only role bureau takes regions');
+    if (regions.length > 0 && req.role !== 'bureau' && req.role !== 'child-hub') {
+      problems.push('only role bureau or child-hub takes regions');
     } else {
       const known = new Set(
         this.#db
@@ -321,6 +341,8 @@ export class TokenStore {
         role: row.role as Role,
         ...(row.enterprise === null ? {} : { enterprise: row.enterprise }),
         regions: JSON.parse(row.regions) as string[],
+        ...(row.hub_id === null ? {} : { hubId: row.hub_id }),
+        ...(row.role === 'child-hub' ? { enterprises: JSON.parse(row.enterprises) as string[] } : {}),
       },
     };
   }
@@ -351,6 +373,38 @@ export class TokenStore {
     }
     this.#cache.set(id, c);
   }
+}
+
+/**
+ * A child-hub token names its hub and what it may report: regions and/or enterprise codes
+ * (never nothing, which would read as "anything"). Other roles take neither.
+ */
+function childHubProblems(req: NewToken): string[] {
+  const enterprises = req.enterprises ?? [];
+  if (req.role !== 'child-hub') {
+    const problems: string[] = [];
+    if (req.hubId !== undefined) problems.push('only role child-hub takes a hub id');
+    if (enterprises.length > 0)
+      problems.push('only role child-hub takes enterprise codes (role enterprise takes one enterprise)');
+    return problems;
+  }
+  const problems: string[] = [];
+  if (req.hubId === undefined) {
+    problems.push("role child-hub needs --hub-id (the child hub's hostId)");
+  } else {
+    const r = idReason(req.hubId, HUB_ID_MAX);
+    if (r !== undefined) problems.push(`hub id ${r}`);
+  }
+  if ((req.regions ?? []).length === 0 && enterprises.length === 0) {
+    problems.push('role child-hub needs --regions or --enterprises: what the child may report');
+  }
+  for (const code of enterprises.slice(0, 10_000)) {
+    const r = idReason(code, ENTERPRISE_CODE_MAX);
+    if (r !== undefined) problems.push(`enterprise code ${r}`);
+  }
+  if (enterprises.length > 10_000) problems.push('at most 10,000 enterprise codes');
+  if (new Set(enterprises).size !== enterprises.length) problems.push('an enterprise code appears twice');
+  return problems.slice(0, 20);
 }
 
 /** `90d`, `12h`, `30m`, or an ISO 8601 date → ms since the epoch; throws TokenError. */

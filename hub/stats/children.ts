@@ -1,18 +1,44 @@
 /**
  * Multi-level platforms (DESIGN.md): a hub forwards its aggregates, per-enterprise counts and
  * ledgers but never raw telemetry, to a parent hub, whose statistics then sum its children.
- * This file is the wire format and the parent's side: checking and keeping the latest report
- * of each child (in the registry file, audited in the same transaction).
+ * This file is the wire format and the parent's side: checking a child's report against the
+ * scope of its `child-hub` token and the hub's limits, keeping the latest report of each child
+ * (in the registry file, audited in the same transaction), and reading them back so that no
+ * stored row, however it got there, can take the statistics down.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { invalidIdReason } from '../../protocol/index.js';
+import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import { AuditLog } from '../security/audit.js';
+import {
+  type ChildHubScope,
+  ENTERPRISE_CODE_MAX,
+  HUB_ID_MAX,
+  idReason,
+  shown,
+  unsafeTextReason,
+} from '../security/child-hub-scope.js';
 import type { EnterpriseInput } from './figures.js';
 
-const Count = Type.Integer({ minimum: 0 });
+/** Enterprises in one report: a city's worth, with room to spare. */
+export const MAX_REPORT_ENTERPRISES = 50_000;
+/** Any one count or ledger figure of one enterprise (no enterprise declares more machines). */
+export const MAX_REPORT_COUNT = 1_000_000;
+const NAME_MAX = 500;
+/** Region and industry codes (as the registry's own). */
+const CODE_MAX = 200;
+/** The largest time a JavaScript Date holds (ms since the epoch). */
+const LATEST_DATE = 8_640_000_000_000_000;
+/**
+ * The largest `limits.maxFutureSkewMs` a hub may be configured with (hub/config.ts): a stored
+ * report dated further ahead of its arrival than this cannot have been accepted by any hub.
+ */
+const MAX_SKEW_BOUND = 86_400_000;
+const WINDOW_MAX = 3_650 * 86_400_000;
+
+const Count = Type.Integer({ minimum: 0, maximum: MAX_REPORT_COUNT });
 const ActivitySchema = Type.Object(
   {
     machines: Count,
@@ -24,20 +50,21 @@ const ActivitySchema = Type.Object(
   },
   { additionalProperties: false },
 );
+const Window = Type.Integer({ minimum: 0, maximum: WINDOW_MAX });
 
 export const ChildReportSchema = Type.Object(
   {
-    hubId: Type.String({ minLength: 1, maxLength: 200 }),
+    hubId: Type.String({ minLength: 1, maxLength: HUB_ID_MAX }),
     /** ms since the epoch, the child's clock. */
-    generatedAt: Type.Integer({ minimum: 0 }),
-    windows: Type.Object({ networkingMs: Count, onlineMs: Count }, { additionalProperties: false }),
+    generatedAt: Type.Integer({ minimum: 0, maximum: LATEST_DATE }),
+    windows: Type.Object({ networkingMs: Window, onlineMs: Window }, { additionalProperties: false }),
     enterprises: Type.Array(
       Type.Object(
         {
-          code: Type.String({ minLength: 1, maxLength: 200 }),
-          name: Type.String({ maxLength: 500 }),
-          regionCode: Type.String({ maxLength: 200 }),
-          industryCode: Type.String({ maxLength: 200 }),
+          code: Type.String({ minLength: 1, maxLength: ENTERPRISE_CODE_MAX }),
+          name: Type.String({ maxLength: NAME_MAX }),
+          regionCode: Type.String({ maxLength: CODE_MAX }),
+          industryCode: Type.String({ maxLength: CODE_MAX }),
           backbone: Type.Boolean(),
           ledger: Type.Object(
             { productionEquipment: Count, ncEquipment: Count, robots: Count },
@@ -47,7 +74,7 @@ export const ChildReportSchema = Type.Object(
         },
         { additionalProperties: false },
       ),
-      { maxItems: 100_000 },
+      { maxItems: MAX_REPORT_ENTERPRISES },
     ),
     unattributed: ActivitySchema,
   },
@@ -69,21 +96,76 @@ export interface ChildSummary {
   readonly enterprises: number;
 }
 
-/** What is wrong with a child's report beyond its schema; empty when nothing. */
+/** The hub's bounds on a report's time (hub config `limits`). */
+export interface ReportLimits {
+  /** generatedAt may lie at most this far ahead of the parent's clock. */
+  readonly maxFutureSkewMs: number;
+  /** generatedAt may lie at most this far behind it; an older stored report is stale. */
+  readonly maxPastMs: number;
+}
+
+export const DEFAULT_REPORT_LIMITS: ReportLimits = {
+  maxFutureSkewMs: 5 * 60_000,
+  maxPastMs: 31 * 86_400_000,
+};
+
+/** A refused report: 400 (unusable), or 409 (older than the report held). */
+export class ChildReportRefused extends HubError {
+  readonly status: 400 | 409;
+  constructor(status: 400 | 409, reason: string) {
+    super('WANJI_E_STATS_CHILD_REPORT', `child report refused: ${reason}`);
+    this.name = 'ChildReportRefused';
+    this.status = status;
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/**
+ * What is wrong with a child's report in itself, whoever sent it; empty when nothing. These
+ * are checked again on every stored row when it is read.
+ */
 export function childReportProblems(r: ChildReport): string[] {
   const problems: string[] = [];
-  const idReason = invalidIdReason(r.hubId);
-  if (idReason !== undefined) problems.push(`hubId ${idReason}`);
+  const hubReason = idReason(r.hubId, HUB_ID_MAX);
+  if (hubReason !== undefined) problems.push(`hubId ${hubReason}`);
   const seen = new Set<string>();
+  let equipment = 0;
+  let machines = r.unattributed.machines;
   for (const e of r.enterprises) {
-    if (seen.has(e.code)) problems.push(`enterprise "${e.code}" appears twice`);
+    const what = `enterprise "${shown(e.code)}"`;
+    const codeReason = idReason(e.code, ENTERPRISE_CODE_MAX);
+    if (codeReason !== undefined) problems.push(`enterprise code ${codeReason}`);
+    for (const [field, text, max] of [
+      ['name', e.name, NAME_MAX],
+      ['regionCode', e.regionCode, CODE_MAX],
+      ['industryCode', e.industryCode, CODE_MAX],
+    ] as const) {
+      const reason = unsafeTextReason(text, max);
+      if (reason !== undefined) problems.push(`${what}: ${field} ${reason}`);
+    }
+    if (seen.has(e.code)) problems.push(`${what} appears twice`);
     seen.add(e.code);
     if (e.ledger.ncEquipment > e.ledger.productionEquipment) {
-      problems.push(`enterprise "${e.code}": NC equipment exceeds production equipment`);
+      problems.push(`${what}: NC equipment exceeds production equipment`);
     }
+    // Networked, online and powered-on machines nest within `machines` (checked below).
+    if (e.activity.machines > e.ledger.productionEquipment) {
+      problems.push(
+        `${what}: ${plural(e.activity.machines, 'machine')} reported, more than its declared production equipment (${e.ledger.productionEquipment})`,
+      );
+    }
+    equipment += e.ledger.productionEquipment;
+    machines += e.activity.machines;
+  }
+  if (machines > equipment) {
+    problems.push(
+      `${plural(machines, 'machine')} in all (unattributed included), more than the production equipment the report declares (${equipment})`,
+    );
   }
   for (const [what, a] of [
-    ...r.enterprises.map((e) => [`enterprise "${e.code}"`, e.activity] as const),
+    ...r.enterprises.map((e) => [`enterprise "${shown(e.code)}"`, e.activity] as const),
     ['unattributed', r.unattributed] as const,
   ]) {
     if (a.networked > a.machines || a.online > a.machines || a.poweredOn > a.online) {
@@ -92,6 +174,60 @@ export function childReportProblems(r: ChildReport): string[] {
     if (a.networkedNc > a.networked || a.networkedRobots > a.networked) {
       problems.push(`${what}: networked NC machines and robots cannot exceed networked machines`);
     }
+    if (problems.length >= 20) break;
+  }
+  return problems.slice(0, 20);
+}
+
+/** Why the report's time is unusable at `now`; undefined when it is within the limits. */
+function timeProblem(generatedAt: number, now: number, limits: ReportLimits): string | undefined {
+  if (generatedAt > now + limits.maxFutureSkewMs) {
+    return `generatedAt ${iso(generatedAt)} is more than ${limits.maxFutureSkewMs} ms ahead of this hub's clock (${iso(now)}, limits.maxFutureSkewMs); check the child's clock`;
+  }
+  if (generatedAt < now - limits.maxPastMs) {
+    return `generatedAt ${iso(generatedAt)} is older than limits.maxPastMs (${limits.maxPastMs} ms) before this hub's clock (${iso(now)})`;
+  }
+  return undefined;
+}
+
+/**
+ * What in the report lies outside the token's scope or contradicts this hub's registry: the
+ * hub id, each enterprise's region (one this hub knows, and the region this hub has it in) and,
+ * for an enterprise this hub declares itself, its counts within this hub's ledger.
+ */
+function scopeProblems(registry: Registry, r: ChildReport, scope: ChildHubScope): string[] {
+  const problems: string[] = [];
+  if (r.hubId !== scope.hubId) {
+    problems.push(`hubId "${shown(r.hubId)}" is not this token's hub id ("${shown(scope.hubId)}")`);
+  }
+  const regions = new Set(registry.regions().map((x) => x.code));
+  const own = new Map(registry.enterprises().map((e) => [e.code, e]));
+  const codes = new Set(scope.enterprises);
+  const allowed = [
+    ...(scope.regions.length > 0 ? [`regions ${scope.regions.join(', ')}`] : []),
+    ...(codes.size > 0 ? [`${plural(codes.size, 'listed enterprise')}`] : []),
+  ].join(' and ');
+  for (const e of r.enterprises) {
+    if (problems.length >= 20) break;
+    const what = `enterprise "${shown(e.code)}"`;
+    const mine = own.get(e.code);
+    if (!regions.has(e.regionCode)) {
+      problems.push(`${what}: region "${shown(e.regionCode)}" is not a region of this hub`);
+      continue;
+    }
+    if (mine !== undefined && mine.regionCode !== e.regionCode) {
+      problems.push(`${what} is in region ${mine.regionCode} in this hub's registry, not ${e.regionCode}`);
+      continue;
+    }
+    if (!codes.has(e.code) && !scope.regions.includes(e.regionCode)) {
+      problems.push(`${what} (region ${e.regionCode}) is outside this token's scope (${allowed})`);
+      continue;
+    }
+    if (mine !== undefined && e.activity.machines > mine.ledger.productionEquipment) {
+      problems.push(
+        `${what}: ${plural(e.activity.machines, 'machine')} reported, more than the production equipment this hub's ledger declares (${mine.ledger.productionEquipment})`,
+      );
+    }
   }
   return problems.slice(0, 20);
 }
@@ -99,40 +235,65 @@ export function childReportProblems(r: ChildReport): string[] {
 export interface AcceptContext {
   readonly actor: string;
   readonly source?: string;
+  /** The sending token's scope (access.ts role child-hub). */
+  readonly scope: ChildHubScope;
+  /** Default: DEFAULT_REPORT_LIMITS. */
+  readonly limits?: ReportLimits;
 }
 
+interface Row {
+  hub_id: string;
+  received_at: number;
+  generated_at: number;
+  report: string;
+}
+
+/** A stored row checked as it is read: the report, or why it cannot be used. */
+type Checked = { readonly ok: StoredChildReport } | { readonly refused: string };
+
 /**
- * Keeps `report` as the child's latest. A report older than the one held is refused (a
- * delayed retry must not roll the figures back); so is one that fails its checks.
+ * Keeps `input` as the child's latest report, replacing the one held. A report that fails a
+ * check is refused (ChildReportRefused, 400) and one older than the report held (a delayed
+ * retry must not roll the figures back) too (409); a refusal is audited, never stored.
  */
 export function acceptChildReport(registry: Registry, input: unknown, ctx: AcceptContext): StoredChildReport {
   const db = registry.database;
   const now = registry.now();
   const audit = new AuditLog(db, () => now);
-  const refuse = (hubId: string | undefined, reason: string): never => {
+  const limits = ctx.limits ?? DEFAULT_REPORT_LIMITS;
+  const refuse = (status: 400 | 409, hubId: string | undefined, reason: string): never => {
     audit.record({
       actor: ctx.actor,
       action: 'statistics.child-report',
-      ...(hubId === undefined ? {} : { target: hubId }),
+      target: (hubId ?? ctx.scope.hubId).slice(0, HUB_ID_MAX),
       outcome: 'refused',
       ...(ctx.source === undefined ? {} : { source: ctx.source }),
-      detail: { reason },
+      detail: { reason: reason.slice(0, 2_000), status },
     });
-    throw new HubError('WANJI_E_STATS_CHILD_REPORT', `child report refused: ${reason}`);
+    throw new ChildReportRefused(status, reason);
   };
   if (!Value.Check(ChildReportSchema, input)) {
-    const first = [...Value.Errors(ChildReportSchema, input)].slice(0, 5);
-    return refuse(undefined, first.map((e) => `${e.path || '/'}: ${e.message}`).join('; '));
+    const first: string[] = [];
+    for (const e of Value.Errors(ChildReportSchema, input)) {
+      first.push(`${e.path || '/'}: ${e.message}`);
+      if (first.length === 5) break;
+    }
+    return refuse(400, undefined, first.join('; '));
   }
   const report = input;
-  const problems = childReportProblems(report);
-  if (problems.length > 0) return refuse(report.hubId, problems.join('; '));
+  const problems = [
+    ...scopeProblems(registry, report, ctx.scope),
+    ...[timeProblem(report.generatedAt, now, limits)].filter((p) => p !== undefined),
+    ...childReportProblems(report),
+  ];
+  if (problems.length > 0) return refuse(400, report.hubId, problems.slice(0, 20).join('; '));
   // A refusal is audited outside the transaction, which it would otherwise roll back.
   const stored = db.transaction((): StoredChildReport | { heldAt: number } => {
-    const held = db
-      .prepare<[string], { generated_at: number }>('SELECT generated_at FROM child_reports WHERE hub_id = ?')
-      .get(report.hubId);
-    if (held !== undefined && held.generated_at > report.generatedAt) return { heldAt: held.generated_at };
+    const held = db.prepare<[string], Row>('SELECT * FROM child_reports WHERE hub_id = ?').get(report.hubId);
+    const previous = held === undefined ? undefined : checkRow(held);
+    if (previous !== undefined && 'ok' in previous && previous.ok.report.generatedAt > report.generatedAt) {
+      return { heldAt: previous.ok.report.generatedAt };
+    }
     db.prepare(
       `INSERT INTO child_reports (hub_id, received_at, generated_at, report) VALUES (?, ?, ?, ?)
        ON CONFLICT (hub_id) DO UPDATE SET received_at = excluded.received_at,
@@ -144,31 +305,189 @@ export function acceptChildReport(registry: Registry, input: unknown, ctx: Accep
       target: report.hubId,
       outcome: 'ok',
       ...(ctx.source === undefined ? {} : { source: ctx.source }),
-      detail: { enterprises: report.enterprises.length, generatedAt: report.generatedAt },
+      detail: {
+        enterprises: report.enterprises.length,
+        generatedAt: iso(report.generatedAt),
+        ...(previous === undefined
+          ? {}
+          : 'ok' in previous
+            ? { replaced: iso(previous.ok.report.generatedAt) }
+            : { replacedUnusable: previous.refused.slice(0, 500) }),
+      },
     });
     return { hubId: report.hubId, receivedAt: now, report };
   })();
   if ('heldAt' in stored) {
     return refuse(
+      409,
       report.hubId,
-      `older (${new Date(report.generatedAt).toISOString()}) than the report held (${new Date(stored.heldAt).toISOString()})`,
+      `older (${iso(report.generatedAt)}) than the report held (${iso(stored.heldAt)})`,
     );
   }
   return stored;
 }
 
-/** The latest report of every child, by hub id. */
+const isDate = (ms: unknown): ms is number =>
+  Number.isSafeInteger(ms) && (ms as number) >= 0 && (ms as number) <= LATEST_DATE;
+
+/** Checks a stored row as today's hub would check a new report (its scope aside). */
+function checkRow(row: Row): Checked {
+  if (!isDate(row.received_at)) return { refused: 'received_at is not a time' };
+  let report: unknown;
+  try {
+    report = JSON.parse(row.report);
+  } catch {
+    return { refused: 'the stored report is not JSON' };
+  }
+  if (!Value.Check(ChildReportSchema, report)) {
+    const e = Value.Errors(ChildReportSchema, report).First();
+    return {
+      refused: `the stored report fails its schema${e === undefined ? '' : ` at ${e.path || '/'}: ${e.message}`}`,
+    };
+  }
+  if (report.hubId !== row.hub_id) return { refused: `the stored report names hub "${shown(report.hubId)}"` };
+  if (report.generatedAt !== row.generated_at) return { refused: 'generated_at disagrees with the report' };
+  if (report.generatedAt > row.received_at + MAX_SKEW_BOUND) {
+    return {
+      refused: `generatedAt ${iso(report.generatedAt)} lies after its arrival (${iso(row.received_at)})`,
+    };
+  }
+  const problems = childReportProblems(report);
+  if (problems.length > 0) return { refused: problems.slice(0, 5).join('; ') };
+  return { ok: { hubId: row.hub_id, receivedAt: row.received_at, report } };
+}
+
+/** Where each registry's unusable rows are reported, and which were already (once per row). */
+const WATCH = new WeakMap<Registry, { logger: Logger; warned: Set<string> }>();
+
+/**
+ * Logs each unusable stored report of `registry` to `logger` (once per row) from now on;
+ * the API does this as it is built, so every reader (statistics, snapshots, the parent
+ * forwarder) shares one log without passing a logger through each.
+ */
+export function logUnusableChildReports(registry: Registry, logger: Logger): void {
+  WATCH.set(registry, { logger: logger.child({ component: 'child-reports' }), warned: new Set() });
+}
+
+function readRows(registry: Registry): Array<{ row: Row; checked: Checked }> {
+  const rows = registry.database.prepare<[], Row>('SELECT * FROM child_reports ORDER BY hub_id').all();
+  const watch = WATCH.get(registry);
+  return rows.map((row) => {
+    const checked = checkRow(row);
+    if ('refused' in checked && watch !== undefined) {
+      const key = `${row.hub_id}\u0000${String(row.received_at)}\u0000${String(row.report).length}`;
+      if (!watch.warned.has(key)) {
+        if (watch.warned.size > 10_000) watch.warned.clear();
+        watch.warned.add(key);
+        watch.logger.warn(
+          { code: 'WANJI_E_STATS_CHILD_REPORT', hubId: shown(String(row.hub_id)), reason: checked.refused },
+          'stored child report unusable: left out of the statistics (replace it with a new report, or delete it)',
+        );
+      }
+    }
+    return { row, checked };
+  });
+}
+
+/**
+ * The latest usable report of every child, by hub id. A row that fails today's checks (bad
+ * JSON, an impossible time, counts that do not hold: written by an older version or by hand)
+ * is left out and logged, never thrown: it must not take the statistics down.
+ */
 export function childReports(registry: Registry): StoredChildReport[] {
-  return registry.database
-    .prepare<[], { hub_id: string; received_at: number; report: string }>(
-      'SELECT hub_id, received_at, report FROM child_reports ORDER BY hub_id',
-    )
-    .all()
-    .map((r) => ({
-      hubId: r.hub_id,
-      receivedAt: r.received_at,
-      report: JSON.parse(r.report) as ChildReport,
-    }));
+  return readRows(registry).flatMap(({ checked }) => ('ok' in checked ? [checked.ok] : []));
+}
+
+export type ChildReportStatus = 'counted' | 'stale' | 'unusable';
+
+export interface ChildReportListing {
+  readonly hubId: string;
+  /** ISO 8601; null when the row holds no usable time. */
+  readonly receivedAt: string | null;
+  readonly generatedAt: string | null;
+  readonly enterprises: number | null;
+  /**
+   * counted: in the figures; stale: in the figures, but generated longer than
+   * `limits.maxPastMs` ago (the child stopped reporting?); unusable: left out (`reason`).
+   */
+  readonly status: ChildReportStatus;
+  readonly reason?: string;
+}
+
+function listing(row: Row, checked: Checked, now: number, limits: ReportLimits): ChildReportListing {
+  if ('refused' in checked) {
+    return {
+      hubId: String(row.hub_id),
+      receivedAt: isDate(row.received_at) ? iso(row.received_at) : null,
+      generatedAt: null,
+      enterprises: null,
+      status: 'unusable',
+      reason: checked.refused,
+    };
+  }
+  const r = checked.ok;
+  const stale = r.report.generatedAt < now - limits.maxPastMs;
+  return {
+    hubId: r.hubId,
+    receivedAt: iso(r.receivedAt),
+    generatedAt: iso(r.report.generatedAt),
+    enterprises: r.report.enterprises.length,
+    status: stale ? 'stale' : 'counted',
+    ...(stale ? { reason: `generated more than limits.maxPastMs (${limits.maxPastMs} ms) ago` } : {}),
+  };
+}
+
+/** Every stored report, usable or not, for the operator's list. */
+export function listChildReports(
+  registry: Registry,
+  now: number,
+  limits: ReportLimits,
+): ChildReportListing[] {
+  return readRows(registry).map(({ row, checked }) => listing(row, checked, now, limits));
+}
+
+/** Deletes a child's stored report (usable or not); audited. Throws 404 when there is none. */
+export function deleteChildReport(
+  registry: Registry,
+  hubId: string,
+  by: { readonly actor: string; readonly source?: string },
+  limits: ReportLimits = DEFAULT_REPORT_LIMITS,
+): ChildReportListing {
+  const db = registry.database;
+  const now = registry.now();
+  const audit = new AuditLog(db, () => now);
+  const source = by.source === undefined ? {} : { source: by.source };
+  const deleted = db.transaction((): ChildReportListing | undefined => {
+    const row = db.prepare<[string], Row>('SELECT * FROM child_reports WHERE hub_id = ?').get(hubId);
+    if (row === undefined) return undefined;
+    const held = listing(row, checkRow(row), now, limits);
+    db.prepare('DELETE FROM child_reports WHERE hub_id = ?').run(hubId);
+    audit.record({
+      actor: by.actor,
+      action: 'statistics.child-report.delete',
+      target: hubId,
+      outcome: 'ok',
+      ...source,
+      detail: {
+        generatedAt: held.generatedAt,
+        enterprises: held.enterprises,
+        status: held.status,
+      },
+    });
+    return held;
+  })();
+  if (deleted === undefined) {
+    audit.record({
+      actor: by.actor,
+      action: 'statistics.child-report.delete',
+      target: hubId.slice(0, 200),
+      outcome: 'refused',
+      ...source,
+      detail: { reason: 'no report from this hub' },
+    });
+    throw new HubError('WANJI_E_API_NOT_FOUND', `no child report from hub "${shown(hubId)}"`);
+  }
+  return deleted;
 }
 
 /** Children's enterprises; when two children report one code, the later-received report wins. */

@@ -9,17 +9,42 @@ import { HubError } from '../errors.js';
 import type { Timers } from '../host/types.js';
 import type { Registry } from '../registry/registry.js';
 import type { ChildReport } from './children.js';
+import type { Activity } from './figures.js';
 import { type StatsWindows, statsInputs } from './stats.js';
 
 export interface ParentConfig {
   /** The parent hub's base URL, e.g. https://region-hub.example:8080 */
   readonly url: string;
-  /** A parent API token with role operator or admin (access `manage`). */
+  /**
+   * A parent API token with role child-hub, issued for this hub's `hostId` and the regions
+   * (or enterprise codes) it reports: `wanji token create --role child-hub` on the parent.
+   */
   readonly token: string;
   readonly intervalS: number;
 }
 
-/** This hub's aggregates as a parent receives them: counts and ledgers, no telemetry. */
+/** `a` with no count above `cap`, still nested (networked, online ≤ machines; …). */
+function capped(a: Activity, cap: number): Activity {
+  const machines = Math.min(a.machines, Math.max(0, cap));
+  const networked = Math.min(a.networked, machines);
+  const online = Math.min(a.online, machines);
+  return {
+    machines,
+    networked,
+    online,
+    poweredOn: Math.min(a.poweredOn, online),
+    networkedNc: Math.min(a.networkedNc, networked),
+    networkedRobots: Math.min(a.networkedRobots, networked),
+  };
+}
+
+/**
+ * This hub's aggregates as a parent receives them: counts and ledgers, no telemetry. A parent
+ * counts no more machines for an enterprise than its declared production equipment, nor more
+ * in all than the report's ledgers declare (docs/statistics.md): machines beyond the ledger
+ * stay in this hub's own figures and are not forwarded, so that an honest report is never
+ * refused for them.
+ */
 export function childReport(
   registry: Registry,
   now: number,
@@ -27,20 +52,23 @@ export function childReport(
   hubId: string,
 ): ChildReport {
   const inputs = statsInputs(registry, now, windows);
+  const enterprises = inputs.enterprises.map((e) => ({
+    code: e.code,
+    name: e.name,
+    regionCode: e.regionCode,
+    industryCode: e.industryCode,
+    backbone: e.backbone,
+    ledger: { ...e.ledger },
+    activity: capped(e.activity, e.ledger.productionEquipment),
+  }));
+  const sum = (f: (e: (typeof enterprises)[number]) => number) => enterprises.reduce((n, e) => n + f(e), 0);
+  const room = sum((e) => e.ledger.productionEquipment) - sum((e) => e.activity.machines);
   return {
     hubId,
     generatedAt: now,
     windows: { networkingMs: windows.networkingMs, onlineMs: windows.onlineMs },
-    enterprises: inputs.enterprises.map((e) => ({
-      code: e.code,
-      name: e.name,
-      regionCode: e.regionCode,
-      industryCode: e.industryCode,
-      backbone: e.backbone,
-      ledger: { ...e.ledger },
-      activity: { ...e.activity },
-    })),
-    unattributed: { ...inputs.unattributed },
+    enterprises,
+    unattributed: capped(inputs.unattributed, room),
   };
 }
 

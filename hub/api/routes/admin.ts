@@ -22,6 +22,8 @@ export function tokenJson(t: TokenRecord, now: number) {
     role: t.role,
     enterprise: t.enterprise,
     regions: [...t.regions],
+    hubId: t.hubId,
+    enterprises: [...t.enterprises],
     status:
       t.revokedAt !== null
         ? ('revoked' as const)
@@ -71,6 +73,8 @@ export function adminRoutes(app: FastifyInstance, deps: RouteDeps): void {
           ...(b.name === undefined ? {} : { name: b.name }),
           ...(b.enterprise === undefined ? {} : { enterprise: b.enterprise }),
           ...(b.regions === undefined ? {} : { regions: b.regions }),
+          ...(b.hubId === undefined ? {} : { hubId: b.hubId }),
+          ...(b.enterprises === undefined ? {} : { enterprises: b.enterprises }),
           ...(expiresAt === undefined ? {} : { expiresAt }),
         },
         by(req),

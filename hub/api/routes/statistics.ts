@@ -6,10 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
 import { localDay } from '../../registry/days.js';
-import { acceptChildReport, ChildReportSchema } from '../../stats/children.js';
 import { type Table, toCsv, toXlsx } from '../../stats/export.js';
 import {
-  ChildReportReply,
   EnterpriseDaysReply,
   ExportQuery,
   MachineDaysReply,
@@ -25,8 +23,9 @@ import { computeStats } from '../../stats/stats.js';
 import { stateTimeTable, statsTable, trendTable } from '../../stats/tables.js';
 import { inScope, scopeOf } from '../access.js';
 import type { RouteDeps } from '../deps.js';
-import { actorOf, sendError } from '../errors.js';
+import { actorOf } from '../errors.js';
 import { ErrorReply } from '../schemas.js';
+import { childReportRoutes } from './child-reports.js';
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
 
@@ -169,35 +168,7 @@ export function statisticsRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.post(
-    '/api/v1/statistics/children',
-    {
-      config: { access: 'manage', action: 'statistics.child-report' },
-      // A city's enterprises with their ledgers and counts: a few MB at most.
-      bodyLimit: 16 * 1_048_576,
-      schema: {
-        summary:
-          "a child hub's aggregates (sent by its parent forwarder); the parent's statistics include them",
-        body: ChildReportSchema,
-        response: { 200: ChildReportReply, ...errors, 409: ErrorReply },
-      },
-    },
-    async (req, reply) => {
-      try {
-        const r = acceptChildReport(registry, req.body, { actor: actorOf(req), source: req.ip });
-        return {
-          hubId: r.hubId,
-          receivedAt: new Date(r.receivedAt).toISOString(),
-          enterprises: r.report.enterprises.length,
-        };
-      } catch (err) {
-        // Refused and audited by acceptChildReport; logged here with the reason.
-        if (!(err instanceof HubError)) throw err;
-        req.log.warn({ code: err.code, reason: err.message, actor: actorOf(req) }, 'child report refused');
-        return sendError(reply, err.message.includes('older') ? 409 : 400, err.code, err.message);
-      }
-    },
-  );
+  childReportRoutes(app, deps);
 }
 
 async function sendFile(reply: FastifyReply, table: Table, format: 'csv' | 'xlsx', base: string) {
