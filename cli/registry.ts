@@ -3,13 +3,13 @@
  * the hub's registry file (the hub may be running). All rows or none unless --partial; the
  * report lists every refused row and why (docs/statistics.md, "Importing enterprises").
  */
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HubError } from '../hub/errors.js';
 import { type ImportReport, importLedgers } from '../hub/registry/import.js';
-import { formatOf, readTable } from '../hub/registry/import-file.js';
+import { formatOf, readTableFrom } from '../hub/registry/import-file.js';
 import { Registry } from '../hub/registry/registry.js';
 import type { CommandIo } from './io.js';
 
@@ -82,9 +82,9 @@ export async function runRegistryCommand(args: string[], io: CommandIo): Promise
     io.stderr.write(`wanji registry: ${file}: name a .csv or .xlsx file\n`);
     return 2;
   }
-  let bytes: Buffer;
+  let fh: FileHandle;
   try {
-    bytes = await readFile(file);
+    fh = await open(file);
   } catch (err) {
     io.stderr.write(
       `wanji registry: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`,
@@ -94,9 +94,13 @@ export async function runRegistryCommand(args: string[], io: CommandIo): Promise
   const actor = `cli:${userInfo().username}`;
   const dataDir = resolve(values['data-dir'] ?? 'wanji-data');
   const registry = new Registry({ path: join(dataDir, 'registry.db'), logger: io.logger });
+  // Read as the API reads an upload: within the import's limits, refused at the first one passed.
+  const stream = fh.createReadStream({ autoClose: false });
   try {
     await registry.start();
-    const table = await readTable(bytes, format, basename(file));
+    const table = await readTableFrom(stream, format, basename(file), {
+      declaredBytes: (await fh.stat()).size,
+    });
     const report = importLedgers(registry, table, {
       actor,
       ...(values.by === undefined ? {} : { declaredBy: values.by }),
@@ -119,6 +123,8 @@ export async function runRegistryCommand(args: string[], io: CommandIo): Promise
     io.stderr.write(`wanji registry: ${err.message} (${err.code})\n`);
     return 1;
   } finally {
+    stream.destroy();
+    await fh.close();
     await registry.close();
   }
 }

@@ -2,9 +2,20 @@
  * Reads an import file into rows of cell text: CSV (RFC 4180, UTF-8 with or without BOM,
  * comma-separated, quoted fields may hold commas, quotes and line breaks) or XLSX (the first
  * worksheet). What the cells mean is import.ts's business.
+ *
+ * The file is read within IMPORT_LIMITS while it arrives: CSV is parsed chunk by chunk and
+ * refused at the first limit it passes; an XLSX (a zip, whose directory sits at its end) is
+ * held whole up to maxBytes, and each part the reader needs is inflated as a stream against
+ * its declared size and the XML budget, never trusting what the zip says. The pieces are in
+ * import-file/.
  */
-import ExcelJS from 'exceljs';
+import type { Readable } from 'node:stream';
 import { HubError } from '../errors.js';
+import { CsvReader } from './import-file/csv.js';
+import { IMPORT_LIMITS, type ImportLimits, importTooLarge } from './import-file/limits.js';
+import { readXlsx } from './import-file/xlsx.js';
+
+export { IMPORT_LIMITS, type ImportLimits };
 
 export type TableFormat = 'csv' | 'xlsx';
 
@@ -13,9 +24,6 @@ export interface TableRow {
   readonly n: number;
   readonly cells: readonly string[];
 }
-
-/** The most data rows one import takes (a city has a few thousand enterprises). */
-export const MAX_IMPORT_ROWS = 100_000;
 
 /** From a file name or a content type; undefined when neither says. */
 export function formatOf(nameOrType: string): TableFormat | undefined {
@@ -26,106 +34,120 @@ export function formatOf(nameOrType: string): TableFormat | undefined {
   return undefined;
 }
 
-export async function readTable(bytes: Uint8Array, format: TableFormat, name: string): Promise<TableRow[]> {
-  const rows =
-    format === 'csv'
-      ? parseCsv(decodeUtf8(bytes, name), name)
-          .map((cells, i) => ({ n: i + 1, cells }))
-          .filter((r) => r.cells.some((c) => c.trim() !== ''))
-      : await readXlsx(bytes, name);
-  if (rows.length - 1 > MAX_IMPORT_ROWS) {
-    throw new HubError(
-      'WANJI_E_REGISTRY_IMPORT_FORMAT',
-      `${name}: ${rows.length - 1} rows; one import takes at most ${MAX_IMPORT_ROWS} (split the file)`,
-    );
-  }
-  return rows;
+export interface ReadOptions {
+  readonly limits?: ImportLimits;
+  /** The length the sender announced (Content-Length, a file's size): refused before reading when over. */
+  readonly declaredBytes?: number;
 }
 
-function decodeUtf8(bytes: Uint8Array, name: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new HubError(
-      'WANJI_E_REGISTRY_IMPORT_FORMAT',
-      `${name}: not UTF-8 text (save the CSV as "CSV UTF-8", or import the .xlsx itself)`,
-    );
-  }
+/** A table from a file already in memory (tests; small files). */
+export async function readTable(
+  bytes: Uint8Array,
+  format: TableFormat,
+  name: string,
+  o: ReadOptions = {},
+): Promise<TableRow[]> {
+  const limits = o.limits ?? IMPORT_LIMITS;
+  if (bytes.byteLength > limits.maxBytes) throw importTooLarge(name, limits);
+  if (format === 'xlsx') return readXlsx(Buffer.from(bytes), name, limits);
+  const csv = new CsvReader(name, limits);
+  csv.feed(bytes);
+  return csv.end();
 }
 
-/** RFC 4180; a row is an array of field texts (a blank line is a row of one empty field). */
-export function parseCsv(text: string, name = 'CSV'): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  const endRow = (): void => {
-    row.push(field);
-    rows.push(row);
-    row = [];
-    field = '';
-  };
-  while (i < text.length) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else field += c;
-      i++;
-      continue;
+/**
+ * A table from a stream (an HTTP body, a file), refused at the first limit it passes. On a
+ * refusal the rest of the stream is left flowing and discarded; an HTTP caller should close
+ * the connection (`connection: close`), as the sender may still be sending.
+ */
+export async function readTableFrom(
+  body: Readable,
+  format: TableFormat,
+  name: string,
+  o: ReadOptions = {},
+): Promise<TableRow[]> {
+  const limits = o.limits ?? IMPORT_LIMITS;
+  if (o.declaredBytes !== undefined && o.declaredBytes > limits.maxBytes) {
+    body.resume();
+    throw importTooLarge(name, limits);
+  }
+  if (format === 'csv') {
+    const csv = new CsvReader(name, limits);
+    await consume(body, name, limits, (chunk) => csv.feed(chunk));
+    return csv.end();
+  }
+  const chunks: Buffer[] = [];
+  await consume(body, name, limits, (chunk) => chunks.push(chunk));
+  return readXlsx(Buffer.concat(chunks), name, limits);
+}
+
+/** Feeds the stream's chunks to `onChunk` until its end, maxBytes, or the first error thrown. */
+function consume(
+  body: Readable,
+  name: string,
+  limits: ImportLimits,
+  onChunk: (chunk: Buffer) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (body.readableEnded) {
+      resolve();
+      return;
     }
-    if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      endRow();
-      if (c === '\r' && text[i + 1] === '\n') i++;
-    } else field += c;
-    i++;
-  }
-  if (quoted) {
-    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${name}: a quoted field is never closed`);
-  }
-  if (field !== '' || row.length > 0) endRow();
-  return rows;
-}
-
-async function readXlsx(bytes: Uint8Array, name: string): Promise<TableRow[]> {
-  const wb = new ExcelJS.Workbook();
-  try {
-    await wb.xlsx.load(Buffer.from(bytes) as unknown as ArrayBuffer);
-  } catch (err) {
-    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${name}: not a readable XLSX workbook`, {
-      cause: err,
-    });
-  }
-  const sheet = wb.worksheets[0];
-  if (sheet === undefined)
-    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${name}: the workbook has no sheet`);
-  const rows: TableRow[] = [];
-  const width = sheet.columnCount;
-  sheet.eachRow({ includeEmpty: false }, (r) => {
-    const cells = Array.from({ length: width }, (_, c) => cellText(r.getCell(c + 1).value));
-    if (cells.some((t) => t.trim() !== '')) rows.push({ n: r.number, cells });
+    let bytes = 0;
+    const stop = (err?: unknown): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      if (err === undefined) {
+        resolve();
+        return;
+      }
+      // Whatever else arrives is discarded, not buffered.
+      body.resume();
+      reject(err);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      bytes += b.length;
+      if (bytes > limits.maxBytes) {
+        stop(importTooLarge(name, limits));
+        return;
+      }
+      try {
+        onChunk(b);
+      } catch (err) {
+        stop(err);
+      }
+    };
+    const onEnd = (): void => stop();
+    const onError = (err: Error): void =>
+      stop(
+        new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${name}: the upload broke off (${err.message})`, {
+          cause: err,
+        }),
+      );
+    const onClose = (): void =>
+      stop(new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${name}: the upload broke off before its end`));
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
   });
-  return rows;
 }
 
-function cellText(v: ExcelJS.CellValue): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (v instanceof Date) return v.toISOString();
-  if ('richText' in v) return v.richText.map((t) => t.text).join('');
-  if ('result' in v) return cellText(v.result as ExcelJS.CellValue);
-  if ('text' in v && typeof v.text === 'string') return v.text;
-  if ('error' in v) return String(v.error);
-  return '';
+/** RFC 4180, for trusted text (reading an export back): every row, blank ones as `['']`. */
+export function parseCsv(text: string, name = 'CSV'): string[][] {
+  const csv = new CsvReader(name, UNLIMITED, { keepBlank: true });
+  csv.feedText(text);
+  return csv.end().map((r) => [...r.cells]);
 }
+
+const UNLIMITED: ImportLimits = {
+  maxBytes: Number.POSITIVE_INFINITY,
+  maxRows: Number.POSITIVE_INFINITY,
+  maxColumns: Number.POSITIVE_INFINITY,
+  maxCells: Number.POSITIVE_INFINITY,
+  maxCellChars: Number.POSITIVE_INFINITY,
+  maxXmlBytes: Number.POSITIVE_INFINITY,
+};

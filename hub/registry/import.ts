@@ -9,7 +9,15 @@ import type { EnterpriseDeclaration } from '../../protocol/index.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
-import { type DeclareOutcome, declarationProblems, LedgerWriter, ReferenceIndex, toRow } from './ledger.js';
+import {
+  type DeclareOutcome,
+  declarationProblems,
+  LedgerWriter,
+  LookalikeIndex,
+  lookalikeKey,
+  ReferenceIndex,
+  toRow,
+} from './ledger.js';
 import type { Registry } from './registry.js';
 
 type Field =
@@ -109,9 +117,12 @@ export function importLedgers(
       .all()
       .map((r) => [r.code, r.backbone !== 0]),
   );
+  const lookalikes = LookalikeIndex.of(db);
   const refused: RefusedRow[] = [];
   const checked: Checked[] = [];
   const rowsByCode = new Map<string, number[]>();
+  /** Codes of the file by lookalikeKey: two that pass for each other are both refused. */
+  const codesByKey = new Map<string, Set<string>>();
   for (const r of data) {
     const cell = (f: Field): string => {
       const i = columns.get(f);
@@ -166,15 +177,41 @@ export function importLedgers(
             .replace('ledger.productionEquipment', 'production equipment'),
         );
     }
-    if (code !== '') rowsByCode.set(code, [...(rowsByCode.get(code) ?? []), r.n]);
+    const lookalike = code === '' ? undefined : lookalikes.problem(code);
+    if (lookalike !== undefined) reasons.push(lookalike);
+    if (code !== '') {
+      // In place: a file of one code repeated must not cost rows² (issue 9).
+      const rows = rowsByCode.get(code);
+      if (rows === undefined) rowsByCode.set(code, [r.n]);
+      else rows.push(r.n);
+      const k = lookalikeKey(code);
+      codesByKey.set(k, (codesByKey.get(k) ?? new Set()).add(code));
+    }
     if (reasons.length > 0) refused.push({ row: r.n, code, reasons: dedupe(reasons) });
     else checked.push({ row: r.n, decl, declaredBy: cell('declaredBy') || o.declaredBy || o.actor });
   }
   // A code twice in one file: which row is right is the user's call, so both are refused.
   const dup = new Set([...rowsByCode].filter(([, rows]) => rows.length > 1).map(([c]) => c));
-  const accepted = checked.filter((c) => !dup.has(c.decl.code));
+  // Two codes of the file that pass for each other (E001, e001): which is meant is the user's call.
+  // Each code maps to its whole group (shared), so thousands of look-alikes cost no more than their count.
+  const alike = new Map<string, ReadonlySet<string>>();
+  for (const codes of codesByKey.values()) {
+    if (codes.size < 2) continue;
+    for (const c of codes) alike.set(c, codes);
+  }
+  const accepted = checked.filter((c) => !dup.has(c.decl.code) && !alike.has(c.decl.code));
   for (const c of checked)
-    if (dup.has(c.decl.code)) refused.push({ row: c.row, code: c.decl.code, reasons: [] });
+    if (dup.has(c.decl.code) || alike.has(c.decl.code))
+      refused.push({ row: c.row, code: c.decl.code, reasons: [] });
+  const rowList = (rows: readonly number[]): string => firstFew(rows, rows.length, String);
+  const alikeReason = (code: string): string => {
+    const group = alike.get(code)!;
+    const others = (function* () {
+      for (const o of group) if (o !== code) yield o;
+    })();
+    const named = firstFew(others, group.size - 1, (o) => `"${o}" (row ${rowList(rowsByCode.get(o)!)})`);
+    return `code "${code}" looks like ${named} in the same file (same letters ignoring case and full-width forms): keep one`;
+  };
   const report = (applied: boolean, outcomes: DeclareOutcome[]): ImportReport => ({
     file: o.file,
     dryRun: o.dryRun === true,
@@ -182,17 +219,16 @@ export function importLedgers(
     rows: data.length,
     accepted: accepted.length,
     refused: refused
-      .map((r) =>
-        dup.has(r.code)
-          ? {
-              ...r,
-              reasons: [
-                ...r.reasons,
-                `code "${r.code}" appears in rows ${rowsByCode.get(r.code)!.join(', ')}: keep one`,
-              ],
-            }
-          : r,
-      )
+      .map((r) => ({
+        ...r,
+        reasons: [
+          ...r.reasons,
+          ...(dup.has(r.code)
+            ? [`code "${r.code}" appears in rows ${rowList(rowsByCode.get(r.code)!)}: keep one`]
+            : []),
+          ...(alike.has(r.code) ? [alikeReason(r.code)] : []),
+        ],
+      }))
       .sort((a, b) => a.row - b.row),
     applied,
     created: outcomes.filter((x) => x === 'created').length,
@@ -306,3 +342,16 @@ function yesNo(text: string): boolean | undefined {
 }
 
 const dedupe = (xs: string[]): string[] => [...new Set(xs)];
+
+/**
+ * The first few of a list and how many more: one refused row's reason stays short however
+ * many rows share its code (a file of 100,000 copies would otherwise cost rows²).
+ */
+function firstFew<T>(xs: Iterable<T>, total: number, show: (x: T) => string, max = 10): string {
+  const out: string[] = [];
+  for (const x of xs) {
+    if (out.length === max) break;
+    out.push(show(x));
+  }
+  return total > out.length ? `${out.join(', ')} and ${total - out.length} more` : out.join(', ');
+}

@@ -4,15 +4,31 @@
  */
 import type Database from 'better-sqlite3';
 import { type EnterpriseDeclaration, invalidIdReason } from '../../protocol/index.js';
+import { unsafeNameReason } from '../../protocol/sparkplug/names.js';
+import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { EnterpriseRow, IndustryRow, RegionRow } from './rows.js';
+
+/** The longest enterprise name, in characters (the API's schema says the same). */
+export const MAX_ENTERPRISE_NAME_LENGTH = 500;
 
 /** What is wrong with a declaration's own fields (references aside); empty when nothing. */
 export function declarationProblems(d: EnterpriseDeclaration): string[] {
   const problems: string[] = [];
   const idReason = invalidIdReason(d.code);
   if (idReason !== undefined) problems.push(`code ${idReason} (it is the gateways' Sparkplug group id)`);
+  else if (d.code.normalize('NFKC') !== d.code) {
+    // Full-width or other compatibility forms (Ｅ００１) pass for the plain code on screen and
+    // in the bureau's exports; only the plain form is ever registered.
+    problems.push(
+      `code "${d.code}" is not in its plain (NFKC) form: write it as "${d.code.normalize('NFKC')}"`,
+    );
+  }
   if (d.name.trim() === '') problems.push('name is empty');
+  else {
+    const nameReason = unsafeNameReason(d.name, MAX_ENTERPRISE_NAME_LENGTH);
+    if (nameReason !== undefined) problems.push(`name ${nameReason}`);
+  }
   const { productionEquipment: p, ncEquipment: nc, robots } = d.ledger;
   for (const [what, n] of [
     ['ledger.productionEquipment', p],
@@ -60,6 +76,37 @@ export class ReferenceIndex {
 
 const key = (s: string): string => s.normalize('NFKC').trim().toLowerCase();
 
+/**
+ * What two enterprise codes share when one passes for the other: the same NFKC form, ignoring
+ * case (`E001`, `e001` and `Ｅ００１`). Sparkplug ids are case-sensitive, so such codes would be
+ * two enterprises that nobody reading a list or an export can tell apart.
+ */
+export const lookalikeKey = (code: string): string => code.normalize('NFKC').toLowerCase().normalize('NFKC');
+
+/** The registered enterprise codes by lookalikeKey: which existing code a new one passes for. */
+export class LookalikeIndex {
+  readonly #byKey = new Map<string, string>();
+
+  static of(db: Database.Database): LookalikeIndex {
+    const index = new LookalikeIndex();
+    for (const r of db.prepare<[], { code: string }>('SELECT code FROM enterprises').iterate())
+      index.add(r.code);
+    return index;
+  }
+
+  add(code: string): void {
+    const k = lookalikeKey(code);
+    if (!this.#byKey.has(k)) this.#byKey.set(k, code);
+  }
+
+  /** Why `code` may not be declared (it passes for another registered code), or undefined. */
+  problem(code: string): string | undefined {
+    const existing = this.#byKey.get(lookalikeKey(code));
+    if (existing === undefined || existing === code) return undefined;
+    return `code "${code}" looks like the registered enterprise "${existing}" (same letters ignoring case and full-width forms): use "${existing}" to declare for it, or a code that differs`;
+  }
+}
+
 export type DeclareOutcome = 'created' | 'updated' | 'unchanged';
 
 export interface DeclareAudit {
@@ -83,8 +130,11 @@ export class LedgerWriter {
   readonly #upsert: Database.Statement<EnterpriseRow>;
   readonly #history: Database.Statement<EnterpriseRow>;
   readonly #audit: AuditLog;
+  readonly #db: Database.Database;
+  #lookalikes: LookalikeIndex | undefined;
 
   constructor(db: Database.Database, clock: () => number) {
+    this.#db = db;
     this.#current = db.prepare('SELECT * FROM enterprises WHERE code = ?');
     this.#upsert = db.prepare(
       `INSERT INTO enterprises (code, ${COLS}) VALUES (@code, ${VALS})
@@ -100,6 +150,19 @@ export class LedgerWriter {
   declare(row: EnterpriseRow, audit: DeclareAudit): DeclareOutcome {
     const before = this.#current.get(row.code);
     if (before !== undefined && sameDeclaration(before, row)) return 'unchanged';
+    if (before === undefined) {
+      // Every declaration comes through here (API, CLI, import): a new code that passes for a
+      // registered one is refused, whoever checked it before.
+      this.#lookalikes ??= LookalikeIndex.of(this.#db);
+      const problem = this.#lookalikes.problem(row.code);
+      if (problem !== undefined) {
+        throw new HubError(
+          'WANJI_E_REGISTRY_INVALID_DECLARATION',
+          `enterprise declaration "${row.code}": ${problem}`,
+        );
+      }
+      this.#lookalikes.add(row.code);
+    }
     this.#upsert.run(row);
     this.#history.run(row);
     const outcome: DeclareOutcome = before === undefined ? 'created' : 'updated';

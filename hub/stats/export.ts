@@ -1,7 +1,7 @@
 /**
  * Any statistics table as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the
- * Chinese names right) or XLSX (one sheet; numbers stay numbers, rates stay fractions with a
- * percent format).
+ * Chinese names right; texts that would start a formula are neutralised) or XLSX (one sheet;
+ * numbers stay numbers, rates stay fractions with a percent format, texts stay texts).
  */
 import ExcelJS from 'exceljs';
 
@@ -21,11 +21,22 @@ export interface Table {
   readonly rows: readonly Readonly<Record<string, Cell>>[];
 }
 
-const csvField = (v: Cell): string => {
+/**
+ * A text a spreadsheet would take for a formula (OWASP "CSV injection"): `=`, `+`, `-`, `@`,
+ * tab or carriage return first. Names come from the registry, gateways and child hubs.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV field. A text that could start a formula is prefixed with `'` (shown, never run) and
+ * quoted; a number stays a number, negative or not.
+ */
+export function csvField(v: Cell): string {
   if (v === null) return '';
+  if (typeof v === 'string' && FORMULA_START.test(v)) return `"'${v.replaceAll('"', '""')}"`;
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-};
+}
 
 export function toCsv(t: Table): string {
   const lines = [t.columns.map((c) => csvField(c.title)).join(',')];
@@ -43,6 +54,7 @@ export async function toXlsx(t: Table): Promise<Buffer> {
     width: Math.max(10, Math.min(40, c.title.length + 4)),
     ...(c.rate === true ? { style: { numFmt: '0.0%' } } : {}),
   }));
+  // A string cell is written as text (a shared string), never as a formula, whatever it starts with.
   for (const r of t.rows) sheet.addRow(Object.fromEntries(t.columns.map((c) => [c.key, r[c.key] ?? null])));
   sheet.getRow(1).font = { bold: true };
   sheet.views = [{ state: 'frozen', ySplit: 1 }];

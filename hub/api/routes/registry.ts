@@ -4,10 +4,12 @@
  * gateways announced. Reads are aggregates (narrowed to the scope; outside it answers 404),
  * changes are `manage` and audited in the transaction that makes them.
  */
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
 import { importLedgers } from '../../registry/import.js';
-import { formatOf, readTable } from '../../registry/import-file.js';
+import { formatOf, IMPORT_LIMITS, readTableFrom } from '../../registry/import-file.js';
 import { ReferenceIndex } from '../../registry/ledger.js';
 import { machineLedger } from '../../registry/machine-ledger.js';
 import {
@@ -35,6 +37,7 @@ const STATUS: Readonly<Record<string, number>> = {
   WANJI_E_REGISTRY_UNKNOWN_INDUSTRY: 400,
   WANJI_E_REGISTRY_INVALID_DECLARATION: 400,
   WANJI_E_REGISTRY_IMPORT_FORMAT: 400,
+  WANJI_E_REGISTRY_IMPORT_TOO_LARGE: 413,
 };
 
 const declarationJson = (d: DeclarationRecord) => ({
@@ -51,9 +54,11 @@ const declarationJson = (d: DeclarationRecord) => ({
 export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { registry, clock, windows } = deps;
 
-  // Import bodies arrive as the file itself; parsed here, in this plugin only.
-  app.addContentTypeParser(['text/csv', XLSX_TYPE], { parseAs: 'buffer' }, (_req, body, done) => {
-    done(null, body);
+  // Import bodies arrive as the file itself, in this plugin only, handed to the route as the
+  // stream: it is read within the import's limits (IMPORT_LIMITS, docs/api.md "Imports") as it
+  // arrives, and refused at the first one passed, never buffered whole first.
+  app.addContentTypeParser(['text/csv', XLSX_TYPE], (_req, payload, done) => {
+    done(null, payload);
   });
 
   /** The enterprise, when it exists and the caller may see it; else a logged 404. */
@@ -162,21 +167,26 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.post<{ Querystring: ImportQuery; Body: Buffer }>(
+  app.post<{ Querystring: ImportQuery; Body: Readable }>(
     '/api/v1/registry/import',
     {
       config: { access: 'manage', action: 'enterprise.import' },
-      bodyLimit: 32 * 1_048_576,
       schema: {
         summary:
           'import enterprises and ledgers from a CSV (text/csv) or XLSX body: all rows or none unless partial=true; the report lists every refused row and why',
         querystring: ImportQuery,
-        response: { 200: ImportReportSchema, 422: ImportReportSchema, ...errors, 415: ErrorReply },
+        response: {
+          200: ImportReportSchema,
+          422: ImportReportSchema,
+          ...errors,
+          413: ErrorReply,
+          415: ErrorReply,
+        },
       },
     },
     async (req, reply) => {
       const format = formatOf(req.headers['content-type'] ?? '');
-      if (format === undefined || !Buffer.isBuffer(req.body)) {
+      if (format === undefined || !(req.body instanceof Readable)) {
         return sendError(
           reply,
           415,
@@ -187,7 +197,10 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const actor = actorOf(req);
       const q = req.query;
       try {
-        const table = await readTable(req.body, format, q.file);
+        const length = req.headers['content-length'];
+        const table = await readTableFrom(req.body, format, q.file, {
+          ...(length === undefined ? {} : { declaredBytes: Number(length) }),
+        });
         const report = importLedgers(registry, table, {
           actor,
           source: req.ip,
@@ -206,6 +219,7 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
           .status(report.refused.length > 0 && !report.partial && !report.dryRun ? 422 : 200)
           .send(report);
       } catch (err) {
+        if (!req.raw.complete) discardRest(req.raw);
         if (!(err instanceof HubError) || STATUS[err.code] === undefined) throw err;
         deps.audit.record({
           actor,
@@ -220,4 +234,18 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }
     },
   );
+}
+
+/**
+ * A body refused before its end: the sender may still be sending. What follows is read and
+ * dropped so that the refusal reaches it (closing at once would reset the connection and lose
+ * the answer), but only up to one more file's worth; beyond that the connection is cut.
+ */
+function discardRest(raw: IncomingMessage): void {
+  let dropped = 0;
+  raw.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > IMPORT_LIMITS.maxBytes) raw.socket.destroy();
+  });
+  raw.resume();
 }
