@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { invalidIdReason } from '../protocol/index.js';
 import { HubConfigError } from './errors.js';
 import type { Timers } from './host/types.js';
+import { trustProxyProblem } from './security/source-address.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
 
@@ -52,7 +53,10 @@ export const FieldLimitsSchema = Type.Object(
     maxPastMs: Type.Integer({ minimum: 3_600_000, maximum: 3_650 * 86_400_000, default: 31 * 86_400_000 }),
     /** Machines (Sparkplug devices) one gateway may announce; births beyond are refused. */
     maxDevicesPerGateway: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2_000 }),
-    /** Metrics one machine (or one gateway's own birth) may announce; births beyond are refused. */
+    /**
+     * Metrics one machine may announce; a DBIRTH beyond is refused. A gateway's own NBIRTH may hold
+     * this plus 8 per machine it may have (its per-machine health metrics).
+     */
     maxMetricsPerDevice: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2_000 }),
     /** The longest String / Text metric value, in UTF-8 bytes; longer values are refused. */
     maxStringBytes: Type.Integer({ minimum: 16, maximum: 1_048_576, default: 4_096 }),
@@ -67,8 +71,13 @@ export const HttpConfigSchema = Type.Object(
     port: { ...Port, default: 8080 },
     /** Largest request body in bytes; a route that imports files may allow more. */
     bodyLimit: Type.Integer({ minimum: 1_024, maximum: 256 * 1_048_576, default: 1_048_576 }),
-    /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
-    trustProxy: Type.Boolean({ default: false }),
+    /**
+     * Behind a reverse proxy: the proxies' addresses or CIDRs, whose X-Forwarded-For gives the
+     * client address; false trusts none. `true` is refused (hub/security/source-address.ts).
+     */
+    trustProxy: Type.Union([Type.Literal(false), Type.Array(Type.String(), { maxItems: 256 })], {
+      default: false,
+    }),
     rateLimit: RateLimitSchema,
   },
   { default: {}, additionalProperties: false },
@@ -153,7 +162,7 @@ export const HubConfigSchema = Type.Object(
       Type.Object(
         {
           url: Type.String({ pattern: '^https?://' }),
-          /** A parent API token whose role may `manage` (operator or admin). */
+          /** A parent API token with role child-hub, issued for this hub's hostId (docs/statistics.md). */
           token: Type.String({ minLength: 1 }),
           intervalS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
         },
@@ -201,10 +210,17 @@ const FIXES: Readonly<Record<string, string>> = {
 /** Fills defaults and validates; throws HubConfigError naming every bad path. */
 export function resolveHubConfig(input: unknown, source = 'hub options'): Readonly<HubConfig> {
   const value = Value.Default(HubConfigSchema, Value.Clone(input));
-  const problems = [...Value.Errors(HubConfigSchema, value)].map((e) => {
-    const fix = FIXES[e.path];
-    return `${e.path || '/'}: ${e.message}${fix === undefined ? '' : ` (${fix})`}`;
-  });
+  // http.trustProxy gets its own message (`true` is refused with the fix), not the schema's.
+  const proxyProblem = trustProxyProblem(
+    (value as { http?: { trustProxy?: unknown } } | undefined)?.http?.trustProxy,
+  );
+  const problems = [...Value.Errors(HubConfigSchema, value)]
+    .filter((e) => proxyProblem === undefined || !e.path.startsWith('/http/trustProxy'))
+    .map((e) => {
+      const fix = FIXES[e.path];
+      return `${e.path || '/'}: ${e.message}${fix === undefined ? '' : ` (${fix})`}`;
+    });
+  if (proxyProblem !== undefined) problems.push(proxyProblem);
   if (problems.length === 0) {
     const c = value as HubConfig;
     const idReason = invalidIdReason(c.hostId);

@@ -24,6 +24,10 @@ export type HubErrorCode =
   | 'WANJI_E_REGISTRY_UNKNOWN_INDUSTRY'
   | 'WANJI_E_REGISTRY_INVALID_DECLARATION'
   | 'WANJI_E_REGISTRY_IMPORT_FORMAT'
+  | 'WANJI_E_REGISTRY_IMPORT_TOO_LARGE'
+  | 'WANJI_E_REGISTRY_UNKNOWN_MACHINE'
+  | 'WANJI_E_REGISTRY_MACHINE_CHANGE'
+  | 'WANJI_E_REGISTRY_ROW'
   | 'WANJI_E_STATS_CHILD_REPORT'
   | 'WANJI_E_STATS_PARENT'
   | 'WANJI_E_API_VALIDATION'
@@ -50,8 +54,11 @@ export class HubConfigError extends HubError {
   }
 }
 
-/** What every long-lived hub component reports to /healthz. */
+/**
+ * What every long-lived hub component reports to /healthz. `degraded`: working, but refusing
+ * part of what it is given persistently (the detail says what); /healthz still answers 200.
+ */
 export interface ComponentHealth {
-  readonly status: 'up' | 'down' | 'starting' | 'closed';
+  readonly status: 'up' | 'degraded' | 'down' | 'starting' | 'closed';
   readonly detail?: string;
 }

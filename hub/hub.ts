@@ -21,6 +21,7 @@ import { SnapshotTimer } from './stats/snapshot.js';
 import { computeStats, type StatsReport, type StatsWindows } from './stats/stats.js';
 import { createStore } from './store/index.js';
 import type { SampleStore } from './store/types.js';
+import { secureDataDir } from './util/private-files.js';
 
 interface Part {
   start(): Promise<void>;
@@ -68,6 +69,7 @@ export class Hub {
       store: this.#store,
       registry: this.#registry,
       logger,
+      clock: this.#clock,
       flushIntervalMs: this.config.flushIntervalMs,
       maxBatchSamples: buffer.batchSamples,
       maxBufferedSamples: buffer.maxSamples,
@@ -175,6 +177,8 @@ export class Hub {
 
   async #start(): Promise<void> {
     try {
+      // 0700 when the hub makes it; a looser one is reported, and the hub's files in it tightened.
+      secureDataDir(this.config.dataDir, this.#log);
       await this.#startPart(this.#registry);
       await this.#startPart(this.#store);
       await this.#startPart(this.#ingest);
@@ -191,6 +195,7 @@ export class Hub {
         clock: this.#clock,
         reorderTimeoutMs: this.config.reorderTimeoutMs,
         rebirthMinIntervalMs: this.config.rebirthMinIntervalMs,
+        limits: this.config.limits,
         ...(this.#timers === undefined ? {} : { timers: this.#timers }),
       });
       await this.#startPart(this.#host);
@@ -205,6 +210,7 @@ export class Hub {
           windows: this.windows,
           health: () => this.#health(),
           http: this.config.http,
+          limits: this.config.limits,
           mqttUsers: {
             credentials: () => this.mqttCredentials,
             revoke: (username, by) => this.revokeMqttUser(username, by),
@@ -262,13 +268,15 @@ export class Hub {
   }
 
   #health() {
+    // The store and the registry as the ingest sees them: down while their writes fail (or
+    // samples are refused), degraded while they refuse part of what they are given persistently.
+    const { store, registry } = this.#ingest.health();
     return {
       components: {
         broker: this.#broker.health(),
         host: this.#host?.health() ?? { status: 'starting' as const },
-        // The store as the ingest sees it: down while writes fail, hang or samples are refused.
-        store: this.#ingest.storeHealth(),
-        registry: this.#registry.health(),
+        store,
+        registry,
       },
       counters: {
         host: { ...(this.#host?.counters ?? {}), ...(this.#host?.ackCounters ?? {}) },

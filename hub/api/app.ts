@@ -12,10 +12,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { AuditLog } from '../security/audit.js';
+import { fastifyTrustProxy } from '../security/source-address.js';
 import { TokenStore } from '../security/tokens.js';
 import { installAuth } from './auth.js';
 import type { ApiDeps, RouteDeps } from './deps.js';
 import { frameworkError, installErrorHandlers } from './errors.js';
+import { installSecurityHeaders } from './headers.js';
 import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { mqttUserRoutes } from './routes/mqtt-users.js';
@@ -30,7 +32,7 @@ export const DOCS_PREFIX = '/docs';
 /** The defaults of the hub config's `http` section (hub/config.ts). */
 const DEFAULT_LIMITS = {
   bodyLimit: 1_048_576,
-  trustProxy: false,
+  trustProxy: false as const,
   rateLimit: { enabled: true, windowMs: 60_000, perToken: 6_000, perIp: 120 },
 };
 
@@ -47,7 +49,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Refusals are logged by the auth hook and the error handler, with their reason.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimit,
-    trustProxy: limits.trustProxy,
+    // Only the listed proxies' X-Forwarded-For is believed; from any other peer, the socket's address.
+    trustProxy: fastifyTrustProxy(limits.trustProxy),
     // Unknown properties and parameters are refused with a 400 naming them, not dropped quietly.
     ajv: { customOptions: { removeAdditional: false } },
     frameworkErrors: (err, req, reply) => frameworkError(audit, err, req, reply),
@@ -55,8 +58,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const tokens = deps.tokens ?? new TokenStore(deps.registry.database, audit, { clock: deps.clock });
   const routeDeps: RouteDeps = { ...deps, audit, tokens };
 
-  installErrorHandlers(app, audit);
+  installErrorHandlers(app, audit, {
+    enterpriseRegion: (code) => deps.registry.enterprise(code)?.regionCode,
+  });
   installAuth(app, { tokens, audit, rateLimit: limits.rateLimit, docsPrefix: DOCS_PREFIX });
+  installSecurityHeaders(app, { docsPrefix: DOCS_PREFIX });
   void app.register(rateLimit, { global: false });
   void app.register(swagger, {
     openapi: {

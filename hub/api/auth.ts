@@ -12,9 +12,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import type { AuditLog } from '../security/audit.js';
+import { sourceKey } from '../security/source-address.js';
 import type { TokenStore } from '../security/tokens.js';
 import { ACCESS_LEVELS, type Access, mayAccess, ROLES } from './access.js';
-import { actorOf, pathOf, sendError } from './errors.js';
+import { actorOf, noteScopeRefusalAudited, pathOf, sendError } from './errors.js';
 import { ErrorReply } from './schemas.js';
 
 export interface RateLimits {
@@ -117,7 +118,8 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
       ip: app.createRateLimit({
         max: rateLimit.perIp,
         timeWindow: rateLimit.windowMs,
-        keyGenerator: (req) => `ip:${req.ip}`,
+        // An IPv6 client counts as its /64, so it cannot dodge the limit by rotating addresses.
+        keyGenerator: (req) => `ip:${sourceKey(req.ip)}`,
       }),
     };
     return limiters[kind];
@@ -264,5 +266,6 @@ export function outOfScope(audit: AuditLog, req: FastifyRequest, target: string,
     source: req.ip,
     detail: { reason: 'outside the scope', route: `${req.method} ${req.routeOptions.url ?? ''}` },
   });
+  noteScopeRefusalAudited(req); // the error handler's audit of scoped 404s (errors.ts) skips it
   return new HubError('WANJI_E_API_NOT_FOUND', message);
 }

@@ -1,13 +1,18 @@
 /**
  * How the API answers errors: `{ statusCode, code: "WANJI_E_…", error, message }`, one shape for
  * every refusal, logged with its reason. Refusals of a route that changes something (it names
- * its audit `action` in its config) are audited too.
+ * its audit `action` in its config) are audited too, and so is a 404 answered to a token with
+ * a limited scope (enterprise, regional bureau) for an enterprise outside it, whichever route
+ * answered it, so that no route can forget to (docs/api.md).
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import type { AuditLog } from '../security/audit.js';
 import { TokenError } from '../security/tokens.js';
+import { inScope, scopeOf } from './access.js';
+import { setDataReplyHeaders } from './headers.js';
+import { unscoped } from './scope.js';
 
 export type ApiErrorCode =
   | 'WANJI_E_API_UNAUTHORIZED'
@@ -73,6 +78,7 @@ export function frameworkError(
       detail: { reason: err.code, status },
     });
   }
+  setDataReplyHeaders(reply);
   void sendError(reply, status, 'WANJI_E_API_REQUEST', `the request URL is not usable (${err.code})`);
 }
 
@@ -85,6 +91,72 @@ export function actorOf(req: FastifyRequest): string {
 export function pathOf(req: FastifyRequest): string {
   const path = req.url.split('?')[0] ?? '';
   return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+/** Requests whose out-of-scope refusal was audited already where it was found (auth.ts outOfScope). */
+const scopeRefusalsAudited = new WeakSet<FastifyRequest>();
+
+/** Notes that the request's out-of-scope refusal is in the audit log, so it is not written twice. */
+export function noteScopeRefusalAudited(req: FastifyRequest): void {
+  scopeRefusalsAudited.add(req);
+}
+
+/** Where the API looks up an enterprise's region, to tell a hidden object from a missing one. */
+export interface ScopeLookup {
+  /** The region of a declared enterprise; undefined when there is none with that code. */
+  enterpriseRegion(code: string): string | null | undefined;
+}
+
+/** The enterprise codes a request names: path `:enterprise`, `:group`, `:code`, query `enterprise`. */
+function enterprisesNamed(req: FastifyRequest): string[] {
+  const named: string[] = [];
+  for (const bag of [req.params, req.query]) {
+    if (typeof bag !== 'object' || bag === null) continue;
+    const b = bag as Record<string, unknown>;
+    const keys = bag === req.params ? ['enterprise', 'group', 'code'] : ['enterprise'];
+    for (const k of keys) if (typeof b[k] === 'string') named.push(b[k]);
+  }
+  return named;
+}
+
+/**
+ * A 404 answered to a token with a limited scope, for a request that names an enterprise that
+ * exists outside that scope: audited as an `access` refusal, whichever route answered it (a
+ * route may also have audited it itself, with outOfScope: then it is not written twice). A
+ * 404 for something that does not exist at all gets the same answer and no entry.
+ */
+function auditOutOfScopeNotFound(
+  audit: AuditLog,
+  lookup: ScopeLookup | undefined,
+  req: FastifyRequest,
+  reason: string,
+): void {
+  if (lookup === undefined || scopeRefusalsAudited.has(req)) return;
+  const scope = scopeOf(req.principal);
+  if (unscoped(scope)) return;
+  const hidden = enterprisesNamed(req).find((code) => {
+    const region = lookup.enterpriseRegion(code);
+    return region !== undefined && !inScope(scope, code, region);
+  });
+  if (hidden === undefined) return;
+  scopeRefusalsAudited.add(req);
+  req.log.warn(
+    { reason: 'outside the scope', actor: actorOf(req), target: `enterprise ${hidden}`, ip: req.ip },
+    'API request refused',
+  );
+  audit.record({
+    actor: actorOf(req),
+    action: 'access',
+    target: `enterprise ${hidden}`.slice(0, 200),
+    outcome: 'refused',
+    source: req.ip,
+    detail: {
+      reason: 'outside the scope',
+      route: `${req.method} ${req.routeOptions.url ?? ''}`,
+      status: 404,
+      message: reason.slice(0, 200),
+    },
+  });
 }
 
 export function sendError(
@@ -113,7 +185,11 @@ function classify(err: FastifyError | Error): { status: number; code: string } {
     : { status: 500, code: 'WANJI_E_API_INTERNAL' };
 }
 
-export function installErrorHandlers(app: FastifyInstance, audit: AuditLog): void {
+/**
+ * The error and not-found handlers. With `scope`, a 404 for an enterprise outside a scoped
+ * token's scope is audited on every route (auditOutOfScopeNotFound).
+ */
+export function installErrorHandlers(app: FastifyInstance, audit: AuditLog, scope?: ScopeLookup): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     const { status, code } = classify(err);
     if (status >= 500) {
@@ -126,6 +202,9 @@ export function installErrorHandlers(app: FastifyInstance, audit: AuditLog): voi
       'API request refused',
     );
     const action = req.routeOptions.config.action;
+    if (status === 404 && code === 'WANJI_E_API_NOT_FOUND' && action === undefined) {
+      auditOutOfScopeNotFound(audit, scope, req, reason);
+    }
     // The token store audits its own refusals; the rest of a change route's are audited here.
     if (action !== undefined && !(err instanceof TokenError)) {
       audit.record({

@@ -3,21 +3,19 @@
  * renders with textContent only (names come from the registry, never as HTML).
  * The Vue + ECharts web app replaces it later; this page stays as the no-JS-build fallback.
  *
- * The API needs a bearer token. The page takes one from `#token=…` (what `wanji demo` prints;
- * a fragment never reaches a server or its logs) or `?token=…`, removes it from the address bar
- * and keeps it in sessionStorage (this tab only, gone when it closes); without one, or when
- * it is refused, it asks for one.
+ * The API needs a bearer token. The page takes one from `#token=…` only (what `wanji demo`
+ * prints; a fragment never reaches a server or its logs), removes it from the address bar and
+ * keeps it in sessionStorage (this tab only, gone when it closes); without one, or when it is
+ * refused, it asks for one. A `?token=` in the query is not used: the page removes it and asks.
+ *
+ * Its one style and one script are inline and allowed by their hashes in DASHBOARD_CSP
+ * (api/headers.ts sends it), so the page runs no other script.
  */
+import { createHash } from 'node:crypto';
+
 export const DASHBOARD_REFRESH_MS = 5_000;
 
-export function dashboardHtml(): string {
-  return `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>万机联网 Wanji hub</title>
-<style>
+const STYLE = `
   body { font-family: system-ui, "PingFang SC", "Microsoft YaHei", sans-serif; margin: 1.5rem; color: #1d2733; }
   h1 { font-size: 1.4rem; margin: 0 0 1rem; }
   h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
@@ -34,30 +32,9 @@ export function dashboardHtml(): string {
   #status.err { color: #b3261e; }
   #login { display: none; border: 1px solid #d5dde6; border-radius: 6px; padding: .8rem 1.2rem; margin-bottom: 1rem; max-width: 40rem; }
   #login input { width: 100%; font-family: monospace; margin: .4rem 0; }
-</style>
-</head>
-<body>
-<h1>万机联网 · Wanji networked machines</h1>
-<form id="login">
-  <label for="token">访问令牌 API token (<code>wanji token create --role bureau</code>)</label>
-  <input id="token" type="password" autocomplete="off" placeholder="wj_…">
-  <button type="submit">查看 Open</button>
-</form>
-<div class="cards">
-  <div class="card"><div class="l">目标 Target</div><div class="n" id="target">–</div></div>
-  <div class="card"><div class="l">联网设备 Networked machines</div><div class="n" id="networked">–</div>
-    <progress id="progress" max="1" value="0"></progress></div>
-  <div class="card"><div class="l">在线设备 Online machines</div><div class="n" id="online">–</div></div>
-  <div class="card"><div class="l">企业 Enterprises</div><div class="n" id="enterprises">–</div></div>
-  <div class="card"><div class="l">设备联网率 Networking rate</div><div class="n" id="networkingRate">–</div></div>
-  <div class="card"><div class="l">数控化率 NC rate</div><div class="n" id="ncRate">–</div></div>
-</div>
-<h2>按区域 By region</h2>
-<table id="byRegion"></table>
-<h2>按行业 By industry</h2>
-<table id="byIndustry"></table>
-<div id="status"></div>
-<script>
+`;
+
+const SCRIPT = `
 (function () {
   var COLUMNS = [
     ['name', '名称 Name'],
@@ -90,11 +67,16 @@ export function dashboardHtml(): string {
   }
   function set(id, text) { document.getElementById(id).textContent = text; }
   var KEY = 'wanji.token';
+  // Only the fragment: a query (?token=) is sent to the hub and to every proxy on the way, and
+  // lands in their logs. One there is not used; the page removes it and asks for the token.
   function takeTokenFromAddress() {
-    var m = /[#&?]token=([^&#]+)/.exec(location.hash + '&' + location.search);
-    if (!m) return;
-    sessionStorage.setItem(KEY, decodeURIComponent(m[1]));
-    history.replaceState(null, '', location.pathname);
+    var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    var inQuery = /(?:^[?]|&)token=/.test(location.search);
+    if (m) {
+      try { sessionStorage.setItem(KEY, decodeURIComponent(m[1])); } catch (e) { /* not a token */ }
+    }
+    if (m || inQuery) history.replaceState(null, '', location.pathname);
+    return inQuery;
   }
   function askForToken(message) {
     sessionStorage.removeItem(KEY);
@@ -141,11 +123,64 @@ export function dashboardHtml(): string {
       st.textContent = '无法获取统计 Cannot load statistics: ' + err.message;
     });
   }
-  takeTokenFromAddress();
-  refresh();
+  if (takeTokenFromAddress()) {
+    askForToken('网址中的 ?token= 不被接受 A token in the address query (?token=) is not accepted: it reaches ' +
+      'server and proxy logs, so revoke it; open the address with #token= instead, or paste the token here');
+  } else {
+    refresh();
+  }
   setInterval(function () { if (sessionStorage.getItem(KEY)) refresh(); }, ${DASHBOARD_REFRESH_MS});
 })();
-</script>
+`;
+
+const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+/**
+ * The page's Content-Security-Policy: its own inline style and script (by hash), the API on
+ * the same origin, nothing else; never framed.
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  `script-src ${sha256(SCRIPT)}`,
+  `style-src ${sha256(STYLE)}`,
+  "connect-src 'self'",
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function dashboardHtml(): string {
+  return `<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>万机联网 Wanji hub</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>万机联网 · Wanji networked machines</h1>
+<form id="login">
+  <label for="token">访问令牌 API token (<code>wanji token create --role bureau</code>)</label>
+  <input id="token" type="password" autocomplete="off" placeholder="wj_…">
+  <button type="submit">查看 Open</button>
+</form>
+<div class="cards">
+  <div class="card"><div class="l">目标 Target</div><div class="n" id="target">–</div></div>
+  <div class="card"><div class="l">联网设备 Networked machines</div><div class="n" id="networked">–</div>
+    <progress id="progress" max="1" value="0"></progress></div>
+  <div class="card"><div class="l">在线设备 Online machines</div><div class="n" id="online">–</div></div>
+  <div class="card"><div class="l">企业 Enterprises</div><div class="n" id="enterprises">–</div></div>
+  <div class="card"><div class="l">设备联网率 Networking rate</div><div class="n" id="networkingRate">–</div></div>
+  <div class="card"><div class="l">数控化率 NC rate</div><div class="n" id="ncRate">–</div></div>
+</div>
+<h2>按区域 By region</h2>
+<table id="byRegion"></table>
+<h2>按行业 By industry</h2>
+<table id="byIndustry"></table>
+<div id="status"></div>
+<script>${SCRIPT}</script>
 </body>
 </html>
 `;

@@ -16,6 +16,7 @@ export const ErrorReply = Type.Object({
 export const ComponentHealthSchema = Type.Object({
   status: Type.Union([
     Type.Literal('up'),
+    Type.Literal('degraded'),
     Type.Literal('down'),
     Type.Literal('starting'),
     Type.Literal('closed'),
@@ -25,6 +26,12 @@ export const ComponentHealthSchema = Type.Object({
 
 export const HealthReply = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  /** Always sent by /healthz (optional for the deps that build the rest of the reply). */
+  reasons: Type.Optional(
+    Type.Array(Type.String(), {
+      description: '"<component>: <status> (<detail>)" for each component not up; empty when ok',
+    }),
+  ),
   components: Type.Object({
     broker: ComponentHealthSchema,
     host: ComponentHealthSchema,
@@ -44,6 +51,9 @@ const GroupStats = Type.Object({
   backboneMeetingTarget: Type.Integer(),
   machines: Type.Integer(),
   networked: Type.Integer(),
+  networkedMeasured: Type.Integer(),
+  beyondLedger: Type.Integer(),
+  enterprisesExceedingLedger: Type.Integer(),
   online: Type.Integer(),
   productionEquipment: Type.Integer(),
   ncEquipment: Type.Integer(),
@@ -56,7 +66,13 @@ const GroupStats = Type.Object({
 
 export const StatsReply = Type.Object({
   target: Type.Integer(),
-  networked: Type.Integer(),
+  networked: Type.Integer({
+    description: 'counted: each enterprise capped by its ledger (docs/statistics.md)',
+  }),
+  networkedMeasured: Type.Integer({ description: 'measured, before the cap' }),
+  networkedUnconfirmed: Type.Integer(),
+  beyondLedger: Type.Integer({ description: 'measured but beyond the ledgers: not counted' }),
+  enterprisesExceedingLedger: Type.Integer(),
   online: Type.Integer(),
   machines: Type.Integer(),
   enterprises: Type.Integer(),
@@ -72,12 +88,22 @@ export const StatsReply = Type.Object({
   generatedAt: Time,
 });
 
+/** docs/statistics.md, "What is counted". */
+export const MachineStatusSchema = Type.Union(
+  [Type.Literal('confirmed'), Type.Literal('unconfirmed'), Type.Literal('retired')],
+  {
+    description:
+      'unconfirmed: announced by a gateway, not yet confirmed; confirmed by an operator; retired: out of every count',
+  },
+);
+
 export const MachinesQuery = Type.Object(
   {
     enterprise: Type.Optional(Type.String({ minLength: 1 })),
     region: Type.Optional(Type.String({ minLength: 1 })),
     industry: Type.Optional(Type.String({ minLength: 1 })),
     online: Type.Optional(Type.Boolean()),
+    status: Type.Optional(MachineStatusSchema),
     limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
     offset: Type.Integer({ minimum: 0, default: 0 }),
   },
@@ -108,6 +134,12 @@ export const Machine = Type.Object({
   firstSeen: Time,
   lastSeenAt: Nullable(Time),
   lastSampleAt: Nullable(Time),
+  status: MachineStatusSchema,
+  confirmedAt: Nullable(Time),
+  confirmedBy: Nullable(Type.String()),
+  retiredAt: Nullable(Time),
+  retiredBy: Nullable(Type.String()),
+  mergedInto: Nullable(Type.String({ description: 'the machine this duplicate was merged into' })),
 });
 
 export const MachineList = Type.Object({ total: Type.Integer(), machines: Type.Array(Machine) });
@@ -236,7 +268,10 @@ export const EnterpriseList = Type.Object({
       declaredBy: Type.String(),
       declaredAt: Time,
       machines: Type.Integer(),
-      networked: Type.Integer(),
+      networked: Type.Integer({ description: 'counted: at most the declared production equipment' }),
+      networkedMeasured: Type.Integer({ description: 'measured, before the cap' }),
+      beyondLedger: Type.Integer(),
+      exceedsLedger: Type.Boolean(),
       online: Type.Integer(),
       networkingRate: Rate,
       ncRate: Rate,

@@ -1,7 +1,8 @@
 /** The dashboard page, health, and the programme's aggregates (statistics, enterprises and their rates). */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { computeStats } from '../../stats/stats.js';
+import { officialCount } from '../../stats/figures.js';
+import { activityOf, computeStats } from '../../stats/stats.js';
 import { inScope, scopeOf } from '../access.js';
 import { iso, type RouteDeps } from '../deps.js';
 import { dashboardHtml } from '../page.js';
@@ -20,7 +21,13 @@ export function overviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         summary: 'the dashboard (HTML); it asks for a token and keeps it in the browser tab',
         querystring: Type.Object(
-          { token: Type.Optional(Type.String({ description: "read by the page's script, not by the hub" })) },
+          {
+            token: Type.Optional(
+              Type.String({
+                description: 'not used: the page takes a token from #token= only, and asks again',
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: { 200: { type: 'string' } },
@@ -34,12 +41,24 @@ export function overviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
     {
       // Probes (load balancers, systemd, tests) poll it from one address; it reads counters only.
       config: { access: 'public', rateLimit: false },
-      schema: { summary: 'component status and counters', response: { 200: HealthReply, 503: HealthReply } },
+      schema: {
+        summary:
+          'component status and counters: 503 when a component is down, 200 (degraded) when one is degraded',
+        response: { 200: HealthReply, 503: HealthReply },
+      },
     },
     async (_req, reply) => {
       const h = deps.health();
-      const ok = Object.values(h.components).every((c) => c.status === 'up');
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', ...h });
+      const parts = Object.entries(h.components);
+      // Degraded (a gateway's bad rows refused persistently, the rest applied) keeps 200: a
+      // probe that restarts the hub on 503 must not be something one gateway can trigger.
+      const down = parts.some(([, c]) => c.status !== 'up' && c.status !== 'degraded');
+      const reasons = parts
+        .filter(([, c]) => c.status !== 'up')
+        .map(([name, c]) => `${name}: ${c.status}${c.detail === undefined ? '' : ` (${c.detail})`}`);
+      return reply
+        .status(down ? 503 : 200)
+        .send({ status: reasons.length === 0 ? 'ok' : 'degraded', reasons, ...h });
     },
   );
 
@@ -78,9 +97,11 @@ export function overviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
         .filter((e) => unscoped(scope) || inScope(scope, e.code, e.regionCode));
       return {
         enterprises: visible.map((e) => {
+          // Counted as the statistics count it: capped by the ledger (docs/statistics.md).
           const a = activity.get(e.code);
+          const c = officialCount(e.ledger, activityOf(a), a?.networkedUnconfirmed ?? 0);
           const p = e.ledger.productionEquipment;
-          const networked = a?.networked ?? 0;
+          const networked = c.networked;
           return {
             code: e.code,
             name: e.name,
@@ -90,9 +111,12 @@ export function overviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
             ledger: e.ledger,
             declaredBy: e.declaredBy,
             declaredAt: iso(e.declaredAt),
-            machines: a?.machines ?? 0,
+            machines: c.machines,
             networked,
-            online: a?.online ?? 0,
+            networkedMeasured: c.networkedMeasured,
+            beyondLedger: c.beyondLedger,
+            exceedsLedger: c.exceedsLedger,
+            online: c.online,
             networkingRate: p > 0 ? networked / p : null,
             ncRate: p > 0 ? e.ledger.ncEquipment / p : null,
           };
