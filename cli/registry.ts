@@ -33,7 +33,7 @@ function printReport(r: ImportReport, out: NodeJS.WritableStream): void {
   const lines: string[] = [];
   const verb = r.dryRun ? 'would be' : r.applied ? 'were' : 'would have been';
   lines.push(
-    `${r.file}: ${r.rows} rows, ${r.accepted} accepted, ${r.refused.length} refused` +
+    `${r.file}: ${r.rows} rows, ${r.accepted} accepted, ${r.refusedRows} refused` +
       `${r.dryRun ? ' (dry run: nothing written)' : ''}`,
   );
   lines.push(`  ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged ${verb}`);
@@ -41,7 +41,12 @@ function printReport(r: ImportReport, out: NodeJS.WritableStream): void {
   for (const x of r.refused) {
     lines.push(`  row ${x.row}${x.code === '' ? '' : ` (${x.code})`}: ${x.reasons.join('; ')}`);
   }
-  if (!r.dryRun && !r.applied && r.refused.length > 0) {
+  if (r.refusedRows > r.refused.length) {
+    lines.push(
+      `  … and ${r.refusedRows - r.refused.length} more refused rows (the first ${r.refused.length} are listed)`,
+    );
+  }
+  if (!r.dryRun && !r.applied && r.refusedRows > 0) {
     lines.push('nothing imported: fix the refused rows, or import the others with --partial');
   }
   out.write(`${lines.join('\n')}\n`);
@@ -110,13 +115,10 @@ export async function runRegistryCommand(args: string[], io: CommandIo): Promise
       partial: values.partial === true,
     });
     printReport(report, io.stdout);
-    if (report.refused.length > 0) {
-      io.logger.warn(
-        { file, refused: report.refused.length, applied: report.applied },
-        'import rows refused',
-      );
+    if (report.refusedRows > 0) {
+      io.logger.warn({ file, refused: report.refusedRows, applied: report.applied }, 'import rows refused');
     }
-    return report.refused.length > 0 && !report.partial ? 1 : 0;
+    return report.refusedRows > 0 && !report.partial ? 1 : 0;
   } catch (err) {
     if (!(err instanceof HubError)) throw err;
     io.logger.warn({ code: err.code, reason: err.message }, 'import refused');

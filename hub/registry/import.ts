@@ -81,6 +81,9 @@ export interface ImportReport {
   /** Data rows read (blank rows aside). */
   readonly rows: number;
   readonly accepted: number;
+  /** How many rows were refused, all of them. */
+  readonly refusedRows: number;
+  /** The refused rows in file order, the first MAX_LISTED_REFUSALS of them, each with why. */
   readonly refused: readonly RefusedRow[];
   /** Whether anything was written (false for a dry run or an all-or-none import with refusals). */
   readonly applied: boolean;
@@ -97,6 +100,12 @@ interface Checked {
   readonly decl: EnterpriseDeclaration;
   readonly declaredBy: string;
 }
+
+/**
+ * The most refused rows a report lists: a 100,000-row file of refusals would otherwise make a
+ * report of tens of MB held in memory and sent whole; the count says how many there were.
+ */
+export const MAX_LISTED_REFUSALS = 1_000;
 
 export function importLedgers(
   registry: Registry,
@@ -218,7 +227,10 @@ export function importLedgers(
     partial: o.partial === true,
     rows: data.length,
     accepted: accepted.length,
-    refused: refused
+    refusedRows: refused.length,
+    refused: [...refused]
+      .sort((a, b) => a.row - b.row)
+      .slice(0, MAX_LISTED_REFUSALS)
       .map((r) => ({
         ...r,
         reasons: [
@@ -228,8 +240,7 @@ export function importLedgers(
             : []),
           ...(alike.has(r.code) ? [alikeReason(r.code)] : []),
         ],
-      }))
-      .sort((a, b) => a.row - b.row),
+      })),
     applied,
     created: outcomes.filter((x) => x === 'created').length,
     updated: outcomes.filter((x) => x === 'updated').length,
@@ -255,7 +266,7 @@ export function importLedgers(
   const summary = (r: ImportReport) => ({
     rows: r.rows,
     accepted: r.accepted,
-    refused: r.refused.length,
+    refused: r.refusedRows,
     created: r.created,
     updated: r.updated,
     unchanged: r.unchanged,

@@ -127,7 +127,10 @@ export const ImportReportSchema = Type.Object({
   partial: Type.Boolean(),
   rows: Int,
   accepted: Int,
-  refused: Type.Array(Type.Object({ row: Int, code: Type.String(), reasons: Type.Array(Type.String()) })),
+  refusedRows: Type.Integer({ description: 'how many rows were refused' }),
+  refused: Type.Array(Type.Object({ row: Int, code: Type.String(), reasons: Type.Array(Type.String()) }), {
+    description: 'the first 1,000 refused rows in file order, each with why',
+  }),
   applied: Type.Boolean(),
   created: Int,
   updated: Int,

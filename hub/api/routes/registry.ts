@@ -173,7 +173,7 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
       config: { access: 'manage', action: 'enterprise.import' },
       schema: {
         summary:
-          'import enterprises and ledgers from a CSV (text/csv) or XLSX body: all rows or none unless partial=true; the report lists every refused row and why',
+          'import enterprises and ledgers from a CSV (text/csv) or XLSX body: all rows or none unless partial=true; the report counts the refused rows and lists the first 1,000 with why',
         querystring: ImportQuery,
         response: {
           200: ImportReportSchema,
@@ -208,15 +208,15 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
           dryRun: q.dryRun,
           partial: q.partial,
         });
-        if (report.refused.length > 0) {
+        if (report.refusedRows > 0) {
           req.log.warn(
-            { actor, file: q.file, refused: report.refused.length, applied: report.applied },
+            { actor, file: q.file, refused: report.refusedRows, applied: report.applied },
             'import rows refused',
           );
         }
         // 422: rows were refused and so nothing was imported.
         return reply
-          .status(report.refused.length > 0 && !report.partial && !report.dryRun ? 422 : 200)
+          .status(report.refusedRows > 0 && !report.partial && !report.dryRun ? 422 : 200)
           .send(report);
       } catch (err) {
         if (!req.raw.complete) discardRest(req.raw);
