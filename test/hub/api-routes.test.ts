@@ -112,7 +112,7 @@ describe('parameters', () => {
         message: expect.stringMatching(/additional/),
       });
     }
-    // The page takes the token its script reads.
+    // The page still loads with ?token= (its script does not use it: it removes it and asks for a token).
     expect((await f.call(undefined, { url: '/?token=wj_x' })).statusCode).toBe(200);
   });
 });

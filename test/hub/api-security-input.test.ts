@@ -319,7 +319,7 @@ describe('rate limits', () => {
 
 describe('behind a reverse proxy (http.trustProxy)', () => {
   it('limits each client address the proxy forwards', async () => {
-    const f = await apiFixture({ http: { trustProxy: true, rateLimit: { perIp: 2 } } });
+    const f = await apiFixture({ http: { trustProxy: ['127.0.0.1'], rateLimit: { perIp: 2 } } });
     try {
       const from = (client: string) =>
         f.app.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': client } });

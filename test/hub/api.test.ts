@@ -199,6 +199,12 @@ describe('hub API (inject)', () => {
       firstSeen: new Date(NOW - 10 * MIN).toISOString(),
       lastSeenAt: new Date(NOW - MIN).toISOString(),
       lastSampleAt: new Date(NOW - MIN).toISOString(),
+      status: 'unconfirmed',
+      confirmedAt: null,
+      confirmedBy: null,
+      retiredAt: null,
+      retiredBy: null,
+      mergedInto: null,
     });
     expect(all.machines[1]).toMatchObject({ id: 'cnc-2', online: false, state: 'offline', networked: true });
     const ids = async (q: string) =>
@@ -289,6 +295,9 @@ describe('hub API (inject)', () => {
         declaredAt: new Date(NOW).toISOString(),
         machines: 2,
         networked: 2,
+        networkedMeasured: 2,
+        beyondLedger: 0,
+        exceedsLedger: false,
         online: 1,
         networkingRate: 0.5,
         ncRate: 0.75,

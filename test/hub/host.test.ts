@@ -109,6 +109,8 @@ describe('Sparkplug host in the hub', () => {
     flushIntervalMs: 20,
     reorderTimeoutMs: 300,
     rebirthMinIntervalMs: 400,
+    // The samples here are stamped in 2023, beyond limits.maxPastMs's default of 31 days.
+    limits: { maxPastMs: 3_650 * 86_400_000 },
     logger: silentLogger(),
   });
   const nodes: TestEdgeNode[] = [];

@@ -29,6 +29,8 @@ describeWithServer('influxd', 'ingest against InfluxDB stopped mid-ingest', () =
       http: { port: 0 },
       logger: silentLogger(),
       flushIntervalMs: 50,
+      // The samples here are stamped in 2023, beyond limits.maxPastMs's default of 31 days.
+      limits: { maxPastMs: 3_650 * 86_400_000 },
       store: {
         type: 'influxdb',
         api: 'v1',

@@ -32,6 +32,8 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
       mqtt: { port, allowAnonymous: true },
       http: { port: 0 },
       flushIntervalMs: 20,
+      // The samples here are stamped at T0 (2025), beyond limits.maxPastMs's default of 31 days.
+      limits: { maxPastMs: 3_650 * 86_400_000 },
       logger: silentLogger(),
       ...extra,
     });

@@ -1,6 +1,6 @@
 /**
- * Multi-level platforms: child hubs forward their aggregates to a parent hub over real HTTP;
- * the parent's totals equal the sum of its children's.
+ * Multi-level platforms: child hubs forward their aggregates to a parent hub over real HTTP,
+ * each with its own child-hub token; the parent's totals equal the sum of its children's.
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { buildApi } from '../../hub/api/app.js';
 import { Hub } from '../../hub/hub.js';
 import { Registry } from '../../hub/registry/registry.js';
 import { AuditLog } from '../../hub/security/audit.js';
+import { TokenStore } from '../../hub/security/tokens.js';
 import { acceptChildReport } from '../../hub/stats/children.js';
 import { childReport, ParentForwarder } from '../../hub/stats/parent.js';
 import { computeStats, DEFAULT_WINDOWS, type StatsReport } from '../../hub/stats/stats.js';
@@ -17,6 +18,13 @@ import { generateFleet } from '../../simulators/fleet.js';
 import { apiToken, silentLogger, tempDir, waitFor } from './helpers.js';
 
 const MIN = 60_000;
+
+/** A child-hub token of `parent` for `hubId`, for every region the parent knows. */
+function childHubToken(parent: Registry, hubId: string): string {
+  const tokens = new TokenStore(parent.database, new AuditLog(parent.database));
+  const regions = parent.regions().map((r) => r.code);
+  return tokens.create({ role: 'child-hub', hubId, regions }, { actor: 'cli:test', source: 'cli' }).token;
+}
 
 /** A child registry with a generated fleet; every third machine networked and online. */
 async function childRegistry(path: string, seed: number, prefix: string, now: number): Promise<Registry> {
@@ -69,7 +77,7 @@ describe('a parent hub sums its children', () => {
   let store: SampleStore;
   let app: FastifyInstance;
   let url: string;
-  let token: string;
+  const token = (hubId: string) => childHubToken(parent, hubId);
   const children: Registry[] = [];
   let childHub: Hub | undefined;
 
@@ -88,7 +96,6 @@ describe('a parent hub sums its children', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();
     url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
-    token = apiToken(parent, 'operator').authorization.slice('Bearer '.length);
     children.push(await childRegistry(`${dir.path}/a/registry.db`, 1, 'A', now));
     children.push(await childRegistry(`${dir.path}/b/registry.db`, 2, 'B', now));
   });
@@ -104,7 +111,7 @@ describe('a parent hub sums its children', () => {
   it("equals the sum of two child registries' and a running child hub's statistics", async () => {
     for (const [i, c] of children.entries()) {
       const f = new ParentForwarder({
-        parent: { url, token, intervalS: 60 },
+        parent: { url, token: token(`child-${i}`), intervalS: 60 },
         hubId: `child-${i}`,
         registry: c,
         windows: DEFAULT_WINDOWS,
@@ -120,7 +127,7 @@ describe('a parent hub sums its children', () => {
       hostId: 'county-hub',
       mqtt: { port: 0, allowAnonymous: true },
       http: { port: 0 },
-      parent: { url, token, intervalS: 3600 },
+      parent: { url, token: token('county-hub'), intervalS: 3600 },
       logger,
     });
     await childHub.start();
@@ -171,8 +178,10 @@ describe('a parent hub sums its children', () => {
     children.push(grandchild);
     acceptChildReport(children[1]!, childReport(grandchild, now, DEFAULT_WINDOWS, 'grandchild'), {
       actor: 'test',
+      scope: { hubId: 'grandchild', regions: grandchild.regions().map((r) => r.code), enterprises: [] },
     });
-    const forwarder = (parentUrl: string, t = token) =>
+    const child1 = token('child-1');
+    const forwarder = (parentUrl: string, t = child1) =>
       new ParentForwarder({
         parent: { url: parentUrl, token: t, intervalS: 60 },
         hubId: 'child-1',
@@ -212,10 +221,11 @@ describe('a parent hub sums its children', () => {
     });
   });
 
-  it('refuses a report that is stale, inconsistent or sent without the manage right, changing nothing', async () => {
+  it('refuses a report that is stale, inconsistent or sent with another role than child-hub, changing nothing', async () => {
     const before = computeStats(parent, now).networked;
+    const child0 = token('child-0');
     const report = childReport(children[0]!, now - 60 * MIN, DEFAULT_WINDOWS, 'child-0');
-    const post = (body: unknown, auth = `Bearer ${token}`) =>
+    const post = (body: unknown, auth = `Bearer ${child0}`) =>
       app.inject({
         method: 'POST',
         url: '/api/v1/statistics/children',
@@ -235,6 +245,8 @@ describe('a parent hub sums its children', () => {
     expect((await post({ ...fresh, hubId: 'a/b' })).statusCode).toBe(400);
     expect((await post({ hubId: 'x' })).statusCode).toBe(400);
     expect((await post(fresh, apiToken(parent, 'bureau').authorization)).statusCode).toBe(403);
+    // An operator token no longer posts reports: only a child-hub token, within its scope.
+    expect((await post(fresh, apiToken(parent, 'operator').authorization)).statusCode).toBe(403);
     expect(computeStats(parent, now).networked).toBe(before);
     const refusals = new AuditLog(parent.database)
       .list({ action: 'statistics.child-report' })
