@@ -1,6 +1,8 @@
 /**
  * The plain dashboard at `/`: no framework, no build step. It polls /api/v1/stats and
- * renders with textContent only (names come from the registry, never as HTML).
+ * renders with textContent only (names come from the registry, never as HTML). Where a rate is
+ * shown (the networked and networking-rate cards, each region and industry row) it marks the
+ * anomaly of docs/statistics.md "What is counted": machines beyond the ledgers, not counted.
  * The Vue + ECharts web app replaces it later; this page stays as the no-JS-build fallback.
  *
  * The API needs a bearer token. The page takes one from `#token=…` only (what `wanji demo`
@@ -32,6 +34,10 @@ const STYLE = `
   #status.err { color: #b3261e; }
   #login { display: none; border: 1px solid #d5dde6; border-radius: 6px; padding: .8rem 1.2rem; margin-bottom: 1rem; max-width: 40rem; }
   #login input { width: 100%; font-family: monospace; margin: .4rem 0; }
+  .warn { color: #b3261e; }
+  .card .warn { font-size: .85rem; margin-top: .4rem; max-width: 24rem; }
+  .mark { color: #b3261e; font-weight: 600; margin-left: .3rem; }
+  tr.warn td:first-child { font-weight: 600; }
 `;
 
 const SCRIPT = `
@@ -45,14 +51,37 @@ const SCRIPT = `
     ['ncEquipment', '申报数控设备 Declared NC'],
     ['networkingRate', '设备联网率 Networking rate'],
     ['ncRate', '数控化率 NC rate'],
-    ['backbone', '骨干达标 Backbone meeting target']
+    ['backbone', '骨干达标 Backbone meeting target'],
+    ['anomaly', '超出台账 Beyond the ledgers']
   ];
+  var MARK = '⚠';
+  var MARK_TITLE = '设备超出申报台账：台账过时，或设备为虚报 More machines than declared: ' +
+    'an out-of-date ledger, or invented machines (not counted)';
+  // The anomaly of docs/statistics.md "What is counted": machines measured beyond the ledgers
+  // (never counted) and the enterprises that have them. Shown wherever a rate is shown.
+  function exceeds(g) { return g.enterprisesExceedingLedger > 0 || g.beyondLedger > 0; }
+  function anomaly(g) {
+    if (!exceeds(g)) return '–';
+    return MARK + ' ' + num(g.enterprisesExceedingLedger) + ' 家企业 enterprises · ' +
+      num(g.beyondLedger) + ' 台未计入 not counted';
+  }
+  function mark(el, on) {
+    el.replaceChildren();
+    el.hidden = !on;
+    if (!on) return;
+    var m = document.createElement('span');
+    m.className = 'mark';
+    m.title = MARK_TITLE;
+    m.textContent = MARK;
+    el.appendChild(m);
+  }
   function pct(r) { return r === null || r === undefined ? '–' : (r * 100).toFixed(1) + ' %'; }
   function num(n) { return typeof n === 'number' ? n.toLocaleString('zh-CN') : '–'; }
   function cell(row, key) {
     if (key === 'name') return row.nameZh + ' ' + row.nameEn;
     if (key === 'networkingRate' || key === 'ncRate') return pct(row[key]);
     if (key === 'backbone') return row.backboneMeetingTarget + ' / ' + row.backboneEnterprises;
+    if (key === 'anomaly') return anomaly(row);
     return num(row[key]);
   }
   function table(id, rows) {
@@ -62,7 +91,20 @@ const SCRIPT = `
     COLUMNS.forEach(function (c) { var th = document.createElement('th'); th.textContent = c[1]; head.appendChild(th); });
     rows.forEach(function (row) {
       var tr = t.insertRow();
-      COLUMNS.forEach(function (c) { tr.insertCell().textContent = cell(row, c[0]); });
+      var warn = exceeds(row);
+      if (warn) { tr.className = 'warn'; tr.title = MARK_TITLE; }
+      COLUMNS.forEach(function (c) {
+        var td = tr.insertCell();
+        td.textContent = cell(row, c[0]);
+        if (warn && c[0] === 'anomaly') td.className = 'warn';
+        if (warn && (c[0] === 'name' || c[0] === 'networked' || c[0] === 'networkingRate')) {
+          var m = document.createElement('span');
+          m.className = 'mark';
+          m.title = MARK_TITLE;
+          m.textContent = MARK;
+          td.appendChild(m);
+        }
+      });
     });
   }
   function set(id, text) { document.getElementById(id).textContent = text; }
@@ -109,6 +151,16 @@ const SCRIPT = `
       set('enterprises', num(s.enterprises));
       set('networkingRate', pct(s.networkingRate));
       set('ncRate', pct(s.ncRate));
+      var warn = exceeds(s);
+      mark(document.getElementById('networkedMark'), warn);
+      mark(document.getElementById('networkingRateMark'), warn);
+      var beyond = document.getElementById('beyond');
+      beyond.hidden = !warn;
+      beyond.textContent = warn
+        ? MARK + ' ' + num(s.beyondLedger) + ' 台超出台账，不计入 machines beyond the ledgers, not counted · ' +
+          num(s.enterprisesExceedingLedger) + ' 家企业超出台账 enterprises exceed their ledger · ' +
+          num(s.networkedUnconfirmed) + ' 台未确认 unconfirmed (监测 measured ' + num(s.networkedMeasured) + ')'
+        : '';
       document.getElementById('progress').value = Math.min(1, s.networked / s.target);
       table('byRegion', s.byRegion);
       table('byIndustry', s.byIndustry);
@@ -168,11 +220,14 @@ export function dashboardHtml(): string {
 </form>
 <div class="cards">
   <div class="card"><div class="l">目标 Target</div><div class="n" id="target">–</div></div>
-  <div class="card"><div class="l">联网设备 Networked machines</div><div class="n" id="networked">–</div>
-    <progress id="progress" max="1" value="0"></progress></div>
+  <div class="card"><div class="l">联网设备 Networked machines<span id="networkedMark" hidden></span></div>
+    <div class="n" id="networked">–</div>
+    <progress id="progress" max="1" value="0"></progress>
+    <div class="warn" id="beyond" hidden></div></div>
   <div class="card"><div class="l">在线设备 Online machines</div><div class="n" id="online">–</div></div>
   <div class="card"><div class="l">企业 Enterprises</div><div class="n" id="enterprises">–</div></div>
-  <div class="card"><div class="l">设备联网率 Networking rate</div><div class="n" id="networkingRate">–</div></div>
+  <div class="card"><div class="l">设备联网率 Networking rate<span id="networkingRateMark" hidden></span></div>
+    <div class="n" id="networkingRate">–</div></div>
   <div class="card"><div class="l">数控化率 NC rate</div><div class="n" id="ncRate">–</div></div>
 </div>
 <h2>按区域 By region</h2>
