@@ -23,6 +23,8 @@ that gateway. Only a hash of each password is stored.
       prints the new password once: put it in the gateway's config (mqtt.username,
       mqtt.password); it cannot be shown again
       --username U    the user name (default: <group>.<node>)
+      Ids and user names may hold spaces (Sparkplug allows them): quote them, as in
+      wanji mqtt-user add "Sparkplug B Devices" "Python Edge Node 1"
   wanji mqtt-user list          every credential, with its gateway and status
   wanji mqtt-user revoke <user> refuses its next login; a running hub also drops its
                                 connections within a few seconds

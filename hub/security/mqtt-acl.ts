@@ -3,8 +3,9 @@
  * - publish: its own NBIRTH / NDATA / NDEATH, and DBIRTH / DDATA / DDEATH of any of its
  *   devices; never retained;
  * - will: its own NDEATH, not retained;
- * - subscribe: its own NCMD, its own DCMD (one device, `+` or `#`), and the STATE of this
- *   hub's primary host.
+ * - subscribe: any filter that matches only its own commands — topics at or below its NCMD
+ *   (`spBv1.0/G/NCMD/N`) or DCMD (`spBv1.0/G/DCMD/N`), e.g. Eclipse Tahu's `spBv1.0/G/NCMD/N/#`
+ *   — and the STATE of this hub's primary host.
  * Everything else is refused with a reason that names the topic and what is allowed.
  * Pure functions: the broker calls them on every publish, so they allocate little.
  */
@@ -107,18 +108,34 @@ export function allowedFilters(g: GatewayGrant, hostId: string): string[] {
   return [ncmd, dcmdAny, `${dcmdAny.slice(0, -1)}#`, stateTopic(hostId)];
 }
 
-export function checkSubscribe(g: GatewayGrant, filter: string, allowed: readonly string[]): AclVerdict {
-  if (allowed.includes(filter)) return undefined;
-  // One device's commands: a DCMD topic of its own node.
-  const parsed = parseTopic(filter);
-  if (
-    parsed.ok &&
-    parsed.topic.kind === 'device' &&
-    parsed.topic.type === 'DCMD' &&
-    parsed.topic.group === g.group &&
-    parsed.topic.edgeNode === g.node
-  ) {
-    return undefined;
+/**
+ * The levels of a valid MQTT topic filter (`#` only as the whole last level, `+` only as a whole
+ * level), or undefined for an invalid one.
+ */
+function filterLevels(filter: string): string[] | undefined {
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i]!;
+    if (l.includes('#') && (l !== '#' || i !== levels.length - 1)) return undefined;
+    if (l.includes('+') && l !== '+') return undefined;
   }
-  return `subscription "${filter}" is outside this credential's commands and STATE (allowed: ${allowed.join(', ')}, or one of its devices' DCMD)`;
+  return levels;
+}
+
+/**
+ * True when every topic `filter` can match is at or below `g`'s own NCMD or DCMD topic: its first
+ * four levels are literally `spBv1.0`, the group, NCMD or DCMD, and the node (ids hold no `+ # /`,
+ * so no wildcard can stand in them); whatever follows only narrows it to topics below. `#` also
+ * matches its parent level, which is then the node's own command topic itself.
+ */
+function withinOwnCommands(g: GatewayGrant, filter: string): boolean {
+  const levels = filterLevels(filter);
+  if (levels === undefined || levels.length < 4) return false;
+  const [ns, group, type, node] = levels;
+  return ns === NAMESPACE && group === g.group && (type === 'NCMD' || type === 'DCMD') && node === g.node;
+}
+
+export function checkSubscribe(g: GatewayGrant, filter: string, allowed: readonly string[]): AclVerdict {
+  if (allowed.includes(filter) || withinOwnCommands(g, filter)) return undefined;
+  return `subscription "${filter}" is outside this credential's commands and STATE (allowed: ${allowed.join(', ')}, or any filter within ${NAMESPACE}/${g.group}/NCMD/${g.node} or ${NAMESPACE}/${g.group}/DCMD/${g.node}, such as ${NAMESPACE}/${g.group}/NCMD/${g.node}/#)`;
 }

@@ -7,6 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { invalidIdReason } from '../../protocol/index.js';
+import { printableName, unsafeNameReason } from '../../protocol/sparkplug/names.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from './audit.js';
 import { hashSecret, newSecret } from './secrets.js';
@@ -53,13 +54,20 @@ interface Row {
 const INTERNAL_PREFIX = '$';
 const MAX_USERNAME = 128;
 
-/** Why `username` cannot name a stored credential, or undefined when it can. */
+/**
+ * Why `username` cannot name a stored credential, or undefined when it can. Spaces inside are
+ * fine: the default user name is `<group>.<node>`, and Sparkplug ids of real edge nodes hold them
+ * (`Sparkplug B Devices.Python Edge Node 1`). Refused: leading or trailing white space (a name
+ * that differs from another only there), and the characters no Sparkplug id may hold (controls,
+ * bidirectional, zero-width; protocol/sparkplug/names.ts).
+ */
 export function invalidUsernameReason(username: string): string | undefined {
   if (username.length === 0) return 'is empty';
-  if (username.length > MAX_USERNAME) return `is longer than ${MAX_USERNAME} characters`;
   if (username.startsWith(INTERNAL_PREFIX)) return `starts with "${INTERNAL_PREFIX}", which the hub reserves`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  if (/[\s\u0000-\u001f\u007f]/.test(username)) return 'contains a space or a control character';
+  // Names the character by code point, never echoing it; the caller prints the name safely.
+  const unsafe = unsafeNameReason(username, MAX_USERNAME);
+  if (unsafe !== undefined) return unsafe.replace(/^"[\s\S]*" (?=contains )/, '');
+  if (/^\s|\s$/.test(username)) return 'starts or ends with white space';
   return undefined;
 }
 
@@ -119,7 +127,10 @@ export class MqttCredentialStore {
     const userReason = invalidUsernameReason(username);
     if (userReason !== undefined) {
       const hint = input.username === undefined ? '; choose one with --username' : '';
-      throw refuse('WANJI_E_MQTT_USER_INVALID', `user name "${username}" ${userReason}${hint}`);
+      throw refuse(
+        'WANJI_E_MQTT_USER_INVALID',
+        `user name "${printableName(username)}" ${userReason}${hint}`,
+      );
     }
     const password = newSecret();
     const secretHash = hashSecret(password);

@@ -205,7 +205,7 @@ describe('MQTT users API refusals', () => {
       ['empty node', { group: 'acme', node: '' }],
       ['node too long', { group: 'acme', node: 'n'.repeat(101) }],
       ['reserved user name', { group: 'acme', node: 'gw-x', username: '$host' }],
-      ['space in user name', { group: 'acme', node: 'gw-x', username: 'a b' }],
+      ['trailing space in user name', { group: 'acme', node: 'gw-x', username: 'a b ' }],
       ['object for group', { group: { code: 'acme' }, node: 'gw-x' }],
       ['not JSON', '{"group": "acme", '],
     ];

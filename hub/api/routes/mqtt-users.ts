@@ -13,8 +13,11 @@ import { ErrorReply } from '../schemas.js';
 
 /** A Sparkplug id (protocol invalidIdReason): no MQTT wildcard or separator, no control character. */
 const SPARKPLUG_ID = '^[^+#/\\u0000-\\u001f\\u007f]+$';
-/** A stored user name (invalidUsernameReason): no leading `$` (the hub's own), no space or control. */
-const USERNAME = '^[^$\\s\\u0000-\\u001f\\u007f][^\\s\\u0000-\\u001f\\u007f]*$';
+/**
+ * A stored user name (invalidUsernameReason): no leading `$` (the hub's own), spaces only inside
+ * (Sparkplug ids hold them), no control character; the store refuses the rest.
+ */
+const USERNAME = '^[^$\\s\\u0000-\\u001f\\u007f](?:[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f])?$';
 
 export const MqttUserCreateBody = Type.Object(
   {
