@@ -10,12 +10,24 @@ import {
   QUALITY_PROPERTY,
   qualityFromCode,
 } from '../../protocol/index.js';
-import type { MachineProperties } from '../registry/types.js';
+import type { GatewayMetric, MachineProperties } from '../registry/types.js';
 import type { SampleQuality, SampleValue } from '../store/types.js';
+import { exactInteger } from '../store/values.js';
 
-/** A value the store can hold, or undefined (bytes, data sets, templates). */
+/**
+ * Whether samples of this datatype can be stored: the scalars Int8 … UUID. Bytes, File,
+ * DataSet, Template, property sets, arrays and Unknown cannot; their values (which the
+ * decoder does not model and reads as null) are counted as `unsupportedValues`, never
+ * stored as null samples.
+ */
+function storable(datatype: number): boolean {
+  return datatype >= DataType.Int8 && datatype <= DataType.UUID;
+}
+
+/** A value the store can hold, or undefined (bytes, data sets, templates, arrays). */
 export function toSampleValue(v: MetricValue, datatype: number): SampleValue | undefined {
-  if (v === null) return datatype === DataType.Bytes || datatype === DataType.File ? undefined : null;
+  if (!storable(datatype)) return undefined;
+  if (v === null) return null;
   switch (typeof v) {
     case 'number':
     case 'string':
@@ -29,12 +41,21 @@ export function toSampleValue(v: MetricValue, datatype: number): SampleValue | u
 }
 
 /**
- * A data message may leave out the datatype; the codec then reads a long as signed Int64.
- * The birth's datatype tells us when it was unsigned.
+ * A gateway (node) metric's value as the registry keeps it: like a sample, with an integer
+ * beyond ±(2^53−1) as its decimal string (the registry holds no bigints).
  */
-function unsignedFix(v: bigint, datatype: number): number {
+export function toNodeMetricValue(v: MetricValue, datatype: number): GatewayMetric['value'] | undefined {
+  const value = toSampleValue(v, datatype);
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/**
+ * A data message may leave out the datatype; the codec then reads a long as signed Int64.
+ * The birth's datatype tells us when it was unsigned. Exact: a bigint stays one beyond ±(2^53−1).
+ */
+function unsignedFix(v: bigint, datatype: number): number | bigint {
   const unsigned = datatype === DataType.UInt64 || datatype === DataType.DateTime;
-  return Number(unsigned ? BigInt.asUintN(64, v) : v);
+  return exactInteger(unsigned ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v));
 }
 
 /** Re-reads a value decoded without its datatype (data messages) by the birth's datatype. */
@@ -45,7 +66,7 @@ export function reinterpret(v: MetricValue, decodedAs: number, born: number): Me
       return v >>> 0;
     case DataType.UInt64:
     case DataType.DateTime:
-      return v < 0 ? Number(BigInt.asUintN(64, BigInt(v))) : v;
+      return v < 0 && Number.isInteger(v) ? exactInteger(BigInt.asUintN(64, BigInt(v))) : v;
     case DataType.Int8:
       return (v << 24) >> 24;
     case DataType.Int16:

@@ -24,7 +24,14 @@ import type { GatewayMetric } from '../registry/types.js';
 import type { Sample } from '../store/types.js';
 import { journalOf } from './acks.js';
 import { FieldBounds, type HostLimits, originOf } from './bounds.js';
-import { machineProperties, PROPERTY_PREFIX, qualityOf, reinterpret, toSampleValue } from './convert.js';
+import {
+  machineProperties,
+  PROPERTY_PREFIX,
+  qualityOf,
+  reinterpret,
+  toNodeMetricValue,
+  toSampleValue,
+} from './convert.js';
 import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
 import { type HostCounters, type HostSink, newCounters, type Timers } from './types.js';
 
@@ -40,8 +47,11 @@ export interface ProcessorOptions {
   readonly sendRebirth: (group: string, edgeNode: string) => void;
   /** Gateway journals (acks.ts): told of each journal an NBIRTH announces and of its start moving. */
   readonly journals?: {
-    birth(group: string, edgeNode: string, id: string, start: number): void;
+    birth(group: string, edgeNode: string, id: string, start: number, report?: { backlog?: number }): void;
     raise(group: string, edgeNode: string, start: number): void;
+    /** Journal/Backlog of an NDATA, and the node's death (acks.ts: is the journal draining?). */
+    report?(group: string, edgeNode: string, report: { backlog?: number }): void;
+    death?(group: string, edgeNode: string): void;
   };
   /** Bounds on what gateways send (config `limits`); default DEFAULT_HOST_LIMITS. */
   readonly limits?: HostLimits;
@@ -158,7 +168,10 @@ export class MessageProcessor {
           metrics: timeOk ? this.#nodeMetrics(t, p.metrics, node.metrics, now) : [],
         });
         const journal = journalOf(p.metrics);
-        if (journal !== undefined) this.#o.journals?.birth(t.group, t.edgeNode, journal.id, journal.start);
+        if (journal !== undefined) {
+          const report = journal.backlog === undefined ? {} : { backlog: journal.backlog };
+          this.#o.journals?.birth(t.group, t.edgeNode, journal.id, journal.start, report);
+        }
         this.#log.info({ group: t.group, edgeNode: t.edgeNode, bdSeq, journal }, 'edge node born');
         return;
       }
@@ -180,12 +193,18 @@ export class MessageProcessor {
         // Unknown to this host run (it restarted): the registry compares with the stored bdSeq.
         node.death();
         this.#cancelTimers(node);
+        this.#o.journals?.death?.(t.group, t.edgeNode);
         this.#o.sink.event({ type: 'nodeDeath', group: t.group, edgeNode: t.edgeNode, bdSeq, at: now });
         this.#log.info({ group: t.group, edgeNode: t.edgeNode, bdSeq }, 'edge node dead');
         return;
       }
       case 'NDATA': {
         if (!this.#sequenced(node, p, now)) return;
+        // A journal position on a node message: the gateway released it (data of a machine it
+        // no longer has, docs/gateway.md); nothing to store, acknowledged like a stored message.
+        if (p.journal !== undefined) {
+          this.#o.sink.samples([], { group: t.group, edgeNode: t.edgeNode, position: p.journal });
+        }
         // Node metrics describe the gateway (machine health, counters): the registry keeps
         // their latest values; they are not time series.
         if (p.metrics.some((m) => resolve(m, node.metrics) === undefined)) this.#unknownAlias(node);
@@ -196,6 +215,10 @@ export class MessageProcessor {
           this.#o.sink.event({ type: 'nodeMetrics', group: t.group, edgeNode: t.edgeNode, at: now, metrics });
           const start = metrics.find((m) => m.name === JOURNAL_METRIC.start)?.value;
           if (typeof start === 'number') this.#o.journals?.raise(t.group, t.edgeNode, start);
+          const backlog = metrics.find((m) => m.name === JOURNAL_METRIC.backlog)?.value;
+          if (typeof backlog === 'number' || typeof backlog === 'bigint') {
+            this.#o.journals?.report?.(t.group, t.edgeNode, { backlog: Number(backlog) });
+          }
         }
         return;
       }
@@ -270,8 +293,12 @@ export class MessageProcessor {
     for (const m of metrics) {
       const d = resolve(m, table);
       if (d === undefined || m.isHistorical || isBookkeeping(d.name)) continue;
-      const value = toSampleValue(reinterpret(m.value, m.datatype, d.datatype), d.datatype);
-      if (value === undefined || !this.#bounds.valueOk(o, d, value, m.timestamp, at)) continue;
+      const value = toNodeMetricValue(reinterpret(m.value, m.datatype, d.datatype), d.datatype);
+      if (value === undefined) {
+        this.counters.unsupportedValues++;
+        continue;
+      }
+      if (!this.#bounds.valueOk(o, d, value, m.timestamp, at)) continue;
       if (!this.#bounds.metricAdmitted(o, table, d.name)) continue;
       out.push({ name: d.name, value, at });
     }

@@ -5,7 +5,11 @@
 import type { Logger } from 'pino';
 import type { ComponentHealth } from '../errors.js';
 
-export type SampleValue = number | string | boolean | null;
+/**
+ * A bigint only for an integer a number cannot hold exactly (beyond ±(2^53−1): Int64 and
+ * UInt64 extremes); every other number is a number. See values.ts.
+ */
+export type SampleValue = number | bigint | string | boolean | null;
 export type SampleQuality = 'good' | 'bad' | 'uncertain';
 
 export interface Sample {

@@ -7,6 +7,7 @@ import { HubConfigError } from '../../hub/errors.js';
 import { createStore } from '../../hub/store/index.js';
 import { resolveInfluxConfig } from '../../hub/store/influxdb/config.js';
 import { InfluxSampleStore } from '../../hub/store/influxdb/index.js';
+import { parseExact } from '../../hub/store/influxdb/influxql.js';
 import { encodeSamples, SeriesKeys } from '../../hub/store/influxdb/line-protocol.js';
 import type { Sample, SampleStore } from '../../hub/store/types.js';
 import {
@@ -18,7 +19,7 @@ import {
   VmReader,
 } from '../support/influx-servers.js';
 import { silentLogger } from './helpers.js';
-import { sampleStoreSuite } from './store-suite.js';
+import { INTEGER_EXTREMES, sampleStoreSuite } from './store-suite.js';
 
 const ctx = { dataDir: '/nonexistent', logger: silentLogger() };
 const T0 = 1_700_000_000_000;
@@ -70,6 +71,48 @@ describe('InfluxDB store config and line protocol', () => {
       `machine\\ samples,enterprise=a,machine=m,metric=n quality=2i ${T0}`,
     ]);
     expect(skipped).toBe(1);
+  });
+});
+
+describe('InfluxDB store: exact integers', () => {
+  it('writes integers beyond ±(2^53−1) as value_int (i), UInt64 above 2^63−1 as value_uint_str', () => {
+    const keys = new SeriesKeys('m');
+    const line = (value: Sample['value'], writeStrings = true): string | undefined =>
+      encodeSamples([{ enterprise: 'a', machine: 'm', metric: 'n', ts: T0, value }], { keys, writeStrings })
+        .lines[0];
+    expect(line(-(2n ** 63n))).toBe(
+      `m,enterprise=a,machine=m,metric=n value_int=-9223372036854775808i,quality=0i ${T0}`,
+    );
+    expect(line(2n ** 53n + 1n)).toBe(
+      `m,enterprise=a,machine=m,metric=n value_int=9007199254740993i,quality=0i ${T0}`,
+    );
+    expect(line(2n ** 64n - 1n)).toBe(
+      `m,enterprise=a,machine=m,metric=n value_uint_str="18446744073709551615",quality=0i ${T0}`,
+    );
+    // A server without strings gets the nearest float rather than nothing.
+    expect(line(2n ** 64n - 1n, false)).toBe(
+      `m,enterprise=a,machine=m,metric=n value=18446744073709552000,quality=0i ${T0}`,
+    );
+    expect(line(Number.MAX_SAFE_INTEGER)).toBe(
+      `m,enterprise=a,machine=m,metric=n value=9007199254740991,quality=0i ${T0}`,
+    );
+  });
+
+  it('reads InfluxQL answers without rounding integers, and leaves strings and fractions alone', () => {
+    expect(
+      parseExact(
+        '{"v":[-9223372036854775808,18446744073709551615,1.2345678901234567,12345678901234567.5,"12345678901234567890",1700000000000]}',
+      ),
+    ).toEqual({
+      v: [
+        '-9223372036854775808',
+        '18446744073709551615',
+        1.2345678901234567,
+        Number('12345678901234567.5'),
+        '12345678901234567890',
+        1700000000000,
+      ],
+    });
   });
 });
 
@@ -218,10 +261,23 @@ describeWithServer('victoria-metrics', 'InfluxDB store, api v2 (WriteApi), again
       unsupported: {
         history: 'VictoriaMetrics has no InfluxQL /query; read back through its export API',
         strings: 'VictoriaMetrics keeps numbers only (a string field is stored as 0)',
+        exactIntegers: 'VictoriaMetrics keeps every value as a 64-bit float (rounded beyond ±(2^53−1))',
       },
       reader,
       count: () => reader.count(),
     };
+  });
+
+  it('accepts Int64 and UInt64 extremes (as floats), so such a batch is never refused', async () => {
+    const m = measurement();
+    const store = createStore(v2(m), ctx);
+    await store.start();
+    try {
+      await store.write(INTEGER_EXTREMES.map(([, v], i) => sample(T0 + i, v)));
+      expect(await new VmReader(server.url, m).count()).toBe(INTEGER_EXTREMES.length);
+    } finally {
+      await store.close();
+    }
   });
 
   it('counts batches larger than one request once each, also when written twice', async () => {

@@ -11,6 +11,8 @@ export interface Unsupported {
   readonly history?: string;
   /** String values are not kept. */
   readonly strings?: string;
+  /** Integers beyond ±(2^53−1) are not kept exactly. */
+  readonly exactIntegers?: string;
 }
 
 export interface StoreHarness {
@@ -26,6 +28,21 @@ export interface StoreHarness {
 }
 
 const T0 = 1_700_000_000_000;
+
+/**
+ * Integers a double cannot hold exactly, of both Sparkplug 64-bit types (issue 10: the hub
+ * stored Int64 −9007199254740993 as −9007199254740992), each beside its neighbour that still fits.
+ */
+export const INTEGER_EXTREMES: readonly (readonly [string, bigint | number])[] = [
+  ['Int64 min', -(2n ** 63n)],
+  ['-2^53-1', -(2n ** 53n) - 1n],
+  ['-(2^53-1)', Number.MIN_SAFE_INTEGER],
+  ['2^53-1', Number.MAX_SAFE_INTEGER],
+  ['2^53+1', 2n ** 53n + 1n],
+  ['Int64 max', 2n ** 63n - 1n],
+  ['2^63', 2n ** 63n],
+  ['UInt64 max', 2n ** 64n - 1n],
+];
 const s = (metric: string, ts: number, value: Sample['value'], extra: Partial<Sample> = {}): Sample => ({
   enterprise: 'acme',
   machine: 'cnc-1',
@@ -96,6 +113,23 @@ export function sampleStoreSuite(name: string, make: () => StoreHarness | Promis
       expect(await latest('acme', 'cnc-1')).toEqual([
         { metric: 'State', ts: T0 + 5000, value: 'running "fast", a=b' },
       ]);
+    });
+
+    needs('exactIntegers', 'keeps Int64 and UInt64 extremes exact, as bigints beyond ±(2^53−1)', async () => {
+      const batch = INTEGER_EXTREMES.map(([, v], i) => s('Signals/counter', T0 + i, v));
+      await h.store.write(batch);
+      await h.store.write(batch);
+      expect(await h.count()).toBe(INTEGER_EXTREMES.length);
+      const points = await query(series('Signals/counter'));
+      expect(points.map((p) => [p.ts, p.value])).toEqual(INTEGER_EXTREMES.map(([, v], i) => [T0 + i, v]));
+      // 2^53+1 as a double would be 2^53: the type says the value was not rounded on the way.
+      expect(points.map((p) => typeof p.value)).toEqual(INTEGER_EXTREMES.map(([, v]) => typeof v));
+      // Each extreme alone is the latest of its own series.
+      await h.store.write(
+        INTEGER_EXTREMES.map(([name, v]) => s(`Extremes/${name}`, T0, v, { machine: 'cnc-9' })),
+      );
+      const latestByName = new Map((await latest('acme', 'cnc-9')).map((l) => [l.metric, l.value]));
+      for (const [name, v] of INTEGER_EXTREMES) expect(latestByName.get(`Extremes/${name}`), name).toBe(v);
     });
 
     it('is idempotent per series and timestamp: a replay never double counts', async () => {

@@ -6,6 +6,7 @@
 
 import { StoreError } from '../errors.js';
 import type { LatestValue, SampleQuality, SampleValue, SeriesPoint } from '../types.js';
+import { parseExactInteger } from '../values.js';
 import { type HttpTarget, request } from './http.js';
 import { FIELD, QUALITY_NAMES } from './line-protocol.js';
 
@@ -19,7 +20,9 @@ export function quoteIdent(s: string): string {
   return `"${s.replace(/[\\"]/g, '\\$&')}"`;
 }
 
-const COLUMNS = [FIELD.number, FIELD.string, FIELD.boolean, FIELD.quality].map(quoteIdent).join(', ');
+const COLUMNS = [FIELD.number, FIELD.string, FIELD.boolean, FIELD.integer, FIELD.unsignedText, FIELD.quality]
+  .map(quoteIdent)
+  .join(', ');
 
 export function seriesStatement(
   measurement: string,
@@ -59,6 +62,27 @@ interface QueryAnswer {
   readonly error?: string;
 }
 
+/** An integer column: a number, or the digits parseExact kept as a string. */
+function integerOf(x: unknown): number | bigint | undefined {
+  if (typeof x === 'number') return Number.isSafeInteger(x) ? x : undefined;
+  return typeof x === 'string' ? parseExactInteger(x) : undefined;
+}
+
+/**
+ * JSON.parse that keeps integers exact: InfluxDB writes an integer field as a bare JSON
+ * number, which JSON.parse would round beyond 2^53. Every whole integer literal of 16 digits
+ * or more outside a string (not part of a fraction or exponent) becomes a string first; the
+ * columns that can hold numbers (pointOf) read such strings back. String values are skipped
+ * whole by the pattern, so their contents are never touched.
+ */
+export function parseExact(body: string): unknown {
+  return JSON.parse(
+    body.replace(/"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])-?\d{16,}(?![.\deE])/g, (m) =>
+      m.startsWith('"') ? m : `"${m}"`,
+    ),
+  );
+}
+
 function pointOf(columns: readonly string[], row: readonly unknown[]): SeriesPoint {
   const at = (name: string): unknown => {
     const i = columns.indexOf(name);
@@ -66,10 +90,15 @@ function pointOf(columns: readonly string[], row: readonly unknown[]): SeriesPoi
   };
   const ts = Number(at('time'));
   const n = at(FIELD.number);
+  const i = at(FIELD.integer);
+  const u = at(FIELD.unsignedText);
   const s = at(FIELD.string);
   const b = at(FIELD.boolean);
   const value: SampleValue =
-    typeof n === 'number' ? n : typeof s === 'string' ? s : typeof b === 'boolean' ? b : null;
+    integerOf(i) ??
+    (typeof u === 'string' ? parseExactInteger(u) : undefined) ??
+    (typeof n === 'number' || typeof n === 'string' ? Number(n) : undefined) ??
+    (typeof s === 'string' ? s : typeof b === 'boolean' ? b : null);
   const q = at(FIELD.quality);
   const quality: SampleQuality = typeof q === 'number' ? (QUALITY_NAMES[q] ?? 'bad') : 'good';
   return quality === 'good' ? { ts, value } : { ts, value, quality };
@@ -116,7 +145,7 @@ export class InfluxQLReader {
     });
     let answer: QueryAnswer;
     try {
-      answer = JSON.parse(body) as QueryAnswer;
+      answer = parseExact(body) as QueryAnswer;
     } catch (err) {
       throw new StoreError('WANJI_E_STORE_QUERY', 'InfluxQL query: the answer is not JSON', { cause: err });
     }

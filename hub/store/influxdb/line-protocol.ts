@@ -5,16 +5,23 @@
  *
  * Tags are only the series identity (bounded by the ledger: enterprises × machines ×
  * metrics); the value goes to a field named by its type (`value` float, `value_str`,
- * `value_bool`), so a metric never meets a field type conflict and a null is simply no value
- * field. The point key is measurement + tags + timestamp, so writing a sample again
- * overwrites it: a replay never double counts.
+ * `value_bool`; an integer beyond ±(2^53−1) to `value_int` (integer) or, above 2^63−1,
+ * `value_uint_str` (decimal digits: InfluxDB 1.x refuses `u` unsigned fields)), so a metric
+ * never meets a field type conflict and a null is simply no value field. The point key is
+ * measurement + tags + timestamp, so writing a sample again overwrites it: a replay never
+ * double counts.
  */
 import type { Sample, SampleQuality } from '../types.js';
+import { INT64_MAX, INT64_MIN } from '../values.js';
 
 export const FIELD = {
   number: 'value',
   string: 'value_str',
   boolean: 'value_bool',
+  /** Integers beyond ±(2^53−1) within signed 64 bits, as an InfluxDB integer (`i`). */
+  integer: 'value_int',
+  /** UInt64 values above 2^63−1 as decimal digits (needs `writeStrings`). */
+  unsignedText: 'value_uint_str',
   quality: 'quality',
 } as const;
 
@@ -96,6 +103,8 @@ export function sampleLine(s: Sample, keys: SeriesKeys, writeStrings: boolean): 
   const v = s.value;
   if (typeof v === 'number') {
     if (Number.isFinite(v)) field = `${FIELD.number}=${v},`;
+  } else if (typeof v === 'bigint') {
+    field = bigintField(v, writeStrings);
   } else if (typeof v === 'boolean') {
     field = `${FIELD.boolean}=${v},`;
   } else if (typeof v === 'string' && writeStrings) {
@@ -103,6 +112,17 @@ export function sampleLine(s: Sample, keys: SeriesKeys, writeStrings: boolean): 
   }
   const q = QUALITY_CODES[s.quality ?? 'good'];
   return `${keys.key(s.enterprise, s.machine, s.metric)} ${field}${FIELD.quality}=${q}i ${Math.trunc(s.ts)}`;
+}
+
+/**
+ * An exact integer: `value_int=<n>i` within signed 64 bits, `value_uint_str="<n>"` above (a
+ * UInt64). A server that cannot hold strings gets the nearest float in `value`, the best it
+ * can keep (VictoriaMetrics keeps every number as a float anyway).
+ */
+function bigintField(v: bigint, writeStrings: boolean): string {
+  if (v >= INT64_MIN && v <= INT64_MAX) return `${FIELD.integer}=${v}i,`;
+  if (writeStrings) return `${FIELD.unsignedText}="${v}",`;
+  return `${FIELD.number}=${Number(v)},`;
 }
 
 /** Encodes a batch; `skipped` counts samples that cannot be points. */

@@ -21,6 +21,7 @@ import {
   type StoreConfig,
   type StoreContext,
 } from '../types.js';
+import { INT64_MAX, INT64_MIN, parseExactInteger } from '../values.js';
 
 export interface SqliteStoreOptions {
   /** Database file; default `<dataDir>/samples.db`. */
@@ -56,12 +57,20 @@ const VT_NULL = 0;
 const VT_NUMBER = 1;
 const VT_BOOLEAN = 2;
 const VT_STRING = 3;
+/**
+ * An integer beyond ±(2^53−1), exact: INTEGER when it fits in signed 64 bits (Int64, UInt64
+ * up to 2^63−1), else its decimal TEXT (UInt64 above 2^63−1). Read back as text, then BigInt.
+ */
+const VT_BIGINT = 4;
 
 const QUALITY_CODES: Readonly<Record<SampleQuality, number>> = { good: 0, uncertain: 1, bad: 2 };
 const QUALITY_NAMES: readonly SampleQuality[] = ['good', 'uncertain', 'bad'];
 
+type StoredValue = number | bigint | string | null;
+
 interface SampleRow {
   ts: number;
+  /** Decimal text for VT_BIGINT (the statements cast it), so no integer is ever rounded. */
   value: number | string | null;
   vtype: number;
   quality: number;
@@ -71,8 +80,9 @@ interface LatestRow extends SampleRow {
   metric: string;
 }
 
-function encodeValue(v: SampleValue): [number | string | null, number] {
+function encodeValue(v: SampleValue): [StoredValue, number] {
   if (v === null) return [null, VT_NULL];
+  if (typeof v === 'bigint') return [v >= INT64_MIN && v <= INT64_MAX ? v : v.toString(), VT_BIGINT];
   if (typeof v === 'boolean') return [v ? 1 : 0, VT_BOOLEAN];
   if (typeof v === 'number') return Number.isFinite(v) ? [v, VT_NUMBER] : [null, VT_NULL];
   return [v, VT_STRING];
@@ -82,15 +92,21 @@ function decodeRow(r: SampleRow): SeriesPoint {
   let value: SampleValue;
   if (r.vtype === VT_BOOLEAN) value = r.value === 1;
   else if (r.vtype === VT_NULL) value = null;
+  else if (r.vtype === VT_BIGINT) value = parseExactInteger(String(r.value)) ?? null;
   else value = r.value;
   const quality = QUALITY_NAMES[r.quality] ?? 'bad';
   return quality === 'good' ? { ts: r.ts, value } : { ts: r.ts, value, quality };
 }
 
+/** `value` as it is read: a big integer as its decimal text (no reader ever sees it as a double). */
+function valueColumn(table = ''): string {
+  return `CASE WHEN ${table}vtype = ${VT_BIGINT} THEN CAST(${table}value AS TEXT) ELSE ${table}value END`;
+}
+
 interface Statements {
   insertSeries: Database.Statement<[string, string, string]>;
   findSeries: Database.Statement<[string, string, string], { id: number }>;
-  upsert: Database.Statement<[number, number, number | string | null, number, number]>;
+  upsert: Database.Statement<[number, number, StoredValue, number, number]>;
   range: Database.Statement<[number, number, number, number], SampleRow>;
   latest: Database.Statement<[string, string], LatestRow>;
 }
@@ -129,11 +145,12 @@ export class SqliteSampleStore implements SampleStore {
          SET value = excluded.value, vtype = excluded.vtype, quality = excluded.quality`,
       ),
       range: db.prepare(
-        `SELECT ts, value, vtype, quality FROM samples
+        `SELECT ts, ${valueColumn()} AS value, vtype, quality FROM samples
          WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`,
       ),
       latest: db.prepare(
-        `SELECT s.metric AS metric, x.ts AS ts, x.value AS value, x.vtype AS vtype, x.quality AS quality
+        `SELECT s.metric AS metric, x.ts AS ts, ${valueColumn('x.')} AS value,
+           x.vtype AS vtype, x.quality AS quality
          FROM series s JOIN samples x ON x.series_id = s.id
          AND x.ts = (SELECT max(ts) FROM samples WHERE series_id = s.id)
          WHERE s.enterprise = ? AND s.machine = ? ORDER BY s.metric`,
