@@ -39,6 +39,11 @@ export const JOURNAL_METRIC = {
   refused: 'Journal/Refused',
   /** UInt64: messages published again, as historical, after a reconnect or restart. */
   replayed: 'Journal/Replayed',
+  /**
+   * UInt64: messages of machines no longer configured, released rather than replayed: each
+   * goes out as an NDATA carrying its journal position, which the hub acknowledges.
+   */
+  released: 'Journal/Released',
   /** UInt64, in the hub's NCMD: every message up to this position is stored. */
   ack: 'Journal/Ack',
 } as const;

@@ -109,6 +109,8 @@ export class EdgeNode {
   #link: JournalLink | undefined;
   /** Machines the replay is waiting for, or had to announce itself. */
   readonly #holds: ReplayHolds;
+  /** Machines no longer configured whose journalled data this replay released (logged once). */
+  readonly #releasedDevices = new Set<string>();
   readonly #devices = new Map<string, DeviceRuntime>();
   readonly #nodeMetrics = new NodeMetricState();
   readonly #commands: DeviceCommands;
@@ -340,11 +342,7 @@ export class EdgeNode {
   #replay(r: JournalRecord): ReplayOutcome {
     const d = this.#devices.get(r.deviceId);
     if (d === undefined) {
-      this.#counters.replayDiscarded++;
-      this.#log.warn(
-        { device: r.deviceId, position: r.position },
-        'journalled data of a machine no longer configured; not replayed',
-      );
+      this.#release(r);
       return 'skip';
     }
     const decision = this.#holds.decide(d.def.id, d.born);
@@ -356,6 +354,34 @@ export class EdgeNode {
     const payload = ddataPayload(d.byName, r.metrics, this.#seq.next(), this.#clock.now(), true, r.position);
     this.#publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload, r.position);
     return 'sent';
+  }
+
+  /**
+   * Journalled data of a machine no longer configured is released, not replayed: announcing a
+   * machine the operator removed (or moved to another gateway) would bring it back on the hub.
+   * The NDATA carries the position, which the hub acknowledges, so its acknowledgement never
+   * waits for a message this gateway will not send; Journal/Released counts them.
+   */
+  #release(r: JournalRecord): void {
+    const link = this.#link;
+    if (link === undefined) return;
+    this.#counters.replayDiscarded++;
+    if (!this.#releasedDevices.has(r.deviceId)) {
+      this.#releasedDevices.add(r.deviceId);
+      this.#log.warn(
+        { device: r.deviceId, position: r.position },
+        'journalled data of a machine no longer configured; released (counted in Journal/Released), not replayed',
+      );
+    }
+    link.release(r.position, () => ({
+      topic: nodeTopic(this.#o.group, 'NDATA', this.#o.node),
+      payload: ndataPayload(
+        this.#nodeMetrics.changes(this.#readNodeMetrics()),
+        this.#seq.next(),
+        this.#clock.now(),
+        r.position,
+      ),
+    }));
   }
 
   #replayFinished(): void {
@@ -479,6 +505,7 @@ export class EdgeNode {
       if (d.online) this.#publishDbirth(d);
     }
     this.#holds.clear();
+    this.#releasedDevices.clear();
     if (this.#link !== undefined) this.#link.replayer.start(this.#link.journal.head);
   }
 

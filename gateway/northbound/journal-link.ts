@@ -23,6 +23,8 @@ export interface JournalFigures {
   readonly expired: number;
   readonly refused: number;
   readonly replayed: number;
+  /** Messages of machines no longer configured, released instead of replayed (README "Nothing lost"). */
+  readonly released: number;
 }
 
 /** Opens the journal the config describes (defaults: gateway/config/schema.ts). */
@@ -38,7 +40,7 @@ function openJournal(cfg: Partial<JournalConfig>, dataDir: string, logger: Logge
   });
 }
 
-function figuresOf(j: Journal, replayer: Replayer | undefined): JournalFigures {
+function figuresOf(j: Journal, replayer: Replayer | undefined, released: number): JournalFigures {
   return {
     id: j.id,
     start: j.start,
@@ -49,6 +51,7 @@ function figuresOf(j: Journal, replayer: Replayer | undefined): JournalFigures {
     expired: j.counters.expired,
     refused: j.counters.refused,
     replayed: replayer?.counters.replayed ?? 0,
+    released,
   };
 }
 
@@ -64,6 +67,7 @@ export function journalMetricValues(j: JournalFigures): [string, MetricValue][] 
     [JOURNAL_METRIC.expired, j.expired],
     [JOURNAL_METRIC.refused, j.refused],
     [JOURNAL_METRIC.replayed, j.replayed],
+    [JOURNAL_METRIC.released, j.released],
   ];
 }
 
@@ -94,6 +98,7 @@ export class JournalLink {
   /** acknowledgedBy: broker — positions the broker has (QoS 0: written to the socket). */
   readonly #sent: PositionTracker | undefined;
   #timer: TimerHandle | undefined;
+  #released = 0;
 
   constructor(o: JournalLinkOptions) {
     const cfg = o.config;
@@ -126,6 +131,24 @@ export class JournalLink {
     });
   }
 
+  /**
+   * Publishes the release of a journalled message the gateway will never send (its machine is
+   * no longer configured): `payload` is an NDATA carrying the message's position, which the
+   * hub acknowledges as it does a stored message, so its acknowledgement passes it. With
+   * acknowledgedBy: broker, sending it frees the position as any message does. `message` is
+   * built after the count moved, so the NDATA carries the new Journal/Released.
+   */
+  release(position: number, message: () => { topic: string; payload: Uint8Array }): void {
+    this.#released++;
+    const { topic, payload } = message();
+    this.publish(topic, payload, position);
+  }
+
+  /** Messages released so far (this run): the Journal/Released node metric. */
+  get released(): number {
+    return this.#released;
+  }
+
   /** The hub's NCMD: its store holds every message up to `ack` of journal `id`. */
   hubAck(ack: unknown, id: unknown): 'acked' | 'stale' | 'malformed' {
     if (typeof ack !== 'number' || typeof id !== 'string') return 'malformed';
@@ -135,11 +158,15 @@ export class JournalLink {
   }
 
   figures(): JournalFigures {
-    return figuresOf(this.journal, this.replayer);
+    return figuresOf(this.journal, this.replayer, this.#released);
   }
 
   counters(): Record<string, number> {
-    return { ...prefixed('journal', this.journal.counters), ...prefixed('replay', this.replayer.counters) };
+    return {
+      ...prefixed('journal', this.journal.counters),
+      ...prefixed('replay', this.replayer.counters),
+      journalReleased: this.#released,
+    };
   }
 
   close(): void {

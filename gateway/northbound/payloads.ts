@@ -60,9 +60,22 @@ export function nbirthPayload(
   });
 }
 
-/** NDATA: the node metrics that changed, by alias. */
-export function ndataPayload(metrics: readonly NodeMetricValue[], seq: number, now: number): Uint8Array {
-  return encodePayload({ timestamp: now, seq, metrics: metrics.map((m) => nodeWireMetric(m, false, now)) });
+/**
+ * NDATA: the node metrics that changed, by alias; `journal`, a journal position the gateway
+ * releases (data of a machine no longer configured), for the hub to acknowledge.
+ */
+export function ndataPayload(
+  metrics: readonly NodeMetricValue[],
+  seq: number,
+  now: number,
+  journal?: number,
+): Uint8Array {
+  return encodePayload({
+    timestamp: now,
+    seq,
+    metrics: metrics.map((m) => nodeWireMetric(m, false, now)),
+    ...(journal === undefined ? {} : { journal }),
+  });
 }
 
 /**
