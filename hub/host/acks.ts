@@ -11,6 +11,11 @@
  * closed by asking the gateway for a rebirth, after which it replays everything
  * unacknowledged: at once for refused messages once the ingest takes data again, after
  * `gapTimeoutMs` for the others. Edge nodes without a journal are left alone.
+ *
+ * A gateway releases, rather than sends, the journalled data of a machine it no longer has: an
+ * NDATA carrying the position, acknowledged like a stored message (processor.ts). Should an
+ * acknowledgement still stop advancing while the gateway reports a backlog (`Journal/Backlog`),
+ * or that backlog keep growing, for `stallMs`, `health()` is degraded naming the gateway.
  */
 import type { Logger } from 'pino';
 import {
@@ -20,6 +25,7 @@ import {
   type Metric,
   PositionTracker,
 } from '../../protocol/index.js';
+import type { ComponentHealth } from '../errors.js';
 import type { FlushedBatch, SampleSource } from '../ingest/sources.js';
 import type { Timers } from './types.js';
 
@@ -42,6 +48,8 @@ export interface JournalAcksOptions {
   readonly intervalMs?: number;
   /** Default 10 000 ms. */
   readonly gapTimeoutMs?: number;
+  /** How long an acknowledgement may stand still, or a backlog grow, before health() is degraded; default 120 000 ms. */
+  readonly stallMs?: number;
 }
 
 interface NodeJournal {
@@ -54,6 +62,22 @@ interface NodeJournal {
   /** A message was refused since the last rebirth request. */
   refused: boolean;
   gapSince: number | undefined;
+  /** False after the edge node's NDEATH: nothing is expected of it until its next birth. */
+  alive: boolean;
+  /** The floor as last seen by the tick, and since when. */
+  floorSeen: number;
+  floorAt: number;
+  /** The gateway's last reported Journal/Backlog. */
+  backlog: number | undefined;
+  /** The lowest backlog reported since `at`: a backlog above it all along has been growing. */
+  mark: { backlog: number; at: number } | undefined;
+  /** Why this journal does not drain, while it does not. */
+  stalled: string | undefined;
+}
+
+/** The journal figures an NBIRTH or NDATA carries. */
+export interface JournalReport {
+  readonly backlog?: number;
 }
 
 export interface AckCounters {
@@ -63,16 +87,23 @@ export interface AckCounters {
 }
 
 /** The journal figures of an NBIRTH, when the edge node has a journal. */
-export function journalOf(metrics: readonly Metric[]): { id: string; start: number } | undefined {
+export function journalOf(
+  metrics: readonly Metric[],
+): { id: string; start: number; backlog?: number } | undefined {
   let id: unknown;
   let start: unknown;
+  let backlog: unknown;
   for (const m of metrics) {
     if (m.name === JOURNAL_METRIC.id) id = m.value;
     else if (m.name === JOURNAL_METRIC.start) start = m.value;
+    else if (m.name === JOURNAL_METRIC.backlog) backlog = m.value;
   }
   if (typeof id !== 'string' || id === '' || typeof start !== 'number' || !(start >= 1)) return undefined;
-  return { id, start };
+  return typeof backlog === 'number' && backlog >= 0 ? { id, start, backlog } : { id, start };
 }
+
+/** At most this many stalled gateways are named in health()'s detail. */
+const NAMED_IN_HEALTH = 5;
 
 const key = (group: string, edgeNode: string): string => `${group}\u0000${edgeNode}`;
 
@@ -105,12 +136,12 @@ export class JournalAcks {
   }
 
   /** An NBIRTH with a journal: everything before `start` is done as far as the gateway knows. */
-  birth(group: string, edgeNode: string, id: string, start: number): void {
+  birth(group: string, edgeNode: string, id: string, start: number, report: JournalReport = {}): void {
     const k = key(group, edgeNode);
     const n = this.#nodes.get(k);
     if (n === undefined || n.id !== id) {
       if (n !== undefined) this.#log.info({ group, edgeNode, id }, 'gateway journal changed; starting over');
-      this.#nodes.set(k, {
+      const fresh: NodeJournal = {
         group,
         edgeNode,
         id,
@@ -118,9 +149,20 @@ export class JournalAcks {
         sent: start - 1,
         refused: false,
         gapSince: undefined,
-      });
+        alive: true,
+        floorSeen: start - 1,
+        floorAt: this.#o.clock(),
+        backlog: undefined,
+        mark: undefined,
+        stalled: undefined,
+      };
+      this.#nodes.set(k, fresh);
+      this.#report(fresh, report);
       return;
     }
+    // A rebirth (asked for by a gap, say) does not restart the stall clocks: only progress does.
+    n.alive = true;
+    this.#report(n, report);
     n.stored.raise(start - 1);
     // The gateway starts from `start`: repeat the acknowledgement it may have missed.
     n.sent = Math.min(n.sent, start - 1);
@@ -131,6 +173,36 @@ export class JournalAcks {
   /** The gateway gave up on positions before `start` (journal full or too old). */
   raise(group: string, edgeNode: string, start: number): void {
     this.#nodes.get(key(group, edgeNode))?.stored.raise(start - 1);
+  }
+
+  /** The journal figures of an NDATA (Journal/Backlog). */
+  report(group: string, edgeNode: string, report: JournalReport): void {
+    const n = this.#nodes.get(key(group, edgeNode));
+    if (n !== undefined) this.#report(n, report);
+  }
+
+  /** The edge node died: its journal waits for its next birth, which is not a stall of the hub's. */
+  death(group: string, edgeNode: string): void {
+    const n = this.#nodes.get(key(group, edgeNode));
+    if (n === undefined) return;
+    n.alive = false;
+    n.mark = undefined;
+    this.#setStalled(n, undefined);
+  }
+
+  /**
+   * Degraded while a gateway's journal does not drain: its acknowledgement has not moved for
+   * `stallMs` while it reports a backlog, or its backlog has stayed above where it was
+   * `stallMs` ago all along (README "Nothing lost", docs/hub.md).
+   */
+  health(): ComponentHealth {
+    const stalled = [...this.#nodes.values()].filter((n) => n.stalled !== undefined);
+    if (stalled.length === 0) return { status: 'up' };
+    const named = stalled
+      .slice(0, NAMED_IN_HEALTH)
+      .map((n) => `gateway ${n.group}/${n.edgeNode}: ${n.stalled}`);
+    const more = stalled.length - named.length;
+    return { status: 'degraded', detail: `${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}` };
   }
 
   /** The acknowledged position of an edge node (tests, diagnostics). */
@@ -158,9 +230,47 @@ export class JournalAcks {
     }, this.#o.intervalMs ?? 500);
   }
 
+  #report(n: NodeJournal, report: JournalReport): void {
+    const backlog = report.backlog;
+    if (backlog === undefined || !Number.isFinite(backlog) || backlog < 0) return;
+    n.backlog = backlog;
+    if (n.mark === undefined || backlog <= n.mark.backlog) n.mark = { backlog, at: this.#o.clock() };
+  }
+
+  /** Why `n`'s journal does not drain, or undefined while it does (or is not expected to). */
+  #stall(n: NodeJournal, now: number): string | undefined {
+    if (!n.alive || n.backlog === undefined || n.backlog === 0) return undefined;
+    const stallMs = this.#o.stallMs ?? 120_000;
+    const still = now - n.floorAt;
+    if (still >= stallMs) {
+      const missing = n.stored.gap === undefined ? '' : `, waiting for position ${n.stored.gap}`;
+      return `acknowledgement stuck at ${n.stored.floor} for ${Math.round(still / 1000)} s${missing} with ${n.backlog} messages in its journal`;
+    }
+    const mark = n.mark;
+    if (mark !== undefined && n.backlog > mark.backlog && now - mark.at >= stallMs) {
+      return `journal backlog grew from ${mark.backlog} to ${n.backlog} in ${Math.round((now - mark.at) / 1000)} s`;
+    }
+    return undefined;
+  }
+
+  #setStalled(n: NodeJournal, why: string | undefined): void {
+    if (why === n.stalled) return;
+    const was = n.stalled;
+    n.stalled = why;
+    const who = { group: n.group, edgeNode: n.edgeNode, acknowledged: n.stored.floor, backlog: n.backlog };
+    if (why !== undefined && was === undefined)
+      this.#log.warn({ ...who, why }, 'gateway journal not draining');
+    else if (why === undefined) this.#log.info(who, 'gateway journal draining again');
+  }
+
   #tick(): void {
     const now = this.#o.clock();
     for (const n of this.#nodes.values()) {
+      if (n.stored.floor !== n.floorSeen) {
+        n.floorSeen = n.stored.floor;
+        n.floorAt = now;
+      }
+      this.#setStalled(n, this.#stall(n, now));
       if (n.stored.floor > n.sent) this.#ack(n, now);
       if (n.refused && !this.#o.writes.refusing) {
         n.refused = false;

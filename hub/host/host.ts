@@ -16,6 +16,8 @@ import {
   nodeTopic,
   stateTopic,
 } from '../../protocol/index.js';
+import { redactUrl } from '../broker/external/url.js';
+import type { HostTlsOptions } from '../broker/types.js';
 import { type ComponentHealth, HubError } from '../errors.js';
 import { type DurableWrites, JournalAcks } from './acks.js';
 import type { HostLimits } from './bounds.js';
@@ -44,9 +46,13 @@ export interface SparkplugHostOptions {
   readonly writes?: DurableWrites;
   /** How often journal acknowledgements go out at most, per edge node; default 500 ms. */
   readonly ackIntervalMs?: number;
+  /** A gateway journal not draining for this long makes journalHealth() degraded; default 120 000 ms. */
+  readonly journalStallMs?: number;
   /** Credentials for brokers that require them (per-client ACLs come later). */
   readonly username?: string;
   readonly password?: string;
+  /** TLS client options for an mqtts:// or wss:// broker (an external one: mqtt.clientTls). */
+  readonly tls?: HostTlsOptions;
   /** Bounds on what gateways send (config `limits`, bounds.ts); default DEFAULT_HOST_LIMITS. */
   readonly limits?: HostLimits;
 }
@@ -87,6 +93,7 @@ export class SparkplugHost {
             clock: this.#clock,
             timers,
             ...(opts.ackIntervalMs === undefined ? {} : { intervalMs: opts.ackIntervalMs }),
+            ...(opts.journalStallMs === undefined ? {} : { stallMs: opts.journalStallMs }),
           });
     this.#processor = new MessageProcessor({
       sink: opts.sink,
@@ -109,6 +116,11 @@ export class SparkplugHost {
   /** The journal position acknowledged to an edge node (tests, diagnostics). */
   acknowledged(group: string, edgeNode: string): number | undefined {
     return this.#acks?.acknowledged(group, edgeNode);
+  }
+
+  /** Gateway journals that do not drain (acks.ts), for /healthz; up without acknowledgements. */
+  journalHealth(): ComponentHealth {
+    return this.#acks?.health() ?? { status: 'up' };
   }
 
   get counters(): Readonly<HostCounters> {
@@ -154,6 +166,7 @@ export class SparkplugHost {
       },
       ...(this.#o.username === undefined ? {} : { username: this.#o.username }),
       ...(this.#o.password === undefined ? {} : { password: this.#o.password }),
+      ...this.#o.tls,
     };
     const client = connect(this.#o.url, opts);
     this.#client = client;
@@ -180,7 +193,7 @@ export class SparkplugHost {
         reject(
           new HubError(
             'WANJI_E_HOST_CONNECT',
-            `Sparkplug host could not connect to ${this.#o.url} within ${opts.connectTimeout} ms`,
+            `Sparkplug host could not connect to ${redactUrl(this.#o.url)} within ${opts.connectTimeout} ms`,
           ),
         );
       }, opts.connectTimeout);
@@ -245,7 +258,7 @@ export class SparkplugHost {
     if (client === undefined) return;
     await client.subscribeAsync({ [this.#stateTopic]: { qos: 1 }, [allGroupsFilter()]: { qos: 1 } });
     await this.#publishOnline(client);
-    this.#log.info({ url: this.#o.url }, 'primary host online');
+    this.#log.info({ url: redactUrl(this.#o.url) }, 'primary host online');
   }
 
   async #publishOnline(client: MqttClient): Promise<void> {

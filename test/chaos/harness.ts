@@ -121,8 +121,22 @@ export interface CountReport {
   readonly read: number;
   readonly drainMs: number;
   /** The gateway's Journal/* metrics at the end (undefined: never seen). */
-  readonly journal: { backlog?: number; replayed?: number; dropped?: number };
+  readonly journal: { backlog?: number; replayed?: number; dropped?: number; released?: number };
+  /**
+   * Values of machines removed from the gateway (removeMachine) that are not in the store:
+   * allowed only as many as the gateway released (Journal/Released), which `ok` checks.
+   */
+  readonly unstoredOfRemoved: number;
+  /** The hub's /healthz at the end (undefined: it did not answer). */
+  readonly health: HubHealth | undefined;
 }
+
+/** A machine removed from the gateway: what it journalled may be released rather than stored. */
+const REMOVED_WINDOW: LossWindow = {
+  from: 0,
+  to: Number.MAX_SAFE_INTEGER,
+  why: 'machine removed from the gateway; its journalled values are released, counted in Journal/Released',
+};
 
 export class ChaosRig {
   readonly dir: string;
@@ -139,6 +153,9 @@ export class ChaosRig {
   readonly #mqttPort: number;
   readonly #httpPort: number;
   readonly #storeConfig: Record<string, unknown>;
+  /** The gateway's YAML as written, for removeMachine. */
+  #gatewayConfig: Record<string, unknown> = {};
+  readonly #removed = new Set<string>();
   #closed = false;
 
   /** Picks the hub's ports: fixed for the rig's life, so a restarted hub comes back on them. */
@@ -211,6 +228,7 @@ export class ChaosRig {
       statusIntervalMs: 1_000,
       ...(this.#o.journal === undefined ? {} : { journal: this.#o.journal }),
     };
+    this.#gatewayConfig = gatewayConfig;
     writeFileSync(join(this.dir, 'gateway.yaml'), stringify(gatewayConfig));
     await this.startGateway();
     await until(
@@ -273,6 +291,27 @@ export class ChaosRig {
     this.note(`gateway started (start ${this.gateway.starts})`);
   }
 
+  /** Stops the gateway as a service manager does (SIGTERM), waiting for it to exit. */
+  async stopGateway(): Promise<void> {
+    await this.gateway.stop('SIGTERM', 10_000);
+    this.note('gateway stopped (SIGTERM)');
+  }
+
+  /**
+   * Takes `machine` out of the gateway's YAML, as an operator would; the gateway reads it at
+   * its next start. Its simulator keeps running, unread from then on.
+   */
+  removeMachine(machine: string): void {
+    const machines = this.#gatewayConfig.machines;
+    if (!Array.isArray(machines)) throw new Error('the gateway config has no machines');
+    const kept = machines.filter((m: { id?: unknown }) => m.id !== machine);
+    if (kept.length === machines.length) throw new Error(`${machine} is not in the gateway config`);
+    this.#gatewayConfig = { ...this.#gatewayConfig, machines: kept };
+    writeFileSync(join(this.dir, 'gateway.yaml'), stringify(this.#gatewayConfig));
+    this.#removed.add(machine);
+    this.note(`${machine} removed from gateway.yaml`);
+  }
+
   async killGateway(): Promise<void> {
     await this.gateway.kill();
     this.note('gateway killed (SIGKILL)');
@@ -292,9 +331,11 @@ export class ChaosRig {
     this.note('counters stopped');
     const began = Date.now();
     const check = (stored: Map<string, { ts: number; value: number }[]>) =>
-      this.fleet
-        .machines()
-        .map((m) => checkMachine(m.id, this.pump.served(m.id), stored.get(m.id) ?? [], { lossWindows }));
+      this.fleet.machines().map((m) =>
+        checkMachine(m.id, this.pump.served(m.id), stored.get(m.id) ?? [], {
+          lossWindows: this.#removed.has(m.id) ? [...lossWindows, REMOVED_WINDOW] : lossWindows,
+        }),
+      );
     // Done when nothing is missing; given up when the store has not changed for `quietMs`
     // (nothing more is coming) or after `drainMs` in all. A failed read is retried.
     let points = -1;
@@ -323,6 +364,9 @@ export class ChaosRig {
     await sleep(2_000); // late duplicates (replays still in flight) land now
     const verdicts = check(await this.reader.read());
     this.note('counted');
+    const unstoredOfRemoved = verdicts
+      .filter((v) => this.#removed.has(v.machine))
+      .reduce((sum, v) => sum + v.excused.length, 0);
     const ok = verdicts.every(verdictOk);
     // Acknowledged means freed: the journal's backlog returns to zero (no use waiting when
     // the count already failed).
@@ -337,8 +381,25 @@ export class ChaosRig {
       backlog: this.journal.backlog,
       replayed: this.journal.value(JOURNAL_METRIC.replayed),
       dropped: this.journal.value(JOURNAL_METRIC.dropped),
+      released: this.journal.value(JOURNAL_METRIC.released),
     };
-    return { verdicts, ok, read: this.pump.readCount, drainMs: drained, journal };
+    // Each released message carries at most one value of a machine's counter.
+    const releasedOk = unstoredOfRemoved <= (journal.released ?? 0);
+    if (!releasedOk) {
+      this.note(
+        `${unstoredOfRemoved} values of removed machines neither stored nor released (${journal.released})`,
+      );
+    }
+    const health = await this.health().catch(() => undefined);
+    return {
+      health,
+      verdicts,
+      ok: ok && releasedOk,
+      read: this.pump.readCount,
+      drainMs: drained,
+      journal,
+      unstoredOfRemoved,
+    };
   }
 
   /** A scenario still running after a timeout closed the rig must not start processes again. */

@@ -6,7 +6,7 @@
  */
 import { expect, type TestContext } from 'vitest';
 import { describeVerdict, type LossWindow } from './counting.js';
-import { ChaosRig, type RigOptions } from './harness.js';
+import { ChaosRig, type CountReport, type RigOptions } from './harness.js';
 
 export type Fault = (rig: ChaosRig) => Promise<readonly LossWindow[] | undefined>;
 
@@ -20,7 +20,8 @@ export class ScenarioRunner {
     this.#label = label;
   }
 
-  async run(ctx: TestContext, options: RigOptions, fault: Fault): Promise<void> {
+  /** The count's report, for a scenario's own assertions beyond "stored exactly once, backlog 0". */
+  async run(ctx: TestContext, options: RigOptions, fault: Fault): Promise<CountReport> {
     const r = await ChaosRig.create(options);
     this.#rig = r;
     try {
@@ -28,11 +29,12 @@ export class ScenarioRunner {
       const windows = (await fault(r)) ?? [];
       const report = await r.finish(windows);
       const lines = report.verdicts.map(describeVerdict);
-      const { backlog, replayed, dropped } = report.journal;
+      const { backlog, replayed, dropped, released } = report.journal;
       const summary =
         `${report.read} values read from ${report.verdicts.length} machines; ` +
         `store caught up ${(report.drainMs / 1000).toFixed(1)} s after the counters stopped; ` +
-        `journal: backlog ${backlog}, replayed ${replayed}, dropped ${dropped}`;
+        `journal: backlog ${backlog}, replayed ${replayed}, dropped ${dropped}` +
+        (released === undefined ? '' : `, released ${released}`);
       await ctx.annotate(summary);
       if (process.env.WANJI_CHAOS_VERBOSE) {
         process.stderr.write(
@@ -43,6 +45,7 @@ export class ScenarioRunner {
       expect(backlog, "the gateway's journal backlog once everything is stored (acknowledged = freed)").toBe(
         0,
       );
+      return report;
     } catch (err) {
       // The processes' own words: what the hub and the gateway logged before the end.
       this.#failed = true;
