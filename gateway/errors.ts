@@ -20,6 +20,8 @@ export const GATEWAY_ERROR_CODES = {
   opcuaStatus: 'WANJI_E_OPCUA_STATUS',
   /** The MQTT connection failed or a publish was refused (detail: `reasonCode`). */
   mqtt: 'WANJI_E_MQTT',
+  /** The TLS handshake with the MQTT broker failed (detail: `tlsCode`, Node's or OpenSSL's code). */
+  mqttTls: 'WANJI_E_MQTT_TLS',
   /** The gateway's state file (bdSeq) could not be read or written. */
   stateFile: 'WANJI_E_STATE_FILE',
 } as const;
@@ -33,6 +35,8 @@ export interface GatewayErrorDetail {
   readonly statusCode?: string;
   /** MQTT reason code. */
   readonly reasonCode?: number;
+  /** TLS failure code from Node or OpenSSL, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE. */
+  readonly tlsCode?: string;
 }
 
 export class GatewayError extends Error {

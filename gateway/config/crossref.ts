@@ -10,6 +10,7 @@ import { opcuaConnectionIssues, opcuaTagIssues } from '../southbound/opcua/schem
 import { type ConfigIssue, isRecord, schemaIssues } from './issues.js';
 import { MachineSchema, PROTOCOL_SCHEMAS } from './schema.js';
 import { didYouMean } from './suggest.js';
+import { mqttTlsIssues } from './tls.js';
 
 const noChoice = () => undefined;
 const AnyTag = MachineSchema.properties.tags.items;
@@ -135,6 +136,7 @@ export function crossIssues(root: unknown): ConfigIssue[] {
     issues.push(...idIssue('/gateway/node', root.gateway.node, 'edge node id'));
   }
   if (isRecord(root.mqtt)) issues.push(...idIssue('/mqtt/primaryHost', root.mqtt.primaryHost, 'host id'));
+  issues.push(...mqttTlsIssues(root.mqtt));
   const connections = list(root.connections);
   issues.push(...duplicates(connections, 'id', '/connections', 'connection id'));
   const types = new Map<string, string>();
