@@ -96,7 +96,11 @@ export class DeviceHealthTracker {
   }
 
   #set(e: Entry, health: DeviceHealth, reason: string): void {
-    if (e.health === health) return;
+    if (e.health === health) {
+      // Same health, newer reason (a Modbus unit's failed-poll count and next poll): keep it current.
+      e.reason = reason;
+      return;
+    }
     if (health === 'offline') e.outages++;
     e.health = health;
     e.reason = reason;

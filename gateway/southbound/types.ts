@@ -37,7 +37,7 @@ export interface DriverSink {
   /** `reason` says why, for people ("connected", "timeout after 1000 ms", "BadNotConnected"). */
   onMachineStatus(machineId: string, status: MachineStatus, reason: string): void;
   /**
-   * Optional: each change of a machine's health, with a detail for people ("no answer within
+   * Optional: each change of a machine's health or of its detail, for people ("no answer within
    * 1000 ms (2 failed polls in a row; next poll in 2000 ms)"). Drivers that know no more than
    * online/offline need not call it.
    */

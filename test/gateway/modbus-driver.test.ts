@@ -80,11 +80,9 @@ describe('Modbus TCP driver against the simulator', () => {
     press.disconnect();
     const downAt = Date.now();
     await waitFor(() => run.healthOf(press.id) === 'offline' || undefined, 4000, 'press offline');
-    expect(run.health.filter((h) => h.machineId === press.id).map((h) => h.health)).toEqual([
-      'online',
-      'degraded',
-      'offline',
-    ]);
+    // Changes of health (a failed poll in between reports the same health with a new detail).
+    const pressHealth = run.health.filter((h) => h.machineId === press.id).map((h) => h.health);
+    expect(pressHealth.filter((h, i, a) => h !== a[i - 1])).toEqual(['online', 'degraded', 'offline']);
     expect(run.statuses.findLast((s) => s.machineId === press.id)).toMatchObject({
       status: 'offline',
       reason: expect.stringMatching(/unit 2 FC\d .*: no answer within 200 ms/),

@@ -113,26 +113,34 @@ describe('Modbus driver health and scheduling (fake time)', () => {
     const t0 = Date.now();
     await vi.advanceTimersByTimeAsync(10_000);
     const tries = link.ops.filter((o) => o.unitId === 2 && o.at >= t0).map((o) => o.at - t0);
-    // Each failed poll is two attempts (retries: 1), the second sent after the first timed out
-    // (and after A's read queued before it). The next poll then waits 100, 200, 400, 800, 1600,
-    // 1600 ms, give or take the 100 ms poll timer.
-    const polls = tries.filter((_, i) => i % 2 === 0);
-    expect(tries.every((t, i) => i % 2 === 0 || t - tries[i - 1]! >= 100)).toBe(true);
-    const waits = polls.slice(1, 7).map((t, i) => t - (tries[2 * i + 1]! + 100));
+    // The first failed poll of a unit that answered before is two attempts (retries: 1), the
+    // resend sent the moment the first timed out, with no other read between them. From then
+    // on the unit is known not to answer: one attempt per poll (one timeout for the others),
+    // and the next poll waits exactly 100, 200, 400, 800, 1600, 1600 ms after the failure.
+    expect(tries[1]! - tries[0]!).toBe(100);
+    const resendAt = link.ops.findIndex((o) => o.unitId === 2 && o.at - t0 === tries[1]);
+    expect(link.ops[resendAt - 1]).toMatchObject({ unitId: 2, at: t0 + tries[0]! });
+    const polls = [tries[0]!, ...tries.slice(2)];
+    const ends = [tries[1]! + 100, ...tries.slice(2).map((t) => t + 100)];
+    const waits = polls.slice(1, 7).map((t, i) => t - ends[i]!);
     [100, 200, 400, 800, 1600, 1600].forEach((backoff, i) => {
       expect(waits[i], `wait ${i}`).toBeGreaterThanOrEqual(backoff);
-      expect(waits[i], `wait ${i}`).toBeLessThan(backoff + 100);
+      expect(waits[i], `wait ${i}`).toBeLessThan(backoff + 10); // behind A's 5 ms read at most
     });
-    expect(r.health.filter((h) => h.machineId === 'B').map((h) => h.health)).toEqual([
+    // Health changes, and the detail kept current at every failed poll in between.
+    const bHealth = r.health.filter((h) => h.machineId === 'B');
+    expect(bHealth.map((h) => h.health).filter((h, i, a) => h !== a[i - 1])).toEqual([
       'online',
       'degraded',
       'offline',
     ]);
-    const offlineAt = r.health.find((h) => h.machineId === 'B' && h.health === 'offline')!;
-    expect(offlineAt.at - t0).toBe(tries[5]! + 100);
+    const offlineAt = bHealth.find((h) => h.health === 'offline')!;
+    expect(offlineAt.at - t0).toBe(tries[3]! + 100);
     expect(offlineAt.detail).toMatch(
       /no answer within 100 ms \(3 failed polls in a row; next poll in 400 ms\)/,
     );
+    expect(bHealth.at(-1)!.detail).toMatch(/failed polls in a row; next poll in 1600 ms\)/);
+    expect(r.driver.health().B!.detail).toBe(bHealth.at(-1)!.detail);
     expect(r.statuses.at(-1)).toMatchObject({ machineId: 'B', status: 'offline' });
     // A kept polling every 100 ms throughout.
     const aPolls = link.ops.filter((o) => o.unitId === 1 && o.at >= t0).length;

@@ -109,11 +109,9 @@ describeWithPeers(['socat'], 'Modbus RTU over a virtual serial pair', () => {
     press.disconnect();
     const downAt = Date.now();
     await waitFor(() => r.healthOf(press.id) === 'offline' || undefined, 4000, 'press offline');
-    expect(r.health.filter((h) => h.machineId === press.id).map((h) => h.health)).toEqual([
-      'online',
-      'degraded',
-      'offline',
-    ]);
+    // Changes of health (a failed poll in between reports the same health with a new detail).
+    const pressHealth = r.health.filter((h) => h.machineId === press.id).map((h) => h.health);
+    expect(pressHealth.filter((h, i, a) => h !== a[i - 1])).toEqual(['online', 'degraded', 'offline']);
     const polls0 = r.driver.counters()[`${press.id}.polls`]!;
     await new Promise((res) => setTimeout(res, 3000));
     const during = r.pollTimes(cnc.id, 'state').filter((t) => t > downAt);

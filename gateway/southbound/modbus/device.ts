@@ -10,6 +10,12 @@
  * the connection itself is down the bus's reconnect backoff governs and the device is polled
  * as soon as it is back.
  *
+ * Resends: only a unit whose last poll answered gets `retries` resends of a read, and they go
+ * out at once, within the same turn on the bus (no other unit's read between them, so a poll
+ * of another unit waits for one device's timeouts, never for two devices'). A unit that has
+ * not answered yet, or failed its last poll, is asked once per poll: a dead unit costs its
+ * neighbours one timeout per its poll.
+ *
  * A read the device refuses (exception 1, 2 or 3) is split in halves until single tags are
  * left; the split is kept in the device's plan. A tag refused on its own is published as bad
  * quality with the reason, and tried again only every illegalRetryMs.
@@ -94,7 +100,11 @@ export class ModbusDevice {
   #reportedOnline = false;
   #failures = 0;
   #retryAt = 0;
+  /** The unit answered at least once since the driver started. */
+  #everAnswered = false;
   #timer: TimerHandle | undefined;
+  /** When #timer fires (clock ms). */
+  #nextTickAt = 0;
   #busy = false;
   #started = false;
   #closed = false;
@@ -163,6 +173,7 @@ export class ModbusDevice {
 
   #schedule(delay: number): void {
     if (this.#closed) return;
+    this.#nextTickAt = this.#clock.now() + delay;
     this.#timer = this.#clock.setTimeout(() => this.#tick(), delay);
   }
 
@@ -251,38 +262,50 @@ export class ModbusDevice {
     for (const s of samples) this.#sink.onSample(s);
   }
 
-  /** One read, sent again up to `retries` times while the device does not answer. */
+  /**
+   * One read, sent again up to `retries` times while the device does not answer: all in one
+   * turn on the bus, so no other read goes between a read and its resend. Resends only for a
+   * unit whose last poll answered (see the file comment).
+   */
   async #read(request: ReadRequest): Promise<ReadOutcome> {
-    const { unitId, timeoutMs, retries } = this.#s;
-    for (let attempt = 0; ; attempt++) {
-      let sentAt = 0;
-      try {
-        const data = await this.#bus.run((link) => {
+    const { unitId, timeoutMs } = this.#s;
+    const retries = this.#everAnswered && this.#failures === 0 ? this.#s.retries : 0;
+    let sentAt = 0;
+    try {
+      const data = await this.#bus.run(async (link) => {
+        for (let attempt = 0; ; attempt++) {
           sentAt = this.#clock.now();
-          return link.read(unitId, request.table, request.address, request.count, timeoutMs);
-        });
-        const at = this.#clock.now();
-        this.#counters.reads++;
-        this.#latencySumMs += at - sentAt;
-        this.#latencyMaxMs = Math.max(this.#latencyMaxMs, at - sentAt);
-        return { ok: true, data, at };
-      } catch (raw) {
-        const err =
-          raw instanceof ModbusError
-            ? raw
-            : new ModbusError(MODBUS_ERROR_CODES.connect, String(raw), {}, { cause: raw });
-        if (err.code === MODBUS_ERROR_CODES.closed) return { ok: false, err };
-        this.#counters.errors++;
-        if (err.code === MODBUS_ERROR_CODES.timeout) this.#counters.timeouts++;
-        if (err.code === MODBUS_ERROR_CODES.exception) this.#counters.exceptions++;
-        if (!isDeviceFailure(err) || attempt >= retries || this.#closed) return { ok: false, err };
-      }
+          try {
+            return await link.read(unitId, request.table, request.address, request.count, timeoutMs);
+          } catch (raw) {
+            const err = asModbusError(raw);
+            if (!isDeviceFailure(err) || attempt >= retries || this.#closed || !link.isOpen) throw err;
+            this.#countFailure(err);
+          }
+        }
+      });
+      const at = this.#clock.now();
+      this.#counters.reads++;
+      this.#latencySumMs += at - sentAt;
+      this.#latencyMaxMs = Math.max(this.#latencyMaxMs, at - sentAt);
+      return { ok: true, data, at };
+    } catch (raw) {
+      const err = asModbusError(raw);
+      if (err.code !== MODBUS_ERROR_CODES.closed) this.#countFailure(err);
+      return { ok: false, err };
     }
+  }
+
+  #countFailure(err: ModbusError): void {
+    this.#counters.errors++;
+    if (err.code === MODBUS_ERROR_CODES.timeout) this.#counters.timeouts++;
+    if (err.code === MODBUS_ERROR_CODES.exception) this.#counters.exceptions++;
   }
 
   #answered(): void {
     this.#failures = 0;
     this.#retryAt = 0;
+    this.#everAnswered = true;
     const detail = `unit ${this.#s.unitId} answered`;
     if (!this.#reportedOnline) {
       this.#reportedOnline = true;
@@ -298,7 +321,9 @@ export class ModbusDevice {
     const delay = deviceFault
       ? backoffDelay(this.#failures - 1, this.#s.pollIntervalMs, this.#s.backoffMaxMs)
       : 0;
-    this.#retryAt = deviceFault ? this.#clock.now() + delay : 0;
+    const now = this.#clock.now();
+    this.#retryAt = deviceFault ? now + delay : 0;
+    if (deviceFault) this.#backOff(now + delay);
     const offline = this.#failures >= this.#s.offlineAfter;
     const polls = this.#failures === 1 ? '1 failed poll' : `${this.#failures} failed polls in a row`;
     const detail = `${err.message} (${polls}${deviceFault ? `; next poll in ${delay} ms` : ''})`;
@@ -309,15 +334,38 @@ export class ModbusDevice {
     this.#setHealth(offline ? 'offline' : 'degraded', detail, err);
   }
 
+  /**
+   * Moves the next poll to `at`, the end of the backoff, so that the "next poll in" of the
+   * health detail is when it really happens; the polls the fixed-rate timer would have made
+   * before then are counted as skipped.
+   */
+  #backOff(at: number): void {
+    if (this.#closed) return;
+    const interval = this.#s.pollIntervalMs;
+    if (at > this.#nextTickAt) this.#counters.skipped += Math.ceil((at - this.#nextTickAt) / interval);
+    this.#clock.clearTimeout(this.#timer);
+    this.#schedule(at - this.#clock.now());
+  }
+
   #setHealth(health: MachineHealth, detail: string, err?: ModbusError): void {
+    if (health === this.#health && detail === this.#healthDetail) return;
     this.#healthDetail = detail;
-    if (health === this.#health) return;
     const was = this.#health;
     this.#health = health;
-    if (health === 'online') this.#log.info({ was }, `machine online: ${detail}`);
+    if (health === was) {
+      // Same health, new detail (the failed-poll count and the next poll): kept current for
+      // whoever shows the reason, logged only at debug level.
+      this.#log.debug(`machine still ${health}: ${detail}`);
+    } else if (health === 'online') this.#log.info({ was }, `machine online: ${detail}`);
     else this.#log.warn({ err, was }, `machine ${health}: ${detail}`);
     this.#sink.onMachineHealth?.(this.id, health, detail);
   }
+}
+
+function asModbusError(raw: unknown): ModbusError {
+  return raw instanceof ModbusError
+    ? raw
+    : new ModbusError(MODBUS_ERROR_CODES.connect, String(raw), {}, { cause: raw });
 }
 
 function describe(r: ReadRequest): string {
