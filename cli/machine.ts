@@ -1,6 +1,6 @@
 /**
  * `wanji machine list|confirm|retire|merge`: an operator's word on the machines the gateways
- * announced, straight in the hub's registry file (the hub may be running: the statistics
+ * announced (`retire E --unconfirmed` clears a flood of invented ones at once), straight in the hub's registry file (the hub may be running: the statistics
  * follow from their next computation). Each change is audited as `cli:<os user>`.
  */
 import { existsSync } from 'node:fs';
@@ -26,6 +26,10 @@ whatever its gateway sends, until it is confirmed again.
       a real machine of the enterprise (also brings a retired one back)
   wanji machine retire ENTERPRISE MACHINE [--reason R]
       gone, invented or not the enterprise's: out of every count
+  wanji machine retire ENTERPRISE --unconfirmed [--gateway G] [--reason R]
+      every unconfirmed machine of the enterprise (only those last announced by gateway G):
+      the clean-up after a gateway credential announced invented machines. Confirm the real
+      ones first; confirmed machines are not touched. One audit entry with the count.
   wanji machine merge ENTERPRISE MACHINE --into OTHER [--reason R]
       MACHINE is a duplicate id of OTHER (same enterprise): MACHINE is retired, merged into OTHER
 
@@ -34,7 +38,7 @@ Options for every subcommand:
   -d, --data-dir D  the hub's data directory (default: ./wanji-data)
   --help            this help
 
-Exit code: 0 done, 1 no such machine or the change refused, 2 usage.
+Exit code: 0 done, 1 no such machine (enterprise, gateway) or the change refused, 2 usage.
 `;
 
 const SUBCOMMANDS = ['list', 'confirm', 'retire', 'merge'] as const;
@@ -69,6 +73,8 @@ interface Parsed {
     status?: string;
     into?: string;
     reason?: string;
+    unconfirmed?: boolean;
+    gateway?: string;
     config?: string;
     'data-dir'?: string;
   };
@@ -83,6 +89,8 @@ function parse(args: string[]): Parsed | 'help' {
       status: { type: 'string' },
       into: { type: 'string' },
       reason: { type: 'string' },
+      unconfirmed: { type: 'boolean' },
+      gateway: { type: 'string' },
       config: { type: 'string', short: 'c' },
       'data-dir': { type: 'string', short: 'd' },
       help: { type: 'boolean', short: 'h' },
@@ -99,8 +107,20 @@ function parse(args: string[]): Parsed | 'help' {
     if (values.status !== undefined && !(MACHINE_STATUSES as readonly string[]).includes(values.status)) {
       throw new UsageError(`--status must be one of ${MACHINE_STATUSES.join(', ')}; got "${values.status}"`);
     }
+  } else if (s === 'retire' && values.unconfirmed === true) {
+    if (positionals.length !== 1) {
+      throw new UsageError(
+        `retire --unconfirmed needs ENTERPRISE only (got ${positionals.length} arguments); to retire one machine, leave out --unconfirmed`,
+      );
+    }
+    if (values.gateway === '') throw new UsageError('--gateway needs a gateway (edge node) id');
   } else if (positionals.length !== 2) {
-    throw new UsageError(`${s} needs ENTERPRISE and MACHINE (got ${positionals.length} arguments)`);
+    const bulk = s === 'retire' ? ' (or ENTERPRISE --unconfirmed, for every unconfirmed machine)' : '';
+    throw new UsageError(`${s} needs ENTERPRISE and MACHINE${bulk} (got ${positionals.length} arguments)`);
+  }
+  if (values.unconfirmed === true && s !== 'retire') throw new UsageError('--unconfirmed belongs to retire');
+  if (values.gateway !== undefined && values.unconfirmed !== true) {
+    throw new UsageError('--gateway belongs to retire --unconfirmed');
   }
   if (s === 'merge' && (values.into === undefined || values.into === '')) {
     throw new UsageError('merge needs --into OTHER: the machine it is a duplicate of');
@@ -175,6 +195,22 @@ export async function runMachineCommand(args: string[], io: CommandIo): Promise<
             (m.status === 'retired' ? m.retiredBy : m.confirmedBy) ?? '-',
           ]),
         ])}\n`,
+      );
+      return 0;
+    }
+    if (sub === 'retire' && values.unconfirmed === true) {
+      const enterprise = positionals[0]!;
+      const b = registry.retireUnconfirmedMachines(
+        enterprise,
+        values.gateway === undefined ? {} : { gateway: values.gateway },
+        by,
+      );
+      const of = b.gateway === null ? '' : ` last announced by gateway ${b.gateway}`;
+      const shown = b.retired > b.ids.length ? ` (the first ${b.ids.length})` : '';
+      io.stdout.write(
+        b.retired === 0
+          ? `${enterprise}: no unconfirmed machines${of} to retire\n`
+          : `${enterprise}: retired ${b.retired} unconfirmed machine${b.retired === 1 ? '' : 's'}${of}: ${b.ids.join(', ')}${shown}\n`,
       );
       return 0;
     }

@@ -52,6 +52,8 @@ export interface GatewaySummary {
   readonly counters: Readonly<Record<string, number>>;
   /** How many machines the gateway reports online, degraded and offline. */
   readonly devices: DeviceHealthCounts;
+  /** Each machine's reported health (`Devices/<id>/Health`) and when it last changed (ms). */
+  readonly deviceHealth: ReadonlyMap<string, { readonly health: DeviceHealth; readonly at: number }>;
   /** When a gateway metric last changed; null when it never published any. */
   readonly metricsAt: number | null;
 }
@@ -83,6 +85,7 @@ const PREFIX = 'Gateway/';
 export function summarize(metrics: readonly GatewayMetric[]): GatewaySummary {
   const counters: Record<string, number> = {};
   const devices: DeviceHealthCounts = { online: 0, degraded: 0, offline: 0 };
+  const deviceHealth = new Map<string, { health: DeviceHealth; at: number }>();
   let software: string | null = null;
   let metricsAt: number | null = null;
   for (const m of metrics) {
@@ -92,14 +95,44 @@ export function summarize(metrics: readonly GatewayMetric[]): GatewaySummary {
       counters[GATEWAY_KEY_BY_NAME.get(m.name) ?? m.name.slice(PREFIX.length)] = m.value;
     } else if (isDeviceHealth(m.value)) {
       const parsed = parseNodeMetricName(m.name);
-      if (parsed?.kind === 'device' && parsed.field === DEVICE_HEALTH_FIELD.health) devices[m.value]++;
+      if (parsed?.kind === 'device' && parsed.field === DEVICE_HEALTH_FIELD.health) {
+        devices[m.value]++;
+        deviceHealth.set(parsed.id, { health: m.value, at: m.at });
+      }
     }
   }
-  return { software, counters, devices, metricsAt };
+  return { software, counters, devices, metricsAt, deviceHealth };
 }
 
-/** Per machine and per connection, from the `Devices/*` and `Connections/*` metrics. */
-export function details(metrics: readonly GatewayMetric[]): {
+/**
+ * The summary as it stands with the gateway's own state: the `Devices/<id>/Health` a gateway
+ * published last stay in the registry after its death (NDEATH), but a dead gateway reads
+ * nothing, so all its machines count as offline then (issue 10: the list showed them online).
+ */
+export function asOfGateway(s: GatewaySummary, gatewayOnline: boolean): GatewaySummary {
+  if (gatewayOnline) return s;
+  const offline = s.devices.online + s.devices.degraded + s.devices.offline;
+  return {
+    ...s,
+    devices: { online: 0, degraded: 0, offline },
+    deviceHealth: new Map([...s.deviceHealth].map(([id, h]) => [id, { health: 'offline', at: h.at }])),
+  };
+}
+
+/** The reason shown for a machine of a gateway that is offline. */
+export function gatewayOfflineReason(health: DeviceHealth | null, reason: string | null): string {
+  const last = health === null ? '' : `; last reported ${health}${reason ? `: ${reason}` : ''}`;
+  return `the gateway is offline${last}`;
+}
+
+/**
+ * Per machine and per connection, from the `Devices/*` and `Connections/*` metrics. While the
+ * gateway is offline its machines are offline, the reason saying so and what was last reported.
+ */
+export function details(
+  metrics: readonly GatewayMetric[],
+  gatewayOnline = true,
+): {
   devices: DeviceHealthDetail[];
   connections: ConnectionDetail[];
 } {
@@ -151,6 +184,12 @@ export function details(metrics: readonly GatewayMetric[]): {
       case DEVICE_HEALTH_FIELD.outages:
         d.outages = num;
         break;
+    }
+  }
+  if (!gatewayOnline) {
+    for (const d of devices.values()) {
+      d.reason = gatewayOfflineReason(d.health, d.reason);
+      d.health = 'offline';
     }
   }
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

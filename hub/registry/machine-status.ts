@@ -27,7 +27,20 @@ export interface MachineChangeResult {
   readonly changed: boolean;
 }
 
+/** What a bulk retirement did (one audit entry for all of it). */
+export interface BulkRetireResult {
+  readonly enterprise: string;
+  /** The gateway (edge node id) the retirement was limited to, or null for every gateway. */
+  readonly gateway: string | null;
+  /** How many machines were retired. */
+  readonly retired: number;
+  /** The first MAX_BULK_IDS of their ids, in id order (the audit entry keeps the same). */
+  readonly ids: readonly string[];
+}
+
 export const MAX_REASON_CHARS = 500;
+/** How many ids of a bulk retirement its reply and audit entry name (a flood can be 2,000 a gateway). */
+export const MAX_BULK_IDS = 100;
 
 type Action = 'machine.confirm' | 'machine.retire' | 'machine.merge';
 
@@ -78,6 +91,92 @@ export class MachineStatusWriter {
         .run({ at: this.#clock(), actor: by.actor, enterprise, id });
       return true;
     });
+  }
+
+  /**
+   * Retires every unconfirmed machine of `enterprise` (only those last announced by `gateway`,
+   * when given): the clean-up after a gateway credential announced invented machines. One
+   * transaction, one audit entry (`machine.retire`, target `<enterprise>/*`) with the count and
+   * the first MAX_BULK_IDS ids. Confirmed machines are never touched. An enterprise that is
+   * neither declared nor has machines, or a gateway it has never had, is refused (audited).
+   */
+  retireUnconfirmed(enterprise: string, gateway: string | undefined, by: MachineChangeBy): BulkRetireResult {
+    const action = 'machine.retire';
+    const all = { enterprise, id: '*' };
+    const detail = { bulk: true, status: 'unconfirmed', ...(gateway === undefined ? {} : { gateway }) };
+    if (by.reason !== undefined && by.reason.length > MAX_REASON_CHARS) {
+      this.#refuse(action, all, by, `reason is over ${MAX_REASON_CHARS} characters`, detail);
+    }
+    const known = this.#db
+      .prepare<[string, string], { n: number }>(
+        `SELECT (SELECT count(*) FROM enterprises WHERE code = ?)
+              + (SELECT count(*) FROM machines WHERE enterprise = ?) AS n`,
+      )
+      .get(enterprise, enterprise);
+    if ((known?.n ?? 0) === 0) {
+      this.#refuse(
+        action,
+        all,
+        by,
+        `no enterprise "${enterprise}": it is not declared and has no machines`,
+        detail,
+        'WANJI_E_REGISTRY_UNKNOWN_MACHINE',
+      );
+    }
+    if (gateway !== undefined) {
+      const seen = this.#db
+        .prepare<[string, string, string, string], { n: number }>(
+          `SELECT (SELECT count(*) FROM gateways WHERE group_id = ? AND edge_node = ?)
+                + (SELECT count(*) FROM machines WHERE enterprise = ? AND gateway = ?) AS n`,
+        )
+        .get(enterprise, gateway, enterprise, gateway);
+      if ((seen?.n ?? 0) === 0) {
+        this.#refuse(
+          action,
+          all,
+          by,
+          `no gateway "${gateway}" in enterprise "${enterprise}" (GET /api/v1/gateways lists them)`,
+          detail,
+          'WANJI_E_REGISTRY_UNKNOWN_MACHINE',
+        );
+      }
+    }
+    const where = `enterprise = @enterprise AND retired_at IS NULL AND confirmed_at IS NULL${
+      gateway === undefined ? '' : ' AND gateway = @gateway'
+    }`;
+    const p = { enterprise, ...(gateway === undefined ? {} : { gateway }) };
+    const result = this.#db.transaction((): BulkRetireResult => {
+      const ids = this.#db
+        .prepare<[typeof p], { id: string }>(
+          `SELECT id FROM machines WHERE ${where} ORDER BY id LIMIT ${MAX_BULK_IDS}`,
+        )
+        .all(p)
+        .map((r) => r.id);
+      const retired = this.#db
+        .prepare(`UPDATE machines SET retired_at = @at, retired_by = @actor WHERE ${where}`)
+        .run({ ...p, at: this.#clock(), actor: by.actor }).changes;
+      this.#audit.record({
+        actor: by.actor,
+        action,
+        target: `${enterprise}/*`,
+        outcome: 'ok',
+        ...(by.source === undefined ? {} : { source: by.source }),
+        detail: {
+          ...detail,
+          from: 'unconfirmed',
+          to: 'retired',
+          count: retired,
+          ids,
+          ...(by.reason === undefined ? {} : { reason: by.reason }),
+        },
+      });
+      return { enterprise, gateway: gateway ?? null, retired, ids };
+    })();
+    this.#log.info(
+      { action, enterprise, gateway: result.gateway, actor: by.actor, retired: result.retired },
+      'unconfirmed machines retired',
+    );
+    return result;
   }
 
   /**

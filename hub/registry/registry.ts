@@ -20,7 +20,12 @@ import { type ApplyResult, IngestApplier } from './apply.js';
 import { DEFAULT_UTC_OFFSET_MIN } from './days.js';
 import { type GatewayMetricRow, type GatewaySummary, summarize, toGatewayMetric } from './gateway-metrics.js';
 import { type DeclareAudit, declarationProblems, LedgerWriter, toRow } from './ledger.js';
-import { type MachineChangeBy, type MachineChangeResult, MachineStatusWriter } from './machine-status.js';
+import {
+  type BulkRetireResult,
+  type MachineChangeBy,
+  type MachineChangeResult,
+  MachineStatusWriter,
+} from './machine-status.js';
 import {
   type EnterpriseRow,
   type GatewayRow,
@@ -378,6 +383,18 @@ export class Registry {
   /** Takes the machine out of every count until an operator confirms it again; a birth does not bring it back. */
   retireMachine(enterprise: string, id: string, by: MachineChangeBy): MachineChangeResult {
     return this.#machineStatus().retire(enterprise, id, by);
+  }
+
+  /**
+   * Retires every unconfirmed machine of `enterprise`, or only those last announced by
+   * `gateway`: after a flood of invented machines. One audit entry (machine-status.ts).
+   */
+  retireUnconfirmedMachines(
+    enterprise: string,
+    opts: { readonly gateway?: string },
+    by: MachineChangeBy,
+  ): BulkRetireResult {
+    return this.#machineStatus().retireUnconfirmed(enterprise, opts.gateway, by);
   }
 
   /** Folds the duplicate `id` into `into` (same enterprise): `id` is retired with `mergedInto`. */

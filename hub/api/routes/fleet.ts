@@ -7,9 +7,15 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
-import { details, type GatewaySummary, summarize } from '../../registry/gateway-metrics.js';
-import { MAX_REASON_CHARS, type MachineChangeBy } from '../../registry/machine-status.js';
+import { asOfGateway, details, type GatewaySummary, summarize } from '../../registry/gateway-metrics.js';
+import {
+  type BulkRetireResult,
+  MAX_BULK_IDS,
+  MAX_REASON_CHARS,
+  type MachineChangeBy,
+} from '../../registry/machine-status.js';
 import type { Gateway, MachineRecord } from '../../registry/types.js';
+import { jsonPoint } from '../../store/values.js';
 import { inScope, scopeOf } from '../access.js';
 import { outOfScope } from '../auth.js';
 import { iso, isoOrNull, parseTime, type RouteDeps } from '../deps.js';
@@ -28,6 +34,7 @@ import {
   SeriesReply,
 } from '../schemas.js';
 import { narrowList } from '../scope.js';
+import { reportedMachine, reportedMachines } from './reported-machines.js';
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
 
@@ -58,6 +65,36 @@ export const MachineChangeReply = Type.Object({
   changed: Type.Boolean({ description: 'false when the machine already was what was asked' }),
 });
 
+export const EnterpriseMachinesParams = Type.Object({ enterprise: Type.String({ minLength: 1 }) });
+export type EnterpriseMachinesParams = Static<typeof EnterpriseMachinesParams>;
+export const BulkRetireBody = Type.Object(
+  {
+    status: Type.Literal('unconfirmed', {
+      description:
+        'which machines: every unconfirmed one (required, so that no request retires machines by accident)',
+    }),
+    gateway: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'only the machines last announced by this gateway (edge node id)',
+      }),
+    ),
+    reason: Type.Optional(Reason),
+  },
+  { additionalProperties: false },
+);
+export type BulkRetireBody = Static<typeof BulkRetireBody>;
+export const BulkRetireReply = Type.Object({
+  enterprise: Type.String(),
+  status: Type.Literal('unconfirmed'),
+  gateway: Type.Union([Type.String(), Type.Null()]),
+  retired: Type.Integer({ description: 'how many machines were retired' }),
+  ids: Type.Array(Type.String(), {
+    description: `the first ${MAX_BULK_IDS} ids retired, in id order; GET /api/v1/machines?status=retired lists all`,
+  }),
+});
+
 /** The registry's refusals of a machine change (already audited there), with their status. */
 const CHANGE_STATUS: Readonly<Record<string, number>> = {
   WANJI_E_REGISTRY_UNKNOWN_MACHINE: 404,
@@ -69,6 +106,7 @@ const NO_SUMMARY: GatewaySummary = {
   counters: {},
   devices: { online: 0, degraded: 0, offline: 0 },
   metricsAt: null,
+  deviceHealth: new Map(),
 };
 
 export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -114,6 +152,20 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return m;
   };
 
+  /**
+   * A machine its gateway reports but never announced (reported-machines.ts); outside the
+   * scope, 404 like a missing one (and audited), as findMachine does.
+   */
+  const findReported = (req: FastifyRequest, p: MachineParams) => {
+    if (registry.machine(p.enterprise, p.machine) !== undefined) return undefined;
+    const m = reportedMachine(registry, {}, p.enterprise, p.machine);
+    if (m !== undefined && !inScope(scopeOf(req.principal), m.enterprise, m.region)) {
+      const message = `no machine "${p.machine}" in enterprise "${p.enterprise}"`;
+      throw outOfScope(audit, req, `machine ${m.enterprise}/${m.id}`, message);
+    }
+    return m;
+  };
+
   /** Region of each declared enterprise, for scoping gateways (a gateway's group is its enterprise). */
   const regionOf = (): Map<string, string> =>
     new Map(registry.enterprises().map((e) => [e.code, e.regionCode]));
@@ -147,7 +199,22 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
         ...(q.status === undefined ? {} : { status: q.status }),
       };
       const machines = registry.machines({ ...filter, limit: q.limit, offset: q.offset });
-      return { total: registry.countMachines(filter), machines: machines.map((m) => machineJson(m, now)) };
+      const total = registry.countMachines(filter);
+      // After the announced machines, those a gateway reports but never announced (issue 10).
+      const reported = reportedMachines(registry, scopeOf(req.principal), {
+        ...narrowed.filter,
+        ...(q.industry === undefined ? {} : { industry: q.industry }),
+        ...(q.online === undefined ? {} : { online: q.online }),
+        ...(q.status === undefined ? {} : { status: q.status }),
+      });
+      const from = Math.max(0, q.offset - total);
+      return {
+        total: total + reported.length,
+        machines: [
+          ...machines.map((m) => machineJson(m, now)),
+          ...reported.slice(from, from + q.limit - machines.length),
+        ],
+      };
     },
   );
 
@@ -162,8 +229,11 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (req) => {
+      const reported = findReported(req, req.params);
+      if (reported !== undefined) return { machine: reported, latest: [] };
       const m = findMachine(req, req.params);
-      return { machine: machineJson(m, clock()), latest: await store.latest(m.enterprise, m.id) };
+      const latest = await store.latest(m.enterprise, m.id);
+      return { machine: machineJson(m, clock()), latest: latest.map(jsonPoint) };
     },
   );
 
@@ -179,6 +249,15 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (req) => {
+      const reported = findReported(req, req.params);
+      if (reported !== undefined) {
+        return {
+          enterprise: reported.enterprise,
+          machine: reported.id,
+          metric: req.query.metric,
+          points: [],
+        };
+      }
       const m = findMachine(req, req.params);
       const from = parseTime('from', req.query.from);
       const to = parseTime('to', req.query.to);
@@ -190,7 +269,13 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
         ...(from === undefined ? {} : { from }),
         ...(to === undefined ? {} : { to }),
       });
-      return { enterprise: m.enterprise, machine: m.id, metric: req.query.metric, points };
+      // An integer beyond ±(2^53−1) leaves as a string of its digits (docs/api.md).
+      return {
+        enterprise: m.enterprise,
+        machine: m.id,
+        metric: req.query.metric,
+        points: points.map(jsonPoint),
+      };
     },
   );
 
@@ -228,7 +313,9 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
         gateways: registry
           .gateways()
           .filter((g) => inScope(scope, g.group, region.get(g.group)))
-          .map((g) => gatewayJson(g, summaries.get(`${g.group}/${g.edgeNode}`))),
+          .map((g) =>
+            gatewayJson(g, asOfGateway(summaries.get(`${g.group}/${g.edgeNode}`) ?? NO_SUMMARY, g.online)),
+          ),
       };
     },
   );
@@ -252,9 +339,9 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
         throw outOfScope(audit, req, `gateway ${group}/${node}`, message);
       }
       const metrics = registry.gatewayMetrics(group, node);
-      const { devices, connections } = details(metrics);
+      const { devices, connections } = details(metrics, g.online);
       return {
-        gateway: gatewayJson(g, summarize(metrics)),
+        gateway: gatewayJson(g, asOfGateway(summarize(metrics), g.online)),
         devices: devices.map((d) => ({ ...d, healthAt: isoOrNull(d.healthAt) })),
         connections,
         metrics: metrics.map((m) => ({ name: m.name, value: m.value, updatedAt: iso(m.at) })),
@@ -264,7 +351,8 @@ export function fleetRoutes(app: FastifyInstance, deps: RouteDeps): void {
 }
 
 /**
- * `POST /api/v1/machines/:enterprise/:machine/confirm|retire|merge` (access manage): the
+ * `POST /api/v1/machines/:enterprise/:machine/confirm|retire|merge` and
+ * `POST /api/v1/machines/:enterprise/retire` (every unconfirmed one; access manage): the
  * registry writes each change with its audit entry, and audits its own refusals; the error
  * handler audits what the schemas refuse and a machine outside the scope.
  */
@@ -274,12 +362,29 @@ function machineChangeRoutes(
   machineJson: (m: MachineRecord, now: number) => Static<typeof Machine>,
   findMachine: (req: FastifyRequest, p: MachineParams) => MachineRecord,
 ): void {
-  const { registry, clock } = deps;
+  const { registry, clock, audit } = deps;
   const by = (req: FastifyRequest, reason: string | undefined): MachineChangeBy => ({
     actor: actorOf(req),
     source: req.ip,
     ...(reason === undefined ? {} : { reason }),
   });
+  /** Answers the registry's own refusal (audited there already); anything else is thrown on. */
+  const refused = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
+    const status = err instanceof HubError ? CHANGE_STATUS[err.code] : undefined;
+    if (!(err instanceof HubError) || status === undefined) throw err;
+    req.log.warn(
+      {
+        code: err.code,
+        reason: err.message,
+        actor: actorOf(req),
+        method: req.method,
+        path: pathOf(req),
+        ip: req.ip,
+      },
+      'API request refused',
+    );
+    return sendError(reply, status, err.code, err.message);
+  };
   const answer = (
     req: FastifyRequest,
     reply: FastifyReply,
@@ -289,20 +394,7 @@ function machineChangeRoutes(
       const r = change();
       return { machine: machineJson(r.machine, clock()), changed: r.changed };
     } catch (err) {
-      const status = err instanceof HubError ? CHANGE_STATUS[err.code] : undefined;
-      if (!(err instanceof HubError) || status === undefined) throw err;
-      req.log.warn(
-        {
-          code: err.code,
-          reason: err.message,
-          actor: actorOf(req),
-          method: req.method,
-          path: pathOf(req),
-          ip: req.ip,
-        },
-        'API request refused',
-      );
-      return sendError(reply, status, err.code, err.message);
+      return refused(req, reply, err);
     }
   };
   /** confirm and retire take an optional body: none at all reads as `{}`. */
@@ -345,6 +437,42 @@ function machineChangeRoutes(
     async (req, reply) => {
       const m = findMachine(req, req.params);
       return answer(req, reply, () => registry.retireMachine(m.enterprise, m.id, by(req, req.body?.reason)));
+    },
+  );
+
+  app.post<{ Params: EnterpriseMachinesParams; Body: BulkRetireBody }>(
+    '/api/v1/machines/:enterprise/retire',
+    {
+      config: { access: 'manage', action: 'machine.retire' },
+      schema: {
+        summary:
+          'retire every unconfirmed machine of an enterprise (or of one of its gateways): after a flood of invented machines; one audit entry',
+        params: EnterpriseMachinesParams,
+        body: BulkRetireBody,
+        response: { 200: BulkRetireReply, ...errors, 413: ErrorReply, 415: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const { enterprise } = req.params;
+      // The same answer for an enterprise that does not exist and one outside the scope.
+      const message = `no enterprise "${enterprise}": it is not declared and has no machines`;
+      const declared = registry.enterprise(enterprise);
+      if (declared === undefined && registry.countMachines({ enterprise }) === 0) {
+        throw new HubError('WANJI_E_API_NOT_FOUND', message);
+      }
+      if (!inScope(scopeOf(req.principal), enterprise, declared?.regionCode)) {
+        throw outOfScope(audit, req, `enterprise ${enterprise}`, message);
+      }
+      try {
+        const r: BulkRetireResult = registry.retireUnconfirmedMachines(
+          enterprise,
+          req.body.gateway === undefined ? {} : { gateway: req.body.gateway },
+          by(req, req.body.reason),
+        );
+        return { ...r, status: 'unconfirmed' as const };
+      } catch (err) {
+        return refused(req, reply, err);
+      }
     },
   );
 
