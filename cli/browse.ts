@@ -2,10 +2,9 @@
  * `wanji browse <endpoint>`: the address space of an OPC UA server as a tree, its endpoints,
  * or a `tags:` list for a gateway config.
  */
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_DATA_DIR } from '../gateway/config/schema.js';
 import {
   type BrowseConnection,
   browseTree,
@@ -51,10 +50,14 @@ Security, as in a connection of the gateway config (docs/opcua.md):
   --security-policy P     ${SECURITY_POLICIES.filter((p) => p !== 'None').join(', ')}
   --username U, --password P
   --user-certificate F, --user-private-key F
-  --data-dir DIR          the gateway's data directory: its PKI folder DIR/pki is used, so
-                          a server certificate trusted there is trusted here (default ${DEFAULT_DATA_DIR})
-  --pki-dir DIR           the PKI folder itself
-  --application-uri URI   the client's application URI (default urn:wanji:gateway:<host name>)
+  --data-dir DIR          the gateway's data directory: its PKI folder DIR/pki is used, with the
+                          gateway's own certificate and application URI, so a server that
+                          trusts the gateway trusts browse, and the reverse
+  --pki-dir DIR           the PKI folder itself (without either: browse's own,
+                          $XDG_DATA_HOME/wanji/browse-pki or ~/.local/share/wanji/browse-pki)
+  --application-uri URI   the client's application URI: the one in the PKI folder's certificate
+                          (default); a different one is refused (see wanji pki renew). A new
+                          folder gets this, else urn:wanji:gateway:<host name>
   --timeout-ms N          request timeout (default 10000)
   -h, --help              this text
 
@@ -62,6 +65,18 @@ Exit codes: 0 done, 1 failed (server unreachable, refused, node unknown), 2 bad 
 `;
 
 class UsageError extends Error {}
+
+/**
+ * Browse's own PKI folder when no gateway's is named: a per-user place (XDG data directory),
+ * never a folder made in whatever directory the command runs in.
+ */
+export function browsePkiDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base =
+    env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== ''
+      ? env.XDG_DATA_HOME
+      : join(homedir(), '.local', 'share');
+  return join(base, 'wanji', 'browse-pki');
+}
 
 const OPTIONS = {
   node: { type: 'string' },
@@ -143,8 +158,9 @@ function parse(args: string[]): BrowseArgs {
     userPrivateKey: v['user-private-key'],
     acceptUnknownServerCertificate: false,
     timeoutMs: int('timeout-ms', v['timeout-ms'], 100, 600_000, 10_000),
-    pkiDir: v['pki-dir'] ?? join(v['data-dir'] ?? DEFAULT_DATA_DIR, 'pki'),
-    applicationUri: v['application-uri'] ?? `urn:wanji:gateway:${hostname()}`,
+    pkiDir: v['pki-dir'] ?? (v['data-dir'] === undefined ? browsePkiDir() : join(v['data-dir'], 'pki')),
+    ...(v['application-uri'] === undefined ? {} : { applicationUri: v['application-uri'] }),
+    defaultApplicationUri: `urn:wanji:gateway:${hostname()}`,
   };
   const issues = opcuaConnectionIssues(connection, '');
   if (issues.length > 0) {

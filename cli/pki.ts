@@ -1,7 +1,8 @@
 /**
- * `wanji pki list|trust`: the OPC UA client's certificate folder. A server certificate the
+ * `wanji pki list|trust|renew`: the OPC UA client's certificate folder. A server certificate the
  * gateway refused lands in <pki>/rejected; `trust` moves it to <pki>/trusted/certs, and the
- * gateway uses it at its next connection attempt (no restart).
+ * gateway uses it at its next connection attempt (no restart). `renew` is the only way the
+ * gateway's own certificate is replaced.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import {
   type CertificateInfo,
   listPki,
   pkiPaths,
+  renewCertificate,
   trustCertificate,
 } from '../gateway/southbound/opcua/pki.js';
 import type { CommandIo } from './io.js';
@@ -18,17 +20,23 @@ import type { CommandIo } from './io.js';
 const USAGE = `Usage: wanji pki <command> [options]
 
 The OPC UA client certificates of a gateway: its own, the server certificates it trusts,
-and those it has rejected.
+and those it has rejected. The own certificate is the identity of every client that uses the
+folder (the gateway's connections, wanji browse --data-dir): its application URI is theirs.
 
 Commands:
   list                        show own, trusted and rejected certificates with thumbprints
   trust <thumbprint|file>     trust a rejected certificate (a unique prefix of its thumbprint)
                               or a certificate file (PEM or DER) the server's owner gave you
+  renew                       replace the gateway's own certificate on purpose (it expires, or
+                              the application URI changes); the old one is kept as *.old.
+                              Servers that trusted the old one must then trust the new one
 
 Options:
   --data-dir DIR   the gateway's data directory; the PKI folder is DIR/pki
                    (default ${DEFAULT_DATA_DIR})
   --pki-dir DIR    the PKI folder itself, for a connection with its own pkiDir
+  --application-uri URI
+                   with renew: the new certificate's application URI (default: the old one's)
   -h, --help       this text
 
 Exit codes: 0 done, 1 failed (e.g. no such rejected certificate), 2 bad arguments.
@@ -41,10 +49,11 @@ interface PkiArgs {
   readonly command: string | undefined;
   readonly target: string | undefined;
   readonly pkiDir: string;
+  readonly applicationUri: string | undefined;
 }
 
 function parse(args: string[]): PkiArgs {
-  let values: { 'data-dir'?: string; 'pki-dir'?: string; help?: boolean };
+  let values: { 'data-dir'?: string; 'pki-dir'?: string; 'application-uri'?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -54,6 +63,7 @@ function parse(args: string[]): PkiArgs {
       options: {
         'data-dir': { type: 'string' },
         'pki-dir': { type: 'string' },
+        'application-uri': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -62,11 +72,18 @@ function parse(args: string[]): PkiArgs {
   }
   const [command, target, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  if (values['application-uri'] !== undefined && command !== 'renew')
+    throw new UsageError('--application-uri goes with renew');
+  if (values['application-uri'] !== undefined && !/^[a-z][a-z0-9+.-]*:\S+$/i.test(values['application-uri']))
+    throw new UsageError(
+      `--application-uri must be a URI such as urn:wanji:gateway:GW-1; got "${values['application-uri']}"`,
+    );
   return {
     help: values.help === true,
     command,
     target,
     pkiDir: values['pki-dir'] ?? join(values['data-dir'] ?? DEFAULT_DATA_DIR, 'pki'),
+    applicationUri: values['application-uri'],
   };
 }
 
@@ -92,7 +109,9 @@ export async function runPkiCommand(args: string[], io: CommandIo): Promise<numb
       const out = [
         `PKI folder: ${a.pkiDir}`,
         'own:',
-        l.own === undefined ? '  (none yet: made when the gateway first connects)' : line(l.own),
+        l.own === undefined
+          ? '  (none yet: made when the gateway first connects, or wanji browse first uses the folder)'
+          : line(l.own),
         `trusted (${l.trusted.length}):`,
         ...l.trusted.map(line),
         `rejected (${l.rejected.length}):`,
@@ -109,6 +128,19 @@ export async function runPkiCommand(args: string[], io: CommandIo): Promise<numb
         `trusted ${c.thumbprint} ${c.subject} (${c.applicationUri ?? 'no application URI'})\n` +
           `  now in ${pkiPaths(a.pkiDir).trusted}; the gateway uses it at its next connection attempt\n`,
       );
+      return 0;
+    }
+    if (a.command === 'renew' && a.target === undefined) {
+      const r = await renewCertificate(a.pkiDir, a.applicationUri, io.logger);
+      const out = [
+        r.old === undefined
+          ? `no certificate was there; made ${r.made.thumbprint}`
+          : `set aside ${r.old.thumbprint} (${r.old.applicationUri ?? 'no application URI'}), kept as *.old`,
+        `new certificate ${r.made.thumbprint} ${r.made.subject} (${r.made.applicationUri ?? 'no application URI'})`,
+        `  file ${r.made.file}`,
+        `  servers must trust it now; for those that want DER: openssl x509 -in ${r.made.file} -outform der -out wanji-gateway.der`,
+      ];
+      io.stdout.write(`${out.join('\n')}\n`);
       return 0;
     }
   } catch (err) {

@@ -16,10 +16,11 @@ import {
   OPCUAClient,
   ReferenceTypeIds,
   resolveNodeId,
+  VariantArrayType,
 } from 'node-opcua';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
-import { openPki } from './pki.js';
+import { type OpenPki, openPki } from './pki.js';
 import type { OpcuaConnectionConfig } from './schema.js';
 import { classifyConnectError, messageSecurity, userIdentity } from './security.js';
 
@@ -34,20 +35,22 @@ export type BrowseConnection = Pick<
   | 'userPrivateKey'
   | 'acceptUnknownServerCertificate'
   | 'timeoutMs'
-> & { readonly pkiDir: string; readonly applicationUri: string };
+> & {
+  readonly pkiDir: string;
+  /** Given on the command line: must be the PKI folder's (see openPki). */
+  readonly applicationUri?: string;
+  /** When the PKI folder has no certificate yet. */
+  readonly defaultApplicationUri: string;
+};
 
-function newClient(c: BrowseConnection, pki?: Awaited<ReturnType<typeof openPki>>): OPCUAClient {
+function newClient(c: BrowseConnection, pki: OpenPki): OPCUAClient {
   return OPCUAClient.create({
     applicationName: 'wanji-browse',
-    applicationUri: c.applicationUri,
-    ...(pki === undefined
-      ? {}
-      : {
-          clientCertificateManager: pki.manager,
-          certificateFile: pki.paths.certificateFile,
-          privateKeyFile: pki.paths.privateKeyFile,
-        }),
-    ...messageSecurity(c as OpcuaConnectionConfig),
+    applicationUri: pki.applicationUri,
+    clientCertificateManager: pki.manager,
+    certificateFile: pki.paths.certificateFile,
+    privateKeyFile: pki.paths.privateKeyFile,
+    ...messageSecurity(c),
     endpointMustExist: false,
     defaultTransactionTimeout: c.timeoutMs,
     transportTimeout: c.timeoutMs,
@@ -61,15 +64,20 @@ export async function withBrowseSession<T>(
   log: Logger,
   fn: (session: ClientSession) => Promise<T>,
 ): Promise<T> {
-  const pki = await openPki(c.pkiDir, c.applicationUri, c.acceptUnknownServerCertificate, log);
+  const pki = await openPki(
+    c.pkiDir,
+    { applicationUri: c.applicationUri, defaultUri: c.defaultApplicationUri, who: 'wanji browse' },
+    c.acceptUnknownServerCertificate,
+    log,
+  );
   const client = newClient(c, pki);
   try {
     let session: ClientSession;
     try {
       await client.connect(c.endpoint);
-      session = await client.createSession(userIdentity(c as OpcuaConnectionConfig));
+      session = await client.createSession(userIdentity(c));
     } catch (err) {
-      throw classifyConnectError(err, c as OpcuaConnectionConfig, pki.paths.root);
+      throw classifyConnectError(err, c, pki.paths.root);
     }
     try {
       return await fn(session);
@@ -126,6 +134,11 @@ export interface BrowseNode {
   readonly nodeClass: string;
   /** Variables: the built-in type of their value ("Double", "LocalizedText", …), "[]" for arrays. */
   datatype?: string;
+  /**
+   * Variables whose DataType is abstract (BaseDataType, Number, …): that type's name. `datatype`
+   * is then the type of the value the server holds now.
+   */
+  declaredType?: string;
   readonly children: BrowseNode[];
 }
 
@@ -134,6 +147,46 @@ const BASIC_NAMES: Readonly<Partial<Record<DataType, string>>> = Object.fromEntr
     .filter(([, v]) => typeof v === 'number')
     .map(([k, v]) => [v, k]),
 );
+
+/** DataTypes that say nothing of the value: its type is that of the Variant the server sends. */
+const ABSTRACT: ReadonlySet<DataType> = new Set([DataType.Null, DataType.Variant]);
+
+async function displayName(
+  session: ClientSession,
+  typeId: NodeId | undefined,
+  cache: Map<string, string | undefined>,
+): Promise<string | undefined> {
+  if (typeId === undefined || typeId === null) return undefined;
+  const key = typeId.toString();
+  if (!cache.has(key)) {
+    const [dv] = await session.read([{ nodeId: typeId, attributeId: AttributeIds.BrowseName }]);
+    const name: unknown = dv?.value.value?.name;
+    cache.set(key, typeof name === 'string' ? name : undefined);
+  }
+  return cache.get(key);
+}
+
+/**
+ * Variables of an abstract DataType (open62541's `current-time-datasource` is a BaseDataType):
+ * one Read of their values tells the built-in type they really carry, as a commissioning
+ * engineer looking at the value would. One without a value yet is shown with its declared type.
+ */
+async function typeFromValue(session: ClientSession, nodes: readonly BrowseNode[]): Promise<void> {
+  if (nodes.length === 0) return;
+  const values = await session.read(
+    nodes.map((n) => ({ nodeId: n.nodeId, attributeId: AttributeIds.Value })),
+  );
+  for (const [k, n] of nodes.entries()) {
+    const variant = values[k]?.value;
+    const name = variant === undefined ? undefined : BASIC_NAMES[variant.dataType];
+    if (variant === undefined || variant.dataType === DataType.Null || name === undefined) {
+      n.datatype = `${n.declaredType}, no value yet`;
+      n.declaredType = undefined;
+      continue;
+    }
+    n.datatype = `${name}${variant.arrayType === VariantArrayType.Scalar ? '' : '[]'}`;
+  }
+}
 
 export interface BrowseOptions {
   readonly depth: number;
@@ -156,6 +209,7 @@ export async function browseTree(
     children: [],
   };
   const basic = new Map<string, DataType>();
+  const names = new Map<string, string | undefined>();
   let level: BrowseNode[] = [root];
   for (let d = 0; d < o.depth && level.length > 0; d++) {
     const expandable = level.filter((n) => n === root || o.standard || !/^i=\d+$/.test(n.nodeId));
@@ -197,6 +251,7 @@ export async function browseTree(
         { nodeId: v.nodeId, attributeId: AttributeIds.ValueRank },
       ]),
     );
+    const abstract: BrowseNode[] = [];
     for (const [k, v] of variables.entries()) {
       const typeId = attrs[2 * k]?.value.value as NodeId | undefined;
       const rank = Number(attrs[2 * k + 1]?.value.value ?? -1);
@@ -208,7 +263,12 @@ export async function browseTree(
         type = basic.get(key);
       }
       v.datatype = `${BASIC_NAMES[type ?? DataType.Null] ?? '?'}${rank >= 0 ? '[]' : ''}`;
+      if (type === undefined || ABSTRACT.has(type)) {
+        v.declaredType = (await displayName(session, typeId, names)) ?? v.datatype;
+        abstract.push(v);
+      }
     }
+    await typeFromValue(session, abstract);
     level = next;
   }
   return root;
@@ -218,7 +278,8 @@ export async function browseTree(
 export function formatTree(root: BrowseNode): string {
   const lines: string[] = [];
   const walk = (n: BrowseNode, indent: string) => {
-    const type = n.datatype === undefined ? '' : `  ${n.datatype}`;
+    const declared = n.declaredType === undefined ? '' : ` (declared ${n.declaredType}; type of its value)`;
+    const type = n.datatype === undefined ? '' : `  ${n.datatype}${declared}`;
     lines.push(`${indent}${n.browseName}  ${n.nodeId}${type}`);
     for (const c of n.children) walk(c, `${indent}  `);
   };
@@ -258,12 +319,15 @@ export interface Snippet {
   readonly tags: Array<{ name: string; nodeId: string; datatype: string }>;
   /** Variables left out, with why. */
   readonly skipped: string[];
+  /** Tags whose datatype was read from the value (their DataType is abstract). */
+  readonly fromValue: string[];
 }
 
 /** A tag per scalar variable under `root`, named by its path below it ("Axis1.load"). */
 export function tagsSnippet(root: BrowseNode): Snippet {
   const tags: Snippet['tags'] = [];
   const skipped: string[] = [];
+  const fromValue: string[] = [];
   const used = new Set<string>();
   const walk = (n: BrowseNode, path: string[]) => {
     for (const c of n.children) {
@@ -277,19 +341,22 @@ export function tagsSnippet(root: BrowseNode): Snippet {
           for (let i = 2; used.has(name); i++) name = `${base}_${i}`;
           used.add(name);
           tags.push({ name, nodeId: c.nodeId, datatype });
+          if (c.declaredType !== undefined)
+            fromValue.push(`${name} is declared ${c.declaredType}: ${datatype} is the type of its value now`);
         }
       }
       walk(c, p);
     }
   };
   walk(root, []);
-  return { tags, skipped };
+  return { tags, skipped, fromValue };
 }
 
 /** The snippet as YAML: a `tags:` list to paste under a machine. */
 export function snippetYaml(s: Snippet, header: string): string {
   const skipped = s.skipped.map((x) => `# skipped ${x}: not a scalar of a publishable type\n`).join('');
-  return `# ${header}\n${skipped}${stringify({ tags: s.tags }, { lineWidth: 0 })}`;
+  const fromValue = s.fromValue.map((x) => `# ${x}\n`).join('');
+  return `# ${header}\n${skipped}${fromValue}${stringify({ tags: s.tags }, { lineWidth: 0 })}`;
 }
 
 export function parseNodeId(text: string): NodeId {

@@ -28,8 +28,9 @@ import { classifyConnectError } from './security.js';
 import { convertDataValue } from './values.js';
 
 /**
- * The driver context, with what the OPC UA driver can use beyond the common one. The default
- * application URI is urn:wanji:gateway:<node> from the context's `gateway`.
+ * The driver context, with what the OPC UA driver can use beyond the common one. The application
+ * URI is the connection's `applicationUri`, else that of the certificate already in the PKI
+ * folder (which `wanji browse` may have made), else urn:wanji:gateway:<node> from `gateway`.
  */
 export interface OpcuaDriverContext extends DriverContext<OpcuaConnectionConfig> {
   /** Jitter source (default Math.random). */
@@ -66,7 +67,8 @@ export class OpcuaDriver implements Driver {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #pkiDir: string;
-  readonly #applicationUri: string;
+  /** The application URI when neither the config nor the PKI folder's certificate gives one. */
+  readonly #defaultUri: string;
   readonly #machines: MachineRuntime[];
   readonly #refs: TagRef[];
   #pki: OpenPki | undefined;
@@ -101,7 +103,7 @@ export class OpcuaDriver implements Driver {
     this.#random = ctx.random ?? Math.random;
     this.#log = ctx.logger.child({ component: 'opcua', connection: ctx.connection.id });
     this.#pkiDir = ctx.connection.pkiDir ?? join(ctx.dataDir, 'pki');
-    this.#applicationUri = ctx.connection.applicationUri ?? defaultApplicationUri(ctx.gateway?.node);
+    this.#defaultUri = defaultApplicationUri(ctx.gateway?.node);
     this.#machines = ctx.machines.map((config) => ({
       config,
       tagCount: config.tags.length,
@@ -155,10 +157,15 @@ export class OpcuaDriver implements Driver {
     let attempt = 0;
     while (!this.#closed) {
       let reason = 'OPC UA connection set-up failed';
+      let failure: OpcuaError | undefined;
       try {
         this.#pki ??= await openPki(
           this.#pkiDir,
-          this.#applicationUri,
+          {
+            applicationUri: this.#conn.applicationUri,
+            defaultUri: this.#defaultUri,
+            who: `connection ${this.connectionId}`,
+          },
           this.#conn.acceptUnknownServerCertificate,
           this.#log,
         );
@@ -176,19 +183,25 @@ export class OpcuaDriver implements Driver {
       } catch (err) {
         if (this.#closed) break;
         this.#counters.errors++;
-        const wrapped = classifyConnectError(err, this.#conn, this.#pkiDir);
-        this.#log.error({ err: wrapped }, 'OPC UA connection set-up failed');
+        failure = classifyConnectError(err, this.#conn, this.#pkiDir);
       }
       await this.#closeLink();
       this.#allOffline(reason);
       if (this.#closed) break;
+      const retry = attempt + 1;
       const delay = jitteredBackoff(
         attempt++,
         this.#conn.backoffMinMs,
         this.#conn.backoffMaxMs,
         this.#random,
       );
-      this.#log.info({ retryInMs: delay }, 'reconnecting to the OPC UA server');
+      // One line per attempt, however long the outage: what failed, which retry, and when.
+      if (failure !== undefined)
+        this.#log.warn(
+          { err: failure, retry, retryInMs: delay },
+          `OPC UA connection set-up failed; retry ${retry} in ${delay} ms`,
+        );
+      else this.#log.info({ retry, retryInMs: delay }, `reconnecting to the OPC UA server in ${delay} ms`);
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         this.#retryTimer = this.#clock.setTimeout(resolve, delay);
@@ -227,7 +240,7 @@ export class OpcuaDriver implements Driver {
     const link: Link = new Link({
       conn: this.#conn,
       pki: this.#pki!,
-      applicationUri: this.#applicationUri,
+      applicationUri: this.#pki!.applicationUri,
       targets: this.#refs,
       clock: this.#clock,
       random: this.#random,

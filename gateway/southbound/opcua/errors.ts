@@ -11,6 +11,8 @@ export const OPCUA_ERROR_CODES = {
   status: 'WANJI_E_OPCUA_STATUS',
   /** The server's certificate is not trusted: it was put in <pki>/rejected. */
   certificateUntrusted: 'WANJI_E_OPCUA_CERT_UNTRUSTED',
+  /** The server refused the secure channel: it may not trust the gateway's own certificate. */
+  clientRejected: 'WANJI_E_OPCUA_CLIENT_REJECTED',
   /** The server offers no endpoint with the configured security mode and policy. */
   security: 'WANJI_E_OPCUA_SECURITY',
   /** The server refused the user identity (detail: `statusCode`). */

@@ -183,11 +183,10 @@ export class Link {
   #wire(client: OPCUAClient): void {
     const internals = client as unknown as ClientInternals;
     client.on('backoff', (retry: number, delay: number) => {
-      // Said once, then every tenth try: a server that is down for hours must not flood the log.
-      const level = retry % 10 === 0 ? 'warn' : 'debug';
-      this.#log[level](
-        { endpoint: this.#o.conn.endpoint, retry, delayMs: delay },
-        'OPC UA server not reachable; retrying',
+      // One line per attempt (node-opcua counts from 0), each with when the next one is due.
+      this.#log.warn(
+        { endpoint: this.#o.conn.endpoint, retry: retry + 1, retryInMs: delay },
+        `OPC UA server not reachable; retry ${retry + 1} in ${delay} ms`,
       );
     });
     client.on('connection_lost', () => {

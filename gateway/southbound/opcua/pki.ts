@@ -6,8 +6,8 @@
  *   <pki>/trusted/certs/                     server certificates the gateway trusts
  *   <pki>/rejected/                          server certificates it has refused
  *
- * Made on first use, with a self-signed certificate whose URI is the configured application URI.
- * Used by the driver and by `wanji pki`.
+ * Made on first use, with a self-signed certificate whose URI is the application URI of every
+ * client that uses the folder (gateway connections, `wanji browse`). Used by them and `wanji pki`.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
@@ -177,59 +177,143 @@ export interface OpenPki {
   readonly paths: PkiPaths;
   /** Thumbprint of the gateway's own certificate. */
   readonly thumbprint: string;
+  /** The application URI in that certificate: the identity of every client using this folder. */
+  readonly applicationUri: string;
+}
+
+/** Which application URI a client asks for: one it was configured with, or a default. */
+export interface PkiIdentity {
+  /** Configured (`applicationUri`, `--application-uri`): must match the folder's certificate. */
+  readonly applicationUri?: string | undefined;
+  /** Used only when the folder has no certificate yet. */
+  readonly defaultUri: string;
+  /** Who asks, for the message when the URIs differ: "connection opc-1", "wanji browse". */
+  readonly who: string;
+}
+
+function uriMismatch(root: string, current: CertificateInfo, wanted: string, who: string): OpcuaError {
+  const had = current.applicationUri ?? '(no application URI)';
+  return new OpcuaError(
+    OPCUA_ERROR_CODES.pki,
+    `${who} asks for application URI ${wanted}, but the PKI folder ${root} holds the certificate of ${had} (thumbprint ${current.thumbprint}), which servers may already trust; nothing was changed. ` +
+      `Either use ${had} (remove applicationUri, or set it to ${had}), or replace the certificate on purpose with \`wanji pki renew --pki-dir ${root} --application-uri ${wanted}\` (servers must then trust the new one)`,
+    { thumbprint: current.thumbprint },
+  );
+}
+
+async function makeOwnCertificate(
+  manager: OPCUACertificateManager,
+  paths: PkiPaths,
+  applicationUri: string,
+  logger: Logger,
+): Promise<CertificateInfo> {
+  const name = applicationUri.split(':').at(-1) ?? 'gateway';
+  await manager.createSelfSignedCertificate({
+    applicationUri,
+    subject: `/CN=wanji-gateway ${name}/O=Wanji`,
+    dns: [hostname()],
+    startDate: new Date(),
+    validity: 365 * 10,
+    outputFile: paths.certificateFile,
+  });
+  const made = describeCertificate(readCertificateDer(paths.certificateFile), paths.certificateFile);
+  logger.info(
+    { applicationUri, thumbprint: made.thumbprint, file: paths.certificateFile },
+    'made the application certificate',
+  );
+  return made;
+}
+
+function pkiFailure(root: string, err: unknown): OpcuaError {
+  if (err instanceof OpcuaError) return err;
+  return new OpcuaError(
+    OPCUA_ERROR_CODES.pki,
+    `cannot set up the PKI folder ${root}: ${err instanceof Error ? err.message : String(err)}`,
+    {},
+    { cause: err },
+  );
 }
 
 /**
- * Opens (making on first run) the PKI folder with an application certificate for
- * `applicationUri`. A certificate made for another URI is set aside (renamed *.old) and
- * replaced, since node-opcua and servers refuse a client whose URI differs from its certificate.
+ * Opens (making on first run) the PKI folder and its application certificate. The folder has
+ * one identity: the application URI in its certificate, made for `identity.applicationUri` or
+ * else `identity.defaultUri`. A client that asks for another URI is refused, never given a new
+ * certificate silently: servers that trusted the old one would lock the gateway out.
+ * `renewCertificate` replaces it on purpose.
  */
 export async function openPki(
   root: string,
-  applicationUri: string,
+  /** A URI alone is a configured one. */
+  wanted: PkiIdentity | string,
   acceptUnknown: boolean,
   logger: Logger,
 ): Promise<OpenPki> {
+  const identity: PkiIdentity =
+    typeof wanted === 'string' ? { applicationUri: wanted, defaultUri: wanted, who: 'this client' } : wanted;
   const paths = pkiPaths(root);
   const manager = newManager(root, acceptUnknown);
   try {
     await manager.initialize();
-    const thumbprint = await serialised(root, async () => {
-      if (existsSync(paths.certificateFile)) {
-        const current = describeCertificate(readCertificateDer(paths.certificateFile), paths.certificateFile);
-        if (current.applicationUri === applicationUri) return current.thumbprint;
-        const old = `${paths.certificateFile}.${current.thumbprint.slice(0, 8)}.old`;
-        renameSync(paths.certificateFile, old);
-        logger.warn(
-          { was: current.applicationUri, now: applicationUri, old },
-          'the application certificate names another application URI; making a new one',
-        );
-      }
-      const name = applicationUri.split(':').at(-1) ?? 'gateway';
-      await manager.createSelfSignedCertificate({
-        applicationUri,
-        subject: `/CN=wanji-gateway ${name}/O=Wanji`,
-        dns: [hostname()],
-        startDate: new Date(),
-        validity: 365 * 10,
-        outputFile: paths.certificateFile,
-      });
-      const made = describeCertificate(readCertificateDer(paths.certificateFile), paths.certificateFile);
-      logger.info(
-        { applicationUri, thumbprint: made.thumbprint, file: paths.certificateFile },
-        'made the application certificate',
-      );
-      return made.thumbprint;
+    const own = await serialised(root, async () => {
+      if (!existsSync(paths.certificateFile))
+        return makeOwnCertificate(manager, paths, identity.applicationUri ?? identity.defaultUri, logger);
+      const current = describeCertificate(readCertificateDer(paths.certificateFile), paths.certificateFile);
+      const wanted = identity.applicationUri ?? current.applicationUri;
+      if (wanted === undefined || current.applicationUri !== wanted)
+        throw uriMismatch(root, current, wanted ?? identity.defaultUri, identity.who);
+      return current;
     });
-    return { manager, paths, thumbprint };
+    return { manager, paths, thumbprint: own.thumbprint, applicationUri: own.applicationUri! };
   } catch (err) {
     await manager.dispose().catch(() => undefined);
-    if (err instanceof OpcuaError) throw err;
-    throw new OpcuaError(
-      OPCUA_ERROR_CODES.pki,
-      `cannot set up the PKI folder ${root}: ${err instanceof Error ? err.message : String(err)}`,
-      {},
-      { cause: err },
-    );
+    throw pkiFailure(root, err);
+  }
+}
+
+export interface Renewed {
+  /** The certificate set aside (renamed *.old), if there was one. */
+  readonly old: CertificateInfo | undefined;
+  readonly made: CertificateInfo;
+}
+
+/**
+ * Replaces the application certificate on purpose (`wanji pki renew`): the current one is kept
+ * as `client_certificate.pem.<thumbprint>.old`, the new one has `applicationUri` (default: the
+ * current one's) and the same key. Servers must trust the new certificate.
+ */
+export async function renewCertificate(
+  root: string,
+  applicationUri: string | undefined,
+  logger: Logger,
+): Promise<Renewed> {
+  const paths = pkiPaths(root);
+  const manager = newManager(root, false);
+  try {
+    await manager.initialize();
+    return await serialised(root, async () => {
+      const old = existsSync(paths.certificateFile)
+        ? describeCertificate(readCertificateDer(paths.certificateFile), paths.certificateFile)
+        : undefined;
+      const uri = applicationUri ?? old?.applicationUri;
+      if (uri === undefined) {
+        throw new OpcuaError(
+          OPCUA_ERROR_CODES.pki,
+          `${root} has no certificate with an application URI to renew: give --application-uri`,
+        );
+      }
+      if (old !== undefined) {
+        const file = `${paths.certificateFile}.${old.thumbprint.slice(0, 8)}.old`;
+        renameSync(paths.certificateFile, file);
+        logger.warn(
+          { was: old.applicationUri, thumbprint: old.thumbprint, old: file },
+          'set the application certificate aside',
+        );
+      }
+      return { old, made: await makeOwnCertificate(manager, paths, uri, logger) };
+    });
+  } catch (err) {
+    throw pkiFailure(root, err);
+  } finally {
+    await manager.dispose().catch(() => undefined);
   }
 }

@@ -11,7 +11,14 @@ import {
   UserTokenType,
 } from 'node-opcua';
 import { OPCUA_ERROR_CODES, OpcuaError } from './errors.js';
-import { lastRejected, pkiPaths, readCertificateDer, thumbprintOf } from './pki.js';
+import {
+  type CertificateInfo,
+  lastRejected,
+  listPki,
+  pkiPaths,
+  readCertificateDer,
+  thumbprintOf,
+} from './pki.js';
 import type { OpcuaConnectionConfig, SecurityModeName, SecurityPolicyName } from './schema.js';
 
 const MODES: Readonly<Record<SecurityModeName, MessageSecurityMode>> = {
@@ -27,7 +34,19 @@ const POLICIES: Readonly<Record<SecurityPolicyName, SecurityPolicy>> = {
   Aes256_Sha256_RsaPss: SecurityPolicy.Aes256_Sha256_RsaPss,
 };
 
-export function messageSecurity(conn: OpcuaConnectionConfig): {
+/** What of a connection's settings its security and errors depend on (browse has no more). */
+export type ConnectionSecurity = Pick<
+  OpcuaConnectionConfig,
+  | 'endpoint'
+  | 'securityMode'
+  | 'securityPolicy'
+  | 'username'
+  | 'password'
+  | 'userCertificate'
+  | 'userPrivateKey'
+>;
+
+export function messageSecurity(conn: ConnectionSecurity): {
   securityMode: MessageSecurityMode;
   securityPolicy: SecurityPolicy;
 } {
@@ -38,13 +57,13 @@ export function messageSecurity(conn: OpcuaConnectionConfig): {
 
 export type IdentityKind = 'anonymous' | 'username' | 'certificate';
 
-export function identityKind(conn: OpcuaConnectionConfig): IdentityKind {
+export function identityKind(conn: ConnectionSecurity): IdentityKind {
   if (conn.userCertificate !== undefined) return 'certificate';
   return conn.username !== undefined ? 'username' : 'anonymous';
 }
 
 /** The user identity to activate sessions with; reads the certificate files each time. */
-export function userIdentity(conn: OpcuaConnectionConfig): UserIdentityInfo {
+export function userIdentity(conn: ConnectionSecurity): UserIdentityInfo {
   if (conn.userCertificate !== undefined && conn.userPrivateKey !== undefined) {
     let privateKey: string;
     try {
@@ -87,6 +106,40 @@ export function negotiated(session: ClientSession): Negotiated {
   };
 }
 
+/** What a server answers when it refuses the client's application certificate. */
+const CLIENT_REFUSED =
+  /^Bad(SecurityChecksFailed|CertificateUntrusted|CertificateInvalid|CertificateUriInvalid|CertificateTimeInvalid|CertificateRevoked|CertificateRevocationUnknown|CertificateIssuerRevocationUnknown|CertificateUseNotAllowed)$/;
+
+/**
+ * The server refused the secure channel: most often it does not (yet) trust the gateway's
+ * certificate. Some servers (node-opcua) answer with the status; others (open62541) send it in
+ * a transport error and hang up, and node-opcua then only sees the socket close.
+ */
+function clientRefused(
+  err: unknown,
+  conn: ConnectionSecurity,
+  pkiDir: string,
+  status: string | undefined,
+): OpcuaError {
+  let own: CertificateInfo | undefined;
+  try {
+    own = pkiDir === '' ? undefined : listPki(pkiDir).own;
+  } catch {
+    own = undefined; // the message still says what to do
+  }
+  const file = own?.file ?? pkiPaths(pkiDir).certificateFile;
+  const thumbprint = own?.thumbprint ?? '<see wanji pki list>';
+  const why = status ?? 'it closed the connection while the secure channel was being opened';
+  return new OpcuaError(
+    OPCUA_ERROR_CODES.clientRejected,
+    `${conn.endpoint} refused the secure channel (${why}): the server may not trust this gateway's certificate. ` +
+      `On the server, trust the certificate with thumbprint ${thumbprint} (file ${file}, application URI ${own?.applicationUri ?? 'unknown'}); ` +
+      `many servers list it among their rejected certificates, and those that want DER take \`openssl x509 -in ${file} -outform der -out wanji-gateway.der\``,
+    { ...(status === undefined ? {} : { statusCode: status }), ...(own === undefined ? {} : { thumbprint }) },
+    { cause: err },
+  );
+}
+
 const IDENTITY_STATUS =
   /Bad(IdentityTokenRejected|IdentityTokenInvalid|UserAccessDenied|CertificateUseNotAllowed)/;
 
@@ -94,17 +147,24 @@ const IDENTITY_STATUS =
  * Sorts a failed connect or session set-up into a code with a message that says what to do.
  * `pkiDir` is the client's PKI folder, where an untrusted server certificate was put.
  */
-export function classifyConnectError(err: unknown, conn: OpcuaConnectionConfig, pkiDir: string): OpcuaError {
+export function classifyConnectError(err: unknown, conn: ConnectionSecurity, pkiDir: string): OpcuaError {
   if (err instanceof OpcuaError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const status = /\b(Bad[A-Za-z]+)\b/.exec(message)?.[1];
   const detail = status === undefined ? {} : { statusCode: status };
-  if (/server Certificate verification failed|BadCertificateUntrusted/i.test(message)) {
+  const refusedByServer = /rejected by server/i.test(message);
+  if (
+    refusedByServer &&
+    conn.securityMode !== 'None' &&
+    (status === undefined || CLIENT_REFUSED.test(status))
+  )
+    return clientRefused(err, conn, pkiDir, status);
+  if (/server Certificate verification failed|BadCertificateUntrusted/i.test(message) && !refusedByServer) {
     const rejected = pkiDir === '' ? undefined : lastRejected(pkiDir);
     const thumbprint = rejected?.thumbprint ?? '<thumbprint>';
     return new OpcuaError(
       OPCUA_ERROR_CODES.certificateUntrusted,
-      `the server certificate of ${conn.endpoint} is not trusted (${status ?? 'untrusted'}); it is in ${pkiPaths(pkiDir).rejected} as ${thumbprint}: check that thumbprint with the server's owner, then \`wanji pki trust ${thumbprint}\``,
+      `the server certificate of ${conn.endpoint} is not trusted (${status ?? 'untrusted'}); it is in ${pkiPaths(pkiDir).rejected} as ${thumbprint}: check that thumbprint with the server's owner, then \`wanji pki trust ${thumbprint}\` with \`--pki-dir ${pkiDir}\``,
       { ...detail, ...(rejected === undefined ? {} : { thumbprint: rejected.thumbprint }) },
       { cause: err },
     );
