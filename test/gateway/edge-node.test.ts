@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../gateway/clock.js';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
 import { EdgeNode, type EdgeNodeOptions } from '../../gateway/northbound/edge-node.js';
@@ -14,6 +15,7 @@ import {
   NODE_METRIC,
   nodeTopic,
 } from '../../protocol/index.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { sampleConfigObject } from './fixtures.js';
 import { testLogger, waitFor } from './helpers.js';
 import { metricValue, SparkplugSubscriber, startBroker, type TestBroker } from './mqtt-helpers.js';
@@ -50,7 +52,7 @@ describe('Sparkplug edge node', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  function edgeNode(primaryHost?: string, journal?: EdgeNodeOptions['journal']): EdgeNode {
+  function edgeNode(primaryHost?: string, journal?: EdgeNodeOptions['journal'], clock?: Clock): EdgeNode {
     const obj = sampleConfigObject();
     obj.mqtt = { url: broker.url, ...(primaryHost ? { primaryHost } : {}) };
     const config = validateGatewayConfig(obj);
@@ -63,6 +65,7 @@ describe('Sparkplug edge node', () => {
       logger: testLogger(),
       software: 'wanji test',
       ...(journal === undefined ? {} : { journal }),
+      ...(clock === undefined ? {} : { clock }),
       reconnectMinMs: 50,
       reconnectMaxMs: 200,
     });
@@ -134,25 +137,45 @@ describe('Sparkplug edge node', () => {
     expect(first).toMatchObject({ timestamp: 1000, value: 0, datatype: DataType.Double });
   });
 
+  // Issue 10: this test slept 200 and 150 ms to show that no NBIRTH came. The node now runs on a
+  // manual clock: an hour of its time passes (every timer it set fires) without a birth, and a
+  // stale STATE it counts shows it has handled its STATE subscription, so no birth is coming.
   it('waits for the primary host STATE online, and dies and starts over when it goes offline', async () => {
-    const node = edgeNode('wanji-hub');
+    const HOUR = 3_600_000;
+    const clock = new ManualClock();
+    const node = edgeNode('wanji-hub', undefined, clock);
+    /** The node has read its STATE subscription up to a stale STATE published now (retained). */
+    const handledState = async (timestamp: number) => {
+      const stale = node.status().counters.stateStale ?? 0;
+      await sub.publishState('wanji-hub', false, timestamp);
+      await waitFor(() => node.status().counters.stateStale === stale + 1 || undefined);
+    };
     await node.start();
     await waitFor(() => node.status().connected || undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    await sub.publishState('wanji-hub', false, 100);
+    await handledState(50);
+    clock.advance(HOUR);
+    expect(node.status().counters.births).toBe(0);
     expect(sub.of('NBIRTH')).toHaveLength(0);
     await sub.publishState('wanji-hub', true, 1000);
     const nbirth = await sub.next('NBIRTH');
     expect(metricValue(nbirth.payload, 'bdSeq')).toBe(0);
     // An older STATE is ignored.
+    const stale = node.status().counters.stateStale ?? 0;
     await sub.publishState('wanji-hub', false, 500);
-    await waitFor(() => node.status().counters.stateStale === 1 || undefined);
+    await waitFor(() => node.status().counters.stateStale === stale + 1 || undefined);
     expect(sub.of('NDEATH')).toHaveLength(0);
     await sub.publishState('wanji-hub', false, 2000);
     const ndeath = await sub.next('NDEATH');
     expect(metricValue(ndeath.payload, 'bdSeq')).toBe(0);
-    // It reconnects (a new session, the next bdSeq) but waits for the host again.
-    await waitFor(() => (node.status().connected && node.status().bdSeq === 1) || undefined);
-    await new Promise((r) => setTimeout(r, 150));
+    // It reconnects (a new session, the next bdSeq, after its backoff) but waits for the host again.
+    await waitFor(() => {
+      clock.advance(1_000);
+      return (node.status().connected && node.status().bdSeq === 1) || undefined;
+    });
+    await handledState(1500);
+    clock.advance(HOUR);
+    expect(node.status().counters.births).toBe(1);
     expect(sub.of('NBIRTH')).toHaveLength(1);
     await sub.publishState('wanji-hub', true, 3000);
     await waitFor(() => sub.of('NBIRTH')[1]);

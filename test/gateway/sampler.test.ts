@@ -102,6 +102,35 @@ describe('sampler', () => {
     expect(sampler.counters().suppressed).toBe(2);
   });
 
+  // Issue 10: the check `> deadband` could become `>= deadband` and every test above still passed.
+  // docs/gateway.md: published "only when it moved more than this": a move of exactly the
+  // deadband (0.5 here; every value below is exact in binary) is not news, either way.
+  it('does not publish a move of exactly the deadband, up or down; just past it, it does', () => {
+    sampler.onMachineStatus(CNC, 'online', 'connected');
+    sample(CNC, 'state', 3);
+    sample(CNC, 'spindleSpeed', 100);
+    sampler.flush();
+    out.take();
+    for (const v of [100.5, 99.5, 100.5]) {
+      sample(CNC, 'spindleSpeed', v);
+      sampler.flush();
+    }
+    expect(out.take()).toEqual([]);
+    expect(sampler.counters().suppressed).toBe(3);
+    const past = 100.5 + 2 ** -20; // a hair past the deadband from 100 (exact in binary too)
+    sample(CNC, 'spindleSpeed', past);
+    sampler.flush();
+    sample(CNC, 'spindleSpeed', past - 0.5); // exactly the deadband down from the new value
+    sampler.flush();
+    sample(CNC, 'spindleSpeed', past - 0.5 - 2 ** -20); // a hair past it: published
+    sampler.flush();
+    expect(out.take()).toEqual([
+      { kind: 'data', machine: CNC, metrics: { 'Signals/spindleSpeed': past } },
+      { kind: 'data', machine: CNC, metrics: { 'Signals/spindleSpeed': 100 } },
+    ]);
+    expect(sampler.counters().suppressed).toBe(4);
+  });
+
   it('publishes any change without a deadband, a quality change, and bad quality as null', () => {
     sampler.onMachineStatus(CNC, 'online', 'connected');
     sample(CNC, 'state', 2);

@@ -13,6 +13,7 @@ import {
   type HostState,
   stateTopic,
 } from '../../protocol/index.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
 
 const NULL_SINK: HostSink = { samples() {}, event() {}, deviceActivity() {}, gatewayActivity() {} };
@@ -308,56 +309,6 @@ describe('Sparkplug host in the hub', () => {
     expect(hub.registry.machine('beta', 'd1')?.dead).toBe(false);
   });
 
-  it('asks for a rebirth after a seq gap stays open for the reorder timeout, not before', async () => {
-    const gw = await edge('acme', 'gw-seq');
-    const base = hub.host.counters.messages;
-    const gaps = hub.host.counters.seqGaps;
-    await gw.nbirth();
-    await gw.dbirth('s1', cncBirth(Date.now())); // seq 1
-    await gw.ddata('s1', [{ alias: 6, datatype: DataType.Double, value: 1 }], { seq: 3 }); // 2 is missing
-    await received(base + 3);
-    expect(hub.host.counters.seqGaps).toBe(gaps + 1);
-    expect(gw.rebirthRequests()).toBe(0);
-    const started = Date.now();
-    await waitFor(() => gw.rebirthRequests() === 1, 'rebirth NCMD');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
-    const cmd = gw.commands[0]!;
-    expect(cmd.topic).toBe('spBv1.0/acme/NCMD/gw-seq');
-    expect(cmd.payload.metrics).toMatchObject([
-      { name: 'Node Control/Rebirth', datatype: DataType.Boolean, value: true },
-    ]);
-  });
-
-  it('does not ask for a rebirth when the missing message arrives within the reorder timeout', async () => {
-    const gw = await edge('acme', 'gw-reorder');
-    const base = hub.host.counters.messages;
-    await gw.nbirth();
-    await gw.dbirth('r1', cncBirth(Date.now())); // seq 1
-    await gw.ddata('r1', [{ alias: 6, datatype: DataType.Double, value: 3 }], { seq: 3 });
-    await gw.ddata('r1', [{ alias: 6, datatype: DataType.Double, value: 2 }], { seq: 2 });
-    await received(base + 4);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(gw.rebirthRequests()).toBe(0);
-    expect(hub.host.counters.reorderedMessages).toBeGreaterThanOrEqual(1);
-  });
-
-  it('asks for a rebirth on data before birth and on unknown aliases, rate-limited per node', async () => {
-    const gw = await edge('gamma', 'gw1');
-    const base = hub.host.counters.messages;
-    await gw.ddata('x', [{ alias: 1, datatype: DataType.Int32, value: 1 }], { seq: 5 }); // host never saw a birth
-    await waitFor(() => gw.rebirthRequests() === 1, 'rebirth for data before birth');
-    await gw.nbirth();
-    await gw.dbirth('x', cncBirth(Date.now()));
-    await gw.ddata('x', [{ alias: 99, datatype: DataType.Int32, value: 1 }]);
-    await gw.ddata('x', [{ alias: 98, datatype: DataType.Int32, value: 1 }]);
-    await received(base + 5);
-    expect(hub.host.counters.unknownAliases).toBeGreaterThanOrEqual(2);
-    // Deferred by the 400 ms rate limit, then sent once.
-    await waitFor(() => gw.rebirthRequests() === 2, 'rate-limited rebirth for unknown alias');
-    await new Promise((r) => setTimeout(r, 450));
-    expect(gw.rebirthRequests()).toBe(2);
-  });
-
   it('counts and drops malformed payloads and topics; the next good message still works', async () => {
     const gw = await edge('acme', 'gw-bad');
     const base = hub.host.counters.messages;
@@ -380,5 +331,124 @@ describe('Sparkplug host in the hub', () => {
     });
     expect(points.at(-1)).toEqual({ ts: 1_700_000_009_000, value: 77 });
     expect(hub.host.health().status).toBe('up');
+  });
+});
+
+/**
+ * The host's reorder and rebirth timers on a clock of the test's own (issue 10: these tests slept
+ * 500 ms and 450 ms to show nothing happened): time moves only when the test advances it, and the
+ * timers fire inside advance(), so "no rebirth" holds for all the time advanced, not for however
+ * long a sleep happened to last.
+ */
+describe('Sparkplug host rebirth timers in the hub, on fake time', () => {
+  const REORDER_MS = 300;
+  const REBIRTH_MIN_MS = 400;
+  const timers = new ManualClock();
+  const dir = tempDir();
+  const hub = new Hub({
+    dataDir: dir.path,
+    mqtt: { port: 0, allowAnonymous: true },
+    http: { port: 0 },
+    reorderTimeoutMs: REORDER_MS,
+    rebirthMinIntervalMs: REBIRTH_MIN_MS,
+    clock: () => timers.now(),
+    timers,
+    logger: silentLogger(),
+  });
+  const host = {
+    get counters() {
+      return hub.host.counters;
+    },
+  };
+  const nodes: TestEdgeNode[] = [];
+  const edge = async (group: string, edgeNode: string): Promise<TestEdgeNode> => {
+    const n = new TestEdgeNode(group, edgeNode);
+    await n.connect(hub.mqttUrl);
+    nodes.push(n);
+    return n;
+  };
+  const received = (n: number) => waitFor(() => host.counters.messages >= n, `${n} messages at the host`);
+
+  beforeAll(() => hub.start());
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.close()));
+  });
+  afterAll(async () => {
+    await hub.close();
+    dir.remove();
+  });
+
+  /**
+   * The host counts a rebirth request when it sends it (synchronously, as its timer fires): wait
+   * until the edge node has every NCMD the host sent, so its count is the whole story.
+   */
+  const delivered = async (gw: TestEdgeNode, base: number): Promise<void> => {
+    await waitFor(
+      () => gw.rebirthRequests() >= host.counters.rebirthRequests - base,
+      'every rebirth NCMD the host sent',
+    );
+  };
+
+  // Was timed on the wall clock (at least 150 ms of a 300 ms timeout): now exactly, on fake time.
+  it('asks for a rebirth after a seq gap stays open for the reorder timeout, not before', async () => {
+    const gw = await edge('acme', 'gw-seq');
+    const base = host.counters.messages;
+    const gaps = host.counters.seqGaps;
+    const rebirths = host.counters.rebirthRequests;
+    await gw.nbirth();
+    await gw.dbirth('s1', cncBirth(timers.now())); // seq 1
+    await gw.ddata('s1', [{ alias: 6, datatype: DataType.Double, value: 1 }], { seq: 3 }); // 2 is missing
+    await received(base + 3);
+    expect(host.counters.seqGaps).toBe(gaps + 1);
+    timers.advance(REORDER_MS - 1);
+    expect(host.counters.rebirthRequests).toBe(rebirths);
+    expect(gw.rebirthRequests()).toBe(0);
+    timers.advance(1);
+    expect(host.counters.rebirthRequests).toBe(rebirths + 1);
+    await waitFor(() => gw.rebirthRequests() === 1, 'rebirth NCMD');
+    const cmd = gw.commands[0]!;
+    expect(cmd.topic).toBe('spBv1.0/acme/NCMD/gw-seq');
+    expect(cmd.payload.metrics).toMatchObject([
+      { name: 'Node Control/Rebirth', datatype: DataType.Boolean, value: true },
+    ]);
+  });
+
+  it('does not ask for a rebirth when the missing message arrives within the reorder timeout', async () => {
+    const gw = await edge('acme', 'gw-reorder');
+    const base = host.counters.messages;
+    const rebirths = host.counters.rebirthRequests;
+    await gw.nbirth();
+    await gw.dbirth('r1', cncBirth(timers.now())); // seq 1
+    await gw.ddata('r1', [{ alias: 6, datatype: DataType.Double, value: 3 }], { seq: 3 });
+    await gw.ddata('r1', [{ alias: 6, datatype: DataType.Double, value: 2 }], { seq: 2 });
+    await received(base + 4);
+    timers.advance(REORDER_MS * 100);
+    await delivered(gw, rebirths);
+    expect(host.counters.rebirthRequests).toBe(rebirths);
+    expect(gw.rebirthRequests()).toBe(0);
+    expect(host.counters.reorderedMessages).toBeGreaterThanOrEqual(1);
+  });
+
+  it('asks for a rebirth on data before birth and on unknown aliases, rate-limited per node', async () => {
+    const gw = await edge('gamma', 'gw1');
+    const base = host.counters.messages;
+    const rebirths = host.counters.rebirthRequests;
+    await gw.ddata('x', [{ alias: 1, datatype: DataType.Int32, value: 1 }], { seq: 5 }); // host never saw a birth
+    await waitFor(() => gw.rebirthRequests() === 1, 'rebirth for data before birth');
+    await gw.nbirth();
+    await gw.dbirth('x', cncBirth(timers.now()));
+    await gw.ddata('x', [{ alias: 99, datatype: DataType.Int32, value: 1 }]);
+    await gw.ddata('x', [{ alias: 98, datatype: DataType.Int32, value: 1 }]);
+    await received(base + 5);
+    expect(host.counters.unknownAliases).toBeGreaterThanOrEqual(2);
+    // Deferred by the 400 ms rate limit: not a millisecond early, then sent once.
+    timers.advance(REBIRTH_MIN_MS - 1);
+    expect(host.counters.rebirthRequests).toBe(rebirths + 1);
+    timers.advance(1);
+    await waitFor(() => gw.rebirthRequests() === 2, 'rate-limited rebirth for unknown alias');
+    timers.advance(REBIRTH_MIN_MS * 100);
+    await delivered(gw, rebirths);
+    expect(host.counters.rebirthRequests).toBe(rebirths + 2);
+    expect(gw.rebirthRequests()).toBe(2);
   });
 });

@@ -217,7 +217,10 @@ describe('MQTT credentials and topic ACLs', () => {
     expect(logs.find('MQTT login refused').find((l) => l.refusal === 'client id')?.reason).toBe(
       'client id "wanji-E100-GW-2" is in use by user gw2-user',
     );
-    await sleep(100);
+    // A round trip on the victim's connection after the refusal (issue 10: this slept 100 ms): had
+    // the broker handed its client id over, it closed the victim before answering the thief, and
+    // this subscribe fails or never completes (the test then times out) instead of passing.
+    await victim.subscribeAsync(nodeTopic(GROUP, 'NCMD', 'GW-2'), { qos: 1 });
     expect(victim.connected).toBe(true);
     // Its own reconnect (say, over a half-open old connection) replaces the old one.
     const dropped = closed(victim);
