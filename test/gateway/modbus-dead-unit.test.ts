@@ -11,50 +11,13 @@
  * lets those finish before the clock moves on, so each poll's order on the bus is exact.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock, TimerHandle } from '../../gateway/clock.js';
 import type { LinkOpener, ModbusLink } from '../../gateway/southbound/modbus/transport.js';
 import { openModbusLink } from '../../gateway/southbound/modbus/transport.js';
 import { SimMachine } from '../../simulators/machine.js';
 import { ModbusSimServer } from '../../simulators/modbus/server.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { testLogger } from './helpers.js';
 import { type ModbusRun, modbusConfig, runModbus } from './modbus-harness.js';
-
-/** A clock that moves only when told; timers due at the same time fire in the order set. */
-class ManualClock implements Clock {
-  #now = 1_800_000_000_000;
-  #seq = 0;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = ++this.#seq;
-    this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn });
-    return id as unknown as TimerHandle;
-  }
-
-  clearTimeout(handle: TimerHandle | undefined): void {
-    if (handle !== undefined) this.#timers.delete(handle as unknown as number);
-  }
-
-  /** Fires every timer due up to `target` in time order, letting `settle` run after each. */
-  async advanceTo(target: number, settle: () => Promise<void>): Promise<void> {
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) {
-        if (entry[1].at <= target && (next === undefined || entry[1].at < next[1].at)) next = entry;
-      }
-      if (next === undefined) break;
-      this.#timers.delete(next[0]);
-      this.#now = next[1].at;
-      next[1].fn();
-      await settle();
-    }
-    this.#now = target;
-  }
-}
 
 const realTick = () => new Promise<void>((r) => setImmediate(r));
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -79,7 +42,7 @@ describe('a dead Modbus unit on a shared bus (issue 10)', () => {
     cleanup.push(() => server.close());
 
     // The real link, watched: which requests are on the wire, and when (fake ms) each unit's started.
-    const clock = new ManualClock();
+    const clock = new ManualClock(1_800_000_000_000);
     const t0 = clock.now();
     let opening = 0;
     const inFlight = new Map<number, number>();

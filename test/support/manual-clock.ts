@@ -37,16 +37,31 @@ export class ManualClock implements Clock {
   /** Moves time on by `ms`, firing every timer that falls due on the way. */
   advance(ms: number): void {
     const target = this.#now + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) {
-        if (entry[1].at <= target && (next === undefined || entry[1].at < next[1].at)) next = entry;
-      }
-      if (next === undefined) break;
-      this.#timers.delete(next[0]);
-      this.#now = next[1].at;
-      next[1].fn();
+    for (let next = this.#due(target); next !== undefined; next = this.#due(target)) next();
+    this.#now = target;
+  }
+
+  /**
+   * Moves time to `target` like advance(), awaiting `settle` after each timer fires: for code whose
+   * timers start real I/O (a Modbus read on loopback) that must finish before time moves on.
+   */
+  async advanceTo(target: number, settle: () => Promise<void>): Promise<void> {
+    for (let next = this.#due(target); next !== undefined; next = this.#due(target)) {
+      next();
+      await settle();
     }
     this.#now = target;
+  }
+
+  /** The earliest timer due by `target`, taken off the list with the clock moved to it. */
+  #due(target: number): (() => void) | undefined {
+    let next: [number, { at: number; fn: () => void }] | undefined;
+    for (const entry of this.#timers) {
+      if (entry[1].at <= target && (next === undefined || entry[1].at < next[1].at)) next = entry;
+    }
+    if (next === undefined) return undefined;
+    this.#timers.delete(next[0]);
+    this.#now = next[1].at;
+    return next[1].fn;
   }
 }
