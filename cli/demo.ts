@@ -10,6 +10,13 @@ import { Gateway } from '../gateway/gateway.js';
 import { Hub } from '../hub/hub.js';
 import { DEFAULT_FLEET_MACHINES, generateFleet, MAX_FLEET_MACHINES } from '../simulators/fleet.js';
 import { SimFleet } from '../simulators/fleet-runtime.js';
+import {
+  chooseDemoFleet,
+  conflictingEnterprises,
+  DEMO_FLEET_FILE,
+  readDemoFleetRecord,
+  writeDemoFleetRecord,
+} from './demo-fleet.js';
 import { gatewayConfigsForFleet } from './fleet-gateways.js';
 import { type CommandIo, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
@@ -26,20 +33,40 @@ Options:
   --mqtt-port Q    embedded MQTT broker port (default 1883; 0 picks a free one)
   --data-dir D     where the hub and gateways keep their files (default ./wanji-data)
   --host H         interface to listen on (default 127.0.0.1)
-  --seed S         fleet seed, for a reproducible run (default 1)
+  --seed S         fleet seed: the same machines and seed give the same fleet (default 1)
   --help           this text
+
+A data directory keeps its fleet (${DEMO_FLEET_FILE}): a rerun on it without --machines and
+--seed runs the same enterprises and machines; other values there are refused, so use another
+--data-dir for another fleet. Ctrl-C stops the demo; a second Ctrl-C exits at once.
 `;
 
 interface DemoOptions {
-  machines: number;
+  /** --machines, when given (else the data directory's fleet, else the default). */
+  machines: number | undefined;
   httpPort: number;
   mqttPort: number;
   dataDir: string;
   host: string;
-  seed: number;
+  /** --seed, when given (else the data directory's fleet, else 1). */
+  seed: number | undefined;
 }
 
-function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number;
+function integer(
+  name: string,
+  text: string | undefined,
+  fallback: undefined,
+  min: number,
+  max: number,
+): number | undefined;
+function integer(
+  name: string,
+  text: string | undefined,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -67,17 +94,38 @@ function parseDemoArgs(args: string[]): DemoOptions | 'help' {
   });
   if (values.help) return 'help';
   return {
-    machines: integer('machines', values.machines, DEFAULT_FLEET_MACHINES, 1, MAX_FLEET_MACHINES),
+    machines: integer('machines', values.machines, undefined, 1, MAX_FLEET_MACHINES),
     httpPort: integer('http-port', values['http-port'], 8080, 0, 65535),
     mqttPort: integer('mqtt-port', values['mqtt-port'], 1883, 0, 65535),
     dataDir: resolve(values['data-dir'] ?? 'wanji-data'),
     host: values.host ?? '127.0.0.1',
-    seed: integer('seed', values.seed, 1, 0, 2 ** 31 - 1),
+    seed: integer('seed', values.seed, undefined, 0, 2 ** 31 - 1),
   };
 }
 
 interface Closable {
   close(): Promise<void>;
+}
+
+/**
+ * Waits for `work` unless the signal aborts first (false then): a Ctrl-C during a long start-up
+ * stops at once rather than after every gateway is up. The work left running is closed by its
+ * owner's close(), which waits for a start under way.
+ */
+async function unlessAborted(work: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  // A start that fails after the stop was asked for is closed anyway: nothing to report.
+  work.catch(() => undefined);
+  if (signal.aborted) return false;
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 export async function runDemoCommand(args: string[], io: CommandIo): Promise<number> {
@@ -95,20 +143,35 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
   const { logger, stdout } = io;
   routeOpcuaLogs(logger);
   const started = Date.now();
-  const owned: Closable[] = [];
+  // Started parts in stages (hub, fleet, gateways), closed last stage first; the parts of one
+  // stage close together, so twenty gateways take as long to stop as one.
+  const stages: Closable[][] = [];
   const closeAll = async (): Promise<void> => {
-    for (const part of owned.reverse()) {
-      try {
-        await part.close();
-      } catch (err) {
-        logger.warn({ err }, 'demo: a part did not close cleanly');
+    for (const stage of stages.reverse()) {
+      const results = await Promise.allSettled(stage.map((part) => part.close()));
+      for (const r of results) {
+        if (r.status === 'rejected') logger.warn({ err: r.reason }, 'demo: a part did not close cleanly');
       }
     }
+  };
+  const stopping = (): number => {
+    stdout.write('Stopping…\n');
+    return 0;
   };
   try {
     // Private like the hub's own (it holds the admin token): 0700, whatever the umask.
     await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-    const plan = generateFleet({ machines: options.machines, seed: options.seed });
+    const choice = chooseDemoFleet(
+      options.dataDir,
+      { machines: options.machines, seed: options.seed },
+      await readDemoFleetRecord(options.dataDir),
+      { machines: DEFAULT_FLEET_MACHINES, seed: 1 },
+    );
+    if (!choice.ok) {
+      io.stderr.write(`wanji demo: ${choice.message}\n`);
+      return 2;
+    }
+    const plan = generateFleet(choice.fleet);
 
     const hub = new Hub({
       dataDir: options.dataDir,
@@ -117,14 +180,37 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
       http: { host: options.host, port: options.httpPort },
       logger,
     });
-    owned.push(hub);
-    await hub.start();
-    for (const e of plan.enterprises) hub.registry.upsertEnterprise(e, 'wanji demo');
+    stages.push([hub]);
+    if (!(await unlessAborted(hub.start(), io.signal))) return stopping();
+    const conflicts = conflictingEnterprises(plan.enterprises, (code) => hub.registry.enterprise(code));
+    if (conflicts.length > 0) {
+      const shown = conflicts
+        .slice(0, 3)
+        .map(
+          ({ planned, held }) =>
+            `  ${planned.code}: holds ${held.name} (${held.regionCode}), the fleet has ${planned.name} (${planned.regionCode})`,
+        );
+      io.stderr.write(
+        [
+          `wanji demo: ${options.dataDir} holds ${conflicts.length} enterprise(s) that this fleet (${plan.machines.length} machines, seed ${plan.seed}) would declare differently:`,
+          ...shown,
+          ...(conflicts.length > 3 ? [`  … and ${conflicts.length - 3} more`] : []),
+          `Give a new --data-dir for the demo, or delete ${options.dataDir} first.`,
+          '',
+        ].join('\n'),
+      );
+      return 2;
+    }
+    // What the directory holds is kept: only enterprises it does not have yet are declared.
+    for (const e of plan.enterprises) {
+      if (hub.registry.enterprise(e.code) === undefined) hub.registry.upsertEnterprise(e, 'wanji demo');
+    }
+    await writeDemoFleetRecord(options.dataDir, choice.fleet);
     const admin = await ensureAdminTokenFile(hub.registry, options.dataDir);
 
     const fleet = new SimFleet(plan, { logger, host: options.host });
-    owned.push(fleet);
-    await fleet.start();
+    stages.push([fleet]);
+    if (!(await unlessAborted(fleet.start(), io.signal))) return stopping();
 
     const configs = gatewayConfigsForFleet(fleet, {
       mqttUrl: hub.mqttUrl,
@@ -132,14 +218,17 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
       dataDir: resolve(options.dataDir, 'gateways'),
     });
     const gateways = configs.map((c) => new Gateway(c, { logger }));
-    owned.push(...gateways);
-    await Promise.all(gateways.map((g) => g.start()));
+    stages.push(gateways);
+    if (!(await unlessAborted(Promise.all(gateways.map((g) => g.start())), io.signal))) return stopping();
 
     const dashboard = `http://${options.host}:${hub.httpPort}/`;
     const regions = new Set(plan.enterprises.map((e) => e.regionCode)).size;
     stdout.write(
       [
         `Wanji demo: ${plan.machines.length} simulated machines in ${plan.enterprises.length} enterprises across ${regions} regions, ${gateways.length} gateways.`,
+        ...(choice.resumed
+          ? [`  fleet      the one ${options.dataDir} holds (seed ${plan.seed}; see ${DEMO_FLEET_FILE})`]
+          : []),
         `  dashboard  ${dashboard}#token=${admin.token}`,
         `  API token  ${admin.path} (admin; curl -H "Authorization: Bearer $(cat ${admin.path})" ${dashboard}api/v1/stats)`,
         `  API docs   ${dashboard}docs`,
@@ -151,8 +240,7 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
     );
     await reportProgress(hub, plan.machines.length, started, io);
     await untilAborted(io.signal);
-    stdout.write('Stopping…\n');
-    return 0;
+    return stopping();
   } catch (err) {
     logger.error({ err }, 'demo failed');
     io.stderr.write(`wanji demo: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -161,7 +249,6 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
     await closeAll();
   }
 }
-
 /** Prints how many machines are networked until all are, or the demo is stopped. */
 async function reportProgress(hub: Hub, total: number, startedMs: number, io: CommandIo): Promise<void> {
   let last = -1;

@@ -115,6 +115,11 @@ function takeLogLevel(args: string[]): { level: string | undefined; rest: string
   return { level, rest };
 }
 
+/** How long a stop may take before the process exits anyway (issue 10: 40 s and a second signal). */
+const STOP_DEADLINE_MS = 20_000;
+/** How long a stopped command's process may linger on open handles before it exits anyway. */
+const LINGER_MS = 2_000;
+
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export async function runCli(argv: string[]): Promise<void> {
@@ -148,10 +153,17 @@ export async function runCli(argv: string[]): Promise<void> {
     signals++;
     if (signals > 1) {
       process.stderr.write(`wanji: second ${sig}, exiting now\n`);
+      logger.flush();
       process.exit(130);
     }
     logger.info({ signal: sig }, 'stopping');
     controller.abort();
+    // A stop that hangs (a peer that never answers a close) must not need a second signal.
+    setTimeout(() => {
+      process.stderr.write(`wanji: still stopping ${STOP_DEADLINE_MS / 1000} s after ${sig}; exiting now\n`);
+      logger.flush();
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -177,9 +189,23 @@ export async function runCli(argv: string[]): Promise<void> {
     process.stderr.write(`wanji ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // After a stop, the handlers stay: a second signal still exits at once, with its message.
+    if (signals === 0) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     process.off('SIGHUP', onHangup);
     logger.flush();
+  }
+  if (signals > 0) {
+    // Everything is closed; work a library left running must not keep a stopped process alive
+    // (node-opcua generates an RSA key pair when loaded, seconds on a busy machine; a stop during
+    // start-up waited for it). Unref'd: a process with nothing left exits before it fires.
+    setTimeout(() => {
+      const handles = process.getActiveResourcesInfo();
+      logger.info({ handles }, 'closed; exiting without waiting for what is still running');
+      logger.flush();
+      process.exit();
+    }, LINGER_MS).unref();
   }
 }

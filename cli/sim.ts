@@ -110,8 +110,15 @@ export async function runSimCommand(args: string[], io: CommandIo): Promise<numb
     tickMs: options.tickMs,
     pkiDir: options.pkiDir,
   });
+  // A stop during a long start-up closes the fleet at once: it starts no more servers.
+  const stopStarting = (): void => void fleet.close();
+  io.signal.addEventListener('abort', stopStarting, { once: true });
   try {
     await fleet.start();
+    if (io.signal.aborted) {
+      await fleet.close();
+      return 0;
+    }
   } catch (err) {
     io.logger.error({ err }, 'simulated fleet did not start');
     io.stderr.write(
@@ -119,6 +126,8 @@ export async function runSimCommand(args: string[], io: CommandIo): Promise<numb
     );
     await fleet.close();
     return 1;
+  } finally {
+    io.signal.removeEventListener('abort', stopStarting);
   }
   try {
     for (const enterprise of plan.enterprises) {

@@ -53,6 +53,8 @@ export class SimFleet {
   private readonly failing = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
+  /** Set by close(): a start under way starts no further server (a stop need not wait for them all). */
+  private closing = false;
 
   constructor(plan: FleetPlan, options: SimFleetOptions) {
     this.plan = plan;
@@ -117,6 +119,7 @@ export class SimFleet {
   }
 
   start(): Promise<void> {
+    this.closing = false;
     this.starting ??= this.run();
     return this.starting;
   }
@@ -128,8 +131,11 @@ export class SimFleet {
       await Promise.all(this.modbusServers.map((s) => s.start()));
       // The first OPC UA server creates the PKI (key, certificate) if missing; the rest reuse it.
       const [first, ...rest] = this.opcuaServers;
-      await first?.start();
-      await Promise.all(rest.map((s) => s.start()));
+      if (!this.closing) await first?.start();
+      // Hundreds of machines take a node-opcua server seconds to start: a close() meanwhile
+      // starts no more of them (issue 10: a Ctrl-C during start-up waited for the whole fleet).
+      if (!this.closing) await Promise.all(rest.map((s) => s.start()));
+      if (this.closing) return;
     } catch (err) {
       await this.closeServers();
       this.starting = undefined;
@@ -196,6 +202,7 @@ export class SimFleet {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     const starting = this.starting;

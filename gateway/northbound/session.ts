@@ -11,7 +11,7 @@ import { BdSeqCounter, nextSeq, nodeTopic } from '../../protocol/index.js';
 import { withTimeout } from '../async.js';
 import { backoffDelay, type Clock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { mqttTlsOptions } from './mqtt-tls.js';
+import { mqttTlsError, mqttTlsOptions } from './mqtt-tls.js';
 import { ndeathPayload } from './payloads.js';
 import { StateFile } from './state-file.js';
 
@@ -168,7 +168,18 @@ export class MqttSession {
     client.on('message', (topic, payload) => {
       if (client === this.#client) this.#o.handler.message(topic, payload);
     });
-    client.on('error', (err) => this.#log.warn({ err }, 'MQTT error'));
+    client.on('error', (err) => {
+      // While closing, mqtt.js may still answer a message that arrived with a PUBACK after the
+      // stream ended ("write after end", issue 10): expected at shutdown, not worth a warning.
+      if (this.#closed) {
+        this.#log.debug({ err }, 'MQTT error while closing');
+        return;
+      }
+      // A failed TLS handshake is a setting to fix, said in the config's words (WANJI_E_MQTT_TLS).
+      const tlsErr = mqttTlsError(err, this.#o.mqtt, this.#o.clock.now());
+      if (tlsErr === undefined) this.#log.warn({ err }, 'MQTT error');
+      else this.#log.error({ err: tlsErr }, 'MQTT TLS connection to the broker failed');
+    });
     client.on('close', () => this.#onClose(client));
   }
 

@@ -1,0 +1,99 @@
+/**
+ * Issue 10: stopping `wanji demo` printed "write after end" stack traces (a gateway's MQTT
+ * client answering a message after its stream ended), and under load a SIGTERM took over 40 s
+ * and a second signal (gateways closed one after another; a stop during start-up waited for
+ * the whole fleet to start). The demo runs as an operator runs it, as a child process from
+ * the built package; it must exit 0 within 10 s of SIGTERM, saying nothing alarming.
+ */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from '../hub/helpers.js';
+import { assertBuilt } from '../support/wanji-process.js';
+import { ALARMING, Child } from './demo-stop-child.js';
+
+function demo(dataDir: string, machines: number): Child {
+  return new Child([
+    'demo',
+    '--machines',
+    String(machines),
+    '--http-port',
+    '0',
+    '--mqtt-port',
+    '0',
+    '--data-dir',
+    dataDir,
+  ]);
+}
+
+describe('stopping wanji demo (issue 10)', () => {
+  const dir = tempDir();
+  afterAll(() => dir.remove());
+  assertBuilt();
+
+  async function networkedThenStopped(machines: number, networkedWithinMs: number): Promise<void> {
+    const d = demo(join(dir.path, `demo-${machines}`), machines);
+    await waitFor(
+      () => !d.running || d.out.includes(`networked ${machines}/${machines},`),
+      `all ${machines} machines networked`,
+      networkedWithinMs,
+    ).catch((err: unknown) => {
+      d.child.kill('SIGKILL');
+      throw new Error(`${String(err)}\n${d.output()}`);
+    });
+    expect(d.running, d.output()).toBe(true);
+    const result = await d.stop(['SIGTERM'], 10_000);
+    expect(result, d.output()).toEqual({ code: 0, signal: null });
+    expect(d.out).toContain('Stopping…');
+    for (const pattern of ALARMING) expect(`${d.out}\n${d.err}`, d.output()).not.toMatch(pattern);
+  }
+
+  it('a small fleet, all machines networked: SIGTERM exits 0 within 10 s, no stack trace', async () => {
+    await networkedThenStopped(12, 60_000);
+  });
+
+  it('under load (500 machines, 10 gateways): SIGTERM exits 0 within 10 s, no stack trace', async () => {
+    await networkedThenStopped(500, 150_000);
+  }, 240_000);
+
+  it('SIGTERM during start-up stops it within 10 s, without waiting for the fleet', async () => {
+    const d = demo(join(dir.path, 'demo-starting'), 500);
+    // The hub is up (its data directory's admin token printed) long before 500 machines are.
+    await waitFor(
+      () => !d.running || d.err.length > 0 || d.out.length > 0,
+      'the demo to say something',
+      60_000,
+    );
+    const result = await d.stop(['SIGTERM'], 10_000);
+    expect(result, d.output()).toEqual({ code: 0, signal: null });
+    for (const pattern of ALARMING) expect(`${d.out}\n${d.err}`, d.output()).not.toMatch(pattern);
+  }, 120_000);
+
+  it('a second signal exits at once, saying so', async () => {
+    const d = demo(join(dir.path, 'demo-twice'), 12);
+    await waitFor(
+      () => !d.running || d.out.includes('networked 12/12,'),
+      'all 12 machines networked',
+      60_000,
+    );
+    const result = await d.stop(['SIGTERM', 'SIGINT'], 10_000);
+    expect(result, d.output()).toEqual({ code: 130, signal: null });
+    // The two signals may be handled in either order.
+    expect(d.err).toMatch(/wanji: second SIG(INT|TERM), exiting now/);
+  });
+
+  it('wanji hub alone exits 0 within 10 s of SIGTERM', async () => {
+    const hub = new Child([
+      'hub',
+      '--data-dir',
+      join(dir.path, 'hub'),
+      '--http-port',
+      '0',
+      '--mqtt-port',
+      '0',
+    ]);
+    await waitFor(() => !hub.running || hub.err.includes('"hub started"'), 'the hub to start', 60_000);
+    const result = await hub.stop(['SIGTERM'], 10_000);
+    expect(result, hub.output()).toEqual({ code: 0, signal: null });
+    for (const pattern of ALARMING) expect(`${hub.out}\n${hub.err}`, hub.output()).not.toMatch(pattern);
+  });
+});
