@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadGatewayConfig } from '../gateway/config/index.js';
 import { Gateway, type ReloadResult } from '../gateway/gateway.js';
 import { ReloadError } from '../gateway/reload.js';
+import { redactUrl } from '../protocol/index.js';
 import { type CommandIo, untilAborted } from './io.js';
 
 const USAGE = `Usage: wanji gateway -c FILE [options]
@@ -137,7 +138,7 @@ export async function runGatewayCommand(args: string[], io: CommandIo): Promise<
     io.stderr.write(`wanji gateway: ${err.message}\n`);
     return 2;
   }
-  const summary = `${config.gateway.group}/${config.gateway.node}: ${config.machines.length} machines on ${config.connections.length} connections, MQTT ${config.mqtt.url}`;
+  const summary = `${config.gateway.group}/${config.gateway.node}: ${config.machines.length} machines on ${config.connections.length} connections, MQTT ${redactUrl(config.mqtt.url)}`;
   if (options.check) {
     io.stdout.write(`${options.config} is valid: ${summary}\n`);
     return 0;

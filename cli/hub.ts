@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { type HubConfig, type HubOptions, resolveHubConfig } from '../hub/config.js';
 import { HubConfigError } from '../hub/errors.js';
 import { Hub } from '../hub/hub.js';
+import { redactUrl } from '../protocol/index.js';
 import { type CommandIo, untilAborted } from './io.js';
 
 const USAGE = `Usage: wanji hub [options]
@@ -80,6 +81,15 @@ async function readHubConfigFile(file: string): Promise<FileConfig> {
   const tls = config.mqtt?.tls;
   if (typeof tls === 'object' && tls !== null && !Array.isArray(tls)) {
     const t = tls as Record<string, unknown>;
+    for (const k of ['cert', 'key', 'ca']) if (k in t) t[k] = here(t[k]);
+  }
+  // So are the external broker's password file and client TLS files.
+  if (config.mqtt !== undefined && 'passwordFile' in config.mqtt) {
+    config.mqtt.passwordFile = here(config.mqtt.passwordFile);
+  }
+  const clientTls = config.mqtt?.clientTls;
+  if (typeof clientTls === 'object' && clientTls !== null && !Array.isArray(clientTls)) {
+    const t = clientTls as Record<string, unknown>;
     for (const k of ['cert', 'key', 'ca']) if (k in t) t[k] = here(t[k]);
   }
   return config;
@@ -164,7 +174,10 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
   const lines = [
     'Wanji hub running',
     `  dashboard  http://${h}:${hub.httpPort}/`,
-    `  MQTT       mqtt://${mh}:${hub.mqttPort}`,
+    // An external broker has no port of the hub's: its URL, never with a password.
+    mqtt.type === 'external'
+      ? `  MQTT       ${redactUrl(hub.mqttUrl)} (external broker${mqtt.username === undefined ? '' : `, as ${mqtt.username}`})`
+      : `  MQTT       mqtt://${mh}:${hub.mqttPort}`,
     ...(listeners.tls === undefined
       ? []
       : [`  MQTT/TLS   mqtts://${urlHost(mqtt.tls?.host ?? mqtt.host)}:${listeners.tls}`]),

@@ -5,7 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
-import { invalidIdReason } from '../protocol/index.js';
+import { invalidIdReason, redactUrl, urlLogin } from '../protocol/index.js';
 import { HubConfigError } from './errors.js';
 import type { Timers } from './host/types.js';
 import { trustProxyProblem } from './security/source-address.js';
@@ -102,6 +102,27 @@ export const HubConfigSchema = Type.Object(
         maxPacketBytes: Type.Integer({ minimum: 1_024, maximum: 268_435_455, default: 4 * 1024 * 1024 }),
         /** How often the hub looks for revoked credentials still connected (docs/security.md). */
         revocationCheckMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 2_000 }),
+        /** external: the hub's user name at the broker (docs/hub.md, "An external broker"). */
+        username: Type.Optional(Type.String({ minLength: 1 })),
+        /** external: its password; prefer passwordFile, which keeps it out of the config. */
+        password: Type.Optional(Type.String({ minLength: 1 })),
+        /** external: a file holding the password (a trailing line break is ignored). */
+        passwordFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** external: TLS of the hub's own connection to an mqtts:// or wss:// url. */
+        clientTls: Type.Optional(
+          Type.Object(
+            {
+              /** PEM file of the CAs that signed the broker's certificate; default: the system's. */
+              ca: Type.Optional(Type.String({ minLength: 1 })),
+              /** PEM files: the hub's client certificate and key, for brokers that ask for one. */
+              cert: Type.Optional(Type.String({ minLength: 1 })),
+              key: Type.Optional(Type.String({ minLength: 1 })),
+              /** false accepts any broker certificate: only for a test bench. */
+              rejectUnauthorized: Type.Boolean({ default: true }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
         /** An MQTT over TLS listener (embedded broker). */
         tls: Type.Optional(
           Type.Object(
@@ -111,6 +132,10 @@ export const HubConfigSchema = Type.Object(
               cert: Type.String({ minLength: 1 }),
               key: Type.String({ minLength: 1 }),
               ca: Type.Optional(Type.String({ minLength: 1 })),
+              /** The oldest TLS version taken; default TLSv1.2 (hub/broker/aedes/listeners.ts). */
+              minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')])),
+              /** OpenSSL cipher list for TLS 1.2; default ECDHE with AEAD only. TLS 1.3 suites keep Node's. */
+              ciphers: Type.Optional(Type.String({ minLength: 1 })),
             },
             { additionalProperties: false },
           ),
@@ -146,6 +171,8 @@ export const HubConfigSchema = Type.Object(
     networkingWindowMs: Type.Integer({ minimum: 60_000, default: 7 * 24 * 3_600_000 }),
     reorderTimeoutMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000 }),
     rebirthMinIntervalMs: Type.Integer({ minimum: 0, default: 5_000 }),
+    /** A gateway journal not draining this long makes /healthz degraded (hub/host/acks.ts). */
+    journalStallMs: Type.Integer({ minimum: 1_000, default: 120_000 }),
     flushIntervalMs: Type.Integer({ minimum: 5, maximum: 10_000, default: 250 }),
     /** The programme's statistics (docs/statistics.md). */
     statistics: Type.Object(
@@ -202,6 +229,9 @@ const FIXES: Readonly<Record<string, string>> = {
   '/mqtt/tls/cert': 'the path of a PEM file: the certificate with its chain',
   '/mqtt/tls/key': "the path of a PEM file: the certificate's private key",
   '/mqtt/tls/port': 'a TCP port, 0–65535 (0 = any free port)',
+  '/mqtt/tls/minVersion': 'TLSv1.2 (the default) or TLSv1.3',
+  '/mqtt/tls/ciphers':
+    'an OpenSSL cipher list such as ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256',
   '/mqtt/websocket/port': 'a TCP port, 0–65535 (0 = any free port)',
   '/mqtt/websocket/path': 'an HTTP path such as /mqtt',
   '/http/port': 'a TCP port, 0–65535 (0 = any free port)',
@@ -238,9 +268,52 @@ export function resolveHubConfig(input: unknown, source = 'hub options'): Readon
         }
       }
     }
+    problems.push(...externalLoginProblems(c.mqtt));
   }
   if (problems.length > 0) throw new HubConfigError(source, problems);
   return deepFreeze(value as HubConfig);
+}
+
+/** mqtt.username, password, passwordFile and clientTls: only for an external broker, each once. */
+function externalLoginProblems(m: HubConfig['mqtt']): string[] {
+  const given = (['username', 'password', 'passwordFile', 'clientTls'] as const).filter(
+    (k) => m[k] !== undefined,
+  );
+  if (m.type !== 'external') {
+    return given.map(
+      (k) =>
+        `/mqtt/${k}: only for mqtt.type "external" (the hub logs in to its own broker with an internal credential)`,
+    );
+  }
+  const problems: string[] = [];
+  const inUrl = urlLogin(m.url ?? '');
+  if (m.password !== undefined && m.passwordFile !== undefined) {
+    problems.push('/mqtt/passwordFile: give the password once: mqtt.password or mqtt.passwordFile, not both');
+  }
+  if ((inUrl.username || inUrl.password) && given.some((k) => k !== 'clientTls')) {
+    problems.push(
+      `/mqtt/url: holds a user name or password and so do mqtt.username/password/passwordFile; give them once (${redactUrl(m.url ?? '')})`,
+    );
+  }
+  if ((m.password !== undefined || m.passwordFile !== undefined) && m.username === undefined) {
+    problems.push(
+      '/mqtt/username: required with mqtt.password or mqtt.passwordFile (MQTT sends no password alone)',
+    );
+  }
+  const tls = m.clientTls;
+  if (tls !== undefined) {
+    if (!/^(mqtts|ssl|wss):\/\//.test(m.url ?? '')) {
+      problems.push(
+        '/mqtt/clientTls: needs an mqtts://, ssl:// or wss:// mqtt.url (e.g. mqtts://broker:8883)',
+      );
+    }
+    if ((tls.cert === undefined) !== (tls.key === undefined)) {
+      problems.push(
+        '/mqtt/clientTls: give cert and key together (PEM files: the client certificate and its key)',
+      );
+    }
+  }
+  return problems;
 }
 
 function deepFreeze<T>(v: T): Readonly<T> {

@@ -188,6 +188,8 @@ export class Hub {
       this.#host = new SparkplugHost({
         url: this.#broker.connectUrl(),
         ...(internal === undefined ? {} : { username: internal.username, password: internal.password }),
+        // An external broker: the hub's login and TLS options (mqtt.username, mqtt.clientTls, …).
+        ...this.#broker.hostClientOptions?.(),
         hostId: this.config.hostId,
         sink: this.#ingest,
         writes: this.#ingest,
@@ -195,6 +197,7 @@ export class Hub {
         clock: this.#clock,
         reorderTimeoutMs: this.config.reorderTimeoutMs,
         rebirthMinIntervalMs: this.config.rebirthMinIntervalMs,
+        journalStallMs: this.config.journalStallMs,
         limits: this.config.limits,
         ...(this.#timers === undefined ? {} : { timers: this.#timers }),
       });
@@ -277,6 +280,8 @@ export class Hub {
         host: this.#host?.health() ?? { status: 'starting' as const },
         store,
         registry,
+        // Gateway journals whose acknowledgement stands still or whose backlog keeps growing.
+        journals: this.#host?.journalHealth() ?? { status: 'starting' as const },
       },
       counters: {
         host: { ...(this.#host?.counters ?? {}), ...(this.#host?.ackCounters ?? {}) },

@@ -1,3 +1,4 @@
+export * from './broker-url.js';
 export * from './domain.js';
 export * from './machine.js';
 export * from './metrics.js';

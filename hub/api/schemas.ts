@@ -37,6 +37,8 @@ export const HealthReply = Type.Object({
     host: ComponentHealthSchema,
     store: ComponentHealthSchema,
     registry: ComponentHealthSchema,
+    /** Gateway journals: degraded naming each gateway whose journal does not drain. */
+    journals: Type.Optional(ComponentHealthSchema),
   }),
   counters: Type.Record(Type.String(), Type.Record(Type.String(), Type.Number())),
 });
@@ -150,7 +152,9 @@ export const MachineParams = Type.Object({
 });
 export type MachineParams = Static<typeof MachineParams>;
 
-const SampleValue = Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]);
+const SampleValue = Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()], {
+  description: 'an Int64/UInt64 value beyond ±(2^53−1) is a string of its decimal digits, so it stays exact',
+});
 const Quality = Type.Union([Type.Literal('good'), Type.Literal('uncertain'), Type.Literal('bad')]);
 
 export const MachineDetail = Type.Object({

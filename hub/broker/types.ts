@@ -10,8 +10,10 @@ export interface MqttBroker {
   readonly type: string;
   start(): Promise<void>;
   close(): Promise<void>;
-  /** Where clients inside the hub (the host) connect; valid after start(). */
+  /** Where clients inside the hub (the host) connect, without any login; valid after start(). */
   connectUrl(): string;
+  /** How the hub's own host logs in and secures its connection (external broker; after start()). */
+  hostClientOptions?(): HostClientOptions;
   /** The port the hub's own broker listens on (the real one when configured as 0). */
   readonly port: number | undefined;
   /** The embedded broker's TLS and WebSocket ports, when configured (after start()). */
@@ -24,6 +26,21 @@ export interface MqttBroker {
   connectedUsernames?(): Set<string>;
   /** The broker's own counters for /healthz (the policy counts refusals). */
   readonly counters?: Readonly<Record<string, number>>;
+}
+
+/** The host's login and TLS options for a broker that needs them (hub/host/host.ts). */
+export interface HostClientOptions {
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: HostTlsOptions;
+}
+
+/** mqtt.js / Node TLS client options, file contents read. */
+export interface HostTlsOptions {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly rejectUnauthorized: boolean;
 }
 
 export interface ClientInfo {
@@ -76,6 +93,17 @@ export interface BrokerConfig {
   readonly port: number;
   /** external: mqtt://, mqtts://, ws:// URL of the broker. */
   readonly url?: string;
+  /** external: the hub's login at the broker; the password given or read from a file. */
+  readonly username?: string;
+  readonly password?: string;
+  readonly passwordFile?: string;
+  /** external: TLS options of the hub's own connection (PEM file paths). */
+  readonly clientTls?: {
+    readonly ca?: string;
+    readonly cert?: string;
+    readonly key?: string;
+    readonly rejectUnauthorized?: boolean;
+  };
   /** embedded: the largest MQTT packet taken (default 4 MiB); a larger one drops the connection. */
   readonly maxPacketBytes?: number;
   /** embedded: an MQTT over TLS listener besides the plain one. */
@@ -94,6 +122,10 @@ export interface BrokerTlsConfig {
   readonly key: string;
   /** PEM file of CAs for client certificates; with it, clients must present one it signed. */
   readonly ca?: string;
+  /** The oldest TLS version taken (default TLSv1.2). */
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list for TLS 1.2 (default: ECDHE with AEAD only); TLS 1.3 suites are Node's. */
+  readonly ciphers?: string;
 }
 
 export interface BrokerWebSocketConfig {

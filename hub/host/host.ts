@@ -14,9 +14,9 @@ import {
   encodePayload,
   NODE_METRIC,
   nodeTopic,
+  redactUrl,
   stateTopic,
 } from '../../protocol/index.js';
-import { redactUrl } from '../broker/external/url.js';
 import type { HostTlsOptions } from '../broker/types.js';
 import { type ComponentHealth, HubError } from '../errors.js';
 import { type DurableWrites, JournalAcks } from './acks.js';

@@ -52,6 +52,18 @@ describe('wanji gateway', () => {
     expect(r.out()).toContain('is valid: E001/GW-E001-1: 2 machines on 2 connections');
   });
 
+  it('--check never prints a password given in mqtt.url', async () => {
+    const file = join(dir, 'gw.yaml');
+    await writeFile(
+      file,
+      'gateway: { group: E001, node: GW-1 }\nmqtt: { url: "mqtt://E001.GW-1:s3cr%40t-pw@hub:1883" }\nconnections: []\nmachines: []\n',
+    );
+    const r = io();
+    expect(await runGatewayCommand(['-c', file, '--check'], r.io)).toBe(0);
+    expect(r.out()).toContain('MQTT mqtt://E001.GW-1:***@hub:1883');
+    expect(r.out() + r.err()).not.toContain('s3cr');
+  });
+
   it('--check reports mqtt.tls files that cannot be read, with the file, path and fix, and exits 2', async () => {
     const file = join(dir, 'gw.yaml');
     const tls = (ca: string, cert: string, key: string) =>
