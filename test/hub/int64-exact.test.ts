@@ -88,6 +88,8 @@ function exactRoundTrip(store: () => Record<string, unknown>): void {
             points: Point[];
           }
         ).points;
+      // The machine's registry row comes with the ingest's next flush; until then the route is a 404.
+      await waitFor(() => hub.registry.machine('acme', 'cnc-1') !== undefined, 'the machine registered');
       await waitFor(
         async () => (await series(U64)).length === UINT64.length + 1,
         'every UInt64 sample in the store',
