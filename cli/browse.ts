@@ -24,7 +24,7 @@ import {
   type SecurityModeName,
   type SecurityPolicyName,
 } from '../gateway/southbound/opcua/schema.js';
-import type { CommandIo } from './io.js';
+import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji browse <endpoint> [options]
 
@@ -63,8 +63,6 @@ Security, as in a connection of the gateway config (docs/opcua.md):
 
 Exit codes: 0 done, 1 failed (server unreachable, refused, node unknown), 2 bad arguments.
 `;
-
-class UsageError extends Error {}
 
 /**
  * Browse's own PKI folder when no gateway's is named: a per-user place (XDG data directory),

@@ -18,7 +18,7 @@ import {
   writeDemoFleetRecord,
 } from './demo-fleet.js';
 import { gatewayConfigsForFleet } from './fleet-gateways.js';
-import { type CommandIo, untilAborted } from './io.js';
+import { type CommandIo, UsageError, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
 import { ensureAdminTokenFile } from './token.js';
 
@@ -74,8 +74,6 @@ function integer(
   }
   return n;
 }
-
-class UsageError extends Error {}
 
 function parseDemoArgs(args: string[]): DemoOptions | 'help' {
   const { values } = parseArgs({

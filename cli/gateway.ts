@@ -9,7 +9,7 @@ import { ConfigError, loadGatewayConfig } from '../gateway/config/index.js';
 import { Gateway, type ReloadResult } from '../gateway/gateway.js';
 import { ReloadError } from '../gateway/reload.js';
 import { redactUrl } from '../protocol/index.js';
-import { type CommandIo, untilAborted } from './io.js';
+import { type CommandIo, UsageError, untilAborted } from './io.js';
 
 const USAGE = `Usage: wanji gateway -c FILE [options]
 
@@ -26,8 +26,6 @@ Options:
 
 Exit codes: 0 stopped cleanly, 1 failed, 2 bad arguments or config.
 `;
-
-class UsageError extends Error {}
 
 interface GatewayArgs {
   readonly help: boolean;

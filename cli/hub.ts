@@ -7,7 +7,7 @@ import { type HubConfig, type HubOptions, resolveHubConfig } from '../hub/config
 import { HubConfigError } from '../hub/errors.js';
 import { Hub } from '../hub/hub.js';
 import { redactUrl } from '../protocol/index.js';
-import { type CommandIo, untilAborted } from './io.js';
+import { type CommandIo, UsageError, untilAborted } from './io.js';
 
 const USAGE = `Usage: wanji hub [options]
 
@@ -33,8 +33,6 @@ function port(what: string, v: string | undefined, fallback: number): number {
     throw new UsageError(`${what} must be a port number 0–65535, got "${v}"`);
   return n;
 }
-
-class UsageError extends Error {}
 
 function isLoopback(h: string): boolean {
   return h === '127.0.0.1' || h === 'localhost' || h === '::1';

@@ -19,3 +19,6 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
+
+/** A bad command line: the command prints the message and its usage, and exits 2. */
+export class UsageError extends Error {}

@@ -12,7 +12,7 @@ import type { MachineChangeBy, MachineChangeResult } from '../hub/registry/machi
 import { Registry } from '../hub/registry/registry.js';
 import { MACHINE_STATUSES, type MachineRecord, type MachineStatus } from '../hub/registry/types.js';
 import { hubDataDir } from './hub-data-dir.js';
-import type { CommandIo } from './io.js';
+import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji machine <list|confirm|retire|merge> [options]
 
@@ -43,8 +43,6 @@ Exit code: 0 done, 1 no such machine (enterprise, gateway) or the change refused
 
 const SUBCOMMANDS = ['list', 'confirm', 'retire', 'merge'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
-
-class UsageError extends Error {}
 
 const when = (ms: number | null): string =>
   ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');

@@ -11,7 +11,7 @@ import { HubError } from '../hub/errors.js';
 import { Registry } from '../hub/registry/registry.js';
 import { type MqttCredential, MqttCredentialStore } from '../hub/security/mqtt-credentials.js';
 import { hubDataDir } from './hub-data-dir.js';
-import type { CommandIo } from './io.js';
+import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji mqtt-user <add|list|revoke> [options]
 
@@ -34,8 +34,6 @@ Options for every subcommand:
   -d, --data-dir D  the hub's data directory (default: ./wanji-data)
   --help            this help
 `;
-
-class UsageError extends Error {}
 
 const when = (ms: number | undefined): string =>
   ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');

@@ -15,7 +15,7 @@ import {
   renewCertificate,
   trustCertificate,
 } from '../gateway/southbound/opcua/pki.js';
-import type { CommandIo } from './io.js';
+import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji pki <command> [options]
 
@@ -41,8 +41,6 @@ Options:
 
 Exit codes: 0 done, 1 failed (e.g. no such rejected certificate), 2 bad arguments.
 `;
-
-class UsageError extends Error {}
 
 interface PkiArgs {
   readonly help: boolean;

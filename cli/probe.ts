@@ -3,13 +3,13 @@
  * byte order, to find a device's types and orders before writing a gateway config.
  */
 import { parseArgs } from 'node:util';
-import { systemClock } from '../gateway/clock.js';
 import { MODBUS_ERROR_CODES, ModbusError } from '../gateway/southbound/modbus/errors.js';
 import { formatProbe, type ProbeRequest, probeRead } from '../gateway/southbound/modbus/probe.js';
 import { MODBUS_TABLES, type ModbusTable, SERIAL_PARITIES } from '../gateway/southbound/modbus/schema.js';
 import { parseModicon } from '../gateway/southbound/modbus/tags.js';
 import type { ModbusTarget } from '../gateway/southbound/modbus/transport.js';
-import type { CommandIo } from './io.js';
+import { systemClock } from '../protocol/clock.js';
+import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji probe modbus (--host H [--port P] [--rtu-over-tcp] | --rtu PATH [--baud B])
                          [--unit U] [--table T] (--address A | --register R) [--count N]
@@ -37,8 +37,6 @@ What:
 
 Exit codes: 0 read, 1 no answer / exception / no connection, 2 bad arguments.
 `;
-
-class UsageError extends Error {}
 
 function integer(name: string, v: string | undefined, min: number, max: number, fallback: number): number {
   if (v === undefined) return fallback;

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_FLEET_MACHINES, generateFleet, MAX_FLEET_MACHINES } from '../simulators/fleet.js';
 import { SimFleet } from '../simulators/fleet-runtime.js';
-import { type CommandIo, untilAborted } from './io.js';
+import { type CommandIo, UsageError, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
 
 const USAGE = `Usage: wanji sim [options]
@@ -26,8 +26,6 @@ Options:
 OPC UA NodeIds are ns=1;s=<machineId>.<signal> (namespace urn:wanji:simulator); the Modbus
 register map is in docs/modbus-register-map.md.
 `;
-
-class UsageError extends Error {}
 
 function integer(name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;

@@ -12,7 +12,7 @@ import { Registry } from '../hub/registry/registry.js';
 import { AuditLog } from '../hub/security/audit.js';
 import { parseExpiry, TokenError, type TokenRecord, TokenStore } from '../hub/security/tokens.js';
 import { hubDataDir } from './hub-data-dir.js';
-import type { CommandIo } from './io.js';
+import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji token <create|list|revoke> [options]
 
@@ -41,8 +41,6 @@ Options for every subcommand:
   -d, --data-dir D  the hub's data directory (default: ./wanji-data)
   --help            this help
 `;
-
-class UsageError extends Error {}
 
 /** `a,b, c` → ['a', 'b', 'c']. */
 const list = (text: string | undefined): string[] =>

@@ -5,6 +5,7 @@
  * and its session. Settings only the gateway's northbound side uses (kind, nc, robot, data
  * depth, state derivation) never restart a connection.
  */
+import { WanjiError } from '../protocol/errors.js';
 import type { ConnectionConfig, GatewayConfig, MachineConfig } from './config/schema.js';
 
 /** Where the gateway is on the network; changing any of these needs a restart. */
@@ -126,12 +127,12 @@ export function isEmptyDiff(d: ConfigDiff): boolean {
 }
 
 /** A reload that cannot be applied while running: the gateway keeps its old config. */
-export class ReloadError extends Error {
-  readonly code = 'WANJI_E_RELOAD_RESTART';
+export class ReloadError extends WanjiError<'WANJI_E_RELOAD_RESTART'> {
   readonly keys: readonly string[];
 
   constructor(keys: readonly string[]) {
     super(
+      'WANJI_E_RELOAD_RESTART',
       `${keys.join(', ')} changed: restart the gateway to apply ${keys.length === 1 ? 'it' : 'them'}; nothing was reloaded and the gateway runs on with its previous config`,
     );
     this.name = 'ReloadError';

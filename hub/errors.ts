@@ -1,7 +1,13 @@
 /**
- * Typed hub errors with stable codes (CONVENTIONS.md §6). docs/hub.md lists them.
+ * Typed hub errors with stable codes (CONVENTIONS.md §6) from the one catalogue,
+ * protocol/errors.ts; docs/errors.md lists them.
  */
+import { WanjiError, type WanjiErrorCode } from '../protocol/errors.js';
 
+/**
+ * The codes a HubError carries. `WanjiError<HubErrorCode>` below makes each one a catalogue
+ * code (protocol/errors.ts): a misspelt code does not compile.
+ */
 export type HubErrorCode =
   | 'WANJI_E_HUB_CONFIG'
   | 'WANJI_E_HUB_STATE'
@@ -10,37 +16,19 @@ export type HubErrorCode =
   | 'WANJI_E_MQTT_USER_EXISTS'
   | 'WANJI_E_MQTT_USER_NOT_FOUND'
   | 'WANJI_E_HOST_CONNECT'
-  | 'WANJI_E_STORE'
-  | 'WANJI_E_STORE_UNKNOWN_TYPE'
-  | 'WANJI_E_STORE_UNAVAILABLE'
-  | 'WANJI_E_STORE_REJECTED'
-  | 'WANJI_E_STORE_AUTH'
-  | 'WANJI_E_STORE_NOT_FOUND'
-  | 'WANJI_E_STORE_TIMEOUT'
-  | 'WANJI_E_STORE_QUERY'
-  | 'WANJI_E_STORE_UNSUPPORTED'
-  | 'WANJI_E_REGISTRY'
-  | 'WANJI_E_REGISTRY_UNKNOWN_REGION'
-  | 'WANJI_E_REGISTRY_UNKNOWN_INDUSTRY'
-  | 'WANJI_E_REGISTRY_INVALID_DECLARATION'
-  | 'WANJI_E_REGISTRY_IMPORT_FORMAT'
-  | 'WANJI_E_REGISTRY_IMPORT_TOO_LARGE'
-  | 'WANJI_E_REGISTRY_UNKNOWN_MACHINE'
-  | 'WANJI_E_REGISTRY_MACHINE_CHANGE'
-  | 'WANJI_E_REGISTRY_ROW'
-  | 'WANJI_E_STATS_CHILD_REPORT'
-  | 'WANJI_E_STATS_PARENT'
+  | Extract<
+      WanjiErrorCode,
+      `WANJI_E_STORE${string}` | `WANJI_E_REGISTRY${string}` | `WANJI_E_STATS_${string}`
+    >
   | 'WANJI_E_API_VALIDATION'
   | 'WANJI_E_API_BAD_TIME'
   | 'WANJI_E_API_NOT_FOUND'
   | 'WANJI_E_API_INTERNAL';
 
-export class HubError extends Error {
-  readonly code: HubErrorCode;
+export class HubError extends WanjiError<HubErrorCode> {
   constructor(code: HubErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'HubError';
-    this.code = code;
   }
 }
 

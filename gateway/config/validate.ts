@@ -4,6 +4,7 @@
  */
 import { KindGuard, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { WanjiError } from '../../protocol/errors.js';
 import { GATEWAY_ERROR_CODES } from '../errors.js';
 import { crossIssues } from './crossref.js';
 import { type ConfigIssue, isRecord, schemaIssues, type VariantChooser } from './issues.js';
@@ -11,13 +12,12 @@ import { CONNECTION_TYPES, type GatewayConfig, GatewayConfigSchema, PROTOCOL_SCH
 
 export type { ConfigIssue } from './issues.js';
 
-export class ConfigError extends Error {
-  readonly code = GATEWAY_ERROR_CODES.config;
+export class ConfigError extends WanjiError<typeof GATEWAY_ERROR_CODES.config> {
   readonly file: string;
   readonly issues: readonly ConfigIssue[];
 
   constructor(file: string, issues: readonly ConfigIssue[], options?: ErrorOptions) {
-    super(formatIssues(file, issues), options);
+    super(GATEWAY_ERROR_CODES.config, formatIssues(file, issues), options);
     this.name = 'ConfigError';
     this.file = file;
     this.issues = issues;

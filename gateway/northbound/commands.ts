@@ -21,16 +21,16 @@ import {
   type Metric,
   type MetricValue,
   SIGNAL_PREFIX,
+  WanjiError,
 } from '../../protocol/index.js';
 import type { DeviceDefinition, MetricDefinition } from './device-model.js';
 
 /** Thrown by a handler for a write it refuses before anything reaches the device. */
 export const COMMAND_REFUSED = 'WANJI_E_DCMD_REFUSED';
 
-export class CommandRefusedError extends Error {
-  readonly code = COMMAND_REFUSED;
+export class CommandRefusedError extends WanjiError<typeof COMMAND_REFUSED> {
   constructor(message: string) {
-    super(message);
+    super(COMMAND_REFUSED, message);
     this.name = 'CommandRefusedError';
   }
 }

@@ -7,6 +7,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WanjiError, type WanjiErrorCode } from '../../protocol/errors.js';
 import { HubError } from '../errors.js';
 import type { AuditLog } from '../security/audit.js';
 import { TokenError } from '../security/tokens.js';
@@ -24,14 +25,12 @@ export type ApiErrorCode =
   | 'WANJI_E_API_REQUEST';
 
 /** An error the API answers with its own status. */
-export class ApiError extends Error {
-  readonly code: ApiErrorCode;
+export class ApiError extends WanjiError<ApiErrorCode> {
   readonly statusCode: number;
   constructor(statusCode: number, code: ApiErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'ApiError';
     this.statusCode = statusCode;
-    this.code = code;
   }
 }
 
@@ -162,7 +161,7 @@ function auditOutOfScopeNotFound(
 export function sendError(
   reply: FastifyReply,
   statusCode: number,
-  code: string,
+  code: WanjiErrorCode,
   message: string,
 ): FastifyReply {
   return reply
@@ -170,7 +169,7 @@ export function sendError(
     .send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message });
 }
 
-function classify(err: FastifyError | Error): { status: number; code: string } {
+function classify(err: FastifyError | Error): { status: number; code: WanjiErrorCode } {
   if ('validation' in err && err.validation !== undefined)
     return { status: 400, code: 'WANJI_E_API_VALIDATION' };
   if (err instanceof ApiError) return { status: err.statusCode, code: err.code };

@@ -4,6 +4,7 @@
  * sparkplug_b.proto (proto2, package org.eclipse.tahu.protobuf) on protobufjs' wire reader and
  * writer.
  */
+import { WanjiError } from '../errors.js';
 import type { DataType } from './datatype.js';
 
 export type MetricValue = number | bigint | boolean | string | Uint8Array | null;
@@ -51,18 +52,16 @@ export interface Payload {
  */
 export const JOURNAL_POSITION_FIELD = 22_346;
 
-export class PayloadDecodeError extends Error {
-  readonly code = 'WANJI_E_SPARKPLUG_PAYLOAD';
+export class PayloadDecodeError extends WanjiError<'WANJI_E_SPARKPLUG_PAYLOAD'> {
   constructor(message: string, options?: ErrorOptions) {
-    super(`malformed Sparkplug payload: ${message}`, options);
+    super('WANJI_E_SPARKPLUG_PAYLOAD', `malformed Sparkplug payload: ${message}`, options);
     this.name = 'PayloadDecodeError';
   }
 }
 
-export class PayloadEncodeError extends Error {
-  readonly code = 'WANJI_E_SPARKPLUG_ENCODE';
+export class PayloadEncodeError extends WanjiError<'WANJI_E_SPARKPLUG_ENCODE'> {
   constructor(message: string) {
-    super(message);
+    super('WANJI_E_SPARKPLUG_ENCODE', message);
     this.name = 'PayloadEncodeError';
   }
 }

@@ -1,14 +1,15 @@
 /**
- * Typed Modbus errors with stable codes (CONVENTIONS.md §6), carrying the Modbus exception
- * code and its name. The first three codes are the gateway's (gateway/errors.ts); the others
- * are the driver's own, for writes. docs/modbus.md lists them all.
+ * Typed Modbus errors with stable codes (CONVENTIONS.md §6, the catalogue in
+ * protocol/errors.ts), carrying the Modbus exception code and its name. docs/modbus.md lists
+ * them all.
  */
-import { GATEWAY_ERROR_CODES } from '../../errors.js';
+import { WanjiError, type WanjiErrorCode } from '../../../protocol/errors.js';
 
+/** Short names for the Modbus codes; their meanings are in the catalogue. */
 export const MODBUS_ERROR_CODES = {
-  timeout: GATEWAY_ERROR_CODES.modbusTimeout,
-  exception: GATEWAY_ERROR_CODES.modbusException,
-  connect: GATEWAY_ERROR_CODES.modbusConnect,
+  timeout: 'WANJI_E_MODBUS_TIMEOUT',
+  exception: 'WANJI_E_MODBUS_EXCEPTION',
+  connect: 'WANJI_E_MODBUS_CONNECT',
   /** The answer did not make sense (CRC error, wrong length). */
   frame: 'WANJI_E_MODBUS_FRAME',
   /** write(): no such machine or tag on this connection. */
@@ -19,7 +20,7 @@ export const MODBUS_ERROR_CODES = {
   badValue: 'WANJI_E_MODBUS_BAD_VALUE',
   /** The driver was closed while the request waited. */
   closed: 'WANJI_E_MODBUS_CLOSED',
-} as const;
+} as const satisfies Readonly<Record<string, WanjiErrorCode>>;
 export type ModbusErrorCode = (typeof MODBUS_ERROR_CODES)[keyof typeof MODBUS_ERROR_CODES];
 
 /** Exception codes of the Modbus application protocol (V1.1b3, section 7). */
@@ -46,9 +47,8 @@ export interface ModbusErrorDetail {
   readonly exception?: string;
 }
 
-export class ModbusError extends Error {
-  readonly code: ModbusErrorCode;
-  readonly detail: ModbusErrorDetail;
+export class ModbusError extends WanjiError<ModbusErrorCode, ModbusErrorDetail> {
+  declare readonly detail: ModbusErrorDetail;
 
   constructor(
     code: ModbusErrorCode,
@@ -56,10 +56,8 @@ export class ModbusError extends Error {
     detail: ModbusErrorDetail = {},
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(code, message, { ...options, detail });
     this.name = 'ModbusError';
-    this.code = code;
-    this.detail = detail;
   }
 
   get modbusCode(): number | undefined {

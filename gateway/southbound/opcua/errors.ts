@@ -1,14 +1,13 @@
 /**
- * Typed errors of the OPC UA driver, browser and PKI tools (CONVENTIONS.md §6), listed in
- * docs/opcua.md. WANJI_E_OPCUA_CONNECT and WANJI_E_OPCUA_STATUS are also in
- * gateway/errors.ts; the others are OPC UA's own. Never rename a code, add one instead.
+ * Typed errors of the OPC UA driver, browser and PKI tools (CONVENTIONS.md §6, the catalogue in
+ * protocol/errors.ts), listed in docs/opcua.md. Never rename a code, add one instead.
  */
+import { WanjiError, type WanjiErrorCode } from '../../../protocol/errors.js';
 
+/** Short names for the OPC UA codes; their meanings are in the catalogue. */
 export const OPCUA_ERROR_CODES = {
   /** The connection or session could not be set up, or was lost. */
   connect: 'WANJI_E_OPCUA_CONNECT',
-  /** The server refused a request (detail: `statusCode`). */
-  status: 'WANJI_E_OPCUA_STATUS',
   /** The server's certificate is not trusted: it was put in <pki>/rejected. */
   certificateUntrusted: 'WANJI_E_OPCUA_CERT_UNTRUSTED',
   /** The server refused the secure channel: it may not trust the gateway's own certificate. */
@@ -23,7 +22,7 @@ export const OPCUA_ERROR_CODES = {
   keepAlive: 'WANJI_E_OPCUA_KEEPALIVE',
   /** The PKI folder or a certificate file could not be read, made or changed. */
   pki: 'WANJI_E_OPCUA_PKI',
-} as const;
+} as const satisfies Readonly<Record<string, WanjiErrorCode>>;
 
 export type OpcuaErrorCode = (typeof OPCUA_ERROR_CODES)[keyof typeof OPCUA_ERROR_CODES];
 
@@ -37,14 +36,11 @@ export interface OpcuaErrorDetail {
   readonly thumbprint?: string;
 }
 
-export class OpcuaError extends Error {
-  readonly code: OpcuaErrorCode;
-  readonly detail: OpcuaErrorDetail;
+export class OpcuaError extends WanjiError<OpcuaErrorCode, OpcuaErrorDetail> {
+  declare readonly detail: OpcuaErrorDetail;
 
   constructor(code: OpcuaErrorCode, message: string, detail: OpcuaErrorDetail = {}, options?: ErrorOptions) {
-    super(message, options);
+    super(code, message, { ...options, detail });
     this.name = 'OpcuaError';
-    this.code = code;
-    this.detail = detail;
   }
 }
