@@ -115,7 +115,7 @@ export const MachineSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** The on-disk journal (gateway/northbound/journal.ts; README "Nothing lost"). */
+/** The on-disk journal (gateway/journal/; README "Nothing lost"). */
 export const JournalSchema = Type.Object(
   {
     dir: Type.Optional(

@@ -13,16 +13,28 @@
  * `<first>.idx` with its figures, so opening a large journal does not read every segment.
  */
 import { crc32 } from 'node:zlib';
-import type { MetricValue } from '../../protocol/index.js';
-import type { MetricUpdate } from '../sampler.js';
-import type { Quality } from '../southbound/types.js';
+import type { MetricValue, Quality } from '../../protocol/index.js';
 
+/**
+ * One metric of a journalled message, as it was published. The sampler's MetricUpdate has
+ * this shape and is passed in as it is; the journal names its own type so that it depends on
+ * the protocol only, never on the sampler.
+ */
+export interface JournalMetric {
+  /** The Sparkplug metric name: "State" or "Signals/<tag>". */
+  readonly name: string;
+  readonly value: MetricValue;
+  readonly quality: Quality;
+  readonly timestamp: number;
+}
+
+/** One journalled message: a machine's (device's) metrics at one position. */
 export interface JournalRecord {
   readonly position: number;
   readonly deviceId: string;
   /** When it was appended (ms). */
   readonly at: number;
-  readonly metrics: readonly MetricUpdate[];
+  readonly metrics: readonly JournalMetric[];
 }
 
 const HEADER = 8;

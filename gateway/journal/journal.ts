@@ -9,7 +9,7 @@
  * `fsyncIntervalMs` bounds what a power cut can take (0: every append is fsynced before it is
  * published). The journal is bounded by `maxBytes` and `maxAgeMs`: when full it drops its
  * oldest segment (`drop-oldest`) or refuses new messages (`stop-sampling`); either way the
- * messages lost are counted and logged. Format: journal-file.ts.
+ * messages lost are counted and logged. Format: format.ts.
  */
 import {
   closeSync,
@@ -25,8 +25,14 @@ import {
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import type { MetricUpdate } from '../sampler.js';
-import { encodeFrame, frameAt, indexName, type JournalRecord, segmentName } from './journal-file.js';
+import {
+  encodeFrame,
+  frameAt,
+  indexName,
+  type JournalMetric,
+  type JournalRecord,
+  segmentName,
+} from './format.js';
 import {
   type JournalState,
   loadSegments,
@@ -35,9 +41,7 @@ import {
   readFrames,
   type Segment,
   writeState,
-} from './journal-store.js';
-
-export type { JournalRecord } from './journal-file.js';
+} from './store.js';
 
 export type WhenFull = 'drop-oldest' | 'stop-sampling';
 
@@ -163,7 +167,7 @@ export class Journal {
    * Appends one message; returns its position, or undefined when it was refused (the journal
    * is full and the policy is stop-sampling, or the disk failed: counted and logged).
    */
-  append(deviceId: string, metrics: readonly MetricUpdate[]): number | undefined {
+  append(deviceId: string, metrics: readonly JournalMetric[]): number | undefined {
     if (this.#closed) return undefined;
     const now = this.#o.now();
     const position = this.head + 1;

@@ -6,12 +6,20 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../protocol/clock.js';
 import { JOURNAL_METRIC, type MetricValue, PositionTracker } from '../../protocol/index.js';
-import type { Clock, TimerHandle } from '../clock.js';
 import type { JournalConfig } from '../config/schema.js';
 import { Journal } from './journal.js';
 import { Replayer, type ReplayTarget } from './replay.js';
-import type { MqttSession } from './session.js';
+
+/**
+ * How the link sends a journalled message: the edge node's MQTT session. `onSent` says whether
+ * the message was handed to the broker. Named here so that the journal does not depend on the
+ * northbound side that uses it.
+ */
+export interface JournalPublisher {
+  publish(topic: string, payload: Uint8Array, onSent?: (ok: boolean) => void): unknown;
+}
 
 export interface JournalFigures {
   readonly id: string;
@@ -85,7 +93,7 @@ export interface JournalLinkOptions {
   readonly dataDir: string;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly session: MqttSession;
+  readonly session: JournalPublisher;
   /** What the replay publishes through (the edge node). */
   readonly target: ReplayTarget;
 }
@@ -93,7 +101,7 @@ export interface JournalLinkOptions {
 export class JournalLink {
   readonly journal: Journal;
   readonly replayer: Replayer;
-  readonly #session: MqttSession;
+  readonly #session: JournalPublisher;
   readonly #clock: Clock;
   /** acknowledgedBy: broker — positions the broker has (QoS 0: written to the socket). */
   readonly #sent: PositionTracker | undefined;

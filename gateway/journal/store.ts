@@ -1,6 +1,6 @@
 /**
  * Opening a journal folder: its state file (id and acknowledged position) and its segments,
- * the last one scanned and cut back to its last good frame. Format: journal-file.ts.
+ * the last one scanned and cut back to its last good frame. Format: format.ts.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -18,7 +18,7 @@ import {
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import { indexName, parseIndex, parseSegmentName, scanFrames, segmentName } from './journal-file.js';
+import { indexName, parseIndex, parseSegmentName, scanFrames, segmentName } from './format.js';
 
 export interface JournalState {
   id: string;

@@ -6,13 +6,15 @@
  * NBIRTH, with the gateway's own metrics (node-metrics.ts), and a DBIRTH per online device.
  * The gateway's metrics then go out in NDATA at most every `statusIntervalMs`, only what changed.
  *
- * Every machine's data goes into the journal (journal.ts) before it is published, with its
+ * Every machine's data goes into the journal (gateway/journal/) before it is published, with its
  * journal position in the payload; it leaves the journal when the hub's NCMD acknowledges that
  * the store holds it (`Journal/Ack`), or, with `acknowledgedBy: broker`, once the broker has it.
- * After each birth what is unacknowledged is published again as historical (replay.ts).
+ * After each birth what is unacknowledged is published again as historical (the journal's
+ * replay.ts).
  */
 
 import type { Logger } from 'pino';
+import { type Clock, systemClock, type TimerHandle } from '../../protocol/clock.js';
 import {
   commandFilters,
   decodeHostState,
@@ -26,16 +28,20 @@ import {
   SeqCounter,
   stateTopic,
 } from '../../protocol/index.js';
-import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig, JournalConfig } from '../config/schema.js';
+import {
+  type JournalFigures,
+  JournalLink,
+  type JournalRecord,
+  journalMetricValues,
+  type ReplayOutcome,
+} from '../journal/index.js';
 import type { MetricUpdate } from '../sampler.js';
 import { type DeviceCommandHandler, DeviceCommands } from './commands.js';
 import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
-import type { JournalRecord } from './journal.js';
-import { type JournalFigures, JournalLink, journalMetricValues } from './journal-link.js';
 import { JOURNAL_METRIC_DEFINITIONS, NodeMetricState } from './node-metrics.js';
 import { dbirthPayload, ddataPayload, ddeathPayload, nbirthPayload, ndataPayload } from './payloads.js';
-import { ReplayHolds, type ReplayOutcome } from './replay.js';
+import { ReplayHolds } from './replay-holds.js';
 import { MqttSession } from './session.js';
 
 export const DEFAULT_STATUS_INTERVAL_MS = 10_000;

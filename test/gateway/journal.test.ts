@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal, type JournalOptions } from '../../gateway/northbound/journal.js';
+import { Journal, type JournalOptions } from '../../gateway/journal/index.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
 
 const logger = pino({ level: 'silent' });

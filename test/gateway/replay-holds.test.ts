@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayHolds } from '../../gateway/northbound/replay.js';
+import { ReplayHolds } from '../../gateway/northbound/replay-holds.js';
 
 describe('ReplayHolds', () => {
   it('waits for a machine that is not born, then has it announced, and lists it at the end', () => {

@@ -21,7 +21,7 @@ import { type Logger, pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ensureAdminTokenFile } from '../../cli/token.js';
-import { Journal } from '../../gateway/northbound/journal.js';
+import { Journal } from '../../gateway/journal/index.js';
 import { StateFile } from '../../gateway/northbound/state-file.js';
 import { openPki } from '../../gateway/southbound/opcua/pki.js';
 import { Hub } from '../../hub/hub.js';
