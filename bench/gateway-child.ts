@@ -7,11 +7,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { systemClock } from '../gateway/clock.js';
 import { validateGatewayConfig } from '../gateway/config/index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { createDriver, DRIVERS } from '../gateway/southbound/registry.js';
 import type { Driver, DriverSink } from '../gateway/southbound/types.js';
+import { systemClock } from '../protocol/clock.js';
 import type { Protocol } from './scenarios.js';
 
 export type Mode = 'gateway' | 'driver' | 'idle';

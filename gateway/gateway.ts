@@ -9,7 +9,7 @@
  *   await gw.close();          // drivers stop, NDEATH is published, MQTT disconnects
  */
 import type { Logger } from 'pino';
-import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../protocol/clock.js';
 import { DEFAULT_DATA_DIR, type GatewayConfig } from './config/schema.js';
 import { validateGatewayConfig } from './config/validate.js';
 import { toError } from './errors.js';

@@ -6,8 +6,9 @@
  * A driver that reports health itself (`DriverSink.onMachineHealth`) is believed; for one that
  * only reports online/offline, the health follows that.
  */
+
+import type { Clock } from '../protocol/clock.js';
 import type { DeviceHealth } from '../protocol/index.js';
-import type { Clock } from './clock.js';
 import type { MachineConfig } from './config/schema.js';
 import type { MachineStatus, Sample } from './southbound/types.js';
 

@@ -1,6 +1,6 @@
 /** The edge gateway's public surface. */
-export type { Clock } from './clock.js';
-export { systemClock } from './clock.js';
+export type { Clock } from '../protocol/clock.js';
+export { systemClock } from '../protocol/clock.js';
 export * from './config/index.js';
 export { GATEWAY_ERROR_CODES, GatewayError, type GatewayErrorCode } from './errors.js';
 export { Gateway, type GatewayOptions, type GatewayStatus } from './gateway.js';

@@ -9,8 +9,8 @@
  * one turn of the event loop are published together (one DDATA per machine).
  */
 import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../protocol/clock.js';
 import { MACHINE_METRIC, type MachineState, type MetricValue } from '../protocol/index.js';
-import type { Clock, TimerHandle } from './clock.js';
 import type { MachineConfig } from './config/schema.js';
 import { signalName } from './northbound/device-model.js';
 import { deepEqual } from './reload.js';

@@ -5,9 +5,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
+import type { Timers } from '../protocol/clock.js';
 import { invalidIdReason, redactUrl, urlLogin } from '../protocol/index.js';
 import { HubConfigError } from './errors.js';
-import type { Timers } from './host/types.js';
 import { trustProxyProblem } from './security/source-address.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65_535 });

@@ -5,12 +5,12 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { REAL_CLOCK } from '../protocol/clock.js';
 import { ApiServer } from './api/server.js';
 import { createBroker, type MqttBroker } from './broker/index.js';
 import { type HubConfig, type HubOptions, resolveHubConfig } from './config.js';
 import { HubError } from './errors.js';
 import { SparkplugHost } from './host/host.js';
-import { REAL_TIMERS } from './host/types.js';
 import { Ingest } from './ingest/ingest.js';
 import { Registry } from './registry/registry.js';
 import { type MqttCredential, MqttCredentialStore } from './security/mqtt-credentials.js';
@@ -97,7 +97,7 @@ export class Hub {
       policy: this.#mqttAccess,
       credentials: () => this.mqttCredentials,
       intervalMs: this.config.mqtt.revocationCheckMs,
-      timers: timers ?? REAL_TIMERS,
+      timers: timers ?? REAL_CLOCK,
       logger,
     });
     this.#timers = timers;

@@ -1,5 +1,6 @@
 export * from './broker-url.js';
 export * from './domain.js';
+export * from './errors.js';
 export * from './machine.js';
 export * from './metrics.js';
 export * from './positions.js';

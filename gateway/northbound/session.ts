@@ -7,9 +7,10 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../protocol/backoff.js';
+import type { Clock, TimerHandle } from '../../protocol/clock.js';
 import { BdSeqCounter, nextSeq, nodeTopic } from '../../protocol/index.js';
 import { withTimeout } from '../async.js';
-import { backoffDelay, type Clock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { mqttTlsError, mqttTlsOptions } from './mqtt-tls.js';
 import { ndeathPayload } from './payloads.js';

@@ -4,8 +4,8 @@
  * samples and says when a machine is reachable.
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../../protocol/clock.js';
 import type { MetricValue, Quality } from '../../protocol/index.js';
-import type { Clock } from '../clock.js';
 import type { ConnectionConfig, MachineConfig } from '../config/schema.js';
 
 export type { Quality };

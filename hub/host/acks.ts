@@ -18,6 +18,7 @@
  * or that backlog keep growing, for `stallMs`, `health()` is degraded naming the gateway.
  */
 import type { Logger } from 'pino';
+import type { Timers } from '../../protocol/clock.js';
 import {
   DataType,
   encodePayload,
@@ -27,7 +28,6 @@ import {
 } from '../../protocol/index.js';
 import type { ComponentHealth } from '../errors.js';
 import type { FlushedBatch, SampleSource } from '../ingest/sources.js';
-import type { Timers } from './types.js';
 
 /** What the acknowledgements need of the ingest. */
 export interface DurableWrites {

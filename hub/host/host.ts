@@ -6,6 +6,7 @@
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
 import {
   allGroupsFilter,
   DataType,
@@ -23,7 +24,7 @@ import { type DurableWrites, JournalAcks } from './acks.js';
 import type { HostLimits } from './bounds.js';
 import type { EdgeNodeState } from './edge-node.js';
 import { MessageProcessor } from './processor.js';
-import { type HostCounters, type HostSink, REAL_TIMERS, type Timers } from './types.js';
+import type { HostCounters, HostSink } from './types.js';
 
 export interface SparkplugHostOptions {
   /** mqtt://host:port of the broker (embedded or external). */
@@ -64,6 +65,7 @@ export class SparkplugHost {
   readonly #o: SparkplugHostOptions;
   readonly #log: Logger;
   readonly #clock: () => number;
+  readonly #timers: Timers;
   readonly #stateTopic: string;
   readonly #processor: MessageProcessor;
   readonly #acks: JournalAcks | undefined;
@@ -80,7 +82,8 @@ export class SparkplugHost {
     this.#log = opts.logger.child({ component: 'host', hostId: opts.hostId });
     this.#clock = opts.clock ?? Date.now;
     this.#stateTopic = stateTopic(opts.hostId);
-    const timers = opts.timers ?? REAL_TIMERS;
+    const timers = opts.timers ?? REAL_CLOCK;
+    this.#timers = timers;
     this.#acks =
       opts.writes === undefined
         ? undefined
@@ -150,13 +153,14 @@ export class SparkplugHost {
     this.#closing = false;
     this.#connectTs = this.#clock();
     this.#acks?.start();
+    const connectTimeoutMs = this.#o.connectTimeoutMs ?? 10_000;
     const opts: IClientOptions = {
       clientId: this.#o.hostId,
       clean: true,
       protocolVersion: 4,
       keepalive: 30,
       reconnectPeriod: 1_000,
-      connectTimeout: this.#o.connectTimeoutMs ?? 10_000,
+      connectTimeout: connectTimeoutMs,
       resubscribe: false,
       will: {
         topic: this.#stateTopic,
@@ -189,18 +193,18 @@ export class SparkplugHost {
     });
     client.on('message', (topic, payload) => this.#onMessage(topic, payload));
     const firstOnline = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#timers.setTimeout(() => {
         reject(
           new HubError(
             'WANJI_E_HOST_CONNECT',
-            `Sparkplug host could not connect to ${redactUrl(this.#o.url)} within ${opts.connectTimeout} ms`,
+            `Sparkplug host could not connect to ${redactUrl(this.#o.url)} within ${connectTimeoutMs} ms`,
           ),
         );
-      }, opts.connectTimeout);
+      }, connectTimeoutMs);
       client.on('connect', () => {
         this.#announceOnline().then(
           () => {
-            clearTimeout(timer);
+            this.#timers.clearTimeout(timer);
             resolve();
           },
           (err: unknown) => this.#log.warn({ err }, 'could not publish STATE online'),

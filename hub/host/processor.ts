@@ -6,6 +6,7 @@
  * sends is held to config `limits` on the way (bounds.ts): refused values never reach the sink.
  */
 import type { Logger } from 'pino';
+import type { Timers } from '../../protocol/clock.js';
 import {
   type DeviceTopic,
   decodePayload,
@@ -33,7 +34,7 @@ import {
   toSampleValue,
 } from './convert.js';
 import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
-import { type HostCounters, type HostSink, newCounters, type Timers } from './types.js';
+import { type HostCounters, type HostSink, newCounters } from './types.js';
 
 export interface ProcessorOptions {
   readonly sink: HostSink;

@@ -87,14 +87,3 @@ export function newCounters(): HostCounters {
     invalidMetricNames: 0,
   };
 }
-
-/** setTimeout / clearTimeout, injectable so tests can use fake time. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const REAL_TIMERS: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};

@@ -1,10 +1,11 @@
 /**
- * The ingest's view of a failing store: when the next write may be tried (exponential backoff
- * from `minMs`, doubling, capped at `maxMs`), since when and how often writes have failed, and
+ * The ingest's view of a failing store: when the next write may be tried (protocol/backoff.ts:
+ * from `minMs`, doubling, capped at `maxMs`, no jitter), since when and how often writes have failed, and
  * the logs that go with it (the first failure an error, the next ones warnings, the recovery
  * an info with how long the store was down).
  */
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../protocol/backoff.js';
 
 export class StoreBackoff {
   readonly #log: Logger;
@@ -14,7 +15,6 @@ export class StoreBackoff {
   #since: number | undefined;
   #attempts = 0;
   #last = '';
-  #delay = 0;
   #nextAttemptAt = 0;
 
   constructor(log: Logger, clock: () => number, minMs: number, maxMs: number) {
@@ -35,13 +35,14 @@ export class StoreBackoff {
 
   failed(err: unknown, samples: number): void {
     const now = this.#clock();
-    this.#delay = this.#since === undefined ? this.#min : Math.min(this.#delay * 2, this.#max);
-    this.#nextAttemptAt = now + this.#delay;
+    // The attempts before this one: 0 on the first failure, so the first wait is `minMs`.
+    const delay = backoffDelay(this.#attempts, this.#min, this.#max);
+    this.#nextAttemptAt = now + delay;
     this.#last =
       err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
     this.#since ??= now;
     this.#attempts++;
-    const ctx = { err, samples, attempts: this.#attempts, retryInMs: this.#delay };
+    const ctx = { err, samples, attempts: this.#attempts, retryInMs: delay };
     if (this.#attempts === 1) this.#log.error(ctx, 'store write failed; samples kept, retrying');
     else this.#log.warn(ctx, 'store write failed again; samples kept, retrying');
   }

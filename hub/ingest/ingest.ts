@@ -15,9 +15,9 @@
  * acknowledgement to the journals hangs off that (hub/host/acks.ts).
  */
 import type { Logger } from 'pino';
+import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
 import type { ComponentHealth } from '../errors.js';
-import type { HostSink, Timers } from '../host/types.js';
-import { REAL_TIMERS } from '../host/types.js';
+import type { HostSink } from '../host/types.js';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceActivity, GatewayActivity, RegistryEvent } from '../registry/types.js';
 import { isPermanentStoreError } from '../store/errors.js';
@@ -123,7 +123,7 @@ export class Ingest implements HostSink {
   constructor(opts: IngestOptions) {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'ingest' });
-    this.#timers = opts.timers ?? REAL_TIMERS;
+    this.#timers = opts.timers ?? REAL_CLOCK;
     this.#clock = opts.clock ?? Date.now;
     this.#interval = opts.flushIntervalMs ?? 250;
     this.#maxBatch = opts.maxBatchSamples ?? 10_000;

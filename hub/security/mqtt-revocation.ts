@@ -5,8 +5,8 @@
  * process calls checkNow() and takes effect at once.
  */
 import type { Logger } from 'pino';
+import type { Timers } from '../../protocol/clock.js';
 import type { MqttBroker } from '../broker/types.js';
-import type { Timers } from '../host/types.js';
 import type { MqttCredentialStore } from './mqtt-credentials.js';
 import type { MqttAccessPolicy } from './mqtt-policy.js';
 

@@ -5,8 +5,8 @@
  * next interval (the parent keeps the last report it accepted).
  */
 import type { Logger } from 'pino';
+import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
 import { HubError } from '../errors.js';
-import type { Timers } from '../host/types.js';
 import type { Registry } from '../registry/registry.js';
 import type { ChildReport } from './children.js';
 import type { Activity } from './figures.js';
@@ -83,11 +83,6 @@ export interface ForwarderOptions {
   readonly fetch?: typeof fetch;
 }
 
-const REAL: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export class ParentForwarder {
   readonly #o: ForwarderOptions;
   readonly #log: Logger;
@@ -101,7 +96,7 @@ export class ParentForwarder {
   constructor(o: ForwarderOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'parent-forwarder', parent: o.parent.url });
-    this.#timers = o.timers ?? REAL;
+    this.#timers = o.timers ?? REAL_CLOCK;
   }
 
   async start(): Promise<void> {

@@ -5,7 +5,7 @@
  * just ended) and on demand (for today, replaced by later ones of the same day).
  */
 import type { Logger } from 'pino';
-import type { Timers } from '../host/types.js';
+import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
 import { localDay, nextMidnight } from '../registry/days.js';
 import type { Registry } from '../registry/registry.js';
 import { enterpriseDays, machineDays } from './state-time.js';
@@ -118,11 +118,6 @@ export interface SnapshotTimerOptions {
   readonly timers?: Timers;
 }
 
-const REAL: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 /** Takes the snapshot of each day at the local midnight that ends it. */
 export class SnapshotTimer {
   readonly #o: SnapshotTimerOptions;
@@ -134,7 +129,7 @@ export class SnapshotTimer {
   constructor(o: SnapshotTimerOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'snapshots' });
-    this.#timers = o.timers ?? REAL;
+    this.#timers = o.timers ?? REAL_CLOCK;
   }
 
   async start(): Promise<void> {

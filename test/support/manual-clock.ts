@@ -1,10 +1,11 @@
 /**
- * A clock that moves only when a test says so: the gateway's `Clock` and the hub's `Timers` in
- * one. Timers fire synchronously inside `advance`, in time order (those due at the same time in
- * the order set, and those a firing timer sets, if they fall due too). A test that advances an
+ * A clock that moves only when a test says so: the `Clock` of protocol/clock.ts, for the
+ * gateway's components and the hub's (which take it as their `timers`). Timers fire synchronously
+ * inside `advance`, in time order (those due at the same time in the order set, and those a firing
+ * timer sets, if they fall due too). A test that advances an
  * hour and sees nothing happen has shown that nothing happens in an hour, which no sleep shows.
  */
-import type { Clock, TimerHandle } from '../../gateway/clock.js';
+import type { Clock, TimerHandle } from '../../protocol/clock.js';
 
 export class ManualClock implements Clock {
   #now: number;
@@ -22,11 +23,11 @@ export class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = ++this.#seq;
     this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn });
-    return id as unknown as TimerHandle;
+    return id;
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (handle !== undefined) this.#timers.delete(handle as unknown as number);
+    if (typeof handle === 'number') this.#timers.delete(handle);
   }
 
   /** Timers waiting to fire. */

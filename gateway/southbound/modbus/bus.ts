@@ -8,7 +8,8 @@
  * while it is down, requests fail at once with WANJI_E_MODBUS_CONNECT instead of waiting.
  */
 import type { Logger } from 'pino';
-import { backoffDelay, type Clock } from '../../clock.js';
+import { backoffDelay } from '../../../protocol/backoff.js';
+import type { Clock } from '../../../protocol/clock.js';
 import { toError } from '../../errors.js';
 import { MODBUS_ERROR_CODES, ModbusError } from './errors.js';
 import {

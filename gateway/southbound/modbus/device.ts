@@ -21,8 +21,9 @@
  * quality with the reason, and tried again only every illegalRetryMs.
  */
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../../protocol/backoff.js';
+import type { Clock, TimerHandle } from '../../../protocol/clock.js';
 import type { MetricValue } from '../../../protocol/index.js';
-import { backoffDelay, type Clock, type TimerHandle } from '../../clock.js';
 import type { DriverSink, MachineHealth, Sample } from '../types.js';
 import type { ModbusBus } from './bus.js';
 import { encodeWrite } from './encode.js';

@@ -2,7 +2,7 @@
  * The Modbus probe: reads one range once and shows it decoded in every type and byte order,
  * so that a user finds the right type and order for a device in one look (`wanji probe modbus`).
  */
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../../protocol/clock.js';
 import { decodeNumber, type NumericType, type NumericValue, toBigEndian } from './decode.js';
 import type { ModbusTable } from './schema.js';
 import { isBitTable, modiconNumber, type WordOrder } from './tags.js';

@@ -7,7 +7,7 @@
  * modbus-serial, so a request never holds the link longer than that.
  */
 import ModbusRTU from 'modbus-serial';
-import type { Clock, TimerHandle } from '../../clock.js';
+import type { Clock, TimerHandle } from '../../../protocol/clock.js';
 import { fromModbusSerial, MODBUS_ERROR_CODES, ModbusError } from './errors.js';
 import type { ModbusConnectionConfig, ModbusTable } from './schema.js';
 

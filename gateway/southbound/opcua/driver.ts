@@ -15,14 +15,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DataValue } from 'node-opcua';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../../protocol/backoff.js';
+import type { Clock, TimerHandle } from '../../../protocol/clock.js';
 import type { MetricValue } from '../../../protocol/index.js';
-import type { Clock, TimerHandle } from '../../clock.js';
 import type { MachineConfig } from '../../config/schema.js';
 import type { Driver, DriverContext, DriverSink, MachineHealth, Quality } from '../types.js';
 import { OpcuaError } from './errors.js';
 import { Link, type LinkCounters, type LinkHandlers, type LinkTarget } from './link.js';
 import { type OpenPki, openPki } from './pki.js';
-import { jitteredBackoff } from './recovery.js';
 import type { OpcuaConnectionConfig, OpcuaTagConfig } from './schema.js';
 import { classifyConnectError } from './security.js';
 import { convertDataValue } from './values.js';
@@ -189,12 +189,7 @@ export class OpcuaDriver implements Driver {
       this.#allOffline(reason);
       if (this.#closed) break;
       const retry = attempt + 1;
-      const delay = jitteredBackoff(
-        attempt++,
-        this.#conn.backoffMinMs,
-        this.#conn.backoffMaxMs,
-        this.#random,
-      );
+      const delay = backoffDelay(attempt++, this.#conn.backoffMinMs, this.#conn.backoffMaxMs, this.#random);
       // One line per attempt, however long the outage: what failed, which retry, and when.
       if (failure !== undefined)
         this.#log.warn(

@@ -1,7 +1,7 @@
 /** Starts a session's items: the subscription and its monitored items, or the poller. */
 import type { ClientSession, DataValue, NodeId } from 'node-opcua';
 import type { Logger } from 'pino';
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../../protocol/clock.js';
 import type { LinkCounters, LinkTarget } from './link.js';
 import { type ItemSpec, SubscriptionMonitor } from './monitor.js';
 import { Poller } from './poller.js';

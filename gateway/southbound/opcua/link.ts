@@ -21,14 +21,15 @@ import {
   type StatusCode,
 } from 'node-opcua';
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../../clock.js';
+import { backoffDelay } from '../../../protocol/backoff.js';
+import type { Clock, TimerHandle } from '../../../protocol/clock.js';
 import { OPCUA_ERROR_CODES, OpcuaError } from './errors.js';
 import { startItems } from './items.js';
 import type { SubscriptionMonitor } from './monitor.js';
 import { defaultNamespace, resolveBrowsePaths } from './paths.js';
 import type { OpenPki } from './pki.js';
 import { type Poller, readInBatches } from './poller.js';
-import { jitteredBackoff, Watchdog } from './recovery.js';
+import { Watchdog } from './recovery.js';
 import { isBrowsePath, type OpcuaConnectionConfig, type OpcuaTagConfig } from './schema.js';
 import { identityKind, messageSecurity, negotiated, userIdentity } from './security.js';
 
@@ -196,7 +197,7 @@ export class Link {
       // node-opcua's reconnection backs off from connectionStrategy.initialDelay without jitter;
       // a jittered start keeps gateways that lost one server from returning in lockstep.
       if (internals.connectionStrategy !== undefined) {
-        internals.connectionStrategy.initialDelay = jitteredBackoff(
+        internals.connectionStrategy.initialDelay = backoffDelay(
           0,
           Math.min(this.#o.conn.backoffMinMs, this.#o.conn.backoffMaxMs / 2),
           this.#o.conn.backoffMaxMs,

@@ -4,7 +4,7 @@
  * running when the next is due is not overlapped: that turn is skipped and counted.
  */
 import { AttributeIds, type ClientSession, type DataValue, type NodeId } from 'node-opcua';
-import type { Clock, TimerHandle } from '../../clock.js';
+import type { Clock, TimerHandle } from '../../../protocol/clock.js';
 
 export interface PollItem {
   readonly index: number;

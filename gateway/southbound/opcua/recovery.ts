@@ -1,14 +1,5 @@
-/** Timing pieces of recovery: jittered backoff and the keep-alive watchdog. Time is injected. */
-import type { Clock, TimerHandle } from '../../clock.js';
-
-/**
- * Exponential backoff capped at `maxMs`, with "equal jitter": between half and all of the
- * exponential step, so gateways that lost one server together do not return in lockstep.
- */
-export function jitteredBackoff(attempt: number, minMs: number, maxMs: number, random: () => number): number {
-  const step = Math.min(maxMs, minMs * 2 ** Math.max(0, Math.min(attempt, 30)));
-  return Math.round(step / 2 + (random() * step) / 2);
-}
+/** The keep-alive watchdog of recovery (the jittered backoff is protocol/backoff.ts). Time is injected. */
+import type { Clock, TimerHandle } from '../../../protocol/clock.js';
 
 /**
  * Calls `onSilence` when `activity()` has not been called for `timeoutMs` while running; then

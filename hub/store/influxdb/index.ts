@@ -11,8 +11,8 @@
  */
 import { setLogger } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
+import { REAL_CLOCK, type Timers } from '../../../protocol/clock.js';
 import type { ComponentHealth } from '../../errors.js';
-import { REAL_TIMERS, type Timers } from '../../host/types.js';
 import { StoreError } from '../errors.js';
 import {
   DEFAULT_QUERY_LIMIT,
@@ -58,7 +58,7 @@ export class InfluxSampleStore implements SampleStore {
   constructor(opts: InfluxStoreOptions) {
     this.#c = opts.config;
     this.#log = opts.logger.child({ component: 'store', type: 'influxdb', api: opts.config.api });
-    this.#timers = opts.timers ?? REAL_TIMERS;
+    this.#timers = opts.timers ?? REAL_CLOCK;
     this.#keys = new SeriesKeys(this.#c.measurement);
     this.#http = {
       base: this.#c.url.replace(/\/$/, ''),
