@@ -19,6 +19,7 @@ import type { FleetPlan } from '../../simulators/fleet.js';
 import { SimFleet } from '../../simulators/fleet-runtime.js';
 import { freePort, type TestServer } from '../support/influx-servers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { GiveUp, sleep, until } from '../support/wait.js';
 import { assertBuilt, WanjiProcess } from '../support/wanji-process.js';
 import { CounterPump } from './counter-pump.js';
 import { checkMachine, type LossWindow, type MachineVerdict, verdictOk } from './counting.js';
@@ -49,35 +50,8 @@ export interface RigOptions {
   readonly journal?: Record<string, unknown>;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Thrown by an `until` probe when waiting longer cannot help (a process exited). */
-export class GiveUp extends Error {}
-
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  everyMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      if (err instanceof GiveUp) throw err;
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await sleep(everyMs);
-  }
-}
+// The waits live in test/support/wait.ts; re-exported for the chaos tests' one import.
+export { GiveUp, sleep, until };
 
 /** One enterprise, `n` state+count CNC machines on two Modbus TCP servers. */
 function plan(n: number): FleetPlan {

@@ -7,13 +7,12 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDemoCommand } from '../../cli/demo.js';
 import { DEMO_FLEET_FILE } from '../../cli/demo-fleet.js';
-import { tempDir, waitFor } from '../hub/helpers.js';
+import { silentLogger, tempDir, waitFor } from '../hub/helpers.js';
 
-const logger = pino({ level: process.env.WANJI_TEST_LOG ?? 'silent' });
+const logger = silentLogger();
 
 interface DemoRun {
   code: number;

@@ -13,9 +13,9 @@ import { Writable } from 'node:stream';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../gateway/clock.js';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { MqttSession } from '../../gateway/northbound/session.js';
+import { systemClock } from '../../protocol/clock.js';
 import { sampleConfigObject } from '../gateway/fixtures.js';
 import { waitFor } from '../hub/helpers.js';
 

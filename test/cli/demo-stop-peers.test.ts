@@ -6,7 +6,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { gatewayConfigsForFleet } from '../../cli/fleet-gateways.js';
@@ -14,11 +13,11 @@ import { Gateway } from '../../gateway/gateway.js';
 import { Hub } from '../../hub/hub.js';
 import { generateFleet } from '../../simulators/fleet.js';
 import { SimFleet } from '../../simulators/fleet-runtime.js';
-import { tempDir, waitFor } from '../hub/helpers.js';
+import { silentLogger, tempDir, waitFor } from '../hub/helpers.js';
 import { assertBuilt } from '../support/wanji-process.js';
 import { ALARMING, Child } from './demo-stop-child.js';
 
-const logger = pino({ level: process.env.WANJI_TEST_LOG ?? 'silent' });
+const logger = silentLogger();
 const MACHINES = 300;
 
 describe('stopping wanji gateway and wanji hub under load (issue 10)', () => {

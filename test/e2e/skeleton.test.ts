@@ -9,7 +9,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type FleetGatewayOptions, gatewayConfigsForFleet } from '../../cli/fleet-gateways.js';
@@ -17,11 +16,12 @@ import { Gateway } from '../../gateway/gateway.js';
 import { Hub } from '../../hub/hub.js';
 import { generateFleet } from '../../simulators/fleet.js';
 import { SimFleet } from '../../simulators/fleet-runtime.js';
-import { apiToken } from '../hub/helpers.js';
+import { apiToken, silentLogger } from '../hub/helpers.js';
+import { until } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'bin', 'wanji.js');
-const logger = pino({ level: process.env.WANJI_TEST_LOG ?? 'silent' });
+const logger = silentLogger();
 const ONLINE_WINDOW_MS = 3_000;
 
 interface ApiMachine {
@@ -31,26 +31,6 @@ interface ApiMachine {
   networked: boolean;
   dead: boolean;
   state: string | null;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('walking skeleton: simulators → gateways → hub → store', () => {

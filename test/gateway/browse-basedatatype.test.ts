@@ -120,12 +120,12 @@ describe('wanji browse and variables of an abstract DataType', () => {
     try {
       const time = await waitFor(
         () => run.latest('E001-CNC-009', 'current-time-datasource'),
-        10_000,
         'a time',
+        10_000,
       );
       expect(time.quality).toBe('good');
       expect(run.counter('typeMismatches')).toBe(0);
-      const load = await waitFor(() => run.latest('E001-CNC-009', 'load'), 10_000, 'a load');
+      const load = await waitFor(() => run.latest('E001-CNC-009', 'load'), 'a load', 10_000);
       expect(load).toMatchObject({ value: 42.5, quality: 'good' });
     } finally {
       await run.close();

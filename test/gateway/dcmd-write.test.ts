@@ -88,7 +88,7 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
     logs = [];
     gw = new Gateway(config(), { logger: testLog(logs), dataDir });
     await gw.start();
-    await waitFor(() => sub.of('DBIRTH').find((m) => m.device === PRESS), 5000, 'DBIRTH');
+    await waitFor(() => sub.of('DBIRTH').find((m) => m.device === PRESS), 'DBIRTH', 5000);
   });
 
   afterEach(async () => {
@@ -124,8 +124,8 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
           (c.dcmdWrites ?? 0) + (c.dcmdRefused ?? 0) + (c.dcmdFailed ?? 0) + (c.dcmdMalformed ?? 0);
         return total >= n || undefined;
       },
-      5000,
       `${n} DCMD outcomes`,
+      5000,
     );
   }
 
@@ -134,7 +134,7 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
     const alias = aliasOf('Signals/alarmNumber');
     const after = sub.messages.length;
     await dcmd([{ name: 'Signals/alarmNumber', datatype: DataType.Int32, value: 1234 }]);
-    await waitFor(() => press.value('alarmNumber') === 1234 || undefined, 5000, 'the write');
+    await waitFor(() => press.value('alarmNumber') === 1234 || undefined, 'the write', 5000);
     const ddata = await waitFor(
       () =>
         sub.messages
@@ -145,8 +145,8 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
               m.device === PRESS &&
               m.payload.metrics.some((x) => x.alias === alias && x.value === 1234),
           ),
-      5000,
       'DDATA with the written value',
+      5000,
     );
     expect(ddata.payload.metrics.find((x) => x.alias === alias)?.isHistorical).not.toBe(true);
     expect(counters()).toMatchObject({ dcmdWrites: 1, dcmdRefused: 0, dcmdFailed: 0, dcmdMalformed: 0 });
@@ -156,7 +156,7 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
   it('writes a writable coil by alias, a 0/1 number coerced to a bool', async () => {
     expect(press.value('lampRed')).toBe(false);
     await dcmd([{ alias: aliasOf('Signals/lampRed'), datatype: DataType.Int8, value: 1 }]);
-    await waitFor(() => press.value('lampRed') === true || undefined, 5000, 'the coil write');
+    await waitFor(() => press.value('lampRed') === true || undefined, 'the coil write', 5000);
     await outcomes(1);
     expect(counters()).toMatchObject({ dcmdWrites: 1, dcmdRefused: 0 });
   });
@@ -201,7 +201,7 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
     expect(logs.filter((l) => l.msg === 'malformed DCMD dropped')).toHaveLength(2);
     // The gateway runs on: a good write afterwards still goes through.
     await dcmd([{ name: 'Signals/alarmNumber', datatype: DataType.Int16, value: -3 }]);
-    await waitFor(() => press.value('alarmNumber') === -3 || undefined, 5000, 'the write');
+    await waitFor(() => press.value('alarmNumber') === -3 || undefined, 'the write', 5000);
     await outcomes(10);
     expect(counters()).toMatchObject({ dcmdWrites: 1, dcmdRefused: 7, dcmdFailed: 0, dcmdMalformed: 2 });
   });
@@ -246,12 +246,12 @@ describe('Gateway: DCMD writes to Modbus tags', () => {
     );
     try {
       await opc.start();
-      await waitFor(() => sub.of('NBIRTH').find((m) => m.topic.includes(node)), 5000, 'NBIRTH');
+      await waitFor(() => sub.of('NBIRTH').find((m) => m.topic.includes(node)), 'NBIRTH', 5000);
       await sub.publish(
         deviceTopic(GROUP, 'DCMD', node, 'E009-CNC-001'),
         encodePayload({ metrics: [{ name: 'Signals/state', datatype: DataType.Int32, value: 3 }] }),
       );
-      await waitFor(() => opc.status().edgeNode.counters.dcmdRefused === 1 || undefined, 5000, 'refusal');
+      await waitFor(() => opc.status().edgeNode.counters.dcmdRefused === 1 || undefined, 'refusal', 5000);
       expect(opc.status().edgeNode.counters).toMatchObject({ dcmdWrites: 0, dcmdFailed: 0 });
       const refused = opcLogs.find((l) => l.msg === 'DCMD write refused');
       expect(String(refused?.reason)).toMatch(/^driver cannot write: connection opc of E009-CNC-001/);

@@ -2,10 +2,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { systemClock } from '../../gateway/clock.js';
 import type { GatewayConfig } from '../../gateway/config/index.js';
 import { createDriver } from '../../gateway/southbound/registry.js';
 import type { Driver, MachineStatus, Sample } from '../../gateway/southbound/types.js';
+import { systemClock } from '../../protocol/clock.js';
 import { testLogger } from './helpers.js';
 
 export interface Recorded {

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../gateway/clock.js';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
 import { EdgeNode, type EdgeNodeOptions } from '../../gateway/northbound/edge-node.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
+import type { Clock } from '../../protocol/clock.js';
 import {
   DataType,
   encodePayload,
@@ -127,7 +127,7 @@ describe('Sparkplug edge node', () => {
         { name: 'Signals/spindleSpeed', value: i, quality: 'good', timestamp: 1000 + i },
       ]);
     }
-    await waitFor(() => sub.of('DDATA').length === 300 || undefined, 5000, '300 DDATA');
+    await waitFor(() => sub.of('DDATA').length === 300 || undefined, '300 DDATA', 5000);
     const seqs = sub.messages.map((m) => m.payload.seq);
     expect(seqs.slice(0, 3)).toEqual([0, 1, 2]);
     expect(seqs).toEqual(seqs.map((_, i) => i % 256));

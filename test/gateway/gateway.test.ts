@@ -100,13 +100,13 @@ describe('Gateway: Modbus machines to Sparkplug', () => {
       await gw.start();
       await waitFor(
         () => gw.status().machines[PRESS]?.born && gw.status().machines[LOOM]?.born,
-        5000,
         'born',
+        5000,
       );
       expect(sub.of('NBIRTH')).toHaveLength(0); // the primary host has not said it is online
       await sub.publishState('wanji-hub', true, Date.now());
       await sub.next('NBIRTH');
-      await waitFor(() => sub.of('DBIRTH').length === 2 || undefined, 5000, 'two DBIRTHs');
+      await waitFor(() => sub.of('DBIRTH').length === 2 || undefined, 'two DBIRTHs', 5000);
       const births = new Map(sub.of('DBIRTH').map((m) => [m.device, m.payload]));
       expect(metricValue(births.get(PRESS)!, MACHINE_METRIC.state)).toBe('running');
       expect(metricValue(births.get(PRESS)!, MACHINE_METRIC.dataDepth)).toBe('state+count');
@@ -121,17 +121,21 @@ describe('Gateway: Modbus machines to Sparkplug', () => {
           sub
             .of('DDATA')
             .find((m) => m.device === PRESS && m.payload.metrics.some((x) => x.value === 'alarm')),
-        5000,
         'alarm DDATA',
+        5000,
       );
       expect(ddata.payload.metrics.every((m) => m.name === undefined && m.alias !== undefined)).toBe(true);
 
       // The loom stops answering: DDEATH; it answers again: DBIRTH.
       loom.disconnect();
-      await waitFor(() => sub.of('DDEATH').find((m) => m.device === LOOM), 5000, 'DDEATH');
+      await waitFor(() => sub.of('DDEATH').find((m) => m.device === LOOM), 'DDEATH', 5000);
       expect(gw.status().machines[LOOM]).toMatchObject({ online: false, state: 'offline' });
       loom.reconnect();
-      await waitFor(() => sub.of('DBIRTH').filter((m) => m.device === LOOM).length === 2 || undefined, 5000);
+      await waitFor(
+        () => sub.of('DBIRTH').filter((m) => m.device === LOOM).length === 2 || undefined,
+        'the second DBIRTH',
+        5000,
+      );
 
       const seqs = sub.messages.map((m) => m.payload.seq);
       expect(seqs).toEqual(seqs.map((_, i) => i % 256));

@@ -86,10 +86,10 @@ describe('journalled data of a machine removed while the hub was down', () => {
     const port = h.mqttPort!;
     const first = edgeNode(h, [KEPT, REMOVED], journal);
     await first.start();
-    await waitFor(() => first.status().born || undefined, 10_000, 'the first birth');
+    await waitFor(() => first.status().born || undefined, 'the first birth', 10_000);
     first.deviceBirth(KEPT, value(KEPT, 0));
     first.deviceBirth(REMOVED, value(REMOVED, 0));
-    await waitFor(() => (first.status().queued === 0 ? true : undefined), 10_000, 'an empty journal');
+    await waitFor(() => (first.status().queued === 0 ? true : undefined), 'an empty journal', 10_000);
     // (With acknowledgedBy: broker an empty journal means the broker has them, not yet the store.)
     await until(async () => (await stored(h, KEPT)).length === 1 && (await stored(h, REMOVED)).length === 1);
     await h.close();
@@ -128,7 +128,7 @@ describe('journalled data of a machine removed while the hub was down', () => {
     const node = edgeNode(h, [KEPT]);
     node.deviceBirth(KEPT, value(KEPT, 31));
     await node.start();
-    await waitFor(() => (node.status().queued === 0 ? true : undefined), 20_000, 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 20_000);
     const figures = node.journalFigures();
     expect(figures).toMatchObject({ backlog: 0, released: 30 });
     expect(node.status().counters.journalReleased).toBe(30);
@@ -142,8 +142,8 @@ describe('journalled data of a machine removed while the hub was down', () => {
       () =>
         h.registry.gatewayMetrics(GROUP, NODE).find((m) => m.name === JOURNAL_METRIC.released)?.value ===
           30 || undefined,
-      10_000,
       'Journal/Released at the hub',
+      10_000,
     );
     // Nothing left for the hub to wait for: no rebirth asked for a missing position.
     expect(h.host.ackCounters.gapRebirths).toBe(0);
@@ -159,7 +159,7 @@ describe('journalled data of a machine removed while the hub was down', () => {
     const node = edgeNode(h, [KEPT], { acknowledgedBy: 'broker' });
     node.deviceBirth(KEPT, value(KEPT, 31));
     await node.start();
-    await waitFor(() => (node.status().queued === 0 ? true : undefined), 20_000, 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 20_000);
     expect(node.journalFigures()).toMatchObject({ backlog: 0, released: 30 });
     // The broker has them; the store gets them a moment later.
     await until(async () => (await stored(h, KEPT)).length >= 32);

@@ -79,7 +79,7 @@ describe('Modbus TCP driver against the simulator', () => {
     // its pace because the dead unit is polled less and less often (backoff).
     press.disconnect();
     const downAt = Date.now();
-    await waitFor(() => run.healthOf(press.id) === 'offline' || undefined, 4000, 'press offline');
+    await waitFor(() => run.healthOf(press.id) === 'offline' || undefined, 'press offline', 4000);
     // Changes of health (a failed poll in between reports the same health with a new detail).
     const pressHealth = run.health.filter((h) => h.machineId === press.id).map((h) => h.health);
     expect(pressHealth.filter((h, i, a) => h !== a[i - 1])).toEqual(['online', 'degraded', 'offline']);
@@ -98,7 +98,7 @@ describe('Modbus TCP driver against the simulator', () => {
     expect(run.healthOf(cnc.id)).toBe('online');
 
     press.reconnect();
-    await waitFor(() => run.healthOf(press.id) === 'online' || undefined, 3000, 'press back online');
+    await waitFor(() => run.healthOf(press.id) === 'online' || undefined, 'press back online', 3000);
     expect(run.status(press.id)).toBe('online');
     const c = run.driver.counters();
     expect(c[`${press.id}.timeouts`]).toBeGreaterThan(0);
@@ -131,8 +131,8 @@ describe('Modbus TCP driver against the simulator', () => {
     expect(loom.values()).toMatchObject({ picks: 0x00010002, lampRed: true, stopCause: 7 });
     await waitFor(
       () => run.latest(loom.id, 'picks')?.value === 0x00010002 || undefined,
-      2000,
       'picks read back',
+      2000,
     );
     await expect(run.driver.write(loom.id, 'rpm', 5)).rejects.toMatchObject({
       code: 'WANJI_E_MODBUS_NOT_WRITABLE',
@@ -156,7 +156,7 @@ describe('Modbus TCP driver against the simulator', () => {
     const run = track(await runModbus(config, 'plc'));
     await waitFor(() => run.status(cnc.id) === 'online' || undefined);
     await server.close();
-    await waitFor(() => run.status(cnc.id) === 'offline' || undefined, 3000, 'offline after server close');
+    await waitFor(() => run.status(cnc.id) === 'offline' || undefined, 'offline after server close', 3000);
     expect(run.statuses.at(-1)!.reason).toMatch(/cannot connect to 127\.0\.0\.1:\d+|Port Not Open/);
     // Same port again, as a restarted PLC would.
     const again = track(
@@ -165,8 +165,8 @@ describe('Modbus TCP driver against the simulator', () => {
     await again.start();
     await waitFor(
       () => run.statuses.filter((s) => s.status === 'online').length === 2 || undefined,
-      5000,
       'back',
+      5000,
     );
     expect(run.driver.counters()).toMatchObject({ connects: 2, connectionLosses: 1 });
   });

@@ -1,10 +1,11 @@
 /** Runs a Modbus driver with a recording sink (samples, statuses and health changes). */
-import { type Clock, systemClock } from '../../gateway/clock.js';
+
 import { type GatewayConfig, validateGatewayConfig } from '../../gateway/config/index.js';
 import { ModbusDriver } from '../../gateway/southbound/modbus/driver.js';
 import type { ModbusConnectionConfig } from '../../gateway/southbound/modbus/schema.js';
 import type { LinkOpener } from '../../gateway/southbound/modbus/transport.js';
 import type { MachineHealth, MachineStatus, Sample } from '../../gateway/southbound/types.js';
+import { type Clock, systemClock } from '../../protocol/clock.js';
 import { testLogger } from './helpers.js';
 
 export interface ModbusRun {

@@ -57,7 +57,7 @@ describeWithPeers(['pymodbus'], 'Modbus driver against pymodbus', () => {
         { id: 'M1', tags: entries.map(tagOf) },
       ]);
       const r = await run(config, 'plc');
-      await waitFor(() => entries.every((e) => r.latest('M1', e.name)) || undefined, 5000, 'every tag');
+      await waitFor(() => entries.every((e) => r.latest('M1', e.name)) || undefined, 'every tag', 5000);
       for (const e of entries) {
         const s = r.latest('M1', e.name)!;
         expect(s.quality, `${e.name}: ${s.reason}`).toBe('good');
@@ -101,7 +101,11 @@ describeWithPeers(['pymodbus'], 'Modbus driver against pymodbus', () => {
       ],
     );
     const r = await run(config, 'plc');
-    await waitFor(() => r.latest('M1', 'ghost') && r.latest('M1', 'island3') && r.samples.length >= 20, 5000);
+    await waitFor(
+      () => r.latest('M1', 'ghost') && r.latest('M1', 'island3') && r.samples.length >= 20,
+      'ghost, island3 and 20 samples',
+      5000,
+    );
     expect(r.latest('M1', 'bit2')).toMatchObject({ quality: 'good', value: true });
     expect(r.latest('M1', 'island0')).toMatchObject({ quality: 'good', value: 4242 });
     expect(r.latest('M1', 'island1')).toMatchObject({ quality: 'good', value: -7 });
@@ -118,7 +122,7 @@ describeWithPeers(['pymodbus'], 'Modbus driver against pymodbus', () => {
       [island + 3, 1],
     ]);
     const before = r.driver.counters().exceptions!;
-    await waitFor(() => (r.driver.counters()['M1.polls'] ?? 0) >= 8 || undefined, 3000, 'more polls');
+    await waitFor(() => (r.driver.counters()['M1.polls'] ?? 0) >= 8 || undefined, 'more polls', 3000);
     expect(r.driver.counters().exceptions).toBe(before);
     expect(r.driver.counters().splits).toBeGreaterThanOrEqual(2);
   });
@@ -139,7 +143,7 @@ describeWithPeers(['pymodbus'], 'Modbus driver against pymodbus', () => {
       ],
     );
     const r = await run(config, 'plc');
-    await waitFor(() => r.healthOf('dead') === 'offline' || undefined, 5000, 'dead offline');
+    await waitFor(() => r.healthOf('dead') === 'offline' || undefined, 'dead offline', 5000);
     expect(r.health.filter((h) => h.machineId === 'dead').map((h) => h.health)).toEqual([
       'degraded',
       'offline',
@@ -214,8 +218,8 @@ describeWithPeers(['pymodbus'], 'Modbus driver against pymodbus', () => {
           const s = r.latest('M1', k);
           return s !== undefined && s.sourceTime > at && s.value === v;
         }) || undefined,
-      3000,
       'written values read back',
+      3000,
     );
     await expect(r.driver.write('M1', 'ro', 1)).rejects.toMatchObject({
       code: 'WANJI_E_MODBUS_NOT_WRITABLE',

@@ -94,7 +94,11 @@ describeWithPeers(['socat'], 'Modbus RTU over a virtual serial pair', () => {
     const held: Array<{ unitId: number; ms: number }> = [];
     run = await runModbus(config, 'plc', { open: timedOpener(held) });
     const r = run;
-    await waitFor(() => (r.latest(cnc.id, 'feedRate') && r.latest(press.id, 'tonnage')) || undefined, 5000);
+    await waitFor(
+      () => (r.latest(cnc.id, 'feedRate') && r.latest(press.id, 'tonnage')) || undefined,
+      'feedRate and tonnage',
+      5000,
+    );
     for (const m of [cnc, press]) {
       const values = m.values();
       for (const e of REGISTER_MAPS[m.kind]) {
@@ -108,7 +112,7 @@ describeWithPeers(['socat'], 'Modbus RTU over a virtual serial pair', () => {
 
     press.disconnect();
     const downAt = Date.now();
-    await waitFor(() => r.healthOf(press.id) === 'offline' || undefined, 4000, 'press offline');
+    await waitFor(() => r.healthOf(press.id) === 'offline' || undefined, 'press offline', 4000);
     // Changes of health (a failed poll in between reports the same health with a new detail).
     const pressHealth = r.health.filter((h) => h.machineId === press.id).map((h) => h.health);
     expect(pressHealth.filter((h, i, a) => h !== a[i - 1])).toEqual(['online', 'degraded', 'offline']);
@@ -137,6 +141,6 @@ describeWithPeers(['socat'], 'Modbus RTU over a virtual serial pair', () => {
     );
 
     press.reconnect();
-    await waitFor(() => r.healthOf(press.id) === 'online' || undefined, 4000, 'press back');
+    await waitFor(() => r.healthOf(press.id) === 'online' || undefined, 'press back', 4000);
   });
 });

@@ -89,7 +89,7 @@ export class SparkplugSubscriber {
   }
 
   async next(type: string, after = 0, timeoutMs = 5000): Promise<Received> {
-    return waitFor(() => this.messages.slice(after).find((m) => m.type === type), timeoutMs, type);
+    return waitFor(() => this.messages.slice(after).find((m) => m.type === type), type, timeoutMs);
   }
 
   async publish(topic: string, payload: Uint8Array | Buffer, retain = false): Promise<void> {

@@ -2,10 +2,8 @@ import { StatusCodes } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimMachine } from '../../simulators/machine.js';
 import { OpcuaSimServer, opcuaNodeId } from '../../simulators/opcua/server.js';
-import { waitFor } from './helpers.js';
+import { sleep, waitFor } from './helpers.js';
 import { freePort, opcuaConfig, quietOpcua, runOpcua, simTags, testLog } from './opcua-helpers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('OPC UA driver against the simulator', () => {
   const cnc = new SimMachine({ id: 'E001-CNC-001', kind: 'cnc', seed: 3 });
@@ -35,10 +33,10 @@ describe('OPC UA driver against the simulator', () => {
     try {
       await waitFor(
         () => run.status(cnc.id) === 'online' && run.status(loom.id) === 'online',
-        15_000,
         'online',
+        15_000,
       );
-      await waitFor(() => cnc.signals.every((s) => run.latest(cnc.id, s.name)), 5000, 'all cnc tags');
+      await waitFor(() => cnc.signals.every((s) => run.latest(cnc.id, s.name)), 'all cnc tags', 5000);
       const values = cnc.values();
       for (const s of cnc.signals) {
         const got = run.latest(cnc.id, s.name)!;
@@ -51,17 +49,17 @@ describe('OPC UA driver against the simulator', () => {
       expect(server.stats().monitoredItems).toBe(cnc.signals.length + loom.signals.length);
 
       loom.disconnect();
-      await waitFor(() => run.status(loom.id) === 'offline' || undefined, 5000, 'loom offline');
+      await waitFor(() => run.status(loom.id) === 'offline' || undefined, 'loom offline', 5000);
       expect(run.statuses.findLast((s) => s.machineId === loom.id)!.reason).toContain('BadNotConnected');
       expect(run.status(cnc.id)).toBe('online');
       loom.reconnect();
-      await waitFor(() => run.status(loom.id) === 'online' || undefined, 5000, 'loom back');
+      await waitFor(() => run.status(loom.id) === 'online' || undefined, 'loom back', 5000);
       expect(run.counter('sessionsCreated')).toBe(1);
       expect(run.counter('notifications')).toBeGreaterThan(0);
     } finally {
       await run.close();
     }
-    await waitFor(() => server.stats().currentSessions === 0 || undefined, 5000, 'session closed on close()');
+    await waitFor(() => server.stats().currentSessions === 0 || undefined, 'session closed on close()', 5000);
   });
 
   it('applies per-tag deadbands (absolute and percent of the EURange) and triggers on the server', async () => {
@@ -96,8 +94,8 @@ describe('OPC UA driver against the simulator', () => {
     try {
       await waitFor(
         () => ['speed', 'load', 'override'].every((t) => run.latest(cnc.id, t)),
-        10_000,
         'first values',
+        10_000,
       );
       cnc.setSignal('spindleSpeed', 1000.3); // within 0.5
       cnc.setSignal('spindleLoad', 58); // within 10
@@ -107,8 +105,8 @@ describe('OPC UA driver against the simulator', () => {
       cnc.setSignal('spindleLoad', 61);
       await waitFor(
         () => values('speed').includes(1001) && values('load').includes(61),
-        5000,
         'beyond deadband',
+        5000,
       );
       expect(values('speed')).toEqual([1000, 1001]);
       expect(values('load')).toEqual([50, 61]);
@@ -116,8 +114,8 @@ describe('OPC UA driver against the simulator', () => {
       server.setStatus(cnc.id, 'feedOverride', StatusCodes.UncertainLastUsableValue);
       await waitFor(
         () => run.latest(cnc.id, 'override')?.quality === 'uncertain' || undefined,
-        5000,
         'status change',
+        5000,
       );
       expect(run.latest(cnc.id, 'override')!.value).toBe(90);
     } finally {
@@ -150,7 +148,7 @@ describe('OPC UA driver against the simulator', () => {
     );
     const values = (t: string) => run.samples.filter((s) => s.tag === t).map((s) => s.value);
     try {
-      await waitFor(() => run.latest(cnc.id, 'queued'), 10_000, 'first value');
+      await waitFor(() => run.latest(cnc.id, 'queued'), 'first value', 10_000);
       const before = run.samples.length;
       for (const v of [2, 3, 4]) {
         cnc.setSignal('feedRate', v);
@@ -158,8 +156,8 @@ describe('OPC UA driver against the simulator', () => {
       }
       await waitFor(
         () => (run.samples.length > before && values('queued').includes(4)) || undefined,
-        5000,
         'publish',
+        5000,
       );
       await sleep(100);
       expect(values('queued')).toEqual([1, 2, 3, 4]);
@@ -187,7 +185,7 @@ describe('OPC UA driver against the simulator', () => {
       { logger: testLog(lines) },
     );
     try {
-      await waitFor(() => run.latest(cnc.id, 'speed'), 10_000, 'values by browse path');
+      await waitFor(() => run.latest(cnc.id, 'speed'), 'values by browse path', 10_000);
       expect(run.latest(cnc.id, 'state')!.value).toBe(cnc.value('state'));
       expect(run.latest(cnc.id, 'speed')!.value).toBeCloseTo(cnc.value('spindleSpeed') as number, 6);
       const err = lines.find(
@@ -197,7 +195,7 @@ describe('OPC UA driver against the simulator', () => {
       expect(err.message).toContain('/0:Objects/1:Machines has no child "E001-CNC-999"');
       expect(err.detail).toMatchObject({ machine: cnc.id, tag: 'ghost', statusCode: 'BadNoMatch' });
       expect(run.counter('badItems')).toBe(1);
-      await waitFor(() => run.healths.at(-1)?.health === 'degraded' || undefined, 5000, 'degraded');
+      await waitFor(() => run.healths.at(-1)?.health === 'degraded' || undefined, 'degraded', 5000);
       expect(run.healths.at(-1)!.detail).toBe('1 of 3 tags are bad: ghost (BadNoMatch)');
       expect(run.latest(cnc.id, 'ghost')).toBeUndefined(); // not a good zero: nothing, then null/bad at birth
     } finally {
@@ -213,13 +211,13 @@ describe('OPC UA driver against the simulator', () => {
       ]),
     );
     try {
-      await waitFor(() => run.latest(cnc.id, 'spindleSpeed')?.value === 1500 || undefined, 10_000, 'polled');
-      await waitFor(() => server.stats().currentSubscriptions === 0 || undefined, 5000, 'no subscription');
+      await waitFor(() => run.latest(cnc.id, 'spindleSpeed')?.value === 1500 || undefined, 'polled', 10_000);
+      await waitFor(() => server.stats().currentSubscriptions === 0 || undefined, 'no subscription', 5000);
       const reads = run.counter('reads');
       cnc.setSignal('spindleSpeed', 1600);
       server.setStatus(cnc.id, 'spindleLoad', StatusCodes.BadSensorFailure);
-      await waitFor(() => run.latest(cnc.id, 'spindleSpeed')?.value === 1600 || undefined, 5000, 'change');
-      await waitFor(() => run.latest(cnc.id, 'spindleLoad')?.quality === 'bad' || undefined, 5000, 'bad');
+      await waitFor(() => run.latest(cnc.id, 'spindleSpeed')?.value === 1600 || undefined, 'change', 5000);
+      await waitFor(() => run.latest(cnc.id, 'spindleLoad')?.quality === 'bad' || undefined, 'bad', 5000);
       expect(run.latest(cnc.id, 'spindleLoad')!.value).toBeNull();
       expect(run.counter('reads')).toBeGreaterThan(reads);
       expect(run.counter('latencyAvgMs')).toBeGreaterThanOrEqual(0);
@@ -261,17 +259,17 @@ describe('OPC UA driver against the simulator', () => {
       await late.start();
       await waitFor(
         () => run.status(press.id) === 'online' || undefined,
-        10_000,
         'online once the server is up',
+        10_000,
       );
       await late.close();
-      await waitFor(() => run.status(press.id) === 'offline' || undefined, 10_000, 'offline once it is gone');
+      await waitFor(() => run.status(press.id) === 'offline' || undefined, 'offline once it is gone', 10_000);
       expect(run.counter('connectionLosses')).toBe(1);
       await late.start(); // the same port
       await waitFor(
         () => run.statuses.filter((s) => s.status === 'online').length === 2 || undefined,
-        15_000,
         'online after the restart',
+        15_000,
       );
     } finally {
       await late.close();

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { setErrorLogger, setWarningLogger } from 'node-opcua-debug';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { systemClock } from '../../gateway/clock.js';
 import { type GatewayConfig, validateGatewayConfig } from '../../gateway/config/index.js';
 import { type MetricUpdate, Sampler, type SamplerOutput } from '../../gateway/sampler.js';
 import { createOpcuaDriver } from '../../gateway/southbound/opcua/driver.js';
 import type { OpcuaConnectionConfig } from '../../gateway/southbound/opcua/schema.js';
 import type { Driver, MachineHealth, MachineStatus, Sample } from '../../gateway/southbound/types.js';
+import { systemClock } from '../../protocol/clock.js';
 import type { SimMachine } from '../../simulators/machine.js';
 import { opcuaNodeId } from '../../simulators/opcua/server.js';
 

@@ -59,7 +59,7 @@ describe('one OPC UA identity per data directory', () => {
       { dataDir, logger: testLog(lines) },
     );
     try {
-      await waitFor(() => until(lines, r.status(press.id)) || undefined, 15_000, 'the gateway run');
+      await waitFor(() => until(lines, r.status(press.id)) || undefined, 'the gateway run', 15_000);
     } finally {
       await r.close();
     }

@@ -8,11 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricUpdate } from '../../gateway/sampler.js';
 import { SimMachine } from '../../simulators/machine.js';
 import { OpcuaSimServer, opcuaNodeId } from '../../simulators/opcua/server.js';
-import { waitFor } from './helpers.js';
+import { sleep, waitFor } from './helpers.js';
 import { opcuaConfig, quietOpcua, runOpcua, type SamplerEvent, testLog } from './opcua-helpers.js';
 import { TcpProxy } from './opcua-proxy.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('OPC UA recovery', () => {
   const cnc = new SimMachine({ id: 'E001-CNC-001', kind: 'cnc', seed: 11 });
@@ -52,7 +50,7 @@ describe('OPC UA recovery', () => {
       },
     );
     try {
-      await waitFor(() => run.published.some((e) => e.kind === 'birth') || undefined, 10_000, 'birth');
+      await waitFor(() => run.published.some((e) => e.kind === 'birth') || undefined, 'birth', 10_000);
       expect(server.stats()).toEqual({
         currentSessions: 1,
         cumulatedSessions: 1,
@@ -62,9 +60,9 @@ describe('OPC UA recovery', () => {
       const began = Date.now();
       await server.restart();
       cnc.setSignal('spindleSpeed', 2222);
-      await waitFor(() => speeds(run).includes(2222) || undefined, 20_000, 'values after the restart');
+      await waitFor(() => speeds(run).includes(2222) || undefined, 'values after the restart', 20_000);
       const ms = Date.now() - began;
-      await waitFor(() => run.counter('reconnects') >= 1 || undefined, 5000, 'repair finished');
+      await waitFor(() => run.counter('reconnects') >= 1 || undefined, 'repair finished', 5000);
       await annotate(`values resumed ${ms} ms after the restart began`);
       expect(server.stats()).toEqual({
         currentSessions: 1,
@@ -84,7 +82,7 @@ describe('OPC UA recovery', () => {
         'birth',
       ]);
       cnc.setSignal('spindleSpeed', 3333); // the subscription (not only the re-read) runs again
-      await waitFor(() => speeds(run).includes(3333) || undefined, 5000, 'notifications after the restart');
+      await waitFor(() => speeds(run).includes(3333) || undefined, 'notifications after the restart', 5000);
     } finally {
       cnc.clearSignals();
       await run.close();
@@ -99,13 +97,13 @@ describe('OPC UA recovery', () => {
       ]),
     );
     try {
-      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 10_000, 'online');
+      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 'online', 10_000);
       proxy.cut();
-      await waitFor(() => run.status(cnc.id) === 'offline' || undefined, 5000, 'offline on the cut');
+      await waitFor(() => run.status(cnc.id) === 'offline' || undefined, 'offline on the cut', 5000);
       cnc.setSignal('spindleSpeed', 4444);
-      await waitFor(() => speeds(run).includes(4444) || undefined, 15_000, 'values after the cut');
+      await waitFor(() => speeds(run).includes(4444) || undefined, 'values after the cut', 15_000);
       // Republished notifications can arrive before node-opcua reports the repair finished.
-      await waitFor(() => run.counter('reconnects') >= 1 || undefined, 5000, 'repair finished');
+      await waitFor(() => run.counter('reconnects') >= 1 || undefined, 'repair finished', 5000);
       const counters = run.driver.counters();
       const seen = JSON.stringify({ server: server.stats(), counters });
       expect(server.stats(), seen).toMatchObject({ currentSessions: 1, cumulatedSessions: before + 1 });
@@ -134,19 +132,19 @@ describe('OPC UA recovery', () => {
       ),
     );
     try {
-      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 10_000, 'online');
+      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 'online', 10_000);
       const began = Date.now();
       proxy.freeze();
-      await waitFor(() => run.counter('keepAliveMisses') >= 1 || undefined, 10_000, 'keep-alive miss');
-      await waitFor(() => run.status(cnc.id) === 'offline' || undefined, 1000, 'offline');
+      await waitFor(() => run.counter('keepAliveMisses') >= 1 || undefined, 'keep-alive miss', 10_000);
+      await waitFor(() => run.status(cnc.id) === 'offline' || undefined, 'offline', 1000);
       await annotate(`silence noticed after ${Date.now() - began} ms (watchdog 1500 ms)`);
       await sleep(300);
       proxy.thaw();
       cnc.setSignal('spindleSpeed', 5555);
-      await waitFor(() => speeds(run).includes(5555) || undefined, 15_000, 'values after the thaw');
+      await waitFor(() => speeds(run).includes(5555) || undefined, 'values after the thaw', 15_000);
       expect(run.status(cnc.id)).toBe('online');
       expect(server.stats()).toMatchObject({ cumulatedSessions: before + 1 });
-      await waitFor(() => server.stats().currentSessions === 1 || undefined, 5000, 'one session');
+      await waitFor(() => server.stats().currentSessions === 1 || undefined, 'one session', 5000);
       expect(run.counter('recoveries')).toBe(0);
     } finally {
       cnc.clearSignals();
@@ -168,18 +166,18 @@ describe('OPC UA recovery', () => {
       ),
     );
     try {
-      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 10_000, 'online');
+      await waitFor(() => run.status(cnc.id) === 'online' || undefined, 'online', 10_000);
       proxy.freeze();
       // Watchdog (1 s) breaks the link; the repair hangs; after 2 s + backoffMaxMs the link is
       // given up and a new one started. Its session is the only one once the old one expired.
-      await waitFor(() => run.counter('recoveries') >= 1 || undefined, 10_000, 'a new link');
+      await waitFor(() => run.counter('recoveries') >= 1 || undefined, 'a new link', 10_000);
       proxy.thaw();
       cnc.setSignal('spindleSpeed', 6666);
-      await waitFor(() => speeds(run).includes(6666) || undefined, 15_000, 'values on the new link');
+      await waitFor(() => speeds(run).includes(6666) || undefined, 'values on the new link', 15_000);
       await waitFor(
         () => server.stats().currentSessions === 1 || undefined,
-        5000,
         'one session on the server',
+        5000,
       );
       expect(run.counter('keepAliveMisses')).toBeGreaterThanOrEqual(1);
     } finally {
@@ -200,20 +198,20 @@ describe('OPC UA recovery', () => {
         .filter((m) => m !== undefined)
         .at(-1);
     try {
-      await waitFor(() => run.published.some((e) => e.kind === 'birth') || undefined, 10_000, 'birth');
+      await waitFor(() => run.published.some((e) => e.kind === 'birth') || undefined, 'birth', 10_000);
       server.setStatus(cnc.id, 'spindleLoad', StatusCodes.BadSensorFailure);
-      await waitFor(() => lastLoad()?.quality === 'bad' || undefined, 5000, 'bad published');
+      await waitFor(() => lastLoad()?.quality === 'bad' || undefined, 'bad published', 5000);
       expect(lastLoad()!.value).toBeNull();
       server.setStatus(cnc.id, 'spindleLoad', StatusCodes.UncertainLastUsableValue);
-      await waitFor(() => lastLoad()?.quality === 'uncertain' || undefined, 5000, 'uncertain published');
+      await waitFor(() => lastLoad()?.quality === 'uncertain' || undefined, 'uncertain published', 5000);
       expect(lastLoad()!.value).toBe(cnc.value('spindleLoad'));
       server.setStatus(cnc.id, 'spindleLoad', undefined);
 
       await server.close();
-      await waitFor(() => run.published.at(-1)?.kind === 'death' || undefined, 10_000, 'death');
+      await waitFor(() => run.published.at(-1)?.kind === 'death' || undefined, 'death', 10_000);
       await sleep(1500); // down for a while: the driver backs off
       await server.start();
-      await waitFor(() => run.published.at(-1)?.kind === 'birth' || undefined, 20_000, 'born again');
+      await waitFor(() => run.published.at(-1)?.kind === 'birth' || undefined, 'born again', 20_000);
       const birth = run.published.at(-1)!;
       expect(metric(birth, 'Signals/spindleLoad')).toMatchObject({ quality: 'good' });
       expect(server.stats()).toMatchObject({ currentSessions: 1, cumulatedSessions: 1 });

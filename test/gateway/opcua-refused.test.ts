@@ -116,8 +116,8 @@ describe('a server that does not trust the gateway', () => {
     try {
       await waitFor(
         () => lines.filter((l) => l.retry === attempts).length > 0 || undefined,
-        20_000,
         `${attempts} refused attempts`,
+        20_000,
       );
     } finally {
       await r.close();
@@ -220,7 +220,7 @@ describe('a server that does not trust the gateway', () => {
       { logger: testLog(lines) },
     );
     try {
-      await waitFor(() => lines.some((l) => l.retry === 4) || undefined, 20_000, 'four attempts');
+      await waitFor(() => lines.some((l) => l.retry === 4) || undefined, 'four attempts', 20_000);
     } finally {
       await r.close();
     }

@@ -76,8 +76,8 @@ describe('OPC UA security', () => {
     try {
       const refusal = await waitFor(
         () => lines.find((l) => errCode(l) === 'WANJI_E_OPCUA_CERT_UNTRUSTED'),
-        10_000,
         'rejection',
+        10_000,
       );
       const { own, rejected, trusted } = listPki(join(dataDir, 'pki'));
       expect(own?.applicationUri).toBe('urn:wanji:gateway:GW-1');
@@ -98,7 +98,7 @@ describe('OPC UA security', () => {
       expect(trust.code).toBe(0);
       expect(trust.out).toContain(`trusted ${server.thumbprint}`);
       expect(listPki(join(dataDir, 'pki')).rejected).toEqual([]);
-      await waitFor(() => r.status(press.id) === 'online' || undefined, 10_000, 'online once trusted');
+      await waitFor(() => r.status(press.id) === 'online' || undefined, 'online once trusted', 10_000);
       expect(lines.find((l) => l.msg === 'OPC UA session open')).toMatchObject({
         securityMode: 'SignAndEncrypt',
         securityPolicy: 'Basic256Sha256',
@@ -121,7 +121,7 @@ describe('OPC UA security', () => {
       const lines: Line[] = [];
       const r = await run({ securityMode, securityPolicy, username: 'operator', password: 'secret' }, lines);
       try {
-        await waitFor(() => r.status(press.id) === 'online' || undefined, 10_000, `${securityPolicy} online`);
+        await waitFor(() => r.status(press.id) === 'online' || undefined, `${securityPolicy} online`, 10_000);
         expect(lines.find((l) => l.msg === 'OPC UA session open')).toMatchObject({
           securityMode,
           securityPolicy,
@@ -155,8 +155,8 @@ describe('OPC UA security', () => {
     try {
       await waitFor(
         () => r.status(press.id) === 'online' || undefined,
-        10_000,
         'online as the certificate user',
+        10_000,
       );
       expect(lines.find((l) => l.msg === 'OPC UA session open')).toMatchObject({ identity: 'certificate' });
     } finally {
@@ -168,8 +168,8 @@ describe('OPC UA security', () => {
       try {
         const line = await waitFor(
           () => refused.find((l) => errCode(l) === 'WANJI_E_OPCUA_IDENTITY'),
-          10_000,
           'refusal',
+          10_000,
         );
         expect((line.err as { message: string }).message).toMatch(
           /refused the (username|anonymous) identity \((Bad|no such user token policy)/,

@@ -10,12 +10,11 @@ import {
   Variant,
 } from 'node-opcua';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { systemClock } from '../../gateway/clock.js';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { filterOf, groupBySettings, type ItemSpec } from '../../gateway/southbound/opcua/monitor.js';
 import { parseBrowsePath } from '../../gateway/southbound/opcua/paths.js';
 import { Poller, readInBatches } from '../../gateway/southbound/opcua/poller.js';
-import { jitteredBackoff, Watchdog } from '../../gateway/southbound/opcua/recovery.js';
+import { Watchdog } from '../../gateway/southbound/opcua/recovery.js';
 import {
   type OpcuaConnectionConfig,
   opcuaConnectionIssues,
@@ -23,6 +22,8 @@ import {
 } from '../../gateway/southbound/opcua/schema.js';
 import { classifyConnectError } from '../../gateway/southbound/opcua/security.js';
 import { convertDataValue } from '../../gateway/southbound/opcua/values.js';
+import { backoffDelay as jitteredBackoff } from '../../protocol/backoff.js';
+import { systemClock } from '../../protocol/clock.js';
 
 const conn = (extra: Record<string, unknown> = {}) => ({
   id: 'opc',

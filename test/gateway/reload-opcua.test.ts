@@ -68,20 +68,20 @@ describe('Gateway.reload with OPC UA connections', () => {
     const gw = new Gateway(config(2000), { logger: testLog(), dataDir });
     try {
       await gw.start();
-      await waitFor(() => sub.of('DBIRTH').length === 2 || undefined, 20_000, 'two DBIRTHs');
+      await waitFor(() => sub.of('DBIRTH').length === 2 || undefined, 'two DBIRTHs', 20_000);
       expect(serverA.stats().cumulatedSessions).toBe(1);
       expect(serverB.stats().cumulatedSessions).toBe(1);
 
       const mark = sub.messages.length;
       const r = await gw.reload(config(3000));
       expect(r.connections).toEqual({ added: [], removed: [], restarted: ['opc-b'], kept: ['opc-a'] });
-      await waitFor(() => serverB.stats().cumulatedSessions === 2 || undefined, 20_000, 'a new session on B');
+      await waitFor(() => serverB.stats().cumulatedSessions === 2 || undefined, 'a new session on B', 20_000);
       // A goes on delivering on its one session, without being born again.
       a.setState('alarm');
       await waitFor(
         () => sub.messages.slice(mark).find((m) => m.type === 'DDATA' && m.device === a.id) ?? undefined,
-        10_000,
         'DDATA of A after the reload',
+        10_000,
       );
       expect(serverA.stats().cumulatedSessions).toBe(1);
       expect(sub.messages.slice(mark).filter((m) => m.device === a.id && m.type !== 'DDATA')).toEqual([]);

@@ -164,7 +164,7 @@ describe('Gateway.reload against real Modbus servers and a real broker', () => {
     const v2: MachineSpec[] = [v1[0]!, { ...v1[1]!, tags: ['count', 'extra'] }, v1[2]!];
     const r2 = await gw.reload(validateGatewayConfig(configObject(broker.url, only(['A', 'B']), v2)));
     expect(r2.connections).toEqual({ added: [], removed: [], restarted: ['B'], kept: ['A'] });
-    const b1Again = await waitFor(() => dbirthsOf('b1', mark)[0], 5000, 'b1 DBIRTH');
+    const b1Again = await waitFor(() => dbirthsOf('b1', mark)[0], 'b1 DBIRTH', 5000);
     const b1New = aliases(b1Again.payload);
     expect(b1New.get('Signals/extra')).toBeGreaterThan(
       Math.max(...[...a1Aliases.values(), ...b1Aliases.values()].map(Number)),
@@ -193,7 +193,7 @@ describe('Gateway.reload against real Modbus servers and a real broker', () => {
         .flatMap((n) => (n?.kind === 'device' ? [n.id] : [])),
     );
     expect([...deviceIds].sort()).toEqual(['a1', 'b1', 'c1']);
-    await waitFor(() => dbirthsOf('c1', mark)[0], 5000, 'c1 DBIRTH');
+    await waitFor(() => dbirthsOf('c1', mark)[0], 'c1 DBIRTH', 5000);
     expect(aliases(dbirthsOf('a1', mark)[0]!.payload)).toEqual(a1Aliases);
     expect(A.connections).toBe(1);
     expect(gw.status().reloads).toBe(2);
@@ -252,9 +252,9 @@ describe('Gateway.reload against real Modbus servers and a real broker', () => {
         .flatMap((m) => m.payload.metrics)
         .filter((m) => names.get(m.alias) === `Devices/${id}/Health`)
         .map((m) => m.value);
-    await waitFor(() => health('a2').at(-1) === 'online' || undefined, 5000, 'a2 online');
+    await waitFor(() => health('a2').at(-1) === 'online' || undefined, 'a2 online', 5000);
     servers.A!.setSilent(2, true);
-    await waitFor(() => health('a2').at(-1) === 'offline' || undefined, 5000, 'a2 offline');
+    await waitFor(() => health('a2').at(-1) === 'offline' || undefined, 'a2 offline', 5000);
     expect(gw.status().health.a2).toMatchObject({ health: 'offline', outages: 1 });
     expect(health('a1').filter((h) => h !== 'online')).toEqual([]);
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type DurableWrites, JournalAcks } from '../../hub/host/acks.js';
-import { REAL_TIMERS } from '../../hub/host/types.js';
 import type { FlushedBatch, SampleSource } from '../../hub/ingest/sources.js';
+import { REAL_CLOCK } from '../../protocol/clock.js';
 import { decodePayload, JOURNAL_METRIC } from '../../protocol/index.js';
 import { silentLogger } from './helpers.js';
 
@@ -53,7 +53,7 @@ describe('JournalAcks', () => {
       requestRebirth: (_group, edgeNode, reason) => rebirths.push(`${edgeNode}: ${reason}`),
       logger: silentLogger(),
       clock: () => Date.now(),
-      timers: REAL_TIMERS,
+      timers: REAL_CLOCK,
       intervalMs: 500,
       gapTimeoutMs: 10_000,
     });

@@ -1,9 +1,5 @@
 /** Real peers for hub tests: temp dirs, a silent logger, and a scriptable Sparkplug edge node. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { type Logger, pino } from 'pino';
 import type { Role } from '../../hub/api/access.js';
 import type { Registry } from '../../hub/registry/registry.js';
 import { AuditLog } from '../../hub/security/audit.js';
@@ -20,28 +16,9 @@ import {
   SeqCounter,
 } from '../../protocol/index.js';
 
-export function silentLogger(): Logger {
-  return pino({ level: process.env.WANJI_TEST_LOG ?? 'silent' });
-}
-
-export function tempDir(): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), 'wanji-hub-'));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// One definition of each, in test/support/; re-exported so the hub tests keep one import.
+export { silentLogger, tempDir } from '../support/temp.js';
+export { sleep, waitFor } from '../support/wait.js';
 
 function ndeathPayload(bdSeq: number): Uint8Array {
   return encodePayload({

@@ -85,10 +85,10 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
     await startHub();
     const node = edgeNode();
     await node.start();
-    await waitFor(() => node.status().born || undefined, 10_000, 'the birth');
+    await waitFor(() => node.status().born || undefined, 'the birth', 10_000);
     node.deviceBirth(CNC, speed(0));
     for (let n = 1; n <= 50; n++) node.deviceData(CNC, speed(n));
-    await waitFor(() => (node.status().queued === 0 ? true : undefined), 10_000, 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 10_000);
     expect(node.journalFigures()).toMatchObject({ head: 51, start: 52, backlog: 0 });
     expect(hub.host.acknowledged('E001', 'GW-E001-1')).toBe(51);
     expect(await stored()).toEqual(Array.from({ length: 51 }, (_, i) => i));
@@ -98,8 +98,8 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
         const m = hub.registry.gatewayMetrics('E001', 'GW-E001-1').find((x) => x.name === 'Journal/Head');
         return m?.value === 51 || undefined;
       },
-      10_000,
       'Journal/Head at the hub',
+      10_000,
     );
   });
 
@@ -108,20 +108,20 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
     const port = hub.mqttPort!;
     const node = edgeNode();
     await node.start();
-    await waitFor(() => node.status().born || undefined, 10_000, 'the birth');
+    await waitFor(() => node.status().born || undefined, 'the birth', 10_000);
     node.deviceBirth(CNC, speed(0));
     for (let n = 1; n <= 20; n++) node.deviceData(CNC, speed(n));
-    await waitFor(() => (node.status().queued === 0 ? true : undefined), 10_000, 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 10_000);
     // The store stops taking writes, then the hub goes away without writing its buffer.
     const store = hub.store as { write: (s: unknown) => Promise<void> };
     store.write = () => Promise.reject(new Error('store down'));
     for (let n = 21; n <= 40; n++) node.deviceData(CNC, speed(n));
-    await waitFor(() => (hub.ingest.pendingSamples >= 20 ? true : undefined), 10_000, 'buffered samples');
+    await waitFor(() => (hub.ingest.pendingSamples >= 20 ? true : undefined), 'buffered samples', 10_000);
     expect(node.status().queued).toBe(20);
     await hub.close();
     for (let n = 41; n <= 60; n++) node.deviceData(CNC, speed(n)); // uplink down: journal only
     await startHub(port);
-    await waitFor(() => (node.status().queued === 0 ? true : undefined), 20_000, 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 20_000);
     expect(await stored()).toEqual(Array.from({ length: 61 }, (_, i) => i));
     expect(node.status().counters.replayReplayed).toBeGreaterThanOrEqual(40);
   });
@@ -130,9 +130,9 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
     await startHub(0, { store: { buffer: { maxSamples: 100, batchSamples: 10 } } });
     const node = edgeNode();
     await node.start();
-    await waitFor(() => node.status().born || undefined, 10_000, 'the birth');
+    await waitFor(() => node.status().born || undefined, 'the birth', 10_000);
     node.deviceBirth(CNC, speed(0));
-    await waitFor(() => (node.status().queued === 0 ? true : undefined), 10_000, 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 10_000);
     const store = hub.store as { write: (s: unknown) => Promise<void> };
     const write = store.write.bind(hub.store);
     let release: () => void = () => undefined;
@@ -144,9 +144,9 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
       return write(s);
     };
     for (let n = 1; n <= 300; n++) node.deviceData(CNC, speed(n));
-    await waitFor(() => (hub.ingest.counters.messagesRefused > 0 ? true : undefined), 10_000, 'a refusal');
+    await waitFor(() => (hub.ingest.counters.messagesRefused > 0 ? true : undefined), 'a refusal', 10_000);
     release();
-    await waitFor(() => (node.status().queued === 0 ? true : undefined), 20_000, 'an empty journal');
+    await waitFor(() => (node.status().queued === 0 ? true : undefined), 'an empty journal', 20_000);
     expect(await stored()).toEqual(Array.from({ length: 301 }, (_, i) => i));
     expect(hub.host.ackCounters.replayRequests).toBeGreaterThanOrEqual(1);
   });

@@ -6,8 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type DurableWrites, JournalAcks } from '../../hub/host/acks.js';
-import { REAL_TIMERS } from '../../hub/host/types.js';
 import type { FlushedBatch, SampleSource } from '../../hub/ingest/sources.js';
+import { REAL_CLOCK } from '../../protocol/clock.js';
 import { silentLogger } from './helpers.js';
 
 class Writes implements DurableWrites {
@@ -48,7 +48,7 @@ describe('JournalAcks: journals that do not drain', () => {
       },
       logger: silentLogger(),
       clock: () => Date.now(),
-      timers: REAL_TIMERS,
+      timers: REAL_CLOCK,
       gapTimeoutMs: 10_000,
       stallMs: 60_000,
     });

@@ -6,7 +6,6 @@ import ExcelJS from 'exceljs';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../hub/api/app.js';
-import type { Timers } from '../../hub/host/types.js';
 import { Hub } from '../../hub/hub.js';
 import { dayStart, localDay, splitByDay } from '../../hub/registry/days.js';
 import { parseCsv } from '../../hub/registry/import-file.js';
@@ -17,6 +16,7 @@ import { enterpriseDays, machineDays } from '../../hub/stats/state-time.js';
 import { computeStats, DEFAULT_WINDOWS } from '../../hub/stats/stats.js';
 import { createStore } from '../../hub/store/index.js';
 import type { SampleStore } from '../../hub/store/types.js';
+import type { Timers } from '../../protocol/clock.js';
 import { DataType } from '../../protocol/index.js';
 import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
 

@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimMachine } from '../../simulators/machine.js';
 import { OpcuaSimServer, opcuaNodeId, SIM_NAMESPACE_URI } from '../../simulators/opcua/server.js';
+import { waitFor } from '../support/wait.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -132,19 +133,11 @@ describe('OPC UA simulator server', () => {
       );
       const seen: unknown[] = [];
       item.on('changed', (dv: DataValue) => seen.push(dv.value.value));
-      await waitFor(() => seen.length > 0);
+      await waitFor(() => seen.length > 0, 'a first change');
       loom.setSignal('picks', 424242);
-      await waitFor(() => seen.includes(424242));
+      await waitFor(() => seen.includes(424242), 'the change to 424242');
     } finally {
       await subscription.terminate();
     }
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
