@@ -10,7 +10,26 @@ import { WANJI_CLI } from '../support/wanji-process.js';
  * What a clean stop must not print: Node's stream error, a stack frame (printed, or escaped in
  * a JSON log line), the stop watchdogs' messages.
  */
-export const ALARMING = [/write after end/i, /(?:\n|\\n)\s+at \S.*?:\d+:\d+/, /still stopping/];
+export const ALARMING = [/write after end/i, /(?:^|\\n)\s+at \S.*?:\d+:\d+/, /still stopping/];
+
+/**
+ * The lines of `text` that say something alarming. A JSON log line about a coded error
+ * (`err.code` WANJI_E_*, such as a Modbus timeout on a loaded machine) is an expected condition
+ * reported as designed, stack and all, not a crash: it is passed over.
+ */
+export function alarmingLines(text: string): string[] {
+  return text.split('\n').filter((line) => {
+    if (!ALARMING.some((p) => p.test(line))) return false;
+    try {
+      const entry = JSON.parse(line) as { err?: { code?: unknown; message?: unknown } };
+      const code = entry.err?.code;
+      const coded = typeof code === 'string' && code.startsWith('WANJI_E_');
+      return !coded || /write after end/i.test(String(entry.err?.message));
+    } catch {
+      return true;
+    }
+  });
+}
 
 export class Child {
   readonly child: ChildProcess;
