@@ -6,11 +6,19 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import type { Timers } from '../protocol/clock.js';
+import { checkSchema, problemLine } from '../protocol/config-check.js';
 import { invalidIdReason, redactUrl, urlLogin } from '../protocol/index.js';
 import { HubConfigError } from './errors.js';
 import { trustProxyProblem } from './security/source-address.js';
 
-const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
+/**
+ * A `fix` keyword on a property is what a problem with it tells the user to write
+ * (protocol/config-check.ts); without one the fix is built from the property's bounds.
+ */
+const PORT_FIX = 'a TCP port, 0–65535 (0 = any free port)';
+const Port = Type.Integer({ minimum: 0, maximum: 65_535, fix: PORT_FIX });
+const HOST_ID_FIX = 'use a Sparkplug id without + # / (e.g. "wanji-hub")';
+const MQTT_URL_FIX = 'e.g. mqtt://broker.example:1883';
 
 /** The ingest's bounded buffer in front of the store (hub/ingest/ingest.ts, docs/store.md). */
 export const StoreBufferSchema = Type.Object(
@@ -89,13 +97,13 @@ export const HubConfigSchema = Type.Object(
     /** Where registry.db and samples.db live. */
     dataDir: Type.String({ minLength: 1 }),
     /** Sparkplug host id: STATE is published on spBv1.0/STATE/{hostId}. */
-    hostId: Type.String({ minLength: 1, default: 'wanji-hub' }),
+    hostId: Type.String({ minLength: 1, default: 'wanji-hub', fix: HOST_ID_FIX }),
     mqtt: Type.Object(
       {
         type: Type.Union([Type.Literal('embedded'), Type.Literal('external')], { default: 'embedded' }),
         host: Type.String({ default: '127.0.0.1' }),
-        port: Type.Integer({ minimum: 0, maximum: 65_535, default: 1883 }),
-        url: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts|tcp|ssl|ws|wss)://' })),
+        port: { ...Port, default: 1883 },
+        url: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts|tcp|ssl|ws|wss)://', fix: MQTT_URL_FIX })),
         /** Clients without a user name get in (full access). Only for the demo and tests. */
         allowAnonymous: Type.Boolean({ default: false }),
         /** The largest MQTT packet the embedded broker takes; a larger one drops the connection. */
@@ -129,15 +137,33 @@ export const HubConfigSchema = Type.Object(
             {
               host: Type.Optional(Type.String()),
               port: { ...Port, default: 8883 },
-              cert: Type.String({ minLength: 1 }),
-              key: Type.String({ minLength: 1 }),
+              cert: Type.String({
+                minLength: 1,
+                fix: 'the path of a PEM file: the certificate with its chain',
+              }),
+              key: Type.String({
+                minLength: 1,
+                fix: "the path of a PEM file: the certificate's private key",
+              }),
               ca: Type.Optional(Type.String({ minLength: 1 })),
               /** The oldest TLS version taken; default TLSv1.2 (hub/broker/aedes/listeners.ts). */
-              minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')])),
+              minVersion: Type.Optional(
+                Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+                  fix: 'TLSv1.2 (the default) or TLSv1.3',
+                }),
+              ),
               /** OpenSSL cipher list for TLS 1.2; default ECDHE with AEAD only. TLS 1.3 suites keep Node's. */
-              ciphers: Type.Optional(Type.String({ minLength: 1 })),
+              ciphers: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  fix: 'an OpenSSL cipher list such as ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256',
+                }),
+              ),
             },
-            { additionalProperties: false },
+            {
+              additionalProperties: false,
+              fix: 'give cert and key, the paths of PEM files; port defaults to 8883',
+            },
           ),
         ),
         /** An MQTT over WebSocket listener (embedded broker). */
@@ -146,7 +172,7 @@ export const HubConfigSchema = Type.Object(
             {
               host: Type.Optional(Type.String()),
               port: { ...Port, default: 8083 },
-              path: Type.String({ pattern: '^/', default: '/mqtt' }),
+              path: Type.String({ pattern: '^/', default: '/mqtt', fix: 'an HTTP path such as /mqtt' }),
               secure: Type.Boolean({ default: false }),
             },
             { additionalProperties: false },
@@ -221,22 +247,6 @@ export type HubOptions = DeepPartial<Omit<HubConfig, 'store'>> & {
   readonly timers?: Timers;
 };
 
-const FIXES: Readonly<Record<string, string>> = {
-  '/hostId': 'use a Sparkplug id without + # / (e.g. "wanji-hub")',
-  '/mqtt/url': 'e.g. mqtt://broker.example:1883',
-  '/mqtt/port': 'a TCP port, 0–65535 (0 = any free port)',
-  '/mqtt/tls': 'give cert and key, the paths of PEM files; port defaults to 8883',
-  '/mqtt/tls/cert': 'the path of a PEM file: the certificate with its chain',
-  '/mqtt/tls/key': "the path of a PEM file: the certificate's private key",
-  '/mqtt/tls/port': 'a TCP port, 0–65535 (0 = any free port)',
-  '/mqtt/tls/minVersion': 'TLSv1.2 (the default) or TLSv1.3',
-  '/mqtt/tls/ciphers':
-    'an OpenSSL cipher list such as ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256',
-  '/mqtt/websocket/port': 'a TCP port, 0–65535 (0 = any free port)',
-  '/mqtt/websocket/path': 'an HTTP path such as /mqtt',
-  '/http/port': 'a TCP port, 0–65535 (0 = any free port)',
-};
-
 /** Fills defaults and validates; throws HubConfigError naming every bad path. */
 export function resolveHubConfig(input: unknown, source = 'hub options'): Readonly<HubConfig> {
   const value = Value.Default(HubConfigSchema, Value.Clone(input));
@@ -244,19 +254,16 @@ export function resolveHubConfig(input: unknown, source = 'hub options'): Readon
   const proxyProblem = trustProxyProblem(
     (value as { http?: { trustProxy?: unknown } } | undefined)?.http?.trustProxy,
   );
-  const problems = [...Value.Errors(HubConfigSchema, value)]
-    .filter((e) => proxyProblem === undefined || !e.path.startsWith('/http/trustProxy'))
-    .map((e) => {
-      const fix = FIXES[e.path];
-      return `${e.path || '/'}: ${e.message}${fix === undefined ? '' : ` (${fix})`}`;
-    });
+  const problems = checkSchema(HubConfigSchema, value)
+    .filter((p) => proxyProblem === undefined || !p.path.startsWith('/http/trustProxy'))
+    .map((p) => problemLine(p));
   if (proxyProblem !== undefined) problems.push(proxyProblem);
   if (problems.length === 0) {
     const c = value as HubConfig;
     const idReason = invalidIdReason(c.hostId);
-    if (idReason !== undefined) problems.push(`/hostId: ${idReason} (${FIXES['/hostId']})`);
+    if (idReason !== undefined) problems.push(`/hostId: ${idReason} (${HOST_ID_FIX})`);
     if (c.mqtt.type === 'external' && c.mqtt.url === undefined) {
-      problems.push(`/mqtt/url: required when mqtt.type is "external" (${FIXES['/mqtt/url']})`);
+      problems.push(`/mqtt/url: required when mqtt.type is "external" (${MQTT_URL_FIX})`);
     }
     if (c.mqtt.websocket?.secure === true && c.mqtt.tls === undefined) {
       problems.push('/mqtt/websocket/secure: wss needs mqtt.tls (its cert and key serve both)');

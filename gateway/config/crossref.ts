@@ -4,12 +4,12 @@
  * reports those), so every problem is found in one pass.
  */
 import { Value } from '@sinclair/typebox/value';
+import { didYouMean } from '../../protocol/config-check.js';
 import { invalidIdReason } from '../../protocol/index.js';
 import { modbusTagIssues } from '../southbound/modbus/tags.js';
 import { opcuaConnectionIssues, opcuaTagIssues } from '../southbound/opcua/schema.js';
 import { type ConfigIssue, isRecord, schemaIssues } from './issues.js';
 import { MachineSchema, PROTOCOL_SCHEMAS } from './schema.js';
-import { didYouMean } from './suggest.js';
 import { mqttTlsIssues } from './tls.js';
 
 const noChoice = () => undefined;

@@ -5,26 +5,40 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { checkSchema, problemLine } from '../../../protocol/config-check.js';
 import { HubConfigError } from '../../errors.js';
 
 export const InfluxStoreConfigSchema = Type.Object(
   {
     type: Type.Literal('influxdb'),
     /** Base URL of the server, e.g. http://127.0.0.1:8086 (no path). */
-    url: Type.String({ pattern: '^https?://[^/]+/?$' }),
+    url: Type.String({
+      pattern: '^https?://[^/]+/?$',
+      fix: 'the server base URL without a path, e.g. http://127.0.0.1:8086',
+    }),
     /**
      * `v2`: @influxdata/influxdb-client's WriteApi on `/api/v2/write` (InfluxDB 2.x, 3.x,
      * 1.8+, VictoriaMetrics). `v1`: line protocol POSTed to `/write?db=&rp=` (InfluxDB ≤ 1.7).
      */
-    api: Type.Union([Type.Literal('v2'), Type.Literal('v1')], { default: 'v2' }),
+    api: Type.Union([Type.Literal('v2'), Type.Literal('v1')], {
+      default: 'v2',
+      fix: '"v2" (InfluxDB 2.x/3.x/1.8+, VictoriaMetrics) or "v1" (InfluxDB 1.0–1.7)',
+    }),
     /** v2: organisation (ignored by 1.8 and VictoriaMetrics). */
     org: Type.String({ default: '' }),
     /** v2: bucket; on InfluxDB 1.8 "database/retention-policy". Required with `api: v2`. */
-    bucket: Type.Optional(Type.String({ minLength: 1 })),
+    bucket: Type.Optional(
+      Type.String({
+        minLength: 1,
+        fix: 'with api "v2", the bucket (InfluxDB 1.8: "database/retention-policy")',
+      }),
+    ),
     /** v2: API token; on InfluxDB 1.8 "username:password". Never logged. */
     token: Type.Optional(Type.String()),
     /** v1: database (required); both modes: the database InfluxQL history queries read. */
-    database: Type.Optional(Type.String({ minLength: 1 })),
+    database: Type.Optional(
+      Type.String({ minLength: 1, fix: 'with api "v1", the database to write and query' }),
+    ),
     /** v1: retention policy; default the database's default. */
     retentionPolicy: Type.Optional(Type.String({ minLength: 1 })),
     /** v1: credentials (HTTP basic auth). Never logged. */
@@ -55,27 +69,19 @@ export const InfluxStoreConfigSchema = Type.Object(
 
 export type InfluxStoreConfig = Static<typeof InfluxStoreConfigSchema>;
 
-const FIXES: Readonly<Record<string, string>> = {
-  '/url': 'the server base URL without a path, e.g. http://127.0.0.1:8086',
-  '/api': '"v2" (InfluxDB 2.x/3.x/1.8+, VictoriaMetrics) or "v1" (InfluxDB 1.0–1.7)',
-  '/bucket': 'with api "v2", the bucket (InfluxDB 1.8: "database/retention-policy")',
-  '/database': 'with api "v1", the database to write and query',
-};
+const fixOf = (key: 'bucket' | 'database'): string => String(InfluxStoreConfigSchema.properties[key].fix);
 
 /** Fills defaults and validates; throws HubConfigError naming `/store/<key>` and the fix. */
 export function resolveInfluxConfig(input: unknown): Readonly<InfluxStoreConfig> {
   const value = Value.Default(InfluxStoreConfigSchema, Value.Clone(input));
-  const problems = [...Value.Errors(InfluxStoreConfigSchema, value)].map((e) => {
-    const fix = FIXES[e.path];
-    return `/store${e.path}: ${e.message}${fix === undefined ? '' : ` (${fix})`}`;
-  });
+  const problems = checkSchema(InfluxStoreConfigSchema, value).map((p) => problemLine(p, '/store'));
   if (problems.length === 0) {
     const c = value as InfluxStoreConfig;
     if (c.api === 'v2' && c.bucket === undefined) {
-      problems.push(`/store/bucket: required when api is "v2" (${FIXES['/bucket']})`);
+      problems.push(`/store/bucket: required when api is "v2" (${fixOf('bucket')})`);
     }
     if (c.api === 'v1' && c.database === undefined) {
-      problems.push(`/store/database: required when api is "v1" (${FIXES['/database']})`);
+      problems.push(`/store/database: required when api is "v1" (${fixOf('database')})`);
     }
   }
   if (problems.length > 0) throw new HubConfigError('store', problems);
