@@ -1,6 +1,6 @@
 /**
  * Typed errors of the gateway, each with a stable code from the one catalogue,
- * protocol/errors.ts (CONVENTIONS.md §6); docs/errors.md and docs/gateway.md list them.
+ * protocol/errors.ts; docs/errors.md and docs/gateway.md list them.
  */
 import { WanjiError, type WanjiErrorCode } from '../protocol/errors.js';
 

@@ -21,7 +21,7 @@ import { nodeMetricDefinitions, nodeMetricValues } from './northbound/node-metri
 import { type ConfigDiff, diffConfigs, ReloadError } from './reload.js';
 import { type MachineStatusView, Sampler } from './sampler.js';
 import { createDriver } from './southbound/registry.js';
-import type { Driver, DriverSink, MachineHealth, MachineStatus, Sample } from './southbound/types.js';
+import type { Driver, DriverSink, MachineHealth, MachineStatus, TagSample } from './southbound/types.js';
 import { writeToMachine } from './writes.js';
 
 export interface GatewayOptions {
@@ -63,7 +63,7 @@ class GatewaySink implements DriverSink {
     this.#log = log;
   }
 
-  onSample(s: Sample): void {
+  onSample(s: TagSample): void {
     try {
       this.#health.onSample(s);
       this.#sampler.onSample(s);

@@ -10,7 +10,7 @@
 import type { Clock } from '../protocol/clock.js';
 import type { DeviceHealth } from '../protocol/index.js';
 import type { MachineConfig } from './config/schema.js';
-import type { MachineStatus, Sample } from './southbound/types.js';
+import type { MachineStatus, TagSample } from './southbound/types.js';
 
 export interface DeviceHealthView {
   readonly health: DeviceHealth;
@@ -67,7 +67,7 @@ export class DeviceHealthTracker {
     }
   }
 
-  onSample(s: Sample): void {
+  onSample(s: TagSample): void {
     const e = this.#entries.get(s.machineId);
     if (e === undefined) return;
     e.samples++;

@@ -1,6 +1,7 @@
 /** The edge gateway's public surface. */
 export type { Clock } from '../protocol/clock.js';
 export { systemClock } from '../protocol/clock.js';
+export type { Quality } from '../protocol/quality.js';
 export * from './config/index.js';
 export { GATEWAY_ERROR_CODES, GatewayError, type GatewayErrorCode } from './errors.js';
 export { Gateway, type GatewayOptions, type GatewayStatus } from './gateway.js';
@@ -11,6 +12,5 @@ export type {
   DriverFactory,
   DriverSink,
   MachineStatus,
-  Quality,
-  Sample,
+  TagSample,
 } from './southbound/types.js';

@@ -10,20 +10,15 @@
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../protocol/clock.js';
-import { MACHINE_METRIC, type MachineState, type MetricValue } from '../protocol/index.js';
+import { MACHINE_METRIC, type MachineState, type MetricUpdate, type MetricValue } from '../protocol/index.js';
 import type { MachineConfig } from './config/schema.js';
 import { signalName } from './northbound/device-model.js';
 import { deepEqual } from './reload.js';
-import type { MachineStatus, Quality, Sample } from './southbound/types.js';
+import type { MachineStatus, TagSample } from './southbound/types.js';
 import { deriveState } from './state.js';
 
-export interface MetricUpdate {
-  /** The Sparkplug metric name: "State" or "Signals/<tag>". */
-  readonly name: string;
-  readonly value: MetricValue;
-  readonly quality: Quality;
-  readonly timestamp: number;
-}
+/** Defined with the protocol (the journal keeps it too); re-exported as the sampler's output. */
+export type { MetricUpdate };
 
 /** What the sampler tells the northbound side. */
 export interface SamplerOutput {
@@ -190,7 +185,7 @@ export class Sampler {
     }
   }
 
-  onSample(s: Sample): void {
+  onSample(s: TagSample): void {
     const m = this.#machines.get(s.machineId);
     const tag = m?.tags.get(s.tag);
     if (m === undefined || tag === undefined || this.#closed) {

@@ -1,7 +1,7 @@
-/** How a machine's state follows from its tags (DOMAIN.md "Machine states"). */
+/** How a machine's state follows from its tags (docs/domain.md "Machine states"). */
 import { dominantState, type MachineState, type MetricValue } from '../protocol/index.js';
+import type { Quality } from '../protocol/quality.js';
 import type { StateConfig } from './config/schema.js';
-import type { Quality } from './southbound/types.js';
 
 export interface TagReading {
   readonly value: MetricValue;

@@ -2,7 +2,9 @@
  * The metric names Wanji's gateways and hub agree on, on top of Sparkplug.
  * A gateway is an edge node, a machine is a device; group = enterprise code.
  */
+import type { Quality } from './quality.js';
 import { DataType } from './sparkplug/datatype.js';
+import type { MetricValue } from './sparkplug/payload.js';
 
 /** Node metrics. */
 export const NODE_METRIC = {
@@ -77,30 +79,16 @@ export function signalMetricName(signal: string): string {
   return `${SIGNAL_PREFIX}${signal}`;
 }
 
-/** Sample quality as drivers report it and the store keeps it. */
-export type Quality = 'good' | 'uncertain' | 'bad';
-
 /**
- * Non-good values carry a "Quality" metric property (Int32) with the OPC DA quality code, as
- * Ignition and other Sparkplug hosts read it. A metric without it is good.
+ * One metric of a machine as its gateway publishes it: what the sampler hands the edge node,
+ * the edge node puts in a DBIRTH or DDATA, and the journal keeps (gateway/journal/format.ts).
  */
-export const QUALITY_PROPERTY = 'Quality';
-export const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 192, uncertain: 64, bad: 0 };
-
-/**
- * Reads a quality code: OPC DA codes (0–63 bad, 64–191 uncertain, 192–255 good; Ignition's 500
- * "stale" and other small codes are bad), or, above 0xFFFF, an OPC UA StatusCode by its
- * severity bits (00 good, 01 uncertain, 1x bad).
- */
-export function qualityFromCode(code: number | bigint): Quality {
-  const n = BigInt.asUintN(32, BigInt(code));
-  if (n > 0xffffn) {
-    const severity = Number(n >> 30n);
-    return severity === 0 ? 'good' : severity === 1 ? 'uncertain' : 'bad';
-  }
-  if (n >= 192n && n <= 255n) return 'good';
-  if (n >= 64n && n < 192n) return 'uncertain';
-  return 'bad';
+export interface MetricUpdate {
+  /** The Sparkplug metric name: "State" or "Signals/<tag>". */
+  readonly name: string;
+  readonly value: MetricValue;
+  readonly quality: Quality;
+  readonly timestamp: number;
 }
 
 /**

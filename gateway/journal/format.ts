@@ -5,28 +5,15 @@
  *   u32 LE length of the body · u32 LE CRC-32 of the body · body
  *
  * The body is compact JSON: `[position, deviceId, appendedAt, [[name, value, quality, ts], …]]`,
- * quality 0 good, 1 uncertain, 2 bad; values JSON cannot hold are tagged objects
- * (`{"i":"…"}` a 64-bit integer, `{"x":"…"}` bytes in base64, `{"f":"NaN"}` a non-finite
- * number). Positions are consecutive within a segment. A frame cut short by a crash, or
+ * quality as its storage rank (QUALITY_RANK: 0 good, 1 uncertain, 2 bad); values JSON cannot
+ * hold are tagged objects (`{"i":"…"}` a 64-bit integer, `{"x":"…"}` bytes in base64,
+ * `{"f":"NaN"}` a non-finite number). Positions are consecutive within a segment. A frame cut short by a crash, or
  * whose CRC does not match, ends the segment: it and anything after it are discarded, counted.
  * A sealed segment is compressed (raw deflate, `<first position>.segz`) and has a sidecar
  * `<first>.idx` with its figures, so opening a large journal does not read every segment.
  */
 import { crc32 } from 'node:zlib';
-import type { MetricValue, Quality } from '../../protocol/index.js';
-
-/**
- * One metric of a journalled message, as it was published. The sampler's MetricUpdate has
- * this shape and is passed in as it is; the journal names its own type so that it depends on
- * the protocol only, never on the sampler.
- */
-export interface JournalMetric {
-  /** The Sparkplug metric name: "State" or "Signals/<tag>". */
-  readonly name: string;
-  readonly value: MetricValue;
-  readonly quality: Quality;
-  readonly timestamp: number;
-}
+import { type MetricUpdate, type MetricValue, QUALITY_RANK, qualityFromRank } from '../../protocol/index.js';
 
 /** One journalled message: a machine's (device's) metrics at one position. */
 export interface JournalRecord {
@@ -34,12 +21,11 @@ export interface JournalRecord {
   readonly deviceId: string;
   /** When it was appended (ms). */
   readonly at: number;
-  readonly metrics: readonly JournalMetric[];
+  /** As they were published (protocol's MetricUpdate, the very values the sampler gave). */
+  readonly metrics: readonly MetricUpdate[];
 }
 
 const HEADER = 8;
-const QUALITY: readonly Quality[] = ['good', 'uncertain', 'bad'];
-const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 0, uncertain: 1, bad: 2 };
 
 export const SEGMENT_SUFFIX = '.seg';
 export const COMPRESSED_SUFFIX = '.segz';
@@ -84,7 +70,7 @@ export function encodeFrame(r: JournalRecord): Buffer {
       r.position,
       r.deviceId,
       r.at,
-      r.metrics.map((m) => [m.name, encodeValue(m.value), QUALITY_CODE[m.quality], m.timestamp]),
+      r.metrics.map((m) => [m.name, encodeValue(m.value), QUALITY_RANK[m.quality], m.timestamp]),
     ]),
   );
   const frame = Buffer.allocUnsafe(HEADER + body.length);
@@ -108,7 +94,7 @@ export function decodeBody(body: Buffer): JournalRecord {
     metrics: metrics.map(([name, value, q, timestamp]) => ({
       name,
       value: decodeValue(value),
-      quality: QUALITY[q] ?? 'bad',
+      quality: qualityFromRank(q),
       timestamp,
     })),
   };

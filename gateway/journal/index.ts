@@ -11,7 +11,7 @@
  * The journal depends on the protocol and the gateway's config and clock, never on the sampler
  * or the northbound side: those hand it records of its own type (README "Nothing lost").
  */
-export type { JournalMetric, JournalRecord } from './format.js';
+export type { JournalRecord } from './format.js';
 export { Journal, type JournalCounters, type JournalOptions, type WhenFull } from './journal.js';
 export {
   type JournalFigures,

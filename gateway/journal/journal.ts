@@ -25,14 +25,8 @@ import {
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import {
-  encodeFrame,
-  frameAt,
-  indexName,
-  type JournalMetric,
-  type JournalRecord,
-  segmentName,
-} from './format.js';
+import type { MetricUpdate } from '../../protocol/metrics.js';
+import { encodeFrame, frameAt, indexName, type JournalRecord, segmentName } from './format.js';
 import {
   type JournalState,
   loadSegments,
@@ -167,7 +161,7 @@ export class Journal {
    * Appends one message; returns its position, or undefined when it was refused (the journal
    * is full and the policy is stop-sampling, or the disk failed: counted and logged).
    */
-  append(deviceId: string, metrics: readonly JournalMetric[]): number | undefined {
+  append(deviceId: string, metrics: readonly MetricUpdate[]): number | undefined {
     if (this.#closed) return undefined;
     const now = this.#o.now();
     const position = this.head + 1;

@@ -211,7 +211,7 @@ export class DeviceCommands {
   async handle(deviceId: string, def: DeviceDefinition | undefined, payload: Uint8Array): Promise<void> {
     const handler = this.#handler;
     if (handler === undefined) {
-      // Gateways are read-only by default (DOMAIN.md); writes need a gateway behind the node.
+      // Gateways are read-only by default (docs/domain.md); writes need a gateway behind the node.
       this.#counters.dcmdIgnored++;
       this.#log.debug({ device: deviceId }, 'DCMD ignored: writing to machines is not enabled');
       return;

@@ -1,5 +1,6 @@
 /**
- * The Sparkplug B edge node: one per gateway, its machines are its devices.
+ * The Sparkplug B edge node: one per gateway, its machines are its devices (the gateway's
+ * enterprise code is the group id; protocol/naming.ts turns the programme's ids into topics).
  *
  * Once its MQTT session (session.ts) is connected and subscribed to its commands (and the
  * primary host's STATE), and the host is online (or no host is configured), it publishes
@@ -10,7 +11,7 @@
  * journal position in the payload; it leaves the journal when the hub's NCMD acknowledges that
  * the store holds it (`Journal/Ack`), or, with `acknowledgedBy: broker`, once the broker has it.
  * After each birth what is unacknowledged is published again as historical (the journal's
- * replay.ts).
+ * gateway/journal/replay.ts).
  */
 
 import type { Logger } from 'pino';
@@ -19,11 +20,14 @@ import {
   commandFilters,
   decodeHostState,
   decodePayload,
-  deviceTopic,
+  type GatewayRef,
+  gatewayOfConfig,
+  gatewayTopic,
   JOURNAL_METRIC,
+  type MetricUpdate,
   type MetricValue,
+  machineTopic,
   NODE_METRIC,
-  nodeTopic,
   parseTopic,
   SeqCounter,
   stateTopic,
@@ -36,7 +40,6 @@ import {
   journalMetricValues,
   type ReplayOutcome,
 } from '../journal/index.js';
-import type { MetricUpdate } from '../sampler.js';
 import { type DeviceCommandHandler, DeviceCommands } from './commands.js';
 import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
 import { JOURNAL_METRIC_DEFINITIONS, NodeMetricState } from './node-metrics.js';
@@ -51,7 +54,9 @@ export const REPLAY_HOLD_MS = 15_000;
 const REPLAY_MAX_BUFFERED = 1024 * 1024;
 
 export interface EdgeNodeOptions {
+  /** Sparkplug group id: the enterprise code (the config's gateway.group). */
   readonly group: string;
+  /** Sparkplug edge node id: this gateway's id (the config's gateway.node). */
   readonly node: string;
   readonly mqtt: GatewayConfig['mqtt'];
   readonly devices: readonly DeviceDefinition[];
@@ -109,6 +114,8 @@ function runtime(def: DeviceDefinition): DeviceRuntime {
 
 export class EdgeNode {
   readonly #o: EdgeNodeOptions;
+  /** This gateway in the programme's words, for its topics. */
+  readonly #gateway: GatewayRef;
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #session: MqttSession;
@@ -146,6 +153,7 @@ export class EdgeNode {
 
   constructor(opts: EdgeNodeOptions) {
     this.#o = opts;
+    this.#gateway = gatewayOfConfig(opts);
     this.#clock = opts.clock ?? systemClock;
     this.#log = opts.logger.child({ component: 'edge-node', group: opts.group, node: opts.node });
     this.#statusIntervalMs = opts.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS;
@@ -275,7 +283,7 @@ export class EdgeNode {
       return;
     }
     const payload = ddataPayload(d.byName, metrics, this.#seq.next(), this.#clock.now(), false, position);
-    this.#publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, deviceId), payload, position);
+    this.#publish(machineTopic(this.#gateway, 'DDATA', deviceId), payload, position);
   }
 
   deviceDeath(deviceId: string): void {
@@ -285,7 +293,7 @@ export class EdgeNode {
     d.current.clear();
     if (this.#born && d.born) {
       this.#session.publish(
-        deviceTopic(this.#o.group, 'DDEATH', this.#o.node, deviceId),
+        machineTopic(this.#gateway, 'DDEATH', deviceId),
         ddeathPayload(this.#seq.next(), this.#clock.now()),
       );
     }
@@ -299,7 +307,7 @@ export class EdgeNode {
     if (changes.length === 0) return;
     this.#counters.nodeData++;
     this.#session.publish(
-      nodeTopic(this.#o.group, 'NDATA', this.#o.node),
+      gatewayTopic(this.#gateway, 'NDATA'),
       ndataPayload(changes, this.#seq.next(), this.#clock.now()),
     );
   }
@@ -358,7 +366,7 @@ export class EdgeNode {
       this.#publishDbirth(d);
     }
     const payload = ddataPayload(d.byName, r.metrics, this.#seq.next(), this.#clock.now(), true, r.position);
-    this.#publish(deviceTopic(this.#o.group, 'DDATA', this.#o.node, r.deviceId), payload, r.position);
+    this.#publish(machineTopic(this.#gateway, 'DDATA', r.deviceId), payload, r.position);
     return 'sent';
   }
 
@@ -380,7 +388,7 @@ export class EdgeNode {
       );
     }
     link.release(r.position, () => ({
-      topic: nodeTopic(this.#o.group, 'NDATA', this.#o.node),
+      topic: gatewayTopic(this.#gateway, 'NDATA'),
       payload: ndataPayload(
         this.#nodeMetrics.changes(this.#readNodeMetrics()),
         this.#seq.next(),
@@ -501,7 +509,7 @@ export class EdgeNode {
     const software = this.#o.software ?? 'wanji';
     const nodeMetrics = this.#nodeMetrics.birth(this.#readNodeMetrics());
     this.#session.publish(
-      nodeTopic(this.#o.group, 'NBIRTH', this.#o.node),
+      gatewayTopic(this.#gateway, 'NBIRTH'),
       nbirthPayload(this.#session.bdSeq, this.#seq.birth(), now, software, nodeMetrics),
     );
     this.#born = true;
@@ -518,7 +526,7 @@ export class EdgeNode {
   /** `position`: the journal position of the values it carries, when they are new (deviceBirth). */
   #publishDbirth(d: DeviceRuntime, position?: number): void {
     const payload = dbirthPayload(d.def, d.current, this.#seq.next(), this.#clock.now(), position);
-    this.#publish(deviceTopic(this.#o.group, 'DBIRTH', this.#o.node, d.def.id), payload, position);
+    this.#publish(machineTopic(this.#gateway, 'DBIRTH', d.def.id), payload, position);
     d.born = true;
   }
 }

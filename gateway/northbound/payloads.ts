@@ -3,13 +3,13 @@ import {
   DataType,
   encodePayload,
   type Metric,
+  type MetricUpdate,
   NODE_METRIC,
+  OPC_DA_QUALITY,
   type PropertySet,
-  QUALITY_CODE,
   QUALITY_PROPERTY,
   type Quality,
 } from '../../protocol/index.js';
-import type { MetricUpdate } from '../sampler.js';
 import { coerceValue } from '../values.js';
 import type { DeviceDefinition, MetricDefinition } from './device-model.js';
 import type { NodeMetricValue } from './node-metrics.js';
@@ -17,8 +17,8 @@ import type { NodeMetricValue } from './node-metrics.js';
 /** Non-good values carry the protocol's Quality property; a metric without it is good. */
 const QUALITY_PROPERTIES: Readonly<Record<Quality, PropertySet | undefined>> = {
   good: undefined,
-  uncertain: Object.freeze({ [QUALITY_PROPERTY]: { type: DataType.Int32, value: QUALITY_CODE.uncertain } }),
-  bad: Object.freeze({ [QUALITY_PROPERTY]: { type: DataType.Int32, value: QUALITY_CODE.bad } }),
+  uncertain: Object.freeze({ [QUALITY_PROPERTY]: { type: DataType.Int32, value: OPC_DA_QUALITY.uncertain } }),
+  bad: Object.freeze({ [QUALITY_PROPERTY]: { type: DataType.Int32, value: OPC_DA_QUALITY.bad } }),
 };
 
 export function ndeathPayload(bdSeq: number, now: number): Uint8Array {

@@ -5,12 +5,14 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
-import type { MetricValue, Quality } from '../../protocol/index.js';
+import type { GatewayConfigIds, MetricValue, Quality } from '../../protocol/index.js';
 import type { ConnectionConfig, MachineConfig } from '../config/schema.js';
 
-export type { Quality };
-
-export interface Sample {
+/**
+ * One tag's value at one time, as a driver delivers it (the hub's stored sample is
+ * hub/store/types.ts's Sample, keyed by enterprise, machine and metric).
+ */
+export interface TagSample {
   readonly machineId: string;
   /** The tag's `name` in the config. */
   readonly tag: string;
@@ -33,7 +35,7 @@ export type MachineHealth = 'online' | 'degraded' | 'offline';
 
 /** Where a driver delivers. Calls are synchronous and never throw back into the driver. */
 export interface DriverSink {
-  onSample(sample: Sample): void;
+  onSample(sample: TagSample): void;
   /** `reason` says why, for people ("connected", "timeout after 1000 ms", "BadNotConnected"). */
   onMachineStatus(machineId: string, status: MachineStatus, reason: string): void;
   /**
@@ -54,7 +56,7 @@ export interface DriverContext<C extends ConnectionConfig = ConnectionConfig> {
   /** The gateway's data directory: a driver may keep files under it (certificates, caches). */
   readonly dataDir: string;
   /** The gateway's Sparkplug identity, e.g. for an OPC UA application URI. */
-  readonly gateway?: { readonly group: string; readonly node: string };
+  readonly gateway?: GatewayConfigIds;
 }
 
 /**

@@ -27,7 +27,7 @@ import {
   PositionTracker,
 } from '../../protocol/index.js';
 import type { ComponentHealth } from '../errors.js';
-import type { FlushedBatch, SampleSource } from '../ingest/sources.js';
+import type { FlushedBatch, SampleSource } from '../sink.js';
 
 /** What the acknowledgements need of the ingest. */
 export interface DurableWrites {

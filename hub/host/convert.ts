@@ -3,15 +3,17 @@ import {
   DataType,
   isDataDepth,
   isMachineKind,
+  isQuality,
   MACHINE_METRIC,
   type Metric,
   type MetricValue,
   type PropertySet,
   QUALITY_PROPERTY,
+  type Quality,
   qualityFromCode,
 } from '../../protocol/index.js';
 import type { GatewayMetric, MachineProperties } from '../registry/types.js';
-import type { SampleQuality, SampleValue } from '../store/types.js';
+import type { SampleValue } from '../store/types.js';
 import { exactInteger } from '../store/values.js';
 
 /**
@@ -86,13 +88,13 @@ export function reinterpret(v: MetricValue, decodedAs: number, born: number): Me
  * Sample quality from a metric's Quality property: a string good / uncertain / bad, or a code
  * (OPC DA, or an OPC UA StatusCode; see protocol's qualityFromCode). No property means good.
  */
-export function qualityOf(props: PropertySet | undefined): SampleQuality | undefined {
+export function qualityOf(props: PropertySet | undefined): Quality | undefined {
   const q = props?.[QUALITY_PROPERTY] ?? props?.quality;
   if (q === undefined || q.value === null) return undefined;
   const v = q.value;
   if (typeof v === 'string') {
     const s = v.toLowerCase();
-    return s === 'good' || s === 'bad' || s === 'uncertain' ? s : undefined;
+    return isQuality(s) ? s : undefined;
   }
   if (typeof v === 'number' || typeof v === 'bigint') return qualityFromCode(v);
   return undefined;

@@ -20,11 +20,12 @@ import {
 } from '../../protocol/index.js';
 import type { HostTlsOptions } from '../broker/types.js';
 import { type ComponentHealth, HubError } from '../errors.js';
+import type { HostSink } from '../sink.js';
 import { type DurableWrites, JournalAcks } from './acks.js';
 import type { HostLimits } from './bounds.js';
 import type { EdgeNodeState } from './edge-node.js';
 import { MessageProcessor } from './processor.js';
-import type { HostCounters, HostSink } from './types.js';
+import type { HostCounters } from './types.js';
 
 export interface SparkplugHostOptions {
   /** mqtt://host:port of the broker (embedded or external). */

@@ -15,13 +15,15 @@ import {
   JOURNAL_METRIC,
   MACHINE_METRIC,
   type Metric,
+  machineOf,
+  machineOnGatewayOf,
   NODE_METRIC,
   type NodeTopic,
   type Payload,
   parseTopic,
 } from '../../protocol/index.js';
-import type { SampleSource } from '../ingest/sources.js';
 import type { GatewayMetric } from '../registry/types.js';
+import type { HostSink, SampleSource } from '../sink.js';
 import type { Sample } from '../store/types.js';
 import { journalOf } from './acks.js';
 import { FieldBounds, type HostLimits, originOf } from './bounds.js';
@@ -34,7 +36,7 @@ import {
   toSampleValue,
 } from './convert.js';
 import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
-import { type HostCounters, type HostSink, newCounters } from './types.js';
+import { type HostCounters, newCounters } from './types.js';
 
 export interface ProcessorOptions {
   readonly sink: HostSink;
@@ -314,6 +316,8 @@ export class MessageProcessor {
     let stateAt: number | undefined;
     let unknown = false;
     const o = originOf(t);
+    // Sparkplug ids to the programme's (protocol/naming.ts): group = enterprise, device = machine.
+    const { enterprise, machine } = machineOf(t);
     for (const m of p.metrics) {
       const d = resolve(m, dev.metrics);
       if (d === undefined) {
@@ -335,7 +339,7 @@ export class MessageProcessor {
       if (!this.#bounds.metricAdmitted(o, dev.metrics, d.name)) continue;
       const ts = m.timestamp ?? p.timestamp ?? now;
       const quality = qualityOf(m.properties);
-      const base = { enterprise: t.group, machine: t.device, metric: d.name, ts, value };
+      const base = { enterprise, machine, metric: d.name, ts, value };
       samples.push(quality === undefined || quality === 'good' ? base : { ...base, quality });
       if (m.isHistorical) {
         // Late data (store and forward): stored with its own time, never "current".
@@ -362,9 +366,7 @@ export class MessageProcessor {
     }
     if (current) {
       this.#o.sink.deviceActivity({
-        enterprise: t.group,
-        machine: t.device,
-        gateway: t.edgeNode,
+        ...machineOnGatewayOf(t),
         seenAt: now,
         ...(sampleAt === undefined ? {} : { sampleAt }),
         ...(state === undefined ? {} : { state, stateAt }),

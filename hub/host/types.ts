@@ -1,19 +1,3 @@
-import type { SampleSource } from '../ingest/sources.js';
-import type { DeviceActivity, GatewayActivity, RegistryEvent } from '../registry/types.js';
-import type { Sample } from '../store/types.js';
-
-/**
- * Where the host's output goes. Calls are cheap and synchronous: the implementation
- * (hub/ingest) buffers and flushes in batches.
- */
-export interface HostSink {
-  /** Resolved samples (historical ones included, transient ones already left out). */
-  samples(samples: readonly Sample[], source?: SampleSource): void;
-  event(e: RegistryEvent): void;
-  deviceActivity(a: DeviceActivity): void;
-  gatewayActivity(a: GatewayActivity): void;
-}
-
 /** Counters the host keeps; exposed on /healthz now, as Prometheus metrics later. */
 export interface HostCounters {
   /** Every message received on spBv1.0/#. */

@@ -3,8 +3,9 @@
  * messages taken from the head; a batch leaves the queue only once the store has it, so a
  * failed write is retried with the same samples in the same order.
  */
+
+import type { SampleSource } from '../sink.js';
 import type { Sample } from '../store/types.js';
-import type { SampleSource } from './sources.js';
 
 export interface BufferEntry {
   readonly samples: readonly Sample[];

@@ -17,9 +17,9 @@
 import type { Logger } from 'pino';
 import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
 import type { ComponentHealth } from '../errors.js';
-import type { HostSink } from '../host/types.js';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceActivity, GatewayActivity, RegistryEvent } from '../registry/types.js';
+import type { FlushedBatch, HostSink, SampleSource } from '../sink.js';
 import { isPermanentStoreError } from '../store/errors.js';
 import type { Sample, SampleStore } from '../store/types.js';
 import { StoreBackoff } from './backoff.js';
@@ -27,7 +27,7 @@ import { type Batch, SampleBuffer } from './buffer.js';
 import { errorText, HEALTH_WINDOW_MS, PERSISTENT_FLUSHES, RecentErrors } from './recent-errors.js';
 import { RegistryBatch } from './registry-batch.js';
 import { RegistryNews } from './registry-news.js';
-import { type FlushedBatch, progressOf, type SampleSource } from './sources.js';
+import { progressOf } from './sources.js';
 
 export interface IngestOptions {
   readonly store: SampleStore;
@@ -417,4 +417,4 @@ export class Ingest implements HostSink {
   }
 }
 
-export type { FlushedBatch, SampleSource, SourceProgress } from './sources.js';
+export type { FlushedBatch, SampleSource, SourceProgress } from '../sink.js';

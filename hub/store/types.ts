@@ -3,6 +3,8 @@
  * chosen from STORE_FACTORIES (hub/store/index.ts) by the config's `type`.
  */
 import type { Logger } from 'pino';
+import type { MachineRef } from '../../protocol/naming.js';
+import type { Quality } from '../../protocol/quality.js';
 import type { ComponentHealth } from '../errors.js';
 
 /**
@@ -10,25 +12,23 @@ import type { ComponentHealth } from '../errors.js';
  * UInt64 extremes); every other number is a number. See values.ts.
  */
 export type SampleValue = number | bigint | string | boolean | null;
-export type SampleQuality = 'good' | 'bad' | 'uncertain';
 
-export interface Sample {
-  /** Enterprise code = Sparkplug group id. */
-  readonly enterprise: string;
-  /** Machine id = Sparkplug device id. */
-  readonly machine: string;
+/**
+ * A stored sample: one value of one machine's metric at one time, keyed by the programme's ids
+ * (MachineRef: enterprise = Sparkplug group id, machine = device id; protocol/naming.ts). A
+ * gateway driver's reading of a tag is another thing, gateway/southbound/types.ts's TagSample.
+ */
+export interface Sample extends MachineRef {
   /** Metric name as born, e.g. "State" or "Signals/spindleSpeed". */
   readonly metric: string;
   /** Sample time, milliseconds since the epoch. */
   readonly ts: number;
   readonly value: SampleValue;
   /** Absent means good. */
-  readonly quality?: SampleQuality;
+  readonly quality?: Quality;
 }
 
-export interface SeriesQuery {
-  readonly enterprise: string;
-  readonly machine: string;
+export interface SeriesQuery extends MachineRef {
   readonly metric: string;
   /** Inclusive, ms. */
   readonly from?: number;
@@ -41,7 +41,7 @@ export interface SeriesQuery {
 export interface SeriesPoint {
   readonly ts: number;
   readonly value: SampleValue;
-  readonly quality?: SampleQuality;
+  readonly quality?: Quality;
 }
 
 export interface LatestValue extends SeriesPoint {

@@ -4,22 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfig } from '../../gateway/config/index.js';
 import { createDriver } from '../../gateway/southbound/registry.js';
-import type { Driver, MachineStatus, Sample } from '../../gateway/southbound/types.js';
+import type { Driver, MachineStatus, TagSample } from '../../gateway/southbound/types.js';
 import { systemClock } from '../../protocol/clock.js';
 import { testLogger } from './helpers.js';
 
 export interface Recorded {
   readonly driver: Driver;
-  readonly samples: Sample[];
+  readonly samples: TagSample[];
   readonly statuses: Array<{ machineId: string; status: MachineStatus; reason: string; at: number }>;
-  latest(machineId: string, tag: string): Sample | undefined;
+  latest(machineId: string, tag: string): TagSample | undefined;
   status(machineId: string): MachineStatus | undefined;
   close(): Promise<void>;
 }
 
 export async function runDriver(config: GatewayConfig, connectionId: string): Promise<Recorded> {
   const connection = config.connections.find((c) => c.id === connectionId)!;
-  const samples: Sample[] = [];
+  const samples: TagSample[] = [];
   const statuses: Recorded['statuses'] = [];
   const dataDir = await mkdtemp(join(tmpdir(), 'wanji-driver-'));
   const driver = await createDriver({

@@ -4,16 +4,16 @@ import { type GatewayConfig, validateGatewayConfig } from '../../gateway/config/
 import { ModbusDriver } from '../../gateway/southbound/modbus/driver.js';
 import type { ModbusConnectionConfig } from '../../gateway/southbound/modbus/schema.js';
 import type { LinkOpener } from '../../gateway/southbound/modbus/transport.js';
-import type { MachineHealth, MachineStatus, Sample } from '../../gateway/southbound/types.js';
+import type { MachineHealth, MachineStatus, TagSample } from '../../gateway/southbound/types.js';
 import { type Clock, systemClock } from '../../protocol/clock.js';
 import { testLogger } from './helpers.js';
 
 export interface ModbusRun {
   readonly driver: ModbusDriver;
-  readonly samples: Sample[];
+  readonly samples: TagSample[];
   readonly statuses: Array<{ machineId: string; status: MachineStatus; reason: string; at: number }>;
   readonly health: Array<{ machineId: string; health: MachineHealth; detail: string; at: number }>;
-  latest(machineId: string, tag: string): Sample | undefined;
+  latest(machineId: string, tag: string): TagSample | undefined;
   status(machineId: string): MachineStatus | undefined;
   healthOf(machineId: string): MachineHealth | undefined;
   /** Times (clock ms) at which a machine's polls delivered `tag`. */
@@ -28,7 +28,7 @@ export async function runModbus(
 ): Promise<ModbusRun> {
   const clock = options.clock ?? systemClock;
   const connection = config.connections.find((c) => c.id === connectionId) as ModbusConnectionConfig;
-  const samples: Sample[] = [];
+  const samples: TagSample[] = [];
   const statuses: ModbusRun['statuses'] = [];
   const health: ModbusRun['health'] = [];
   const driver = new ModbusDriver(

@@ -10,7 +10,7 @@ import { type GatewayConfig, validateGatewayConfig } from '../../gateway/config/
 import { type MetricUpdate, Sampler, type SamplerOutput } from '../../gateway/sampler.js';
 import { createOpcuaDriver } from '../../gateway/southbound/opcua/driver.js';
 import type { OpcuaConnectionConfig } from '../../gateway/southbound/opcua/schema.js';
-import type { Driver, MachineHealth, MachineStatus, Sample } from '../../gateway/southbound/types.js';
+import type { Driver, MachineHealth, MachineStatus, TagSample } from '../../gateway/southbound/types.js';
 import { systemClock } from '../../protocol/clock.js';
 import type { SimMachine } from '../../simulators/machine.js';
 import { opcuaNodeId } from '../../simulators/opcua/server.js';
@@ -80,13 +80,13 @@ export type SamplerEvent =
 
 export interface OpcuaRun {
   readonly driver: Driver;
-  readonly samples: Sample[];
+  readonly samples: TagSample[];
   readonly statuses: Array<{ machineId: string; status: MachineStatus; reason: string; at: number }>;
   readonly healths: Array<{ machineId: string; health: MachineHealth; detail: string }>;
   /** What the sampler published, when the run has one. */
   readonly published: SamplerEvent[];
   readonly dataDir: string;
-  latest(machineId: string, tag: string): Sample | undefined;
+  latest(machineId: string, tag: string): TagSample | undefined;
   status(machineId: string): MachineStatus | undefined;
   counter(name: string): number;
   close(): Promise<void>;
@@ -102,7 +102,7 @@ export interface RunOptions {
 
 export async function runOpcua(config: GatewayConfig, options: RunOptions = {}): Promise<OpcuaRun> {
   const connection = config.connections[0] as OpcuaConnectionConfig;
-  const samples: Sample[] = [];
+  const samples: TagSample[] = [];
   const statuses: OpcuaRun['statuses'] = [];
   const published: SamplerEvent[] = [];
   const healths: OpcuaRun['healths'] = [];

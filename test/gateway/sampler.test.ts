@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { type MetricUpdate, Sampler, type SamplerOutput } from '../../gateway/sampler.js';
-import type { Quality } from '../../gateway/southbound/types.js';
 import { systemClock } from '../../protocol/clock.js';
+import type { Quality } from '../../protocol/quality.js';
 import { sampleConfigObject } from './fixtures.js';
 import { testLogger } from './helpers.js';
 

@@ -15,8 +15,8 @@ import { ANONYMOUS_POLICY } from '../../hub/broker/index.js';
 import { resolveHubConfig } from '../../hub/config.js';
 import type { HubConfigError } from '../../hub/errors.js';
 import { SparkplugHost } from '../../hub/host/host.js';
-import type { HostSink } from '../../hub/host/types.js';
 import { Hub } from '../../hub/hub.js';
+import type { HostSink } from '../../hub/sink.js';
 import {
   DataType,
   deviceTopic,

@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AedesBroker } from '../../hub/broker/aedes/index.js';
 import { ANONYMOUS_POLICY } from '../../hub/broker/types.js';
 import { SparkplugHost } from '../../hub/host/host.js';
-import type { HostSink } from '../../hub/host/types.js';
 import { Hub } from '../../hub/hub.js';
+import type { HostSink } from '../../hub/sink.js';
 import {
   DataType,
   decodeHostState,

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type DurableWrites, JournalAcks } from '../../hub/host/acks.js';
-import type { FlushedBatch, SampleSource } from '../../hub/ingest/sources.js';
+import type { FlushedBatch, SampleSource } from '../../hub/sink.js';
 import { REAL_CLOCK } from '../../protocol/clock.js';
 import { silentLogger } from './helpers.js';
 

@@ -1,7 +1,7 @@
 /**
  * Issue 10, "tests that would have caught these": changing hub/host/processor.ts so that null or
  * bad-quality samples also mark a machine networked passed every host, stats, API and e2e test.
- * The definition is the product's core (docs/statistics.md, DOMAIN.md): a machine is networked
+ * The definition is the product's core (docs/statistics.md, docs/domain.md): a machine is networked
  * (联网) when it delivered a valid sample, not null and not of bad quality, within the networking
  * window. Against a real hub fed by a real MQTT edge node: a machine sending only nulls, or only
  * bad-quality values (the Quality property, OPC DA code or OPC UA StatusCode), is heard from but
@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hub } from '../../hub/hub.js';
-import { DataType, type Metric, QUALITY_CODE, QUALITY_PROPERTY } from '../../protocol/index.js';
+import { DataType, type Metric, OPC_DA_QUALITY, QUALITY_PROPERTY } from '../../protocol/index.js';
 import { apiToken, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
 
 interface MachineRow {
@@ -138,8 +138,8 @@ describe('networked (联网) means a valid sample: not null, not bad quality', (
   });
 
   it('a machine sending only bad-quality values (OPC DA and OPC UA codes) is not networked', async () => {
-    await node.dbirth('bad-da', birth('running', 1200, QUALITY_CODE.bad));
-    await node.ddata('bad-da', data('running', 1300, QUALITY_CODE.bad));
+    await node.dbirth('bad-da', birth('running', 1200, OPC_DA_QUALITY.bad));
+    await node.ddata('bad-da', data('running', 1300, OPC_DA_QUALITY.bad));
     await node.ddata('bad-da', data('idle', 0, 20)); // any code 0–63 is bad
     await node.dbirth('bad-ua', birth('running', 1200, OPCUA_BAD_COMMUNICATION));
     await node.ddata('bad-ua', data('running', 900, OPCUA_BAD_COMMUNICATION));
@@ -153,10 +153,13 @@ describe('networked (联网) means a valid sample: not null, not bad quality', (
   });
 
   it('a null next to a bad-quality value in one message does not make it networked either', async () => {
-    await node.dbirth('mixed', birth(null, 5, QUALITY_CODE.bad));
+    await node.dbirth('mixed', birth(null, 5, OPC_DA_QUALITY.bad));
     await node.ddata('mixed', [
       { alias: 1, datatype: DataType.String, value: null, timestamp: Date.now() },
-      withQuality({ alias: 2, datatype: DataType.Double, value: 7, timestamp: Date.now() }, QUALITY_CODE.bad),
+      withQuality(
+        { alias: 2, datatype: DataType.Double, value: 7, timestamp: Date.now() },
+        OPC_DA_QUALITY.bad,
+      ),
     ]);
     await barrier();
     expect(await machine('mixed')).toMatchObject({ networked: false, lastSampleAt: null });
@@ -165,8 +168,8 @@ describe('networked (联网) means a valid sample: not null, not bad quality', (
 
   it('one good value makes it networked; an uncertain value is valid too', async () => {
     await node.ddata('nulls', [{ alias: 2, datatype: DataType.Double, value: 42, timestamp: Date.now() }]);
-    await node.ddata('bad-da', data('running', 1250, QUALITY_CODE.good));
-    await node.ddata('bad-ua', data('running', 1250, QUALITY_CODE.uncertain));
+    await node.ddata('bad-da', data('running', 1250, OPC_DA_QUALITY.good));
+    await node.ddata('bad-ua', data('running', 1250, OPC_DA_QUALITY.uncertain));
     await barrier();
     for (const id of ['nulls', 'bad-da', 'bad-ua']) {
       const m = await machine(id);

@@ -4,9 +4,9 @@
  * 3.0 sparkplug_b.proto (test/fixtures/sparkplug_b.proto), loaded with protobufjs' full
  * (reflection) build, and protocol/'s encodePayload/decodePayload are held to it both ways for
  * every datatype: what Wanji writes, a generic decoder of the specification reads in the field
- * the specification names (SPARKPLUG.md: which value field carries which type) with the exact
- * value; what a generic encoder writes, Wanji reads back exactly. Extremes included: Int64
- * min/max, UInt64 max, NaN, ±Infinity and −0, empty and non-BMP strings, empty bytes.
+ * the specification names for it, with the exact value; what a generic encoder writes, Wanji
+ * reads back exactly. Extremes included: Int64 min/max, UInt64 max, NaN, ±Infinity and −0,
+ * empty and non-BMP strings, empty bytes.
  * DataSet, Template, arrays and property-set values are not modelled by the codec: it refuses to
  * write them, and reads them as a null value of their datatype without losing what follows.
  */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { QUALITY_CODE, qualityFromCode } from '../../protocol/index.js';
+import { OPC_DA_QUALITY, qualityFromCode } from '../../protocol/index.js';
 
 describe('quality codes', () => {
   it('reads the OPC DA codes the gateway writes back to the same quality', () => {
-    for (const q of ['good', 'uncertain', 'bad'] as const) expect(qualityFromCode(QUALITY_CODE[q])).toBe(q);
+    for (const q of ['good', 'uncertain', 'bad'] as const) expect(qualityFromCode(OPC_DA_QUALITY[q])).toBe(q);
   });
 
   it('reads OPC DA ranges, Ignition stale, and OPC UA StatusCodes by severity', () => {

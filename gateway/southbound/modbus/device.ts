@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../../../protocol/backoff.js';
 import type { Clock, TimerHandle } from '../../../protocol/clock.js';
 import type { MetricValue } from '../../../protocol/index.js';
-import type { DriverSink, MachineHealth, Sample } from '../types.js';
+import type { DriverSink, MachineHealth, TagSample } from '../types.js';
 import type { ModbusBus } from './bus.js';
 import { encodeWrite } from './encode.js';
 import { isDeviceFailure, isRefusal, MODBUS_ERROR_CODES, ModbusError } from './errors.js';
@@ -199,7 +199,7 @@ export class ModbusDevice {
 
   async #poll(): Promise<void> {
     this.#counters.polls++;
-    const samples: Sample[] = [];
+    const samples: TagSample[] = [];
     const sample = (tag: string, value: MetricValue, at: number, reason?: string): void => {
       samples.push(
         reason === undefined

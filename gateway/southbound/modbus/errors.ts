@@ -1,7 +1,6 @@
 /**
- * Typed Modbus errors with stable codes (CONVENTIONS.md §6, the catalogue in
- * protocol/errors.ts), carrying the Modbus exception code and its name. docs/modbus.md lists
- * them all.
+ * Typed Modbus errors with stable codes (the catalogue in protocol/errors.ts), carrying the
+ * Modbus exception code and its name. docs/modbus.md lists them all.
  */
 import { WanjiError, type WanjiErrorCode } from '../../../protocol/errors.js';
 

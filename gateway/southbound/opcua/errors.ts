@@ -1,5 +1,5 @@
 /**
- * Typed errors of the OPC UA driver, browser and PKI tools (CONVENTIONS.md §6, the catalogue in
+ * Typed errors of the OPC UA driver, browser and PKI tools (the catalogue in
  * protocol/errors.ts), listed in docs/opcua.md. Never rename a code, add one instead.
  */
 import { WanjiError, type WanjiErrorCode } from '../../../protocol/errors.js';

@@ -1,8 +1,8 @@
 /** OPC UA DataValue → sample value and quality (pure). */
 import type { DataValue } from 'node-opcua';
 import { DataType, type DataTypeName, type MetricValue } from '../../../protocol/index.js';
+import type { Quality } from '../../../protocol/quality.js';
 import { coerceValue } from '../../values.js';
-import type { Quality } from '../types.js';
 
 interface StatusLike {
   isGood(): boolean;

@@ -4,11 +4,12 @@
  * their JSON answers.
  */
 
+import { type Quality, qualityFromRank } from '../../../protocol/quality.js';
 import { StoreError } from '../errors.js';
-import type { LatestValue, SampleQuality, SampleValue, SeriesPoint } from '../types.js';
+import type { LatestValue, SampleValue, SeriesPoint } from '../types.js';
 import { parseExactInteger } from '../values.js';
 import { type HttpTarget, request } from './http.js';
-import { FIELD, QUALITY_NAMES } from './line-protocol.js';
+import { FIELD } from './line-protocol.js';
 
 /** An InfluxQL string literal. */
 export function quoteString(s: string): string {
@@ -100,7 +101,7 @@ function pointOf(columns: readonly string[], row: readonly unknown[]): SeriesPoi
     (typeof n === 'number' || typeof n === 'string' ? Number(n) : undefined) ??
     (typeof s === 'string' ? s : typeof b === 'boolean' ? b : null);
   const q = at(FIELD.quality);
-  const quality: SampleQuality = typeof q === 'number' ? (QUALITY_NAMES[q] ?? 'bad') : 'good';
+  const quality: Quality = typeof q === 'number' ? qualityFromRank(q) : 'good';
   return quality === 'good' ? { ts, value } : { ts, value, quality };
 }
 

@@ -11,7 +11,8 @@
  * measurement + tags + timestamp, so writing a sample again overwrites it: a replay never
  * double counts.
  */
-import type { Sample, SampleQuality } from '../types.js';
+import { QUALITY_RANK } from '../../../protocol/quality.js';
+import type { Sample } from '../types.js';
 import { INT64_MAX, INT64_MIN } from '../values.js';
 
 export const FIELD = {
@@ -24,9 +25,6 @@ export const FIELD = {
   unsignedText: 'value_uint_str',
   quality: 'quality',
 } as const;
-
-export const QUALITY_CODES: Readonly<Record<SampleQuality, number>> = { good: 0, uncertain: 1, bad: 2 };
-export const QUALITY_NAMES: readonly SampleQuality[] = ['good', 'uncertain', 'bad'];
 
 // Line protocol has no escape for a line break; tags and strings carry a space instead.
 const BREAKS = /[\r\n]/g;
@@ -110,7 +108,7 @@ export function sampleLine(s: Sample, keys: SeriesKeys, writeStrings: boolean): 
   } else if (typeof v === 'string' && writeStrings) {
     field = `${FIELD.string}=${escapeFieldString(v)},`;
   }
-  const q = QUALITY_CODES[s.quality ?? 'good'];
+  const q = QUALITY_RANK[s.quality ?? 'good'];
   return `${keys.key(s.enterprise, s.machine, s.metric)} ${field}${FIELD.quality}=${q}i ${Math.trunc(s.ts)}`;
 }
 

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { QUALITY_RANK, qualityFromRank } from '../../../protocol/quality.js';
 import { type ComponentHealth, HubError } from '../../errors.js';
 import { openSqlite } from '../../util/sqlite.js';
 import {
@@ -13,7 +14,6 @@ import {
   type LatestValue,
   MAX_QUERY_LIMIT,
   type Sample,
-  type SampleQuality,
   type SampleStore,
   type SampleValue,
   type SeriesPoint,
@@ -63,9 +63,6 @@ const VT_STRING = 3;
  */
 const VT_BIGINT = 4;
 
-const QUALITY_CODES: Readonly<Record<SampleQuality, number>> = { good: 0, uncertain: 1, bad: 2 };
-const QUALITY_NAMES: readonly SampleQuality[] = ['good', 'uncertain', 'bad'];
-
 type StoredValue = number | bigint | string | null;
 
 interface SampleRow {
@@ -94,7 +91,7 @@ function decodeRow(r: SampleRow): SeriesPoint {
   else if (r.vtype === VT_NULL) value = null;
   else if (r.vtype === VT_BIGINT) value = parseExactInteger(String(r.value)) ?? null;
   else value = r.value;
-  const quality = QUALITY_NAMES[r.quality] ?? 'bad';
+  const quality = qualityFromRank(r.quality);
   return quality === 'good' ? { ts: r.ts, value } : { ts: r.ts, value, quality };
 }
 
@@ -160,7 +157,7 @@ export class SqliteSampleStore implements SampleStore {
       const upsert = this.#stmts!.upsert;
       for (const s of samples) {
         const [value, vtype] = encodeValue(s.value);
-        upsert.run(this.#seriesId(s, true)!, s.ts, value, vtype, QUALITY_CODES[s.quality ?? 'good']);
+        upsert.run(this.#seriesId(s, true)!, s.ts, value, vtype, QUALITY_RANK[s.quality ?? 'good']);
       }
     });
     this.#db = db;
