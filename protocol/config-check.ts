@@ -252,9 +252,14 @@ export function schemaAt(schema: TSchema, path: string): TSchema | undefined {
 
 /** One problem on one line, as the hub's HubConfigError lists them: `path: message (fix)`. */
 export function problemLine(p: ConfigProblem, prefix = ''): string {
+  // TypeBox's "Expected required property" already says what "missing required key" would.
+  const restates =
+    p.schemaMessage === 'Expected required property' && p.message.startsWith('missing required');
   const what =
     p.schemaMessage === undefined || p.schemaMessage === p.message
       ? p.message
-      : `${p.schemaMessage}; ${p.message}`;
+      : restates
+        ? p.schemaMessage
+        : `${p.schemaMessage}; ${p.message}`;
   return `${prefix}${p.path || '/'}: ${what} (${p.fix})`;
 }
