@@ -1,5 +1,5 @@
 /**
- * Typed hub errors with stable codes (CONVENTIONS.md §6) from the one catalogue,
+ * Typed hub errors with stable codes from the one catalogue,
  * protocol/errors.ts; docs/errors.md lists them.
  */
 import { WanjiError, type WanjiErrorCode } from '../protocol/errors.js';

@@ -24,8 +24,10 @@
  * reads nothing from its parent, and no other role may post a report, so no report escapes
  * the scope of the child that sent it.
  */
-export const ROLES = ['admin', 'operator', 'bureau', 'enterprise', 'child-hub'] as const;
-export type Role = (typeof ROLES)[number];
+import { type Principal, ROLES, type Role } from '../security/roles.js';
+
+/** The role vocabulary lives in hub/security/roles.ts; re-exported for the routes. */
+export { type Principal, ROLES, type Role };
 
 export const ACCESS_LEVELS = [
   'public',
@@ -37,24 +39,6 @@ export const ACCESS_LEVELS = [
   'child-report',
 ] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
-
-export interface Principal {
-  /** The token's id (never its secret); `cli` for the command line. */
-  readonly tokenId: string;
-  readonly name: string;
-  readonly role: Role;
-  /** Role `enterprise`: the one enterprise (Sparkplug group) it may see. */
-  readonly enterprise?: string;
-  /**
-   * Role `bureau`: region codes it is limited to; empty = the whole city. Role `child-hub`:
-   * the regions whose enterprises it may report.
-   */
-  readonly regions: readonly string[];
-  /** Role `child-hub`: the hub id its reports must carry (the child's `hostId`). */
-  readonly hubId?: string;
-  /** Role `child-hub`: enterprise codes it may report, besides those of its regions. */
-  readonly enterprises?: readonly string[];
-}
 
 const ALLOWED: Readonly<Record<Access, readonly Role[]>> = {
   public: ROLES,

@@ -1,8 +1,11 @@
 /**
- * Registry schema, one migration per user_version step. Times are INTEGER ms since the
- * epoch; booleans are 0/1; region and industry aliases are JSON arrays.
+ * The hub database's schema (the file `<dataDir>/registry.db`: registry, API tokens, MQTT
+ * credentials, audit log, state time, snapshots, child reports), one migration per
+ * user_version step. Append-only: never edit or renumber a step, or existing files stop
+ * opening as they did. Times are INTEGER ms since the epoch; booleans are 0/1; region and
+ * industry aliases are JSON arrays.
  */
-export const REGISTRY_MIGRATIONS: readonly string[] = [
+export const HUB_MIGRATIONS: readonly string[] = [
   `CREATE TABLE regions (
      code TEXT PRIMARY KEY,
      name_zh TEXT NOT NULL,

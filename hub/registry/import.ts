@@ -6,6 +6,7 @@
  * writes, their history entries and their audit entries share one transaction.
  */
 import type { EnterpriseDeclaration } from '../../protocol/index.js';
+import { sqliteOf } from '../database/database.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
@@ -112,7 +113,9 @@ export function importLedgers(
   table: readonly TableRow[],
   o: ImportOptions,
 ): ImportReport {
-  const db = registry.database;
+  const database = registry.database;
+  // The registry's own tables (hub/registry/ is their repository code).
+  const db = sqliteOf(database);
   const [header, ...data] = table;
   if (header === undefined) {
     throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${o.file}: the file is empty (no header row)`);
@@ -249,8 +252,8 @@ export function importLedgers(
   });
 
   const now = registry.now();
-  const writer = new LedgerWriter(db, () => now);
-  const audit = new AuditLog(db, () => now);
+  const writer = new LedgerWriter(database, () => now);
+  const audit = new AuditLog(database, () => now);
   const write = db.transaction((dryRun: boolean): DeclareOutcome[] => {
     const outcomes = accepted.map((c) =>
       writer.declare(toRow(c.decl, c.declaredBy, now), {

@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { type EnterpriseDeclaration, invalidIdReason } from '../../protocol/index.js';
 import { unsafeNameReason } from '../../protocol/sparkplug/names.js';
+import { type HubDatabase, sqliteOf } from '../database/database.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { EnterpriseRow, IndustryRow, RegionRow } from './rows.js';
@@ -133,7 +134,8 @@ export class LedgerWriter {
   readonly #db: Database.Database;
   #lookalikes: LookalikeIndex | undefined;
 
-  constructor(db: Database.Database, clock: () => number) {
+  constructor(database: HubDatabase, clock: () => number) {
+    const db = sqliteOf(database);
     this.#db = db;
     this.#current = db.prepare('SELECT * FROM enterprises WHERE code = ?');
     this.#upsert = db.prepare(
@@ -143,7 +145,7 @@ export class LedgerWriter {
     this.#history = db.prepare(
       `INSERT INTO ledger_declarations (enterprise_code, ${COLS}) VALUES (@code, ${VALS})`,
     );
-    this.#audit = new AuditLog(db, clock);
+    this.#audit = new AuditLog(database, clock);
   }
 
   /** Call inside a transaction. */

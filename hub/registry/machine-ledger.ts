@@ -4,6 +4,7 @@
  * Retired machines are counted apart (`discovered.retired`), never in the other figures.
  */
 import type { Ledger } from '../../protocol/index.js';
+import { sqliteOf } from '../database/database.js';
 import { NO_ACTIVITY, officialCount } from '../stats/figures.js';
 import type { Registry } from './registry.js';
 
@@ -54,7 +55,9 @@ export interface MachineLedger {
 }
 
 export function machineLedger(registry: Registry, enterprise: string, networkedSince: number): MachineLedger {
-  const rows = registry.database
+  // The registry's own tables (hub/registry/ is their repository code).
+  const db = sqliteOf(registry.database);
+  const rows = db
     .prepare<
       [{ enterprise: string; since: number }],
       {
@@ -72,7 +75,7 @@ export function machineLedger(registry: Registry, enterprise: string, networkedS
        GROUP BY kind, nc, robot, data_depth ORDER BY kind, nc, robot, data_depth`,
     )
     .all({ enterprise, since: networkedSince });
-  const status = registry.database
+  const status = db
     .prepare<
       [{ enterprise: string; since: number }],
       { confirmed: number | null; retired: number | null; networked_unconfirmed: number | null }

@@ -7,6 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { type HubDatabase, sqliteOf } from '../database/database.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { MachineRecord } from './types.js';
@@ -52,16 +53,17 @@ export class MachineStatusWriter {
   readonly #audit: AuditLog;
 
   constructor(
-    db: Database.Database,
+    database: HubDatabase,
     clock: () => number,
     read: (enterprise: string, id: string) => MachineRecord | undefined,
     log: Logger,
   ) {
+    const db = sqliteOf(database);
     this.#db = db;
     this.#clock = clock;
     this.#read = read;
     this.#log = log;
-    this.#audit = new AuditLog(db, clock);
+    this.#audit = new AuditLog(database, clock);
   }
 
   confirm(enterprise: string, id: string, by: MachineChangeBy): MachineChangeResult {

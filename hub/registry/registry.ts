@@ -14,12 +14,12 @@ import {
   REGION_SEEDS,
   type RegionSeed,
 } from '../../protocol/index.js';
+import { HubDatabase, sqliteOf } from '../database/database.js';
 import { type ComponentHealth, HubError } from '../errors.js';
-import { openSqlite } from '../util/sqlite.js';
 import { type ApplyResult, IngestApplier } from './apply.js';
 import { DEFAULT_UTC_OFFSET_MIN } from './days.js';
 import { type GatewayMetricRow, type GatewaySummary, summarize, toGatewayMetric } from './gateway-metrics.js';
-import { type DeclareAudit, declarationProblems, LedgerWriter, toRow } from './ledger.js';
+import { type DeclareAudit, declarationProblems, LedgerWriter, ReferenceIndex, toRow } from './ledger.js';
 import {
   type BulkRetireResult,
   type MachineChangeBy,
@@ -38,7 +38,6 @@ import {
   toMachine,
   toRegion,
 } from './rows.js';
-import { REGISTRY_MIGRATIONS } from './schema.js';
 import type {
   DeclarationRecord,
   Enterprise,
@@ -90,6 +89,7 @@ export class Registry {
   readonly #log: Logger;
   readonly #clock: () => number;
   #db: Database.Database | undefined;
+  #database: HubDatabase | undefined;
   #applier: IngestApplier | undefined;
   #state: ComponentHealth['status'] = 'starting';
 
@@ -101,37 +101,42 @@ export class Registry {
 
   async start(): Promise<void> {
     if (this.#db !== undefined) return;
-    let db: Database.Database;
+    let database: HubDatabase;
     try {
-      // NORMAL: a power cut may lose the last "last seen" batch, never corrupt the file.
-      db = openSqlite(this.#opts.path, REGISTRY_MIGRATIONS, 'normal');
+      database = HubDatabase.open(this.#opts.path);
     } catch (err) {
       throw new HubError('WANJI_E_REGISTRY', `cannot open registry ${this.#opts.path}: ${String(err)}`, {
         cause: err,
       });
     }
+    // The registry's own tables: hub/registry/ is their repository code.
+    const db = sqliteOf(database);
     this.#seed(db);
     this.#applier = new IngestApplier(db, this.utcOffsetMin, this.#opts.onlineWindowMs);
     this.#db = db;
+    this.#database = database;
     this.#state = 'up';
     this.#log.info({ path: this.#opts.path }, 'registry open');
   }
 
   async close(): Promise<void> {
-    const db = this.#db;
+    const database = this.#database;
     this.#db = undefined;
+    this.#database = undefined;
     this.#applier = undefined;
     this.#state = 'closed';
-    db?.close();
+    database?.close();
   }
 
   /**
-   * The open SQLite handle, for the hub's modules that keep their tables in the registry file
-   * (security: MQTT credentials, API tokens, the audit log) so that an audit entry commits in
+   * The open hub database (hub/database/): its repositories for the concerns that keep their
+   * tables in the registry file (API tokens, MQTT credentials, the audit log, snapshots, child
+   * reports, state time), and the transaction they share, so that an audit entry commits in
    * the same transaction as the change it records.
    */
-  get database(): Database.Database {
-    return this.#open();
+  get database(): HubDatabase {
+    if (this.#database === undefined) throw new HubError('WANJI_E_REGISTRY', 'registry is not started');
+    return this.#database;
   }
 
   /** Where local days start (statistics per day), minutes east of UTC. */
@@ -183,6 +188,16 @@ export class Registry {
       .map(toIndustry);
   }
 
+  /** The region code `text` names (its code, Chinese or English name, or an alias), if any. */
+  resolveRegion(text: string): string | undefined {
+    return ReferenceIndex.regions(this.#open()).find(text);
+  }
+
+  /** The industry code `text` names (its code, Chinese or English name, or an alias), if any. */
+  resolveIndustry(text: string): string | undefined {
+    return ReferenceIndex.industries(this.#open()).find(text);
+  }
+
   /**
    * Records a ledger declaration: the enterprise's current row becomes `decl`, and the
    * declaration is appended to its history with who made it and when, and audited, in one
@@ -211,7 +226,7 @@ export class Registry {
       );
     }
     const row = toRow(decl, declaredBy, this.#clock());
-    const writer = new LedgerWriter(db, this.#clock);
+    const writer = new LedgerWriter(this.database, this.#clock);
     const outcome = db.transaction(() => writer.declare(row, audit ?? { actor: declaredBy }))();
     this.#log.info({ enterprise: decl.code, declaredBy, outcome }, 'enterprise declared');
     return outcome === 'unchanged' ? (this.enterprise(decl.code) ?? toEnterprise(row)) : toEnterprise(row);
@@ -403,7 +418,7 @@ export class Registry {
   }
 
   #machineStatus(): MachineStatusWriter {
-    return new MachineStatusWriter(this.#open(), this.#clock, (e, id) => this.machine(e, id), this.#log);
+    return new MachineStatusWriter(this.database, this.#clock, (e, id) => this.machine(e, id), this.#log);
   }
 
   /** Applies one batch from the host (births, deaths, last-seen) in a single transaction. */

@@ -1,116 +1,31 @@
 /**
  * The audit log (DOMAIN.md: every login and every change to the registry is audited). One
- * table in the registry file, so callers that change the registry write the entry inside
- * the same transaction: a change is never recorded without happening, nor the reverse.
- * Refusals are recorded too (`outcome: 'refused'`), with the reason in `detail`.
+ * table in the hub database, so callers that change the registry write the entry inside
+ * the same transaction (HubDatabase.transaction): a change is never recorded without
+ * happening, nor the reverse. Refusals are recorded too (`outcome: 'refused'`), with the
+ * reason in `detail`. Storage: hub/database/audit.ts.
  */
-import type Database from 'better-sqlite3';
+import type { AuditEntry, AuditQuery, AuditRecord } from '../database/audit.js';
+import type { HubDatabase } from '../database/database.js';
 
-export type AuditOutcome = 'ok' | 'refused';
-
-export interface AuditEntry {
-  /** Who: `token:<id>`, `cli:<os user>`, `mqtt:<username>`, `anonymous`. */
-  readonly actor: string;
-  /** What, as `<object>.<verb>`: `login`, `token.create`, `enterprise.import`, … */
-  readonly action: string;
-  /** What it was done to: a token id, an enterprise code, a file name. */
-  readonly target?: string;
-  readonly outcome: AuditOutcome;
-  /** Where from: an IP address, `cli`. */
-  readonly source?: string;
-  /** Anything else worth keeping (never a secret). */
-  readonly detail?: Readonly<Record<string, unknown>>;
-}
-
-export interface AuditRecord extends AuditEntry {
-  readonly id: number;
-  /** ms since the epoch */
-  readonly at: number;
-}
-
-export interface AuditQuery {
-  readonly since?: number;
-  readonly until?: number;
-  readonly actor?: string;
-  readonly action?: string;
-  readonly limit?: number;
-}
-
-interface AuditRow {
-  id: number;
-  at: number;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: string;
-  source: string | null;
-  detail: string;
-}
+export type { AuditEntry, AuditOutcome, AuditQuery, AuditRecord } from '../database/audit.js';
 
 export class AuditLog {
-  readonly #db: Database.Database;
+  readonly #db: HubDatabase;
   readonly #clock: () => number;
-  readonly #insert: Database.Statement<
-    [number, string, string, string | null, string, string | null, string]
-  >;
 
-  constructor(db: Database.Database, clock: () => number = Date.now) {
+  constructor(db: HubDatabase, clock: () => number = Date.now) {
     this.#db = db;
     this.#clock = clock;
-    this.#insert = db.prepare(
-      `INSERT INTO audit_log (at, actor, action, target, outcome, source, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
   }
 
   /** Appends one entry (inside the caller's transaction, when there is one). */
   record(e: AuditEntry): void {
-    this.#insert.run(
-      this.#clock(),
-      e.actor,
-      e.action,
-      e.target ?? null,
-      e.outcome,
-      e.source ?? null,
-      JSON.stringify(e.detail ?? {}),
-    );
+    this.#db.audit.insert(this.#clock(), e);
   }
 
   /** Newest first. */
   list(q: AuditQuery = {}): AuditRecord[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.since !== undefined) {
-      where.push('at >= ?');
-      args.push(q.since);
-    }
-    if (q.until !== undefined) {
-      where.push('at < ?');
-      args.push(q.until);
-    }
-    if (q.actor !== undefined) {
-      where.push('actor = ?');
-      args.push(q.actor);
-    }
-    if (q.action !== undefined) {
-      where.push('action = ?');
-      args.push(q.action);
-    }
-    const sql = `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY id DESC LIMIT ?`;
-    args.push(Math.min(Math.max(q.limit ?? 100, 1), 10_000));
-    return this.#db
-      .prepare<(string | number)[], AuditRow>(sql)
-      .all(...args)
-      .map((r) => ({
-        id: r.id,
-        at: r.at,
-        actor: r.actor,
-        action: r.action,
-        ...(r.target === null ? {} : { target: r.target }),
-        outcome: r.outcome as AuditOutcome,
-        ...(r.source === null ? {} : { source: r.source }),
-        detail: JSON.parse(r.detail) as Record<string, unknown>,
-      }));
+    return this.#db.audit.list(q);
   }
 }

@@ -5,9 +5,10 @@
  * Passwords are generated here, shown once, and stored as scrypt hashes. Creation and
  * revocation are audited in the same transaction as the change; refusals are audited too.
  */
-import type Database from 'better-sqlite3';
 import { invalidIdReason } from '../../protocol/index.js';
 import { printableName, unsafeNameReason } from '../../protocol/sparkplug/names.js';
+import type { HubDatabase } from '../database/database.js';
+import type { MqttCredentialRow as Row } from '../database/mqtt-credentials.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from './audit.js';
 import { hashSecret, newSecret } from './secrets.js';
@@ -38,16 +39,6 @@ export interface NewMqttCredential {
   readonly node: string;
   /** Default `<group>.<node>`. */
   readonly username?: string;
-}
-
-interface Row {
-  username: string;
-  group_id: string;
-  edge_node: string;
-  secret_hash: string;
-  created_by: string;
-  created_at: number;
-  revoked_at: number | null;
 }
 
 /** User names starting with `$` are the hub's own (never stored), so they cannot collide. */
@@ -89,16 +80,14 @@ function publicPart(c: StoredMqttCredential): MqttCredential {
 }
 
 export class MqttCredentialStore {
-  readonly #db: Database.Database;
+  readonly #db: HubDatabase;
   readonly #audit: AuditLog;
   readonly #clock: () => number;
-  readonly #find: Database.Statement<[string], Row>;
 
-  constructor(db: Database.Database, clock: () => number = Date.now) {
+  constructor(db: HubDatabase, clock: () => number = Date.now) {
     this.#db = db;
     this.#clock = clock;
     this.#audit = new AuditLog(db, clock);
-    this.#find = db.prepare<[string], Row>('SELECT * FROM mqtt_credentials WHERE username = ?');
   }
 
   /**
@@ -136,14 +125,16 @@ export class MqttCredentialStore {
     const secretHash = hashSecret(password);
     const now = this.#clock();
     const created = this.#db.transaction(() => {
-      const existing = this.#find.get(username);
+      const existing = this.#db.mqttCredentials.find(username);
       if (existing !== undefined) return toCredential(existing);
-      this.#db
-        .prepare(
-          `INSERT INTO mqtt_credentials (username, group_id, edge_node, secret_hash, created_by, created_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(username, input.group, input.node, secretHash, by.actor, now);
+      this.#db.mqttCredentials.insert({
+        username,
+        group_id: input.group,
+        edge_node: input.node,
+        secret_hash: secretHash,
+        created_by: by.actor,
+        created_at: now,
+      });
       this.#audit.record({
         ...by,
         action: 'mqtt_user.create',
@@ -152,7 +143,7 @@ export class MqttCredentialStore {
         detail: { group: input.group, node: input.node },
       });
       return undefined;
-    })();
+    });
     if (created !== undefined) {
       const state = created.revokedAt === undefined ? '' : ' (revoked; user names are never reused)';
       throw refuse(
@@ -174,11 +165,11 @@ export class MqttCredentialStore {
   revoke(username: string, by: MqttCredentialActor): MqttCredential {
     const now = this.#clock();
     const result = this.#db.transaction(() => {
-      const row = this.#find.get(username);
+      const row = this.#db.mqttCredentials.find(username);
       if (row === undefined) return undefined;
       const c = toCredential(row);
       if (c.revokedAt !== undefined) return { credential: c, already: true };
-      this.#db.prepare('UPDATE mqtt_credentials SET revoked_at = ? WHERE username = ?').run(now, username);
+      this.#db.mqttCredentials.setRevoked(username, now);
       this.#audit.record({
         ...by,
         action: 'mqtt_user.revoke',
@@ -187,7 +178,7 @@ export class MqttCredentialStore {
         detail: { group: c.group, node: c.node },
       });
       return { credential: { ...c, revokedAt: now }, already: false };
-    })();
+    });
     if (result === undefined) {
       const reason = `no MQTT user "${username}" (see wanji mqtt-user list)`;
       this.#audit.record({
@@ -204,28 +195,22 @@ export class MqttCredentialStore {
 
   /** Every credential, revoked ones included, oldest first; never the hashes. */
   list(): MqttCredential[] {
-    return this.#db
-      .prepare<[], Row>('SELECT * FROM mqtt_credentials ORDER BY created_at, username')
-      .all()
-      .map((r) => publicPart(toCredential(r)));
+    return this.#db.mqttCredentials.list().map((r) => publicPart(toCredential(r)));
   }
 
   /** The credential with its hash, for the broker's login check. */
   find(username: string): StoredMqttCredential | undefined {
-    const row = this.#find.get(username);
+    const row = this.#db.mqttCredentials.find(username);
     return row === undefined ? undefined : toCredential(row);
   }
 
   /** User names revoked so far (the broker drops connections that use one). */
   revokedUsernames(): Set<string> {
-    const rows = this.#db
-      .prepare<[], { username: string }>('SELECT username FROM mqtt_credentials WHERE revoked_at IS NOT NULL')
-      .all();
-    return new Set(rows.map((r) => r.username));
+    return new Set(this.#db.mqttCredentials.revokedUsernames());
   }
 
-  /** The registry handle it works on. */
-  get database(): Database.Database {
+  /** The hub database it works on. */
+  get database(): HubDatabase {
     return this.#db;
   }
 

@@ -6,10 +6,11 @@
  * expiry take effect on the next request.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type Database from 'better-sqlite3';
-import { type Principal, ROLES, type Role } from '../api/access.js';
+import type { HubDatabase } from '../database/database.js';
+import type { TokenRow } from '../database/tokens.js';
 import type { AuditLog } from './audit.js';
 import { ENTERPRISE_CODE_MAX, HUB_ID_MAX, idReason } from './child-hub-scope.js';
+import { type Principal, ROLES, type Role } from './roles.js';
 import { hashSecret, newSecret, verifySecret } from './secrets.js';
 import { TokenError } from './tokens-errors.js';
 
@@ -68,22 +69,6 @@ export type Verification =
       readonly tokenId?: string;
     };
 
-interface TokenRow {
-  id: string;
-  name: string;
-  role: string;
-  enterprise: string | null;
-  regions: string;
-  hub_id: string | null;
-  enterprises: string;
-  secret_hash: string;
-  created_by: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
 interface CachedSecret {
   /** SHA-256 of the secret that passed scrypt. */
   readonly digest: Buffer;
@@ -128,7 +113,7 @@ export function parseToken(text: string): { id: string; secret: string } | undef
 }
 
 export class TokenStore {
-  readonly #db: Database.Database;
+  readonly #db: HubDatabase;
   readonly #audit: AuditLog;
   readonly #clock: () => number;
   readonly #cacheMs: number;
@@ -136,17 +121,13 @@ export class TokenStore {
   readonly #cache = new Map<string, CachedSecret>();
   /** Tokens that have logged in during this process (a login is audited once). */
   readonly #loggedIn = new Set<string>();
-  readonly #byId: Database.Statement<[string], TokenRow>;
-  readonly #touch: Database.Statement<[number, string]>;
 
-  constructor(db: Database.Database, audit: AuditLog, opts: TokenStoreOptions = {}) {
+  constructor(db: HubDatabase, audit: AuditLog, opts: TokenStoreOptions = {}) {
     this.#db = db;
     this.#audit = audit;
     this.#clock = opts.clock ?? Date.now;
     this.#cacheMs = opts.cacheMs ?? 10 * 60_000;
     this.#cacheSize = opts.cacheSize ?? 10_000;
-    this.#byId = db.prepare('SELECT * FROM api_tokens WHERE id = ?');
-    this.#touch = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?');
   }
 
   /**
@@ -184,14 +165,7 @@ export class TokenStore {
       revoked_at: null,
     };
     this.#db.transaction(() => {
-      this.#db
-        .prepare(
-          `INSERT INTO api_tokens (id, name, role, enterprise, regions, hub_id, enterprises, secret_hash,
-             created_by, created_at, expires_at, last_used_at, revoked_at)
-           VALUES (@id, @name, @role, @enterprise, @regions, @hub_id, @enterprises, @secret_hash,
-             @created_by, @created_at, @expires_at, @last_used_at, @revoked_at)`,
-        )
-        .run(row);
+      this.#db.tokens.insert(row);
       this.#audit.record({
         ...by,
         action: 'token.create',
@@ -209,7 +183,7 @@ export class TokenStore {
           ...(row.expires_at === null ? {} : { expiresAt: new Date(row.expires_at).toISOString() }),
         },
       });
-    })();
+    });
     return { token: `${TOKEN_PREFIX}${id}_${secret}`, record: toRecord(row) };
   }
 
@@ -237,12 +211,7 @@ export class TokenStore {
     if (regions.length > 0 && req.role !== 'bureau' && req.role !== 'child-hub') {
       problems.push('only role bureau or child-hub takes regions');
     } else {
-      const known = new Set(
-        this.#db
-          .prepare<[], { code: string }>('SELECT code FROM regions')
-          .all()
-          .map((r) => r.code),
-      );
+      const known = new Set(this.#db.registryLookups.regionCodes());
       const unknown = regions.filter((r) => !known.has(r));
       if (unknown.length > 0) {
         problems.push(
@@ -257,22 +226,16 @@ export class TokenStore {
   }
 
   #knownEnterprise(code: string): boolean {
-    return (
-      this.#db.prepare('SELECT 1 FROM enterprises WHERE code = ?').get(code) !== undefined ||
-      this.#db.prepare('SELECT 1 FROM gateways WHERE group_id = ? LIMIT 1').get(code) !== undefined
-    );
+    return this.#db.registryLookups.enterpriseKnown(code);
   }
 
   /** Newest first; secrets are never returned (only their hashes are stored). */
   list(): TokenRecord[] {
-    return this.#db
-      .prepare<[], TokenRow>('SELECT * FROM api_tokens ORDER BY created_at DESC, id')
-      .all()
-      .map(toRecord);
+    return this.#db.tokens.list().map(toRecord);
   }
 
   get(id: string): TokenRecord | undefined {
-    const r = this.#byId.get(id);
+    const r = this.#db.tokens.byId(id);
     return r === undefined ? undefined : toRecord(r);
   }
 
@@ -280,10 +243,10 @@ export class TokenStore {
   revoke(id: string, by: Actor): TokenRecord {
     const at = this.#clock();
     const result = this.#db.transaction((): TokenRecord | string => {
-      const row = this.#byId.get(id);
+      const row = this.#db.tokens.byId(id);
       if (row === undefined) return 'no such token';
       if (row.revoked_at !== null) return 'already revoked';
-      this.#db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(at, id);
+      this.#db.tokens.setRevoked(id, at);
       this.#audit.record({
         ...by,
         action: 'token.revoke',
@@ -292,7 +255,7 @@ export class TokenStore {
         detail: { name: row.name },
       });
       return toRecord({ ...row, revoked_at: at });
-    })();
+    });
     this.#cache.delete(id);
     if (typeof result === 'string') {
       this.#audit.record({
@@ -315,7 +278,7 @@ export class TokenStore {
     const parsed = parseToken(text);
     if (parsed === undefined) return { ok: false, reason: 'malformed' };
     const { id, secret } = parsed;
-    const row = this.#byId.get(id);
+    const row = this.#db.tokens.byId(id);
     if (row === undefined) return { ok: false, reason: 'unknown', tokenId: id };
     const now = this.#clock();
     if (row.revoked_at !== null) return { ok: false, reason: 'revoked', tokenId: id };
@@ -330,7 +293,7 @@ export class TokenStore {
     const firstUse = !this.#loggedIn.has(id);
     if (firstUse) this.#loggedIn.add(id);
     if (firstUse || row.last_used_at === null || now - row.last_used_at >= LAST_USED_EVERY_MS) {
-      this.#touch.run(now, id);
+      this.#db.tokens.setLastUsed(id, now);
     }
     return {
       ok: true,
@@ -351,7 +314,7 @@ export class TokenStore {
   isCached(text: string): boolean {
     const parsed = parseToken(text);
     if (parsed === undefined) return false;
-    const row = this.#byId.get(parsed.id);
+    const row = this.#db.tokens.byId(parsed.id);
     return row !== undefined && this.#cachedMatch(row, parsed.secret, this.#clock());
   }
 

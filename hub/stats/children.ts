@@ -9,6 +9,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
+import type { ChildReportRow } from '../database/child-reports.js';
 import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import { AuditLog } from '../security/audit.js';
@@ -241,12 +242,7 @@ export interface AcceptContext {
   readonly limits?: ReportLimits;
 }
 
-interface Row {
-  hub_id: string;
-  received_at: number;
-  generated_at: number;
-  report: string;
-}
+type Row = ChildReportRow;
 
 /** A stored row checked as it is read: the report, or why it cannot be used. */
 type Checked = { readonly ok: StoredChildReport } | { readonly refused: string };
@@ -289,16 +285,17 @@ export function acceptChildReport(registry: Registry, input: unknown, ctx: Accep
   if (problems.length > 0) return refuse(400, report.hubId, problems.slice(0, 20).join('; '));
   // A refusal is audited outside the transaction, which it would otherwise roll back.
   const stored = db.transaction((): StoredChildReport | { heldAt: number } => {
-    const held = db.prepare<[string], Row>('SELECT * FROM child_reports WHERE hub_id = ?').get(report.hubId);
+    const held = db.childReports.get(report.hubId);
     const previous = held === undefined ? undefined : checkRow(held);
     if (previous !== undefined && 'ok' in previous && previous.ok.report.generatedAt > report.generatedAt) {
       return { heldAt: previous.ok.report.generatedAt };
     }
-    db.prepare(
-      `INSERT INTO child_reports (hub_id, received_at, generated_at, report) VALUES (?, ?, ?, ?)
-       ON CONFLICT (hub_id) DO UPDATE SET received_at = excluded.received_at,
-         generated_at = excluded.generated_at, report = excluded.report`,
-    ).run(report.hubId, now, report.generatedAt, JSON.stringify(report));
+    db.childReports.put({
+      hub_id: report.hubId,
+      received_at: now,
+      generated_at: report.generatedAt,
+      report: JSON.stringify(report),
+    });
     audit.record({
       actor: ctx.actor,
       action: 'statistics.child-report',
@@ -316,7 +313,7 @@ export function acceptChildReport(registry: Registry, input: unknown, ctx: Accep
       },
     });
     return { hubId: report.hubId, receivedAt: now, report };
-  })();
+  });
   if ('heldAt' in stored) {
     return refuse(
       409,
@@ -370,7 +367,7 @@ export function logUnusableChildReports(registry: Registry, logger: Logger): voi
 }
 
 function readRows(registry: Registry): Array<{ row: Row; checked: Checked }> {
-  const rows = registry.database.prepare<[], Row>('SELECT * FROM child_reports ORDER BY hub_id').all();
+  const rows = registry.database.childReports.list();
   const watch = WATCH.get(registry);
   return rows.map((row) => {
     const checked = checkRow(row);
@@ -458,10 +455,10 @@ export function deleteChildReport(
   const audit = new AuditLog(db, () => now);
   const source = by.source === undefined ? {} : { source: by.source };
   const deleted = db.transaction((): ChildReportListing | undefined => {
-    const row = db.prepare<[string], Row>('SELECT * FROM child_reports WHERE hub_id = ?').get(hubId);
+    const row = db.childReports.get(hubId);
     if (row === undefined) return undefined;
     const held = listing(row, checkRow(row), now, limits);
-    db.prepare('DELETE FROM child_reports WHERE hub_id = ?').run(hubId);
+    db.childReports.delete(hubId);
     audit.record({
       actor: by.actor,
       action: 'statistics.child-report.delete',
@@ -475,7 +472,7 @@ export function deleteChildReport(
       },
     });
     return held;
-  })();
+  });
   if (deleted === undefined) {
     audit.record({
       actor: by.actor,

@@ -52,14 +52,9 @@ export function takeSnapshot(
       },
     ]);
   }
-  const db = registry.database;
-  const put = db.prepare(
-    `INSERT INTO stat_snapshots (day, level, code, taken_at, figures) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (level, code, day) DO UPDATE SET taken_at = excluded.taken_at, figures = excluded.figures`,
+  registry.database.snapshots.put(
+    rows.map(([level, code, f]) => ({ day, level, code, takenAt: now, figures: JSON.stringify(f) })),
   );
-  db.transaction(() => {
-    for (const [level, code, f] of rows) put.run(day, level, code, now, JSON.stringify(f));
-  })();
   return { day, rows: rows.length };
 }
 
@@ -74,21 +69,12 @@ export interface TrendQuery {
 
 /** Snapshots oldest first; a scoped caller sees its enterprises and regions only. */
 export function trend(registry: Registry, q: TrendQuery): SnapshotRow[] {
-  const where = ['level = @level'];
-  if (q.code !== undefined) where.push('code = @code');
-  if (q.from !== undefined) where.push('day >= @from');
-  if (q.to !== undefined) where.push('day <= @to');
-  const rows = registry.database
-    .prepare<
-      [Record<string, string>],
-      { day: string; level: SnapshotLevel; code: string; taken_at: number; figures: string }
-    >(`SELECT * FROM stat_snapshots WHERE ${where.join(' AND ')} ORDER BY day, code`)
-    .all({
-      level: q.level,
-      ...(q.code === undefined ? {} : { code: q.code }),
-      ...(q.from === undefined ? {} : { from: q.from }),
-      ...(q.to === undefined ? {} : { to: q.to }),
-    });
+  const rows = registry.database.snapshots.list({
+    level: q.level,
+    ...(q.code === undefined ? {} : { code: q.code }),
+    ...(q.from === undefined ? {} : { from: q.from }),
+    ...(q.to === undefined ? {} : { to: q.to }),
+  });
   const scope = q.scope ?? {};
   const scoped = scope.enterprises !== undefined || scope.regions !== undefined;
   return rows
@@ -103,9 +89,9 @@ export function trend(registry: Registry, q: TrendQuery): SnapshotRow[] {
     })
     .map((r) => ({
       day: r.day,
-      level: r.level,
+      level: r.level as SnapshotLevel,
       code: r.code,
-      takenAt: new Date(r.taken_at).toISOString(),
+      takenAt: new Date(r.takenAt).toISOString(),
       figures: JSON.parse(r.figures) as Record<string, unknown>,
     }));
 }

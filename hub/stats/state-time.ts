@@ -48,20 +48,10 @@ export interface StateTimeQuery {
   readonly scope?: StatsScope;
 }
 
-interface OpenRow {
-  enterprise: string;
-  id: string;
-  since_state: string | null;
-  since_at: number | null;
-  dead: number;
-  last_seen_at: number | null;
-  region_code: string | null;
-}
-
 const emptyMs = (): Record<string, number> => Object.fromEntries(MACHINE_STATES.map((s) => [s, 0]));
 
 export function machineDays(registry: Registry, q: StateTimeQuery): MachineDay[] {
-  const db = registry.database;
+  const db = registry.database.stateTime;
   const start = dayStart(q.day, registry.utcOffsetMin);
   const end = start + DAY_MS;
   const calendarMs = Math.max(0, Math.min(end, q.now) - start);
@@ -75,40 +65,24 @@ export function machineDays(registry: Registry, q: StateTimeQuery): MachineDay[]
     }
     return s;
   };
-  const filter = q.enterprise === undefined ? '' : 'AND t.enterprise = @enterprise';
-  const params = { day: q.day, ...(q.enterprise === undefined ? {} : { enterprise: q.enterprise }) };
-  const closed = db
-    .prepare<
-      [typeof params],
-      { enterprise: string; machine: string; state: string; ms: number; region_code: string | null }
-    >(
-      `SELECT t.enterprise, t.machine, t.state, t.ms, e.region_code FROM machine_state_time t
-       LEFT JOIN enterprises e ON e.code = t.enterprise WHERE t.day = @day ${filter}`,
-    )
-    .all(params);
+  const closed = db.closed(q.day, q.enterprise);
   const scope = q.scope ?? {};
   for (const r of closed) {
-    if (!inStatsScope(scope, r.enterprise, r.region_code)) continue;
+    if (!inStatsScope(scope, r.enterprise, r.regionCode)) continue;
     const s = slot(r.enterprise, r.machine);
     s.ms[r.state] = (s.ms[r.state] ?? 0) + r.ms;
   }
-  const open = db
-    .prepare<[typeof params & { end: number }], OpenRow>(
-      `SELECT m.enterprise, m.id, m.since_state, m.since_at, m.dead, m.last_seen_at, e.region_code
-       FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise
-       WHERE m.since_state IS NOT NULL AND m.since_at < @end ${filter.replace('t.', 'm.')}`,
-    )
-    .all({ ...params, end });
+  const open = db.open(end, q.enterprise);
   const onlineSince = q.now - q.windows.onlineMs;
   for (const m of open) {
-    if (!inStatsScope(scope, m.enterprise, m.region_code)) continue;
-    const from = Math.max(m.since_at!, start);
+    if (!inStatsScope(scope, m.enterprise, m.regionCode)) continue;
+    const from = Math.max(m.since, start);
     const to = Math.min(end, q.now);
     if (to <= from) continue;
-    const silent = m.dead === 0 && m.since_state !== 'offline' && (m.last_seen_at ?? 0) < onlineSince;
-    const stateUntil = silent ? Math.max(from, Math.min(to, m.last_seen_at ?? from)) : to;
-    const s = slot(m.enterprise, m.id);
-    s.ms[m.since_state!] = (s.ms[m.since_state!] ?? 0) + (stateUntil - from);
+    const silent = !m.dead && m.state !== 'offline' && (m.lastSeenAt ?? 0) < onlineSince;
+    const stateUntil = silent ? Math.max(from, Math.min(to, m.lastSeenAt ?? from)) : to;
+    const s = slot(m.enterprise, m.machine);
+    s.ms[m.state] = (s.ms[m.state] ?? 0) + (stateUntil - from);
     if (to > stateUntil) s.ms.offline = (s.ms.offline ?? 0) + (to - stateUntil);
   }
   return [...byMachine.values()]

@@ -5,6 +5,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../hub/api/access.js';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import { Hub } from '../../hub/hub.js';
 import { type AuditEntry, AuditLog } from '../../hub/security/audit.js';
 import { TokenStore } from '../../hub/security/tokens.js';
@@ -235,7 +236,7 @@ describe('MQTT users API refusals', () => {
     const r = await f.call(op, { method: 'DELETE', url: '/api/v1/mqtt-users/beta-1' });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({ username: 'beta-1', status: 'revoked', group: 'beta', node: 'gw-beta' });
-    const row = f.registry.database
+    const row = rawSqliteForTests(f.registry.database)
       .prepare<[string], { revoked_at: number | null }>(
         'SELECT revoked_at FROM mqtt_credentials WHERE username = ?',
       )

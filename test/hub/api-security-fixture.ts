@@ -7,6 +7,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { Logger } from 'pino';
 import type { Role } from '../../hub/api/access.js';
 import { type ApiDeps, buildApi } from '../../hub/api/app.js';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import { Registry } from '../../hub/registry/registry.js';
 import { AuditLog } from '../../hub/security/audit.js';
 import { TokenStore } from '../../hub/security/tokens.js';
@@ -117,7 +118,7 @@ export async function apiFixture(opts: { http?: ApiDeps['http']; logger?: Logger
     ...(opts.http === undefined ? {} : { http: opts.http }),
   });
   await app.ready();
-  const db = registry.database;
+  const db = rawSqliteForTests(registry.database);
   const fixture: Fixture = {
     registry,
     store,

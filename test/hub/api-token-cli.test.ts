@@ -3,6 +3,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureAdminTokenFile, runTokenCommand } from '../../cli/token.js';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import { Registry } from '../../hub/registry/registry.js';
 import { AuditLog } from '../../hub/security/audit.js';
 import { TokenStore } from '../../hub/security/tokens.js';
@@ -60,7 +61,9 @@ describe('wanji token', () => {
         ok: true,
         principal: { role: 'bureau', name: 'county', regions: ['yiwu', 'yongkang'] },
       });
-      const stored = JSON.stringify(reg.database.prepare('SELECT * FROM api_tokens').all());
+      const stored = JSON.stringify(
+        rawSqliteForTests(reg.database).prepare('SELECT * FROM api_tokens').all(),
+      );
       expect(stored).not.toContain(text.slice(16));
       const expires = tokens.list()[0]!.expiresAt!;
       expect(Math.abs(expires - (Date.now() + 90 * 86_400_000))).toBeLessThan(60_000);
@@ -93,7 +96,9 @@ describe('wanji token', () => {
       expect(r.err, args.join(' ')).toMatch(message);
     }
     await withRegistry((reg) => {
-      expect(reg.database.prepare('SELECT COUNT(*) AS n FROM api_tokens').get()).toEqual({ n: 0 });
+      expect(rawSqliteForTests(reg.database).prepare('SELECT COUNT(*) AS n FROM api_tokens').get()).toEqual({
+        n: 0,
+      });
     });
   });
 

@@ -8,77 +8,13 @@
  * does not bring them back; unknown enterprises and gateways are refused 404 (exit 1).
  */
 import { userInfo } from 'node:os';
-import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMachineCommand } from '../../cli/machine.js';
 import { Hub } from '../../hub/hub.js';
 import { AuditLog, type AuditRecord } from '../../hub/security/audit.js';
-import {
-  DataType,
-  deviceTopic,
-  encodePayload,
-  NODE_METRIC,
-  nodeTopic,
-  type Payload,
-  SeqCounter,
-} from '../../protocol/index.js';
 import { runCommand } from '../support/cli-io.js';
+import { CredentialedGateway } from './credentialed-gateway.js';
 import { apiToken, silentLogger, tempDir, waitFor } from './helpers.js';
-
-/** A gateway logging in with its own MQTT credential, as production gateways do. */
-class Gateway {
-  readonly seq = new SeqCounter();
-  #client: MqttClient | undefined;
-  constructor(
-    readonly group: string,
-    readonly node: string,
-  ) {}
-
-  async connect(url: string, username: string, password: string): Promise<void> {
-    this.#client = await connectAsync(url, {
-      clientId: `${this.group}-${this.node}-${Math.random().toString(16).slice(2, 8)}`,
-      username,
-      password,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
-  }
-
-  async #publish(topic: string, payload: Payload): Promise<void> {
-    if (this.#client === undefined) throw new Error('not connected');
-    await this.#client.publishAsync(topic, Buffer.from(encodePayload(payload)), { qos: 1 });
-  }
-
-  async nbirth(): Promise<void> {
-    await this.#publish(nodeTopic(this.group, 'NBIRTH', this.node), {
-      timestamp: Date.now(),
-      seq: this.seq.birth(),
-      metrics: [
-        { name: NODE_METRIC.bdSeq, datatype: DataType.Int64, value: 0 },
-        { name: NODE_METRIC.rebirth, datatype: DataType.Boolean, value: false },
-      ],
-    });
-  }
-
-  /** A machine's birth with a valid value: networked from this message on. */
-  async dbirth(device: string): Promise<void> {
-    const ts = Date.now();
-    await this.#publish(deviceTopic(this.group, 'DBIRTH', this.node, device), {
-      timestamp: ts,
-      seq: this.seq.next(),
-      metrics: [
-        { name: 'Properties/Kind', datatype: DataType.String, value: 'cnc', timestamp: ts },
-        { name: 'Properties/NC', datatype: DataType.Boolean, value: true, timestamp: ts },
-        { name: 'State', datatype: DataType.String, value: 'running', timestamp: ts },
-        { name: 'Signals/partCount', datatype: DataType.UInt32, value: 1, timestamp: ts },
-      ],
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.#client?.endAsync(true);
-  }
-}
 
 interface Counted {
   code: string;
@@ -121,7 +57,7 @@ describe('retiring every unconfirmed machine of an enterprise after a flood', ()
     flushIntervalMs: 20,
     logger: silentLogger(),
   });
-  const gateways: Gateway[] = [];
+  const gateways: CredentialedGateway[] = [];
   let base: string;
   let admin: { authorization: string };
   let bureau: { authorization: string };
@@ -147,20 +83,20 @@ describe('retiring every unconfirmed machine of an enterprise after a flood', ()
     new AuditLog(hub.registry.database)
       .list({ action: 'machine.retire', limit: 1_000 })
       .filter((e) => e.target === 'victim/*');
-  const gateway = async (group: string, node: string): Promise<Gateway> => {
+  const gateway = async (group: string, node: string): Promise<CredentialedGateway> => {
     const { credential, password } = hub.mqttCredentials.create(
       { group, node },
       { actor: 'cli:test', source: 'cli' },
     );
-    const g = new Gateway(group, node);
+    const g = new CredentialedGateway(group, node);
     gateways.push(g);
     await g.connect(hub.mqttUrl, credential.username, password);
     await g.nbirth();
     return g;
   };
-  const flood = async (node: string, ids: string[]): Promise<Gateway> => {
+  const flood = async (node: string, ids: string[]): Promise<CredentialedGateway> => {
     const g = await gateway('victim', node);
-    for (const id of ids) await g.dbirth(id);
+    for (const id of ids) await g.dbirth(id, { nc: true });
     await waitFor(
       async () => {
         await hub.flush();
@@ -195,10 +131,10 @@ describe('retiring every unconfirmed machine of an enterprise after a flood', ()
     declare('victim', 'yongkang', [10, 8, 0]);
     declare('bystander', 'yiwu', [4, 2, 0]);
     const v = await gateway('victim', 'gw-1');
-    for (let i = 1; i <= 8; i++) await v.dbirth(`m${i}`);
+    for (let i = 1; i <= 8; i++) await v.dbirth(`m${i}`, { nc: true });
     const b = await gateway('bystander', 'gw-1');
-    await b.dbirth('b1');
-    await b.dbirth('b2');
+    await b.dbirth('b1', { nc: true });
+    await b.dbirth('b2', { nc: true });
     await waitFor(async () => {
       await hub.flush();
       return (
@@ -356,7 +292,7 @@ describe('retiring every unconfirmed machine of an enterprise after a flood', ()
     const attacker = gateways.find((g) => g.node === 'gw-attacker')!;
     const seen = hub.registry.machine('victim', 'fake-9')!.lastSeenAt!;
     await attacker.nbirth();
-    for (const id of fakes('fake', 10)) await attacker.dbirth(id);
+    for (const id of fakes('fake', 10)) await attacker.dbirth(id, { nc: true });
     await waitFor(async () => {
       await hub.flush();
       return (hub.registry.machine('victim', 'fake-9')?.lastSeenAt ?? 0) > seen;

@@ -7,6 +7,7 @@
  * token. Against real hubs over real HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import { Hub } from '../../hub/hub.js';
 import { enterprise, OWN, ParentHub, report } from './child-hub-fixture.js';
 import { silentLogger, tempDir, waitFor } from './helpers.js';
@@ -34,7 +35,7 @@ async function everyRoleReads(): Promise<void> {
 }
 
 function plant(hubId: string, generatedAt: number, json: string): void {
-  parent.hub.registry.database
+  rawSqliteForTests(parent.hub.registry.database)
     .prepare('INSERT INTO child_reports (hub_id, received_at, generated_at, report) VALUES (?, ?, ?, ?)')
     .run(hubId, Date.now(), generatedAt, json);
 }

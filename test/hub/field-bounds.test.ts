@@ -5,6 +5,7 @@
  * log line, and that the untouched enterprise E2 and its live machine go on as before.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import type { HostCounters } from '../../hub/host/types.js';
 import { localDay } from '../../hub/registry/days.js';
 import { DataType, deviceTopic, JOURNAL_METRIC, type Metric, nodeTopic } from '../../protocol/index.js';
@@ -80,7 +81,7 @@ describe('field bounds at the Sparkplug host (issue 9)', () => {
       await f.hub.store.query({ enterprise: 'E1', machine: 'a-1', metric: 'State', limit: 100 }),
     ).toHaveLength(1);
     // State time: no idle or alarm time, no day after today.
-    const rows = f.hub.registry.database
+    const rows = rawSqliteForTests(f.hub.registry.database)
       .prepare(`SELECT day, state FROM machine_state_time WHERE enterprise = 'E1'`)
       .all() as { day: string; state: string }[];
     const today = localDay(Date.now(), f.hub.registry.utcOffsetMin);

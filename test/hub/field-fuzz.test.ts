@@ -7,6 +7,7 @@
  * failed. A failure prints the seed; WANJI_FUZZ_SEED=<n> replays it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import { localDay } from '../../hub/registry/days.js';
 import {
   DataType,
@@ -225,7 +226,7 @@ describe(`random field input never moves an untouched enterprise (seed ${SEED})`
       expect(invalidIdReason(m.id), m.id).toBeUndefined();
     }
     const today = localDay(Date.now(), f.hub.registry.utcOffsetMin);
-    const late = f.hub.registry.database
+    const late = rawSqliteForTests(f.hub.registry.database)
       .prepare('SELECT COUNT(*) AS n FROM machine_state_time WHERE day > ?')
       .get(today) as { n: number };
     expect(late.n).toBe(0);

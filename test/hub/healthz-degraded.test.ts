@@ -8,6 +8,7 @@
  * time bounds refuse such a State before it gets there, and this is the defence behind them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import { Hub } from '../../hub/hub.js';
 import { DataType } from '../../protocol/index.js';
 import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
@@ -119,7 +120,7 @@ describe('/healthz tells the truth about refused registry rows', () => {
   });
 
   it('a registry that cannot write is down: 503 with the reason, until its writes go through again', async () => {
-    hub.registry.database.pragma('query_only = ON');
+    rawSqliteForTests(hub.registry.database).pragma('query_only = ON');
     try {
       for (let i = 0; i < 3; i++) {
         const before = hub.ingest.counters.registryErrors;
@@ -136,7 +137,7 @@ describe('/healthz tells the truth about refused registry rows', () => {
         detail: expect.stringMatching(/registry updates failing since .*batches in a row.*SQLITE_READONLY/),
       });
     } finally {
-      hub.registry.database.pragma('query_only = OFF');
+      rawSqliteForTests(hub.registry.database).pragma('query_only = OFF');
     }
     await goodReports('alarm');
     expect(await healthz()).toMatchObject({ code: 200, body: { status: 'ok' } });

@@ -6,6 +6,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import {
   DAY_MS,
   isDayTime,
@@ -101,7 +102,7 @@ describe('the state clock counts at most MAX_SPLIT_DAYS of one interval', () => 
     });
     expect(r).toMatchObject({ spansClamped: 1 });
     expect(r.rowsRefused).toBeUndefined();
-    const rows = reg.database
+    const rows = rawSqliteForTests(reg.database)
       .prepare<[], { state: string; days: number; ms: number }>(
         'SELECT state, count(*) AS days, sum(ms) AS ms FROM machine_state_time GROUP BY state',
       )

@@ -8,6 +8,7 @@
 
 import { type Logger, pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import { Ingest } from '../../hub/ingest/ingest.js';
 import { DAY_MS } from '../../hub/registry/days.js';
 import { Registry } from '../../hub/registry/registry.js';
@@ -89,7 +90,7 @@ describe('registry: one bad row is refused alone', () => {
   });
 
   const stateMs = (machine: string): number =>
-    reg.database
+    rawSqliteForTests(reg.database)
       .prepare<[string], { ms: number | null }>(
         'SELECT sum(ms) AS ms FROM machine_state_time WHERE machine = ?',
       )
@@ -147,7 +148,9 @@ describe('registry: one bad row is refused alone', () => {
     expect(stateMs('b2')).toBe(60_000);
     expect(stateMs('b1')).toBe(0);
     expect(
-      reg.database.prepare('SELECT count(*) AS n FROM machine_state_time WHERE ms IS NULL').get(),
+      rawSqliteForTests(reg.database)
+        .prepare('SELECT count(*) AS n FROM machine_state_time WHERE ms IS NULL')
+        .get(),
     ).toEqual({ n: 0 });
   });
 
@@ -181,7 +184,7 @@ describe('registry: one bad row is refused alone', () => {
   it('a row that fails in SQL is rolled back alone, its earlier writes included', () => {
     // A failure only SQL sees (the JS checks pass): changing b1's state aborts, after the
     // row has already updated b1's "last seen" in the same savepoint.
-    reg.database.exec(`CREATE TRIGGER poison BEFORE UPDATE OF since_state ON machines
+    rawSqliteForTests(reg.database).exec(`CREATE TRIGGER poison BEFORE UPDATE OF since_state ON machines
       WHEN NEW.id = 'b1' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END`);
     const at = T + 5_000;
     const r = reg.applyIngest({
@@ -215,7 +218,7 @@ describe('registry: one bad row is refused alone', () => {
   });
 
   it('a database that cannot be written fails the batch whole (not one row at a time)', () => {
-    reg.database.pragma('query_only = ON');
+    rawSqliteForTests(reg.database).pragma('query_only = ON');
     expect(() =>
       reg.applyIngest({
         events: [],
@@ -225,7 +228,7 @@ describe('registry: one bad row is refused alone', () => {
         gateways: [],
       }),
     ).toThrow(expect.objectContaining({ code: 'SQLITE_READONLY' }));
-    reg.database.pragma('query_only = OFF');
+    rawSqliteForTests(reg.database).pragma('query_only = OFF');
   });
 });
 
@@ -336,7 +339,7 @@ describe('ingest: refused rows are counted and logged, the rest applies', () => 
   });
 
   it('whole batches failing 3 times in a row make the registry down; it recovers with the next good batch', async () => {
-    reg.database.pragma('query_only = ON');
+    rawSqliteForTests(reg.database).pragma('query_only = ON');
     for (let i = 0; i < 3; i++) await flushWithPoison(false);
     expect(ingest.counters.registryErrors).toBe(3);
     const h = ingest.health().registry;
@@ -344,7 +347,7 @@ describe('ingest: refused rows are counted and logged, the rest applies', () => 
     expect(h.detail).toMatch(
       /registry updates failing since .* \(3 batches in a row, see registryErrors; last: SQLITE_READONLY/,
     );
-    reg.database.pragma('query_only = OFF');
+    rawSqliteForTests(reg.database).pragma('query_only = OFF');
     await flushWithPoison(false);
     expect(ingest.health().registry).toEqual({ status: 'up' });
     expect(lines.some((l) => l.msg === 'registry updates go through again')).toBe(true);

@@ -4,6 +4,7 @@
  */
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawSqliteForTests } from '../../hub/database/database.js';
 import { Hub } from '../../hub/hub.js';
 import { DataType, deviceTopic, encodePayload, nodeTopic, stateTopic } from '../../protocol/index.js';
 import { cncBirth, sleep, tempDir, waitFor } from './helpers.js';
@@ -68,14 +69,14 @@ describe('MQTT credentials and topic ACLs', () => {
 
   it('stores only a scrypt hash and names the default user <group>.<node>', () => {
     expect(gw1.username).toBe('E100.GW-1');
-    const row = hub.registry.database
+    const row = rawSqliteForTests(hub.registry.database)
       .prepare<[string], { secret_hash: string }>(
         'SELECT secret_hash FROM mqtt_credentials WHERE username = ?',
       )
       .get(gw1.username)!;
     expect(row.secret_hash).toMatch(/^scrypt\$/);
     expect(row.secret_hash).not.toContain(gw1.password);
-    expect(hub.registry.database.prepare('SELECT * FROM audit_log').all()).toEqual(
+    expect(rawSqliteForTests(hub.registry.database).prepare('SELECT * FROM audit_log').all()).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
           action: 'mqtt_user.create',

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HUB_MIGRATIONS as REGISTRY_MIGRATIONS } from '../../hub/database/migrations.js';
 import { Registry } from '../../hub/registry/registry.js';
-import { REGISTRY_MIGRATIONS } from '../../hub/registry/schema.js';
 import { type EnterpriseDeclaration, INDUSTRY_SEEDS, REGION_SEEDS } from '../../protocol/index.js';
 import { silentLogger, tempDir } from './helpers.js';
 

@@ -10,7 +10,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
 import { importLedgers } from '../../registry/import.js';
 import { formatOf, IMPORT_LIMITS, readTableFrom } from '../../registry/import-file.js';
-import { ReferenceIndex } from '../../registry/ledger.js';
 import { machineLedger } from '../../registry/machine-ledger.js';
 import {
   DeclarationBody,
@@ -132,9 +131,8 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const b = req.body;
-      const db = registry.database;
-      const region = ReferenceIndex.regions(db).find(b.region);
-      const industry = ReferenceIndex.industries(db).find(b.industry);
+      const region = registry.resolveRegion(b.region);
+      const industry = registry.resolveIndustry(b.industry);
       const actor = actorOf(req);
       try {
         const e = registry.upsertEnterprise(
