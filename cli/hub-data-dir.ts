@@ -1,7 +1,10 @@
 /** Where a hub keeps its data, found the way `wanji hub` finds it (for its offline tools). */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { Registry } from '../hub/registry/registry.js';
+import { type CommandIo, UsageError } from './io.js';
 
 export const DEFAULT_HUB_DATA_DIR = 'wanji-data';
 
@@ -28,4 +31,46 @@ export async function hubDataDir(
   if (dir === undefined) return resolve(DEFAULT_HUB_DATA_DIR);
   if (typeof dir !== 'string' || dir === '') throw new Problem(`${config}: dataDir must be a path`);
   return resolve(dirname(config), dir);
+}
+
+export interface OpenedRegistry {
+  readonly registry: Registry;
+  readonly dataDir: string;
+}
+
+/**
+ * The hub's registry opened for an offline tool (`wanji token | mqtt-user | machine`): found as
+ * hubDataDir() finds it, refused when there is none yet. On failure it says why on stderr as
+ * `wanji <command>: …` and returns the exit code (2 for a usage problem, 1 otherwise).
+ * `quiet` keeps the registry's own notices ("registry open") out of the command's output.
+ */
+export async function openHubRegistry(
+  command: string,
+  where: { readonly dataDir: string | undefined; readonly config: string | undefined },
+  io: CommandIo,
+  quiet = true,
+): Promise<OpenedRegistry | number> {
+  let dataDir: string;
+  try {
+    dataDir = await hubDataDir(where.dataDir, where.config, UsageError);
+  } catch (err) {
+    io.stderr.write(`wanji ${command}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const path = join(dataDir, 'registry.db');
+  if (!existsSync(path)) {
+    io.stderr.write(
+      `wanji ${command}: no hub registry at ${path}; start the hub once, or name its data directory (-d) or config (-c)\n`,
+    );
+    return 1;
+  }
+  const logger = quiet && io.logger.level === 'info' ? io.logger.child({}, { level: 'warn' }) : io.logger;
+  const registry = new Registry({ path, logger });
+  try {
+    await registry.start();
+  } catch (err) {
+    io.stderr.write(`wanji ${command}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return { registry, dataDir };
 }

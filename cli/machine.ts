@@ -1,17 +1,9 @@
-/**
- * `wanji machine list|confirm|retire|merge`: an operator's word on the machines the gateways
- * announced (`retire E --unconfirmed` clears a flood of invented ones at once), straight in the hub's registry file (the hub may be running: the statistics
- * follow from their next computation). Each change is audited as `cli:<os user>`.
- */
-import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HubError } from '../hub/errors.js';
 import type { MachineChangeBy, MachineChangeResult } from '../hub/registry/machine-status.js';
-import { Registry } from '../hub/registry/registry.js';
 import { MACHINE_STATUSES, type MachineRecord, type MachineStatus } from '../hub/registry/types.js';
-import { hubDataDir } from './hub-data-dir.js';
+import { openHubRegistry } from './hub-data-dir.js';
 import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji machine <list|confirm|retire|merge> [options]
@@ -142,29 +134,9 @@ export async function runMachineCommand(args: string[], io: CommandIo): Promise<
   }
   const { sub, positionals, values } = parsed;
 
-  let dataDir: string;
-  try {
-    dataDir = await hubDataDir(values['data-dir'], values.config, UsageError);
-  } catch (err) {
-    io.stderr.write(`wanji machine: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const path = join(dataDir, 'registry.db');
-  if (!existsSync(path)) {
-    io.stderr.write(
-      `wanji machine: no hub registry at ${path}; start the hub once, or name its data directory (-d) or config (-c)\n`,
-    );
-    return 1;
-  }
-  // The registry's own notices ("registry open") are not what this command is for.
-  const quiet = io.logger.level === 'info' ? io.logger.child({}, { level: 'warn' }) : io.logger;
-  const registry = new Registry({ path, logger: quiet });
-  try {
-    await registry.start();
-  } catch (err) {
-    io.stderr.write(`wanji machine: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const opened = await openHubRegistry('machine', { dataDir: values['data-dir'], config: values.config }, io);
+  if (typeof opened === 'number') return opened;
+  const { registry, dataDir } = opened;
   const by: MachineChangeBy = {
     actor: `cli:${userInfo().username}`,
     source: 'cli',

@@ -1,16 +1,8 @@
-/**
- * `wanji mqtt-user add|list|revoke`: the gateways' MQTT credentials, straight in the hub's
- * registry file. The hub may be running: it refuses a revoked credential's next login and
- * drops its connections within `mqtt.revocationCheckMs`.
- */
-import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HubError } from '../hub/errors.js';
-import { Registry } from '../hub/registry/registry.js';
 import { type MqttCredential, MqttCredentialStore } from '../hub/security/mqtt-credentials.js';
-import { hubDataDir } from './hub-data-dir.js';
+import { openHubRegistry } from './hub-data-dir.js';
 import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji mqtt-user <add|list|revoke> [options]
@@ -101,27 +93,14 @@ export async function runMqttUserCommand(args: string[], io: CommandIo): Promise
     return 2;
   }
 
-  let dataDir: string;
-  try {
-    dataDir = await hubDataDir(values['data-dir'], values.config, UsageError);
-  } catch (err) {
-    io.stderr.write(`wanji mqtt-user: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const path = join(dataDir, 'registry.db');
-  if (!existsSync(path)) {
-    io.stderr.write(
-      `wanji mqtt-user: no hub registry at ${path}; start the hub once, or name its data directory (-d) or config (-c)\n`,
-    );
-    return 1;
-  }
-  const registry = new Registry({ path, logger: io.logger });
-  try {
-    await registry.start();
-  } catch (err) {
-    io.stderr.write(`wanji mqtt-user: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const opened = await openHubRegistry(
+    'mqtt-user',
+    { dataDir: values['data-dir'], config: values.config },
+    io,
+    false,
+  );
+  if (typeof opened === 'number') return opened;
+  const { registry, dataDir } = opened;
   const store = new MqttCredentialStore(registry.database);
   const by = { actor: `cli:${userInfo().username}`, source: 'cli' };
   try {

@@ -1,17 +1,12 @@
-/**
- * `wanji token create|list|revoke`: API bearer tokens, straight in the hub's registry file
- * (the hub may be running: a revoked token is refused from its next request on).
- */
-import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROLES } from '../hub/api/access.js';
-import { Registry } from '../hub/registry/registry.js';
+import type { Registry } from '../hub/registry/registry.js';
 import { AuditLog } from '../hub/security/audit.js';
 import { parseExpiry, TokenError, type TokenRecord, TokenStore } from '../hub/security/tokens.js';
-import { hubDataDir } from './hub-data-dir.js';
+import { openHubRegistry } from './hub-data-dir.js';
 import { type CommandIo, UsageError } from './io.js';
 
 const USAGE = `Usage: wanji token <create|list|revoke> [options]
@@ -141,30 +136,9 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
     return 2;
   }
 
-  let dataDir: string;
-  try {
-    dataDir = await hubDataDir(values['data-dir'], values.config, UsageError);
-  } catch (err) {
-    io.stderr.write(`wanji token: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const path = join(dataDir, 'registry.db');
-  if (!existsSync(path)) {
-    io.stderr.write(
-      `wanji token: no hub registry at ${path}; start the hub once, or name its data directory (-d) or config (-c)\n`,
-    );
-    return 1;
-  }
-  // The registry's own notices ("registry open") are not what this command is for, unless
-  // --log-level asks for more than info.
-  const quiet = io.logger.level === 'info' ? io.logger.child({}, { level: 'warn' }) : io.logger;
-  const registry = new Registry({ path, logger: quiet });
-  try {
-    await registry.start();
-  } catch (err) {
-    io.stderr.write(`wanji token: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const opened = await openHubRegistry('token', { dataDir: values['data-dir'], config: values.config }, io);
+  if (typeof opened === 'number') return opened;
+  const { registry, dataDir } = opened;
   const audit = new AuditLog(registry.database);
   const tokens = new TokenStore(registry.database, audit);
   const by = { actor: `cli:${userInfo().username}`, source: 'cli' };
