@@ -177,9 +177,11 @@ export interface IngestBatch {
   readonly gateways: readonly GatewayActivity[];
 }
 
-/** Per enterprise (Sparkplug group) counts of its machines that are not retired, for the statistics. */
-export interface EnterpriseActivity {
-  readonly enterprise: string;
+/**
+ * Measured machine counts of one enterprise (this hub's, or a child hub's), retired machines left
+ * out: the statistics' one word for what was measured (hub/stats/figures.ts sums and caps it).
+ */
+export interface Activity {
   readonly machines: number;
   readonly networked: number;
   readonly online: number;
@@ -189,6 +191,11 @@ export interface EnterpriseActivity {
   readonly networkedNc: number;
   /** Networked machines that announced themselves industrial robots. */
   readonly networkedRobots: number;
+}
+
+/** An enterprise's (Sparkplug group's) Activity as the registry counts it, for the statistics. */
+export interface EnterpriseActivity extends Activity {
+  readonly enterprise: string;
   /** Networked machines no operator has confirmed. */
   readonly networkedUnconfirmed: number;
 }

@@ -13,16 +13,10 @@ import {
   BACKBONE_NETWORKING_RATE_TARGET,
   type Ledger,
 } from '../../protocol/index.js';
+import type { Activity } from '../registry/types.js';
 
-/** Measured machine counts of one enterprise (or one child hub's enterprise), retired machines left out. */
-export interface Activity {
-  readonly machines: number;
-  readonly networked: number;
-  readonly online: number;
-  readonly poweredOn: number;
-  readonly networkedNc: number;
-  readonly networkedRobots: number;
-}
+/** The registry's word for measured counts, re-exported where the figures are made of it. */
+export type { Activity };
 
 export const NO_ACTIVITY: Activity = {
   machines: 0,
