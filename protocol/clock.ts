@@ -1,5 +1,5 @@
 /**
- * Time is passed in (CONVENTIONS.md §8): the one clock of gateway and hub. Components take a
+ * Time is passed in: the one clock of gateway and hub. Components take a
  * Clock (or, where they read the time through a `clock: () => number` of their own, its timer
  * half, `Timers`); tests pass test/support/manual-clock.ts or use vitest's fake timers, which the
  * real clocks follow because they look the globals up on every call instead of capturing them

@@ -1,5 +1,5 @@
 /**
- * Reporting units and ledgers (DOMAIN.md). Regions and industries are data, not enums:
+ * Reporting units and ledgers (docs/domain.md). Regions and industries are data, not enums:
  * these lists only seed the hub's registry, which may add, rename or retire entries.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The one catalogue of Wanji's error codes (CONVENTIONS.md §6, §12) and the base every typed
+ * The one catalogue of Wanji's error codes and the base every typed
  * error extends. A code is stable: never rename one, add a new one instead. docs/errors.md
  * documents each code for users; test/docs/errors.test.ts checks the two agree.
  */

@@ -1,5 +1,5 @@
 /**
- * Machine vocabulary shared by gateway, hub and simulators (see shared DOMAIN.md).
+ * Machine vocabulary shared by gateway, hub and simulators (docs/domain.md).
  */
 
 /** A machine's state. `offline` comes from the transport, the rest from machine signals. */
@@ -42,7 +42,7 @@ export function isMachineState(value: unknown): value is MachineState {
   return typeof value === 'string' && (MACHINE_STATES as readonly string[]).includes(value);
 }
 
-/** Kinds of machine the programme counts (DOMAIN.md "Machines and their signals"). */
+/** Kinds of machine the programme counts (docs/domain.md). */
 export const MACHINE_KINDS = ['cnc', 'injection', 'press', 'loom', 'robot', 'other'] as const;
 export type MachineKind = (typeof MACHINE_KINDS)[number];
 

@@ -1,5 +1,5 @@
 /**
- * Time in each machine state, per machine per local day (DOMAIN.md "Machine states"). Each
+ * Time in each machine state, per machine per local day (docs/domain.md, "Machine states"). Each
  * machine row holds its open interval (since_state from since_at); a transition closes it
  * into machine_state_time, split at local midnights, and opens the next. Runs inside the
  * ingest's transaction, so the accumulators and the machine row never disagree.

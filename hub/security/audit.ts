@@ -1,5 +1,5 @@
 /**
- * The audit log (DOMAIN.md: every login and every change to the registry is audited). One
+ * The audit log (docs/domain.md: every login and every change to the registry is audited). One
  * table in the hub database, so callers that change the registry write the entry inside
  * the same transaction (HubDatabase.transaction): a change is never recorded without
  * happening, nor the reverse. Refusals are recorded too (`outcome: 'refused'`), with the

@@ -1,5 +1,5 @@
 /**
- * Multi-level platforms (DESIGN.md): a hub forwards its aggregates, per-enterprise counts and
+ * Multi-level platforms (docs/statistics.md, "Several hubs"): a hub forwards its aggregates, per-enterprise counts and
  * ledgers but never raw telemetry, to a parent hub, whose statistics then sum its children.
  * This file is the wire format and the parent's side: checking a child's report against the
  * scope of its `child-hub` token and the hub's limits, keeping the latest report of each child

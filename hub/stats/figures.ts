@@ -1,5 +1,5 @@
 /**
- * The programme's figures for a set of enterprises (DOMAIN.md): declared (申报) ledger totals
+ * The programme's figures for a set of enterprises (docs/domain.md): declared (申报) ledger totals
  * and measured (监测) machine counts side by side, rates pooled (Σ numerators ÷ Σ
  * denominators) and as the mean of the enterprises' own rates, and backbone compliance.
  *

@@ -1,5 +1,5 @@
 /**
- * The programme's numbers (DOMAIN.md): networked and online machines against the target,
+ * The programme's numbers (docs/domain.md): networked and online machines against the target,
  * networking, NC, online and power-on rates by enterprise, region, industry and city, for
  * all and for backbone enterprises, declared beside measured. Computed from the registry
  * (and what child hubs forwarded) on demand; snapshot.ts keeps one set per day for trends.
