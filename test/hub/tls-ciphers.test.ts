@@ -352,7 +352,9 @@ describe.skipIf(openssl === undefined)('MQTT TLS handshake failed: who and why',
 
   it('logs a client that sends no certificate, with its address', async () => {
     const before = logs.find('MQTT TLS handshake failed').length;
-    expect((await sClient(hub.mqttListeners.tls!, [])).ok).toBe(false);
+    // TLS 1.2: the hub asks for the certificate inside the handshake, so the handshake itself fails.
+    // (Under TLS 1.3 the client finishes first and the refusal can arrive after s_client has exited 0.)
+    expect((await sClient(hub.mqttListeners.tls!, ['-tls1_2'])).ok).toBe(false);
     const line = await handshakeLine(
       logs,
       before,
