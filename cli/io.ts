@@ -22,3 +22,20 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
 
 /** A bad command line: the command prints the message and its usage, and exits 2. */
 export class UsageError extends Error {}
+
+/** A time for a command's table: "YYYY-MM-DD HH:MM" (UTC), or "-" when there is none. */
+export const when = (ms: number | null | undefined): string =>
+  ms == null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+/** Rows as aligned columns, the first row being the header. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

@@ -4,7 +4,7 @@ import { HubError } from '../hub/errors.js';
 import type { MachineChangeBy, MachineChangeResult } from '../hub/registry/machine-status.js';
 import { MACHINE_STATUSES, type MachineRecord, type MachineStatus } from '../hub/registry/types.js';
 import { openHubRegistry } from './hub-data-dir.js';
-import { type CommandIo, UsageError } from './io.js';
+import { type CommandIo, table, UsageError, when } from './io.js';
 
 const USAGE = `Usage: wanji machine <list|confirm|retire|merge> [options]
 
@@ -35,21 +35,6 @@ Exit code: 0 done, 1 no such machine (enterprise, gateway) or the change refused
 
 const SUBCOMMANDS = ['list', 'confirm', 'retire', 'merge'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
-
-const when = (ms: number | null): string =>
-  ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 function statusText(m: MachineRecord): string {
   return m.mergedInto === null ? m.status : `${m.status} (merged into ${m.mergedInto})`;

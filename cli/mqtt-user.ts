@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { HubError } from '../hub/errors.js';
 import { type MqttCredential, MqttCredentialStore } from '../hub/security/mqtt-credentials.js';
 import { openHubRegistry } from './hub-data-dir.js';
-import { type CommandIo, UsageError } from './io.js';
+import { type CommandIo, table, UsageError, when } from './io.js';
 
 const USAGE = `Usage: wanji mqtt-user <add|list|revoke> [options]
 
@@ -26,21 +26,6 @@ Options for every subcommand:
   -d, --data-dir D  the hub's data directory (default: ./wanji-data)
   --help            this help
 `;
-
-const when = (ms: number | undefined): string =>
-  ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 function listText(rows: MqttCredential[]): string {
   return table([

@@ -7,7 +7,7 @@ import type { Registry } from '../hub/registry/registry.js';
 import { AuditLog } from '../hub/security/audit.js';
 import { parseExpiry, TokenError, type TokenRecord, TokenStore } from '../hub/security/tokens.js';
 import { openHubRegistry } from './hub-data-dir.js';
-import { type CommandIo, UsageError } from './io.js';
+import { type CommandIo, table, UsageError, when } from './io.js';
 
 const USAGE = `Usage: wanji token <create|list|revoke> [options]
 
@@ -46,9 +46,6 @@ const list = (text: string | undefined): string[] =>
         .map((x) => x.trim())
         .filter((x) => x !== '');
 
-const when = (ms: number | null): string =>
-  ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-
 function status(t: TokenRecord, now: number): string {
   if (t.revokedAt !== null) return 'revoked';
   if (t.expiresAt !== null && t.expiresAt <= now) return 'expired';
@@ -66,18 +63,6 @@ function scopeText(t: TokenRecord): string {
   if (t.enterprise !== null) return `enterprise ${t.enterprise}`;
   if (t.regions.length > 0) return `regions ${t.regions.join(',')}`;
   return t.role === 'bureau' ? 'whole city' : '-';
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 export async function runTokenCommand(args: string[], io: CommandIo): Promise<number> {
