@@ -169,6 +169,32 @@ export function sendError(
     .send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message });
 }
 
+/**
+ * Answers a HubError whose code `statusOf` maps to a status (a refusal the store that raised it
+ * has already audited), logged like every refusal; anything else is thrown on to the error handler.
+ */
+export function sendRefusal(
+  err: unknown,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  statusOf: Readonly<Record<string, number>>,
+): FastifyReply {
+  const status = err instanceof HubError ? statusOf[err.code] : undefined;
+  if (!(err instanceof HubError) || status === undefined) throw err;
+  req.log.warn(
+    {
+      code: err.code,
+      reason: err.message,
+      actor: actorOf(req),
+      method: req.method,
+      path: pathOf(req),
+      ip: req.ip,
+    },
+    'API request refused',
+  );
+  return sendError(reply, status, err.code, err.message);
+}
+
 function classify(err: FastifyError | Error): { status: number; code: WanjiErrorCode } {
   if ('validation' in err && err.validation !== undefined)
     return { status: 400, code: 'WANJI_E_API_VALIDATION' };

@@ -19,7 +19,7 @@ import { jsonPoint } from '../../store/values.js';
 import { inScope, scopeOf } from '../access.js';
 import { outOfScope } from '../auth.js';
 import { iso, isoOrNull, parseTime, type RouteDeps } from '../deps.js';
-import { actorOf, pathOf, sendError } from '../errors.js';
+import { actorOf, sendRefusal } from '../errors.js';
 import {
   ErrorReply,
   GatewayDetail,
@@ -368,23 +368,6 @@ function machineChangeRoutes(
     source: req.ip,
     ...(reason === undefined ? {} : { reason }),
   });
-  /** Answers the registry's own refusal (audited there already); anything else is thrown on. */
-  const refused = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
-    const status = err instanceof HubError ? CHANGE_STATUS[err.code] : undefined;
-    if (!(err instanceof HubError) || status === undefined) throw err;
-    req.log.warn(
-      {
-        code: err.code,
-        reason: err.message,
-        actor: actorOf(req),
-        method: req.method,
-        path: pathOf(req),
-        ip: req.ip,
-      },
-      'API request refused',
-    );
-    return sendError(reply, status, err.code, err.message);
-  };
   const answer = (
     req: FastifyRequest,
     reply: FastifyReply,
@@ -394,7 +377,7 @@ function machineChangeRoutes(
       const r = change();
       return { machine: machineJson(r.machine, clock()), changed: r.changed };
     } catch (err) {
-      return refused(req, reply, err);
+      return sendRefusal(err, req, reply, CHANGE_STATUS);
     }
   };
   /** confirm and retire take an optional body: none at all reads as `{}`. */
@@ -471,7 +454,7 @@ function machineChangeRoutes(
         );
         return { ...r, status: 'unconfirmed' as const };
       } catch (err) {
-        return refused(req, reply, err);
+        return sendRefusal(err, req, reply, CHANGE_STATUS);
       }
     },
   );

@@ -4,11 +4,10 @@
  * schemas refuse before the store is reached.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HubError } from '../../errors.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type MqttCredential, MqttCredentialStore } from '../../security/mqtt-credentials.js';
 import { isoOrNull, iso as isoTime, type MqttUserAdmin, type RouteDeps } from '../deps.js';
-import { actorOf, pathOf, sendError } from '../errors.js';
+import { actorOf, sendRefusal } from '../errors.js';
 import { ErrorReply } from '../schemas.js';
 
 /** A Sparkplug id (protocol invalidIdReason): no MQTT wildcard or separator, no control character. */
@@ -99,27 +98,6 @@ function registryMqttUsers(deps: RouteDeps): MqttUserAdmin {
   return { credentials, revoke: async (username, by) => credentials().revoke(username, by) };
 }
 
-/**
- * Answers the store's refusal (already audited by the store, so not audited again by the
- * error handler); anything else goes on to the error handler.
- */
-function refused(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const status = err instanceof HubError ? STATUS[err.code] : undefined;
-  if (!(err instanceof HubError) || status === undefined) throw err;
-  req.log.warn(
-    {
-      code: err.code,
-      reason: err.message,
-      actor: actorOf(req),
-      method: req.method,
-      path: pathOf(req),
-      ip: req.ip,
-    },
-    'API request refused',
-  );
-  return sendError(reply, status, err.code, err.message);
-}
-
 export function mqttUserRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const users = deps.mqttUsers ?? registryMqttUsers(deps);
   const by = (req: FastifyRequest) => ({ actor: actorOf(req), source: req.ip });
@@ -160,7 +138,7 @@ export function mqttUserRoutes(app: FastifyInstance, deps: RouteDeps): void {
         );
         return reply.status(201).send({ password, credential: mqttUserJson(credential) });
       } catch (err) {
-        return refused(err, req, reply);
+        return sendRefusal(err, req, reply, STATUS);
       }
     },
   );
@@ -181,7 +159,7 @@ export function mqttUserRoutes(app: FastifyInstance, deps: RouteDeps): void {
         req.log.info({ actor: actorOf(req), username: credential.username }, 'MQTT user revoked');
         return mqttUserJson(credential);
       } catch (err) {
-        return refused(err, req, reply);
+        return sendRefusal(err, req, reply, STATUS);
       }
     },
   );
