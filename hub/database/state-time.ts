@@ -1,7 +1,8 @@
 /**
  * Reads of the time machines spent in each state: the closed intervals of `machine_state_time`
  * and each machine's open one (`machines.since_state`/`since_at`). The ingest writes them
- * (hub/registry/state-clock.ts); hub/stats/state-time.ts adds them up.
+ * (hub/registry/state-clock.ts, through registry/state-spans.ts); hub/stats/state-time.ts adds
+ * them up.
  */
 import type Database from 'better-sqlite3';
 

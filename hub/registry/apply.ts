@@ -7,7 +7,7 @@
  * is rolled back alone and reported in `refused`, and every other row of the batch applies, so
  * one gateway's bad data never stops another's machines from updating (issue 9).
  */
-import type Database from 'better-sqlite3';
+import type { HubDatabase } from '../database/database.js';
 import { HubError } from '../errors.js';
 import { DAY_MS, DEFAULT_UTC_OFFSET_MIN, isDayTime, MAX_DAY_TIME_MS } from './days.js';
 import { encodeMetricValue } from './gateway-metrics.js';
@@ -59,8 +59,10 @@ export class IngestApplier {
    * `utcOffsetMin`: where local days start, for the time in each state per day; `silenceMs`:
    * a machine unheard for longer (the online window) was offline meanwhile.
    */
-  constructor(db: Database.Database, utcOffsetMin = DEFAULT_UTC_OFFSET_MIN, silenceMs = 5 * 60_000) {
-    const clock = new StateClock(db, utcOffsetMin, silenceMs);
+  constructor(db: HubDatabase, utcOffsetMin = DEFAULT_UTC_OFFSET_MIN, silenceMs = 5 * 60_000) {
+    // Each repository prepares its statements once, when first used; the batch's rows reuse them.
+    const { gateways, machines, gatewayMetrics } = db;
+    const clock = new StateClock(db.stateSpans, utcOffsetMin, silenceMs);
     /** Per batch: machines that were silent before it, with when they were last heard. */
     let silent = new Map<string, number>();
     const back = (enterprise: string, machine: string, at: number): number | undefined => {
@@ -75,75 +77,18 @@ export class IngestApplier {
       if (lastSeen !== undefined) clock.resume(enterprise, machine, lastSeen, at, 'offline', lastSeen);
       clock.transition(enterprise, machine, 'offline', at);
     };
-    const isDead = db.prepare<[string, string], { dead: number }>(
-      'SELECT dead FROM machines WHERE enterprise = ? AND id = ?',
-    );
-    const nodeBirth = db.prepare(
-      `INSERT INTO gateways (group_id, edge_node, online, bd_seq, first_seen, last_birth_at, last_seen_at)
-       VALUES (@group, @edgeNode, 1, @bdSeq, @at, @at, @at)
-       ON CONFLICT (group_id, edge_node) DO UPDATE SET
-         online = 1, bd_seq = excluded.bd_seq, last_birth_at = excluded.last_birth_at,
-         last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`,
-    );
-    const nodeDeath = db.prepare(
-      `UPDATE gateways SET online = 0, last_death_at = @at
-       WHERE group_id = @group AND edge_node = @edgeNode AND bd_seq = @bdSeq AND online = 1`,
-    );
-    const nodeDevicesDead = db.prepare(
-      `UPDATE machines SET dead = 1, last_death_at = @at
-       WHERE enterprise = @group AND gateway = @edgeNode AND dead = 0`,
-    );
-    const deviceBirth = db.prepare(
-      `INSERT INTO machines (enterprise, id, kind, nc, robot, data_depth, gateway, first_seen,
-                             last_birth_at, last_seen_at, dead)
-       VALUES (@group, @device, @kind, @nc, @robot, @dataDepth, @edgeNode, @at, @at, @at, 0)
-       ON CONFLICT (enterprise, id) DO UPDATE SET
-         kind = coalesce(excluded.kind, kind), nc = coalesce(excluded.nc, nc),
-         robot = coalesce(excluded.robot, robot), data_depth = coalesce(excluded.data_depth, data_depth),
-         gateway = excluded.gateway, last_birth_at = excluded.last_birth_at, dead = 0,
-         last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`,
-    );
-    const deviceDeath = db.prepare(
-      `UPDATE machines SET dead = 1, last_death_at = @at
-       WHERE enterprise = @group AND id = @device AND gateway = @edgeNode`,
-    );
-    const deviceSeen = db.prepare(
-      `UPDATE machines SET
-         gateway = @gateway,
-         last_seen_at = max(coalesce(last_seen_at, 0), @seenAt),
-         last_sample_at = CASE WHEN @sampleAt IS NULL THEN last_sample_at
-                               ELSE max(coalesce(last_sample_at, 0), @sampleAt) END,
-         state = CASE WHEN @state IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @state ELSE state END,
-         state_at = CASE WHEN @state IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @stateAt
-                         ELSE state_at END
-       WHERE enterprise = @enterprise AND id = @machine`,
-    );
-    const gatewaySeen = db.prepare(
-      `UPDATE gateways SET last_seen_at = max(coalesce(last_seen_at, 0), @seenAt)
-       WHERE group_id = @group AND edge_node = @edgeNode`,
-    );
-
-    const metricsCleared = db.prepare(
-      'DELETE FROM gateway_metrics WHERE group_id = @group AND edge_node = @edgeNode',
-    );
-    const metricSet = db.prepare(
-      `INSERT INTO gateway_metrics (group_id, edge_node, name, value, vtype, updated_at)
-       VALUES (@group, @edgeNode, @name, @value, @vtype, @at)
-       ON CONFLICT (group_id, edge_node, name) DO UPDATE SET
-         value = excluded.value, vtype = excluded.vtype, updated_at = excluded.updated_at`,
-    );
     const setMetrics = (group: string, edgeNode: string, metrics: readonly GatewayMetric[]): void => {
       for (const m of metrics)
-        metricSet.run({ group, edgeNode, name: m.name, at: m.at, ...encodeMetricValue(m.value) });
+        gatewayMetrics.set(group, edgeNode, { name: m.name, at: m.at, ...encodeMetricValue(m.value) });
     };
 
     /** 'death' / 'stale' for an NDEATH (counted once its row commits). */
     const applyEvent = (e: RegistryEvent): 'death' | 'stale' | undefined => {
       switch (e.type) {
         case 'nodeBirth':
-          nodeBirth.run({ group: e.group, edgeNode: e.edgeNode, bdSeq: e.bdSeq, at: e.at });
+          gateways.born(e);
           if (e.metrics !== undefined) {
-            metricsCleared.run({ group: e.group, edgeNode: e.edgeNode });
+            gatewayMetrics.clear(e.group, e.edgeNode);
             setMetrics(e.group, e.edgeNode, e.metrics);
           }
           return;
@@ -151,13 +96,13 @@ export class IngestApplier {
           setMetrics(e.group, e.edgeNode, e.metrics);
           return;
         case 'nodeDeath':
-          if (nodeDeath.run(e).changes === 0) return 'stale';
+          if (!gateways.died(e)) return 'stale';
           for (const id of clock.liveOnGateway(e.group, e.edgeNode)) offline(e.group, id, e.at);
-          nodeDevicesDead.run({ group: e.group, edgeNode: e.edgeNode, at: e.at });
+          machines.gatewayDied(e.group, e.edgeNode, e.at);
           return 'death';
         case 'deviceBirth': {
           const p = e.properties;
-          deviceBirth.run({
+          machines.born({
             group: e.group,
             device: e.device,
             edgeNode: e.edgeNode,
@@ -176,7 +121,7 @@ export class IngestApplier {
           return;
         }
         case 'deviceDeath':
-          if (deviceDeath.run(e).changes > 0) offline(e.group, e.device, e.at);
+          if (machines.died(e.group, e.edgeNode, e.device, e.at)) offline(e.group, e.device, e.at);
           return;
       }
     };
@@ -185,7 +130,7 @@ export class IngestApplier {
       if (lastSeen !== undefined) {
         clock.resume(d.enterprise, d.machine, lastSeen, d.seenAt, d.state, d.stateAt ?? d.seenAt);
       }
-      deviceSeen.run({
+      machines.seen({
         enterprise: d.enterprise,
         machine: d.machine,
         gateway: d.gateway,
@@ -195,17 +140,17 @@ export class IngestApplier {
         stateAt: d.stateAt ?? d.seenAt,
       });
       // A dead machine's last state report (from before its death in this batch) opens nothing.
-      if (d.state !== undefined && isDead.get(d.enterprise, d.machine)?.dead === 0) {
+      if (d.state !== undefined && machines.isDead(d.enterprise, d.machine) === false) {
         clock.transition(d.enterprise, d.machine, d.state, d.stateAt ?? d.seenAt, 'ignore');
       }
     };
     const applyGatewaySeen = (g: GatewayActivity): void => {
-      gatewaySeen.run(g);
+      gateways.seen(g.group, g.edgeNode, g.seenAt);
     };
 
-    // Called inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT: a row
-    // that throws is rolled back alone.
-    const savepoint = db.transaction((f: () => unknown): unknown => f());
+    // Called inside the batch's transaction, a transaction is a SAVEPOINT: a row that throws
+    // is rolled back alone.
+    const savepoint = <T>(f: () => T): T => db.transaction(f);
 
     /**
      * One pass over the batch. A row whose values cannot be applied is refused before it
@@ -238,7 +183,7 @@ export class IngestApplier {
         }
         if (!isolated) return apply();
         try {
-          return savepoint(apply) as T;
+          return savepoint(apply);
         } catch (err) {
           return refuse(who, err);
         }
@@ -293,8 +238,8 @@ export class IngestApplier {
         ...(rowsRefused > 0 ? { rowsRefused, refused } : {}),
       };
     };
-    const fast = db.transaction((batch: IngestBatch) => pass(batch, false));
-    const isolated = db.transaction((batch: IngestBatch) => pass(batch, true));
+    const fast = (batch: IngestBatch): ApplyResult => db.transaction(() => pass(batch, false));
+    const isolated = (batch: IngestBatch): ApplyResult => db.transaction(() => pass(batch, true));
 
     this.#apply = (batch) => {
       const clampedBefore = clock.spansClamped;

@@ -12,16 +12,8 @@ import {
   NODE_METRIC,
   parseNodeMetricName,
 } from '../../protocol/index.js';
+import type { GatewayMetricRow } from '../database/registry/gateway-metrics.js';
 import type { GatewayMetric } from './types.js';
-
-export interface GatewayMetricRow {
-  group_id: string;
-  edge_node: string;
-  name: string;
-  value: number | string | null;
-  vtype: number;
-  updated_at: number;
-}
 
 /** How `value` reads back: 0 null, 1 number, 2 boolean, 3 string. */
 export function encodeMetricValue(v: GatewayMetric['value']): {

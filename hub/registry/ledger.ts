@@ -2,13 +2,13 @@
  * Ledger declarations (设备台账): checking one, and writing it with its history entry and its
  * audit entry in the caller's transaction. Shared by single declarations and imports.
  */
-import type Database from 'better-sqlite3';
 import { type EnterpriseDeclaration, invalidIdReason } from '../../protocol/index.js';
 import { unsafeNameReason } from '../../protocol/sparkplug/names.js';
-import { type HubDatabase, sqliteOf } from '../database/database.js';
+import type { HubDatabase } from '../database/database.js';
+import type { EnterpriseRow } from '../database/registry/enterprises.js';
+import type { RegionRow } from '../database/registry/reference.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
-import type { EnterpriseRow, IndustryRow, RegionRow } from './rows.js';
 
 /** The longest enterprise name, in characters (the API's schema says the same). */
 export const MAX_ENTERPRISE_NAME_LENGTH = 500;
@@ -62,12 +62,12 @@ export class ReferenceIndex {
     }
   }
 
-  static regions(db: Database.Database): ReferenceIndex {
-    return new ReferenceIndex(db.prepare<[], RegionRow>('SELECT * FROM regions').all());
+  static regions(db: HubDatabase): ReferenceIndex {
+    return new ReferenceIndex(db.reference.regions());
   }
 
-  static industries(db: Database.Database): ReferenceIndex {
-    return new ReferenceIndex(db.prepare<[], IndustryRow>('SELECT * FROM industries').all());
+  static industries(db: HubDatabase): ReferenceIndex {
+    return new ReferenceIndex(db.reference.industries());
   }
 
   find(text: string): string | undefined {
@@ -88,10 +88,9 @@ export const lookalikeKey = (code: string): string => code.normalize('NFKC').toL
 export class LookalikeIndex {
   readonly #byKey = new Map<string, string>();
 
-  static of(db: Database.Database): LookalikeIndex {
+  static of(db: HubDatabase): LookalikeIndex {
     const index = new LookalikeIndex();
-    for (const r of db.prepare<[], { code: string }>('SELECT code FROM enterprises').iterate())
-      index.add(r.code);
+    for (const code of db.enterprises.codes()) index.add(code);
     return index;
   }
 
@@ -117,40 +116,23 @@ export interface DeclareAudit {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-const COLS = `name, region_code, industry_code, backbone, production_equipment, nc_equipment, robots,
-  declared_by, declared_at`;
-const VALS = `@name, @region_code, @industry_code, @backbone, @production_equipment, @nc_equipment,
-  @robots, @declared_by, @declared_at`;
-
 /**
  * Writes checked declarations (codes resolved, fields valid). An identical re-declaration
  * changes nothing and adds no history, so importing the same file twice is harmless.
  */
 export class LedgerWriter {
-  readonly #current: Database.Statement<[string], EnterpriseRow>;
-  readonly #upsert: Database.Statement<EnterpriseRow>;
-  readonly #history: Database.Statement<EnterpriseRow>;
   readonly #audit: AuditLog;
-  readonly #db: Database.Database;
+  readonly #db: HubDatabase;
   #lookalikes: LookalikeIndex | undefined;
 
   constructor(database: HubDatabase, clock: () => number) {
-    const db = sqliteOf(database);
-    this.#db = db;
-    this.#current = db.prepare('SELECT * FROM enterprises WHERE code = ?');
-    this.#upsert = db.prepare(
-      `INSERT INTO enterprises (code, ${COLS}) VALUES (@code, ${VALS})
-       ON CONFLICT (code) DO UPDATE SET (${COLS}) = (${VALS})`,
-    );
-    this.#history = db.prepare(
-      `INSERT INTO ledger_declarations (enterprise_code, ${COLS}) VALUES (@code, ${VALS})`,
-    );
+    this.#db = database;
     this.#audit = new AuditLog(database, clock);
   }
 
   /** Call inside a transaction. */
   declare(row: EnterpriseRow, audit: DeclareAudit): DeclareOutcome {
-    const before = this.#current.get(row.code);
+    const before = this.#db.enterprises.byCode(row.code);
     if (before !== undefined && sameDeclaration(before, row)) return 'unchanged';
     if (before === undefined) {
       // Every declaration comes through here (API, CLI, import): a new code that passes for a
@@ -165,8 +147,8 @@ export class LedgerWriter {
       }
       this.#lookalikes.add(row.code);
     }
-    this.#upsert.run(row);
-    this.#history.run(row);
+    this.#db.enterprises.upsert(row);
+    this.#db.ledgers.append(row);
     const outcome: DeclareOutcome = before === undefined ? 'created' : 'updated';
     this.#audit.record({
       actor: audit.actor,

@@ -4,7 +4,6 @@
  * Retired machines are counted apart (`discovered.retired`), never in the other figures.
  */
 import type { Ledger } from '../../protocol/index.js';
-import { sqliteOf } from '../database/database.js';
 import { NO_ACTIVITY, officialCount } from '../stats/figures.js';
 import type { Registry } from './registry.js';
 
@@ -55,38 +54,9 @@ export interface MachineLedger {
 }
 
 export function machineLedger(registry: Registry, enterprise: string, networkedSince: number): MachineLedger {
-  // The registry's own tables (hub/registry/ is their repository code).
-  const db = sqliteOf(registry.database);
-  const rows = db
-    .prepare<
-      [{ enterprise: string; since: number }],
-      {
-        kind: string | null;
-        nc: number | null;
-        robot: number | null;
-        data_depth: string | null;
-        machines: number;
-        networked: number;
-      }
-    >(
-      `SELECT kind, nc, robot, data_depth, count(*) AS machines,
-         coalesce(sum(coalesce(last_sample_at, 0) >= @since), 0) AS networked
-       FROM machines WHERE enterprise = @enterprise AND retired_at IS NULL
-       GROUP BY kind, nc, robot, data_depth ORDER BY kind, nc, robot, data_depth`,
-    )
-    .all({ enterprise, since: networkedSince });
-  const status = db
-    .prepare<
-      [{ enterprise: string; since: number }],
-      { confirmed: number | null; retired: number | null; networked_unconfirmed: number | null }
-    >(
-      `SELECT sum(retired_at IS NULL AND confirmed_at IS NOT NULL) AS confirmed,
-         sum(retired_at IS NOT NULL) AS retired,
-         sum(retired_at IS NULL AND confirmed_at IS NULL AND coalesce(last_sample_at, 0) >= @since)
-           AS networked_unconfirmed
-       FROM machines WHERE enterprise = @enterprise`,
-    )
-    .get({ enterprise, since: networkedSince });
+  const repository = registry.database.machines;
+  const rows = repository.kindsOf(enterprise, networkedSince);
+  const status = repository.statusCounts(enterprise, networkedSince);
   const byKind = rows.map((r) => ({
     kind: r.kind,
     nc: r.nc === null ? null : r.nc !== 0,

@@ -5,9 +5,8 @@
  * with its audit entry in one transaction; a refusal is audited with its reason. Births never
  * touch these columns (hub/registry/apply.ts), so a gateway cannot undo a retirement.
  */
-import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { type HubDatabase, sqliteOf } from '../database/database.js';
+import type { HubDatabase } from '../database/database.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { MachineRecord } from './types.js';
@@ -46,7 +45,7 @@ export const MAX_BULK_IDS = 100;
 type Action = 'machine.confirm' | 'machine.retire' | 'machine.merge';
 
 export class MachineStatusWriter {
-  readonly #db: Database.Database;
+  readonly #db: HubDatabase;
   readonly #clock: () => number;
   readonly #read: (enterprise: string, id: string) => MachineRecord | undefined;
   readonly #log: Logger;
@@ -58,8 +57,7 @@ export class MachineStatusWriter {
     read: (enterprise: string, id: string) => MachineRecord | undefined,
     log: Logger,
   ) {
-    const db = sqliteOf(database);
-    this.#db = db;
+    this.#db = database;
     this.#clock = clock;
     this.#read = read;
     this.#log = log;
@@ -70,13 +68,7 @@ export class MachineStatusWriter {
     const before = this.#existing('machine.confirm', enterprise, id, by);
     return this.#change('machine.confirm', before, by, {}, () => {
       if (before.status === 'confirmed') return false;
-      this.#db
-        .prepare(
-          `UPDATE machines SET confirmed_at = @at, confirmed_by = @actor,
-             retired_at = NULL, retired_by = NULL, merged_into = NULL
-           WHERE enterprise = @enterprise AND id = @id`,
-        )
-        .run({ at: this.#clock(), actor: by.actor, enterprise, id });
+      this.#db.machineStatus.confirm({ enterprise, id, at: this.#clock(), actor: by.actor });
       return true;
     });
   }
@@ -85,12 +77,7 @@ export class MachineStatusWriter {
     const before = this.#existing('machine.retire', enterprise, id, by);
     return this.#change('machine.retire', before, by, {}, () => {
       if (before.status === 'retired') return false;
-      this.#db
-        .prepare(
-          `UPDATE machines SET retired_at = @at, retired_by = @actor
-           WHERE enterprise = @enterprise AND id = @id`,
-        )
-        .run({ at: this.#clock(), actor: by.actor, enterprise, id });
+      this.#db.machineStatus.retire({ enterprise, id, at: this.#clock(), actor: by.actor });
       return true;
     });
   }
@@ -109,13 +96,8 @@ export class MachineStatusWriter {
     if (by.reason !== undefined && by.reason.length > MAX_REASON_CHARS) {
       this.#refuse(action, all, by, `reason is over ${MAX_REASON_CHARS} characters`, detail);
     }
-    const known = this.#db
-      .prepare<[string, string], { n: number }>(
-        `SELECT (SELECT count(*) FROM enterprises WHERE code = ?)
-              + (SELECT count(*) FROM machines WHERE enterprise = ?) AS n`,
-      )
-      .get(enterprise, enterprise);
-    if ((known?.n ?? 0) === 0) {
+    const statuses = this.#db.machineStatus;
+    if (!statuses.enterpriseHasMachinesOrLedger(enterprise)) {
       this.#refuse(
         action,
         all,
@@ -126,13 +108,7 @@ export class MachineStatusWriter {
       );
     }
     if (gateway !== undefined) {
-      const seen = this.#db
-        .prepare<[string, string, string, string], { n: number }>(
-          `SELECT (SELECT count(*) FROM gateways WHERE group_id = ? AND edge_node = ?)
-                + (SELECT count(*) FROM machines WHERE enterprise = ? AND gateway = ?) AS n`,
-        )
-        .get(enterprise, gateway, enterprise, gateway);
-      if ((seen?.n ?? 0) === 0) {
+      if (!statuses.gatewayHasMachinesOrRow(enterprise, gateway)) {
         this.#refuse(
           action,
           all,
@@ -143,20 +119,9 @@ export class MachineStatusWriter {
         );
       }
     }
-    const where = `enterprise = @enterprise AND retired_at IS NULL AND confirmed_at IS NULL${
-      gateway === undefined ? '' : ' AND gateway = @gateway'
-    }`;
-    const p = { enterprise, ...(gateway === undefined ? {} : { gateway }) };
     const result = this.#db.transaction((): BulkRetireResult => {
-      const ids = this.#db
-        .prepare<[typeof p], { id: string }>(
-          `SELECT id FROM machines WHERE ${where} ORDER BY id LIMIT ${MAX_BULK_IDS}`,
-        )
-        .all(p)
-        .map((r) => r.id);
-      const retired = this.#db
-        .prepare(`UPDATE machines SET retired_at = @at, retired_by = @actor WHERE ${where}`)
-        .run({ ...p, at: this.#clock(), actor: by.actor }).changes;
+      const ids = statuses.unconfirmedIds(enterprise, gateway, MAX_BULK_IDS);
+      const retired = statuses.retireUnconfirmed(enterprise, gateway, this.#clock(), by.actor);
       this.#audit.record({
         actor: by.actor,
         action,
@@ -173,7 +138,7 @@ export class MachineStatusWriter {
         },
       });
       return { enterprise, gateway: gateway ?? null, retired, ids };
-    })();
+    });
     this.#log.info(
       { action, enterprise, gateway: result.gateway, actor: by.actor, retired: result.retired },
       'unconfirmed machines retired',
@@ -214,42 +179,18 @@ export class MachineStatusWriter {
     }
     return this.#change(action, before, by, { into }, () => {
       if (before.status === 'retired' && before.mergedInto === into) return false;
-      const p = { at: this.#clock(), actor: by.actor, enterprise, id, into };
-      this.#db
-        .prepare(
-          `UPDATE machines SET retired_at = @at, retired_by = @actor, merged_into = @into
-           WHERE enterprise = @enterprise AND id = @id`,
-        )
-        .run(p);
-      this.#db
-        .prepare(
-          'UPDATE machines SET merged_into = @into WHERE enterprise = @enterprise AND merged_into = @id',
-        )
-        .run(p);
+      const statuses = this.#db.machineStatus;
+      statuses.mergeInto({ enterprise, id, at: this.#clock(), actor: by.actor }, into);
       const bit = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
-      this.#db
-        .prepare(
-          `UPDATE machines SET
-             first_seen = min(first_seen, @firstSeen),
-             last_seen_at = CASE WHEN @lastSeenAt IS NULL THEN last_seen_at
-               ELSE max(coalesce(last_seen_at, 0), @lastSeenAt) END,
-             last_sample_at = CASE WHEN @lastSampleAt IS NULL THEN last_sample_at
-               ELSE max(coalesce(last_sample_at, 0), @lastSampleAt) END,
-             kind = coalesce(kind, @kind), nc = coalesce(nc, @nc), robot = coalesce(robot, @robot),
-             data_depth = coalesce(data_depth, @dataDepth)
-           WHERE enterprise = @enterprise AND id = @into`,
-        )
-        .run({
-          enterprise,
-          into,
-          firstSeen: before.firstSeen,
-          lastSeenAt: before.lastSeenAt,
-          lastSampleAt: before.lastSampleAt,
-          kind: before.kind,
-          nc: bit(before.nc),
-          robot: bit(before.robot),
-          dataDepth: before.dataDepth,
-        });
+      statuses.absorb(enterprise, into, {
+        firstSeen: before.firstSeen,
+        lastSeenAt: before.lastSeenAt,
+        lastSampleAt: before.lastSampleAt,
+        kind: before.kind,
+        nc: bit(before.nc),
+        robot: bit(before.robot),
+        dataDepth: before.dataDepth,
+      });
       return true;
     });
   }
@@ -332,7 +273,7 @@ export class MachineStatusWriter {
         },
       });
       return { machine: after, changed };
-    })();
+    });
     this.#log.info(
       { action, enterprise, machine: id, actor: by.actor, from: before.status, to: result.machine.status },
       'machine changed',

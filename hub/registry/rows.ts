@@ -1,65 +1,10 @@
-/** Row shapes as SQLite returns them, and their mapping to the registry's types. */
+/** The hub database's registry rows (hub/database/registry/) mapped to the registry's types. */
 import { type DeviceHealth, isDeviceHealth } from '../../protocol/index.js';
+import type { EnterpriseRow } from '../database/registry/enterprises.js';
+import type { GatewayRow } from '../database/registry/gateways.js';
+import type { MachineRow } from '../database/registry/machines.js';
+import type { IndustryRow, RegionRow } from '../database/registry/reference.js';
 import type { Enterprise, Gateway, Industry, MachineRecord, MachineStatus, Region } from './types.js';
-
-export interface RegionRow {
-  code: string;
-  name_zh: string;
-  name_en: string;
-  aliases: string;
-}
-
-export interface IndustryRow extends RegionRow {
-  key_sub_industry: number;
-}
-
-export interface EnterpriseRow {
-  code: string;
-  name: string;
-  region_code: string;
-  industry_code: string;
-  backbone: number;
-  production_equipment: number;
-  nc_equipment: number;
-  robots: number;
-  declared_by: string;
-  declared_at: number;
-}
-
-export interface GatewayRow {
-  group_id: string;
-  edge_node: string;
-  online: number;
-  bd_seq: number | null;
-  first_seen: number;
-  last_birth_at: number | null;
-  last_death_at: number | null;
-  last_seen_at: number | null;
-}
-
-export interface MachineRow {
-  enterprise: string;
-  id: string;
-  kind: string | null;
-  nc: number | null;
-  robot: number | null;
-  data_depth: string | null;
-  state: string | null;
-  gateway: string;
-  first_seen: number;
-  last_seen_at: number | null;
-  last_sample_at: number | null;
-  dead: number;
-  health: unknown;
-  gateway_online: number | null;
-  region_code: string | null;
-  industry_code: string | null;
-  confirmed_at: number | null;
-  confirmed_by: string | null;
-  retired_at: number | null;
-  retired_by: string | null;
-  merged_into: string | null;
-}
 
 /** A machine's status from its row: retired wins over confirmed (docs/statistics.md). */
 export function machineStatus(r: { confirmed_at: number | null; retired_at: number | null }): MachineStatus {

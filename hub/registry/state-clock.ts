@@ -16,49 +16,23 @@
  * with WANJI_E_REGISTRY_ROW before it reaches SQL, and an interval longer than MAX_SPLIT_DAYS
  * is counted for its last MAX_SPLIT_DAYS only (`spansClamped`), never looped day by day.
  */
-import type Database from 'better-sqlite3';
+import type { StateSpanRepository } from '../database/registry/state-spans.js';
 import { HubError } from '../errors.js';
 import { isDayTime, MAX_DAY_TIME_MS, splitDays } from './days.js';
-
-interface OpenInterval {
-  since_state: string | null;
-  since_at: number | null;
-}
 
 export type Late = 'clamp' | 'ignore';
 
 export class StateClock {
-  readonly #get: Database.Statement<[string, string], OpenInterval>;
-  readonly #set: Database.Statement<{
-    enterprise: string;
-    machine: string;
-    state: string | null;
-    at: number;
-  }>;
-  readonly #add: Database.Statement<[string, string, string, string, number]>;
-  readonly #onGateway: Database.Statement<[string, string], { id: string }>;
-  readonly #silent: Database.Statement<[number], { enterprise: string; id: string; last_seen_at: number }>;
+  readonly #spans: StateSpanRepository;
   readonly #offsetMin: number;
   readonly silenceMs: number;
   /** Intervals longer than MAX_SPLIT_DAYS, counted for their last MAX_SPLIT_DAYS only. */
   spansClamped = 0;
 
-  constructor(db: Database.Database, offsetMin: number, silenceMs: number) {
+  constructor(spans: StateSpanRepository, offsetMin: number, silenceMs: number) {
+    this.#spans = spans;
     this.#offsetMin = offsetMin;
     this.silenceMs = silenceMs;
-    this.#silent = db.prepare(
-      `SELECT enterprise, id, last_seen_at FROM machines
-       WHERE dead = 0 AND since_state IS NOT NULL AND since_state <> 'offline' AND last_seen_at < ?`,
-    );
-    this.#get = db.prepare('SELECT since_state, since_at FROM machines WHERE enterprise = ? AND id = ?');
-    this.#set = db.prepare(
-      'UPDATE machines SET since_state = @state, since_at = @at WHERE enterprise = @enterprise AND id = @machine',
-    );
-    this.#add = db.prepare(
-      `INSERT INTO machine_state_time (enterprise, machine, day, state, ms) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (enterprise, machine, day, state) DO UPDATE SET ms = ms + excluded.ms`,
-    );
-    this.#onGateway = db.prepare('SELECT id FROM machines WHERE enterprise = ? AND gateway = ? AND dead = 0');
   }
 
   /**
@@ -74,17 +48,17 @@ export class StateClock {
     late: Late = 'clamp',
   ): void {
     checkTime('state change', enterprise, machine, at);
-    const cur = this.#get.get(enterprise, machine);
-    if (cur === undefined || cur.since_state === state) return;
+    const cur = this.#spans.open(enterprise, machine);
+    if (cur === undefined || cur.state === state) return;
     // A reported state older than the interval it would close came late: the machine has
     // been in a newer state since. The first state after a birth is taken whatever its time
     // (the gateway's clock and the hub's differ a little).
-    if (late === 'ignore' && cur.since_state !== null && cur.since_at !== null && at < cur.since_at) return;
-    const t = cur.since_at === null ? at : Math.max(at, cur.since_at);
-    if (cur.since_state !== null && cur.since_at !== null) {
-      this.#count(enterprise, machine, cur.since_state, cur.since_at, t);
+    if (late === 'ignore' && cur.state !== null && cur.since !== null && at < cur.since) return;
+    const t = cur.since === null ? at : Math.max(at, cur.since);
+    if (cur.state !== null && cur.since !== null) {
+      this.#count(enterprise, machine, cur.state, cur.since, t);
     }
-    this.#set.run({ enterprise, machine, state, at: t });
+    this.#spans.setOpen(enterprise, machine, state, t);
   }
 
   /**
@@ -92,7 +66,9 @@ export class StateClock {
    * those a report now may find silent. One query per ingest batch, not one per machine.
    */
   silentSince(before: number): Map<string, number> {
-    return new Map(this.#silent.all(before).map((r) => [`${r.enterprise}\u0000${r.id}`, r.last_seen_at]));
+    return new Map(
+      this.#spans.silentSince(before).map((r) => [`${r.enterprise}\u0000${r.id}`, r.lastSeenAt]),
+    );
   }
 
   /**
@@ -111,24 +87,24 @@ export class StateClock {
     checkTime('resume', enterprise, machine, lastSeen);
     checkTime('resume', enterprise, machine, at);
     if (stateAt !== undefined) checkTime('resume', enterprise, machine, stateAt);
-    const cur = this.#get.get(enterprise, machine);
-    if (cur?.since_state == null || cur.since_state === 'offline' || cur.since_at === null) return;
-    const from = Math.max(cur.since_at, Math.min(lastSeen, at));
+    const cur = this.#spans.open(enterprise, machine);
+    if (cur?.state == null || cur.state === 'offline' || cur.since === null) return;
+    const from = Math.max(cur.since, Math.min(lastSeen, at));
     const back = state === undefined ? at : Math.min(at, Math.max(from, stateAt ?? at));
-    this.#count(enterprise, machine, cur.since_state, cur.since_at, from);
+    this.#count(enterprise, machine, cur.state, cur.since, from);
     this.#count(enterprise, machine, 'offline', from, back);
-    this.#set.run({ enterprise, machine, state: state ?? cur.since_state, at: back });
+    this.#spans.setOpen(enterprise, machine, state ?? cur.state, back);
   }
 
   #count(enterprise: string, machine: string, state: string, from: number, to: number): void {
     const { parts, droppedMs } = splitDays(from, to, this.#offsetMin);
     if (droppedMs > 0) this.spansClamped++;
-    for (const [day, ms] of parts) this.#add.run(enterprise, machine, day, state, ms);
+    for (const [day, ms] of parts) this.#spans.add(enterprise, machine, day, state, ms);
   }
 
   /** Machines of a gateway that are not dead yet (before an NDEATH marks them dead). */
   liveOnGateway(group: string, edgeNode: string): string[] {
-    return this.#onGateway.all(group, edgeNode).map((r) => r.id);
+    return this.#spans.liveOnGateway(group, edgeNode);
   }
 }
 

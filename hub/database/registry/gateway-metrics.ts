@@ -1,0 +1,90 @@
+/**
+ * The latest value of each gateway (Sparkplug node) metric: machine health, gateway counters,
+ * connection counters. hub/registry/gateway-metrics.ts encodes values and reads what they say.
+ */
+import type Database from 'better-sqlite3';
+import { DEVICE_HEALTH_FIELD, DEVICE_METRIC_PREFIX, NODE_METRIC } from '../../../protocol/index.js';
+
+export interface GatewayMetricRow {
+  group_id: string;
+  edge_node: string;
+  name: string;
+  value: number | string | null;
+  /** How `value` reads back: 0 null, 1 number, 2 boolean, 3 string. */
+  vtype: number;
+  updated_at: number;
+}
+
+/** One metric value to keep, encoded (hub/registry/gateway-metrics.ts encodeMetricValue). */
+export interface GatewayMetricValue {
+  readonly name: string;
+  readonly value: number | string | null;
+  readonly vtype: number;
+  /** When the hub received it (ms). */
+  readonly at: number;
+}
+
+/** Backend-neutral: no driver types in the signatures. */
+export interface GatewayMetricRepository {
+  /** Every metric of one gateway, by name. */
+  of(group: string, edgeNode: string): GatewayMetricRow[];
+  /**
+   * Of every gateway, the metrics a fleet view needs: `Gateway/*` counters,
+   * `Properties/Software` and each machine's `Devices/<id>/Health`.
+   */
+  fleetSummaryRows(): GatewayMetricRow[];
+  /** Forgets every metric of one gateway (a new NBIRTH replaces them all). */
+  clear(group: string, edgeNode: string): void;
+  /** Sets one metric's latest value. */
+  set(group: string, edgeNode: string, metric: GatewayMetricValue): void;
+}
+
+export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
+  readonly #of: Database.Statement<[string, string], GatewayMetricRow>;
+  readonly #fleet: Database.Statement<[], GatewayMetricRow>;
+  readonly #clear: Database.Statement<[{ group: string; edgeNode: string }]>;
+  readonly #set: Database.Statement<
+    [
+      {
+        group: string;
+        edgeNode: string;
+        name: string;
+        value: number | string | null;
+        vtype: number;
+        at: number;
+      },
+    ]
+  >;
+
+  constructor(db: Database.Database) {
+    this.#of = db.prepare('SELECT * FROM gateway_metrics WHERE group_id = ? AND edge_node = ? ORDER BY name');
+    this.#fleet = db.prepare(
+      `SELECT * FROM gateway_metrics
+       WHERE name GLOB 'Gateway/*' OR name = '${NODE_METRIC.software}'
+          OR name GLOB '${DEVICE_METRIC_PREFIX}*/${DEVICE_HEALTH_FIELD.health}'`,
+    );
+    this.#clear = db.prepare('DELETE FROM gateway_metrics WHERE group_id = @group AND edge_node = @edgeNode');
+    this.#set = db.prepare(
+      `INSERT INTO gateway_metrics (group_id, edge_node, name, value, vtype, updated_at)
+       VALUES (@group, @edgeNode, @name, @value, @vtype, @at)
+       ON CONFLICT (group_id, edge_node, name) DO UPDATE SET
+         value = excluded.value, vtype = excluded.vtype, updated_at = excluded.updated_at`,
+    );
+  }
+
+  of(group: string, edgeNode: string): GatewayMetricRow[] {
+    return this.#of.all(group, edgeNode);
+  }
+
+  fleetSummaryRows(): GatewayMetricRow[] {
+    return this.#fleet.all();
+  }
+
+  clear(group: string, edgeNode: string): void {
+    this.#clear.run({ group, edgeNode });
+  }
+
+  set(group: string, edgeNode: string, m: GatewayMetricValue): void {
+    this.#set.run({ group, edgeNode, name: m.name, value: m.value, vtype: m.vtype, at: m.at });
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * Machines (Sparkplug devices) as their gateways announced them, and the reads the API and the
+ * statistics make of them. Written by the ingest (hub/registry/apply.ts decides what a birth,
+ * a death and "last seen" mean); an operator's decisions are machine-status.ts.
+ */
+import type Database from 'better-sqlite3';
+import { DEVICE_HEALTH_FIELD, DEVICE_METRIC_PREFIX } from '../../../protocol/index.js';
+
+/** A machine with its enterprise's region and industry, its gateway's state and reported health. */
+export interface MachineRow {
+  enterprise: string;
+  id: string;
+  kind: string | null;
+  nc: number | null;
+  robot: number | null;
+  data_depth: string | null;
+  state: string | null;
+  gateway: string;
+  first_seen: number;
+  last_seen_at: number | null;
+  last_sample_at: number | null;
+  dead: number;
+  /** The gateway's `Devices/<id>/Health` metric, as stored. */
+  health: unknown;
+  gateway_online: number | null;
+  region_code: string | null;
+  industry_code: string | null;
+  confirmed_at: number | null;
+  confirmed_by: string | null;
+  retired_at: number | null;
+  retired_by: string | null;
+  merged_into: string | null;
+}
+
+export type MachineStatusName = 'confirmed' | 'unconfirmed' | 'retired';
+
+/** Which machines: every given condition holds. */
+export interface MachineQuery {
+  readonly enterprise?: string;
+  readonly region?: string;
+  readonly industry?: string;
+  /** Only machines that are (true) or are not (false) online: not dead, heard since `since`. */
+  readonly online?: { readonly is: boolean; readonly since: number };
+  readonly status?: MachineStatusName;
+  /** A part of the machine id, the enterprise code or its name (case-insensitive for ASCII). */
+  readonly search?: string;
+  /**
+   * Listed for attention (the fleet page): machines not online (dead, or not heard since this
+   * time) first, then those in alarm, then those their gateway reports degraded; each group
+   * by enterprise and id. Absent: by enterprise and id.
+   */
+  readonly attentionSince?: number;
+  /** Absent: all. */
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** A DBIRTH: 0/1 or null (not announced) for the booleans. */
+export interface MachineBirth {
+  readonly group: string;
+  readonly edgeNode: string;
+  readonly device: string;
+  readonly at: number;
+  readonly kind: string | null;
+  readonly nc: number | null;
+  readonly robot: number | null;
+  readonly dataDepth: string | null;
+}
+
+/** Coalesced "last seen" news about one machine. */
+export interface MachineSeen {
+  readonly enterprise: string;
+  readonly machine: string;
+  readonly gateway: string;
+  readonly seenAt: number;
+  readonly sampleAt: number | null;
+  readonly state: string | null;
+  readonly stateAt: number;
+}
+
+/** Measured counts of one enterprise, retired machines left out. */
+export interface EnterpriseActivityRow {
+  enterprise: string;
+  machines: number;
+  networked: number;
+  online: number;
+  poweredOn: number;
+  networkedNc: number;
+  networkedRobots: number;
+  networkedUnconfirmed: number;
+}
+
+/** Machines of one enterprise (retired left out) with the same announced kind, NC, robot, depth. */
+export interface MachineKindRow {
+  kind: string | null;
+  nc: number | null;
+  robot: number | null;
+  data_depth: string | null;
+  machines: number;
+  networked: number;
+}
+
+/** One enterprise's machines by status (null: no machine at all). */
+export interface MachineStatusCountsRow {
+  confirmed: number | null;
+  retired: number | null;
+  networked_unconfirmed: number | null;
+}
+
+/** Backend-neutral: no driver types in the signatures. */
+export interface MachineRepository {
+  /** DBIRTH: created, or updated keeping what the birth does not announce; alive again. */
+  born(b: MachineBirth): void;
+  /** DDEATH from the gateway it was last on: dead. False when no such machine there. */
+  died(group: string, edgeNode: string, device: string, at: number): boolean;
+  /** NDEATH: every machine of the gateway that is alive is dead at `at`. */
+  gatewayDied(group: string, edgeNode: string, at: number): void;
+  /** Last seen / last sample never go back; the state only moves forward in time. */
+  seen(s: MachineSeen): void;
+  /** Whether the machine is dead; undefined when there is no such machine. */
+  isDead(enterprise: string, id: string): boolean | undefined;
+
+  byId(enterprise: string, id: string): MachineRow | undefined;
+  /** By enterprise and id. */
+  list(q: MachineQuery): MachineRow[];
+  /** How many match (limit and offset aside). */
+  count(q: MachineQuery): number;
+  /**
+   * Per enterprise, by code: machines, networked (a sample since `networkedSince`), online
+   * (not dead, heard since `onlineSince`), powered on (online, not reporting powered_off),
+   * networked NC / robots / unconfirmed. Retired machines left out.
+   */
+  activityByEnterprise(networkedSince: number, onlineSince: number): EnterpriseActivityRow[];
+  /** One enterprise's machines (retired left out) by announced kind, NC, robot and data depth. */
+  kindsOf(enterprise: string, networkedSince: number): MachineKindRow[];
+  /** One enterprise's confirmed, retired and networked-unconfirmed machines. */
+  statusCounts(enterprise: string, networkedSince: number): MachineStatusCountsRow | undefined;
+}
+
+const MACHINE_COLUMNS = `m.enterprise, m.id, m.kind, m.nc, m.robot, m.data_depth, m.state, m.gateway,
+  m.first_seen, m.last_seen_at, m.last_sample_at, m.dead, e.region_code, e.industry_code,
+  h.value AS health, g.online AS gateway_online,
+  m.confirmed_at, m.confirmed_by, m.retired_at, m.retired_by, m.merged_into`;
+
+/** Machines with their enterprise, their gateway and the health their gateway reports. */
+const MACHINE_FROM = `machines m LEFT JOIN enterprises e ON e.code = m.enterprise
+  LEFT JOIN gateways g ON g.group_id = m.enterprise AND g.edge_node = m.gateway
+  LEFT JOIN gateway_metrics h ON h.group_id = m.enterprise AND h.edge_node = m.gateway
+    AND h.name = '${DEVICE_METRIC_PREFIX}' || m.id || '/${DEVICE_HEALTH_FIELD.health}'`;
+
+/** SQL for each machine status (hub/registry/rows.ts machineStatus says the same in TypeScript). */
+const STATUS_SQL: Readonly<Record<MachineStatusName, string>> = {
+  retired: 'm.retired_at IS NOT NULL',
+  confirmed: 'm.retired_at IS NULL AND m.confirmed_at IS NOT NULL',
+  unconfirmed: 'm.retired_at IS NULL AND m.confirmed_at IS NULL',
+};
+
+type QueryParams = Record<string, string | number>;
+
+/** Not online first (false sorts before true), then alarm, then degraded health (MachineQuery). */
+const ATTENTION_ORDER = `(m.dead = 0 AND coalesce(m.last_seen_at, 0) >= @attentionSince),
+  coalesce(m.state, '') <> 'alarm', coalesce(h.value, '') <> 'degraded'`;
+
+export class SqliteMachineRepository implements MachineRepository {
+  readonly #db: Database.Database;
+  /** Statements of list() and count(), by SQL: one per combination of conditions used. */
+  readonly #queries = new Map<string, Database.Statement<[QueryParams], unknown>>();
+  readonly #born: Database.Statement<[MachineBirth]>;
+  readonly #died: Database.Statement<[{ group: string; edgeNode: string; device: string; at: number }]>;
+  readonly #gatewayDied: Database.Statement<[{ group: string; edgeNode: string; at: number }]>;
+  readonly #seen: Database.Statement<[MachineSeen]>;
+  readonly #isDead: Database.Statement<[string, string], { dead: number }>;
+  readonly #byId: Database.Statement<[string, string], MachineRow>;
+  readonly #activity: Database.Statement<
+    [{ networkedSince: number; onlineSince: number }],
+    EnterpriseActivityRow
+  >;
+  readonly #kinds: Database.Statement<[{ enterprise: string; since: number }], MachineKindRow>;
+  readonly #statusCounts: Database.Statement<[{ enterprise: string; since: number }], MachineStatusCountsRow>;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#born = db.prepare(
+      `INSERT INTO machines (enterprise, id, kind, nc, robot, data_depth, gateway, first_seen,
+                             last_birth_at, last_seen_at, dead)
+       VALUES (@group, @device, @kind, @nc, @robot, @dataDepth, @edgeNode, @at, @at, @at, 0)
+       ON CONFLICT (enterprise, id) DO UPDATE SET
+         kind = coalesce(excluded.kind, kind), nc = coalesce(excluded.nc, nc),
+         robot = coalesce(excluded.robot, robot), data_depth = coalesce(excluded.data_depth, data_depth),
+         gateway = excluded.gateway, last_birth_at = excluded.last_birth_at, dead = 0,
+         last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`,
+    );
+    this.#died = db.prepare(
+      `UPDATE machines SET dead = 1, last_death_at = @at
+       WHERE enterprise = @group AND id = @device AND gateway = @edgeNode`,
+    );
+    this.#gatewayDied = db.prepare(
+      `UPDATE machines SET dead = 1, last_death_at = @at
+       WHERE enterprise = @group AND gateway = @edgeNode AND dead = 0`,
+    );
+    this.#seen = db.prepare(
+      `UPDATE machines SET
+         gateway = @gateway,
+         last_seen_at = max(coalesce(last_seen_at, 0), @seenAt),
+         last_sample_at = CASE WHEN @sampleAt IS NULL THEN last_sample_at
+                               ELSE max(coalesce(last_sample_at, 0), @sampleAt) END,
+         state = CASE WHEN @state IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @state ELSE state END,
+         state_at = CASE WHEN @state IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @stateAt
+                         ELSE state_at END
+       WHERE enterprise = @enterprise AND id = @machine`,
+    );
+    this.#isDead = db.prepare('SELECT dead FROM machines WHERE enterprise = ? AND id = ?');
+    this.#byId = db.prepare(
+      `SELECT ${MACHINE_COLUMNS} FROM ${MACHINE_FROM} WHERE m.enterprise = ? AND m.id = ?`,
+    );
+    const networked = 'coalesce(last_sample_at, 0) >= @networkedSince';
+    const online = 'dead = 0 AND coalesce(last_seen_at, 0) >= @onlineSince';
+    this.#activity = db.prepare(
+      `SELECT enterprise, count(*) AS machines,
+         coalesce(sum(${networked}), 0) AS networked,
+         coalesce(sum(${online}), 0) AS online,
+         coalesce(sum(${online} AND coalesce(state, '') <> 'powered_off'), 0) AS poweredOn,
+         coalesce(sum(${networked} AND nc = 1), 0) AS networkedNc,
+         coalesce(sum(${networked} AND robot = 1), 0) AS networkedRobots,
+         coalesce(sum(${networked} AND confirmed_at IS NULL), 0) AS networkedUnconfirmed
+       FROM machines WHERE retired_at IS NULL GROUP BY enterprise ORDER BY enterprise`,
+    );
+    this.#kinds = db.prepare(
+      `SELECT kind, nc, robot, data_depth, count(*) AS machines,
+         coalesce(sum(coalesce(last_sample_at, 0) >= @since), 0) AS networked
+       FROM machines WHERE enterprise = @enterprise AND retired_at IS NULL
+       GROUP BY kind, nc, robot, data_depth ORDER BY kind, nc, robot, data_depth`,
+    );
+    this.#statusCounts = db.prepare(
+      `SELECT sum(retired_at IS NULL AND confirmed_at IS NOT NULL) AS confirmed,
+         sum(retired_at IS NOT NULL) AS retired,
+         sum(retired_at IS NULL AND confirmed_at IS NULL AND coalesce(last_sample_at, 0) >= @since)
+           AS networked_unconfirmed
+       FROM machines WHERE enterprise = @enterprise`,
+    );
+  }
+
+  born(b: MachineBirth): void {
+    this.#born.run(b);
+  }
+
+  died(group: string, edgeNode: string, device: string, at: number): boolean {
+    return this.#died.run({ group, edgeNode, device, at }).changes > 0;
+  }
+
+  gatewayDied(group: string, edgeNode: string, at: number): void {
+    this.#gatewayDied.run({ group, edgeNode, at });
+  }
+
+  seen(s: MachineSeen): void {
+    this.#seen.run(s);
+  }
+
+  isDead(enterprise: string, id: string): boolean | undefined {
+    const row = this.#isDead.get(enterprise, id);
+    return row === undefined ? undefined : row.dead !== 0;
+  }
+
+  byId(enterprise: string, id: string): MachineRow | undefined {
+    return this.#byId.get(enterprise, id);
+  }
+
+  list(q: MachineQuery): MachineRow[] {
+    const { where, params } = machineWhere(q);
+    const attention = q.attentionSince === undefined ? '' : `${ATTENTION_ORDER}, `;
+    const sql = `SELECT ${MACHINE_COLUMNS} FROM ${MACHINE_FROM}
+      ${where} ORDER BY ${attention}m.enterprise, m.id LIMIT @limit OFFSET @offset`;
+    return this.#query(sql).all({
+      ...params,
+      ...(q.attentionSince === undefined ? {} : { attentionSince: q.attentionSince }),
+      limit: q.limit ?? -1,
+      offset: q.offset ?? 0,
+    }) as MachineRow[];
+  }
+
+  count(q: MachineQuery): number {
+    const { where, params } = machineWhere(q);
+    const sql = `SELECT count(*) AS n FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise ${where}`;
+    return (this.#query(sql).get(params) as { n: number } | undefined)?.n ?? 0;
+  }
+
+  activityByEnterprise(networkedSince: number, onlineSince: number): EnterpriseActivityRow[] {
+    return this.#activity.all({ networkedSince, onlineSince });
+  }
+
+  kindsOf(enterprise: string, networkedSince: number): MachineKindRow[] {
+    return this.#kinds.all({ enterprise, since: networkedSince });
+  }
+
+  statusCounts(enterprise: string, networkedSince: number): MachineStatusCountsRow | undefined {
+    return this.#statusCounts.get({ enterprise, since: networkedSince });
+  }
+
+  #query(sql: string): Database.Statement<[QueryParams], unknown> {
+    let s = this.#queries.get(sql);
+    if (s === undefined) {
+      s = this.#db.prepare<[QueryParams], unknown>(sql);
+      this.#queries.set(sql, s);
+    }
+    return s;
+  }
+}
+
+function machineWhere(q: MachineQuery): { where: string; params: QueryParams } {
+  const where: string[] = [];
+  const params: QueryParams = {};
+  if (q.enterprise !== undefined) {
+    where.push('m.enterprise = @enterprise');
+    params.enterprise = q.enterprise;
+  }
+  if (q.region !== undefined) {
+    where.push('e.region_code = @region');
+    params.region = q.region;
+  }
+  if (q.industry !== undefined) {
+    where.push('e.industry_code = @industry');
+    params.industry = q.industry;
+  }
+  if (q.online !== undefined) {
+    const online = 'm.dead = 0 AND coalesce(m.last_seen_at, 0) >= @onlineSince';
+    where.push(q.online.is ? `(${online})` : `NOT (${online})`);
+    params.onlineSince = q.online.since;
+  }
+  if (q.status !== undefined) where.push(`(${STATUS_SQL[q.status]})`);
+  if (q.search !== undefined) {
+    where.push(
+      "(m.id LIKE @search ESCAPE '\\' OR m.enterprise LIKE @search ESCAPE '\\' OR e.name LIKE @search ESCAPE '\\')",
+    );
+    params.search = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
+  return { where: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+}
