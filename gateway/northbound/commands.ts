@@ -1,5 +1,7 @@
 /**
- * Device commands (DCMD): writes from the hub to a machine's tags.
+ * Commands from the hub, parsed. A node command (NCMD: parseNodeCommand) asks for a rebirth or
+ * acknowledges the journal; the edge node acts on it. A device command (DCMD) writes to a
+ * machine's tags.
  *
  * Gateways are read-only by default; writing is opt-in per tag (`writable: true` in the
  * config). A DCMD `spBv1.0/<group>/DCMD/<node>/<device>` carries metrics by name or by the
@@ -18,8 +20,10 @@ import type { Logger } from 'pino';
 import {
   DataType,
   decodePayload,
+  JOURNAL_METRIC,
   type Metric,
   type MetricValue,
+  NODE_METRIC,
   SIGNAL_PREFIX,
   WanjiError,
 } from '../../protocol/index.js';
@@ -123,6 +127,27 @@ function resolve(def: DeviceDefinition, m: Metric): MetricDefinition | undefined
   if (m.name !== undefined) return def.metrics.find((d) => d.name === m.name);
   if (m.alias !== undefined) return def.metrics.find((d) => d.alias === m.alias);
   return undefined;
+}
+
+/** The metrics of an NCMD the edge node acts on, as sent: the edge node judges their values. */
+export interface NodeCommand {
+  /** Node Control/Rebirth. */
+  readonly rebirth?: MetricValue;
+  /** Journal/Ack: the journal position the hub's store holds up to. */
+  readonly ack?: MetricValue;
+  /** Journal/Id: which journal the acknowledgement is for. */
+  readonly journalId?: MetricValue;
+}
+
+/** Decodes an NCMD; throws what decodePayload throws on a payload that is not Sparkplug B. */
+export function parseNodeCommand(payload: Uint8Array): NodeCommand {
+  const command: { rebirth?: MetricValue; ack?: MetricValue; journalId?: MetricValue } = {};
+  for (const m of decodePayload(payload).metrics) {
+    if (m.name === NODE_METRIC.rebirth) command.rebirth = m.value;
+    else if (m.name === JOURNAL_METRIC.ack) command.ack = m.value;
+    else if (m.name === JOURNAL_METRIC.id) command.journalId = m.value;
+  }
+  return command;
 }
 
 /**

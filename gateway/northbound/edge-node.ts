@@ -2,8 +2,9 @@
  * The Sparkplug B edge node: one per gateway, its machines are its devices (the gateway's
  * enterprise code is the group id; protocol/naming.ts turns the programme's ids into topics).
  *
- * Once its MQTT session (session.ts) is connected and subscribed to its commands (and the
- * primary host's STATE), and the host is online (or no host is configured), it publishes
+ * Once its MQTT session (session.ts, on the one MQTT session of gateway and hub,
+ * protocol/mqtt-session.ts) is connected and subscribed to its commands (parsed in commands.ts)
+ * and the primary host's STATE, and the host is online (or no host is configured), it publishes
  * NBIRTH, with the gateway's own metrics (node-metrics.ts), and a DBIRTH per online device.
  * The gateway's metrics then go out in NDATA at most every `statusIntervalMs`, only what changed.
  *
@@ -19,15 +20,12 @@ import { type Clock, systemClock, type TimerHandle } from '../../protocol/clock.
 import {
   commandFilters,
   decodeHostState,
-  decodePayload,
   type GatewayRef,
   gatewayOfConfig,
   gatewayTopic,
-  JOURNAL_METRIC,
   type MetricUpdate,
   type MetricValue,
   machineTopic,
-  NODE_METRIC,
   parseTopic,
   SeqCounter,
   stateTopic,
@@ -40,7 +38,7 @@ import {
   journalMetricValues,
   type ReplayOutcome,
 } from '../journal/index.js';
-import { type DeviceCommandHandler, DeviceCommands } from './commands.js';
+import { type DeviceCommandHandler, DeviceCommands, type NodeCommand, parseNodeCommand } from './commands.js';
 import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
 import { JOURNAL_METRIC_DEFINITIONS, NodeMetricState } from './node-metrics.js';
 import { dbirthPayload, ddataPayload, ddeathPayload, nbirthPayload, ndataPayload } from './payloads.js';
@@ -461,21 +459,15 @@ export class EdgeNode {
   }
 
   #onNodeCommand(payload: Buffer): void {
-    let rebirth: unknown;
-    let ack: unknown;
-    let journalId: unknown;
+    let command: NodeCommand;
     try {
-      const p = decodePayload(payload);
-      for (const m of p.metrics) {
-        if (m.name === NODE_METRIC.rebirth) rebirth = m.value;
-        else if (m.name === JOURNAL_METRIC.ack) ack = m.value;
-        else if (m.name === JOURNAL_METRIC.id) journalId = m.value;
-      }
+      command = parseNodeCommand(payload);
     } catch (err) {
       this.#counters.ncmdMalformed++;
       this.#log.warn({ err }, 'malformed NCMD dropped');
       return;
     }
+    const { rebirth, ack, journalId } = command;
     if (ack !== undefined) {
       const outcome = this.#link?.hubAck(ack, journalId) ?? 'stale';
       if (outcome === 'acked') this.#counters.acks++;

@@ -1,12 +1,12 @@
 /**
- * The Sparkplug primary host: an mqtt.js client, whether the broker is the hub's own aedes
- * or an external one. It owns the STATE lifecycle (will = offline with the CONNECT
- * timestamp; online, retained, after subscribing; offline before a planned close) and feeds
- * every other message to the MessageProcessor.
+ * The Sparkplug primary host, on the one MQTT session of gateway and hub
+ * (protocol/mqtt-session.ts), whether the broker is the hub's own aedes or an external one. It
+ * owns the STATE lifecycle (each CONNECT's will = offline with that CONNECT's timestamp; online,
+ * retained, after subscribing; offline before a planned close) and feeds every other message to
+ * the MessageProcessor.
  */
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
+import { type Clock, REAL_CLOCK, type TimerHandle } from '../../protocol/clock.js';
 import {
   allGroupsFilter,
   DataType,
@@ -18,14 +18,15 @@ import {
   redactUrl,
   stateTopic,
 } from '../../protocol/index.js';
+import { MqttSession, type SessionMessage } from '../../protocol/mqtt-session.js';
 import type { HostTlsOptions } from '../broker/types.js';
 import { type ComponentHealth, HubError } from '../errors.js';
 import type { HostSink } from '../sink.js';
-import { type DurableWrites, JournalAcks } from './acks.js';
+import { type DurableWrites, JournalAcks, type JournalStatus } from './acks.js';
 import type { HostLimits } from './bounds.js';
 import type { EdgeNodeState } from './edge-node.js';
 import { MessageProcessor } from './processor.js';
-import type { HostCounters } from './types.js';
+import type { HostCounters, MessageTypeCounts } from './types.js';
 
 export interface SparkplugHostOptions {
   /** mqtt://host:port of the broker (embedded or external). */
@@ -33,8 +34,8 @@ export interface SparkplugHostOptions {
   readonly hostId: string;
   readonly sink: HostSink;
   readonly logger: Logger;
-  readonly clock?: () => number;
-  readonly timers?: Timers;
+  /** Default REAL_CLOCK. */
+  readonly clock?: Clock;
   /** Default 2000 ms. */
   readonly reorderTimeoutMs?: number;
   /** Default 5000 ms. */
@@ -61,16 +62,19 @@ export interface SparkplugHostOptions {
 
 /** Own STATE seen wrong (offline, foreign timestamp) is corrected at most this often. */
 const STATE_CORRECTION_MIN_MS = 5_000;
+/** A lost connection is retried every second (no growing backoff: the host is the hub's core). */
+const RECONNECT_MS = 1_000;
 
 export class SparkplugHost {
   readonly #o: SparkplugHostOptions;
   readonly #log: Logger;
-  readonly #clock: () => number;
-  readonly #timers: Timers;
+  readonly #clock: Clock;
   readonly #stateTopic: string;
   readonly #processor: MessageProcessor;
   readonly #acks: JournalAcks | undefined;
-  #client: MqttClient | undefined;
+  #session: MqttSession | undefined;
+  /** Settles start(): the first STATE online went out. */
+  #firstOnline: (() => void) | undefined;
   /** Timestamp of the current CONNECT's will; STATE online and offline repeat it. */
   #connectTs = 0;
   #onlinePublished = false;
@@ -81,10 +85,10 @@ export class SparkplugHost {
   constructor(opts: SparkplugHostOptions) {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'host', hostId: opts.hostId });
-    this.#clock = opts.clock ?? Date.now;
+    const clock = opts.clock ?? REAL_CLOCK;
+    this.#clock = clock;
     this.#stateTopic = stateTopic(opts.hostId);
-    const timers = opts.timers ?? REAL_CLOCK;
-    this.#timers = timers;
+    const now = () => clock.now();
     this.#acks =
       opts.writes === undefined
         ? undefined
@@ -94,16 +98,16 @@ export class SparkplugHost {
             requestRebirth: (group, edgeNode, reason) =>
               this.#processor.requestRebirth(group, edgeNode, reason),
             logger: this.#log,
-            clock: this.#clock,
-            timers,
+            clock: now,
+            timers: clock,
             ...(opts.ackIntervalMs === undefined ? {} : { intervalMs: opts.ackIntervalMs }),
             ...(opts.journalStallMs === undefined ? {} : { stallMs: opts.journalStallMs }),
           });
     this.#processor = new MessageProcessor({
       sink: opts.sink,
       logger: this.#log,
-      clock: this.#clock,
-      timers,
+      clock: now,
+      timers: clock,
       reorderTimeoutMs: opts.reorderTimeoutMs ?? 2_000,
       rebirthMinIntervalMs: opts.rebirthMinIntervalMs ?? 5_000,
       sendRebirth: (group, edgeNode) => this.#publishRebirth(group, edgeNode),
@@ -131,8 +135,18 @@ export class SparkplugHost {
     return this.#processor.counters;
   }
 
+  /** Messages received by Sparkplug message type (/metrics). */
+  get messagesByType(): Readonly<MessageTypeCounts> {
+    return this.#processor.messagesByType;
+  }
+
+  /** Each gateway journal the host acknowledges: backlog reported, stalled or not (/metrics). */
+  journals(): JournalStatus[] {
+    return this.#acks?.journals() ?? [];
+  }
+
   get connected(): boolean {
-    return this.#client?.connected === true && this.#onlinePublished;
+    return this.#session?.connected === true && this.#onlinePublished;
   }
 
   health(): ComponentHealth {
@@ -150,51 +164,40 @@ export class SparkplugHost {
   }
 
   async start(): Promise<void> {
-    if (this.#client !== undefined) return;
+    if (this.#session !== undefined) return;
     this.#closing = false;
-    this.#connectTs = this.#clock();
     this.#acks?.start();
     const connectTimeoutMs = this.#o.connectTimeoutMs ?? 10_000;
-    const opts: IClientOptions = {
+    const session = new MqttSession({
+      url: this.#o.url,
       clientId: this.#o.hostId,
-      clean: true,
-      protocolVersion: 4,
-      keepalive: 30,
-      reconnectPeriod: 1_000,
-      connectTimeout: connectTimeoutMs,
-      resubscribe: false,
-      will: {
-        topic: this.#stateTopic,
-        payload: encodeHostState({ online: false, timestamp: this.#connectTs }),
-        qos: 1,
-        retain: true,
-      },
+      keepaliveS: 30,
       ...(this.#o.username === undefined ? {} : { username: this.#o.username }),
       ...(this.#o.password === undefined ? {} : { password: this.#o.password }),
-      ...this.#o.tls,
-    };
-    const client = connect(this.#o.url, opts);
-    this.#client = client;
-    client.on('reconnect', () => {
-      // Each CONNECT carries a fresh will timestamp (Sparkplug: STATE repeats it).
-      this.#connectTs = this.#clock();
-      this.#onlinePublished = false;
-      if (client.options.will !== undefined) {
-        client.options.will.payload = encodeHostState({ online: false, timestamp: this.#connectTs });
-      }
+      logger: this.#log,
+      clock: this.#clock,
+      attempt: () => {
+        // Each CONNECT carries a fresh will timestamp (Sparkplug: STATE repeats it).
+        this.#connectTs = this.#clock.now();
+        this.#onlinePublished = false;
+        return { will: this.#state(false), ...(this.#o.tls === undefined ? {} : { tls: this.#o.tls }) };
+      },
+      filters: [this.#stateTopic, allGroupsFilter()],
+      handler: {
+        ready: () => this.#announceOnline(),
+        message: (topic, payload) => this.#onMessage(topic, payload),
+        lost: () => {
+          this.#onlinePublished = false;
+        },
+      },
+      reconnectMinMs: RECONNECT_MS,
+      reconnectMaxMs: RECONNECT_MS,
+      connectTimeoutMs,
     });
-    client.on('error', (err) => {
-      // While closing, an acknowledgement racing the end of the socket is expected, not news.
-      if (this.#closing) this.#log.debug({ err }, 'MQTT client error while closing');
-      else this.#log.warn({ err }, 'MQTT client error');
-    });
-    client.on('close', () => {
-      if (!this.#closing) this.#log.warn('disconnected from the MQTT broker; reconnecting');
-      this.#onlinePublished = false;
-    });
-    client.on('message', (topic, payload) => this.#onMessage(topic, payload));
+    this.#session = session;
+    let timer: TimerHandle | undefined;
     const firstOnline = new Promise<void>((resolve, reject) => {
-      const timer = this.#timers.setTimeout(() => {
+      timer = this.#clock.setTimeout(() => {
         reject(
           new HubError(
             'WANJI_E_HOST_CONNECT',
@@ -202,84 +205,72 @@ export class SparkplugHost {
           ),
         );
       }, connectTimeoutMs);
-      client.on('connect', () => {
-        this.#announceOnline().then(
-          () => {
-            this.#timers.clearTimeout(timer);
-            resolve();
-          },
-          (err: unknown) => this.#log.warn({ err }, 'could not publish STATE online'),
-        );
-      });
+      this.#firstOnline = resolve;
     });
     try {
+      await session.start();
       await firstOnline;
     } catch (err) {
       await this.#end();
       throw err;
+    } finally {
+      this.#clock.clearTimeout(timer);
+      this.#firstOnline = undefined;
     }
     this.#status = 'up';
   }
 
   /** Publishes STATE offline (retained), then disconnects cleanly, so the will is not sent. */
   async close(): Promise<void> {
-    if (this.#client === undefined) {
+    if (this.#session === undefined) {
       this.#status = 'closed';
       return;
     }
     this.#closing = true;
-    const client = this.#client;
-    if (client.connected) {
-      try {
-        await client.publishAsync(
-          this.#stateTopic,
-          encodeHostState({ online: false, timestamp: this.#connectTs }),
-          { qos: 1, retain: true },
-        );
-      } catch (err) {
-        this.#log.warn({ err }, 'could not publish STATE offline; the broker will send the will');
-      }
-    }
-    await this.#end();
+    await this.#end(this.#state(false));
     this.#status = 'closed';
   }
 
-  async #end(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
+  async #end(last?: SessionMessage): Promise<void> {
+    const session = this.#session;
+    if (session !== undefined) await session.close(last);
+    this.#session = undefined;
     this.#onlinePublished = false;
     this.#processor.close();
     this.#acks?.close();
-    if (client === undefined) return;
-    client.removeAllListeners('connect');
-    client.removeAllListeners('reconnect');
-    await client.endAsync(!client.connected);
-    client.removeAllListeners();
   }
 
-  /** Subscribe to our own STATE and every group, then say we are online. */
-  async #announceOnline(): Promise<void> {
-    const client = this.#client;
-    if (client === undefined) return;
-    await client.subscribeAsync({ [this.#stateTopic]: { qos: 1 }, [allGroupsFilter()]: { qos: 1 } });
-    await this.#publishOnline(client);
-    this.#log.info({ url: redactUrl(this.#o.url) }, 'primary host online');
+  /** Our STATE with the current CONNECT's timestamp. */
+  #state(online: boolean): SessionMessage {
+    return {
+      topic: this.#stateTopic,
+      payload: encodeHostState({ online, timestamp: this.#connectTs }),
+      retain: true,
+    };
   }
 
-  async #publishOnline(client: MqttClient): Promise<void> {
-    await client.publishAsync(
-      this.#stateTopic,
-      encodeHostState({ online: true, timestamp: this.#connectTs }),
-      {
-        qos: 1,
-        retain: true,
+  /** Subscribed to our own STATE and every group (the session's filters): say we are online. */
+  #announceOnline(): void {
+    this.#publishOnline().then(
+      () => {
+        this.#log.info({ url: redactUrl(this.#o.url) }, 'primary host online');
+        this.#firstOnline?.();
       },
+      (err: unknown) => this.#log.warn({ err }, 'could not publish STATE online'),
     );
+  }
+
+  async #publishOnline(): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) return;
+    const { topic, payload, retain } = this.#state(true);
+    await session.publishAsync(topic, payload, { qos: 1, retain });
     this.#onlinePublished = true;
   }
 
   #onMessage(topic: string, payload: Buffer): void {
     if (topic === this.#stateTopic) {
+      this.#processor.messagesByType.STATE++;
       this.#onOwnState(payload);
       return;
     }
@@ -298,34 +289,28 @@ export class SparkplugHost {
       return;
     }
     if (s.online && s.timestamp === this.#connectTs) return;
-    const client = this.#client;
-    if (client === undefined || this.#closing || !this.#onlinePublished) return;
-    const now = this.#clock();
+    if (this.#session === undefined || this.#closing || !this.#onlinePublished) return;
+    const now = this.#clock.now();
     if (now - this.#lastCorrection < STATE_CORRECTION_MIN_MS) return;
     this.#lastCorrection = now;
     this.#processor.counters.stateCorrections++;
     this.#log.warn({ seen: s }, 'own STATE was overwritten; publishing online again');
-    this.#publishOnline(client).catch((err: unknown) => this.#log.warn({ err }, 'STATE republish failed'));
+    this.#publishOnline().catch((err: unknown) => this.#log.warn({ err }, 'STATE republish failed'));
   }
 
+  /** Journal acknowledgements and rebirth requests go out only on a connection (a failure is logged). */
   #publishAck(group: string, edgeNode: string, payload: Uint8Array): void {
-    const client = this.#client;
-    if (client === undefined || !client.connected) return;
-    client.publish(nodeTopic(group, 'NCMD', edgeNode), Buffer.from(payload), { qos: 1 }, (err) => {
-      if (err) this.#log.warn({ err, group, edgeNode }, 'journal acknowledgement publish failed');
-    });
+    this.#session?.publish(nodeTopic(group, 'NCMD', edgeNode), payload, { qos: 1 });
   }
 
   #publishRebirth(group: string, edgeNode: string): void {
-    const client = this.#client;
-    if (client === undefined || !client.connected) return;
-    const now = this.#clock();
+    const session = this.#session;
+    if (session === undefined || !session.connected) return;
+    const now = this.#clock.now();
     const payload = encodePayload({
       timestamp: now,
       metrics: [{ name: NODE_METRIC.rebirth, datatype: DataType.Boolean, value: true, timestamp: now }],
     });
-    client.publish(nodeTopic(group, 'NCMD', edgeNode), Buffer.from(payload), { qos: 0 }, (err) => {
-      if (err) this.#log.warn({ err, group, edgeNode }, 'rebirth NCMD publish failed');
-    });
+    session.publish(nodeTopic(group, 'NCMD', edgeNode), payload, { qos: 0 });
   }
 }

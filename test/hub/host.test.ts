@@ -6,6 +6,7 @@ import { ANONYMOUS_POLICY } from '../../hub/broker/types.js';
 import { SparkplugHost } from '../../hub/host/host.js';
 import { Hub } from '../../hub/hub.js';
 import type { HostSink } from '../../hub/sink.js';
+import { REAL_CLOCK } from '../../protocol/clock.js';
 import {
   DataType,
   decodeHostState,
@@ -54,7 +55,7 @@ describe('Sparkplug host STATE', () => {
       hostId: 'wanji-hub',
       sink: NULL_SINK,
       logger: silentLogger(),
-      clock: () => now,
+      clock: { ...REAL_CLOCK, now: () => now },
     });
     await host.start();
     expect(host.health().status).toBe('up');
@@ -71,7 +72,7 @@ describe('Sparkplug host STATE', () => {
       hostId: 'h2',
       sink: NULL_SINK,
       logger: silentLogger(),
-      clock: () => now,
+      clock: { ...REAL_CLOCK, now: () => now },
     });
     await host.start();
     const first = now;
@@ -351,8 +352,7 @@ describe('Sparkplug host rebirth timers in the hub, on fake time', () => {
     http: { port: 0 },
     reorderTimeoutMs: REORDER_MS,
     rebirthMinIntervalMs: REBIRTH_MIN_MS,
-    clock: () => timers.now(),
-    timers,
+    clock: timers,
     logger: silentLogger(),
   });
   const host = {
