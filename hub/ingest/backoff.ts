@@ -6,10 +6,11 @@
  */
 import type { Logger } from 'pino';
 import { backoffDelay } from '../../protocol/backoff.js';
+import type { Clock } from '../../protocol/clock.js';
 
 export class StoreBackoff {
   readonly #log: Logger;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   readonly #min: number;
   readonly #max: number;
   #since: number | undefined;
@@ -17,7 +18,7 @@ export class StoreBackoff {
   #last = '';
   #nextAttemptAt = 0;
 
-  constructor(log: Logger, clock: () => number, minMs: number, maxMs: number) {
+  constructor(log: Logger, clock: Clock, minMs: number, maxMs: number) {
     this.#log = log;
     this.#clock = clock;
     this.#min = minMs;
@@ -34,7 +35,7 @@ export class StoreBackoff {
   }
 
   failed(err: unknown, samples: number): void {
-    const now = this.#clock();
+    const now = this.#clock.now();
     // The attempts before this one: 0 on the first failure, so the first wait is `minMs`.
     const delay = backoffDelay(this.#attempts, this.#min, this.#max);
     this.#nextAttemptAt = now + delay;
@@ -50,7 +51,7 @@ export class StoreBackoff {
   succeeded(): void {
     if (this.#since === undefined) return;
     this.#log.info(
-      { attempts: this.#attempts, downMs: this.#clock() - this.#since },
+      { attempts: this.#attempts, downMs: this.#clock.now() - this.#since },
       'store writes go through again',
     );
     this.#since = undefined;

@@ -9,6 +9,7 @@
  * PERSISTENT_FLUSHES times in a row (the database cannot be written) make it `down`.
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../../protocol/clock.js';
 import type { ComponentHealth } from '../errors.js';
 import type { RefusedRow } from '../registry/apply.js';
 import type { Registry } from '../registry/registry.js';
@@ -30,7 +31,7 @@ export interface RegistryCounters {
 export class RegistryNews {
   readonly #registry: Registry;
   readonly #log: Logger;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   readonly #counters: RegistryCounters;
   /** Flushes that refused rows. */
   readonly #rowErrors = new RecentErrors();
@@ -41,7 +42,7 @@ export class RegistryNews {
   #logged = 0;
   #leftOut = 0;
 
-  constructor(registry: Registry, log: Logger, clock: () => number, counters: RegistryCounters) {
+  constructor(registry: Registry, log: Logger, clock: Clock, counters: RegistryCounters) {
     this.#registry = registry;
     this.#log = log;
     this.#clock = clock;
@@ -74,7 +75,7 @@ export class RegistryNews {
         this.#refused(r.rowsRefused, r.refused ?? [], size);
     } catch (err) {
       this.#counters.registryErrors++;
-      const now = this.#clock();
+      const now = this.#clock.now();
       this.#failing = {
         since: this.#failing?.since ?? now,
         batches: (this.#failing?.batches ?? 0) + 1,
@@ -87,7 +88,7 @@ export class RegistryNews {
   /** The registry's own health unless its updates fail whole (down) or refuse rows persistently (degraded). */
   health(): ComponentHealth {
     const own = this.#registry.health();
-    const refusing = this.#rowErrors.since(this.#clock() - HEALTH_WINDOW_MS);
+    const refusing = this.#rowErrors.since(this.#clock.now() - HEALTH_WINDOW_MS);
     if (own.status !== 'up') return own;
     const failing = this.#failing;
     if (failing !== undefined && failing.batches >= PERSISTENT_FLUSHES) {
@@ -107,7 +108,7 @@ export class RegistryNews {
 
   /** Counts refused rows and logs them, at most ROW_LOGS_PER_MINUTE lines a minute. */
   #refused(rows: number, refused: readonly RefusedRow[], size: Record<string, number>): void {
-    const now = this.#clock();
+    const now = this.#clock.now();
     this.#counters.registryRowErrors += rows;
     const last = refused.at(-1);
     this.#rowErrors.add(now, rows, last === undefined ? `${rows} rows` : describeRow(last));

@@ -1,7 +1,7 @@
 /**
  * What a `child-hub` token may report (access.ts): its hub id, and the regions and enterprise
  * codes whose enterprises it speaks for. The token store checks these when the token is made;
- * hub/stats/children.ts checks every report against them.
+ * hub/stats/child-report.ts checks every report against them.
  */
 import { invalidIdReason } from '../../protocol/index.js';
 

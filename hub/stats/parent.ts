@@ -5,10 +5,10 @@
  * next interval (the parent keeps the last report it accepted).
  */
 import type { Logger } from 'pino';
-import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
+import { type Clock, REAL_CLOCK } from '../../protocol/clock.js';
 import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
-import type { ChildReport } from './children.js';
+import type { ChildReport, PlatformLevel } from './child-report.js';
 import type { Activity } from './figures.js';
 import { type StatsWindows, statsInputs } from './stats.js';
 
@@ -21,7 +21,12 @@ export interface ParentConfig {
    */
   readonly token: string;
   readonly intervalS: number;
+  /** The industrial internet platform this hub is, sent with each report for the parent's programme targets. */
+  readonly platform?: { readonly name: string; readonly level: PlatformLevel };
 }
+
+/** A POST to the parent (answer included) still unfinished after this long is given up. */
+const PARENT_TIMEOUT_MS = 30_000;
 
 /** `a` with no count above `cap`, still nested (networked, online ≤ machines; …). */
 function capped(a: Activity, cap: number): Activity {
@@ -50,6 +55,7 @@ export function childReport(
   now: number,
   windows: StatsWindows,
   hubId: string,
+  platform?: ParentConfig['platform'],
 ): ChildReport {
   const inputs = statsInputs(registry, now, windows);
   const enterprises = inputs.enterprises.map((e) => ({
@@ -69,6 +75,7 @@ export function childReport(
     windows: { networkingMs: windows.networkingMs, onlineMs: windows.onlineMs },
     enterprises,
     unattributed: capped(inputs.unattributed, room),
+    ...(platform === undefined ? {} : { platform: { name: platform.name, level: platform.level } }),
   };
 }
 
@@ -78,15 +85,15 @@ export interface ForwarderOptions {
   readonly registry: Registry;
   readonly windows: StatsWindows;
   readonly logger: Logger;
-  readonly clock?: () => number;
-  readonly timers?: Timers;
+  /** Default REAL_CLOCK. */
+  readonly clock?: Clock;
   readonly fetch?: typeof fetch;
 }
 
 export class ParentForwarder {
   readonly #o: ForwarderOptions;
   readonly #log: Logger;
-  readonly #timers: Timers;
+  readonly #clock: Clock;
   #timer: unknown;
   #running: Promise<void> | undefined;
   #started = false;
@@ -96,7 +103,7 @@ export class ParentForwarder {
   constructor(o: ForwarderOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'parent-forwarder', parent: o.parent.url });
-    this.#timers = o.timers ?? REAL_CLOCK;
+    this.#clock = o.clock ?? REAL_CLOCK;
   }
 
   async start(): Promise<void> {
@@ -107,14 +114,14 @@ export class ParentForwarder {
 
   async close(): Promise<void> {
     this.#started = false;
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;
   }
 
   #schedule(ms: number): void {
     if (!this.#started) return;
-    this.#timer = this.#timers.setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       void this.forward()
         .catch(() => undefined)
@@ -132,14 +139,20 @@ export class ParentForwarder {
 
   async #send(): Promise<void> {
     const { registry, windows, hubId, parent } = this.#o;
-    const report = childReport(registry, (this.#o.clock ?? Date.now)(), windows, hubId);
+    const report = childReport(registry, this.#clock.now(), windows, hubId, parent.platform);
     const url = new URL('/api/v1/statistics/children', parent.url).toString();
+    // On the hub's clock rather than AbortSignal.timeout, like every other timer of the hub.
+    const abort = new AbortController();
+    const timeout = this.#clock.setTimeout(
+      () => abort.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      PARENT_TIMEOUT_MS,
+    );
     try {
       const res = await (this.#o.fetch ?? fetch)(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${parent.token}` },
         body: JSON.stringify(report),
-        signal: AbortSignal.timeout(30_000),
+        signal: abort.signal,
       });
       if (!res.ok) {
         const text = (await res.text()).slice(0, 500);
@@ -160,6 +173,8 @@ export class ParentForwarder {
         'forwarding aggregates to the parent hub failed; retrying next interval',
       );
       throw e;
+    } finally {
+      this.#clock.clearTimeout(timeout);
     }
   }
 }

@@ -5,7 +5,7 @@
  * just ended) and on demand (for today, replaced by later ones of the same day).
  */
 import type { Logger } from 'pino';
-import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
+import { type Clock, REAL_CLOCK } from '../../protocol/clock.js';
 import { localDay, nextMidnight } from '../registry/days.js';
 import type { Registry } from '../registry/registry.js';
 import { enterpriseDays, machineDays } from './state-time.js';
@@ -100,22 +100,22 @@ export interface SnapshotTimerOptions {
   readonly registry: Registry;
   readonly windows: StatsWindows;
   readonly logger: Logger;
-  readonly clock: () => number;
-  readonly timers?: Timers;
+  /** Default REAL_CLOCK. */
+  readonly clock?: Clock;
 }
 
 /** Takes the snapshot of each day at the local midnight that ends it. */
 export class SnapshotTimer {
   readonly #o: SnapshotTimerOptions;
   readonly #log: Logger;
-  readonly #timers: Timers;
+  readonly #clock: Clock;
   #timer: unknown;
   #started = false;
 
   constructor(o: SnapshotTimerOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'snapshots' });
-    this.#timers = o.timers ?? REAL_CLOCK;
+    this.#clock = o.clock ?? REAL_CLOCK;
   }
 
   async start(): Promise<void> {
@@ -126,15 +126,15 @@ export class SnapshotTimer {
 
   async close(): Promise<void> {
     this.#started = false;
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   #arm(): void {
     if (!this.#started) return;
-    const now = this.#o.clock();
+    const now = this.#clock.now();
     const midnight = nextMidnight(now, this.#o.registry.utcOffsetMin);
-    this.#timer = this.#timers.setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#fire(midnight);
       this.#arm();
@@ -142,11 +142,11 @@ export class SnapshotTimer {
   }
 
   #fire(midnight: number): void {
-    const { registry, windows, clock } = this.#o;
+    const { registry, windows } = this.#o;
     // The day that just ended, whatever the timer's lateness.
     const day = localDay(midnight - 1, registry.utcOffsetMin);
     try {
-      const r = takeSnapshot(registry, clock(), windows, day);
+      const r = takeSnapshot(registry, this.#clock.now(), windows, day);
       this.#log.info(r, 'daily statistics snapshot taken');
     } catch (err) {
       this.#log.error({ err, day }, 'daily statistics snapshot failed');

@@ -5,6 +5,10 @@ import { OpcuaSimServer, opcuaNodeId } from '../../simulators/opcua/server.js';
 import { sleep, waitFor } from './helpers.js';
 import { freePort, opcuaConfig, quietOpcua, runOpcua, simTags, testLog } from './opcua-helpers.js';
 
+/** Connection attempts that found no server, from the driver's "retry N in M ms" log lines. */
+const failedAttempts = (lines: ReadonlyArray<Record<string, unknown>>): number =>
+  lines.filter((l) => String(l.msg).startsWith('OPC UA server not reachable')).length;
+
 describe('OPC UA driver against the simulator', () => {
   const cnc = new SimMachine({ id: 'E001-CNC-001', kind: 'cnc', seed: 3 });
   const loom = new SimMachine({ id: 'E001-LOOM-002', kind: 'loom', seed: 4, dataDepth: 'state+count' });
@@ -100,6 +104,7 @@ describe('OPC UA driver against the simulator', () => {
       cnc.setSignal('spindleSpeed', 1000.3); // within 0.5
       cnc.setSignal('spindleLoad', 58); // within 10
       cnc.setSignal('feedOverride', 90); // a value change; trigger "status" ignores it
+      // Time for the server to sample these on its own timers and drop them: nothing to observe.
       await sleep(500);
       cnc.setSignal('spindleSpeed', 1001);
       cnc.setSignal('spindleLoad', 61);
@@ -152,6 +157,7 @@ describe('OPC UA driver against the simulator', () => {
       const before = run.samples.length;
       for (const v of [2, 3, 4]) {
         cnc.setSignal('feedRate', v);
+        // Sampled every 100 ms by the server; queued until the 1.5 s publish, which nothing shows.
         await sleep(250);
       }
       await waitFor(
@@ -159,7 +165,8 @@ describe('OPC UA driver against the simulator', () => {
         'publish',
         5000,
       );
-      await sleep(100);
+      // The unqueued tag's last value comes with the same publish.
+      await waitFor(() => values('latest').at(-1) === 4 || undefined, 'the latest value', 5000);
       expect(values('queued')).toEqual([1, 2, 3, 4]);
       expect(values('latest').length).toBeLessThan(4);
       expect(values('latest').at(-1)).toBe(4);
@@ -230,12 +237,14 @@ describe('OPC UA driver against the simulator', () => {
   });
 
   it('closes promptly and idempotently while still connecting', async () => {
+    const lines: Array<Record<string, unknown>> = [];
     const run = await runOpcua(
       opcuaConfig({ endpoint: `opc.tcp://127.0.0.1:${await freePort()}` }, [
         { id: cnc.id, tags: simTags(cnc) },
       ]),
+      { logger: testLog(lines) },
     );
-    await sleep(300);
+    await waitFor(() => failedAttempts(lines) >= 1, 'a failed connection attempt', 5000);
     const began = Date.now();
     await Promise.all([run.driver.close(), run.driver.close()]);
     await run.close();
@@ -247,14 +256,17 @@ describe('OPC UA driver against the simulator', () => {
     const port = await freePort();
     const press = new SimMachine({ id: 'E001-PRS-003', kind: 'press', seed: 5, dataDepth: 'state' });
     press.tick(0);
+    const lines: Array<Record<string, unknown>> = [];
     const run = await runOpcua(
       opcuaConfig({ endpoint: `opc.tcp://127.0.0.1:${port}` }, [
         { id: press.id, kind: 'press', tags: simTags(press) },
       ]),
+      { logger: testLog(lines) },
     );
     const late = new OpcuaSimServer({ logger: testLog(), machines: [press], port });
     try {
-      await sleep(500);
+      // Two attempts have failed (node-opcua's own retry timers): no status while nothing answers.
+      await waitFor(() => failedAttempts(lines) >= 2, 'two failed connection attempts', 5000);
       expect(run.statuses).toEqual([]);
       await late.start();
       await waitFor(

@@ -5,7 +5,7 @@
 import { Hub } from '../../hub/hub.js';
 import { AuditLog } from '../../hub/security/audit.js';
 import { TokenStore } from '../../hub/security/tokens.js';
-import type { ChildReport } from '../../hub/stats/children.js';
+import type { ChildReport } from '../../hub/stats/child-report.js';
 import { tempDir } from './helpers.js';
 import { type CapturedLogs, capturingLogger } from './mqtt-security-helpers.js';
 

@@ -10,7 +10,7 @@ import type { HostCounters } from '../../hub/host/types.js';
 import { localDay } from '../../hub/registry/days.js';
 import { DataType, deviceTopic, JOURNAL_METRIC, type Metric, nodeTopic } from '../../protocol/index.js';
 import { type FieldHub, LIVE, liveFigures, startFieldHub } from './field-bounds-fixture.js';
-import { cncBirth, sleep, waitFor } from './helpers.js';
+import { cncBirth, waitFor } from './helpers.js';
 
 const DAY = 86_400_000;
 const LIMITS = { maxDevicesPerGateway: 5, maxMetricsPerDevice: 20, maxStringBytes: 64 };
@@ -56,7 +56,8 @@ describe('field bounds at the Sparkplug host (issue 9)', () => {
         { alias: 1, datatype: DataType.String, value: 'alarm', timestamp: 8.64e15 - i },
       ]);
       await f.tick(100 + i);
-      await sleep(200);
+      // Each refused before the next is sent (the million-day State was the first).
+      await waitFor(() => counters().timestampsRefused === before + 2 + i, `refusal ${i + 1} of 8.64e15`);
     }
     // A payload stamped in the future refuses the whole message, metrics without their own time.
     await gw.ddata('a-1', [{ alias: 1, datatype: DataType.String, value: 'idle' }], {

@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawSqliteForTests } from '../../hub/database/database.js';
 import { Hub } from '../../hub/hub.js';
+import { REAL_CLOCK } from '../../protocol/clock.js';
 import { DataType } from '../../protocol/index.js';
 import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
 
@@ -30,7 +31,7 @@ describe('/healthz tells the truth about refused registry rows', () => {
     http: { port: 0 },
     flushIntervalMs: 20,
     logger: silentLogger(),
-    clock: () => Date.now() + skew,
+    clock: { ...REAL_CLOCK, now: () => Date.now() + skew },
   });
   const good = new TestEdgeNode('E001', 'gwA');
   const bad = new TestEdgeNode('E002', 'gwB');

@@ -16,6 +16,7 @@ import type { IngestBatch } from '../../hub/registry/types.js';
 import { StoreError } from '../../hub/store/errors.js';
 import { createStore } from '../../hub/store/index.js';
 import type { SampleStore } from '../../hub/store/types.js';
+import { REAL_CLOCK } from '../../protocol/clock.js';
 import { tempDir } from './helpers.js';
 
 const T = 1_800_000_000_000;
@@ -254,7 +255,7 @@ describe('ingest: refused rows are counted and logged, the rest applies', () => 
       store,
       registry: reg,
       logger: log.logger,
-      clock: () => now,
+      clock: { ...REAL_CLOCK, now: () => now },
       flushIntervalMs: 60_000,
     });
     await ingest.start();
@@ -372,7 +373,7 @@ describe('ingest: refused rows are counted and logged, the rest applies', () => 
       store: picky,
       registry: reg,
       logger: log.logger,
-      clock: () => now,
+      clock: { ...REAL_CLOCK, now: () => now },
       flushIntervalMs: 60_000,
     });
     await own.start();

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { Hub } from '../../hub/hub.js';
 import { LoginThrottle } from '../../hub/security/login-throttle.js';
 import { sourceKey } from '../../hub/security/source-address.js';
+import { REAL_CLOCK } from '../../protocol/clock.js';
 import { tempDir } from './helpers.js';
 import { type CapturedLogs, capturingLogger, mqttOptions } from './mqtt-security-helpers.js';
 
@@ -45,7 +46,9 @@ async function brokerCounters(hub: Hub): Promise<Record<string, number>> {
   return ((await r.json()) as { counters: { broker: Record<string, number> } }).counters.broker;
 }
 
-function startHub(dir: string, logs: CapturedLogs, clock: () => number): Hub {
+/** A hub whose time the test sets (`now`) and whose timers are real. */
+function startHub(dir: string, logs: CapturedLogs, now: () => number): Hub {
+  const clock = { ...REAL_CLOCK, now };
   return new Hub({ dataDir: dir, mqtt: { port: 0 }, http: { port: 0 }, logger: logs.logger, clock });
 }
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveHubConfig } from '../../hub/config.js';
 import { HubConfigError } from '../../hub/errors.js';
 import { Hub } from '../../hub/hub.js';
+import { REAL_CLOCK } from '../../protocol/clock.js';
 import { tempDir } from './helpers.js';
 import { capturingLogger, connectRefusal, mqttOptions } from './mqtt-security-helpers.js';
 
@@ -82,7 +83,8 @@ describe('MQTT wrong-password limit', () => {
       mqtt: { port: 0 },
       http: { port: 0 },
       logger: logs.logger,
-      clock: () => now,
+      // The test sets the time; the timers are real.
+      clock: { ...REAL_CLOCK, now: () => now },
     });
     try {
       await hub.start();

@@ -15,6 +15,7 @@ import { computeStats, DEFAULT_WINDOWS, type StatsReport } from '../../hub/stats
 import { createStore } from '../../hub/store/index.js';
 import type { SampleStore } from '../../hub/store/types.js';
 import { generateFleet } from '../../simulators/fleet.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { apiToken, silentLogger, tempDir, waitFor } from './helpers.js';
 
 const MIN = 60_000;
@@ -116,7 +117,7 @@ describe('a parent hub sums its children', () => {
         registry: c,
         windows: DEFAULT_WINDOWS,
         logger,
-        clock: () => now,
+        clock: new ManualClock(now),
       });
       await f.forward();
       expect(f.counters).toEqual({ sent: 1, failed: 0 });
@@ -188,7 +189,7 @@ describe('a parent hub sums its children', () => {
         registry: children[1]!,
         windows: DEFAULT_WINDOWS,
         logger,
-        clock: () => now + 1,
+        clock: new ManualClock(now + 1),
       });
     await forwarder(url).forward();
     const mine = computeStats(parent, now, DEFAULT_WINDOWS);

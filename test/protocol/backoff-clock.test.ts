@@ -71,7 +71,7 @@ describe('backoffDelay', () => {
 describe('the hub store backoff follows the same curve on the manual clock', () => {
   it('waits min, then doubling up to max, and resets after a success', () => {
     const clock = new ManualClock(1_000_000);
-    const b = new StoreBackoff(pino({ level: 'silent' }), () => clock.now(), 250, 1000);
+    const b = new StoreBackoff(pino({ level: 'silent' }), clock, 250, 1000);
     const waits: number[] = [];
     for (let i = 0; i < 5; i++) {
       b.failed(new Error('down'), 1);
@@ -89,7 +89,7 @@ describe('the hub store backoff follows the same curve on the manual clock', () 
 
   it('a max below min waits min every time, as the hub config allowed before', () => {
     const clock = new ManualClock(0);
-    const b = new StoreBackoff(pino({ level: 'silent' }), () => clock.now(), 500, 100);
+    const b = new StoreBackoff(pino({ level: 'silent' }), clock, 500, 100);
     b.failed(new Error('down'), 1);
     b.failed(new Error('down'), 1);
     expect(b.nextAttemptAt).toBe(500);

@@ -1,6 +1,6 @@
 /**
  * A clock that moves only when a test says so: the `Clock` of protocol/clock.ts, for the
- * gateway's components and the hub's (which take it as their `timers`). Timers fire synchronously
+ * gateway's components and the hub's (`new Hub({ clock })`). Timers fire synchronously
  * inside `advance`, in time order (those due at the same time in the order set, and those a firing
  * timer sets, if they fall due too). A test that advances an
  * hour and sees nothing happen has shown that nothing happens in an hour, which no sleep shows.

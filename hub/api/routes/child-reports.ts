@@ -1,20 +1,18 @@
 /**
  * The reports child hubs forward (docs/statistics.md, "Several hubs"): posted by a child-hub
- * token within its scope, listed by an operator, deleted by an admin. hub/stats/children.ts
- * checks, keeps and audits them.
+ * token within its scope, listed by an operator, deleted by an admin. hub/stats/child-report.ts
+ * checks them; hub/stats/children.ts keeps and audits them.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
+import { ChildReportSchema, DEFAULT_REPORT_LIMITS, type ReportLimits } from '../../stats/child-report.js';
 import {
   acceptChildReport,
   ChildReportRefused,
-  ChildReportSchema,
-  DEFAULT_REPORT_LIMITS,
   deleteChildReport,
   listChildReports,
   logUnusableChildReports,
-  type ReportLimits,
 } from '../../stats/children.js';
 import { ChildReportReply } from '../../stats/schemas.js';
 import type { RouteDeps } from '../deps.js';
