@@ -8,7 +8,10 @@ export type Role = (typeof ROLES)[number];
 
 /** Who a request acts as, resolved from its bearer token (or `cli` for the command line). */
 export interface Principal {
-  /** The token's id (never its secret); `cli` for the command line. */
+  /**
+   * The token's id (never its secret); `user:<name>` for a signed-in user's session
+   * (hub/security/users.ts); `cli` for the command line.
+   */
   readonly tokenId: string;
   readonly name: string;
   readonly role: Role;

@@ -16,8 +16,11 @@ export const PRIVATE_FILE_MODE = 0o600;
  */
 const LOOSE_FILE_BITS = 0o137;
 
-/** The hub's own files in its data directory (the databases, their WAL and shared memory, the demo's token). */
-const HUB_FILE = /^(?:[^/]+\.db(?:-wal|-shm|-journal)?|admin-token)$/;
+/**
+ * The hub's own files in its data directory (the databases, their WAL and shared memory, the
+ * demo's token and web user's password).
+ */
+const HUB_FILE = /^(?:[^/]+\.db(?:-wal|-shm|-journal)?|admin-token|admin-password)$/;
 
 /** Creates `dir` (and missing parents) 0700; an existing directory is left as it is. Returns whether it existed. */
 export function ensurePrivateDir(dir: string): boolean {
