@@ -54,7 +54,7 @@ describe('CSV export neutralises formulas (issue 9)', () => {
   });
 
   it("prefixes the enterprise's formula-like names with ' in the exported CSV, numbers untouched", async () => {
-    const res = await fetch(`${base}/api/v1/statistics/export?table=enterprises&format=csv`, {
+    const res = await fetch(`${base}/api/v1/statistics/export?table=enterprises&format=csv&lang=en`, {
       headers: bureau,
     });
     expect(res.status).toBe(200);
@@ -64,17 +64,17 @@ describe('CSV export neutralises formulas (issue 9)', () => {
     expect(text).not.toMatch(/(^|,)=HYPERLINK/m);
     const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, '').trimEnd());
     const col = (n: string) => header!.indexOf(n);
-    const byCode = Object.fromEntries(rows.map((r) => [r[col('code')], r]));
-    expect(byCode.F1![col('name')]).toBe(`'${EVIL}`);
-    expect(byCode.F2![col('name')]).toBe("'+SUM(1,2)");
-    expect(byCode.F3![col('name')]).toBe("'-2+3");
-    expect(byCode.F4![col('name')]).toBe("'@cmd");
-    expect(byCode.F5![col('name')]).toBe('普通企业');
-    expect(byCode.F1![col('declared production equipment')]).toBe('10');
+    const byCode = Object.fromEntries(rows.map((r) => [r[col('Enterprise code')], r]));
+    expect(byCode.F1![col('Enterprise name')]).toBe(`'${EVIL}`);
+    expect(byCode.F2![col('Enterprise name')]).toBe("'+SUM(1,2)");
+    expect(byCode.F3![col('Enterprise name')]).toBe("'-2+3");
+    expect(byCode.F4![col('Enterprise name')]).toBe("'@cmd");
+    expect(byCode.F5![col('Enterprise name')]).toBe('普通企业');
+    expect(byCode.F1![col('Production equipment')]).toBe('10');
   });
 
   it('writes the same names as texts in XLSX, never as formulas', async () => {
-    const res = await fetch(`${base}/api/v1/statistics/export?table=enterprises&format=xlsx`, {
+    const res = await fetch(`${base}/api/v1/statistics/export?table=enterprises&format=xlsx&lang=en`, {
       headers: bureau,
     });
     expect(res.status).toBe(200);
@@ -82,7 +82,7 @@ describe('CSV export neutralises formulas (issue 9)', () => {
     await wb.xlsx.load(await res.arrayBuffer());
     const sheet = wb.worksheets[0]!;
     const header = (sheet.getRow(1).values as unknown[]).slice(1);
-    const nameCol = header.indexOf('name') + 1;
+    const nameCol = header.indexOf('Enterprise name') + 1;
     const cells = Array.from({ length: sheet.rowCount - 1 }, (_, i) => sheet.getRow(i + 2).getCell(nameCol));
     const evil = cells.find((c) => c.value === EVIL);
     expect(evil?.type).toBe(ExcelJS.ValueType.String);

@@ -254,24 +254,24 @@ describe('the official count against one gateway credential inventing machines',
     expect(listed.machines.every((m) => m.id.startsWith('fake-') && m.status === 'unconfirmed')).toBe(true);
 
     // The exports: the counted figure, and the anomaly beside it.
-    const csv = await fetch(`${base}/api/v1/statistics/export?table=enterprises&format=csv`, {
+    const csv = await fetch(`${base}/api/v1/statistics/export?table=enterprises&format=csv&lang=en`, {
       headers: bureau,
     });
     const [header, ...rows] = parseCsv(await csv.text());
-    const row = rows.find((r) => r[0] === 'victim')!;
+    const row = rows.find((r) => r[header!.indexOf('Enterprise code')] === 'victim')!;
     const col = (name: string) => row[header!.indexOf(name)];
-    expect(col('networked')).toBe('10');
-    expect(col('networked (measured)')).toBe(String(8 + FAKES));
-    expect(col('beyond the ledger (not counted)')).toBe(String(FAKES - 2));
-    expect(col('exceeds its ledger')).toBe('true');
-    expect(Number(col('networking rate'))).toBe(1);
-    const regions = await fetch(`${base}/api/v1/statistics/export?table=regions&format=csv`, {
+    expect(col('Networked machines')).toBe('10');
+    expect(col('Networked machines (measured)')).toBe(String(8 + FAKES));
+    expect(col('Beyond the ledger (not counted)')).toBe(String(FAKES - 2));
+    expect(col('Exceeds its ledger')).toBe('Yes');
+    expect(col('Networking rate')).toBe('100.0%');
+    const regions = await fetch(`${base}/api/v1/statistics/export?table=regions&format=csv&lang=en`, {
       headers: bureau,
     });
     const [rh, ...rr] = parseCsv(await regions.text());
-    const yk = rr.find((r) => r[0] === 'yongkang' && r[rh!.indexOf('population')] === 'all')!;
-    expect(yk[rh!.indexOf('networked')]).toBe('10');
-    expect(yk[rh!.indexOf('enterprises exceeding their ledger')]).toBe('1');
+    const yk = rr.find((r) => r.at(-1) === 'yongkang' && r[rh!.indexOf('Enterprises counted')] === 'All')!;
+    expect(yk[rh!.indexOf('Networked machines')]).toBe('10');
+    expect(yk[rh!.indexOf('Enterprises exceeding their ledger')]).toBe('1');
 
     // A snapshot keeps the counted figure and the anomaly for the trend.
     expect((await post('/api/v1/statistics/snapshots')).status).toBe(200);
