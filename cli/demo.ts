@@ -21,6 +21,7 @@ import { gatewayConfigsForFleet } from './fleet-gateways.js';
 import { type CommandIo, UsageError, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
 import { ensureAdminTokenFile } from './token.js';
+import { ensureDemoAdminUser } from './user.js';
 
 const USAGE = `Usage: wanji demo [options]
 
@@ -205,6 +206,7 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
     }
     await writeDemoFleetRecord(options.dataDir, choice.fleet);
     const admin = await ensureAdminTokenFile(hub.registry, options.dataDir);
+    const webUser = await ensureDemoAdminUser(hub.registry, options.dataDir);
 
     const fleet = new SimFleet(plan, { logger, host: options.host });
     stages.push([fleet]);
@@ -227,7 +229,8 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
         ...(choice.resumed
           ? [`  fleet      the one ${options.dataDir} holds (seed ${plan.seed}; see ${DEMO_FLEET_FILE})`]
           : []),
-        `  dashboard  ${dashboard}#token=${admin.token}`,
+        `  web        ${dashboard}  user ${webUser.name}  password ${webUser.password} (kept in ${webUser.path})`,
+        `  plain page ${dashboard}plain#token=${admin.token}`,
         `  API token  ${admin.path} (admin; curl -H "Authorization: Bearer $(cat ${admin.path})" ${dashboard}api/v1/stats)`,
         `  API docs   ${dashboard}docs`,
         `  MQTT       ${hub.mqttUrl} (Sparkplug B, host id ${hub.config.hostId})`,

@@ -1,7 +1,9 @@
 /**
  * Security headers on every reply (docs/security.md): never framed, never sniffed into another
  * type, no referrer, and a Content-Security-Policy fitted to what is answered:
- * - the dashboard (`/`): its own inline style and script by hash (page.ts), the API, nothing else;
+ * - the web app (`/` and its sections, web.ts): the hub's own scripts, styles and API only;
+ * - the plain page (`/plain`, or `/` when the app was not built): its own inline style and
+ *   script by hash (page.ts), the API, nothing else;
  * - the OpenAPI browser (DOCS_PREFIX): swagger-ui's files from the hub itself (it loads its
  *   bundle, preset and initializer as files, draws icons as data: images and fetches the
  *   document and "try it out" requests from the same origin; no inline script, no eval);
@@ -9,6 +11,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DASHBOARD_CSP } from './page.js';
+import { WEB_CSP } from './web.js';
 
 /** For replies that are data, not pages. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -36,7 +39,9 @@ const COMMON: Readonly<Record<string, string>> = {
 function policyFor(req: FastifyRequest, docsPrefix: string): string {
   // The route's pattern, not the raw URL: `/?x` and `//` are not the dashboard's route.
   const route = req.routeOptions.url;
-  if (route === '/') return DASHBOARD_CSP;
+  const page = req.routeOptions.config.csp;
+  if (page === 'dashboard') return DASHBOARD_CSP;
+  if (page === 'web') return WEB_CSP;
   if (route !== undefined && (route === docsPrefix || route.startsWith(`${docsPrefix}/`))) return DOCS_CSP;
   return API_CSP;
 }

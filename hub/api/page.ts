@@ -145,7 +145,8 @@ const SCRIPT = `
       return r.json();
     }).then(function (s) {
       if (s === null) return;
-      set('target', num(s.target));
+      // No target of its own (a scoped user's region without one): a dash and an empty bar.
+      set('target', s.target > 0 ? num(s.target) : '–');
       set('networked', num(s.networked));
       set('online', num(s.online));
       set('enterprises', num(s.enterprises));
@@ -161,7 +162,7 @@ const SCRIPT = `
           num(s.enterprisesExceedingLedger) + ' 家企业超出台账 enterprises exceed their ledger · ' +
           num(s.networkedUnconfirmed) + ' 台未确认 unconfirmed (监测 measured ' + num(s.networkedMeasured) + ')'
         : '';
-      document.getElementById('progress').value = Math.min(1, s.networked / s.target);
+      document.getElementById('progress').value = s.target > 0 ? Math.min(1, s.networked / s.target) : 0;
       table('byRegion', s.byRegion);
       table('byIndustry', s.byIndustry);
       var st = document.getElementById('status');

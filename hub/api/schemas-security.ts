@@ -1,6 +1,6 @@
 /** TypeBox schemas of the token and audit routes (admin only). */
 import { type Static, Type } from '@sinclair/typebox';
-import { ROLES } from './access.js';
+import { ROLES } from '../security/roles.js';
 
 const Time = Type.String({ format: 'date-time' });
 const NullableTime = Type.Union([Time, Type.Null()]);
@@ -87,6 +87,10 @@ export const AuditQuery = Type.Object(
     until: Type.Optional(Type.String({ description: 'ms since the epoch or ISO 8601; exclusive' })),
     actor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     action: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('refused')])),
+    before: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'only entries older than this id: the next page' }),
+    ),
     limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
   },
   { additionalProperties: false },

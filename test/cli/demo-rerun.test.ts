@@ -49,7 +49,7 @@ async function demo(args: string[]): Promise<DemoRun> {
   await waitFor(() => exited || /networked (\d+)\/\1,/.test(out()), 'the demo to network its fleet', 60_000);
   let enterprises: DemoRun['enterprises'] = [];
   if (!exited) {
-    const base = /dashboard {2}(http:\/\/[^#\s]+)#token=(\S+)/.exec(out());
+    const base = /plain page (http:\/\/[^#\s]+\/)plain#token=(\S+)/.exec(out());
     expect(base, out()).not.toBeNull();
     const res = await fetch(`${base![1]}api/v1/enterprises`, {
       headers: { authorization: `Bearer ${base![2]}` },

@@ -144,7 +144,7 @@ describe('hub API (inject)', () => {
   });
 
   it('serves the bilingual dashboard page at /', async () => {
-    const r = await app.inject({ headers: admin, url: '/' });
+    const r = await app.inject({ headers: admin, url: '/plain' });
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toMatch(/text\/html/);
     expect(r.body).toContain('联网设备 Networked machines');

@@ -103,7 +103,7 @@ const sha = (text: string) => `'sha256-${createHash('sha256').update(text).diges
 
 describe('security headers', () => {
   it('the dashboard allows exactly its own inline script and style, and nothing else', async () => {
-    const r = await get('/');
+    const r = await get('/plain');
     expect(r.status).toBe(200);
     expectCommonHeaders(r);
     const csp = r.headers.get('content-security-policy')!;
@@ -220,7 +220,7 @@ function runPage(script: string, address: { search: string; hash: string }) {
 
 describe('the dashboard token', () => {
   it('is taken from #token= and removed from the address bar', async () => {
-    const script = between(await (await get('/')).text(), 'script')[0]!;
+    const script = between(await (await get('/plain')).text(), 'script')[0]!;
     const page = runPage(script, { search: '', hash: `#token=${encodeURIComponent(admin)}` });
     expect(page.stored).toBe(admin);
     expect(page.replaced).toEqual(['/']);
@@ -228,7 +228,7 @@ describe('the dashboard token', () => {
   });
 
   it('is not taken from ?token=: removed from the address bar, never sent, and the page asks for one', async () => {
-    const r = await get(`/?token=${encodeURIComponent(admin)}`);
+    const r = await get(`/plain?token=${encodeURIComponent(admin)}`);
     expect(r.status).toBe(200);
     const script = between(await r.text(), 'script')[0]!;
     const page = runPage(script, { search: `?token=${encodeURIComponent(admin)}`, hash: '' });

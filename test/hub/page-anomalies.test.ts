@@ -206,7 +206,7 @@ describe('the dashboard shows the machines beyond the ledgers wherever it shows 
       })),
       gateways: [],
     });
-    const page = await fetch(`${base}/`);
+    const page = await fetch(`${base}/plain`);
     expect(page.status).toBe(200);
     html = await page.text();
     // The script that runs here is the one the page's CSP allows.

@@ -1,11 +1,9 @@
-/** The dashboard page, health, and the programme's aggregates (statistics, enterprises and their rates). */
-import { Type } from '@sinclair/typebox';
+/** Health, and the programme's aggregates (statistics, enterprises and their rates). */
 import type { FastifyInstance } from 'fastify';
 import { officialCount } from '../../stats/figures.js';
 import { activityOf, computeStats } from '../../stats/stats.js';
 import { inScope, scopeOf } from '../access.js';
 import { iso, type RouteDeps } from '../deps.js';
-import { dashboardHtml } from '../page.js';
 import { EnterpriseList, ErrorReply, HealthReply, StatsReply } from '../schemas.js';
 import { unscoped } from '../scope.js';
 
@@ -13,28 +11,6 @@ const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
 
 export function overviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { registry, clock, windows } = deps;
-
-  app.get(
-    '/',
-    {
-      config: { access: 'public' },
-      schema: {
-        summary: 'the dashboard (HTML); it asks for a token and keeps it in the browser tab',
-        querystring: Type.Object(
-          {
-            token: Type.Optional(
-              Type.String({
-                description: 'not used: the page takes a token from #token= only, and asks again',
-              }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: { type: 'string' } },
-      },
-    },
-    async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardHtml()),
-  );
 
   app.get(
     '/healthz',
