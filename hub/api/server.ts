@@ -8,6 +8,9 @@ export interface ApiServerOptions {
   readonly deps: ApiDeps;
 }
 
+/** How long close() waits for requests in flight before it closes their connections. */
+const CLOSE_GRACE_MS = 2_000;
+
 /** Builds the API in start() and listens; close() stops it. */
 export class ApiServer {
   readonly #o: ApiServerOptions;
@@ -31,9 +34,21 @@ export class ApiServer {
     this.#app = app;
   }
 
+  /**
+   * Stops taking requests and waits for those in flight, for at most CLOSE_GRACE_MS: then every
+   * connection left is closed. A client can hold a connection that never sends a request (a
+   * browser's or undici's spare one), which Node's close() would wait for until it times out.
+   */
   async close(): Promise<void> {
     const app = this.#app;
     this.#app = undefined;
-    await app?.close();
+    if (app === undefined) return;
+    const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+    force.unref();
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(force);
+    }
   }
 }
