@@ -1,0 +1,310 @@
+/**
+ * Imports digital workshop / smart factory declarations and industrial internet platform
+ * declarations from a table (import-file.ts reads CSV and XLSX), as the ledger import does
+ * (import.ts): a title above the header and a 合计 row are skipped and said so, every row is
+ * checked first and each refused row is reported with why and the columns at fault; then all
+ * rows or none unless `partial`. Writes and their audit entries share one transaction.
+ */
+import { HubError } from '../errors.js';
+import { AuditLog } from '../security/audit.js';
+import type { TableRow } from './import-file.js';
+import {
+  type PlatformInput,
+  ProgrammeRecords,
+  platformProblems,
+  type RecognitionInput,
+  recognitionProblems,
+} from './programme-records.js';
+import type { Registry } from './registry.js';
+
+export type DeclarationKind = 'recognitions' | 'platforms';
+
+type RecognitionField = 'enterprise' | 'name' | 'kind' | 'benchmark' | 'year';
+type PlatformField = 'name' | 'level' | 'operator' | 'year' | 'hubId';
+
+/** Accepted header names per column, compared ignoring case, spaces, `_` and `-`. */
+export const RECOGNITION_COLUMNS: Readonly<Record<RecognitionField, readonly string[]>> = {
+  enterprise: ['enterprise', 'enterprise code', 'code', '企业代码', '企业编码'],
+  name: ['name', 'workshop', 'factory', '名称', '车间/工厂名称', '车间名称', '工厂名称'],
+  kind: ['kind', 'type', '类型', '类别'],
+  benchmark: ['benchmark', '标杆', '是否标杆'],
+  year: ['year', 'year recognised', 'year recognized', '年份', '认定年份'],
+};
+export const PLATFORM_COLUMNS: Readonly<Record<PlatformField, readonly string[]>> = {
+  name: ['name', 'platform', '平台名称', '名称'],
+  level: ['level', '级别', '平台级别', '层级'],
+  operator: ['operator', 'operator enterprise', 'enterprise', '运营企业', '运营企业代码', '企业代码'],
+  year: ['year', 'year built', '年份', '建成年份'],
+  hubId: ['hub id', 'hubId', 'child hub', '下级平台', '下级平台ID'],
+};
+const REQUIRED: Readonly<Record<DeclarationKind, readonly string[]>> = {
+  recognitions: ['enterprise', 'name', 'kind', 'year'],
+  platforms: ['name', 'level', 'operator', 'year'],
+};
+
+const KIND_WORDS: Readonly<Record<string, 'workshop' | 'factory'>> = {
+  workshop: 'workshop',
+  digitalworkshop: 'workshop',
+  数字化车间: 'workshop',
+  车间: 'workshop',
+  factory: 'factory',
+  smartfactory: 'factory',
+  智能工厂: 'factory',
+  工厂: 'factory',
+};
+const LEVEL_WORDS: Readonly<Record<string, 'regional' | 'industry' | 'enterprise'>> = {
+  regional: 'regional',
+  region: 'regional',
+  区域级: 'regional',
+  industry: 'industry',
+  行业级: 'industry',
+  enterprise: 'enterprise',
+  企业级: 'enterprise',
+};
+const YES = ['是', 'y', 'yes', 'true', '1', '标杆'];
+const NO = ['否', 'n', 'no', 'false', '0', ''];
+const TOTAL_WORDS = ['合计', '总计', '小计', 'total', 'subtotal'];
+/** How many rows above the header may be a title. */
+const MAX_TITLE_ROWS = 5;
+/** The most refused rows a report lists; refusedRows counts them all. */
+const MAX_LISTED = 1_000;
+
+const norm = (s: string): string =>
+  s
+    .normalize('NFKC')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
+
+export interface DeclarationImportOptions {
+  readonly actor: string;
+  readonly source?: string;
+  readonly file: string;
+  readonly dryRun?: boolean;
+  readonly partial?: boolean;
+}
+
+export interface DeclarationImportReport {
+  readonly file: string;
+  readonly what: DeclarationKind;
+  readonly dryRun: boolean;
+  readonly partial: boolean;
+  readonly rows: number;
+  readonly accepted: number;
+  readonly refusedRows: number;
+  readonly refused: readonly { row: number; reasons: readonly string[]; columns: readonly string[] }[];
+  readonly applied: boolean;
+  readonly created: number;
+  readonly updated: number;
+  readonly header: { readonly row: number; readonly cells: readonly string[] };
+  readonly skipped: readonly { row: number; reason: string }[];
+}
+
+type Parsed =
+  | {
+      readonly what: 'recognitions';
+      readonly row: number;
+      readonly key: string;
+      readonly input: RecognitionInput;
+    }
+  | { readonly what: 'platforms'; readonly row: number; readonly key: string; readonly input: PlatformInput };
+
+function headerOf(
+  table: readonly TableRow[],
+  what: DeclarationKind,
+  file: string,
+): { header: TableRow; columns: Map<string, number>; at: number } {
+  const spec: Readonly<Record<string, readonly string[]>> =
+    what === 'recognitions' ? RECOGNITION_COLUMNS : PLATFORM_COLUMNS;
+  const lookup = new Map<string, string>();
+  for (const [f, names] of Object.entries(spec)) for (const n of names) lookup.set(norm(n), f);
+  const map = (cells: readonly string[]): Map<string, number> => {
+    const columns = new Map<string, number>();
+    cells.forEach((c, i) => {
+      const f = lookup.get(norm(c.replace(/^\uFEFF/, '')));
+      if (f !== undefined && !columns.has(f)) columns.set(f, i);
+    });
+    return columns;
+  };
+  for (let i = 0; i < Math.min(table.length, MAX_TITLE_ROWS + 1); i++) {
+    const columns = map(table[i]!.cells);
+    if (REQUIRED[what].every((f) => columns.has(f))) return { header: table[i]!, columns, at: i };
+  }
+  if (table.length === 0)
+    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: the file is empty (no header row)`);
+  const missing = REQUIRED[what].filter((f) => !map(table[0]!.cells).has(f));
+  throw new HubError(
+    'WANJI_E_REGISTRY_IMPORT_FORMAT',
+    `${file}: header row: ${missing.map((f) => `no ${f} column (one of: ${spec[f]!.join(', ')})`).join('; ')}`,
+  );
+}
+
+export function importDeclarations(
+  registry: Registry,
+  what: DeclarationKind,
+  table: readonly TableRow[],
+  o: DeclarationImportOptions,
+): DeclarationImportReport {
+  const { header, columns, at } = headerOf(table, what, o.file);
+  const skipped = table
+    .slice(0, at)
+    .map((r) => ({ row: r.n, reason: 'above the header row (a title): skipped' }));
+  const headerText = (f: string): string => header.cells[columns.get(f) ?? -1] ?? f;
+  const refused: { row: number; reasons: string[]; columns: string[] }[] = [];
+  const parsed: Parsed[] = [];
+  let dataRows = 0;
+  for (const r of table.slice(at + 1)) {
+    const cell = (f: string): string => {
+      const i = columns.get(f);
+      return i === undefined ? '' : (r.cells[i] ?? '').trim();
+    };
+    if (TOTAL_WORDS.includes(norm(r.cells[0] ?? '')) || TOTAL_WORDS.includes(norm(cell('name')))) {
+      skipped.push({ row: r.n, reason: 'a total (合计) row: skipped' });
+      continue;
+    }
+    dataRows++;
+    const reasons: string[] = [];
+    const bad = new Set<string>();
+    const fault = (f: string, reason: string): void => {
+      bad.add(f);
+      reasons.push(reason);
+    };
+    const yearText = cell('year').replace(/年$/, '');
+    const year = /^\d{4}$/.test(yearText) ? Number(yearText) : Number.NaN;
+    if (Number.isNaN(year)) fault('year', `year "${cell('year')}" is not a year such as 2022`);
+    // The checks shared with the API (programme-records.ts), mapped back to their columns.
+    const assign = (problems: readonly string[], fields: readonly string[]): void => {
+      for (const p of problems) {
+        if (p.startsWith('year') && Number.isNaN(year)) continue;
+        const f = fields.find((x) => p.toLowerCase().includes(x.toLowerCase())) ?? fields[0]!;
+        fault(f, p);
+      }
+    };
+    if (what === 'recognitions') {
+      const kind = KIND_WORDS[norm(cell('kind'))];
+      if (kind === undefined)
+        fault('kind', `kind "${cell('kind')}" is neither 数字化车间 (workshop) nor 智能工厂 (factory)`);
+      const b = norm(cell('benchmark'));
+      const benchmark = YES.includes(b) ? true : NO.includes(b) ? false : undefined;
+      if (benchmark === undefined)
+        fault('benchmark', `benchmark "${cell('benchmark')}" is neither 是 (yes) nor 否 (no)`);
+      const input: RecognitionInput = {
+        enterprise: cell('enterprise'),
+        name: cell('name'),
+        kind: kind ?? 'workshop',
+        benchmark: benchmark ?? false,
+        year: Number.isNaN(year) ? 0 : year,
+      };
+      const problems = recognitionProblems(registry, input).filter((p) => !p.startsWith('kind'));
+      assign(
+        problems.map((p) => (p.startsWith('no enterprise') ? `enterprise: ${p}` : p)),
+        ['enterprise', 'name', 'year'],
+      );
+      if (reasons.length === 0)
+        parsed.push({
+          what,
+          row: r.n,
+          key: `${input.enterprise}\u0000${input.kind}\u0000${input.name}`,
+          input,
+        });
+    } else {
+      const level = LEVEL_WORDS[norm(cell('level'))];
+      if (level === undefined)
+        fault(
+          'level',
+          `level "${cell('level')}" is not one of 区域级 (regional), 行业级 (industry), 企业级 (enterprise)`,
+        );
+      const hub = cell('hubId');
+      const input: PlatformInput = {
+        name: cell('name'),
+        level: level ?? 'enterprise',
+        operator: cell('operator'),
+        year: Number.isNaN(year) ? 0 : year,
+        hubId: hub === '' ? null : hub,
+      };
+      const problems = platformProblems(registry, input).filter((p) => !p.startsWith('level'));
+      assign(
+        problems.map((p) => (p.startsWith('no enterprise') ? `operator: ${p}` : p)),
+        ['operator', 'name', 'year', 'hubId'],
+      );
+      if (reasons.length === 0) parsed.push({ what, row: r.n, key: input.name, input });
+    }
+    if (reasons.length > 0) refused.push({ row: r.n, reasons, columns: [...bad].map(headerText) });
+  }
+  // The same declaration twice in one file: which row is right is the user's call.
+  const rowsByKey = new Map<string, number[]>();
+  for (const p of parsed) rowsByKey.set(p.key, [...(rowsByKey.get(p.key) ?? []), p.row]);
+  const accepted = parsed.filter((p) => rowsByKey.get(p.key)!.length === 1);
+  for (const p of parsed) {
+    const rows = rowsByKey.get(p.key)!;
+    if (rows.length > 1)
+      refused.push({
+        row: p.row,
+        reasons: [
+          `the same ${what === 'platforms' ? 'platform' : 'workshop or factory'} appears in rows ${rows.slice(0, 10).join(', ')}: keep one`,
+        ],
+        columns: [headerText('name')],
+      });
+  }
+  const db = registry.database;
+  const exists = (p: Parsed): boolean =>
+    p.what === 'recognitions'
+      ? db.recognitions.find(p.input.enterprise, p.input.kind, p.input.name) !== undefined
+      : db.platforms.byName(p.input.name) !== undefined;
+  const updated = accepted.filter(exists).length;
+  const allOrNone = o.partial !== true && refused.length > 0;
+  const apply = o.dryRun !== true && !allOrNone;
+  const report: DeclarationImportReport = {
+    file: o.file,
+    what,
+    dryRun: o.dryRun === true,
+    partial: o.partial === true,
+    rows: dataRows,
+    accepted: accepted.length,
+    refusedRows: refused.length,
+    refused: refused.sort((a, b) => a.row - b.row).slice(0, MAX_LISTED),
+    applied: apply,
+    created: accepted.length - updated,
+    updated,
+    header: { row: header.n, cells: header.cells },
+    skipped,
+  };
+  const audit = new AuditLog(db, () => registry.now());
+  const summary = {
+    what,
+    rows: report.rows,
+    accepted: report.accepted,
+    refused: report.refusedRows,
+    firstRefusals: report.refused.slice(0, 20),
+  };
+  const source = o.source === undefined ? {} : { source: o.source };
+  if (!apply) {
+    if (allOrNone && o.dryRun !== true)
+      audit.record({
+        actor: o.actor,
+        action: `${what === 'platforms' ? 'platform' : 'recognition'}.import`,
+        target: o.file,
+        outcome: 'refused',
+        ...source,
+        detail: { reason: 'rows refused; nothing imported', ...summary },
+      });
+    return report;
+  }
+  const records = new ProgrammeRecords(registry);
+  db.transaction(() => {
+    for (const p of accepted) {
+      const by = { actor: o.actor, ...source, detail: { import: o.file, row: p.row } };
+      if (p.what === 'recognitions') records.declareRecognition(p.input, by);
+      else records.declarePlatform(p.input, by);
+    }
+    audit.record({
+      actor: o.actor,
+      action: `${what === 'platforms' ? 'platform' : 'recognition'}.import`,
+      target: o.file,
+      outcome: 'ok',
+      ...source,
+      detail: { ...summary, created: report.created, updated: report.updated },
+    });
+  });
+  return report;
+}
