@@ -42,7 +42,8 @@ export async function startWebFleet(
   o: {
     enterprises?: number;
     machines?: number;
-    programme?: HubOptions['programme'];
+    /** Programme targets to set through the API (PUT /api/v1/targets) once the hub runs. */
+    targets?: readonly { kind: string; region?: string; year?: number; value: number }[];
     /** More hub options (e.g. `alerts`); the MQTT listener stays on port 0, anonymous. */
     hub?: Partial<HubOptions>;
   } = {},
@@ -51,7 +52,6 @@ export async function startWebFleet(
   const web = await startWebHub({
     ...o.hub,
     mqtt: { ...o.hub?.mqtt, port: 0, allowAnonymous: true },
-    ...(o.programme === undefined ? {} : { programme: o.programme }),
   });
   const { hub } = web;
   const count = o.enterprises ?? 6;
@@ -102,6 +102,14 @@ export async function startWebFleet(
     if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
     return (await r.json()) as T;
   };
+  for (const t of o.targets ?? []) {
+    const r = await fetch(`${web.url}/api/v1/targets`, {
+      method: 'PUT',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify(t),
+    });
+    if (!r.ok) throw new Error(`PUT /api/v1/targets: ${r.status} ${await r.text()}`);
+  }
   const total = count * perEnterprise;
   await waitFor(
     async () => {

@@ -4,6 +4,14 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type {
+  ChannelListReply as AlertChannelListSchema,
+  AlertListReply as AlertListSchema,
+  RuleFields as AlertRuleFieldsSchema,
+  RuleReply as AlertRuleSchema,
+  AlertReply as AlertSchema,
+} from '../../hub/alerts/schemas';
+import type {
+  EnterpriseList as EnterpriseListSchema,
   GatewayDetail as GatewayDetailSchema,
   GatewayList as GatewayListSchema,
   MachineDetail as MachineDetailSchema,
@@ -28,8 +36,10 @@ import type {
   TrendReply as TrendSchema,
 } from '../../hub/stats/schemas';
 import type {
+  DeclarationImportReport as DeclarationImportReportSchema,
   PlatformList as PlatformListSchema,
   RecognitionList as RecognitionListSchema,
+  TargetList as TargetListSchema,
   TargetsReply as TargetsSchema,
 } from '../../hub/stats/targets-schemas';
 
@@ -55,92 +65,27 @@ export type SeriesReply = Static<typeof SeriesReplySchema>;
 export type MachineDays = Static<typeof MachineDaysSchema>;
 export type MachineDay = MachineDays['machines'][number];
 
-// The alerts page: written out here because the alert schemas live with their routes
-// (hub/api/routes/alerts.ts: AlertReply, RuleReply; hub/alerts/rules.ts: the rule fields),
-// which bring the hub's server code along. Keep these in step with them.
-export type AlertRuleKind =
-  | 'gateway-offline'
-  | 'machine-offline'
-  | 'data-stale'
-  | 'journal-backlog'
-  | 'machine-alarm'
-  | 'networking-rate';
-export type AlertSeverity = 'critical' | 'warning' | 'info';
-export type AlertScopeKind = 'all' | 'region' | 'enterprise' | 'gateway' | 'machine';
-export interface AlertRuleScope {
-  kind: AlertScopeKind;
-  region?: string;
-  enterprise?: string;
-  gateway?: string;
-  machine?: string;
-}
-export interface AlertItem {
-  readonly id: number;
-  readonly rule: { readonly id: number; readonly name: string };
-  readonly kind: string;
-  readonly severity: string;
-  readonly state: 'active' | 'cleared';
-  readonly subject: {
-    readonly type: string;
-    readonly enterprise: string | null;
-    readonly enterpriseName: string | null;
-    readonly region: string | null;
-    readonly gateway: string | null;
-    readonly machine: string | null;
-  };
-  readonly detail: Readonly<Record<string, unknown>>;
-  readonly since: string;
-  readonly firedAt: string;
-  readonly clearedAt: string | null;
-  readonly acknowledged: boolean;
-  readonly acknowledgedAt: string | null;
-  readonly acknowledgedBy: string | null;
-  readonly ackNote: string | null;
-}
-export interface AlertList {
-  readonly total: number;
-  readonly alerts: readonly AlertItem[];
-}
-export interface AlertDelivery {
-  readonly channel: string;
-  readonly sent: number;
-  readonly pending: number;
-  readonly failed: number;
-  readonly failedAttempts: number;
-  readonly lastSentAt: string | null;
-  readonly lastError: string | null;
-  readonly lastErrorAt: string | null;
-}
-export interface AlertRuleFields {
-  name: string;
-  kind: AlertRuleKind;
-  scope: AlertRuleScope;
-  threshold: number | null;
-  durationMs: number;
-  severity: AlertSeverity;
-  channels: string[];
-  enabled: boolean;
-}
-export interface AlertRuleItem extends Readonly<AlertRuleFields> {
-  readonly id: number;
-  readonly createdBy: string;
-  readonly createdAt: string;
-  readonly updatedBy: string;
-  readonly updatedAt: string;
-  readonly activeAlerts: number;
-  readonly delivery: readonly AlertDelivery[];
-}
-export interface AlertChannel {
-  readonly name: string;
-  readonly type: string;
-  readonly language: string;
-}
+// The alerts page.
+export type AlertRuleFields = Static<typeof AlertRuleFieldsSchema>;
+export type AlertRuleKind = AlertRuleFields['kind'];
+export type AlertSeverity = AlertRuleFields['severity'];
+export type AlertRuleScope = AlertRuleFields['scope'];
+export type AlertScopeKind = AlertRuleScope['kind'];
+export type AlertItem = Static<typeof AlertSchema>;
+export type AlertList = Static<typeof AlertListSchema>;
+export type AlertRuleItem = Static<typeof AlertRuleSchema>;
+export type AlertDelivery = AlertRuleItem['delivery'][number];
+export type AlertChannel = Static<typeof AlertChannelListSchema>['channels'][number];
 
 // The programme targets page.
 export type Targets = Static<typeof TargetsSchema>;
 export type TargetProgress = Targets['targets'][number];
 export type RecognitionList = Static<typeof RecognitionListSchema>;
 export type PlatformList = Static<typeof PlatformListSchema>;
+export type TargetList = Static<typeof TargetListSchema>;
+export type TargetItem = TargetList['targets'][number];
+export type DeclarationImportReport = Static<typeof DeclarationImportReportSchema>;
+export type EnterpriseList = Static<typeof EnterpriseListSchema>;
 
 // The admin pages. Types of hub files that need Node are written out here (type imports of
 // them would pull Node's types into the app).
