@@ -96,6 +96,18 @@ export function summarize(metrics: readonly GatewayMetric[]): GatewaySummary {
   return { software, counters, devices, metricsAt, deviceHealth };
 }
 
+/** Per gateway ("group/edgeNode"), the summary of its rows. */
+export function summariesOf(rows: readonly GatewayMetricRow[]): Map<string, GatewaySummary> {
+  const byGateway = new Map<string, GatewayMetric[]>();
+  for (const r of rows) {
+    const key = `${r.group_id}/${r.edge_node}`;
+    const list = byGateway.get(key) ?? [];
+    if (list.length === 0) byGateway.set(key, list);
+    list.push(toGatewayMetric(r));
+  }
+  return new Map([...byGateway].map(([k, metrics]) => [k, summarize(metrics)]));
+}
+
 /**
  * The summary as it stands with the gateway's own state: the `Devices/<id>/Health` a gateway
  * published last stay in the registry after its death (NDEATH), but a dead gateway reads

@@ -1,24 +1,23 @@
 /**
  * The hub's registry: reference data (regions, industries), enterprises and their ledger
- * declarations, gateways and machines. One SQLite file in the data dir.
+ * declarations, gateways and machines. Its tables are in the hub database (one SQLite file in
+ * the data dir); their SQL is in hub/database/registry/, the rules here.
  */
-import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import {
-  DEVICE_HEALTH_FIELD,
-  DEVICE_METRIC_PREFIX,
   type EnterpriseDeclaration,
   INDUSTRY_SEEDS,
   type IndustrySeed,
-  NODE_METRIC,
   REGION_SEEDS,
   type RegionSeed,
 } from '../../protocol/index.js';
-import { HubDatabase, sqliteOf } from '../database/database.js';
+import { HubDatabase } from '../database/database.js';
+import type { MachineQuery } from '../database/registry/machines.js';
 import { type ComponentHealth, HubError } from '../errors.js';
+import { type Programme, programmeOf } from '../stats/programme.js';
 import { type ApplyResult, IngestApplier } from './apply.js';
-import { DEFAULT_UTC_OFFSET_MIN } from './days.js';
-import { type GatewayMetricRow, type GatewaySummary, summarize, toGatewayMetric } from './gateway-metrics.js';
+import { DEFAULT_UTC_OFFSET_MIN, localDay } from './days.js';
+import { type GatewaySummary, summariesOf, toGatewayMetric } from './gateway-metrics.js';
 import { type DeclareAudit, declarationProblems, LedgerWriter, ReferenceIndex, toRow } from './ledger.js';
 import {
   type BulkRetireResult,
@@ -26,18 +25,8 @@ import {
   type MachineChangeResult,
   MachineStatusWriter,
 } from './machine-status.js';
-import {
-  type EnterpriseRow,
-  type GatewayRow,
-  type IndustryRow,
-  type MachineRow,
-  type RegionRow,
-  toEnterprise,
-  toGateway,
-  toIndustry,
-  toMachine,
-  toRegion,
-} from './rows.js';
+import { targets } from './programme-records.js';
+import { toEnterprise, toGateway, toIndustry, toMachine, toRegion } from './rows.js';
 import type {
   DeclarationRecord,
   Enterprise,
@@ -48,7 +37,6 @@ import type {
   IngestBatch,
   MachineFilter,
   MachineRecord,
-  MachineStatus,
   Region,
 } from './types.js';
 
@@ -66,32 +54,15 @@ export interface RegistryOptions {
   readonly onlineWindowMs?: number;
 }
 
-const MACHINE_COLUMNS = `m.enterprise, m.id, m.kind, m.nc, m.robot, m.data_depth, m.state, m.gateway,
-  m.first_seen, m.last_seen_at, m.last_sample_at, m.dead, e.region_code, e.industry_code,
-  h.value AS health, g.online AS gateway_online,
-  m.confirmed_at, m.confirmed_by, m.retired_at, m.retired_by, m.merged_into`;
-
-/** SQL for each machine status (rows.ts machineStatus says the same in TypeScript). */
-const STATUS_SQL: Readonly<Record<MachineStatus, string>> = {
-  retired: 'm.retired_at IS NOT NULL',
-  confirmed: 'm.retired_at IS NULL AND m.confirmed_at IS NOT NULL',
-  unconfirmed: 'm.retired_at IS NULL AND m.confirmed_at IS NULL',
-};
-
-/** Machines with their enterprise, their gateway and the health their gateway reports. */
-const MACHINE_FROM = `machines m LEFT JOIN enterprises e ON e.code = m.enterprise
-  LEFT JOIN gateways g ON g.group_id = m.enterprise AND g.edge_node = m.gateway
-  LEFT JOIN gateway_metrics h ON h.group_id = m.enterprise AND h.edge_node = m.gateway
-    AND h.name = '${DEVICE_METRIC_PREFIX}' || m.id || '/${DEVICE_HEALTH_FIELD.health}'`;
-
 export class Registry {
   readonly #opts: RegistryOptions;
   readonly #log: Logger;
   readonly #clock: () => number;
-  #db: Database.Database | undefined;
   #database: HubDatabase | undefined;
   #applier: IngestApplier | undefined;
   #state: ComponentHealth['status'] = 'starting';
+  /** The targets in force, derived from the target rows; kept until they change or the year turns. */
+  #programme: { readonly key: string; readonly value: Programme } | undefined;
 
   constructor(opts: RegistryOptions) {
     this.#opts = opts;
@@ -100,7 +71,7 @@ export class Registry {
   }
 
   async start(): Promise<void> {
-    if (this.#db !== undefined) return;
+    if (this.#database !== undefined) return;
     let database: HubDatabase;
     try {
       database = HubDatabase.open(this.#opts.path);
@@ -109,11 +80,8 @@ export class Registry {
         cause: err,
       });
     }
-    // The registry's own tables: hub/registry/ is their repository code.
-    const db = sqliteOf(database);
-    this.#seed(db);
-    this.#applier = new IngestApplier(db, this.utcOffsetMin, this.#opts.onlineWindowMs);
-    this.#db = db;
+    this.#seed(database);
+    this.#applier = new IngestApplier(database, this.utcOffsetMin, this.#opts.onlineWindowMs);
     this.#database = database;
     this.#state = 'up';
     this.#log.info({ path: this.#opts.path }, 'registry open');
@@ -121,18 +89,18 @@ export class Registry {
 
   async close(): Promise<void> {
     const database = this.#database;
-    this.#db = undefined;
     this.#database = undefined;
     this.#applier = undefined;
+    this.#programme = undefined;
     this.#state = 'closed';
     database?.close();
   }
 
   /**
-   * The open hub database (hub/database/): its repositories for the concerns that keep their
-   * tables in the registry file (API tokens, MQTT credentials, the audit log, snapshots, child
-   * reports, state time), and the transaction they share, so that an audit entry commits in
-   * the same transaction as the change it records.
+   * The open hub database (hub/database/): a repository per concern (the registry's tables, API
+   * tokens, MQTT credentials, the audit log, snapshots, child reports, state time), and the
+   * transaction they share, so that an audit entry commits in the same transaction as the
+   * change it records.
    */
   get database(): HubDatabase {
     if (this.#database === undefined) throw new HubError('WANJI_E_REGISTRY', 'registry is not started');
@@ -142,6 +110,25 @@ export class Registry {
   /** Where local days start (statistics per day), minutes east of UTC. */
   get utcOffsetMin(): number {
     return this.#opts.utcOffsetMin ?? DEFAULT_UTC_OFFSET_MIN;
+  }
+
+  /** The programme's targets (by region) and backbone thresholds the statistics apply now. */
+  get programme(): Programme {
+    return this.programmeAt(this.now());
+  }
+
+  /**
+   * The targets in force in the local year of `now` (docs/statistics.md, "Targets and
+   * thresholds"), derived from the registry's target rows, the one source. The statistics ask
+   * on every computation: the derivation is kept until a target row changes (the repository's
+   * version, which also sees another process's commit) or the year turns.
+   */
+  programmeAt(now: number): Programme {
+    const db = this.database;
+    const year = Number(localDay(now, this.utcOffsetMin).slice(0, 4));
+    const key = `${year}\u0000${db.targets.version()}`;
+    if (this.#programme?.key !== key) this.#programme = { key, value: programmeOf(targets(this), year) };
+    return this.#programme.value;
   }
 
   /** ms since the epoch, from the injected clock. */
@@ -154,38 +141,40 @@ export class Registry {
   }
 
   /** Adds seed regions and industries that are missing; never overwrites edited ones. */
-  #seed(db: Database.Database): void {
-    const region = db.prepare(
-      'INSERT OR IGNORE INTO regions (code, name_zh, name_en, aliases) VALUES (?, ?, ?, ?)',
-    );
-    const industry = db.prepare(
-      `INSERT OR IGNORE INTO industries (code, name_zh, name_en, aliases, key_sub_industry)
-       VALUES (?, ?, ?, ?, ?)`,
-    );
+  #seed(db: HubDatabase): void {
+    const reference = db.reference;
     db.transaction(() => {
       for (const r of this.#opts.regionSeeds ?? REGION_SEEDS) {
-        region.run(r.code, r.nameZh, r.nameEn, JSON.stringify(r.aliases));
+        reference.addRegionIfMissing({
+          code: r.code,
+          name_zh: r.nameZh,
+          name_en: r.nameEn,
+          aliases: JSON.stringify(r.aliases),
+        });
       }
       for (const i of this.#opts.industrySeeds ?? INDUSTRY_SEEDS) {
-        industry.run(i.code, i.nameZh, i.nameEn, JSON.stringify(i.aliases), i.keySubIndustry ? 1 : 0);
+        reference.addIndustryIfMissing({
+          code: i.code,
+          name_zh: i.nameZh,
+          name_en: i.nameEn,
+          aliases: JSON.stringify(i.aliases),
+          key_sub_industry: i.keySubIndustry ? 1 : 0,
+        });
       }
-    })();
+    });
   }
 
-  #open(): Database.Database {
-    if (this.#db === undefined) throw new HubError('WANJI_E_REGISTRY', 'registry is not started');
-    return this.#db;
+  #open(): HubDatabase {
+    if (this.#database === undefined) throw new HubError('WANJI_E_REGISTRY', 'registry is not started');
+    return this.#database;
   }
 
   regions(): Region[] {
-    return this.#open().prepare<[], RegionRow>('SELECT * FROM regions ORDER BY code').all().map(toRegion);
+    return this.#open().reference.regions().map(toRegion);
   }
 
   industries(): Industry[] {
-    return this.#open()
-      .prepare<[], IndustryRow>('SELECT * FROM industries ORDER BY code')
-      .all()
-      .map(toIndustry);
+    return this.#open().reference.industries().map(toIndustry);
   }
 
   /** The region code `text` names (its code, Chinese or English name, or an alias), if any. */
@@ -213,83 +202,65 @@ export class Registry {
         `enterprise declaration "${decl.code}": ${problems.join('; ')}`,
       );
     }
-    if (db.prepare('SELECT 1 FROM regions WHERE code = ?').get(decl.regionCode) === undefined) {
+    if (!db.reference.regionExists(decl.regionCode)) {
       throw new HubError(
         'WANJI_E_REGISTRY_UNKNOWN_REGION',
         `enterprise "${decl.code}": region "${decl.regionCode}" is not in the registry`,
       );
     }
-    if (db.prepare('SELECT 1 FROM industries WHERE code = ?').get(decl.industryCode) === undefined) {
+    if (!db.reference.industryExists(decl.industryCode)) {
       throw new HubError(
         'WANJI_E_REGISTRY_UNKNOWN_INDUSTRY',
         `enterprise "${decl.code}": industry "${decl.industryCode}" is not in the registry`,
       );
     }
     const row = toRow(decl, declaredBy, this.#clock());
-    const writer = new LedgerWriter(this.database, this.#clock);
-    const outcome = db.transaction(() => writer.declare(row, audit ?? { actor: declaredBy }))();
+    const writer = new LedgerWriter(db, this.#clock);
+    const outcome = db.transaction(() => writer.declare(row, audit ?? { actor: declaredBy }));
     this.#log.info({ enterprise: decl.code, declaredBy, outcome }, 'enterprise declared');
     return outcome === 'unchanged' ? (this.enterprise(decl.code) ?? toEnterprise(row)) : toEnterprise(row);
   }
 
   enterprises(): Enterprise[] {
-    return this.#open()
-      .prepare<[], EnterpriseRow>('SELECT * FROM enterprises ORDER BY code')
-      .all()
-      .map(toEnterprise);
+    return this.#open().enterprises.list().map(toEnterprise);
   }
 
   enterprise(code: string): Enterprise | undefined {
-    const row = this.#open()
-      .prepare<[string], EnterpriseRow>('SELECT * FROM enterprises WHERE code = ?')
-      .get(code);
+    const row = this.#open().enterprises.byCode(code);
     return row === undefined ? undefined : toEnterprise(row);
   }
 
   /** Every declaration of one enterprise, oldest first. */
   declarations(code: string): DeclarationRecord[] {
-    const rows = this.#open()
-      .prepare<[string], EnterpriseRow & { enterprise_code: string }>(
-        'SELECT *, enterprise_code AS code FROM ledger_declarations WHERE enterprise_code = ? ORDER BY id',
-      )
-      .all(code);
-    return rows.map((r) => {
-      const e = toEnterprise(r);
-      return {
-        code: e.code,
-        name: e.name,
-        regionCode: e.regionCode,
-        industryCode: e.industryCode,
-        backbone: e.backbone,
-        ledger: e.ledger,
-        declaredBy: e.declaredBy,
-        declaredAt: e.declaredAt,
-      };
-    });
+    return this.#open()
+      .ledgers.history(code)
+      .map((r) => {
+        const e = toEnterprise(r);
+        return {
+          code: e.code,
+          name: e.name,
+          regionCode: e.regionCode,
+          industryCode: e.industryCode,
+          backbone: e.backbone,
+          ledger: e.ledger,
+          declaredBy: e.declaredBy,
+          declaredAt: e.declaredAt,
+        };
+      });
   }
 
   gateways(): Gateway[] {
-    return this.#open()
-      .prepare<[], GatewayRow>('SELECT * FROM gateways ORDER BY group_id, edge_node')
-      .all()
-      .map(toGateway);
+    return this.#open().gateways.list().map(toGateway);
   }
 
   gateway(group: string, edgeNode: string): Gateway | undefined {
-    const row = this.#open()
-      .prepare<[string, string], GatewayRow>('SELECT * FROM gateways WHERE group_id = ? AND edge_node = ?')
-      .get(group, edgeNode);
+    const row = this.#open().gateways.byId(group, edgeNode);
     return row === undefined ? undefined : toGateway(row);
   }
 
   /** The latest value of every metric of one gateway, by name. */
   gatewayMetrics(group: string, edgeNode: string): GatewayMetric[] {
-    return this.#open()
-      .prepare<[string, string], GatewayMetricRow>(
-        'SELECT * FROM gateway_metrics WHERE group_id = ? AND edge_node = ? ORDER BY name',
-      )
-      .all(group, edgeNode)
-      .map(toGatewayMetric);
+    return this.#open().gatewayMetrics.of(group, edgeNode).map(toGatewayMetric);
   }
 
   /**
@@ -297,70 +268,50 @@ export class Registry {
    * `Properties/Software` and each machine's `Devices/<id>/Health`.
    */
   gatewaySummaries(): Map<string, GatewaySummary> {
-    const rows = this.#open()
-      .prepare<[], GatewayMetricRow>(
-        `SELECT * FROM gateway_metrics
-         WHERE name GLOB 'Gateway/*' OR name = '${NODE_METRIC.software}'
-            OR name GLOB '${DEVICE_METRIC_PREFIX}*/${DEVICE_HEALTH_FIELD.health}'`,
-      )
-      .all();
-    const byGateway = new Map<string, GatewayMetric[]>();
-    for (const r of rows) {
-      const key = `${r.group_id}/${r.edge_node}`;
-      const list = byGateway.get(key) ?? [];
-      if (list.length === 0) byGateway.set(key, list);
-      list.push(toGatewayMetric(r));
-    }
-    return new Map([...byGateway].map(([k, metrics]) => [k, summarize(metrics)]));
+    return summariesOf(this.#open().gatewayMetrics.fleetSummaryRows());
+  }
+
+  /**
+   * Per gateway, as gatewaySummaries, of the `Devices/<id>/Health` of machines never announced
+   * only: what the machine list adds of them (hub/api/routes/reported-machines.ts), without
+   * reading the whole fleet's metrics.
+   */
+  unannouncedHealthSummaries(): Map<string, GatewaySummary> {
+    return summariesOf(this.#open().gatewayMetrics.unannouncedHealthRows());
   }
 
   machines(filter: MachineFilter = {}): MachineRecord[] {
-    const { where, params } = this.#machineWhere(filter);
-    const sql = `SELECT ${MACHINE_COLUMNS} FROM ${MACHINE_FROM}
-      ${where} ORDER BY m.enterprise, m.id LIMIT @limit OFFSET @offset`;
-    return this.#open()
-      .prepare<[typeof params], MachineRow>(sql)
-      .all({ ...params, limit: filter.limit ?? -1, offset: filter.offset ?? 0 })
-      .map(toMachine);
+    return this.#open().machines.list(this.#machineQuery(filter)).map(toMachine);
+  }
+
+  /** Which machines match `filter` (its limit and offset aside): "enterprise\u0000id" each. */
+  machineKeys(filter: MachineFilter = {}): Set<string> {
+    const { limit: _limit, offset: _offset, attentionSince: _order, ...query } = this.#machineQuery(filter);
+    return new Set(
+      this.#open()
+        .machines.keys(query)
+        .map((k) => `${k.enterprise}\u0000${k.id}`),
+    );
   }
 
   /** How many machines match `filter` (its limit and offset aside). */
   countMachines(filter: MachineFilter = {}): number {
-    const { where, params } = this.#machineWhere(filter);
-    const sql = `SELECT count(*) AS n FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise ${where}`;
-    return this.#open().prepare<[typeof params], { n: number }>(sql).get(params)?.n ?? 0;
+    const { limit: _limit, offset: _offset, attentionSince: _order, ...query } = this.#machineQuery(filter);
+    return this.#open().machines.count(query);
   }
 
-  #machineWhere(filter: MachineFilter): { where: string; params: Record<string, string | number> } {
-    const where: string[] = [];
-    const params: Record<string, string | number> = {};
-    if (filter.enterprise !== undefined) {
-      where.push('m.enterprise = @enterprise');
-      params.enterprise = filter.enterprise;
-    }
-    if (filter.region !== undefined) {
-      where.push('e.region_code = @region');
-      params.region = filter.region;
-    }
-    if (filter.industry !== undefined) {
-      where.push('e.industry_code = @industry');
-      params.industry = filter.industry;
-    }
-    if (filter.online !== undefined) {
-      const online = 'm.dead = 0 AND coalesce(m.last_seen_at, 0) >= @onlineSince';
-      where.push(filter.online ? `(${online})` : `NOT (${online})`);
-      params.onlineSince = filter.onlineSince ?? this.#clock();
-    }
-    if (filter.status !== undefined) where.push(`(${STATUS_SQL[filter.status]})`);
-    return { where: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+  /** The filter as the machine repository takes it: "online" is since `onlineSince`, by default now. */
+  #machineQuery(filter: MachineFilter): MachineQuery {
+    const { online, onlineSince, attention, ...filtered } = filter;
+    const rest =
+      attention === true ? { ...filtered, attentionSince: onlineSince ?? this.#clock() } : filtered;
+    return online === undefined
+      ? rest
+      : { ...rest, online: { is: online, since: onlineSince ?? this.#clock() } };
   }
 
   machine(enterprise: string, id: string): MachineRecord | undefined {
-    const row = this.#open()
-      .prepare<[string, string], MachineRow>(
-        `SELECT ${MACHINE_COLUMNS} FROM ${MACHINE_FROM} WHERE m.enterprise = ? AND m.id = ?`,
-      )
-      .get(enterprise, id);
+    const row = this.#open().machines.byId(enterprise, id);
     return row === undefined ? undefined : toMachine(row);
   }
 
@@ -371,20 +322,7 @@ export class Registry {
    * gateway reports it. These are the measured counts; the statistics cap them by the ledger.
    */
   activityByEnterprise(networkedSince: number, onlineSince: number): EnterpriseActivity[] {
-    const networked = 'coalesce(last_sample_at, 0) >= @networkedSince';
-    const online = 'dead = 0 AND coalesce(last_seen_at, 0) >= @onlineSince';
-    return this.#open()
-      .prepare<[{ networkedSince: number; onlineSince: number }], EnterpriseActivity>(
-        `SELECT enterprise, count(*) AS machines,
-           coalesce(sum(${networked}), 0) AS networked,
-           coalesce(sum(${online}), 0) AS online,
-           coalesce(sum(${online} AND coalesce(state, '') <> 'powered_off'), 0) AS poweredOn,
-           coalesce(sum(${networked} AND nc = 1), 0) AS networkedNc,
-           coalesce(sum(${networked} AND robot = 1), 0) AS networkedRobots,
-           coalesce(sum(${networked} AND confirmed_at IS NULL), 0) AS networkedUnconfirmed
-         FROM machines WHERE retired_at IS NULL GROUP BY enterprise ORDER BY enterprise`,
-      )
-      .all({ networkedSince, onlineSince });
+    return this.#open().machines.activityByEnterprise(networkedSince, onlineSince);
   }
 
   /**

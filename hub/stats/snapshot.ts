@@ -9,7 +9,7 @@ import { type Clock, REAL_CLOCK } from '../../protocol/clock.js';
 import { localDay, nextMidnight } from '../registry/days.js';
 import type { Registry } from '../registry/registry.js';
 import { enterpriseDays, machineDays } from './state-time.js';
-import { computeStats, inStatsScope, type StatsScope, type StatsWindows } from './stats.js';
+import { computeStats, type StatsScope, type StatsWindows } from './stats.js';
 
 export const SNAPSHOT_LEVELS = ['city', 'region', 'industry', 'enterprise'] as const;
 export type SnapshotLevel = (typeof SNAPSHOT_LEVELS)[number];
@@ -65,35 +65,55 @@ export interface TrendQuery {
   readonly from?: string;
   readonly to?: string;
   readonly scope?: StatsScope;
+  /** Only these figures of each snapshot (e.g. networked for a sparkline); omit for every figure. */
+  readonly figures?: readonly string[];
 }
 
-/** Snapshots oldest first; a scoped caller sees its enterprises and regions only. */
+/**
+ * Snapshots oldest first; a scoped caller sees its enterprises and regions only. The store
+ * picks out the scope's rows and the asked figures (hub/database/snapshots.ts listFigures), so
+ * a trend of 1,000 enterprises × 30 days parses only what it returns.
+ */
 export function trend(registry: Registry, q: TrendQuery): SnapshotRow[] {
-  const rows = registry.database.snapshots.list({
+  const scope = q.scope ?? {};
+  const scoped = scope.enterprises !== undefined || scope.regions !== undefined;
+  // Only a region a bureau token is scoped to is its own; cities and industries mix regions.
+  if (scoped && q.level !== 'enterprise' && (q.level !== 'region' || scope.enterprises !== undefined))
+    return [];
+  const rows = registry.database.snapshots.listFigures({
     level: q.level,
     ...(q.code === undefined ? {} : { code: q.code }),
     ...(q.from === undefined ? {} : { from: q.from }),
     ...(q.to === undefined ? {} : { to: q.to }),
+    ...(q.figures === undefined ? {} : { figures: q.figures }),
+    ...(!scoped
+      ? {}
+      : q.level === 'region'
+        ? { codes: scope.regions ?? [] }
+        : {
+            ...(scope.enterprises === undefined ? {} : { codes: scope.enterprises }),
+            ...(scope.regions === undefined ? {} : { regions: scope.regions }),
+          }),
   });
-  const scope = q.scope ?? {};
-  const scoped = scope.enterprises !== undefined || scope.regions !== undefined;
-  return rows
-    .filter((r) => {
-      if (!scoped) return true;
-      if (r.level === 'enterprise') {
-        const f = JSON.parse(r.figures) as { region?: string };
-        return inStatsScope(scope, r.code, f.region ?? null);
-      }
-      // Only a region a bureau token is scoped to is its own; cities and industries mix regions.
-      return r.level === 'region' && scope.enterprises === undefined && scope.regions!.includes(r.code);
-    })
-    .map((r) => ({
-      day: r.day,
-      level: r.level as SnapshotLevel,
-      code: r.code,
-      takenAt: new Date(r.takenAt).toISOString(),
-      figures: JSON.parse(r.figures) as Record<string, unknown>,
-    }));
+  // The rows of one snapshot share their time: one ISO string each.
+  const iso = new Map<number, string>();
+  const isoOf = (ms: number): string => {
+    const known = iso.get(ms);
+    if (known !== undefined) return known;
+    const v = new Date(ms).toISOString();
+    iso.set(ms, v);
+    return v;
+  };
+  return rows.map((r) => ({
+    day: r.day,
+    level: r.level as SnapshotLevel,
+    code: r.code,
+    takenAt: isoOf(r.takenAt),
+    figures:
+      r.figures !== undefined
+        ? (JSON.parse(r.figures) as Record<string, unknown>)
+        : Object.fromEntries([...(r.parts ?? [])].map(([k, v]) => [k, JSON.parse(v) as unknown])),
+  }));
 }
 
 export interface SnapshotTimerOptions {

@@ -23,6 +23,8 @@ export interface ReportedFilter {
   readonly industry?: string;
   readonly online?: boolean;
   readonly status?: Static<typeof MachineStatusSchema>;
+  /** A part of the machine id, the enterprise code or its name (case-insensitive). */
+  readonly search?: string;
 }
 
 /**
@@ -33,18 +35,15 @@ export function reportedMachines(registry: Registry, scope: Scope, filter: Repor
   // Never online, never confirmed or retired: such a filter leaves none.
   if (filter.online === true || (filter.status !== undefined && filter.status !== 'unconfirmed')) return [];
   const enterprises = new Map(registry.enterprises().map((e) => [e.code, e]));
-  const summaries = registry.gatewaySummaries();
+  // Only the health of machines never announced: the fleet's other metrics are not read.
+  const summaries = registry.unannouncedHealthSummaries();
   // Announced ones (any status), in one query: every configured machine is reported.
   let announced: Set<string> | undefined;
   const isAnnounced = (enterprise: string, id: string): boolean => {
-    announced ??= new Set(
-      registry
-        .machines({
-          ...(filter.enterprise === undefined ? {} : { enterprise: filter.enterprise }),
-          ...(filter.region === undefined ? {} : { region: filter.region }),
-        })
-        .map((m) => `${m.enterprise}\u0000${m.id}`),
-    );
+    announced ??= registry.machineKeys({
+      ...(filter.enterprise === undefined ? {} : { enterprise: filter.enterprise }),
+      ...(filter.region === undefined ? {} : { region: filter.region }),
+    });
     return announced.has(`${enterprise}\u0000${id}`);
   };
   const found = new Map<string, { at: number; json: MachineJson }>();
@@ -56,6 +55,9 @@ export function reportedMachines(registry: Registry, scope: Scope, filter: Repor
     if (filter.region !== undefined && region !== filter.region) continue;
     if (filter.industry !== undefined && industry !== filter.industry) continue;
     if (!inScope(scope, g.group, region)) continue;
+    const search = filter.search?.toLowerCase();
+    const matches = (id: string): boolean =>
+      search === undefined || [id, g.group, e?.name ?? ''].some((s) => s.toLowerCase().includes(search));
     const summary = summaries.get(`${g.group}/${g.edgeNode}`);
     if (summary === undefined) continue;
     for (const [id, h] of asOfGateway(summary, g.online).deviceHealth) {
@@ -63,6 +65,7 @@ export function reportedMachines(registry: Registry, scope: Scope, filter: Repor
       const seen = found.get(key);
       if (seen !== undefined && seen.at >= h.at) continue;
       if (seen === undefined && isAnnounced(g.group, id)) continue;
+      if (!matches(id)) continue;
       found.set(key, {
         at: h.at,
         json: {

@@ -33,6 +33,8 @@ export interface GatewayMetricRepository {
    * `Properties/Software` and each machine's `Devices/<id>/Health`.
    */
   fleetSummaryRows(): GatewayMetricRow[];
+  /** Of every gateway, the `Devices/<id>/Health` of machines never announced (no such machine). */
+  unannouncedHealthRows(): GatewayMetricRow[];
   /** Forgets every metric of one gateway (a new NBIRTH replaces them all). */
   clear(group: string, edgeNode: string): void;
   /** Sets one metric's latest value. */
@@ -42,6 +44,7 @@ export interface GatewayMetricRepository {
 export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
   readonly #of: Database.Statement<[string, string], GatewayMetricRow>;
   readonly #fleet: Database.Statement<[], GatewayMetricRow>;
+  readonly #unannounced: Database.Statement<[], GatewayMetricRow>;
   readonly #clear: Database.Statement<[{ group: string; edgeNode: string }]>;
   readonly #set: Database.Statement<
     [
@@ -63,6 +66,12 @@ export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
        WHERE name GLOB 'Gateway/*' OR name = '${NODE_METRIC.software}'
           OR name GLOB '${DEVICE_METRIC_PREFIX}*/${DEVICE_HEALTH_FIELD.health}'`,
     );
+    this.#unannounced = db.prepare(
+      `SELECT * FROM gateway_metrics g
+       WHERE g.name GLOB '${DEVICE_METRIC_PREFIX}*/${DEVICE_HEALTH_FIELD.health}'
+         AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.enterprise = g.group_id
+                         AND g.name = '${DEVICE_METRIC_PREFIX}' || m.id || '/${DEVICE_HEALTH_FIELD.health}')`,
+    );
     this.#clear = db.prepare('DELETE FROM gateway_metrics WHERE group_id = @group AND edge_node = @edgeNode');
     this.#set = db.prepare(
       `INSERT INTO gateway_metrics (group_id, edge_node, name, value, vtype, updated_at)
@@ -78,6 +87,10 @@ export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
 
   fleetSummaryRows(): GatewayMetricRow[] {
     return this.#fleet.all();
+  }
+
+  unannouncedHealthRows(): GatewayMetricRow[] {
+    return this.#unannounced.all();
   }
 
   clear(group: string, edgeNode: string): void {

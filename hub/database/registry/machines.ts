@@ -125,6 +125,8 @@ export interface MachineRepository {
   list(q: MachineQuery): MachineRow[];
   /** How many match (limit and offset aside). */
   count(q: MachineQuery): number;
+  /** Which machines match (limit and offset aside), enterprise and id only: a cheap "is it announced". */
+  keys(q: MachineQuery): { enterprise: string; id: string }[];
   /**
    * Per enterprise, by code: machines, networked (a sample since `networkedSince`), online
    * (not dead, heard since `onlineSince`), powered on (online, not reporting powered_off),
@@ -282,6 +284,12 @@ export class SqliteMachineRepository implements MachineRepository {
     const { where, params } = machineWhere(q);
     const sql = `SELECT count(*) AS n FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise ${where}`;
     return (this.#query(sql).get(params) as { n: number } | undefined)?.n ?? 0;
+  }
+
+  keys(q: MachineQuery): { enterprise: string; id: string }[] {
+    const { where, params } = machineWhere(q);
+    const sql = `SELECT m.enterprise, m.id FROM machines m LEFT JOIN enterprises e ON e.code = m.enterprise ${where}`;
+    return this.#query(sql).all(params) as { enterprise: string; id: string }[];
   }
 
   activityByEnterprise(networkedSince: number, onlineSince: number): EnterpriseActivityRow[] {
