@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     const overview: number[] = [];
     const fleetPage: number[] = [];
     for (let r = 0; r < RUNS; r++) {
-      baseline.push(await usable(open, '/no-such-page', 'main .notice', base));
+      baseline.push(await usable(open, '/fleet/no-such-page', 'main .notice', base));
       overview.push(await usable(open, '/', '[data-figure="networked"]', base));
       fleetPage.push(await usable(open, '/fleet', 'main table tbody tr', base));
     }

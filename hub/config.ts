@@ -5,11 +5,13 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
-import type { Timers } from '../protocol/clock.js';
+import type { Clock } from '../protocol/clock.js';
 import { checkSchema, problemLine } from '../protocol/config-check.js';
 import { invalidIdReason, redactUrl, urlLogin } from '../protocol/index.js';
+import { AlertsConfigSchema, channelProblems } from './alerts/config.js';
 import { HubConfigError } from './errors.js';
 import { trustProxyProblem } from './security/source-address.js';
+import { PlatformSchema } from './stats/child-report.js';
 
 /**
  * A `fix` keyword on a property is what a problem with it tells the user to write
@@ -87,6 +89,25 @@ export const HttpConfigSchema = Type.Object(
       default: false,
     }),
     rateLimit: RateLimitSchema,
+    /** Sign-in sessions of the web app's users (hub/security/users.ts): idle and absolute expiry. */
+    session: Type.Object(
+      {
+        idleMs: Type.Integer({ minimum: 60_000, maximum: 30 * 86_400_000, default: 8 * 3_600_000 }),
+        absoluteMs: Type.Integer({ minimum: 60_000, maximum: 365 * 86_400_000, default: 7 * 86_400_000 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** Live values as server-sent events (hub/api/routes/machine-live.ts): streams and their bounds. */
+    live: Type.Object(
+      {
+        maxStreams: Type.Integer({ minimum: 1, maximum: 100_000, default: 200 }),
+        maxStreamsPerPrincipal: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
+        heartbeatMs: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 15_000 }),
+        /** A client whose send buffer holds this many bytes gets the next events dropped (counted). */
+        maxBufferedBytes: Type.Integer({ minimum: 4_096, maximum: 64 * 1_048_576, default: 262_144 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
   },
   { default: {}, additionalProperties: false },
 );
@@ -210,6 +231,8 @@ export const HubConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /** Alert evaluation and notification channels (docs/alerts.md); rules are made through the API. */
+    alerts: AlertsConfigSchema,
     /** Forward this hub's aggregates (never telemetry) to a parent hub. */
     parent: Type.Optional(
       Type.Object(
@@ -218,6 +241,8 @@ export const HubConfigSchema = Type.Object(
           /** A parent API token with role child-hub, issued for this hub's hostId (docs/statistics.md). */
           token: Type.String({ minLength: 1 }),
           intervalS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
+          /** The industrial internet platform this hub is: the parent counts it in its programme targets. */
+          platform: Type.Optional(PlatformSchema),
         },
         { additionalProperties: false },
       ),
@@ -242,9 +267,8 @@ export type HubOptions = DeepPartial<Omit<HubConfig, 'store'>> & {
   readonly store?: StoreOptions;
   readonly dataDir: string;
   readonly logger: Logger;
-  /** ms since the epoch; default Date.now. */
-  readonly clock?: () => number;
-  readonly timers?: Timers;
+  /** The time and the timers of every part of the hub; default REAL_CLOCK (tests: a ManualClock). */
+  readonly clock?: Clock;
 };
 
 /** Fills defaults and validates; throws HubConfigError naming every bad path. */
@@ -276,6 +300,7 @@ export function resolveHubConfig(input: unknown, source = 'hub options'): Readon
       }
     }
     problems.push(...externalLoginProblems(c.mqtt));
+    problems.push(...channelProblems(c.alerts));
   }
   if (problems.length > 0) throw new HubConfigError(source, problems);
   return deepFreeze(value as HubConfig);

@@ -18,7 +18,10 @@ export type HubErrorCode =
   | 'WANJI_E_HOST_CONNECT'
   | Extract<
       WanjiErrorCode,
-      `WANJI_E_STORE${string}` | `WANJI_E_REGISTRY${string}` | `WANJI_E_STATS_${string}`
+      | `WANJI_E_STORE${string}`
+      | `WANJI_E_REGISTRY${string}`
+      | `WANJI_E_STATS_${string}`
+      | `WANJI_E_ALERT_${string}`
     >
   | 'WANJI_E_API_VALIDATION'
   | 'WANJI_E_API_BAD_TIME'

@@ -5,13 +5,15 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { REAL_CLOCK } from '../protocol/clock.js';
+import { type Clock, REAL_CLOCK } from '../protocol/clock.js';
+import { AlertService } from './alerts/index.js';
 import { ApiServer } from './api/server.js';
 import { createBroker, type MqttBroker } from './broker/index.js';
 import { type HubConfig, type HubOptions, resolveHubConfig } from './config.js';
 import { HubError } from './errors.js';
 import { SparkplugHost } from './host/host.js';
 import { Ingest } from './ingest/ingest.js';
+import { LiveFeed } from './live/feed.js';
 import { Registry } from './registry/registry.js';
 import { type MqttCredential, MqttCredentialStore } from './security/mqtt-credentials.js';
 import { type InternalCredential, MqttAccessPolicy, newInternalCredential } from './security/mqtt-policy.js';
@@ -33,11 +35,14 @@ export class Hub {
   readonly windows: StatsWindows;
   readonly #logger: Logger;
   readonly #log: Logger;
-  readonly #timers: HubOptions['timers'];
-  readonly #clock: () => number;
+  readonly #clock: Clock;
+  /** The clock's time, for the parts that only read it (registry, security stores, API). */
+  readonly #now = (): number => this.#clock.now();
   readonly #registry: Registry;
   readonly #store: SampleStore;
   readonly #ingest: Ingest;
+  /** Live values for the machine pages' streams: the host's samples, fanned out (hub/live/). */
+  readonly #live = new LiveFeed();
   readonly #broker: MqttBroker;
   readonly #mqttAccess: MqttAccessPolicy;
   readonly #mqttInternal: InternalCredential;
@@ -45,21 +50,22 @@ export class Hub {
   readonly #revocations: RevocationWatch;
   #host: SparkplugHost | undefined;
   #api: ApiServer | undefined;
+  #alerts: AlertService | undefined;
   /** Started parts, in start order; close() walks it backwards. */
   #started: Part[] = [];
   #starting: Promise<void> | undefined;
 
   constructor(options: HubOptions) {
-    const { logger, clock, timers, ...config } = options;
+    const { logger, clock, ...config } = options;
     this.config = resolveHubConfig(config);
     this.#log = logger.child({ component: 'hub' });
-    this.#clock = clock ?? Date.now;
+    this.#clock = clock ?? REAL_CLOCK;
     this.windows = { networkingMs: this.config.networkingWindowMs, onlineMs: this.config.onlineWindowMs };
     const dataDir = this.config.dataDir;
     this.#registry = new Registry({
       path: join(dataDir, 'registry.db'),
       logger,
-      clock: this.#clock,
+      clock: this.#now,
       utcOffsetMin: this.config.statistics.utcOffsetMin,
       onlineWindowMs: this.config.onlineWindowMs,
     });
@@ -76,7 +82,6 @@ export class Hub {
       writeTimeoutMs: buffer.writeTimeoutMs,
       retryMinDelayMs: buffer.retryMinDelayMs,
       retryMaxDelayMs: buffer.retryMaxDelayMs,
-      ...(timers === undefined ? {} : { timers }),
     });
     // The host's own credential: made here, kept in memory only, never logged.
     this.#mqttInternal = newInternalCredential();
@@ -86,7 +91,7 @@ export class Hub {
       allowAnonymous: this.config.mqtt.allowAnonymous,
       hostId: this.config.hostId,
       logger,
-      clock: this.#clock,
+      clock: this.#now,
     });
     if (this.config.mqtt.allowAnonymous && this.config.mqtt.type === 'embedded') {
       this.#log.warn('MQTT anonymous access is on: any client may publish and subscribe to anything');
@@ -97,10 +102,9 @@ export class Hub {
       policy: this.#mqttAccess,
       credentials: () => this.mqttCredentials,
       intervalMs: this.config.mqtt.revocationCheckMs,
-      timers: timers ?? REAL_CLOCK,
+      timers: this.#clock,
       logger,
     });
-    this.#timers = timers;
     this.#logger = logger;
   }
 
@@ -127,7 +131,7 @@ export class Hub {
     const db = this.#registry.database;
     // A hub started again after close() has a new registry handle.
     if (this.#mqttCredentials?.database !== db) {
-      this.#mqttCredentials = new MqttCredentialStore(db, this.#clock);
+      this.#mqttCredentials = new MqttCredentialStore(db, this.#now);
     }
     return this.#mqttCredentials;
   }
@@ -157,12 +161,18 @@ export class Hub {
     return this.#broker.connectUrl();
   }
 
+  /** Alert rules, alerts and channels (after start()): docs/alerts.md. */
+  get alerts(): AlertService {
+    if (this.#alerts === undefined) throw new HubError('WANJI_E_HUB_STATE', 'hub is not started');
+    return this.#alerts;
+  }
+
   get httpPort(): number | undefined {
     return this.#api?.port;
   }
 
   stats(): StatsReport {
-    return computeStats(this.#registry, this.#clock(), this.windows);
+    return computeStats(this.#registry, this.#clock.now(), this.windows);
   }
 
   /** Writes what the host has buffered to the store and registry (tests, shutdown). */
@@ -191,7 +201,7 @@ export class Hub {
         // An external broker: the hub's login and TLS options (mqtt.username, mqtt.clientTls, …).
         ...this.#broker.hostClientOptions?.(),
         hostId: this.config.hostId,
-        sink: this.#ingest,
+        sink: this.#live.tee(this.#ingest),
         writes: this.#ingest,
         logger: this.#logger,
         clock: this.#clock,
@@ -199,9 +209,19 @@ export class Hub {
         rebirthMinIntervalMs: this.config.rebirthMinIntervalMs,
         journalStallMs: this.config.journalStallMs,
         limits: this.config.limits,
-        ...(this.#timers === undefined ? {} : { timers: this.#timers }),
       });
       await this.#startPart(this.#host);
+      // Alerts (docs/alerts.md): evaluated on the hub's clock over the registry; before the API.
+      this.#alerts = new AlertService({
+        registry: this.#registry,
+        config: this.config.alerts,
+        clock: this.#clock,
+        windows: this.windows,
+        hubId: this.config.hostId,
+        utcOffsetMin: this.config.statistics.utcOffsetMin,
+        logger: this.#logger,
+      });
+      await this.#startPart(this.#alerts);
       this.#api = new ApiServer({
         host: this.config.http.host,
         port: this.config.http.port,
@@ -209,8 +229,9 @@ export class Hub {
           registry: this.#registry,
           store: this.#store,
           logger: this.#logger,
-          clock: this.#clock,
+          clock: this.#now,
           windows: this.windows,
+          hubId: this.config.hostId,
           health: () => this.#health(),
           http: this.config.http,
           limits: this.config.limits,
@@ -218,6 +239,15 @@ export class Hub {
             credentials: () => this.mqttCredentials,
             revoke: (username, by) => this.revokeMqttUser(username, by),
           },
+          // What /metrics reads of the running parts (hub/metrics/hub-metrics.ts).
+          metrics: {
+            host: () => this.#host,
+            ingest: this.#ingest,
+            broker: this.#broker,
+            mqttAccess: this.#mqttAccess,
+          },
+          alerts: this.#alerts,
+          live: this.#live,
         },
       });
       await this.#startPart(this.#api);
@@ -238,7 +268,6 @@ export class Hub {
       windows: this.windows,
       logger: this.#logger,
       clock: this.#clock,
-      ...(this.#timers === undefined ? {} : { timers: this.#timers }),
     };
     if (this.config.statistics.snapshots) await this.#startPart(new SnapshotTimer(common));
     const parent = this.config.parent;
@@ -287,6 +316,9 @@ export class Hub {
         host: { ...(this.#host?.counters ?? {}), ...(this.#host?.ackCounters ?? {}) },
         broker: { ...this.#mqttAccess.counters, ...this.#broker.counters },
         ingest: { ...this.#ingest.counters, pendingSamples: this.#ingest.pendingSamples },
+        live: { ...this.#live.counters },
+        // Evaluations, fired, cleared; notifications sent, failed attempts, given up (docs/alerts.md).
+        alerts: { ...(this.#alerts?.counters ?? {}), ...(this.#alerts?.outboxCounters ?? {}) },
       },
     };
   }

@@ -1,21 +1,31 @@
 /**
  * Alert rules: what an operator asks to be told about (docs/alerts.md). One TypeBox schema
- * gives the API's validation and the type; `checkRule` adds what a schema cannot say (a scope
- * the kind cannot use, a threshold the kind needs, a channel the config does not have).
+ * (schemas.ts) gives the API's validation and the type; `checkRule` adds what a schema cannot
+ * say (a scope the kind cannot use, a threshold the kind needs, a channel the config does not have).
  */
-import { type Static, Type } from '@sinclair/typebox';
 import type { AlertRuleRow } from '../database/alerts.js';
 import { AlertError } from './errors.js';
+import {
+  RULE_KINDS,
+  type RuleCreateBody,
+  type RuleKind,
+  type RuleScope,
+  type ScopeKind,
+  SEVERITIES,
+  type Severity,
+} from './schemas.js';
 
-export const RULE_KINDS = [
-  'gateway-offline',
-  'machine-offline',
-  'data-stale',
-  'journal-backlog',
-  'machine-alarm',
-  'networking-rate',
-] as const;
-export type RuleKind = (typeof RULE_KINDS)[number];
+export {
+  RULE_KINDS,
+  RuleCreateBody,
+  type RuleKind,
+  RulePatchBody,
+  RuleScope,
+  SCOPE_KINDS,
+  type ScopeKind,
+  SEVERITIES,
+  type Severity,
+} from './schemas.js';
 
 /** What a kind's alerts are about: one alert per rule and subject. */
 export type SubjectType = 'gateway' | 'machine' | 'enterprise';
@@ -34,80 +44,12 @@ const THRESHOLD_OF: Partial<Record<RuleKind, { what: string; min: number; max: n
   'networking-rate': { what: 'a networking rate in percent (e.g. 50)', min: 0, max: 1_000 },
 };
 
-export const SCOPE_KINDS = ['all', 'region', 'enterprise', 'gateway', 'machine'] as const;
-export type ScopeKind = (typeof SCOPE_KINDS)[number];
-
 /** The scopes each subject type can be narrowed to. */
 const SCOPES_FOR: Readonly<Record<SubjectType, readonly ScopeKind[]>> = {
   gateway: ['all', 'region', 'enterprise', 'gateway'],
   machine: ['all', 'region', 'enterprise', 'gateway', 'machine'],
   enterprise: ['all', 'region', 'enterprise'],
 };
-
-export const SEVERITIES = ['critical', 'warning', 'info'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-const MAX_DURATION_MS = 30 * 86_400_000;
-const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description });
-
-export const RuleScope = Type.Object(
-  {
-    kind: Type.Union(
-      SCOPE_KINDS.map((k) => Type.Literal(k)),
-      { description: 'all; a region; an enterprise; one gateway; one machine' },
-    ),
-    region: Type.Optional(Id('region code (kind region)')),
-    enterprise: Type.Optional(Id('enterprise code (kinds enterprise, gateway, machine)')),
-    gateway: Type.Optional(Id('edge node id (kind gateway)')),
-    machine: Type.Optional(Id('machine id (kind machine)')),
-  },
-  { additionalProperties: false },
-);
-export type RuleScope = Static<typeof RuleScope>;
-
-const ruleFields = {
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  kind: Type.Union(
-    RULE_KINDS.map((k) => Type.Literal(k)),
-    { description: 'what is watched (docs/alerts.md)' },
-  ),
-  scope: RuleScope,
-  threshold: Type.Union([Type.Number(), Type.Null()], {
-    description: 'journal-backlog: messages; networking-rate: percent; null for the other kinds',
-  }),
-  durationMs: Type.Integer({
-    minimum: 0,
-    maximum: MAX_DURATION_MS,
-    description: 'how long the condition must hold before the alert fires',
-  }),
-  severity: Type.Union(SEVERITIES.map((s) => Type.Literal(s))),
-  channels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
-    maxItems: 20,
-    description: 'names of channels in the hub config (GET /api/v1/alerts/channels)',
-  }),
-  enabled: Type.Boolean(),
-};
-
-export const RuleCreateBody = Type.Object(
-  {
-    name: ruleFields.name,
-    kind: ruleFields.kind,
-    scope: Type.Optional(ruleFields.scope),
-    threshold: Type.Optional(ruleFields.threshold),
-    durationMs: ruleFields.durationMs,
-    severity: Type.Optional(ruleFields.severity),
-    channels: Type.Optional(ruleFields.channels),
-    enabled: Type.Optional(ruleFields.enabled),
-  },
-  { additionalProperties: false },
-);
-export type RuleCreateBody = Static<typeof RuleCreateBody>;
-
-export const RulePatchBody = Type.Partial(Type.Object(ruleFields), {
-  additionalProperties: false,
-  minProperties: 1,
-});
-export type RulePatchBody = Static<typeof RulePatchBody>;
 
 /** A rule as the service works with it. */
 export interface AlertRule {

@@ -12,15 +12,18 @@
  * | fleet        | yes   | yes      | no                | its own only  | no        |
  * | telemetry    | yes   | yes      | no                | its own only  | no        |
  * | manage       | yes   | yes      | no                | no            | no        |
+ * | metrics      | yes   | yes      | no                | no            | no        |
  * | admin        | yes   | no       | no                | no            | no        |
  * | child-report | no    | no       | no                | no            | its scope |
  *
  * aggregate = statistics and per-enterprise rates (no raw telemetry); fleet = gateways,
  * machines, their health; telemetry = sample values and series; manage = changes to the
  * registry (enterprises, ledgers, imports, gateway credentials), the list of child reports;
+ * metrics = the hub's own figures for Prometheus (`GET /metrics`: broker, host, ingest, store,
+ * gateways by enterprise code; no sample values);
  * admin = tokens, audit log, deleting a child report; child-report = posting a child hub's
  * aggregates (`POST /api/v1/statistics/children`), for the hub id, regions and enterprise
- * codes the token was issued for (hub/stats/children.ts checks them) and nothing else: a child
+ * codes the token was issued for (hub/stats/child-report.ts checks them) and nothing else: a child
  * reads nothing from its parent, and no other role may post a report, so no report escapes
  * the scope of the child that sent it.
  */
@@ -35,6 +38,7 @@ export const ACCESS_LEVELS = [
   'fleet',
   'telemetry',
   'manage',
+  'metrics',
   'admin',
   'child-report',
 ] as const;
@@ -46,6 +50,7 @@ const ALLOWED: Readonly<Record<Access, readonly Role[]>> = {
   fleet: ['admin', 'operator', 'enterprise'],
   telemetry: ['admin', 'operator', 'enterprise'],
   manage: ['admin', 'operator'],
+  metrics: ['admin', 'operator'],
   admin: ['admin'],
   'child-report': ['child-hub'],
 };

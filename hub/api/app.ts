@@ -14,16 +14,24 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { AuditLog } from '../security/audit.js';
 import { fastifyTrustProxy } from '../security/source-address.js';
 import { TokenStore } from '../security/tokens.js';
+import { UserStore } from '../security/users.js';
 import { installAuth } from './auth.js';
 import type { ApiDeps, RouteDeps } from './deps.js';
 import { frameworkError, installErrorHandlers } from './errors.js';
 import { installSecurityHeaders } from './headers.js';
 import { adminRoutes } from './routes/admin.js';
-import { fleetRoutes } from './routes/fleet.js';
+import { alertRoutes } from './routes/alerts.js';
+import { gatewayRoutes } from './routes/gateways.js';
+import { machineRoutes } from './routes/machines.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { mqttUserRoutes } from './routes/mqtt-users.js';
 import { overviewRoutes } from './routes/overview.js';
 import { registryRoutes } from './routes/registry.js';
+import { sessionRoutes } from './routes/session.js';
 import { statisticsRoutes } from './routes/statistics.js';
+import { targetRoutes } from './routes/targets.js';
+import { userRoutes } from './routes/users.js';
+import { findWebRoot, webRoutes } from './web.js';
 
 export type { ApiDeps, RouteDeps } from './deps.js';
 
@@ -56,12 +64,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     frameworkErrors: (err, req, reply) => frameworkError(audit, err, req, reply),
   });
   const tokens = deps.tokens ?? new TokenStore(deps.registry.database, audit, { clock: deps.clock });
-  const routeDeps: RouteDeps = { ...deps, audit, tokens };
+  const users =
+    deps.users ??
+    new UserStore(deps.registry.database, audit, {
+      clock: deps.clock,
+      ...(deps.http?.session === undefined ? {} : deps.http.session),
+    });
+  const routeDeps: RouteDeps = { ...deps, audit, tokens, users };
 
   installErrorHandlers(app, audit, {
     enterpriseRegion: (code) => deps.registry.enterprise(code)?.regionCode,
   });
-  installAuth(app, { tokens, audit, rateLimit: limits.rateLimit, docsPrefix: DOCS_PREFIX });
+  installAuth(app, { tokens, users, audit, rateLimit: limits.rateLimit, docsPrefix: DOCS_PREFIX });
   installSecurityHeaders(app, { docsPrefix: DOCS_PREFIX });
   void app.register(rateLimit, { global: false });
   void app.register(swagger, {
@@ -71,7 +85,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         title: 'Wanji hub API',
         version: 'v1',
         description:
-          'Networked machines, statistics, fleet and telemetry of a Wanji hub. Send `Authorization: Bearer wj_…`; each route says which roles it admits.',
+          'Networked machines, statistics, fleet and telemetry of a Wanji hub. Send `Authorization: Bearer wj_…` (programs), or sign in with POST /api/v1/session for the `wanji_session` cookie (people); each route says which roles it admits.',
       },
       components: {
         securitySchemes: {
@@ -87,11 +101,21 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   void app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
 
+  void app.register(async (api) =>
+    webRoutes(api, deps.webRoot === undefined ? findWebRoot() : (deps.webRoot ?? undefined)),
+  );
   void app.register(async (api) => overviewRoutes(api, routeDeps));
-  void app.register(async (api) => fleetRoutes(api, routeDeps));
+  void app.register(async (api) => machineRoutes(api, routeDeps));
+  void app.register(async (api) => gatewayRoutes(api, routeDeps));
   void app.register(async (api) => adminRoutes(api, routeDeps));
   void app.register(async (api) => mqttUserRoutes(api, routeDeps));
   void app.register(async (api) => registryRoutes(api, routeDeps));
   void app.register(async (api) => statisticsRoutes(api, routeDeps));
+  void app.register(async (api) => targetRoutes(api, routeDeps));
+  const alerts = deps.alerts;
+  if (alerts !== undefined) void app.register(async (api) => alertRoutes(api, { ...routeDeps, alerts }));
+  void app.register(async (api) => metricsRoutes(api, routeDeps));
+  void app.register(async (api) => sessionRoutes(api, routeDeps));
+  void app.register(async (api) => userRoutes(api, routeDeps));
   return app;
 }

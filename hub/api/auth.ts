@@ -1,7 +1,10 @@
 /**
  * The authentication hook (the contract is access.ts). For every request it:
  * 1. finds the route's access level; a route that declares none is refused, never open;
- * 2. resolves `Authorization: Bearer wj_<id>_<secret>` to a Principal (401 when missing or bad);
+ * 2. resolves `Authorization: Bearer wj_<id>_<secret>` to a Principal (401 when missing or bad),
+ *    or, without that header, the `wanji_session` cookie of a signed-in user (session-cookie.ts);
+ *    a change (POST, PUT, PATCH, DELETE) the cookie authenticates must come from the hub's own
+ *    pages (403 WANJI_E_CROSS_SITE otherwise);
  * 3. applies the rate limit: per token once authenticated, per client address before (so a
  *    flood of guessed tokens is bounded before any scrypt runs);
  * 4. refuses a role the access level does not admit (403).
@@ -14,9 +17,11 @@ import { HubError } from '../errors.js';
 import type { AuditLog } from '../security/audit.js';
 import { sourceKey } from '../security/source-address.js';
 import type { TokenStore } from '../security/tokens.js';
+import type { UserStore } from '../security/users.js';
 import { ACCESS_LEVELS, type Access, mayAccess, ROLES } from './access.js';
 import { actorOf, noteScopeRefusalAudited, pathOf, sendError } from './errors.js';
 import { ErrorReply } from './schemas.js';
+import { changesSomething, crossSiteReason, sessionIdOf } from './session-cookie.js';
 
 export interface RateLimits {
   readonly enabled: boolean;
@@ -27,6 +32,8 @@ export interface RateLimits {
 
 export interface AuthDeps {
   readonly tokens: TokenStore;
+  /** Users' sign-in sessions (the `wanji_session` cookie). */
+  readonly users: UserStore;
   readonly audit: AuditLog;
   readonly rateLimit: RateLimits;
   /** Routes under this prefix (the OpenAPI document and its browser) are public. */
@@ -75,7 +82,7 @@ export function declaredRoutes(app: FastifyInstance): readonly RouteDeclaration[
 }
 
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { tokens, audit, rateLimit, docsPrefix } = deps;
+  const { tokens, users, audit, rateLimit, docsPrefix } = deps;
   const declared: Declared[] = [];
   DECLARED.set(app, declared);
 
@@ -147,7 +154,14 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   const refuse = async (
     req: FastifyRequest,
     reply: FastifyReply,
-    r: { status: 401 | 403; action: string; actor: string; reason: string; message: string },
+    r: {
+      status: 401 | 403;
+      action: string;
+      actor: string;
+      reason: string;
+      message: string;
+      code?: 'WANJI_E_CROSS_SITE';
+    },
   ): Promise<void> => {
     const target = `${req.method} ${req.routeOptions.url ?? pathOf(req)}`;
     req.log.warn({ reason: r.reason, actor: r.actor, ip: req.ip, target }, 'API request refused');
@@ -164,7 +178,50 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
       reply.header('www-authenticate', `${REALM}${error}`);
       await sendError(reply, 401, 'WANJI_E_API_UNAUTHORIZED', r.message);
     } else {
-      await sendError(reply, 403, 'WANJI_E_API_FORBIDDEN', r.message);
+      await sendError(reply, 403, r.code ?? 'WANJI_E_API_FORBIDDEN', r.message);
+    }
+  };
+
+  /** A request without an Authorization header but with a session cookie. */
+  const viaSession = async (req: FastifyRequest, reply: FastifyReply, access: Access, sessionId: string) => {
+    const s = users.session(sessionId);
+    if (!s.ok) {
+      if (access === 'public' && req.routeOptions.config.rateLimit === false) return;
+      if (!(await withinLimit('ip', req, reply))) return;
+      if (access === 'public') return; // signed out: an anonymous request
+      return refuse(req, reply, {
+        status: 401,
+        action: 'access',
+        actor: 'anonymous',
+        reason: `session: ${s.reason}`,
+        message:
+          'the sign-in session has ended (signed out, expired, or its user disabled or deleted); sign in again',
+      });
+    }
+    req.principal = s.principal;
+    if (changesSomething(req.method)) {
+      const why = crossSiteReason(req);
+      if (why !== undefined) {
+        return refuse(req, reply, {
+          status: 403,
+          code: 'WANJI_E_CROSS_SITE',
+          action: 'access',
+          actor: actorOf(req),
+          reason: `cross-site request with the session cookie: ${why}`,
+          message:
+            "a change sent with the session cookie must come from the hub's own pages; programs send a bearer token",
+        });
+      }
+    }
+    if (!(await withinLimit('token', req, reply))) return;
+    if (!mayAccess(s.principal.role, access)) {
+      return refuse(req, reply, {
+        status: 403,
+        action: 'access',
+        actor: actorOf(req),
+        reason: `role ${s.principal.role} may not reach ${access} routes`,
+        message: `a ${s.principal.role} user may not use this route (it needs ${rolesFor(access)})`,
+      });
     }
   };
 
@@ -186,6 +243,9 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
       });
     }
     const header = req.headers.authorization;
+    // A bearer token wins over the cookie: a program's request is the token's, whatever it carries.
+    const sessionId = header === undefined ? sessionIdOf(req) : undefined;
+    if (sessionId !== undefined) return viaSession(req, reply, access, sessionId);
     if (header === undefined) {
       if (access === 'public' && req.routeOptions.config.rateLimit === false) return;
       if (!(await withinLimit('ip', req, reply))) return;

@@ -11,6 +11,7 @@ import { WanjiError, type WanjiErrorCode } from '../../protocol/errors.js';
 import { HubError } from '../errors.js';
 import type { AuditLog } from '../security/audit.js';
 import { TokenError } from '../security/tokens.js';
+import { sessionUser, UserError } from '../security/users.js';
 import { inScope, scopeOf } from './access.js';
 import { setDataReplyHeaders } from './headers.js';
 import { unscoped } from './scope.js';
@@ -40,6 +41,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   WANJI_E_API_NOT_FOUND: 404,
   WANJI_E_TOKEN_INVALID: 400,
   WANJI_E_TOKEN_NOT_FOUND: 404,
+  WANJI_E_USER_INVALID: 400,
+  WANJI_E_USER_EXISTS: 409,
+  WANJI_E_USER_NOT_FOUND: 404,
 };
 
 /** fastify's own request errors, with the code the API answers them with. */
@@ -81,9 +85,11 @@ export function frameworkError(
   void sendError(reply, status, 'WANJI_E_API_REQUEST', `the request URL is not usable (${err.code})`);
 }
 
-/** The actor of a request, for the log and the audit: `token:<id>` or `anonymous`. */
+/** The actor of a request, for the log and the audit: `token:<id>`, `user:<name>` or `anonymous`. */
 export function actorOf(req: FastifyRequest): string {
-  return req.principal === undefined ? 'anonymous' : `token:${req.principal.tokenId}`;
+  if (req.principal === undefined) return 'anonymous';
+  const user = sessionUser(req.principal);
+  return user === undefined ? `token:${req.principal.tokenId}` : `user:${user}`;
 }
 
 /** The path without the query, cut short: never a whole (possibly hostile) URL in a log. */
@@ -199,7 +205,7 @@ function classify(err: FastifyError | Error): { status: number; code: WanjiError
   if ('validation' in err && err.validation !== undefined)
     return { status: 400, code: 'WANJI_E_API_VALIDATION' };
   if (err instanceof ApiError) return { status: err.statusCode, code: err.code };
-  if (err instanceof HubError || err instanceof TokenError) {
+  if (err instanceof HubError || err instanceof TokenError || err instanceof UserError) {
     return { status: STATUS_BY_CODE[err.code] ?? 500, code: err.code };
   }
   const known = 'code' in err && typeof err.code === 'string' ? FASTIFY_CODES[err.code] : undefined;
@@ -230,8 +236,8 @@ export function installErrorHandlers(app: FastifyInstance, audit: AuditLog, scop
     if (status === 404 && code === 'WANJI_E_API_NOT_FOUND' && action === undefined) {
       auditOutOfScopeNotFound(audit, scope, req, reason);
     }
-    // The token store audits its own refusals; the rest of a change route's are audited here.
-    if (action !== undefined && !(err instanceof TokenError)) {
+    // The token and user stores audit their own refusals; the rest of a change route's are audited here.
+    if (action !== undefined && !(err instanceof TokenError) && !(err instanceof UserError)) {
       audit.record({
         actor: actorOf(req),
         action,

@@ -106,6 +106,18 @@ export const MachinesQuery = Type.Object(
     industry: Type.Optional(Type.String({ minLength: 1 })),
     online: Type.Optional(Type.Boolean()),
     status: Type.Optional(MachineStatusSchema),
+    search: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'a part of the machine id, the enterprise code or its name (case-insensitive)',
+      }),
+    ),
+    order: Type.Union([Type.Literal('id'), Type.Literal('attention')], {
+      default: 'id',
+      description:
+        'id: by enterprise and id, machines never announced last; attention: machines never announced first, then not online, alarm, degraded health, each by enterprise and id',
+    }),
     limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
     offset: Type.Integer({ minimum: 0, default: 0 }),
   },
@@ -175,6 +187,14 @@ export const SeriesQuery = Type.Object(
     from: Type.Optional(Type.String({ description: 'ms since the epoch or ISO 8601; inclusive' })),
     to: Type.Optional(Type.String({ description: 'ms since the epoch or ISO 8601; inclusive' })),
     limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
+    step: Type.Optional(
+      Type.Integer({
+        minimum: 1_000,
+        maximum: 86_400_000,
+        description:
+          'ms; with from: the newest point of each step-wide slice of the range (at most 2000 slices), for charts over long ranges',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

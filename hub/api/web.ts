@@ -10,7 +10,7 @@
  * the hub's own scripts, styles and API only.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -62,15 +62,20 @@ const TYPES: Readonly<Record<string, string>> = {
 const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,200}$/;
 
 /**
- * Where the built app is: dist/web beside the compiled hub (dist/hub/api/web.js → dist/web), or
- * from the sources (hub/api/web.ts → dist/web). Undefined when it was not built.
+ * Where the built app is: the `dist/web` folder of the package this module belongs to, found
+ * by walking up from here (dist/hub/api/web.js → dist/web; hub/api/web.ts from the sources, or
+ * a compiled copy such as the benchmarks' → <package>/dist/web). Undefined when not built.
  */
 export function findWebRoot(): string | undefined {
-  const here = fileURLToPath(import.meta.url);
-  const candidates = here.endsWith('.ts') ? ['../../dist/web'] : ['../../web'];
-  for (const c of candidates) {
-    const dir = fileURLToPath(new URL(`${c}/`, import.meta.url));
-    if (existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'assets'))) return dir;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 8; up++) {
+    const candidates = basename(dir) === 'dist' ? [join(dir, 'web')] : [join(dir, 'dist', 'web')];
+    for (const c of candidates) {
+      if (existsSync(join(c, 'index.html')) && existsSync(join(c, 'assets'))) return c;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
   }
   return undefined;
 }

@@ -26,6 +26,20 @@ export interface MqttBroker {
   connectedUsernames?(): Set<string>;
   /** The broker's own counters for /healthz (the policy counts refusals). */
   readonly counters?: Readonly<Record<string, number>>;
+  /** The embedded broker's connected clients, the hub's own host included (/metrics). */
+  readonly clients?: number;
+  /** The embedded broker's messages and bytes since it started (/metrics). */
+  traffic?(): BrokerTrafficCounters;
+}
+
+/** What crossed the embedded broker (hub/broker/aedes/traffic.ts). */
+export interface BrokerTrafficCounters {
+  /** PUBLISH messages the broker took from clients (wills included; refused ones are not). */
+  readonly messagesReceived: number;
+  /** PUBLISH messages forwarded to a subscribing client. */
+  readonly messagesSent: number;
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
 }
 
 /** The host's login and TLS options for a broker that needs them (hub/host/host.ts). */

@@ -31,6 +31,9 @@ export interface AuditQuery {
   readonly until?: number;
   readonly actor?: string;
   readonly action?: string;
+  readonly outcome?: AuditOutcome;
+  /** Only entries older than this id (the next page after one ending at it). */
+  readonly beforeId?: number;
   readonly limit?: number;
 }
 
@@ -97,6 +100,14 @@ export class SqliteAuditRepository implements AuditRepository {
     if (q.action !== undefined) {
       where.push('action = ?');
       args.push(q.action);
+    }
+    if (q.outcome !== undefined) {
+      where.push('outcome = ?');
+      args.push(q.outcome);
+    }
+    if (q.beforeId !== undefined) {
+      where.push('id < ?');
+      args.push(q.beforeId);
     }
     const sql = `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY id DESC LIMIT ?`;

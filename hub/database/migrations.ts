@@ -161,4 +161,125 @@ export const HUB_MIGRATIONS: readonly string[] = [
   // regions are in regions, as a bureau token's).
   `ALTER TABLE api_tokens ADD COLUMN hub_id TEXT;
    ALTER TABLE api_tokens ADD COLUMN enterprises TEXT NOT NULL DEFAULT '[]';`,
+  // 7: the web app's user accounts (roles and scopes as API tokens; only the password's scrypt
+  // hash) and their sign-in sessions (only the SHA-256 of the session id the cookie carries).
+  `CREATE TABLE users (
+     name TEXT PRIMARY KEY,
+     role TEXT NOT NULL,
+     enterprise TEXT,
+     regions TEXT NOT NULL DEFAULT '[]',
+     password_hash TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     disabled_at INTEGER,
+     last_login_at INTEGER
+   );
+   CREATE TABLE user_sessions (
+     id_hash TEXT PRIMARY KEY,
+     user_name TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL,
+     source TEXT
+   );
+   CREATE INDEX user_sessions_by_user ON user_sessions (user_name);`,
+  // 8: alerts (hub/alerts/, docs/alerts.md): the rules an operator sets; alerts as they fire,
+  // clear and are acknowledged (at most one active per rule and subject); the notification
+  // outbox, kept until delivered or given up. Channels and their secrets are in the config.
+  `CREATE TABLE alert_rules (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     scope_kind TEXT NOT NULL,
+     scope_value TEXT,
+     threshold REAL,
+     duration_ms INTEGER NOT NULL,
+     severity TEXT NOT NULL,
+     channels TEXT NOT NULL DEFAULT '[]',
+     enabled INTEGER NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_by TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE alerts (
+     id INTEGER PRIMARY KEY,
+     rule_id INTEGER NOT NULL,
+     rule_name TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     enterprise TEXT,
+     region TEXT,
+     severity TEXT NOT NULL,
+     state TEXT NOT NULL,
+     detail TEXT NOT NULL DEFAULT '{}',
+     since INTEGER NOT NULL,
+     fired_at INTEGER NOT NULL,
+     cleared_at INTEGER,
+     acknowledged_at INTEGER,
+     acknowledged_by TEXT,
+     ack_note TEXT
+   );
+   CREATE UNIQUE INDEX alerts_one_active ON alerts (rule_id, subject) WHERE state = 'active';
+   CREATE INDEX alerts_by_time ON alerts (fired_at);
+   CREATE TABLE alert_outbox (
+     id INTEGER PRIMARY KEY,
+     alert_id INTEGER NOT NULL,
+     rule_id INTEGER NOT NULL,
+     channel TEXT NOT NULL,
+     event TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     sent_at INTEGER,
+     last_error TEXT,
+     last_error_at INTEGER
+   );
+   CREATE INDEX alert_outbox_due ON alert_outbox (state, next_at);`,
+  // 9: the programme's quantified targets (hub/stats/targets.ts; region '' = the city, year 0 =
+  // every year of a yearly kind), seeded with the action plan's (docs/domain.md): data, changed
+  // through the API. Digital workshops / smart factories and industrial internet platforms as
+  // declared (a platform may name the child hub that is it).
+  `CREATE TABLE programme_targets (
+     kind TEXT NOT NULL,
+     region TEXT NOT NULL,
+     year INTEGER NOT NULL,
+     value REAL NOT NULL,
+     updated_by TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (kind, region, year)
+   );
+   INSERT INTO programme_targets (kind, region, year, value, updated_by, updated_at) VALUES
+     ('networked', '', 2022, 10000, 'action plan 2020', 0),
+     ('robots', '', 2022, 20000, 'action plan 2020', 0),
+     ('robotsNewPerYear', '', 0, 2000, 'action plan 2020', 0),
+     ('workshopsFactories', '', 2022, 200, 'action plan 2020', 0),
+     ('benchmarksPerYear', '', 0, 30, 'action plan 2020', 0),
+     ('platformsRegional', '', 2022, 1, 'action plan 2020', 0),
+     ('platformsIndustry', '', 2022, 10, 'action plan 2020', 0),
+     ('platformsEnterprise', '', 2022, 20, 'action plan 2020', 0),
+     ('backboneNcRate', '', 2022, 0.7, 'action plan 2020', 0),
+     ('backboneNetworkingRate', '', 2022, 0.5, 'action plan 2020', 0);
+   CREATE TABLE recognitions (
+     id INTEGER PRIMARY KEY,
+     enterprise_code TEXT NOT NULL,
+     name TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     benchmark INTEGER NOT NULL,
+     year INTEGER NOT NULL,
+     declared_by TEXT NOT NULL,
+     declared_at INTEGER NOT NULL,
+     UNIQUE (enterprise_code, kind, name)
+   );
+   CREATE TABLE platforms (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     level TEXT NOT NULL,
+     operator_code TEXT NOT NULL,
+     year INTEGER NOT NULL,
+     hub_id TEXT,
+     declared_by TEXT NOT NULL,
+     declared_at INTEGER NOT NULL
+   );`,
 ];

@@ -80,6 +80,18 @@ export interface JournalReport {
   readonly backlog?: number;
 }
 
+/** One gateway journal as the host sees it (/metrics). */
+export interface JournalStatus {
+  readonly group: string;
+  readonly edgeNode: string;
+  /** The position acknowledged: everything up to it is stored. */
+  readonly acknowledged: number;
+  /** The gateway's last reported Journal/Backlog; undefined before it reported one. */
+  readonly backlog: number | undefined;
+  /** Its acknowledgement stands still, or its backlog keeps growing (health() names it). */
+  readonly stalled: boolean;
+}
+
 export interface AckCounters {
   acksSent: number;
   replayRequests: number;
@@ -203,6 +215,17 @@ export class JournalAcks {
       .map((n) => `gateway ${n.group}/${n.edgeNode}: ${n.stalled}`);
     const more = stalled.length - named.length;
     return { status: 'degraded', detail: `${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}` };
+  }
+
+  /** Every journal known since start, a dead gateway's too (its last backlog, never stalled). */
+  journals(): JournalStatus[] {
+    return [...this.#nodes.values()].map((n) => ({
+      group: n.group,
+      edgeNode: n.edgeNode,
+      acknowledged: n.stored.floor,
+      backlog: n.backlog,
+      stalled: n.stalled !== undefined,
+    }));
   }
 
   /** The acknowledged position of an edge node (tests, diagnostics). */

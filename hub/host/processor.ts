@@ -36,7 +36,7 @@ import {
   toSampleValue,
 } from './convert.js';
 import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
-import { type HostCounters, newCounters } from './types.js';
+import { type HostCounters, type MessageTypeCounts, newCounters, newMessageTypeCounts } from './types.js';
 
 export interface ProcessorOptions {
   readonly sink: HostSink;
@@ -70,6 +70,7 @@ function bdSeqOf(p: Payload): number | undefined {
 
 export class MessageProcessor {
   readonly counters: HostCounters = newCounters();
+  readonly messagesByType: MessageTypeCounts = newMessageTypeCounts();
   readonly #o: ProcessorOptions;
   readonly #log: Logger;
   readonly #nodes = new Map<string, EdgeNodeState>();
@@ -96,6 +97,7 @@ export class MessageProcessor {
       return;
     }
     const t = parsed.topic;
+    this.messagesByType[t.kind === 'state' ? 'STATE' : t.type]++;
     if (t.kind === 'state' || t.type === 'NCMD' || t.type === 'DCMD') return;
     let p: Payload;
     try {

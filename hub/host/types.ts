@@ -1,4 +1,6 @@
-/** Counters the host keeps; exposed on /healthz now, as Prometheus metrics later. */
+import type { MessageType } from '../../protocol/index.js';
+
+/** Counters the host keeps; on /healthz and, as Prometheus metrics, on /metrics. */
 export interface HostCounters {
   /** Every message received on spBv1.0/#. */
   messages: number;
@@ -70,4 +72,11 @@ export function newCounters(): HostCounters {
     oversizedValues: 0,
     invalidMetricNames: 0,
   };
+}
+
+/** Messages the host received, by Sparkplug message type (STATE: host applications' STATE, its own included). */
+export type MessageTypeCounts = Record<MessageType | 'STATE', number>;
+
+export function newMessageTypeCounts(): MessageTypeCounts {
+  return { NBIRTH: 0, NDEATH: 0, NDATA: 0, NCMD: 0, DBIRTH: 0, DDEATH: 0, DDATA: 0, DCMD: 0, STATE: 0 };
 }

@@ -15,8 +15,9 @@
  * acknowledgement to the journals hangs off that (hub/host/acks.ts).
  */
 import type { Logger } from 'pino';
-import { REAL_CLOCK, type Timers } from '../../protocol/clock.js';
+import { type Clock, REAL_CLOCK } from '../../protocol/clock.js';
 import type { ComponentHealth } from '../errors.js';
+import { Histogram } from '../metrics/exposition.js';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceActivity, GatewayActivity, RegistryEvent } from '../registry/types.js';
 import type { FlushedBatch, HostSink, SampleSource } from '../sink.js';
@@ -33,9 +34,8 @@ export interface IngestOptions {
   readonly store: SampleStore;
   readonly registry: Registry;
   readonly logger: Logger;
-  readonly timers?: Timers;
-  /** ms since the epoch; default Date.now. */
-  readonly clock?: () => number;
+  /** The flush, retry and write-timeout timers and the time; default REAL_CLOCK. */
+  readonly clock?: Clock;
   /** Default 250 ms. */
   readonly flushIntervalMs?: number;
   /** Samples per store write; a write starts early once this many wait. Default 10 000. */
@@ -95,10 +95,11 @@ export class Ingest implements HostSink {
     staleNodeDeaths: 0,
     maxPendingSamples: 0,
   };
+  /** How long each store write took, succeeded or not, in seconds (/metrics). */
+  readonly writeSeconds = new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
   readonly #o: IngestOptions;
   readonly #log: Logger;
-  readonly #timers: Timers;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   readonly #interval: number;
   readonly #maxBatch: number;
   readonly #maxBuffered: number;
@@ -123,8 +124,7 @@ export class Ingest implements HostSink {
   constructor(opts: IngestOptions) {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'ingest' });
-    this.#timers = opts.timers ?? REAL_CLOCK;
-    this.#clock = opts.clock ?? Date.now;
+    this.#clock = opts.clock ?? REAL_CLOCK;
     this.#interval = opts.flushIntervalMs ?? 250;
     this.#maxBatch = opts.maxBatchSamples ?? 10_000;
     this.#maxBuffered = opts.maxBufferedSamples ?? 500_000;
@@ -150,14 +150,14 @@ export class Ingest implements HostSink {
   async close(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     let timeout: unknown;
     const gaveUp = new Promise<boolean>((resolve) => {
-      timeout = this.#timers.setTimeout(() => resolve(true), this.#o.closeTimeoutMs ?? 10_000);
+      timeout = this.#clock.setTimeout(() => resolve(true), this.#o.closeTimeoutMs ?? 10_000);
     });
     const finished = await Promise.race([this.flush().then(() => false), gaveUp]);
-    this.#timers.clearTimeout(timeout);
+    this.#clock.clearTimeout(timeout);
     const left = this.#buffer.clear();
     if (left > 0) {
       this.counters.samplesDropped += left;
@@ -194,7 +194,7 @@ export class Ingest implements HostSink {
    */
   health(): { store: ComponentHealth; registry: ComponentHealth } {
     let store = this.storeHealth();
-    const rejected = this.#rejections.since(this.#clock() - HEALTH_WINDOW_MS);
+    const rejected = this.#rejections.since(this.#clock.now() - HEALTH_WINDOW_MS);
     if (store.status === 'up' && rejected >= PERSISTENT_FLUSHES) {
       store = {
         status: 'degraded',
@@ -277,7 +277,7 @@ export class Ingest implements HostSink {
 
   #schedule(delay: number): void {
     if (this.#timer !== undefined || !this.#running) return;
-    this.#timer = this.#timers.setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#applyRegistry();
       this.#kick();
@@ -287,7 +287,7 @@ export class Ingest implements HostSink {
   /** Starts writing unless a write is under way or the backoff says wait. */
   #kick(): void {
     if (this.#draining || this.#buffer.entries === 0) return;
-    const wait = this.#backoff.nextAttemptAt - this.#clock();
+    const wait = this.#backoff.nextAttemptAt - this.#clock.now();
     if (wait > 0) {
       this.#schedule(wait);
       return;
@@ -296,7 +296,7 @@ export class Ingest implements HostSink {
     void this.#enqueue(() => this.#drain(false)).finally(() => {
       this.#draining = false;
       if (this.#buffer.entries > 0) {
-        this.#schedule(Math.max(this.#interval, this.#backoff.nextAttemptAt - this.#clock()));
+        this.#schedule(Math.max(this.#interval, this.#backoff.nextAttemptAt - this.#clock.now()));
       }
     });
   }
@@ -306,7 +306,7 @@ export class Ingest implements HostSink {
     let first = true;
     while (this.#buffer.entries > 0 && (first || all || this.#buffer.samples >= this.#maxBatch)) {
       first = false;
-      if (!all && this.#clock() < this.#backoff.nextAttemptAt) return;
+      if (!all && this.#clock.now() < this.#backoff.nextAttemptAt) return;
       if (!(await this.#writeBatch(this.#buffer.peek(this.#maxBatch)))) return;
     }
   }
@@ -327,7 +327,7 @@ export class Ingest implements HostSink {
         }
         outcome = 'rejected';
         this.counters.samplesRejected += batch.samples.length;
-        this.#rejections.add(this.#clock(), batch.samples.length, errorText(err));
+        this.#rejections.add(this.#clock.now(), batch.samples.length, errorText(err));
         this.#log.error(
           { err, samples: batch.samples.length },
           'the store refused these samples for good; given up',
@@ -342,8 +342,8 @@ export class Ingest implements HostSink {
   }
 
   async #timedWrite(samples: readonly Sample[]): Promise<void> {
-    this.#writeStartedAt = this.#clock();
-    const timer = this.#timers.setTimeout(() => {
+    this.#writeStartedAt = this.#clock.now();
+    const timer = this.#clock.setTimeout(() => {
       this.counters.storeTimeouts++;
       this.#log.warn(
         { samples: samples.length, afterMs: this.#writeTimeout },
@@ -353,7 +353,8 @@ export class Ingest implements HostSink {
     try {
       await this.#o.store.write(samples);
     } finally {
-      this.#timers.clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
+      this.writeSeconds.observe((this.#clock.now() - this.#writeStartedAt) / 1000);
       this.#writeStartedAt = undefined;
     }
   }
@@ -361,7 +362,7 @@ export class Ingest implements HostSink {
   #emit(batch: Batch, outcome: FlushedBatch['outcome']): void {
     if (this.#listeners.size === 0) return;
     const sources = progressOf(batch.entries.flatMap((e) => (e.source === undefined ? [] : [e.source])));
-    const event: FlushedBatch = { outcome, samples: batch.samples.length, sources, at: this.#clock() };
+    const event: FlushedBatch = { outcome, samples: batch.samples.length, sources, at: this.#clock.now() };
     for (const l of this.#listeners) {
       try {
         l(event);
@@ -404,8 +405,8 @@ export class Ingest implements HostSink {
     const parts: string[] = [];
     const failing = this.#backoff.describe();
     if (failing !== undefined) parts.push(failing);
-    if (this.#writeStartedAt !== undefined && this.#clock() - this.#writeStartedAt > this.#writeTimeout) {
-      parts.push(`a store write has been pending for ${this.#clock() - this.#writeStartedAt} ms`);
+    if (this.#writeStartedAt !== undefined && this.#clock.now() - this.#writeStartedAt > this.#writeTimeout) {
+      parts.push(`a store write has been pending for ${this.#clock.now() - this.#writeStartedAt} ms`);
     }
     if (this.#refusing) parts.push('ingest buffer full, refusing samples');
     if (parts.length === 0) return undefined;

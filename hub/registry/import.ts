@@ -6,7 +6,6 @@
  * writes, their history entries and their audit entries share one transaction.
  */
 import type { EnterpriseDeclaration } from '../../protocol/index.js';
-import { sqliteOf } from '../database/database.js';
 import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
@@ -61,7 +60,40 @@ export interface RefusedRow {
   readonly row: number;
   readonly code: string;
   readonly reasons: readonly string[];
+  /** The header texts of the cells at fault (empty when the row as a whole is). */
+  readonly columns: readonly string[];
 }
+
+/** A row read but not imported on purpose: a title above the header, a 合计 (total) row. */
+export interface SkippedRow {
+  readonly row: number;
+  /** title: above the header; total: a 合计 row. */
+  readonly kind: 'title' | 'total';
+  readonly reason: string;
+}
+
+/** What an accepted row does (or would do, in a dry run) to the registry. */
+export interface RowChange {
+  readonly row: number;
+  readonly code: string;
+  readonly name: string;
+  readonly outcome: 'created' | 'updated';
+  /** The ledger before (updated) and after. */
+  readonly before: Ledger | null;
+  readonly after: Ledger;
+}
+
+interface Ledger {
+  readonly productionEquipment: number;
+  readonly ncEquipment: number;
+  readonly robots: number;
+}
+
+/** How many rows above the header may be a title: beyond that, the first row is the header. */
+export const MAX_TITLE_ROWS = 5;
+
+/** A row whose code, name or first cell is one of these is a total row (an export's 合计). */
+const TOTAL_WORDS = ['合计', '总计', '小计', '共计', 'total', 'totals', 'grandtotal', 'subtotal', 'sum'];
 
 export interface ImportOptions {
   /** Who imports (audited): `token:<id>`, `cli:<user>`. */
@@ -73,6 +105,8 @@ export interface ImportOptions {
   readonly file: string;
   readonly dryRun?: boolean;
   readonly partial?: boolean;
+  /** How many refused rows and changes the report lists (default MAX_LISTED_REFUSALS). */
+  readonly maxListed?: number;
 }
 
 export interface ImportReport {
@@ -94,6 +128,12 @@ export interface ImportReport {
   readonly unchanged: number;
   /** Columns the import did not use. */
   readonly ignoredColumns: readonly string[];
+  /** The header row as the file has it, and its row number. */
+  readonly header: { readonly row: number; readonly cells: readonly string[] };
+  /** Rows left out on purpose (a title above the header, a 合计 row), each with why. */
+  readonly skipped: readonly SkippedRow[];
+  /** The enterprises created and the ledgers changed (or that would be), the first MAX_LISTED_REFUSALS. */
+  readonly changes: readonly RowChange[];
 }
 
 interface Checked {
@@ -114,22 +154,23 @@ export function importLedgers(
   o: ImportOptions,
 ): ImportReport {
   const database = registry.database;
-  // The registry's own tables (hub/registry/ is their repository code).
-  const db = sqliteOf(database);
-  const [header, ...data] = table;
-  if (header === undefined) {
-    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${o.file}: the file is empty (no header row)`);
+  const maxListed = o.maxListed ?? MAX_LISTED_REFUSALS;
+  const { header, columns, ignored, rows: afterHeader, skipped } = findHeader(table, o.file);
+  const regions = ReferenceIndex.regions(database);
+  const industries = ReferenceIndex.industries(database);
+  const validRegions = validNames(database.reference.regions());
+  const validIndustries = validNames(database.reference.industries());
+  const current = new Map(database.enterprises.list().map((r) => [r.code, r]));
+  const currentBackbone = new Map([...current.values()].map((r) => [r.code, r.backbone !== 0]));
+  const headerText = (f: Field): string => header.cells[columns.get(f) ?? -1] ?? f;
+  const data: TableRow[] = [];
+  for (const r of afterHeader) {
+    const at = (i: number | undefined): string => (i === undefined ? '' : norm(r.cells[i] ?? ''));
+    if ([at(columns.get('code')), at(columns.get('name')), at(0)].some((c) => TOTAL_WORDS.includes(c))) {
+      skipped.push({ row: r.n, kind: 'total', reason: 'a total (合计) row: not an enterprise, skipped' });
+    } else data.push(r);
   }
-  const { columns, ignored } = mapHeader(header.cells, o.file);
-  const regions = ReferenceIndex.regions(db);
-  const industries = ReferenceIndex.industries(db);
-  const currentBackbone = new Map(
-    db
-      .prepare<[], { code: string; backbone: number }>('SELECT code, backbone FROM enterprises')
-      .all()
-      .map((r) => [r.code, r.backbone !== 0]),
-  );
-  const lookalikes = LookalikeIndex.of(db);
+  const lookalikes = LookalikeIndex.of(database);
   const refused: RefusedRow[] = [];
   const checked: Checked[] = [];
   const rowsByCode = new Map<string, number[]>();
@@ -141,27 +182,35 @@ export function importLedgers(
       return i === undefined ? '' : (r.cells[i] ?? '').trim();
     };
     const reasons: string[] = [];
+    const bad = new Set<Field>();
+    const fault = (f: Field, reason: string): void => {
+      bad.add(f);
+      reasons.push(reason);
+    };
     const code = cell('code');
     const region = regions.find(cell('region'));
-    if (cell('region') === '') reasons.push('region is empty');
+    if (cell('region') === '') fault('region', 'region is empty');
     else if (region === undefined)
-      reasons.push(`unknown region "${cell('region')}" (use a code, name or alias)`);
+      fault('region', `unknown region "${cell('region')}"; valid regions: ${validRegions}`);
     const industry = industries.find(cell('industry'));
-    if (cell('industry') === '') reasons.push('industry is empty');
+    if (cell('industry') === '') fault('industry', 'industry is empty');
     else if (industry === undefined)
-      reasons.push(`unknown industry "${cell('industry')}" (use a code, name or alias)`);
+      fault(
+        'industry',
+        `unknown industry "${cell('industry')}"; valid industries: ${validIndustries} (an admin may add an alias: docs/api.md "Imports")`,
+      );
     // Without a backbone column the file says nothing about it: an enterprise keeps its flag.
     const backbone = columns.has('backbone') ? yesNo(cell('backbone')) : (currentBackbone.get(code) ?? false);
     if (backbone === undefined)
-      reasons.push(`backbone "${cell('backbone')}" is neither yes (是) nor no (否)`);
+      fault('backbone', `backbone "${cell('backbone')}" is neither yes (是) nor no (否)`);
     const count = (f: Field, what: string): number => {
       const text = cell(f).replace(/(?<=\d),(?=\d{3}\b)/g, '');
       if (text === '') {
-        reasons.push(`${what} is empty`);
+        fault(f, `${what} is empty`);
         return 0;
       }
       const n = /^\d+(\.0+)?$/.test(text) ? Number(text) : Number.NaN;
-      if (!Number.isSafeInteger(n)) reasons.push(`${what} "${cell(f)}" is not a whole number ≥ 0`);
+      if (!Number.isSafeInteger(n)) fault(f, `${what} "${cell(f)}" is not a whole number ≥ 0`);
       return n;
     };
     const ledger = {
@@ -181,16 +230,27 @@ export function importLedgers(
     for (const p of declarationProblems(decl)) {
       // A count that did not parse was reported above in the file's own words.
       if (!numbersOk && p.includes('whole number')) continue;
-      if (p.startsWith('code ') && code === '') reasons.push('code is empty');
+      const f: Field = p.startsWith('code ')
+        ? 'code'
+        : p.startsWith('name ')
+          ? 'name'
+          : p.startsWith('ledger.ncEquipment')
+            ? 'nc'
+            : p.startsWith('ledger.robots')
+              ? 'robots'
+              : 'production';
+      if (f === 'code' && code === '') fault('code', 'code is empty');
       else
-        reasons.push(
+        fault(
+          f,
           p
             .replace('ledger.ncEquipment', 'NC equipment')
-            .replace('ledger.productionEquipment', 'production equipment'),
+            .replace('ledger.productionEquipment', 'production equipment')
+            .replace('ledger.robots', 'robots'),
         );
     }
     const lookalike = code === '' ? undefined : lookalikes.problem(code);
-    if (lookalike !== undefined) reasons.push(lookalike);
+    if (lookalike !== undefined) fault('code', lookalike);
     if (code !== '') {
       // In place: a file of one code repeated must not cost rows² (issue 9).
       const rows = rowsByCode.get(code);
@@ -199,7 +259,8 @@ export function importLedgers(
       const k = lookalikeKey(code);
       codesByKey.set(k, (codesByKey.get(k) ?? new Set()).add(code));
     }
-    if (reasons.length > 0) refused.push({ row: r.n, code, reasons: dedupe(reasons) });
+    if (reasons.length > 0)
+      refused.push({ row: r.n, code, reasons: dedupe(reasons), columns: [...bad].map(headerText) });
     else checked.push({ row: r.n, decl, declaredBy: cell('declaredBy') || o.declaredBy || o.actor });
   }
   // A code twice in one file: which row is right is the user's call, so both are refused.
@@ -214,7 +275,7 @@ export function importLedgers(
   const accepted = checked.filter((c) => !dup.has(c.decl.code) && !alike.has(c.decl.code));
   for (const c of checked)
     if (dup.has(c.decl.code) || alike.has(c.decl.code))
-      refused.push({ row: c.row, code: c.decl.code, reasons: [] });
+      refused.push({ row: c.row, code: c.decl.code, reasons: [], columns: [headerText('code')] });
   const rowList = (rows: readonly number[]): string => firstFew(rows, rows.length, String);
   const alikeReason = (code: string): string => {
     const group = alike.get(code)!;
@@ -233,7 +294,7 @@ export function importLedgers(
     refusedRows: refused.length,
     refused: [...refused]
       .sort((a, b) => a.row - b.row)
-      .slice(0, MAX_LISTED_REFUSALS)
+      .slice(0, maxListed)
       .map((r) => ({
         ...r,
         reasons: [
@@ -249,23 +310,51 @@ export function importLedgers(
     updated: outcomes.filter((x) => x === 'updated').length,
     unchanged: outcomes.filter((x) => x === 'unchanged').length,
     ignoredColumns: ignored,
+    header: { row: header.n, cells: header.cells },
+    skipped: [...skipped].sort((a, b) => a.row - b.row),
+    changes: changesOf(outcomes),
   });
+  const changesOf = (outcomes: readonly DeclareOutcome[]): RowChange[] => {
+    const out: RowChange[] = [];
+    outcomes.forEach((x, i) => {
+      const c = accepted[i];
+      if (c === undefined || x === 'unchanged' || out.length >= maxListed) return;
+      const was = current.get(c.decl.code);
+      out.push({
+        row: c.row,
+        code: c.decl.code,
+        name: c.decl.name,
+        outcome: x === 'created' ? 'created' : 'updated',
+        before:
+          was === undefined
+            ? null
+            : {
+                productionEquipment: was.production_equipment,
+                ncEquipment: was.nc_equipment,
+                robots: was.robots,
+              },
+        after: c.decl.ledger,
+      });
+    });
+    return out;
+  };
 
   const now = registry.now();
   const writer = new LedgerWriter(database, () => now);
   const audit = new AuditLog(database, () => now);
-  const write = db.transaction((dryRun: boolean): DeclareOutcome[] => {
-    const outcomes = accepted.map((c) =>
-      writer.declare(toRow(c.decl, c.declaredBy, now), {
-        actor: o.actor,
-        ...(o.source === undefined ? {} : { source: o.source }),
-        detail: { import: o.file, row: c.row },
-      }),
-    );
-    // A dry run learns what would change by doing it and rolling it back.
-    if (dryRun) throw new DryRunDone(outcomes);
-    return outcomes;
-  });
+  const write = (dryRun: boolean): DeclareOutcome[] =>
+    database.transaction(() => {
+      const outcomes = accepted.map((c) =>
+        writer.declare(toRow(c.decl, c.declaredBy, now), {
+          actor: o.actor,
+          ...(o.source === undefined ? {} : { source: o.source }),
+          detail: { import: o.file, row: c.row },
+        }),
+      );
+      // A dry run learns what would change by doing it and rolling it back.
+      if (dryRun) throw new DryRunDone(outcomes);
+      return outcomes;
+    });
   const summary = (r: ImportReport) => ({
     rows: r.rows,
     accepted: r.accepted,
@@ -299,7 +388,7 @@ export function importLedgers(
     return r;
   }
   let r: ImportReport | undefined;
-  db.transaction(() => {
+  database.transaction(() => {
     r = report(true, write(false));
     audit.record({
       actor: o.actor,
@@ -309,7 +398,7 @@ export function importLedgers(
       ...(o.source === undefined ? {} : { source: o.source }),
       detail: summary(r),
     });
-  })();
+  });
   return r!;
 }
 
@@ -319,6 +408,47 @@ class DryRunDone extends Error {
     super('dry run');
     this.outcomes = outcomes;
   }
+}
+
+/**
+ * The header row: the first of the first MAX_TITLE_ROWS + 1 rows that names every required
+ * column; rows above it are a title (skipped, said so). None: the first row's problems.
+ */
+function findHeader(
+  table: readonly TableRow[],
+  file: string,
+): {
+  header: TableRow;
+  columns: Map<Field, number>;
+  ignored: string[];
+  rows: readonly TableRow[];
+  skipped: SkippedRow[];
+} {
+  const first = table[0];
+  if (first === undefined) {
+    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: the file is empty (no header row)`);
+  }
+  for (let i = 0; i < Math.min(table.length, MAX_TITLE_ROWS + 1); i++) {
+    const candidate = table[i]!;
+    let mapped: { columns: Map<Field, number>; ignored: string[] };
+    try {
+      mapped = mapHeader(candidate.cells, file);
+    } catch {
+      continue;
+    }
+    const skipped = table
+      .slice(0, i)
+      .map((r) => ({ row: r.n, kind: 'title' as const, reason: 'above the header row (a title): skipped' }));
+    return { header: candidate, ...mapped, rows: table.slice(i + 1), skipped };
+  }
+  mapHeader(first.cells, file);
+  // Unreachable: the first row mapped above would have been taken.
+  throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: no header row`);
+}
+
+/** "越城区 (yuecheng), 柯桥区 (keqiao), …": what a person may write instead. */
+function validNames(rows: readonly { code: string; name_zh: string; name_en: string }[]): string {
+  return rows.map((r) => `${r.name_zh} / ${r.name_en} (${r.code})`).join(', ');
 }
 
 function mapHeader(

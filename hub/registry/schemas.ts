@@ -128,12 +128,93 @@ export const ImportReportSchema = Type.Object({
   rows: Int,
   accepted: Int,
   refusedRows: Type.Integer({ description: 'how many rows were refused' }),
-  refused: Type.Array(Type.Object({ row: Int, code: Type.String(), reasons: Type.Array(Type.String()) }), {
-    description: 'the first 1,000 refused rows in file order, each with why',
-  }),
+  refused: Type.Array(
+    Type.Object({
+      row: Int,
+      code: Type.String(),
+      reasons: Type.Array(Type.String()),
+      columns: Type.Array(Type.String(), { description: 'the header texts of the cells at fault' }),
+    }),
+    {
+      description: 'the first 1,000 refused rows in file order, each with why',
+    },
+  ),
   applied: Type.Boolean(),
   created: Int,
   updated: Int,
   unchanged: Int,
   ignoredColumns: Type.Array(Type.String()),
+  header: Type.Object(
+    { row: Int, cells: Type.Array(Type.String()) },
+    { description: 'the header row as the file has it (a title above it is skipped)' },
+  ),
+  skipped: Type.Array(
+    Type.Object({
+      row: Int,
+      kind: Type.Union([Type.Literal('title'), Type.Literal('total')]),
+      reason: Type.String(),
+    }),
+    {
+      description: 'rows left out on purpose: a title above the header, a 合计 (total) row',
+    },
+  ),
+  changes: Type.Array(
+    Type.Object({
+      row: Int,
+      code: Type.String(),
+      name: Type.String(),
+      outcome: Type.Union([Type.Literal('created'), Type.Literal('updated')]),
+      before: Type.Union([LedgerSchema, Type.Null()]),
+      after: LedgerSchema,
+    }),
+    {
+      description: 'the first 1,000 enterprises created and ledgers changed (or that would be, in a dry run)',
+    },
+  ),
 });
+
+const SheetLanguage = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')], {
+  default: 'zh-CN',
+  description: 'the language of the headers and notes',
+});
+
+export const ImportTemplateQuery = Type.Object(
+  {
+    format: Type.Union([Type.Literal('xlsx'), Type.Literal('csv')], { default: 'xlsx' }),
+    lang: SheetLanguage,
+  },
+  { additionalProperties: false },
+);
+export type ImportTemplateQuery = Static<typeof ImportTemplateQuery>;
+
+export const ImportAnnotatedQuery = Type.Object(
+  {
+    file: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      default: 'upload',
+      description: 'the file name, for the report',
+    }),
+    lang: SheetLanguage,
+  },
+  { additionalProperties: false },
+);
+export type ImportAnnotatedQuery = Static<typeof ImportAnnotatedQuery>;
+
+export const IndustryAliasParams = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+export type IndustryAliasParams = Static<typeof IndustryAliasParams>;
+
+export const IndustryAliasBody = Type.Object(
+  {
+    alias: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'another name an import may use for the industry (汽车零部件 for auto-moto-parts)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type IndustryAliasBody = Static<typeof IndustryAliasBody>;

@@ -92,6 +92,10 @@ export interface MachineFilter {
   readonly online?: boolean;
   readonly onlineSince?: number;
   readonly status?: MachineStatus;
+  /** A part of the machine id, the enterprise code or its name. */
+  readonly search?: string;
+  /** Not online (since `onlineSince`) first, then alarm, then degraded; else by enterprise and id. */
+  readonly attention?: boolean;
   readonly limit?: number;
   readonly offset?: number;
 }

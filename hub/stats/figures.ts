@@ -8,12 +8,9 @@
  * and for those a child hub reports alike, so no gateway credential can raise an enterprise,
  * a region, an industry or the city above what the enterprises declared, and no rate above 1.
  */
-import {
-  BACKBONE_NC_RATE_TARGET,
-  BACKBONE_NETWORKING_RATE_TARGET,
-  type Ledger,
-} from '../../protocol/index.js';
+import type { Ledger } from '../../protocol/index.js';
 import type { Activity } from '../registry/types.js';
+import type { BackboneThresholds } from './programme.js';
 
 /** The registry's word for measured counts, re-exported where the figures are made of it. */
 export type { Activity };
@@ -107,8 +104,11 @@ export interface Figures {
   readonly population: Population;
   readonly enterprises: number;
   readonly backboneEnterprises: number;
-  /** Backbone enterprises with networking rate ≥ 50 % and NC rate ≥ 70 %. */
+  /** Backbone enterprises with networking rate ≥ 50 % and NC rate ≥ 70 % (the registry's target rows, programme.ts). */
   readonly backboneMeetingTarget: number;
+  /** Backbone enterprises meeting each threshold on its own: networking rate ≥ 50 %; NC rate ≥ 70 %. */
+  readonly backboneMeetingNetworking: number;
+  readonly backboneMeetingNc: number;
   /** Measured: machines the hub has seen and not retired. */
   readonly machines: number;
   /**
@@ -153,7 +153,7 @@ export function mean(values: readonly (number | null)[]): number | null {
 }
 
 /** An enterprise's own rates, of what is counted (never above 1). */
-export function enterpriseRates(e: EnterpriseInput) {
+export function enterpriseRates(e: EnterpriseInput, t: BackboneThresholds) {
   const p = e.ledger.productionEquipment;
   const a = officialCountOf(e);
   const networkingRate = ratio(a.networked, p);
@@ -164,23 +164,29 @@ export function enterpriseRates(e: EnterpriseInput) {
     onlineRate: ratio(a.online, a.networked),
     powerOnRate: ratio(a.poweredOn, a.networked),
     measuredNcRate: ratio(a.networkedNc, a.networked),
-    meetsBackboneTarget: meetsTarget(networkingRate, ncRate),
+    meetsBackboneTarget: meetsTarget(networkingRate, ncRate, t),
   };
 }
 
-export function meetsTarget(networkingRate: number | null, ncRate: number | null): boolean {
-  return (
-    networkingRate !== null &&
-    ncRate !== null &&
-    networkingRate >= BACKBONE_NETWORKING_RATE_TARGET &&
-    ncRate >= BACKBONE_NC_RATE_TARGET
-  );
+const atLeast = (rate: number | null, threshold: number): boolean => rate !== null && rate >= threshold;
+
+export function meetsTarget(
+  networkingRate: number | null,
+  ncRate: number | null,
+  t: BackboneThresholds,
+): boolean {
+  return atLeast(networkingRate, t.backboneNetworkingRate) && atLeast(ncRate, t.backboneNcRate);
 }
 
-export function figures(rows: readonly EnterpriseInput[], population: Population): Figures {
+export function figures(
+  rows: readonly EnterpriseInput[],
+  population: Population,
+  /** The backbone thresholds in force (Registry.programmeAt: the registry's target rows). */
+  t: BackboneThresholds,
+): Figures {
   const counted = rows.map(officialCountOf);
   const sum = (f: (c: OfficialCount) => number): number => counted.reduce((acc, c) => acc + f(c), 0);
-  const rates = rows.map((r) => ({ ...enterpriseRates(r), backbone: r.backbone }));
+  const rates = rows.map((r) => ({ ...enterpriseRates(r, t), backbone: r.backbone }));
   const p = rows.reduce((acc, r) => acc + r.ledger.productionEquipment, 0);
   const nc = rows.reduce((acc, r) => acc + r.ledger.ncEquipment, 0);
   const networked = sum((c) => c.networked);
@@ -193,6 +199,9 @@ export function figures(rows: readonly EnterpriseInput[], population: Population
     enterprises: rows.length,
     backboneEnterprises: backbone.length,
     backboneMeetingTarget: backbone.filter((r) => r.meetsBackboneTarget).length,
+    backboneMeetingNetworking: backbone.filter((r) => atLeast(r.networkingRate, t.backboneNetworkingRate))
+      .length,
+    backboneMeetingNc: backbone.filter((r) => atLeast(r.ncRate, t.backboneNcRate)).length,
     machines: sum((c) => c.machines),
     networked,
     online,

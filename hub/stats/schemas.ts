@@ -1,6 +1,6 @@
 /** TypeBox schemas of the statistics API (hub/api/routes/statistics.ts). */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { EXPORT_TABLES } from './tables.js';
+import { EXPORT_LANGS, EXPORT_TABLES } from './tables.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Time = Type.String({ format: 'date-time' });
@@ -33,6 +33,12 @@ const FigureFields = {
   enterprises: Int,
   backboneEnterprises: Int,
   backboneMeetingTarget: Int,
+  backboneMeetingNetworking: Type.Integer({
+    description: 'backbone enterprises whose networking rate reaches backboneTargets.networkingRate',
+  }),
+  backboneMeetingNc: Type.Integer({
+    description: 'backbone enterprises whose NC rate reaches backboneTargets.ncRate',
+  }),
   machines: Int,
   ...ExceedingFields,
   online: Int,
@@ -90,8 +96,21 @@ export const EnterpriseStatsSchema = Type.Object({
 });
 
 export const StatisticsReply = Type.Object({
-  target: Int,
-  progress: Type.Number({ description: 'networked ÷ target' }),
+  target: Type.Integer({
+    description:
+      "the caller's networked target in force this year (the registry's targets, as GET /api/v1/targets): the city's; for a caller scoped to regions the sum of their regionTargets; 0 when its scope has none",
+  }),
+  progress: Nullable(Type.Number({ description: 'networked ÷ target; null when target is 0' })),
+  regionTargets: Type.Record(Type.String(), Int, {
+    description: 'the own networked target in force of each region the caller sees, where it has one',
+  }),
+  backboneTargets: Type.Object(
+    { networkingRate: Type.Number(), ncRate: Type.Number() },
+    {
+      description:
+        "what a backbone enterprise must reach (0–1): the city's backboneNetworkingRate and backboneNcRate targets in force",
+    },
+  ),
   ...ExceedingFields,
   online: Int,
   poweredOn: Int,
@@ -159,6 +178,14 @@ export const TrendQuery = Type.Object(
     code: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     from: Type.Optional(Day),
     to: Type.Optional(Day),
+    figures: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z]+(,[A-Za-z]+)*$',
+        maxLength: 1000,
+        description:
+          'comma-separated figure names each snapshot keeps (e.g. networked,online for a sparkline); default every figure',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -182,6 +209,10 @@ export const ExportQuery = Type.Object(
   {
     table: Type.Union(EXPORT_TABLES.map((t) => Type.Literal(t))),
     format: Type.Union([Type.Literal('csv'), Type.Literal('xlsx')], { default: 'csv' }),
+    lang: Type.Union(
+      EXPORT_LANGS.map((l) => Type.Literal(l)),
+      { default: 'zh-CN', description: "the headers', names' and notes' language" },
+    ),
     /** state-time: the day (default today); trend: from/to and level/code. */
     day: Type.Optional(Day),
     level: Type.Optional(TrendQuery.properties.level),

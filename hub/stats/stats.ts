@@ -4,7 +4,6 @@
  * all and for backbone enterprises, declared beside measured. Computed from the registry
  * (and what child hubs forwarded) on demand; snapshot.ts keeps one set per day for trends.
  */
-import { NETWORKED_MACHINES_TARGET } from '../../protocol/index.js';
 import { HubError } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { EnterpriseActivity, Region } from '../registry/types.js';
@@ -19,6 +18,7 @@ import {
   type OfficialCount,
   officialCountOf,
 } from './figures.js';
+import { type BackboneThresholds, type Programme, targetFor } from './programme.js';
 
 export interface StatsWindows {
   /** A machine with a valid sample this recent is networked (联网); default 7 days. */
@@ -66,9 +66,18 @@ export interface EnterpriseStats extends OfficialCount {
 }
 
 export interface StatsReport {
+  /**
+   * The caller's target of networked machines in force this year (the registry's target rows,
+   * programme.ts): the city's, or for a caller scoped to regions the sum of their own targets;
+   * 0 when its scope has none (targetFor). GET /api/v1/targets shows the same.
+   */
   readonly target: number;
-  /** networked ÷ target. */
-  readonly progress: number;
+  /** networked ÷ target; null without a target. */
+  readonly progress: number | null;
+  /** The own targets of the regions the caller sees (those that have one). */
+  readonly regionTargets: Readonly<Record<string, number>>;
+  /** What a backbone enterprise must reach (0–1): the city's networking-rate and NC-rate targets. */
+  readonly backboneTargets: { readonly networkingRate: number; readonly ncRate: number };
   /** Counted (the city's): declared enterprises only, each capped by its ledger. */
   readonly networked: number;
   readonly online: number;
@@ -132,11 +141,15 @@ export const FIGURE_WINDOWS = {
   onlineRate: 'online ÷ networking',
   powerOnRate: 'online ÷ networking',
   backboneMeetingTarget: 'networking ÷ declaration',
+  backboneMeetingNetworking: 'networking ÷ declaration',
+  backboneMeetingNc: 'declaration',
   progress: 'networking',
 } as const;
 
 export interface StatsOptions {
   readonly scope?: StatsScope;
+  /** Default: the targets in force at `now` (Registry.programmeAt: the registry's target rows). */
+  readonly programme?: Programme;
 }
 
 export function activityOf(a: EnterpriseActivity | undefined): Activity {
@@ -219,15 +232,20 @@ function childReportsIfReadable(registry: Registry): StoredChildReport[] {
   }
 }
 
-function group(meta: Omit<Region, 'aliases'>, rows: readonly EnterpriseInput[]): GroupStats {
+function group(
+  meta: Omit<Region, 'aliases'>,
+  rows: readonly EnterpriseInput[],
+  t: BackboneThresholds,
+): GroupStats {
   return {
     code: meta.code,
     nameZh: meta.nameZh,
     nameEn: meta.nameEn,
-    ...figures(rows, 'all'),
+    ...figures(rows, 'all', t),
     backbone: figures(
       rows.filter((r) => r.backbone),
       'backbone',
+      t,
     ),
   };
 }
@@ -238,8 +256,8 @@ export function inStatsScope(scope: StatsScope, code: string, region: string | n
   return true;
 }
 
-export function enterpriseStats(e: EnterpriseInput): EnterpriseStats {
-  const r = enterpriseRates(e);
+export function enterpriseStats(e: EnterpriseInput, t: BackboneThresholds): EnterpriseStats {
+  const r = enterpriseRates(e, t);
   return {
     code: e.code,
     name: e.name,
@@ -267,7 +285,9 @@ export function computeStats(
   const rows = inputs.enterprises.filter((e) => inStatsScope(scope, e.code, e.regionCode));
   // A scoped caller sees neither machines of undeclared groups nor other hubs' list.
   const stray = scoped ? NO_ACTIVITY : inputs.unattributed;
-  const city = group({ code: 'city', nameZh: '全市', nameEn: 'City' }, rows);
+  const programme = opts.programme ?? registry.programmeAt(now);
+  const target = targetFor(programme, scope);
+  const city = group({ code: 'city', nameZh: '全市', nameEn: 'City' }, rows, programme);
   const regions = registry
     .regions()
     .filter((r) => scope.regions === undefined || scope.regions.includes(r.code))
@@ -277,8 +297,15 @@ export function computeStats(
     .filter((i) => !scoped || rows.some((x) => x.industryCode === i.code));
   // The official totals are the city's: unattributed machines are shown apart, never counted.
   return {
-    target: NETWORKED_MACHINES_TARGET,
-    progress: city.networked / NETWORKED_MACHINES_TARGET,
+    target,
+    progress: target > 0 ? city.networked / target : null,
+    regionTargets: Object.fromEntries(
+      regions.flatMap((r) => {
+        const t = programme.regionTargets[r.code];
+        return t === undefined ? [] : [[r.code, t]];
+      }),
+    ),
+    backboneTargets: { networkingRate: programme.backboneNetworkingRate, ncRate: programme.backboneNcRate },
     networked: city.networked,
     online: city.online,
     poweredOn: city.poweredOn,
@@ -302,15 +329,17 @@ export function computeStats(
       group(
         r,
         rows.filter((x) => x.regionCode === r.code),
+        programme,
       ),
     ),
     byIndustry: industries.map((i) =>
       group(
         i,
         rows.filter((x) => x.industryCode === i.code),
+        programme,
       ),
     ),
-    byEnterprise: rows.map(enterpriseStats),
+    byEnterprise: rows.map((e) => enterpriseStats(e, programme)),
     children: scoped ? [] : inputs.children,
     windows: { networkingMs: windows.networkingMs, onlineMs: windows.onlineMs },
     figureWindows: FIGURE_WINDOWS,

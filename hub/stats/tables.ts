@@ -466,7 +466,7 @@ export function aboutSheet(lang: ExportLang, f: AboutFacts, table: Table): NonNu
       l(
         '联网设备目标',
         'Networked machines target',
-        p.target > 0 ? String(p.target) : say(lang, t('本范围未配置', 'none configured for this scope')),
+        p.target > 0 ? String(p.target) : say(lang, t('本范围未设定', 'none set for this scope')),
       ),
       l(
         '骨干企业目标',

@@ -21,6 +21,11 @@ afterAll(async () => {
 const NO_JSON_BODY = new Set([
   // A CSV or XLSX file, checked row by row by the importer (its report names each refused row).
   'POST /api/v1/registry/import',
+  // The same file, checked as a dry run and returned annotated as XLSX.
+  'POST /api/v1/registry/import/annotated',
+  // Workshop/factory and platform declarations as CSV or XLSX, checked row by row likewise.
+  'POST /api/v1/targets/recognitions/import',
+  'POST /api/v1/targets/platforms/import',
   // Takes today's snapshot: nothing to send.
   'POST /api/v1/statistics/snapshots',
 ]);
@@ -67,6 +72,14 @@ describe('every route', () => {
       'GET /api/v1/tokens': 'admin',
       'DELETE /api/v1/tokens/:id': 'admin',
       'GET /api/v1/audit': 'admin',
+      'GET /metrics': 'metrics',
+      'POST /api/v1/session': 'public',
+      'GET /api/v1/session': 'public',
+      'DELETE /api/v1/session': 'public',
+      'GET /api/v1/users': 'admin',
+      'POST /api/v1/users': 'admin',
+      'PATCH /api/v1/users/:name': 'admin',
+      'DELETE /api/v1/users/:name': 'admin',
       'GET /docs/json': 'public',
     });
   });

@@ -302,7 +302,7 @@ describe('exports for people (issue 12)', () => {
     expect(about['Networked window']).toMatch(/^3 days: /);
     expect(about['Online window']).toMatch(/^2 minutes: /);
     expect(about.Source).toBe(`Wanji hub ${HUB_ID}`);
-    expect(about['Networked machines target']).toBe('none configured for this scope');
+    expect(about['Networked machines target']).toBe('none set for this scope');
     // The regions table: its own region only, and a total equal to its scope.
     const [, ...rows] = csvTable(await (await exported('table=regions&lang=en', county)).text());
     expect(rows.map((r) => [r[0], r[1]])).toEqual([

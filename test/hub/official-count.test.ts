@@ -439,6 +439,7 @@ describe('what is counted, summed over enterprises whatever reports them', () =>
         },
       ],
       'all',
+      { backboneNetworkingRate: 0.5, backboneNcRate: 0.7 },
     );
     expect(f).toMatchObject({
       networked: 14,

@@ -16,8 +16,9 @@ import { enterpriseDays, machineDays } from '../../hub/stats/state-time.js';
 import { computeStats, DEFAULT_WINDOWS } from '../../hub/stats/stats.js';
 import { createStore } from '../../hub/store/index.js';
 import type { SampleStore } from '../../hub/store/types.js';
-import type { Timers } from '../../protocol/clock.js';
+import type { Clock } from '../../protocol/clock.js';
 import { DataType } from '../../protocol/index.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
 
 const H = 3_600_000;
@@ -175,18 +176,21 @@ describe('time in each state and utilisation', () => {
     const s1 = takeSnapshot(reg, at(23), DEFAULT_WINDOWS, D);
     expect(s1.day).toBe(D);
     const fired: { fn: () => void; ms: number }[] = [];
-    const timers: Timers = { setTimeout: (fn, ms) => fired.push({ fn, ms }), clearTimeout: () => undefined };
-    let clock = at(30); // D+1 06:00
+    let now = at(30); // D+1 06:00
+    const clock: Clock = {
+      now: () => now,
+      setTimeout: (fn, ms) => fired.push({ fn, ms }),
+      clearTimeout: () => undefined,
+    };
     const timer = new SnapshotTimer({
       registry: reg,
       windows: DEFAULT_WINDOWS,
       logger: silentLogger(),
-      clock: () => clock,
-      timers,
+      clock,
     });
     await timer.start();
     expect(fired[0]!.ms).toBe(18 * H); // to D+2 00:00
-    clock = at(48) + 2_000; // the timer fires a little late
+    now = at(48) + 2_000; // the timer fires a little late
     fired[0]!.fn();
     await timer.close();
     const rows = trend(reg, { level: 'enterprise', code: 'E' });
@@ -264,12 +268,15 @@ describe('time in each state when a machine falls silent', () => {
 
 describe('state time through a real hub', () => {
   const dir = tempDir();
+  // The hub's time moves only when the test says: the states last exactly as long as advanced.
+  const clock = new ManualClock();
   const hub = new Hub({
     dataDir: dir.path,
     mqtt: { port: 0, allowAnonymous: true },
     http: { port: 0 },
     flushIntervalMs: 20,
     logger: silentLogger(),
+    clock,
   });
   const node = new TestEdgeNode('acme', 'gw', 1);
   beforeAll(async () => {
@@ -283,22 +290,30 @@ describe('state time through a real hub', () => {
   });
 
   it('accumulates idle then running from the State metric the gateway publishes', async () => {
+    /** `state` at the hub: the registry has it once the ingest has flushed. */
+    const reached = (state: string) =>
+      waitFor(async () => {
+        await hub.flush();
+        return hub.registry.machine('acme', 'm')?.state === state;
+      }, `the ${state} state`);
     await node.nbirth();
-    await node.dbirth('m', cncBirth(Date.now())); // State: idle
-    await new Promise((r) => setTimeout(r, 150));
-    await node.ddata('m', [{ alias: 5, datatype: DataType.String, value: 'running' }]);
-    await new Promise((r) => setTimeout(r, 100));
-    await node.ddata('m', [{ alias: 5, datatype: DataType.String, value: 'alarm' }]);
-    await waitFor(async () => {
-      await hub.flush();
-      return hub.registry.machine('acme', 'm')?.state === 'alarm';
-    }, 'the alarm state');
+    await node.dbirth('m', cncBirth(clock.now())); // State: idle
+    await reached('idle');
+    clock.advance(150);
+    await node.ddata('m', [
+      { alias: 5, datatype: DataType.String, value: 'running', timestamp: clock.now() },
+    ]);
+    await reached('running');
+    clock.advance(100);
+    await node.ddata('m', [{ alias: 5, datatype: DataType.String, value: 'alarm', timestamp: clock.now() }]);
+    await reached('alarm');
     const [d] = machineDays(hub.registry, {
-      day: localDay(Date.now(), 480),
-      now: Date.now(),
+      day: localDay(clock.now(), 480),
+      now: clock.now(),
       windows: hub.windows,
     });
-    // Times come from the gateway's clock and the hub's processing: only their order is exact.
+    // On the hub's manual clock the spans are exact (they were only ordered on the wall clock).
+    expect(d!.ms).toMatchObject({ idle: 150, running: 100 });
     expect(d!.ms.idle).toBeGreaterThan(0);
     expect(d!.ms.running).toBeGreaterThan(0);
     expect(d!.utilisation).toBeGreaterThan(0);
@@ -385,17 +400,15 @@ describe('statistics API: exports, snapshots, trends', () => {
     expect(res.headers['content-disposition']).toMatch(/wanji-regions-2023-11-15\.csv/);
     const [header, ...rows] = parseCsv(res.body.replace(/^\uFEFF/, '').trimEnd());
     const col = (name: string) => header!.indexOf(name);
-    const yiwu = rows.filter((r) => r[0] === 'yiwu');
-    expect(yiwu.map((r) => r[col('population')])).toEqual(['all', 'backbone']);
-    expect(yiwu[0]![col('名称')]).toBe('义乌市');
-    expect(Number(yiwu[0]![col('networked')])).toBe(3);
-    expect(Number(yiwu[0]![col('networking rate (pooled)')])).toBeCloseTo(3 / 14, 12);
-    expect(Number(yiwu[0]![col('networking rate (mean of enterprises)')])).toBeCloseTo(
-      (2 / 4 + 1 / 10) / 2,
-      12,
-    );
-    expect(Number(yiwu[1]![col('networked')])).toBe(2);
-    expect(Number(yiwu[1]![col('backbone meeting target')])).toBe(1);
+    const yiwu = rows.filter((r) => r.at(-1) === 'yiwu');
+    expect(yiwu.map((r) => r[col('统计口径')])).toEqual(['全部企业', '骨干企业']);
+    expect(yiwu[0]![col('区县')]).toBe('义乌市');
+    expect(Number(yiwu[0]![col('联网设备数')])).toBe(3);
+    // CSV rates are percentages rounded to one decimal (XLSX keeps the fraction).
+    expect(yiwu[0]![col('设备联网率')]).toBe('21.4%'); // 3 / 14
+    expect(yiwu[0]![col('设备联网率（企业均值）')]).toBe('30.0%'); // (2/4 + 1/10) / 2
+    expect(Number(yiwu[1]![col('联网设备数')])).toBe(2);
+    expect(Number(yiwu[1]![col('达标骨干企业数')])).toBe(1);
   });
 
   it('exports the enterprise table as XLSX, narrowed to a bureau token’s regions', async () => {
@@ -408,12 +421,13 @@ describe('statistics API: exports, snapshots, trends', () => {
     await wb.xlsx.load(res.rawPayload as unknown as ArrayBuffer);
     const sheet = wb.worksheets[0]!;
     const header = (sheet.getRow(1).values as unknown[]).slice(1);
-    expect(header.slice(0, 3)).toEqual(['code', 'name', 'region']);
-    expect(sheet.rowCount).toBe(2);
+    expect(header.slice(0, 3)).toEqual(['企业名称', '区县', '行业']);
+    expect(sheet.rowCount).toBe(3); // C and the 合计 row
     const row = (sheet.getRow(2).values as unknown[]).slice(1);
-    expect(row.slice(0, 3)).toEqual(['C', 'C 有限公司', 'panan']);
-    expect(row[header.indexOf('networking rate')]).toBeCloseTo(0.5, 12);
-    expect(row[header.indexOf('meets backbone target')]).toBe(true);
+    expect(row.slice(0, 3)).toEqual(['C 有限公司', '磐安县', '新能源汽车及配件']);
+    expect(row[header.indexOf('企业代码')]).toBe('C');
+    expect(row[header.indexOf('设备联网率')]).toBeCloseTo(0.5, 12);
+    expect(row[header.indexOf('达到骨干企业目标')]).toBe('是');
   });
 
   it('takes a snapshot on demand (manage) and serves it as a trend and a trend export', async () => {
@@ -436,7 +450,7 @@ describe('statistics API: exports, snapshots, trends', () => {
       headers: bureau,
     });
     const [, ...rows] = parseCsv(csv.body.replace(/^\uFEFF/, '').trimEnd());
-    expect(rows.map((r) => [r[0], r[2], r[3]])).toEqual([
+    expect(rows.map((r) => [r[0], r.at(-1), r[3]])).toEqual([
       [D, 'A', '2'],
       [D, 'B', '1'],
       [D, 'C', '1'],

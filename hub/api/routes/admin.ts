@@ -133,6 +133,8 @@ export function adminRoutes(app: FastifyInstance, deps: RouteDeps): void {
         ...(until === undefined ? {} : { until }),
         ...(q.actor === undefined ? {} : { actor: q.actor }),
         ...(q.action === undefined ? {} : { action: q.action }),
+        ...(q.outcome === undefined ? {} : { outcome: q.outcome }),
+        ...(q.before === undefined ? {} : { beforeId: q.before }),
       });
       return { entries: entries.map((e) => ({ ...e, at: iso(e.at) })) };
     },

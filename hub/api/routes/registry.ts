@@ -7,17 +7,23 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WanjiErrorCode } from '../../../protocol/errors.js';
 import { HubError } from '../../errors.js';
 import { importLedgers } from '../../registry/import.js';
 import { formatOf, IMPORT_LIMITS, readTableFrom } from '../../registry/import-file.js';
+import { annotatedXlsx, templateCsv, templateXlsx } from '../../registry/import-sheets.js';
 import { machineLedger } from '../../registry/machine-ledger.js';
 import {
   DeclarationBody,
   DeclarationHistory,
   EnterpriseParams,
   EnterpriseReply,
+  ImportAnnotatedQuery,
   ImportQuery,
   ImportReportSchema,
+  ImportTemplateQuery,
+  IndustryAliasBody,
+  IndustryAliasParams,
   MachineLedgerReply,
   ReferenceList,
 } from '../../registry/schemas.js';
@@ -85,6 +91,73 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: { summary: 'industries (code, names, aliases)', response: { 200: ReferenceList, ...errors } },
     },
     async () => ({ items: registry.industries().map((i) => ({ ...i, aliases: [...i.aliases] })) }),
+  );
+
+  app.post<{ Params: IndustryAliasParams; Body: IndustryAliasBody }>(
+    '/api/v1/registry/industries/:code/aliases',
+    {
+      config: { access: 'manage', action: 'industry.alias' },
+      schema: {
+        summary:
+          'add another name an import may use for an industry (汽车零部件 for auto-moto-parts); stored in the registry, audited',
+        params: IndustryAliasParams,
+        body: IndustryAliasBody,
+        response: { 200: ReferenceList.properties.items.items, ...errors, 409: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const { code } = req.params;
+      const alias = req.body.alias.normalize('NFKC').trim();
+      const actor = actorOf(req);
+      const refuse = (status: number, errCode: WanjiErrorCode, reason: string) => {
+        deps.audit.record({
+          actor,
+          action: 'industry.alias',
+          target: code,
+          outcome: 'refused',
+          source: req.ip,
+          detail: { alias, code: errCode, reason },
+        });
+        req.log.warn({ actor, industry: code, alias, reason }, 'industry alias refused');
+        return sendError(reply, status, errCode, reason);
+      };
+      const industry = registry.industries().find((i) => i.code === code);
+      if (industry === undefined) {
+        return refuse(
+          404,
+          'WANJI_E_REGISTRY_UNKNOWN_INDUSTRY',
+          `no industry "${code}" (GET /api/v1/registry/industries)`,
+        );
+      }
+      const control = [...alias].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+      if (alias === '' || control) {
+        return refuse(400, 'WANJI_E_API_VALIDATION', 'the alias is empty or holds a control character');
+      }
+      const taken = registry.resolveIndustry(alias);
+      if (taken !== undefined && taken !== code) {
+        return refuse(
+          409,
+          'WANJI_E_REGISTRY_ALIAS',
+          `"${alias}" already names the industry "${taken}": pick another alias or change that industry's`,
+        );
+      }
+      if (taken === undefined) {
+        registry.database.transaction(() => {
+          registry.database.reference.setIndustryAliases(code, JSON.stringify([...industry.aliases, alias]));
+          deps.audit.record({
+            actor,
+            action: 'industry.alias',
+            target: code,
+            outcome: 'ok',
+            source: req.ip,
+            detail: { alias },
+          });
+        });
+        req.log.info({ actor, industry: code, alias }, 'industry alias added');
+      }
+      const now = registry.industries().find((i) => i.code === code)!;
+      return { ...now, aliases: [...now.aliases] };
+    },
   );
 
   app.get<{ Params: EnterpriseParams }>(
@@ -232,6 +305,93 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }
     },
   );
+
+  app.get<{ Querystring: ImportTemplateQuery }>(
+    '/api/v1/registry/import/template',
+    {
+      config: { access: 'manage' },
+      schema: {
+        summary:
+          'a file to start an import from: the header row in the language asked for, an example row; XLSX adds a sheet of the valid region and industry names',
+        querystring: ImportTemplateQuery,
+        response: { ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { format, lang } = req.query;
+      const db = registry.database;
+      const regions = db.reference.regions();
+      const industries = db.reference.industries();
+      const base = lang === 'zh-CN' ? '台账导入模板' : 'ledger-import-template';
+      if (format === 'csv') {
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', attachment(`${base}.csv`))
+          .send(templateCsv(lang, regions, industries));
+      }
+      return reply
+        .type(XLSX_TYPE)
+        .header('content-disposition', attachment(`${base}.xlsx`))
+        .send(await templateXlsx(lang, regions, industries));
+    },
+  );
+
+  app.post<{ Querystring: ImportAnnotatedQuery; Body: Readable }>(
+    '/api/v1/registry/import/annotated',
+    {
+      config: { access: 'manage' },
+      schema: {
+        summary:
+          'the uploaded file checked as a dry run and returned as XLSX with an added 错误/Error column and the cells at fault marked; nothing is imported',
+        querystring: ImportAnnotatedQuery,
+        response: { ...errors, 413: ErrorReply, 415: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const format = formatOf(req.headers['content-type'] ?? '');
+      if (format === undefined || !(req.body instanceof Readable)) {
+        return sendError(
+          reply,
+          415,
+          'WANJI_E_API_UNSUPPORTED_MEDIA_TYPE',
+          `send the file as text/csv or ${XLSX_TYPE}`,
+        );
+      }
+      const q = req.query;
+      try {
+        const length = req.headers['content-length'];
+        const table = await readTableFrom(req.body, format, q.file, {
+          ...(length === undefined ? {} : { declaredBytes: Number(length) }),
+        });
+        const report = importLedgers(registry, table, {
+          actor: actorOf(req),
+          source: req.ip,
+          file: q.file,
+          dryRun: true,
+          maxListed: Number.POSITIVE_INFINITY,
+        });
+        const base = q.file.replace(/\.(csv|xlsx)$/i, '');
+        return reply
+          .type(XLSX_TYPE)
+          .header(
+            'content-disposition',
+            attachment(`${base}-${q.lang === 'zh-CN' ? '错误标注' : 'errors'}.xlsx`),
+          )
+          .send(await annotatedXlsx(table, report, q.lang));
+      } catch (err) {
+        if (!req.raw.complete) discardRest(req.raw);
+        if (!(err instanceof HubError) || STATUS[err.code] === undefined) throw err;
+        req.log.warn({ code: err.code, reason: err.message, actor: actorOf(req) }, 'annotation refused');
+        return sendError(reply, STATUS[err.code]!, err.code, err.message);
+      }
+    },
+  );
+}
+
+/** A download's Content-Disposition: an ASCII name for old clients, the real one (RFC 5987) for the rest. */
+function attachment(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
 /**

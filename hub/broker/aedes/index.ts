@@ -3,9 +3,17 @@ import type { Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { type ComponentHealth, HubError } from '../../errors.js';
-import type { BrokerAccessPolicy, BrokerConfig, BrokerContext, ClientInfo, MqttBroker } from '../types.js';
+import type {
+  BrokerAccessPolicy,
+  BrokerConfig,
+  BrokerContext,
+  BrokerTrafficCounters,
+  ClientInfo,
+  MqttBroker,
+} from '../types.js';
 import { type Listener, listenTcp, listenTls, listenWebSocket, loadTlsFiles } from './listeners.js';
 import { limitPacketSize } from './packet-limit.js';
+import { BrokerTraffic, isMeteredSocket } from './traffic.js';
 
 const DEFAULT_MAX_PACKET_BYTES = 4 * 1024 * 1024;
 
@@ -56,6 +64,7 @@ export class AedesBroker implements MqttBroker {
   readonly #wills = new WeakMap<Client, { topic: string; retain: boolean }>();
   #status: ComponentHealth['status'] = 'starting';
   readonly counters = { tlsHandshakeErrors: 0, droppedOversized: 0 };
+  readonly #traffic = new BrokerTraffic();
 
   constructor(config: BrokerConfig, ctx: BrokerContext) {
     this.#config = config;
@@ -96,6 +105,11 @@ export class AedesBroker implements MqttBroker {
   /** Connected MQTT clients (the host included). */
   get clients(): number {
     return this.#aedes?.connectedClients ?? 0;
+  }
+
+  /** Messages and bytes through the broker since it started (/metrics). */
+  traffic(): BrokerTrafficCounters {
+    return this.#traffic.counters();
   }
 
   connectUrl(): string {
@@ -159,6 +173,11 @@ export class AedesBroker implements MqttBroker {
           (err) => done(err),
         );
       },
+      // Every message forwarded to a subscriber passes here once (after aedes' own checks).
+      authorizeForward: (_client, packet) => {
+        this.#traffic.messagesSent++;
+        return packet;
+      },
       authorizeSubscribe: (client, sub, done) => {
         decide(
           () => policy.authorizeSubscribe(this.#loggedIn(client), sub.topic),
@@ -168,6 +187,10 @@ export class AedesBroker implements MqttBroker {
       },
     });
     aedes.on('clientReady', (client) => this.#clients.set(client.id, client));
+    aedes.on('publish', (_packet, client) => {
+      // Without a client: the broker's own ($SYS); those are not traffic from the network.
+      if (client) this.#traffic.messagesReceived++;
+    });
     aedes.on('clientDisconnect', (client) => {
       if (this.#clients.get(client.id) === client) this.#clients.delete(client.id);
     });
@@ -191,6 +214,8 @@ export class AedesBroker implements MqttBroker {
     let unlimited = false;
     const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
       const client = aedes.handle(stream, req);
+      const socket = req?.socket ?? stream;
+      if (isMeteredSocket(socket)) this.#traffic.track(socket);
       const limited = limitPacketSize(client, maxPacketBytes, (declared) => {
         oversize(req ?? stream, { clientId: client.id, remoteAddress: remoteAddress(client), declared });
         stream.destroy();
