@@ -23,6 +23,14 @@ export {
   SEVERITIES,
 } from './rules.js';
 export {
+  AlertListReply,
+  AlertReply,
+  ChannelListReply,
+  ChannelTestReply,
+  RuleListReply,
+  RuleReply,
+} from './schemas.js';
+export {
   type AlertActor,
   type AlertCounters,
   AlertService,

@@ -3,33 +3,12 @@
  * and a few lines, rendered from the stored alert, so that a notification retried a day later
  * says what happened then, not what the state is now.
  */
+import type { Static } from '@sinclair/typebox';
 import type { ChannelLanguage } from './config.js';
-import type { RuleKind, Severity } from './rules.js';
+import type { AlertReply, RuleKind, Severity } from './schemas.js';
 
 /** The alert as the API shows it (GET /api/v1/alerts) and a webhook receives it. */
-export interface AlertJson {
-  readonly id: number;
-  readonly rule: { readonly id: number; readonly name: string };
-  readonly kind: string;
-  readonly severity: string;
-  readonly state: 'active' | 'cleared';
-  readonly subject: {
-    readonly type: string;
-    readonly enterprise: string | null;
-    readonly enterpriseName: string | null;
-    readonly region: string | null;
-    readonly gateway: string | null;
-    readonly machine: string | null;
-  };
-  readonly detail: Readonly<Record<string, unknown>>;
-  readonly since: string;
-  readonly firedAt: string;
-  readonly clearedAt: string | null;
-  readonly acknowledged: boolean;
-  readonly acknowledgedAt: string | null;
-  readonly acknowledgedBy: string | null;
-  readonly ackNote: string | null;
-}
+export type AlertJson = Static<typeof AlertReply>;
 
 export type NoticeEvent = 'fire' | 'clear' | 'test';
 

@@ -7,13 +7,16 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   type AlertActor,
+  AlertListReply,
+  AlertReply,
   type AlertService,
-  RULE_KINDS,
+  ChannelListReply,
+  ChannelTestReply,
   RuleCreateBodySchema,
+  RuleListReply,
   RulePatchBodySchema,
-  RuleScope,
+  RuleReply,
   type RuleView,
-  SEVERITIES,
 } from '../../alerts/index.js';
 import { inScope, scopeOf } from '../access.js';
 import { isoOrNull, iso as isoTime, type RouteDeps } from '../deps.js';
@@ -23,71 +26,6 @@ import { ErrorReply } from '../schemas.js';
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
 const changeErrors = { ...errors, 413: ErrorReply, 415: ErrorReply };
 const REFUSALS = { WANJI_E_ALERT_RULE_INVALID: 400, WANJI_E_ALERT_CHANNEL_FAILED: 502 };
-
-const Time = Type.String({ format: 'date-time' });
-const TimeOrNull = Type.Union([Time, Type.Null()]);
-const StringOrNull = Type.Union([Type.String(), Type.Null()]);
-
-const Delivery = Type.Object({
-  channel: Type.String(),
-  sent: Type.Integer(),
-  pending: Type.Integer(),
-  failed: Type.Integer({ description: 'notifications given up after every retry' }),
-  failedAttempts: Type.Integer({ description: 'attempts a channel did not take, retried or not' }),
-  lastSentAt: TimeOrNull,
-  lastError: Type.Union([Type.String(), Type.Null()], {
-    description: 'why the last failed attempt failed (no secret)',
-  }),
-  lastErrorAt: TimeOrNull,
-});
-
-export const RuleReply = Type.Object({
-  id: Type.Integer(),
-  name: Type.String(),
-  kind: Type.Union(RULE_KINDS.map((k) => Type.Literal(k))),
-  scope: RuleScope,
-  threshold: Type.Union([Type.Number(), Type.Null()]),
-  durationMs: Type.Integer(),
-  severity: Type.Union(SEVERITIES.map((s) => Type.Literal(s))),
-  channels: Type.Array(Type.String()),
-  enabled: Type.Boolean(),
-  createdBy: Type.String(),
-  createdAt: Time,
-  updatedBy: Type.String(),
-  updatedAt: Time,
-  activeAlerts: Type.Integer(),
-  delivery: Type.Array(Delivery, { description: 'per channel: what was sent, is pending, failed' }),
-});
-
-export const AlertReply = Type.Object({
-  id: Type.Integer(),
-  rule: Type.Object({ id: Type.Integer(), name: Type.String() }),
-  kind: Type.String(),
-  severity: Type.String(),
-  state: Type.Union([Type.Literal('active'), Type.Literal('cleared')]),
-  subject: Type.Object({
-    type: Type.String({ description: 'gateway, machine or enterprise' }),
-    enterprise: StringOrNull,
-    enterpriseName: StringOrNull,
-    region: StringOrNull,
-    gateway: StringOrNull,
-    machine: StringOrNull,
-  }),
-  detail: Type.Object(
-    {},
-    {
-      additionalProperties: true,
-      description: 'what the evaluator saw: machines (behind a gateway), backlog, rate, threshold, …',
-    },
-  ),
-  since: Type.String({ format: 'date-time', description: 'when the condition began' }),
-  firedAt: Time,
-  clearedAt: TimeOrNull,
-  acknowledged: Type.Boolean(),
-  acknowledgedAt: TimeOrNull,
-  acknowledgedBy: StringOrNull,
-  ackNote: StringOrNull,
-});
 
 export const AlertsQuery = Type.Object(
   {
@@ -148,7 +86,7 @@ export function alertRoutes(app: FastifyInstance, deps: RouteDeps & { readonly a
       config: { access: 'manage' },
       schema: {
         summary: 'alert rules, each with its active alerts and its deliveries per channel',
-        response: { 200: Type.Object({ rules: Type.Array(RuleReply) }), ...errors },
+        response: { 200: RuleListReply, ...errors },
       },
     },
     async () => ({ rules: alerts.rules().map(ruleJson) }),
@@ -226,7 +164,7 @@ export function alertRoutes(app: FastifyInstance, deps: RouteDeps & { readonly a
       schema: {
         summary: 'alerts, newest first (an enterprise sees its own only)',
         querystring: AlertsQuery,
-        response: { 200: Type.Object({ total: Type.Integer(), alerts: Type.Array(AlertReply) }), ...errors },
+        response: { 200: AlertListReply, ...errors },
       },
     },
     async (req) => {
@@ -296,15 +234,7 @@ export function alertRoutes(app: FastifyInstance, deps: RouteDeps & { readonly a
       schema: {
         summary: "the hub config's notification channels: names, kinds and languages only",
         response: {
-          200: Type.Object({
-            channels: Type.Array(
-              Type.Object({
-                name: Type.String(),
-                type: Type.String({ description: 'webhook, dingtalk, wecom or email' }),
-                language: Type.String({ description: 'zh-CN or en' }),
-              }),
-            ),
-          }),
+          200: ChannelListReply,
           ...errors,
         },
       },
@@ -320,7 +250,7 @@ export function alertRoutes(app: FastifyInstance, deps: RouteDeps & { readonly a
         summary: 'send a test message through a channel now; 502 with the reason when it is not taken',
         params: ChannelParams,
         response: {
-          200: Type.Object({ channel: Type.String(), sentAt: Time }),
+          200: ChannelTestReply,
           ...errors,
           502: ErrorReply,
         },
