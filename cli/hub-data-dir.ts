@@ -74,3 +74,27 @@ export async function openHubRegistry(
   }
   return { registry, dataDir };
 }
+
+/**
+ * Runs an offline tool's work on the registry openHubRegistry() opened, and closes it after.
+ * An error `refused` gives an exit code for (the store refusing the change) is printed as
+ * `wanji <command>: …` and that code returned; anything else is thrown on.
+ */
+export async function workOnRegistry(
+  command: string,
+  registry: Registry,
+  io: CommandIo,
+  refused: (err: unknown) => number | undefined,
+  work: () => Promise<number> | number,
+): Promise<number> {
+  try {
+    return await work();
+  } catch (err) {
+    const code = refused(err);
+    if (code === undefined) throw err;
+    io.stderr.write(`wanji ${command}: ${(err as Error).message}\n`);
+    return code;
+  } finally {
+    await registry.close();
+  }
+}

@@ -1,3 +1,5 @@
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import type { Logger } from 'pino';
 
 /** What a subcommand gets from the entry point: streams, a logger, and a signal to stop. */
@@ -38,4 +40,33 @@ export function table(rows: string[][]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** Who the audit log names for a change made from this command line: `cli:<os user>`. */
+export const cliActor = (): { actor: string; source: 'cli' } => ({
+  actor: `cli:${userInfo().username}`,
+  source: 'cli',
+});
+
+/**
+ * A demo secret kept in a file of mode 0600: the one there if it still works, else a new one
+ * from `replace`, written there. Returns the secret and whether it is new.
+ */
+export async function keptSecretFile(
+  path: string,
+  stillWorks: (secret: string) => Promise<boolean>,
+  replace: () => string,
+): Promise<{ secret: string; created: boolean }> {
+  const kept = await readFile(path, 'utf8').then(
+    (t) => t.trim(),
+    () => undefined,
+  );
+  if (kept !== undefined && (await stillWorks(kept))) {
+    await chmod(path, 0o600);
+    return { secret: kept, created: false };
+  }
+  const secret = replace();
+  await writeFile(path, `${secret}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return { secret, created: true };
 }

@@ -1,10 +1,9 @@
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { HubError } from '../hub/errors.js';
 import type { MachineChangeBy, MachineChangeResult } from '../hub/registry/machine-status.js';
 import { MACHINE_STATUSES, type MachineRecord, type MachineStatus } from '../hub/registry/types.js';
-import { openHubRegistry } from './hub-data-dir.js';
-import { type CommandIo, table, UsageError, when } from './io.js';
+import { openHubRegistry, workOnRegistry } from './hub-data-dir.js';
+import { type CommandIo, cliActor, table, UsageError, when } from './io.js';
 
 const USAGE = `Usage: wanji machine <list|confirm|retire|merge> [options]
 
@@ -123,11 +122,15 @@ export async function runMachineCommand(args: string[], io: CommandIo): Promise<
   if (typeof opened === 'number') return opened;
   const { registry, dataDir } = opened;
   const by: MachineChangeBy = {
-    actor: `cli:${userInfo().username}`,
-    source: 'cli',
+    ...cliActor(),
     ...(values.reason === undefined ? {} : { reason: values.reason }),
   };
-  try {
+  const refused = (err: unknown): number | undefined =>
+    err instanceof HubError &&
+    (err.code === 'WANJI_E_REGISTRY_UNKNOWN_MACHINE' || err.code === 'WANJI_E_REGISTRY_MACHINE_CHANGE')
+      ? 1
+      : undefined;
+  return workOnRegistry('machine', registry, io, refused, async () => {
     if (sub === 'list') {
       const machines = registry.machines({
         ...(values.enterprise === undefined ? {} : { enterprise: values.enterprise }),
@@ -181,16 +184,5 @@ export async function runMachineCommand(args: string[], io: CommandIo): Promise<
         : `${what} was already ${statusText(r.machine)}\n`,
     );
     return 0;
-  } catch (err) {
-    if (
-      err instanceof HubError &&
-      (err.code === 'WANJI_E_REGISTRY_UNKNOWN_MACHINE' || err.code === 'WANJI_E_REGISTRY_MACHINE_CHANGE')
-    ) {
-      io.stderr.write(`wanji machine: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  } finally {
-    await registry.close();
-  }
+  });
 }

@@ -75,6 +75,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'create, list and revoke the hub API bearer tokens',
     opcua: false,
   },
+  user: {
+    load: async () => (await import('./user.js')).runUserCommand,
+    summary: "create, list, change and delete the web app's user accounts",
+    opcua: false,
+  },
 };
 
 export function version(): string {

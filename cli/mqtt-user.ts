@@ -1,9 +1,8 @@
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { HubError } from '../hub/errors.js';
 import { type MqttCredential, MqttCredentialStore } from '../hub/security/mqtt-credentials.js';
-import { openHubRegistry } from './hub-data-dir.js';
-import { type CommandIo, table, UsageError, when } from './io.js';
+import { openHubRegistry, workOnRegistry } from './hub-data-dir.js';
+import { type CommandIo, cliActor, table, UsageError, when } from './io.js';
 
 const USAGE = `Usage: wanji mqtt-user <add|list|revoke> [options]
 
@@ -87,8 +86,13 @@ export async function runMqttUserCommand(args: string[], io: CommandIo): Promise
   if (typeof opened === 'number') return opened;
   const { registry, dataDir } = opened;
   const store = new MqttCredentialStore(registry.database);
-  const by = { actor: `cli:${userInfo().username}`, source: 'cli' };
-  try {
+  const by = cliActor();
+  const refused = (err: unknown): number | undefined => {
+    if (!(err instanceof HubError && err.code.startsWith('WANJI_E_MQTT_USER_'))) return undefined;
+    io.logger.warn({ code: err.code, reason: err.message, actor: by.actor }, `mqtt-user ${sub} refused`);
+    return err.code === 'WANJI_E_MQTT_USER_NOT_FOUND' ? 1 : 2;
+  };
+  return workOnRegistry('mqtt-user', registry, io, refused, async () => {
     if (sub === 'add') {
       const [group, node] = positionals as [string, string];
       const { credential: c, password } = store.create(
@@ -112,14 +116,5 @@ export async function runMqttUserCommand(args: string[], io: CommandIo): Promise
       );
     }
     return 0;
-  } catch (err) {
-    if (err instanceof HubError && err.code.startsWith('WANJI_E_MQTT_USER_')) {
-      io.logger.warn({ code: err.code, reason: err.message, actor: by.actor }, `mqtt-user ${sub} refused`);
-      io.stderr.write(`wanji mqtt-user: ${err.message}\n`);
-      return err.code === 'WANJI_E_MQTT_USER_NOT_FOUND' ? 1 : 2;
-    }
-    throw err;
-  } finally {
-    await registry.close();
-  }
+  });
 }

@@ -38,6 +38,7 @@ function printReport(r: ImportReport, out: NodeJS.WritableStream): void {
   );
   lines.push(`  ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged ${verb}`);
   if (r.ignoredColumns.length > 0) lines.push(`  ignored columns: ${r.ignoredColumns.join(', ')}`);
+  for (const s of r.skipped) lines.push(`  row ${s.row}: ${s.reason}`);
   for (const x of r.refused) {
     lines.push(`  row ${x.row}${x.code === '' ? '' : ` (${x.code})`}: ${x.reasons.join('; ')}`);
   }

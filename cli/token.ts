@@ -1,13 +1,11 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROLES } from '../hub/api/access.js';
 import type { Registry } from '../hub/registry/registry.js';
 import { AuditLog } from '../hub/security/audit.js';
 import { parseExpiry, TokenError, type TokenRecord, TokenStore } from '../hub/security/tokens.js';
-import { openHubRegistry } from './hub-data-dir.js';
-import { type CommandIo, table, UsageError, when } from './io.js';
+import { openHubRegistry, workOnRegistry } from './hub-data-dir.js';
+import { type CommandIo, cliActor, keptSecretFile, table, UsageError, when } from './io.js';
 
 const USAGE = `Usage: wanji token <create|list|revoke> [options]
 
@@ -126,11 +124,13 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
   const { registry, dataDir } = opened;
   const audit = new AuditLog(registry.database);
   const tokens = new TokenStore(registry.database, audit);
-  const by = { actor: `cli:${userInfo().username}`, source: 'cli' };
+  const by = cliActor();
   const now = Date.now();
   const regions = [...(values.region ?? []), ...list(values.regions)];
   const enterprises = list(values.enterprises);
-  try {
+  const refused = (err: unknown): number | undefined =>
+    err instanceof TokenError ? (err.code === 'WANJI_E_TOKEN_NOT_FOUND' ? 1 : 2) : undefined;
+  return workOnRegistry('token', registry, io, refused, async () => {
     if (sub === 'create') {
       const { token, record } = tokens.create(
         {
@@ -173,15 +173,7 @@ export async function runTokenCommand(args: string[], io: CommandIo): Promise<nu
       io.stdout.write(`token ${record.id} (${record.name}) revoked\n`);
     }
     return 0;
-  } catch (err) {
-    if (err instanceof TokenError) {
-      io.stderr.write(`wanji token: ${err.message}\n`);
-      return err.code === 'WANJI_E_TOKEN_NOT_FOUND' ? 1 : 2;
-    }
-    throw err;
-  } finally {
-    await registry.close();
-  }
+  });
 }
 
 /**
@@ -194,19 +186,10 @@ export async function ensureAdminTokenFile(
 ): Promise<{ token: string; path: string; created: boolean }> {
   const path = join(dataDir, 'admin-token');
   const tokens = new TokenStore(registry.database, new AuditLog(registry.database));
-  const existing = await readFile(path, 'utf8').then(
-    (t) => t.trim(),
-    () => undefined,
+  const { secret: token, created } = await keptSecretFile(
+    path,
+    async (t) => (await tokens.verify(t)).ok,
+    () => tokens.create({ role: 'admin', name: 'wanji demo admin' }, cliActor()).token,
   );
-  if (existing !== undefined && (await tokens.verify(existing)).ok) {
-    await chmod(path, 0o600);
-    return { token: existing, path, created: false };
-  }
-  const { token } = tokens.create(
-    { role: 'admin', name: 'wanji demo admin' },
-    { actor: `cli:${userInfo().username}`, source: 'cli' },
-  );
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  await chmod(path, 0o600);
-  return { token, path, created: true };
+  return { token, path, created };
 }

@@ -1,5 +1,4 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Registry } from '../hub/registry/registry.js';
@@ -12,8 +11,8 @@ import {
   type UserRecord,
   UserStore,
 } from '../hub/security/users.js';
-import { openHubRegistry } from './hub-data-dir.js';
-import { type CommandIo, table, UsageError, when } from './io.js';
+import { openHubRegistry, workOnRegistry } from './hub-data-dir.js';
+import { type CommandIo, cliActor, keptSecretFile, table, UsageError, when } from './io.js';
 
 const USAGE = `Usage: wanji user <create|list|passwd|delete> [options]
 
@@ -135,9 +134,11 @@ export async function runUserCommand(args: string[], io: CommandIo): Promise<num
   if (typeof opened === 'number') return opened;
   const { registry, dataDir } = opened;
   const users = new UserStore(registry.database, new AuditLog(registry.database));
-  const by = { actor: `cli:${userInfo().username}`, source: 'cli' };
+  const by = cliActor();
   const name = positionals[0]!;
-  try {
+  const refused = (err: unknown): number | undefined =>
+    err instanceof UserError ? (err.code === 'WANJI_E_USER_INVALID' ? 2 : 1) : undefined;
+  return workOnRegistry('user', registry, io, refused, async () => {
     if (sub === 'create') {
       const regions = list(values.regions);
       const { record, password: generated } = users.create(
@@ -186,15 +187,7 @@ export async function runUserCommand(args: string[], io: CommandIo): Promise<num
       io.stdout.write(`user ${record.name} deleted; its sessions have ended\n`);
     }
     return 0;
-  } catch (err) {
-    if (err instanceof UserError) {
-      io.stderr.write(`wanji user: ${err.message}\n`);
-      return err.code === 'WANJI_E_USER_INVALID' ? 2 : 1;
-    }
-    throw err;
-  } finally {
-    await registry.close();
-  }
+  });
 }
 
 /**
@@ -209,19 +202,16 @@ export async function ensureDemoAdminUser(
   const name = 'admin';
   const path = join(dataDir, 'admin-password');
   const users = new UserStore(registry.database, new AuditLog(registry.database));
-  const by = { actor: `cli:${userInfo().username}`, source: 'cli' };
-  const kept = await readFile(path, 'utf8').then(
-    (t) => t.trim(),
-    () => undefined,
+  const { secret: password } = await keptSecretFile(
+    path,
+    (kept) => users.checkPassword(name, kept),
+    () => {
+      const fresh = generatePassword();
+      const by = cliActor();
+      if (users.get(name) === undefined) users.create({ name, role: 'admin', password: fresh }, by);
+      else users.update(name, { password: fresh, role: 'admin', disabled: false }, by);
+      return fresh;
+    },
   );
-  if (kept !== undefined && (await users.checkPassword(name, kept))) {
-    await chmod(path, 0o600);
-    return { name, password: kept, path };
-  }
-  const password = generatePassword();
-  if (users.get(name) === undefined) users.create({ name, role: 'admin', password }, by);
-  else users.update(name, { password, role: 'admin', disabled: false }, by);
-  await writeFile(path, `${password}\n`, { mode: 0o600 });
-  await chmod(path, 0o600);
   return { name, password, path };
 }
