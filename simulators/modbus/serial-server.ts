@@ -6,8 +6,7 @@
  */
 import { ServerSerial } from 'modbus-serial';
 import type { Logger } from 'pino';
-import type { SimMachine } from '../machine.js';
-import { ModbusSimService, type ModbusUnit, unitMap } from './service.js';
+import { ModbusSimEndpoint, ModbusSimService, type ModbusUnit } from './service.js';
 
 export interface ModbusSimSerialServerOptions {
   readonly logger: Logger;
@@ -47,33 +46,19 @@ const SerialServer = ServerSerial as unknown as new (
   serialOptions: { dataBits: number; stopBits: number },
 ) => ServerSerial;
 
-export class ModbusSimSerialServer {
+export class ModbusSimSerialServer extends ModbusSimEndpoint<ServerSerial> {
   private readonly options: ModbusSimSerialServerOptions;
-  private readonly logger: Logger;
-  private readonly units: ReadonlyMap<number, SimMachine>;
-  private server: ServerSerial | undefined;
-  private starting: Promise<void> | undefined;
 
   constructor(options: ModbusSimSerialServerOptions) {
+    super(options.units, options.logger.child({ component: 'sim-modbus-rtu', path: options.path }));
     this.options = options;
-    this.units = unitMap(options.units);
-    this.logger = options.logger.child({ component: 'sim-modbus-rtu', path: options.path });
   }
 
   get path(): string {
     return this.options.path;
   }
 
-  unitList(): { unitId: number; machineId: string }[] {
-    return [...this.units].map(([unitId, m]) => ({ unitId, machineId: m.id }));
-  }
-
-  start(): Promise<void> {
-    this.starting ??= this.open();
-    return this.starting;
-  }
-
-  private open(): Promise<void> {
+  protected open(): Promise<void> {
     const o = this.options;
     return new Promise((resolve, reject) => {
       const server = new SerialServer(
@@ -104,15 +89,5 @@ export class ModbusSimSerialServer {
       server.on('socketError', (err: Error | null) => this.logger.debug({ err }, 'Modbus RTU frame error'));
       this.server = server;
     });
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    const starting = this.starting;
-    this.server = undefined;
-    this.starting = undefined;
-    if (server === undefined) return;
-    await starting?.catch(() => undefined);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

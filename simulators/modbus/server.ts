@@ -6,8 +6,7 @@
 import type { AddressInfo, Server } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import type { Logger } from 'pino';
-import type { SimMachine } from '../machine.js';
-import { ModbusSimService, type ModbusUnit, unitMap } from './service.js';
+import { ModbusSimEndpoint, ModbusSimService, type ModbusUnit } from './service.js';
 
 export type { ModbusUnit } from './service.js';
 
@@ -20,20 +19,15 @@ export interface ModbusSimServerOptions {
   readonly port?: number;
 }
 
-export class ModbusSimServer {
-  private readonly logger: Logger;
+export class ModbusSimServer extends ModbusSimEndpoint<ServerTCP> {
   private readonly host: string;
   private readonly requestedPort: number;
-  private readonly units: ReadonlyMap<number, SimMachine>;
-  private server: ServerTCP | undefined;
   private listeningPort: number | undefined;
-  private starting: Promise<void> | undefined;
 
   constructor(options: ModbusSimServerOptions) {
+    super(options.units, options.logger.child({ component: 'sim-modbus' }));
     this.host = options.host ?? '127.0.0.1';
     this.requestedPort = options.port ?? 0;
-    this.units = unitMap(options.units);
-    this.logger = options.logger.child({ component: 'sim-modbus' });
   }
 
   /** The port listened on; throws before start. */
@@ -46,16 +40,7 @@ export class ModbusSimServer {
     return this.host;
   }
 
-  unitList(): { unitId: number; machineId: string }[] {
-    return [...this.units].map(([unitId, m]) => ({ unitId, machineId: m.id }));
-  }
-
-  start(): Promise<void> {
-    this.starting ??= this.listen();
-    return this.starting;
-  }
-
-  private listen(): Promise<void> {
+  protected open(): Promise<void> {
     return new Promise((resolve, reject) => {
       // ServerTCP listens on `options.port || 502`, so a numeric 0 would become 502; net.listen
       // accepts the string '0' and it is truthy.
@@ -90,14 +75,8 @@ export class ModbusSimServer {
     });
   }
 
-  async close(): Promise<void> {
-    const server = this.server;
-    const starting = this.starting;
-    this.server = undefined;
-    this.starting = undefined;
-    if (server === undefined) return;
-    await starting?.catch(() => undefined);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  override async close(): Promise<void> {
+    await super.close();
     this.listeningPort = undefined;
   }
 }

@@ -53,6 +53,45 @@ export function unitMap(units: readonly ModbusUnit[]): ReadonlyMap<number, SimMa
   return map;
 }
 
+/**
+ * What the TCP and the RTU simulators share: their units, and a server started once (start()
+ * again waits for the same start) and closed once.
+ */
+export abstract class ModbusSimEndpoint<S extends { close(cb: () => void): void }> {
+  protected readonly units: ReadonlyMap<number, SimMachine>;
+  protected server: S | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(
+    units: readonly ModbusUnit[],
+    protected readonly logger: Logger,
+  ) {
+    this.units = unitMap(units);
+  }
+
+  unitList(): { unitId: number; machineId: string }[] {
+    return [...this.units].map(([unitId, m]) => ({ unitId, machineId: m.id }));
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.open();
+    return this.starting;
+  }
+
+  /** Opens the server and sets `server`; resolves once it answers. */
+  protected abstract open(): Promise<void>;
+
+  async close(): Promise<void> {
+    const server = this.server;
+    const starting = this.starting;
+    this.server = undefined;
+    this.starting = undefined;
+    if (server === undefined) return;
+    await starting?.catch(() => undefined);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 export class ModbusSimService {
   private readonly units: ReadonlyMap<number, SimMachine>;
   private readonly logger: Logger;

@@ -2,9 +2,10 @@
  * The state machine every profile shares: dwell times, transitions, alarms, the stack light and
  * the state code. A profile supplies a Process (its own signals) and a transition table.
  */
+import type { MachineKind } from '../../protocol/machine.js';
 import type { Random } from '../random.js';
 import { type SimState, STATE_CODE, STATE_SIGNAL } from '../state-code.js';
-import type { MachineModel, SignalSpec, SignalValue } from './types.js';
+import type { MachineModel, Profile, SignalSpec, SignalValue } from './types.js';
 
 export interface Alarm {
   readonly number: number;
@@ -175,6 +176,25 @@ export class StateMachineModel implements MachineModel {
   private dwell(state: SimState): number {
     return Math.max(MIN_DWELL_MS, Math.round(this.rng.exponential(this.transitions[state].meanMs)));
   }
+}
+
+/**
+ * A profile played by the shared state machine: each machine it creates gets its own process,
+ * built on a fork of the machine's random stream.
+ */
+export function stateMachineProfile(
+  kind: MachineKind,
+  signals: readonly SignalSpec[],
+  alarms: readonly Alarm[],
+  newProcess: (rng: Random) => Process,
+  transitions: TransitionTable = DEFAULT_TRANSITIONS,
+): Profile {
+  return {
+    kind,
+    signals,
+    create: (rng: Random): MachineModel =>
+      new StateMachineModel(rng, transitions, alarms, newProcess(rng.fork())),
+  };
 }
 
 /** Rounds to a number of decimals (displayed values look like a controller's, not like noise). */

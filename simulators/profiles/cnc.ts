@@ -7,13 +7,12 @@ import type { SimState } from '../state-code.js';
 import {
   ALARM_SIGNALS,
   type Alarm,
-  DEFAULT_TRANSITIONS,
   type Process,
   round,
   STATE_SIGNALS,
-  StateMachineModel,
+  stateMachineProfile,
 } from './base.js';
-import type { MachineModel, Profile, SignalSpec, SignalValue } from './types.js';
+import type { Profile, SignalSpec, SignalValue } from './types.js';
 
 const SIGNALS: readonly SignalSpec[] = [
   ...STATE_SIGNALS,
@@ -151,10 +150,4 @@ class CncProcess implements Process {
   }
 }
 
-export const cncProfile: Profile = {
-  kind: 'cnc',
-  signals: SIGNALS,
-  create(rng: Random): MachineModel {
-    return new StateMachineModel(rng, DEFAULT_TRANSITIONS, ALARMS, new CncProcess(rng.fork()));
-  },
-};
+export const cncProfile: Profile = stateMachineProfile('cnc', SIGNALS, ALARMS, (rng) => new CncProcess(rng));

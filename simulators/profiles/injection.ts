@@ -9,13 +9,12 @@ import {
   ALARM_SIGNALS,
   type Alarm,
   approach,
-  DEFAULT_TRANSITIONS,
   type Process,
   round,
   STATE_SIGNALS,
-  StateMachineModel,
+  stateMachineProfile,
 } from './base.js';
-import type { MachineModel, Profile, SignalSpec, SignalValue } from './types.js';
+import type { Profile, SignalSpec, SignalValue } from './types.js';
 
 const SIGNALS: readonly SignalSpec[] = [
   ...STATE_SIGNALS,
@@ -130,10 +129,9 @@ class InjectionProcess implements Process {
   }
 }
 
-export const injectionProfile: Profile = {
-  kind: 'injection',
-  signals: SIGNALS,
-  create(rng: Random): MachineModel {
-    return new StateMachineModel(rng, DEFAULT_TRANSITIONS, ALARMS, new InjectionProcess(rng.fork()));
-  },
-};
+export const injectionProfile: Profile = stateMachineProfile(
+  'injection',
+  SIGNALS,
+  ALARMS,
+  (rng) => new InjectionProcess(rng),
+);

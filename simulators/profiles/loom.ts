@@ -12,10 +12,10 @@ import {
   type Process,
   round,
   STATE_SIGNALS,
-  StateMachineModel,
+  stateMachineProfile,
   type TransitionTable,
 } from './base.js';
-import type { MachineModel, Profile, SignalSpec, SignalValue } from './types.js';
+import type { Profile, SignalSpec, SignalValue } from './types.js';
 
 const SIGNALS: readonly SignalSpec[] = [
   ...STATE_SIGNALS,
@@ -142,10 +142,10 @@ class LoomProcess implements Process {
   }
 }
 
-export const loomProfile: Profile = {
-  kind: 'loom',
-  signals: SIGNALS,
-  create(rng: Random): MachineModel {
-    return new StateMachineModel(rng, TRANSITIONS, ALARMS, new LoomProcess(rng.fork()));
-  },
-};
+export const loomProfile: Profile = stateMachineProfile(
+  'loom',
+  SIGNALS,
+  ALARMS,
+  (rng) => new LoomProcess(rng),
+  TRANSITIONS,
+);

@@ -4,13 +4,12 @@ import type { SimState } from '../state-code.js';
 import {
   ALARM_SIGNALS,
   type Alarm,
-  DEFAULT_TRANSITIONS,
   type Process,
   round,
   STATE_SIGNALS,
-  StateMachineModel,
+  stateMachineProfile,
 } from './base.js';
-import type { MachineModel, Profile, SignalSpec, SignalValue } from './types.js';
+import type { Profile, SignalSpec, SignalValue } from './types.js';
 
 const SIGNALS: readonly SignalSpec[] = [
   ...STATE_SIGNALS,
@@ -84,10 +83,9 @@ class PressProcess implements Process {
   }
 }
 
-export const pressProfile: Profile = {
-  kind: 'press',
-  signals: SIGNALS,
-  create(rng: Random): MachineModel {
-    return new StateMachineModel(rng, DEFAULT_TRANSITIONS, ALARMS, new PressProcess(rng.fork()));
-  },
-};
+export const pressProfile: Profile = stateMachineProfile(
+  'press',
+  SIGNALS,
+  ALARMS,
+  (rng) => new PressProcess(rng),
+);

@@ -4,13 +4,12 @@ import type { SimState } from '../state-code.js';
 import {
   ALARM_SIGNALS,
   type Alarm,
-  DEFAULT_TRANSITIONS,
   type Process,
   round,
   STATE_SIGNALS,
-  StateMachineModel,
+  stateMachineProfile,
 } from './base.js';
-import type { MachineModel, Profile, SignalSpec, SignalValue } from './types.js';
+import type { Profile, SignalSpec, SignalValue } from './types.js';
 
 const SIGNALS: readonly SignalSpec[] = [
   ...STATE_SIGNALS,
@@ -87,10 +86,9 @@ class RobotProcess implements Process {
   }
 }
 
-export const robotProfile: Profile = {
-  kind: 'robot',
-  signals: SIGNALS,
-  create(rng: Random): MachineModel {
-    return new StateMachineModel(rng, DEFAULT_TRANSITIONS, ALARMS, new RobotProcess(rng.fork()));
-  },
-};
+export const robotProfile: Profile = stateMachineProfile(
+  'robot',
+  SIGNALS,
+  ALARMS,
+  (rng) => new RobotProcess(rng),
+);

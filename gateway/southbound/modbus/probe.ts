@@ -129,24 +129,23 @@ export function formatProbe(req: ProbeRequest, data: readonly (number | boolean)
       new Set([0, 1, 4, 5]),
     ),
   ];
-  if (words.length >= 2) {
-    parts.push(
-      '',
+  const wideTables = [
+    [
+      2,
+      7,
       '32-bit values starting at each offset; the order names where the bytes A (most significant) … D arrive',
-      table(
-        ['offset', 'order', 'hex', 'int32', 'uint32', 'float32'],
-        wide(words, 2, 7),
-        new Set([0, 3, 4, 5]),
-      ),
-    );
-  }
-  if (words.length >= 4) {
+    ],
+    [4, 15, '64-bit values starting at each offset'],
+  ] as const;
+  for (const [registers, digits, caption] of wideTables) {
+    if (words.length < registers) continue;
+    const bits = registers * 16;
     parts.push(
       '',
-      '64-bit values starting at each offset',
+      caption,
       table(
-        ['offset', 'order', 'hex', 'int64', 'uint64', 'float64'],
-        wide(words, 4, 15),
+        ['offset', 'order', 'hex', `int${bits}`, `uint${bits}`, `float${bits}`],
+        wide(words, registers, digits),
         new Set([0, 3, 4, 5]),
       ),
     );

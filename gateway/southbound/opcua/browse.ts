@@ -22,26 +22,16 @@ import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import { type OpenPki, openPki } from './pki.js';
 import type { OpcuaConnectionConfig } from './schema.js';
-import { classifyConnectError, messageSecurity, userIdentity } from './security.js';
+import { type ConnectionSecurity, classifyConnectError, messageSecurity, userIdentity } from './security.js';
 
-export type BrowseConnection = Pick<
-  OpcuaConnectionConfig,
-  | 'endpoint'
-  | 'securityMode'
-  | 'securityPolicy'
-  | 'username'
-  | 'password'
-  | 'userCertificate'
-  | 'userPrivateKey'
-  | 'acceptUnknownServerCertificate'
-  | 'timeoutMs'
-> & {
-  readonly pkiDir: string;
-  /** Given on the command line: must be the PKI folder's (see openPki). */
-  readonly applicationUri?: string;
-  /** When the PKI folder has no certificate yet. */
-  readonly defaultApplicationUri: string;
-};
+export type BrowseConnection = ConnectionSecurity &
+  Pick<OpcuaConnectionConfig, 'acceptUnknownServerCertificate' | 'timeoutMs'> & {
+    readonly pkiDir: string;
+    /** Given on the command line: must be the PKI folder's (see openPki). */
+    readonly applicationUri?: string;
+    /** When the PKI folder has no certificate yet. */
+    readonly defaultApplicationUri: string;
+  };
 
 function newClient(c: BrowseConnection, pki: OpenPki): OPCUAClient {
   return OPCUAClient.create({
