@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 
 export const UNIT_TESTS = [
   'test/chaos/counting.test.ts',
+  'test/cli/user-cli.test.ts',
   'test/docs/*.test.ts',
   'test/gateway/config.test.ts',
   'test/gateway/journal-folder.test.ts',
@@ -33,10 +34,12 @@ export const UNIT_TESTS = [
   'test/hub/registry-import.test.ts',
   'test/hub/stats.test.ts',
   'test/hub/store.test.ts',
+  'test/hub/users-session.test.ts',
   'test/protocol/*.test.ts',
   'test/simulators/codec.test.ts',
   'test/simulators/fleet.test.ts',
   'test/simulators/profiles.test.ts',
+  'test/web/i18n.test.ts',
 ];
 
 export default defineConfig({

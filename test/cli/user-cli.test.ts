@@ -8,15 +8,12 @@ import { Registry } from '../../hub/registry/registry.js';
 import { AuditLog } from '../../hub/security/audit.js';
 import { UserStore } from '../../hub/security/users.js';
 import { runCommand } from '../support/cli-io.js';
-import { silentLogger, tempDir } from '../support/temp.js';
+import { registryDir } from '../support/registry-dir.js';
+import { silentLogger } from '../support/temp.js';
 
 let dir: { path: string; remove: () => void };
 beforeEach(async () => {
-  dir = tempDir();
-  // A registry as a hub leaves it.
-  const r = new Registry({ path: join(dir.path, 'registry.db'), logger: silentLogger() });
-  await r.start();
-  await r.close();
+  dir = await registryDir();
 });
 afterEach(() => dir.remove());
 

@@ -2,9 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { validateGatewayConfig } from '../../gateway/config/index.js';
-import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
-import { EdgeNode, type EdgeNodeOptions } from '../../gateway/northbound/edge-node.js';
+import type { EdgeNode, EdgeNodeOptions } from '../../gateway/northbound/edge-node.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
 import type { Clock } from '../../protocol/clock.js';
 import {
@@ -16,9 +14,9 @@ import {
   nodeTopic,
 } from '../../protocol/index.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { sampleConfigObject } from './fixtures.js';
 import { testLogger, waitFor } from './helpers.js';
 import { metricValue, SparkplugSubscriber, startBroker, type TestBroker } from './mqtt-helpers.js';
+import { sampleEdgeNode } from './sample-edge-node.js';
 
 const CNC = 'E001-CNC-001';
 const CLIENT_ID = 'wanji-E001-GW-E001-1';
@@ -53,22 +51,18 @@ describe('Sparkplug edge node', () => {
   });
 
   function edgeNode(primaryHost?: string, journal?: EdgeNodeOptions['journal'], clock?: Clock): EdgeNode {
-    const obj = sampleConfigObject();
-    obj.mqtt = { url: broker.url, ...(primaryHost ? { primaryHost } : {}) };
-    const config = validateGatewayConfig(obj);
-    const node = new EdgeNode({
-      group: config.gateway.group,
-      node: config.gateway.node,
-      mqtt: config.mqtt,
-      devices: deviceDefinitions(config.machines),
-      dataDir,
-      logger: testLogger(),
-      software: 'wanji test',
-      ...(journal === undefined ? {} : { journal }),
-      ...(clock === undefined ? {} : { clock }),
-      reconnectMinMs: 50,
-      reconnectMaxMs: 200,
-    });
+    const node = sampleEdgeNode(
+      { url: broker.url, ...(primaryHost ? { primaryHost } : {}) },
+      {
+        dataDir,
+        logger: testLogger(),
+        software: 'wanji test',
+        ...(journal === undefined ? {} : { journal }),
+        ...(clock === undefined ? {} : { clock }),
+        reconnectMinMs: 50,
+        reconnectMaxMs: 200,
+      },
+    );
     nodes.push(node);
     return node;
   }

@@ -7,15 +7,13 @@
  * acknowledges, counted in Journal/Released. Real hub, real edge nodes, real MQTT.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { validateGatewayConfig } from '../../gateway/config/index.js';
-import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
-import { EdgeNode } from '../../gateway/northbound/edge-node.js';
+import type { EdgeNode } from '../../gateway/northbound/edge-node.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
 import { Hub } from '../../hub/hub.js';
 import { JOURNAL_METRIC } from '../../protocol/index.js';
 import { silentLogger, sleep, tempDir } from '../hub/helpers.js';
-import { sampleConfigObject } from './fixtures.js';
 import { waitFor } from './helpers.js';
+import { sampleEdgeNode } from './sample-edge-node.js';
 
 const KEPT = 'E001-CNC-001';
 const REMOVED = 'E001-PRS-001';
@@ -44,21 +42,18 @@ describe('journalled data of a machine removed while the hub was down', () => {
 
   /** An edge node for the sample gateway, with only the machines `keep` names. */
   const edgeNode = (h: Hub, keep: readonly string[], journal: Record<string, unknown> = {}): EdgeNode => {
-    const obj = sampleConfigObject();
-    obj.mqtt = { url: h.mqttUrl, primaryHost: h.config.hostId };
-    const config = validateGatewayConfig(obj);
-    const node = new EdgeNode({
-      group: config.gateway.group,
-      node: config.gateway.node,
-      mqtt: config.mqtt,
-      devices: deviceDefinitions(config.machines.filter((m) => keep.includes(m.id))),
-      dataDir: gwDir.path,
-      logger: silentLogger(),
-      journal,
-      statusIntervalMs: 200,
-      reconnectMinMs: 50,
-      reconnectMaxMs: 300,
-    });
+    const node = sampleEdgeNode(
+      { url: h.mqttUrl, primaryHost: h.config.hostId },
+      {
+        dataDir: gwDir.path,
+        logger: silentLogger(),
+        journal,
+        statusIntervalMs: 200,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 300,
+      },
+      keep,
+    );
     nodes.push(node);
     return node;
   };

@@ -8,23 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubConfigError } from '../../hub/errors.js';
 import { Hub } from '../../hub/hub.js';
-import type { Clock } from '../../protocol/clock.js';
 import { DataType, type Metric } from '../../protocol/index.js';
+import { PushedClock } from '../support/pushed-clock.js';
 import { HttpReceiver } from './alerts-receivers.js';
-import { apiToken, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
-
-class PushedClock implements Clock {
-  offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    return globalThis.setTimeout(fn, ms);
-  }
-  clearTimeout(handle: unknown): void {
-    if (handle !== undefined) globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
-  }
-}
+import { apiToken, silentLogger, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 const MIN = 60_000;
 
@@ -84,12 +71,7 @@ describe('alert kinds: machine alarm, data stale, journal backlog', () => {
 
   beforeAll(async () => {
     await receiver.start();
-    hub = new Hub({
-      dataDir: dir.path,
-      mqtt: { port: 0, allowAnonymous: true },
-      http: { port: 0 },
-      flushIntervalMs: 20,
-      logger: silentLogger(),
+    hub = testHub(dir.path, {
       clock,
       alerts: {
         intervalMs: 3_600_000,

@@ -8,25 +8,11 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hub } from '../../hub/hub.js';
-import type { Clock } from '../../protocol/clock.js';
+import type { Hub } from '../../hub/hub.js';
 import { DataType } from '../../protocol/index.js';
+import { PushedClock } from '../support/pushed-clock.js';
 import { HttpReceiver, SmtpReceiver } from './alerts-receivers.js';
-import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
-
-/** Real timers; a time that the test pushes forward. */
-class PushedClock implements Clock {
-  offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    return globalThis.setTimeout(fn, ms);
-  }
-  clearTimeout(handle: unknown): void {
-    if (handle !== undefined) globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>);
-  }
-}
+import { apiToken, cncBirth, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 const MIN = 60_000;
 const DING_SECRET = 'SECd1ngs3cret';
@@ -108,12 +94,7 @@ describe('alerts: rules, lifecycle, suppression behind a dead gateway, notificat
     await smtp.start();
     await flaky.start();
     await flaky.close(); // its port, with nobody listening: "the receiver is down"
-    hub = new Hub({
-      dataDir: dir.path,
-      mqtt: { port: 0, allowAnonymous: true },
-      http: { port: 0 },
-      flushIntervalMs: 20,
-      logger: silentLogger(),
+    hub = testHub(dir.path, {
       clock,
       alerts: {
         intervalMs: 3_600_000, // the test evaluates when it chooses

@@ -6,9 +6,9 @@
  */
 import { pino } from 'pino';
 import type { FieldLimits } from '../../hub/config.js';
-import { Hub } from '../../hub/hub.js';
+import type { Hub } from '../../hub/hub.js';
 import { DataType, type Metric } from '../../protocol/index.js';
-import { apiToken, cncBirth, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, cncBirth, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 export interface LogLine {
   readonly level: number;
@@ -47,11 +47,7 @@ export async function startFieldHub(limits: Partial<FieldLimits>): Promise<Field
   const dir = tempDir();
   const lines: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) });
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
+  const hub = testHub(dir.path, {
     rebirthMinIntervalMs: 200,
     limits,
     logger,

@@ -6,9 +6,8 @@
  * `GET /api/v1/statistics/trend?figures=…` keeps only the figures a sparkline needs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hub } from '../../hub/hub.js';
 import { DataType, DEVICE_HEALTH_FIELD, DEVICE_METRIC_PREFIX } from '../../protocol/index.js';
-import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, cncBirth, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 interface ApiMachine {
   enterprise: string;
@@ -19,13 +18,7 @@ interface ApiMachine {
 
 describe('the machine list for the fleet page and the trend for sparklines', () => {
   const dir = tempDir();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    logger: silentLogger(),
-  });
+  const hub = testHub(dir.path);
   const a = new TestEdgeNode('FA-1', 'GW-A');
   const b = new TestEdgeNode('FB-2', 'GW-B');
   let admin: { authorization: string };

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyntheticModbusServer } from '../../bench/modbus-server.js';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { Gateway } from '../../gateway/gateway.js';
-import { Hub } from '../../hub/hub.js';
-import { apiToken, silentLogger, tempDir, waitFor } from './helpers.js';
+import { modbusPress } from '../support/modbus-press.js';
+import { apiToken, silentLogger, tempDir, testHub, waitFor } from './helpers.js';
 
 interface ApiGateway {
   edgeNode: string;
@@ -38,13 +38,7 @@ interface ApiDevice {
 describe('a machine that never answered, and a stopped gateway, at the hub (issue 10)', () => {
   const dir = tempDir();
   const logger = silentLogger();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    logger,
-  });
+  const hub = testHub(dir.path, { logger });
   const plc = new SyntheticModbusServer({ units: [1] }); // unit 3 never answers
   let gw: Gateway;
 
@@ -80,19 +74,6 @@ describe('a machine that never answered, and a stopped gateway, at the hub (issu
         'zhang.san',
       );
     }
-    const machine = (id: string, unitId: number) => ({
-      id,
-      connection: 'plc',
-      kind: 'press',
-      dataDepth: 'state+count',
-      unitId,
-      pollIntervalMs: 100,
-      state: { tag: 'mode', map: { 0: 'stopped' }, default: 'running' },
-      tags: [
-        { name: 'mode', table: 'holding', address: 0, type: 'uint16' },
-        { name: 'count', table: 'holding', address: 1, type: 'uint16' },
-      ],
-    });
     const config = validateGatewayConfig({
       gateway: { group: 'E078', node: 'GW-D' },
       mqtt: { url: hub.mqttUrl, primaryHost: hub.config.hostId },
@@ -107,7 +88,7 @@ describe('a machine that never answered, and a stopped gateway, at the hub (issu
           backoffMaxMs: 800,
         },
       ],
-      machines: [machine('P1', 1), machine('GHOST', 3)],
+      machines: [modbusPress('P1', 1), modbusPress('GHOST', 3)],
     });
     gw = new Gateway(config, { logger, software: 'wanji test', dataDir: `${dir.path}/gateway` });
     await gw.start();

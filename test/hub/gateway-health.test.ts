@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyntheticModbusServer } from '../../bench/modbus-server.js';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { Gateway } from '../../gateway/gateway.js';
-import { Hub } from '../../hub/hub.js';
-import { apiToken, silentLogger, tempDir, waitFor } from './helpers.js';
+import { modbusPress } from '../support/modbus-press.js';
+import { apiToken, silentLogger, tempDir, testHub, waitFor } from './helpers.js';
 
 interface ApiGateway {
   edgeNode: string;
@@ -20,13 +20,7 @@ interface ApiGateway {
 describe('gateway health at the hub', () => {
   const dir = tempDir();
   const logger = silentLogger();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    logger,
-  });
+  const hub = testHub(dir.path, { logger });
   const plc = new SyntheticModbusServer({ units: [1, 2] });
   let gw: Gateway;
 
@@ -49,25 +43,12 @@ describe('gateway health at the hub', () => {
   beforeAll(async () => {
     await hub.start();
     await plc.start();
-    const machine = (id: string, unitId: number) => ({
-      id,
-      connection: 'plc',
-      kind: 'press',
-      dataDepth: 'state+count',
-      unitId,
-      pollIntervalMs: 100,
-      state: { tag: 'mode', map: { 0: 'stopped' }, default: 'running' },
-      tags: [
-        { name: 'mode', table: 'holding', address: 0, type: 'uint16' },
-        { name: 'count', table: 'holding', address: 1, type: 'uint16' },
-      ],
-    });
     const config = validateGatewayConfig({
       gateway: { group: 'E077', node: 'GW-H' },
       mqtt: { url: hub.mqttUrl, primaryHost: hub.config.hostId },
       statusIntervalMs: 200,
       connections: [{ id: 'plc', type: 'modbus-tcp', host: '127.0.0.1', port: plc.port, timeoutMs: 200 }],
-      machines: [machine('P1', 1), machine('P2', 2)],
+      machines: [modbusPress('P1', 1), modbusPress('P2', 2)],
     });
     gw = new Gateway(config, { logger, software: 'wanji test', dataDir: `${dir.path}/gateway` });
     await gw.start();

@@ -9,10 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawSqliteForTests } from '../../hub/database/database.js';
-import { Hub } from '../../hub/hub.js';
 import { REAL_CLOCK } from '../../protocol/clock.js';
 import { DataType } from '../../protocol/index.js';
-import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, cncBirth, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 interface Health {
   status: string;
@@ -25,14 +24,7 @@ describe('/healthz tells the truth about refused registry rows', () => {
   const dir = tempDir();
   /** The hub's clock runs `skew` ms ahead of the wall clock: a minute can pass at once. */
   let skew = 0;
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    logger: silentLogger(),
-    clock: { ...REAL_CLOCK, now: () => Date.now() + skew },
-  });
+  const hub = testHub(dir.path, { clock: { ...REAL_CLOCK, now: () => Date.now() + skew } });
   const good = new TestEdgeNode('E001', 'gwA');
   const bad = new TestEdgeNode('E002', 'gwB');
   let auth: { authorization: string };

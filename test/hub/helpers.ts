@@ -1,6 +1,7 @@
 /** Real peers for hub tests: temp dirs, a silent logger, and a scriptable Sparkplug edge node. */
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { Role } from '../../hub/api/access.js';
+import { Hub, type HubOptions } from '../../hub/hub.js';
 import type { Registry } from '../../hub/registry/registry.js';
 import { AuditLog } from '../../hub/security/audit.js';
 import { TokenStore } from '../../hub/security/tokens.js';
@@ -16,9 +17,26 @@ import {
   SeqCounter,
 } from '../../protocol/index.js';
 
+import { silentLogger } from '../support/temp.js';
+
 // One definition of each, in test/support/; re-exported so the hub tests keep one import.
 export { silentLogger, tempDir } from '../support/temp.js';
 export { sleep, waitFor } from '../support/wait.js';
+
+/**
+ * A hub on loopback for a test, not started: ports 0, anonymous MQTT, a 20 ms store flush and a
+ * silent logger; `options` adds to these or replaces them.
+ */
+export function testHub(dataDir: string, options: Partial<HubOptions> = {}): Hub {
+  return new Hub({
+    dataDir,
+    mqtt: { port: 0, allowAnonymous: true },
+    http: { port: 0 },
+    flushIntervalMs: 20,
+    logger: silentLogger(),
+    ...options,
+  });
+}
 
 function ndeathPayload(bdSeq: number): Uint8Array {
   return encodePayload({

@@ -15,7 +15,7 @@ import {
   stateTopic,
 } from '../../protocol/index.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { cncBirth, silentLogger, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 const NULL_SINK: HostSink = { samples() {}, event() {}, deviceActivity() {}, gatewayActivity() {} };
 
@@ -104,16 +104,11 @@ describe('Sparkplug host STATE', () => {
 
 describe('Sparkplug host in the hub', () => {
   const dir = tempDir();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
+  const hub = testHub(dir.path, {
     reorderTimeoutMs: 300,
     rebirthMinIntervalMs: 400,
     // The samples here are stamped in 2023, beyond limits.maxPastMs's default of 31 days.
     limits: { maxPastMs: 3_650 * 86_400_000 },
-    logger: silentLogger(),
   });
   const nodes: TestEdgeNode[] = [];
   const edge = async (group: string, edgeNode: string, bdSeq = 0): Promise<TestEdgeNode> => {

@@ -5,10 +5,9 @@
  * the hub accepted is in InfluxDB afterwards, once (counted by InfluxDB).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Hub } from '../../hub/hub.js';
 import { DataType } from '../../protocol/index.js';
 import { countInflux, describeWithServer, startInfluxd, type TestServer } from '../support/influx-servers.js';
-import { cncBirth, silentLogger, sleep, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { cncBirth, sleep, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 const MAX_BUFFERED = 1_000;
 
@@ -23,11 +22,7 @@ describeWithServer('influxd', 'ingest against InfluxDB stopped mid-ingest', () =
 
   it('stays bounded, shows the store down on /healthz, and loses nothing it accepted', async (ctx) => {
     const dir = tempDir();
-    const hub = new Hub({
-      dataDir: dir.path,
-      mqtt: { port: 0, allowAnonymous: true },
-      http: { port: 0 },
-      logger: silentLogger(),
+    const hub = testHub(dir.path, {
       flushIntervalMs: 50,
       // The samples here are stamped in 2023, beyond limits.maxPastMs's default of 31 days.
       limits: { maxPastMs: 3_650 * 86_400_000 },

@@ -6,10 +6,9 @@
  * HTTP: every value arrives exactly, beyond ±(2^53−1) as a JSON string of its digits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hub } from '../../hub/hub.js';
 import { DataType, type Metric } from '../../protocol/index.js';
 import { describeWithServer, startInfluxd, type TestServer } from '../support/influx-servers.js';
-import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, cncBirth, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 const I64 = 'Signals/energyWh';
 const U64 = 'Signals/serial';
@@ -39,14 +38,7 @@ interface Point {
 function exactRoundTrip(store: () => Record<string, unknown>): void {
   it('stores Int64 and UInt64 extremes sent over MQTT and serves them exactly over HTTP', async () => {
     const dir = tempDir();
-    const hub = new Hub({
-      dataDir: dir.path,
-      mqtt: { port: 0, allowAnonymous: true },
-      http: { port: 0 },
-      logger: silentLogger(),
-      flushIntervalMs: 20,
-      store: store(),
-    });
+    const hub = testHub(dir.path, { store: store() });
     const gw = new TestEdgeNode('acme', 'gw1');
     try {
       await hub.start();

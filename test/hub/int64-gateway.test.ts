@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { Gateway } from '../../gateway/gateway.js';
-import { Hub } from '../../hub/hub.js';
 import { signalMetricName } from '../../protocol/index.js';
 import {
   describeWithPeers,
@@ -15,18 +14,12 @@ import {
   type PymodbusServer,
   startPymodbus,
 } from '../gateway/modbus-peers.js';
-import { apiToken, silentLogger, tempDir, waitFor } from './helpers.js';
+import { apiToken, silentLogger, tempDir, testHub, waitFor } from './helpers.js';
 
 describeWithPeers(['pymodbus'], 'exact 64-bit integers from a pymodbus register to the hub API', () => {
   const dir = tempDir();
   const logger = silentLogger();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    logger,
-  });
+  const hub = testHub(dir.path, { logger });
   let plc: PymodbusServer;
   let gw: Gateway | undefined;
   let wide: PymodbusEntry[] = [];

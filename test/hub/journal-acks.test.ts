@@ -4,13 +4,11 @@
  * never got (a hub killed with its buffer, a refused message) is replayed and stored once.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { validateGatewayConfig } from '../../gateway/config/index.js';
-import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
-import { EdgeNode } from '../../gateway/northbound/edge-node.js';
+import type { EdgeNode } from '../../gateway/northbound/edge-node.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
 import { Hub } from '../../hub/hub.js';
-import { sampleConfigObject } from '../gateway/fixtures.js';
 import { waitFor } from '../gateway/helpers.js';
+import { sampleEdgeNode } from '../gateway/sample-edge-node.js';
 import { silentLogger, tempDir } from './helpers.js';
 
 const CNC = 'E001-CNC-001';
@@ -42,20 +40,16 @@ describe('journal acknowledgements, hub ↔ gateway', () => {
   };
 
   const edgeNode = () => {
-    const obj = sampleConfigObject();
-    obj.mqtt = { url: hub.mqttUrl, primaryHost: hub.config.hostId };
-    const config = validateGatewayConfig(obj);
-    const node = new EdgeNode({
-      group: config.gateway.group,
-      node: config.gateway.node,
-      mqtt: config.mqtt,
-      devices: deviceDefinitions(config.machines),
-      dataDir: gwDir.path,
-      logger: silentLogger(),
-      statusIntervalMs: 200,
-      reconnectMinMs: 50,
-      reconnectMaxMs: 300,
-    });
+    const node = sampleEdgeNode(
+      { url: hub.mqttUrl, primaryHost: hub.config.hostId },
+      {
+        dataDir: gwDir.path,
+        logger: silentLogger(),
+        statusIntervalMs: 200,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 300,
+      },
+    );
     nodes.push(node);
     return node;
   };

@@ -6,14 +6,11 @@
  * A real hub (MQTT and HTTP), a real gateway edge node, and a scripted Sparkplug edge node.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { validateGatewayConfig } from '../../gateway/config/index.js';
-import { deviceDefinitions } from '../../gateway/northbound/device-model.js';
-import { EdgeNode } from '../../gateway/northbound/edge-node.js';
 import type { MetricUpdate } from '../../gateway/sampler.js';
-import { Hub } from '../../hub/hub.js';
+import type { Hub } from '../../hub/hub.js';
 import { DataType, deviceTopic, JOURNAL_METRIC, type Metric } from '../../protocol/index.js';
-import { sampleConfigObject } from '../gateway/fixtures.js';
-import { cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { sampleEdgeNode } from '../gateway/sample-edge-node.js';
+import { cncBirth, silentLogger, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 interface Health {
   status: string;
@@ -36,14 +33,7 @@ describe('/healthz: gateway journals that do not drain', () => {
   beforeEach(async () => {
     dir = tempDir();
     gwDir = tempDir();
-    hub = new Hub({
-      dataDir: dir.path,
-      mqtt: { port: 0, allowAnonymous: true },
-      http: { port: 0 },
-      flushIntervalMs: 20,
-      journalStallMs: 1_000,
-      logger: silentLogger(),
-    });
+    hub = testHub(dir.path, { journalStallMs: 1_000 });
     await hub.start();
   });
   afterEach(async () => {
@@ -54,20 +44,16 @@ describe('/healthz: gateway journals that do not drain', () => {
   });
 
   it('a real gateway whose acknowledgement stands still (store refusing writes) is named, then drains', async () => {
-    const obj = sampleConfigObject();
-    obj.mqtt = { url: hub.mqttUrl, primaryHost: hub.config.hostId };
-    const config = validateGatewayConfig(obj);
-    const node = new EdgeNode({
-      group: config.gateway.group,
-      node: config.gateway.node,
-      mqtt: config.mqtt,
-      devices: deviceDefinitions(config.machines),
-      dataDir: gwDir.path,
-      logger: silentLogger(),
-      statusIntervalMs: 100,
-      reconnectMinMs: 50,
-      reconnectMaxMs: 300,
-    });
+    const node = sampleEdgeNode(
+      { url: hub.mqttUrl, primaryHost: hub.config.hostId },
+      {
+        dataDir: gwDir.path,
+        logger: silentLogger(),
+        statusIntervalMs: 100,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 300,
+      },
+    );
     closers.push(() => node.close());
     await node.start();
     await waitFor(() => node.status().born, 'the birth', 10_000);

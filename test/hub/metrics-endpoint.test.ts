@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hub } from '../../hub/hub.js';
 import { exposition, METRICS_CONTENT_TYPE } from '../../hub/metrics/exposition.js';
 import { DataType, type Metric } from '../../protocol/index.js';
-import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 // ---- a strict parser of the text format 0.0.4 ---------------------------------------------
 
@@ -175,13 +175,7 @@ describe('the exposition writer', () => {
 
 describe('GET /metrics', () => {
   const dir = tempDir();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    logger: silentLogger(),
-  });
+  const hub = testHub(dir.path);
   const node = new TestEdgeNode('E001', 'GW-M', 3);
   let operator: { authorization: string };
 

@@ -13,6 +13,7 @@ import { validateGatewayConfig } from '../../gateway/config/index.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { Hub } from '../../hub/hub.js';
 import { nodeTopic, stateTopic } from '../../protocol/index.js';
+import { modbusPress } from '../support/modbus-press.js';
 import { silentLogger, tempDir, waitFor } from './helpers.js';
 import {
   capturingLogger,
@@ -216,21 +217,7 @@ describe.skipIf(openssl === undefined)('MQTT over TLS and WebSocket', () => {
         tls: { ca: pki.ca },
       },
       connections: [{ id: 'plc', type: 'modbus-tcp', host: '127.0.0.1', port: plc.port, timeoutMs: 500 }],
-      machines: [
-        {
-          id: 'P1',
-          connection: 'plc',
-          kind: 'press',
-          dataDepth: 'state+count',
-          unitId: 1,
-          pollIntervalMs: 100,
-          state: { tag: 'mode', map: { 0: 'stopped' }, default: 'running' },
-          tags: [
-            { name: 'mode', table: 'holding', address: 0, type: 'uint16' },
-            { name: 'count', table: 'holding', address: 1, type: 'uint16' },
-          ],
-        },
-      ],
+      machines: [modbusPress('P1', 1)],
     });
     const gateway = new Gateway(config, { logger: silentLogger(), dataDir: `${dir.path}/gateway` });
     try {

@@ -8,9 +8,8 @@
  * not networked, in the machine's API row and in the statistics; one good value makes it networked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hub } from '../../hub/hub.js';
 import { DataType, type Metric, OPC_DA_QUALITY, QUALITY_PROPERTY } from '../../protocol/index.js';
-import { apiToken, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 interface MachineRow {
   id: string;
@@ -60,13 +59,7 @@ function data(state: string | null, speed: number | null, quality?: number): Met
 
 describe('networked (联网) means a valid sample: not null, not bad quality', () => {
   const dir = tempDir();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    logger: silentLogger(),
-  });
+  const hub = testHub(dir.path);
   const node = new TestEdgeNode('acme', 'gw-1', 1);
   let base: string;
   let headers: { authorization: string };

@@ -7,10 +7,9 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMachineCommand } from '../../cli/machine.js';
-import { Hub } from '../../hub/hub.js';
 import { AuditLog } from '../../hub/security/audit.js';
 import { runCommand } from '../support/cli-io.js';
-import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, cncBirth, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 const machine = (args: string[]) => runCommand(runMachineCommand, args);
 
@@ -24,13 +23,7 @@ interface Counted {
 
 describe('wanji machine', () => {
   const dir = tempDir();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    logger: silentLogger(),
-  });
+  const hub = testHub(dir.path);
   const node = new TestEdgeNode('E1', 'gw');
   const d = ['-d', dir.path];
 

@@ -4,13 +4,12 @@
  * online, dead or powered off; then a real hub over MQTT for reconnect storms and moved machines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hub } from '../../hub/hub.js';
 import { Registry } from '../../hub/registry/registry.js';
 import type { DeviceActivity, RegistryEvent } from '../../hub/registry/types.js';
 import { computeStats, DEFAULT_WINDOWS, type GroupStats } from '../../hub/stats/stats.js';
 import { DataType, type EnterpriseDeclaration } from '../../protocol/index.js';
 import { generateFleet } from '../../simulators/fleet.js';
-import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 const NOW = 1_700_000_000_000;
 const MIN = 60_000;
@@ -217,14 +216,7 @@ describe('statistics of a generated fleet', () => {
 
 describe('statistics through a real hub: reconnect storms and moved machines count once', () => {
   const dir = tempDir();
-  const hub = new Hub({
-    dataDir: dir.path,
-    mqtt: { port: 0, allowAnonymous: true },
-    http: { port: 0 },
-    flushIntervalMs: 20,
-    rebirthMinIntervalMs: 0,
-    logger: silentLogger(),
-  });
+  const hub = testHub(dir.path, { rebirthMinIntervalMs: 0 });
   const nodes: TestEdgeNode[] = [];
 
   beforeAll(async () => {

@@ -6,7 +6,6 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { describe, expect, it } from 'vitest';
-import { Hub } from '../../hub/hub.js';
 import {
   DataType,
   deviceTopic,
@@ -15,7 +14,7 @@ import {
   NODE_METRIC,
   nodeTopic,
 } from '../../protocol/index.js';
-import { apiToken, cncBirth, silentLogger, TestEdgeNode, tempDir, waitFor } from './helpers.js';
+import { apiToken, cncBirth, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
 
 const { Writer } = protobuf;
 
@@ -86,13 +85,7 @@ function payloadWith(base: Uint8Array, extra: readonly Uint8Array[]): Buffer {
 describe('Template and DataSet metrics', () => {
   it('are counted as unsupportedValues and never stored as null samples', async () => {
     const dir = tempDir();
-    const hub = new Hub({
-      dataDir: dir.path,
-      mqtt: { port: 0, allowAnonymous: true },
-      http: { port: 0 },
-      logger: silentLogger(),
-      flushIntervalMs: 20,
-    });
+    const hub = testHub(dir.path);
     const gw = new TestEdgeNode('acme', 'gw1');
     try {
       await hub.start();
