@@ -33,6 +33,16 @@ export const app: PageMessages = {
     no: '否',
     notFound: '没有这个页面。',
     forbidden: '当前账号无权查看此页面。',
+    pager: { page: '第 {page} / {pages} 页', previous: '上一页', next: '下一页' },
+    /** A machine's state (protocol/machine.ts), on every page that shows one. */
+    states: {
+      offline: '离线',
+      alarm: '报警',
+      running: '运行',
+      idle: '待机',
+      stopped: '停机',
+      powered_off: '关机',
+    },
   },
   en: {
     title: 'Wanji networked machines',
@@ -66,5 +76,14 @@ export const app: PageMessages = {
     no: 'no',
     notFound: 'There is no such page.',
     forbidden: 'This account may not see this page.',
+    pager: { page: 'page {page} of {pages}', previous: 'Previous', next: 'Next' },
+    states: {
+      offline: 'offline',
+      alarm: 'alarm',
+      running: 'running',
+      idle: 'idle',
+      stopped: 'stopped',
+      powered_off: 'powered off',
+    },
   },
 };

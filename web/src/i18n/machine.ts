@@ -65,14 +65,6 @@ export const machine: PageMessages = {
       utilisation: '稼动率',
       powerOnRate: '开机率',
     },
-    states: {
-      offline: '离线',
-      alarm: '报警',
-      running: '运行',
-      idle: '待机',
-      stopped: '停机',
-      powered_off: '关机',
-    },
   },
   en: {
     back: 'Fleet',
@@ -138,14 +130,6 @@ export const machine: PageMessages = {
       poweredOn: 'Powered on',
       utilisation: 'Utilisation',
       powerOnRate: 'Power-on rate',
-    },
-    states: {
-      offline: 'offline',
-      alarm: 'alarm',
-      running: 'running',
-      idle: 'idle',
-      stopped: 'stopped',
-      powered_off: 'powered off',
     },
   },
 };
