@@ -13,6 +13,8 @@ describe('http limits in the hub config', () => {
       bodyLimit: 1_048_576,
       trustProxy: false,
       rateLimit: { enabled: true, windowMs: 60_000, perToken: 6_000, perIp: 120 },
+      session: { idleMs: 28_800_000, absoluteMs: 604_800_000 },
+      live: { maxStreams: 200, maxStreamsPerPrincipal: 8, heartbeatMs: 15_000, maxBufferedBytes: 262_144 },
     });
     expect(() => resolveHubConfig({ dataDir: '/tmp/x', http: { rateLimit: { perIp: 0 } } })).toThrow(
       /\/http\/rateLimit\/perIp/,

@@ -63,6 +63,41 @@ export async function startWebHub(opts: Partial<HubOptions> = {}): Promise<WebHu
   };
 }
 
+/** A count as the app shows it in Chinese (web/src/format.ts). */
+export const num = (n: number): string => n.toLocaleString('zh-CN');
+/** A rate as the app shows it in Chinese: a percentage with one decimal, '–' for none. */
+export const pct = (r: number | null): string =>
+  r === null
+    ? '–'
+    : new Intl.NumberFormat('zh-CN', {
+        style: 'percent',
+        minimumFractionDigits: 1,
+        maximumFractionDigits: 1,
+      }).format(r);
+
+/**
+ * Whether the page fits the viewport's width (tables scroll inside their panels), waiting up to
+ * 10 s for the charts to follow a new size.
+ */
+export async function fitsWidth(page: Page): Promise<boolean> {
+  return page
+    .waitForFunction(
+      () => {
+        const g = globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number } };
+          innerWidth: number;
+        };
+        return g.document.documentElement.scrollWidth <= g.innerWidth;
+      },
+      null,
+      { timeout: 10_000 },
+    )
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
 /** A fresh context (own cookies) in Chinese, the app's default, at a viewport. */
 export async function newPage(
   browser: Browser,

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDay } from '../../hub/registry/days.js';
 import { takeSnapshot } from '../../hub/stats/snapshot.js';
-import { axeViolations, launch, screenshot, skipWithoutChromium, VIEWPORTS } from './browser.js';
+import { axeViolations, launch, pct, screenshot, skipWithoutChromium, VIEWPORTS } from './browser.js';
 import { signInAs, startWebFleet, type WebFleet } from './fleet-fixture.js';
 
 interface EnterpriseStats {
@@ -27,15 +27,6 @@ interface EnterpriseStats {
 interface Statistics {
   byEnterprise: EnterpriseStats[];
 }
-
-const pct = (r: number | null) =>
-  r === null
-    ? '–'
-    : new Intl.NumberFormat('zh-CN', {
-        style: 'percent',
-        minimumFractionDigits: 1,
-        maximumFractionDigits: 1,
-      }).format(r);
 
 async function shownCodes(page: Page): Promise<string[]> {
   return page

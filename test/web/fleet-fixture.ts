@@ -133,6 +133,15 @@ export async function startWebFleet(
 
 let users = 0;
 
+/** Today's statistics snapshot (POST /api/v1/statistics/snapshots as the admin): a day for the trends. */
+export async function snapshotToday(fleet: WebFleet): Promise<void> {
+  const r = await fetch(`${fleet.url}/api/v1/statistics/snapshots`, {
+    method: 'POST',
+    headers: fleet.admin,
+  });
+  if (r.status !== 200) throw new Error(`POST /api/v1/statistics/snapshots: ${r.status} ${await r.text()}`);
+}
+
 /**
  * A user of `role` made through the API (POST /api/v1/users as the admin), signed in through
  * the sign-in form in a fresh browser context; the page is left on `/` (or where `next` says).

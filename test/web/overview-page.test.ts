@@ -11,8 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataType } from '../../protocol/index.js';
 import { apiToken, cncBirth } from '../hub/helpers.js';
 import { waitFor } from '../support/wait.js';
-import { axeViolations, launch, screenshot, skipWithoutChromium, VIEWPORTS } from './browser.js';
-import { signInAs, startWebFleet, type WebFleet } from './fleet-fixture.js';
+import {
+  axeViolations,
+  fitsWidth,
+  launch,
+  num,
+  pct,
+  screenshot,
+  skipWithoutChromium,
+  VIEWPORTS,
+} from './browser.js';
+import { signInAs, snapshotToday, startWebFleet, type WebFleet } from './fleet-fixture.js';
 
 interface Group {
   code: string;
@@ -43,16 +52,6 @@ interface Statistics {
   byIndustry: Group[];
   byEnterprise: { code: string; name: string; networkingRate: number | null }[];
 }
-
-const num = (n: number): string => n.toLocaleString('zh-CN');
-const pct = (r: number | null): string =>
-  r === null
-    ? '–'
-    : new Intl.NumberFormat('zh-CN', {
-        style: 'percent',
-        minimumFractionDigits: 1,
-        maximumFractionDigits: 1,
-      }).format(r);
 
 describe.skipIf(skipWithoutChromium)('the programme overview page', () => {
   let browser: Browser;
@@ -85,11 +84,7 @@ describe.skipIf(skipWithoutChromium)('the programme overview page', () => {
       '2 machines beyond the first ledger',
       20_000,
     );
-    const snap = await fetch(`${fleet.url}/api/v1/statistics/snapshots`, {
-      method: 'POST',
-      headers: fleet.admin,
-    });
-    expect(snap.status).toBe(200);
+    await snapshotToday(fleet);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -168,21 +163,7 @@ describe.skipIf(skipWithoutChromium)('the programme overview page', () => {
       for (const [name, v] of Object.entries(VIEWPORTS)) {
         await page.setViewportSize(v);
         // Nothing off-screen sideways once the charts follow the new size: tables scroll inside their panels.
-        await page
-          .waitForFunction(
-            () => {
-              const g = globalThis as unknown as {
-                document: { documentElement: { scrollWidth: number } };
-                innerWidth: number;
-              };
-              return g.document.documentElement.scrollWidth <= g.innerWidth;
-            },
-            null,
-            {
-              timeout: 10_000,
-            },
-          )
-          .catch(() => expect.fail(`${name}: the page is wider than the viewport`));
+        if (!(await fitsWidth(page))) expect.fail(`${name}: the page is wider than the viewport`);
         await screenshot(page, `overview-${name}`);
       }
       await page.setViewportSize(VIEWPORTS.wall);

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TargetProgress } from '../../hub/stats/targets.js';
 import { REGION_SEEDS } from '../../protocol/domain.js';
 import { apiToken } from '../hub/helpers.js';
-import { axeViolations, launch, screenshot, skipWithoutChromium, VIEWPORTS } from './browser.js';
-import { signInAs, startWebFleet, type WebFleet } from './fleet-fixture.js';
+import { axeViolations, fitsWidth, launch, screenshot, skipWithoutChromium, VIEWPORTS } from './browser.js';
+import { signInAs, snapshotToday, startWebFleet, type WebFleet } from './fleet-fixture.js';
 
 interface Targets {
   year: number;
@@ -73,11 +73,7 @@ describe.skipIf(skipWithoutChromium)('the programme targets page', () => {
       operator: first!.code,
       year,
     });
-    const snap = await fetch(`${fleet.url}/api/v1/statistics/snapshots`, {
-      method: 'POST',
-      headers: fleet.admin,
-    });
-    expect(snap.status).toBe(200);
+    await snapshotToday(fleet);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -122,38 +118,26 @@ describe.skipIf(skipWithoutChromium)('the programme targets page', () => {
 
       for (const [name, v] of Object.entries(VIEWPORTS)) {
         await page.setViewportSize(v);
-        await page
-          .waitForFunction(
-            () => {
-              const g = globalThis as unknown as {
-                document: { documentElement: { scrollWidth: number } };
-                innerWidth: number;
+        if (!(await fitsWidth(page))) {
+          const wide = await page.evaluate(() => {
+            const g = globalThis as unknown as {
+              document: {
+                querySelectorAll(s: string): ArrayLike<{
+                  getBoundingClientRect(): { right: number };
+                  tagName: string;
+                  className: string;
+                  id: string;
+                }>;
               };
-              return g.document.documentElement.scrollWidth <= g.innerWidth;
-            },
-            null,
-            { timeout: 10_000 },
-          )
-          .catch(async () => {
-            const wide = await page.evaluate(() => {
-              const g = globalThis as unknown as {
-                document: {
-                  querySelectorAll(s: string): ArrayLike<{
-                    getBoundingClientRect(): { right: number };
-                    tagName: string;
-                    className: string;
-                    id: string;
-                  }>;
-                };
-                innerWidth: number;
-              };
-              return Array.from(g.document.querySelectorAll('body *'))
-                .filter((e) => e.getBoundingClientRect().right > g.innerWidth)
-                .slice(0, 15)
-                .map((e) => `${e.tagName}.${e.className}#${e.id} ${e.getBoundingClientRect().right}`);
-            });
-            expect.fail(`${name}: the page is wider than the viewport ${wide.join(' | ')}`);
+              innerWidth: number;
+            };
+            return Array.from(g.document.querySelectorAll('body *'))
+              .filter((e) => e.getBoundingClientRect().right > g.innerWidth)
+              .slice(0, 15)
+              .map((e) => `${e.tagName}.${e.className}#${e.id} ${e.getBoundingClientRect().right}`);
           });
+          expect.fail(`${name}: the page is wider than the viewport ${wide.join(' | ')}`);
+        }
         await screenshot(page, `targets-${name}`);
       }
       await page.setViewportSize(VIEWPORTS.wall);

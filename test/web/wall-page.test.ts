@@ -9,8 +9,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hub } from '../../hub/hub.js';
 import { silentLogger } from '../support/temp.js';
-import { axeViolations, launch, screenshot, skipWithoutChromium, VIEWPORTS } from './browser.js';
-import { signInAs, startWebFleet, type WebFleet } from './fleet-fixture.js';
+import { axeViolations, launch, num, pct, screenshot, skipWithoutChromium, VIEWPORTS } from './browser.js';
+import { signInAs, snapshotToday, startWebFleet, type WebFleet } from './fleet-fixture.js';
 
 interface Statistics {
   networked: number;
@@ -20,16 +20,6 @@ interface Statistics {
   ncRate: number | null;
   generatedAt: string;
 }
-
-const num = (n: number): string => n.toLocaleString('zh-CN');
-const pct = (r: number | null): string =>
-  r === null
-    ? '–'
-    : new Intl.NumberFormat('zh-CN', {
-        style: 'percent',
-        minimumFractionDigits: 1,
-        maximumFractionDigits: 1,
-      }).format(r);
 
 /** What the tests read of the page's globals (the tests compile without the DOM library). */
 interface PageGlobals {
@@ -79,11 +69,7 @@ describe.skipIf(skipWithoutChromium)('the wall screen', () => {
   beforeAll(async () => {
     [browser, fleet] = await Promise.all([launch(), startWebFleet()]);
     // Today's snapshot, so the trend panel has a day to show.
-    const snap = await fetch(`${fleet.url}/api/v1/statistics/snapshots`, {
-      method: 'POST',
-      headers: fleet.admin,
-    });
-    expect(snap.status).toBe(200);
+    await snapshotToday(fleet);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
