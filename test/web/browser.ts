@@ -1,8 +1,9 @@
 /**
  * The web app's end-to-end tests drive Debian's Chromium (`/usr/bin/chromium`, or $CHROMIUM)
  * with playwright-core against a real hub on port 0 serving the built app (dist/web: `npm run
- * build`, which `npm test` runs first). Without Chromium the tests skip with a message, as the
- * other real peers do; `bash .ci/run` installs it.
+ * build`, which `npm test` runs first). Without Chromium the tests skip, as the other real
+ * peers' do — unless `CI` is set: then they run and fail saying what is missing (CI must run
+ * every browser test; `bash .ci/run` installs Chromium).
  *
  * Screenshots go to test-artifacts/web/<name>-<width>x<height>.png; `axeViolations` runs axe-core
  * in the page and returns the serious and critical violations.
@@ -17,9 +18,8 @@ import { silentLogger, tempDir } from '../support/temp.js';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
-export const skipWithoutChromium = haveChromium
-  ? false
-  : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
+const missing = `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
+export const skipWithoutChromium = haveChromium || process.env.CI ? false : missing;
 
 export const VIEWPORTS = {
   wall: { width: 1920, height: 1080 },
@@ -28,6 +28,7 @@ export const VIEWPORTS = {
 } as const;
 
 export async function launch(): Promise<Browser> {
+  if (!haveChromium) throw new Error(`${missing}; CI is set, so this is a failure, not a skip`);
   if (findWebRoot() === undefined) throw new Error('the web app is not built: run `npm run build` first');
   return chromium.launch({
     executablePath: CHROMIUM,
