@@ -16,7 +16,7 @@ import type { ComponentHealth } from '../errors.js';
 import type { AckCounters, JournalStatus } from '../host/acks.js';
 import type { HostCounters, MessageTypeCounts } from '../host/types.js';
 import type { IngestCounters } from '../ingest/ingest.js';
-import type { GatewaySummary } from '../registry/gateway-metrics.js';
+import { asOfGateway, type GatewaySummary } from '../registry/gateway-metrics.js';
 import type { Gateway } from '../registry/types.js';
 import type { MqttAccessPolicy } from '../security/mqtt-policy.js';
 import type { StatsReport } from '../stats/stats.js';
@@ -500,9 +500,7 @@ function gatewayFamilies(f: GatewayFigures): MetricFamily[] {
     const s = f.summaries.get(key);
     if (s !== undefined) {
       // A dead gateway reads nothing: its machines count as offline (as /api/v1/gateways says).
-      const d = g.online
-        ? s.devices
-        : { online: 0, degraded: 0, offline: s.devices.online + s.devices.degraded + s.devices.offline };
+      const d = asOfGateway(s, g.online).devices;
       for (const health of ['online', 'degraded', 'offline'] as const) {
         machines.push({ labels: { ...labels, health }, value: d[health] });
       }
