@@ -22,11 +22,6 @@ export function sessionIdOf(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** True when the request carries the session cookie at all (well-formed or not). */
-export function hasSessionCookie(req: FastifyRequest): boolean {
-  return req.headers.cookie?.split(';').some((p) => p.trim().startsWith(`${SESSION_COOKIE}=`)) === true;
-}
-
 function attributes(req: FastifyRequest): string {
   return `Path=/; HttpOnly; SameSite=Strict${req.protocol === 'https' ? '; Secure' : ''}`;
 }

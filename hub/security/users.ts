@@ -14,6 +14,7 @@ import { WanjiError } from '../../protocol/errors.js';
 import type { HubDatabase } from '../database/database.js';
 import type { UserChange, UserRow } from '../database/users.js';
 import type { AuditLog } from './audit.js';
+import { unsafeTextReason } from './child-hub-scope.js';
 import { LoginThrottle, type LoginThrottleOptions, UNKNOWN_USER } from './login-throttle.js';
 import { type Principal, ROLES, type Role } from './roles.js';
 import { hashSecret, newSecret, verifySecret } from './secrets.js';
@@ -144,8 +145,9 @@ export function userNameProblem(name: string): string | undefined {
   if (name.length === 0 || name.length > USER_NAME_MAX) {
     return `a user name has 1 to ${USER_NAME_MAX} characters`;
   }
-  // Controls, and format characters (bidirectional overrides, zero-width): a name must read as it is.
-  if (/[\p{Cc}\p{Cf}]/u.test(name)) return 'a user name may not hold control, bidi or zero-width characters';
+  // A name must read as it is: no controls, bidi, zero-width or line separators (named by code point).
+  const unsafe = unsafeTextReason(name, USER_NAME_MAX);
+  if (unsafe !== undefined) return `a user name ${unsafe}`;
   if (/^\s|\s$/.test(name)) return 'a user name may not start or end with white space';
   return undefined;
 }

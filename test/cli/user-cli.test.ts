@@ -129,6 +129,8 @@ describe('wanji user', () => {
         /cannot read --password-file/,
       ],
       [['create', 'x\u0007', '--role', 'operator'], 2, /control, bidi or zero-width/],
+      // A line separator broke no old check (only \p{Cc}\p{Cf} were refused): a name must read as it is.
+      [['create', 'x\u2028y', '--role', 'operator'], 2, /U\+2028, a control, bidi or zero-width/],
       [['passwd'], 2, /passwd needs one user name/],
       [['passwd', 'ghost'], 1, /no user "ghost"/],
       [['delete', 'ghost'], 1, /no user "ghost"/],

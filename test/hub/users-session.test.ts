@@ -5,6 +5,7 @@
  * disabling users, the same-origin rule for cookie-authenticated changes, idle and absolute
  * expiry on the fixture's manual clock, and the users routes.
  */
+import { createHash } from 'node:crypto';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiFixture, auditSince, type Fixture, lastAuditId } from './api-security-fixture.js';
@@ -313,6 +314,20 @@ describe('a session cookie', () => {
       headers: { origin: 'https://evil.example' },
     });
     expect(bearer.statusCode).toBe(200);
+  });
+
+  it('writes its last-seen time at most once a minute, not on every request', async () => {
+    await createUser('toucher', { role: 'operator' });
+    const cookie = await session('toucher');
+    const idHash = createHash('sha256').update(cookie.slice('wanji_session='.length)).digest('hex');
+    const lastSeen = () => f.registry.database.sessions.byHash(idHash)?.last_seen_at;
+    const signedInAt = lastSeen();
+    f.now += 59_000;
+    expect((await withCookie(cookie, { url: '/api/v1/stats' })).statusCode).toBe(200);
+    expect(lastSeen()).toBe(signedInAt);
+    f.now += 1_000;
+    expect((await withCookie(cookie, { url: '/api/v1/stats' })).statusCode).toBe(200);
+    expect(lastSeen()).toBe(f.now);
   });
 
   it('ends after 8 h without a request, and 7 days after sign-in however used', async () => {
