@@ -11,7 +11,7 @@ export {
   channelProblems,
 } from './config.js';
 export { AlertError } from './errors.js';
-export type { AlertJson } from './message.js';
+export { type AlertJson, alertJson } from './message.js';
 export {
   RULE_KINDS,
   type RuleCreateBody,
@@ -35,7 +35,6 @@ export {
   type AlertCounters,
   AlertService,
   type AlertServiceOptions,
-  alertJson,
   type ChannelInfo,
   type EvaluationResult,
   type RuleView,

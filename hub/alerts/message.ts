@@ -1,14 +1,19 @@
 /**
  * What a notification says, in one language per channel (zh-CN by default, or en): a title
  * and a few lines, rendered from the stored alert, so that a notification retried a day later
- * says what happened then, not what the state is now.
+ * says what happened then, not what the state is now. The stored alert as JSON (`alertJson`)
+ * is the same for the API and a webhook, so it lives here too.
  */
 import type { Static } from '@sinclair/typebox';
+import type { AlertRow } from '../database/alerts.js';
 import type { ChannelLanguage } from './config.js';
 import type { AlertReply, RuleKind, Severity } from './schemas.js';
 
 /** The alert as the API shows it (GET /api/v1/alerts) and a webhook receives it. */
 export type AlertJson = Static<typeof AlertReply>;
+
+/** The key, in an alert's stored detail, of its enterprise's name (kept out of `detail` in AlertJson). */
+export const ENTERPRISE_NAME = 'enterpriseName';
 
 export type NoticeEvent = 'fire' | 'clear' | 'test';
 
@@ -189,4 +194,49 @@ export function testNotice(lang: ChannelLanguage, ctx: { hubId: string; channel:
 export function markdown(n: Notice): string {
   const [first, ...rest] = n.lines;
   return [`### ${n.title}`, '', `**${first ?? ''}**`, '', ...rest.map((l) => `- ${l}`)].join('\n');
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function parseDetail(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function alertJson(a: AlertRow): AlertJson {
+  const colon = a.subject.indexOf(':');
+  const type = a.subject.slice(0, colon);
+  const rest = a.subject.slice(colon + 1);
+  const slash = rest.indexOf('/');
+  const second = slash < 0 ? null : rest.slice(slash + 1);
+  const detail = parseDetail(a.detail);
+  const { [ENTERPRISE_NAME]: name, ...shown } = detail;
+  const gateway = type === 'gateway' ? second : typeof detail.gateway === 'string' ? detail.gateway : null;
+  return {
+    id: a.id,
+    rule: { id: a.ruleId, name: a.ruleName },
+    kind: a.kind,
+    severity: a.severity,
+    state: a.state,
+    subject: {
+      type,
+      enterprise: a.enterprise,
+      enterpriseName: typeof name === 'string' ? name : null,
+      region: a.region,
+      gateway,
+      machine: type === 'machine' ? second : null,
+    },
+    detail: shown,
+    since: iso(a.since),
+    firedAt: iso(a.firedAt),
+    clearedAt: a.clearedAt === null ? null : iso(a.clearedAt),
+    acknowledged: a.acknowledgedAt !== null,
+    acknowledgedAt: a.acknowledgedAt === null ? null : iso(a.acknowledgedAt),
+    acknowledgedBy: a.acknowledgedBy,
+    ackNote: a.ackNote,
+  };
 }

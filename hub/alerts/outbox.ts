@@ -37,8 +37,6 @@ export interface OutboxOptions {
 
 export class Outbox {
   readonly counters: OutboxCounters = { sent: 0, failedAttempts: 0, givenUp: 0 };
-  /** Failed attempts per channel since start. */
-  readonly failuresByChannel = new Map<string, number>();
   readonly #o: OutboxOptions;
   readonly #log: Logger;
   #timer: TimerHandle | undefined;
@@ -189,7 +187,6 @@ export class Outbox {
     );
     repo.markFailed(row.id, now, reason.slice(0, 500), giveUp ? 'give-up' : { at: now + delay });
     this.counters.failedAttempts++;
-    this.failuresByChannel.set(row.channel, (this.failuresByChannel.get(row.channel) ?? 0) + 1);
     if (giveUp) this.counters.givenUp++;
     this.#log.warn(
       {

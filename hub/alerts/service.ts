@@ -20,7 +20,7 @@ import { type Channel, createChannel } from './channels/index.js';
 import { type AlertsConfig, type ChannelLanguage, type ChannelType, languageOf } from './config.js';
 import { AlertError } from './errors.js';
 import { type Condition, conditions, type FleetView, Pending } from './evaluate.js';
-import { type AlertJson, alertNotice, testNotice } from './message.js';
+import { type AlertJson, alertJson, alertNotice, ENTERPRISE_NAME, testNotice } from './message.js';
 import { Outbox, type OutboxCounters } from './outbox.js';
 import {
   type AlertRule,
@@ -86,8 +86,6 @@ export interface EvaluationResult {
   readonly cleared: number;
   readonly active: number;
 }
-
-const ENTERPRISE_NAME = 'enterpriseName';
 
 export class AlertService {
   readonly counters: AlertCounters = {
@@ -255,8 +253,11 @@ export class AlertService {
     const repo = this.#repo;
     let fired = 0;
     let cleared = 0;
+    let wasActive = 0;
     this.#db.transaction(() => {
-      for (const a of repo.active()) {
+      const active = repo.active();
+      wasActive = active.length;
+      for (const a of active) {
         const key = `${a.ruleId}|${a.subject}`;
         const rule = byId.get(a.ruleId);
         const c = holding.get(key);
@@ -301,7 +302,7 @@ export class AlertService {
       this.#log.info({ fired, cleared }, 'alerts changed');
       this.#outbox?.kick();
     }
-    return { fired, cleared, active: repo.countAlerts({ state: 'active' }) };
+    return { fired, cleared, active: wasActive - cleared + fired };
   }
 
   #detail(c: Condition, view: FleetView): string {
@@ -511,50 +512,5 @@ function ruleAudit(f: RuleFields): Record<string, unknown> {
     severity: f.severity,
     channels: f.channels,
     enabled: f.enabled,
-  };
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-function parseDetail(text: string): Record<string, unknown> {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-export function alertJson(a: AlertRow): AlertJson {
-  const colon = a.subject.indexOf(':');
-  const type = a.subject.slice(0, colon);
-  const rest = a.subject.slice(colon + 1);
-  const slash = rest.indexOf('/');
-  const second = slash < 0 ? null : rest.slice(slash + 1);
-  const detail = parseDetail(a.detail);
-  const { [ENTERPRISE_NAME]: name, ...shown } = detail;
-  const gateway = type === 'gateway' ? second : typeof detail.gateway === 'string' ? detail.gateway : null;
-  return {
-    id: a.id,
-    rule: { id: a.ruleId, name: a.ruleName },
-    kind: a.kind,
-    severity: a.severity,
-    state: a.state,
-    subject: {
-      type,
-      enterprise: a.enterprise,
-      enterpriseName: typeof name === 'string' ? name : null,
-      region: a.region,
-      gateway,
-      machine: type === 'machine' ? second : null,
-    },
-    detail: shown,
-    since: iso(a.since),
-    firedAt: iso(a.firedAt),
-    clearedAt: a.clearedAt === null ? null : iso(a.clearedAt),
-    acknowledged: a.acknowledgedAt !== null,
-    acknowledgedAt: a.acknowledgedAt === null ? null : iso(a.acknowledgedAt),
-    acknowledgedBy: a.acknowledgedBy,
-    ackNote: a.ackNote,
   };
 }
