@@ -11,6 +11,7 @@ import type { TokenRow } from '../database/tokens.js';
 import type { AuditLog } from './audit.js';
 import { ENTERPRISE_CODE_MAX, HUB_ID_MAX, idReason } from './child-hub-scope.js';
 import { type Principal, ROLES, type Role } from './roles.js';
+import { enterpriseProblem, unknownRegionsProblem } from './scope-checks.js';
 import { hashSecret, newSecret, verifySecret } from './secrets.js';
 import { TokenError } from './tokens-errors.js';
 
@@ -195,38 +196,20 @@ export class TokenStore {
     if (req.name !== undefined && (req.name.length > NAME_MAX || /\p{Cc}/u.test(req.name))) {
       problems.push(`name must be at most ${NAME_MAX} characters without control characters`);
     }
-    if (req.role === 'enterprise') {
-      if (req.enterprise === undefined)
-        problems.push('role enterprise needs --enterprise (its enterprise code)');
-      else if (!this.#knownEnterprise(req.enterprise)) {
-        problems.push(
-          `enterprise "${req.enterprise.slice(0, 80)}" is not in the registry (declare its ledger or let its gateway connect first)`,
-        );
-      }
-    } else if (req.enterprise !== undefined) {
-      problems.push('only role enterprise takes an enterprise');
-    }
+    const enterprise = enterpriseProblem(this.#db, req.role, req.enterprise, '--enterprise');
+    if (enterprise !== undefined) problems.push(enterprise);
     problems.push(...childHubProblems(req));
     const regions = req.regions ?? [];
     if (regions.length > 0 && req.role !== 'bureau' && req.role !== 'child-hub') {
       problems.push('only role bureau or child-hub takes regions');
     } else {
-      const known = new Set(this.#db.registryLookups.regionCodes());
-      const unknown = regions.filter((r) => !known.has(r));
-      if (unknown.length > 0) {
-        problems.push(
-          `unknown region ${unknown.map((r) => `"${r.slice(0, 40)}"`).join(', ')} (known: ${[...known].join(', ')})`,
-        );
-      }
+      const unknown = unknownRegionsProblem(this.#db, regions);
+      if (unknown !== undefined) problems.push(unknown);
     }
     if (req.expiresAt !== undefined && !(req.expiresAt > this.#clock())) {
       problems.push('the expiry must lie in the future');
     }
     return problems;
-  }
-
-  #knownEnterprise(code: string): boolean {
-    return this.#db.registryLookups.enterpriseKnown(code);
   }
 
   /** Newest first; secrets are never returned (only their hashes are stored). */

@@ -17,6 +17,7 @@ import type { AuditLog } from './audit.js';
 import { unsafeTextReason } from './child-hub-scope.js';
 import { LoginThrottle, type LoginThrottleOptions, UNKNOWN_USER } from './login-throttle.js';
 import { type Principal, ROLES, type Role } from './roles.js';
+import { enterpriseProblem, unknownRegionsProblem } from './scope-checks.js';
 import { hashSecret, newSecret, verifySecret } from './secrets.js';
 import type { Actor } from './tokens.js';
 
@@ -249,26 +250,13 @@ export class UserStore {
         `role "${role.slice(0, 40)}" is not one of ${USER_ROLES.join(', ')} (child-hub is for API tokens)`,
       );
     }
-    if (role === 'enterprise') {
-      if (enterprise === null) problems.push('role enterprise needs an enterprise (its enterprise code)');
-      else if (!this.#db.registryLookups.enterpriseKnown(enterprise)) {
-        problems.push(
-          `enterprise "${enterprise.slice(0, 80)}" is not in the registry (declare its ledger or let its gateway connect first)`,
-        );
-      }
-    } else if (enterprise !== null) {
-      problems.push('only role enterprise takes an enterprise');
-    }
+    const enterpriseIssue = enterpriseProblem(this.#db, role, enterprise ?? undefined, 'an enterprise');
+    if (enterpriseIssue !== undefined) problems.push(enterpriseIssue);
     if (regions.length > 0 && role !== 'bureau') {
       problems.push('only role bureau takes regions');
     } else if (regions.length > 0) {
-      const known = new Set(this.#db.registryLookups.regionCodes());
-      const unknown = regions.filter((r) => !known.has(r));
-      if (unknown.length > 0) {
-        problems.push(
-          `unknown region ${unknown.map((r) => `"${r.slice(0, 40)}"`).join(', ')} (known: ${[...known].join(', ')})`,
-        );
-      }
+      const unknown = unknownRegionsProblem(this.#db, regions);
+      if (unknown !== undefined) problems.push(unknown);
       if (new Set(regions).size !== regions.length) problems.push('a region appears twice');
     }
     return problems;
