@@ -98,14 +98,23 @@ export function summarize(metrics: readonly GatewayMetric[]): GatewaySummary {
 
 /** Per gateway ("group/edgeNode"), the summary of its rows. */
 export function summariesOf(rows: readonly GatewayMetricRow[]): Map<string, GatewaySummary> {
-  const byGateway = new Map<string, GatewayMetric[]>();
+  return new Map([...byGateway(rows)].map(([k, metrics]) => [k, summarize(metrics)]));
+}
+
+/** Per gateway ("group/edgeNode"), its connections' counters, from `Connections/*` rows. */
+export function connectionsOf(rows: readonly GatewayMetricRow[]): Map<string, ConnectionDetail[]> {
+  return new Map([...byGateway(rows)].map(([k, metrics]) => [k, details(metrics).connections]));
+}
+
+function byGateway(rows: readonly GatewayMetricRow[]): Map<string, GatewayMetric[]> {
+  const out = new Map<string, GatewayMetric[]>();
   for (const r of rows) {
     const key = `${r.group_id}/${r.edge_node}`;
-    const list = byGateway.get(key) ?? [];
-    if (list.length === 0) byGateway.set(key, list);
+    const list = out.get(key) ?? [];
+    if (list.length === 0) out.set(key, list);
     list.push(toGatewayMetric(r));
   }
-  return new Map([...byGateway].map(([k, metrics]) => [k, summarize(metrics)]));
+  return out;
 }
 
 /**

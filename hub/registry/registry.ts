@@ -17,7 +17,13 @@ import { type ComponentHealth, HubError } from '../errors.js';
 import { type Programme, programmeOf } from '../stats/programme.js';
 import { type ApplyResult, IngestApplier } from './apply.js';
 import { DEFAULT_UTC_OFFSET_MIN, localDay } from './days.js';
-import { type GatewaySummary, summariesOf, toGatewayMetric } from './gateway-metrics.js';
+import {
+  type ConnectionDetail,
+  connectionsOf,
+  type GatewaySummary,
+  summariesOf,
+  toGatewayMetric,
+} from './gateway-metrics.js';
 import { type DeclareAudit, declarationProblems, LedgerWriter, ReferenceIndex, toRow } from './ledger.js';
 import {
   type BulkRetireResult,
@@ -269,6 +275,11 @@ export class Registry {
    */
   gatewaySummaries(): Map<string, GatewaySummary> {
     return summariesOf(this.#open().gatewayMetrics.fleetSummaryRows());
+  }
+
+  /** Per gateway ("group/edgeNode"), its connections' counters: one read for the whole fleet. */
+  gatewayConnections(): Map<string, ConnectionDetail[]> {
+    return connectionsOf(this.#open().gatewayMetrics.connectionRows());
   }
 
   /**

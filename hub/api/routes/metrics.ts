@@ -10,7 +10,6 @@ import type { FastifyInstance } from 'fastify';
 import { exposition, METRICS_CONTENT_TYPE, type MetricFamily } from '../../metrics/exposition.js';
 import { hubFamilies } from '../../metrics/hub-metrics.js';
 import { ProcessMetrics } from '../../metrics/process.js';
-import { details } from '../../registry/gateway-metrics.js';
 import { computeStats } from '../../stats/stats.js';
 import type { RouteDeps } from '../deps.js';
 
@@ -64,13 +63,15 @@ export function metricsRoutes(app: FastifyInstance, deps: RouteDeps): void {
     host: () => (deps.metrics === undefined ? [] : hubFamilies.host(deps.metrics)),
     ingest: () => (deps.metrics === undefined ? [] : hubFamilies.ingest(deps.metrics)),
     registry: () => hubFamilies.registry(computeStats(registry, clock(), windows), registry.gateways()),
-    gateways: () =>
-      hubFamilies.gateways({
+    gateways: () => {
+      const connections = registry.gatewayConnections();
+      return hubFamilies.gateways({
         gateways: registry.gateways(),
         summaries: registry.gatewaySummaries(),
-        connections: (g) => details(registry.gatewayMetrics(g.group, g.edgeNode)).connections,
+        connections: (g) => connections.get(`${g.group}/${g.edgeNode}`) ?? [],
         journals: deps.metrics?.host()?.journals() ?? [],
-      }),
+      });
+    },
     alerts: () => (deps.alerts === undefined ? [] : hubFamilies.alerts(deps.alerts)),
   };
 

@@ -3,7 +3,12 @@
  * connection counters. hub/registry/gateway-metrics.ts encodes values and reads what they say.
  */
 import type Database from 'better-sqlite3';
-import { DEVICE_HEALTH_FIELD, DEVICE_METRIC_PREFIX, NODE_METRIC } from '../../../protocol/index.js';
+import {
+  CONNECTION_METRIC_PREFIX,
+  DEVICE_HEALTH_FIELD,
+  DEVICE_METRIC_PREFIX,
+  NODE_METRIC,
+} from '../../../protocol/index.js';
 
 export interface GatewayMetricRow {
   group_id: string;
@@ -33,6 +38,8 @@ export interface GatewayMetricRepository {
    * `Properties/Software` and each machine's `Devices/<id>/Health`.
    */
   fleetSummaryRows(): GatewayMetricRow[];
+  /** Every gateway's `Connections/*` counters (for /metrics: one read, not one per gateway). */
+  connectionRows(): GatewayMetricRow[];
   /** Of every gateway, the `Devices/<id>/Health` of machines never announced (no such machine). */
   unannouncedHealthRows(): GatewayMetricRow[];
   /** Forgets every metric of one gateway (a new NBIRTH replaces them all). */
@@ -45,6 +52,7 @@ export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
   readonly #of: Database.Statement<[string, string], GatewayMetricRow>;
   readonly #fleet: Database.Statement<[], GatewayMetricRow>;
   readonly #unannounced: Database.Statement<[], GatewayMetricRow>;
+  readonly #connections: Database.Statement<[], GatewayMetricRow>;
   readonly #clear: Database.Statement<[{ group: string; edgeNode: string }]>;
   readonly #set: Database.Statement<
     [
@@ -65,6 +73,9 @@ export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
       `SELECT * FROM gateway_metrics
        WHERE name GLOB 'Gateway/*' OR name = '${NODE_METRIC.software}'
           OR name GLOB '${DEVICE_METRIC_PREFIX}*/${DEVICE_HEALTH_FIELD.health}'`,
+    );
+    this.#connections = db.prepare(
+      `SELECT * FROM gateway_metrics WHERE name GLOB '${CONNECTION_METRIC_PREFIX}*'`,
     );
     this.#unannounced = db.prepare(
       `SELECT * FROM gateway_metrics g
@@ -91,6 +102,10 @@ export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
 
   unannouncedHealthRows(): GatewayMetricRow[] {
     return this.#unannounced.all();
+  }
+
+  connectionRows(): GatewayMetricRow[] {
+    return this.#connections.all();
   }
 
   clear(group: string, edgeNode: string): void {
