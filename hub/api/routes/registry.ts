@@ -4,13 +4,11 @@
  * gateways announced. Reads are aggregates (narrowed to the scope; outside it answers 404),
  * changes are `manage` and audited in the transaction that makes them.
  */
-import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WanjiErrorCode } from '../../../protocol/errors.js';
 import { HubError } from '../../errors.js';
 import { importLedgers } from '../../registry/import.js';
-import { formatOf, IMPORT_LIMITS, readTableFrom } from '../../registry/import-file.js';
 import { annotatedXlsx, templateCsv, templateXlsx } from '../../registry/import-sheets.js';
 import { machineLedger } from '../../registry/machine-ledger.js';
 import {
@@ -32,10 +30,9 @@ import { inScope, scopeOf } from '../access.js';
 import type { RouteDeps } from '../deps.js';
 import { actorOf, sendError } from '../errors.js';
 import { ErrorReply } from '../schemas.js';
+import { acceptUploads, drainRefusedUpload, readUpload, XLSX_TYPE } from '../uploads.js';
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
-const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-
 /** Registry refusals and their HTTP status. */
 const STATUS: Readonly<Record<string, number>> = {
   WANJI_E_REGISTRY_UNKNOWN_REGION: 400,
@@ -59,12 +56,8 @@ const declarationJson = (d: DeclarationRecord) => ({
 export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { registry, clock, windows } = deps;
 
-  // Import bodies arrive as the file itself, in this plugin only, handed to the route as the
-  // stream: it is read within the import's limits (IMPORT_LIMITS, docs/api.md "Imports") as it
-  // arrives, and refused at the first one passed, never buffered whole first.
-  app.addContentTypeParser(['text/csv', XLSX_TYPE], (_req, payload, done) => {
-    done(null, payload);
-  });
+  // Import bodies arrive as the file itself, in this plugin only.
+  acceptUploads(app);
 
   /** The enterprise, when it exists and the caller may see it; else a logged 404. */
   const visible = (req: FastifyRequest, code: string) => {
@@ -256,22 +249,10 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const format = formatOf(req.headers['content-type'] ?? '');
-      if (format === undefined || !(req.body instanceof Readable)) {
-        return sendError(
-          reply,
-          415,
-          'WANJI_E_API_UNSUPPORTED_MEDIA_TYPE',
-          `send the file as text/csv or ${XLSX_TYPE}`,
-        );
-      }
       const actor = actorOf(req);
       const q = req.query;
       try {
-        const length = req.headers['content-length'];
-        const table = await readTableFrom(req.body, format, q.file, {
-          ...(length === undefined ? {} : { declaredBytes: Number(length) }),
-        });
+        const table = await readUpload(req, q.file);
         const report = importLedgers(registry, table, {
           actor,
           source: req.ip,
@@ -290,7 +271,7 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
           .status(report.refusedRows > 0 && !report.partial && !report.dryRun ? 422 : 200)
           .send(report);
       } catch (err) {
-        if (!req.raw.complete) discardRest(req.raw);
+        drainRefusedUpload(req.raw);
         if (!(err instanceof HubError) || STATUS[err.code] === undefined) throw err;
         deps.audit.record({
           actor,
@@ -348,21 +329,9 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const format = formatOf(req.headers['content-type'] ?? '');
-      if (format === undefined || !(req.body instanceof Readable)) {
-        return sendError(
-          reply,
-          415,
-          'WANJI_E_API_UNSUPPORTED_MEDIA_TYPE',
-          `send the file as text/csv or ${XLSX_TYPE}`,
-        );
-      }
       const q = req.query;
       try {
-        const length = req.headers['content-length'];
-        const table = await readTableFrom(req.body, format, q.file, {
-          ...(length === undefined ? {} : { declaredBytes: Number(length) }),
-        });
+        const table = await readUpload(req, q.file);
         const report = importLedgers(registry, table, {
           actor: actorOf(req),
           source: req.ip,
@@ -379,7 +348,7 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
           )
           .send(await annotatedXlsx(table, report, q.lang));
       } catch (err) {
-        if (!req.raw.complete) discardRest(req.raw);
+        drainRefusedUpload(req.raw);
         if (!(err instanceof HubError) || STATUS[err.code] === undefined) throw err;
         req.log.warn({ code: err.code, reason: err.message, actor: actorOf(req) }, 'annotation refused');
         return sendError(reply, STATUS[err.code]!, err.code, err.message);
@@ -392,18 +361,4 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
 function attachment(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-/**
- * A body refused before its end: the sender may still be sending. What follows is read and
- * dropped so that the refusal reaches it (closing at once would reset the connection and lose
- * the answer), but only up to one more file's worth; beyond that the connection is cut.
- */
-function discardRest(raw: IncomingMessage): void {
-  let dropped = 0;
-  raw.on('data', (chunk: Buffer) => {
-    dropped += chunk.length;
-    if (dropped > IMPORT_LIMITS.maxBytes) raw.socket.destroy();
-  });
-  raw.resume();
 }

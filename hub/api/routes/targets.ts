@@ -5,11 +5,10 @@
  * audited): the targets themselves, digital workshop / smart factory and industrial internet
  * platform declarations, one by one or imported from CSV/XLSX.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
-import { formatOf, readTableFrom } from '../../registry/import-file.js';
 import { type DeclarationKind, importDeclarations } from '../../registry/import-recognitions.js';
 import { ProgrammeRecords, platforms, recognitions, targets } from '../../registry/programme-records.js';
 import { childReports } from '../../stats/children.js';
@@ -32,11 +31,11 @@ import {
 } from '../../stats/targets-schemas.js';
 import { inScope, scopeOf } from '../access.js';
 import type { RouteDeps } from '../deps.js';
-import { actorOf, sendError, sendRefusal } from '../errors.js';
+import { actorOf, sendRefusal } from '../errors.js';
 import { ErrorReply } from '../schemas.js';
+import { acceptUploads, drainRefusedUpload, readUpload } from '../uploads.js';
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
-const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 /** Refusals the records and the import audited themselves, and their status. */
 const STATUS: Readonly<Record<string, number>> = {
   WANJI_E_REGISTRY_PROGRAMME: 400,
@@ -52,10 +51,8 @@ export function targetRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const by = (req: FastifyRequest) => ({ actor: actorOf(req), source: req.ip });
   const nameOf = (code: string): string | null => registry.enterprise(code)?.name ?? null;
 
-  // Import bodies arrive as the file itself, read within the import limits as it arrives.
-  app.addContentTypeParser(['text/csv', XLSX_TYPE], (_req, payload, done) => {
-    done(null, payload);
-  });
+  // Import bodies arrive as the file itself, in this plugin only.
+  acceptUploads(app);
 
   app.get(
     '/api/v1/targets',
@@ -314,22 +311,10 @@ export function targetRoutes(app: FastifyInstance, deps: RouteDeps): void {
     reply: FastifyReply,
     what: DeclarationKind,
   ): Promise<FastifyReply> {
-    const format = formatOf(req.headers['content-type'] ?? '');
-    if (format === undefined || !(req.body instanceof Readable)) {
-      return sendError(
-        reply,
-        415,
-        'WANJI_E_API_UNSUPPORTED_MEDIA_TYPE',
-        `send the file as text/csv or ${XLSX_TYPE}`,
-      );
-    }
     const q = req.query;
     const actor = actorOf(req);
     try {
-      const length = req.headers['content-length'];
-      const table = await readTableFrom(req.body, format, q.file, {
-        ...(length === undefined ? {} : { declaredBytes: Number(length) }),
-      });
+      const table = await readUpload(req, q.file);
       const report = importDeclarations(registry, what, table, {
         actor,
         source: req.ip,
@@ -343,7 +328,7 @@ export function targetRoutes(app: FastifyInstance, deps: RouteDeps): void {
         .status(report.refusedRows > 0 && !report.partial && !report.dryRun ? 422 : 200)
         .send(report);
     } catch (err) {
-      if (!req.raw.complete) req.raw.resume();
+      drainRefusedUpload(req.raw);
       if (err instanceof HubError && STATUS[err.code] !== undefined) {
         deps.audit.record({
           actor,
