@@ -5,9 +5,9 @@
  * checked first and each refused row is reported with why and the columns at fault; then all
  * rows or none unless `partial`. Writes and their audit entries share one transaction.
  */
-import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
+import { findHeader, isTotal, norm } from './import-table.js';
 import {
   type PlatformInput,
   ProgrammeRecords,
@@ -37,10 +37,8 @@ export const PLATFORM_COLUMNS: Readonly<Record<PlatformField, readonly string[]>
   year: ['year', 'year built', '年份', '建成年份'],
   hubId: ['hub id', 'hubId', 'child hub', '下级平台', '下级平台ID'],
 };
-const REQUIRED: Readonly<Record<DeclarationKind, readonly string[]>> = {
-  recognitions: ['enterprise', 'name', 'kind', 'year'],
-  platforms: ['name', 'level', 'operator', 'year'],
-};
+const RECOGNITION_REQUIRED: readonly RecognitionField[] = ['enterprise', 'name', 'kind', 'year'];
+const PLATFORM_REQUIRED: readonly PlatformField[] = ['name', 'level', 'operator', 'year'];
 
 const KIND_WORDS: Readonly<Record<string, 'workshop' | 'factory'>> = {
   workshop: 'workshop',
@@ -63,18 +61,8 @@ const LEVEL_WORDS: Readonly<Record<string, 'regional' | 'industry' | 'enterprise
 };
 const YES = ['是', 'y', 'yes', 'true', '1', '标杆'];
 const NO = ['否', 'n', 'no', 'false', '0', ''];
-const TOTAL_WORDS = ['合计', '总计', '小计', 'total', 'subtotal'];
-/** How many rows above the header may be a title. */
-const MAX_TITLE_ROWS = 5;
 /** The most refused rows a report lists; refusedRows counts them all. */
 const MAX_LISTED = 1_000;
-
-const norm = (s: string): string =>
-  s
-    .normalize('NFKC')
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_-]+/g, '');
 
 export interface DeclarationImportOptions {
   readonly actor: string;
@@ -109,57 +97,27 @@ type Parsed =
     }
   | { readonly what: 'platforms'; readonly row: number; readonly key: string; readonly input: PlatformInput };
 
-function headerOf(
-  table: readonly TableRow[],
-  what: DeclarationKind,
-  file: string,
-): { header: TableRow; columns: Map<string, number>; at: number } {
-  const spec: Readonly<Record<string, readonly string[]>> =
-    what === 'recognitions' ? RECOGNITION_COLUMNS : PLATFORM_COLUMNS;
-  const lookup = new Map<string, string>();
-  for (const [f, names] of Object.entries(spec)) for (const n of names) lookup.set(norm(n), f);
-  const map = (cells: readonly string[]): Map<string, number> => {
-    const columns = new Map<string, number>();
-    cells.forEach((c, i) => {
-      const f = lookup.get(norm(c.replace(/^\uFEFF/, '')));
-      if (f !== undefined && !columns.has(f)) columns.set(f, i);
-    });
-    return columns;
-  };
-  for (let i = 0; i < Math.min(table.length, MAX_TITLE_ROWS + 1); i++) {
-    const columns = map(table[i]!.cells);
-    if (REQUIRED[what].every((f) => columns.has(f))) return { header: table[i]!, columns, at: i };
-  }
-  if (table.length === 0)
-    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: the file is empty (no header row)`);
-  const missing = REQUIRED[what].filter((f) => !map(table[0]!.cells).has(f));
-  throw new HubError(
-    'WANJI_E_REGISTRY_IMPORT_FORMAT',
-    `${file}: header row: ${missing.map((f) => `no ${f} column (one of: ${spec[f]!.join(', ')})`).join('; ')}`,
-  );
-}
-
 export function importDeclarations(
   registry: Registry,
   what: DeclarationKind,
   table: readonly TableRow[],
   o: DeclarationImportOptions,
 ): DeclarationImportReport {
-  const { header, columns, at } = headerOf(table, what, o.file);
-  const skipped = table
-    .slice(0, at)
-    .map((r) => ({ row: r.n, reason: 'above the header row (a title): skipped' }));
+  const spec: Readonly<Record<string, readonly string[]>> =
+    what === 'recognitions' ? RECOGNITION_COLUMNS : PLATFORM_COLUMNS;
+  const required: readonly string[] = what === 'recognitions' ? RECOGNITION_REQUIRED : PLATFORM_REQUIRED;
+  const { header, columns, rows, skipped } = findHeader(table, spec, required, o.file);
   const headerText = (f: string): string => header.cells[columns.get(f) ?? -1] ?? f;
   const refused: { row: number; reasons: string[]; columns: string[] }[] = [];
   const parsed: Parsed[] = [];
   let dataRows = 0;
-  for (const r of table.slice(at + 1)) {
+  for (const r of rows) {
     const cell = (f: string): string => {
       const i = columns.get(f);
       return i === undefined ? '' : (r.cells[i] ?? '').trim();
     };
-    if (TOTAL_WORDS.includes(norm(r.cells[0] ?? '')) || TOTAL_WORDS.includes(norm(cell('name')))) {
-      skipped.push({ row: r.n, reason: 'a total (合计) row: skipped' });
+    if (isTotal(r.cells[0] ?? '') || isTotal(cell('name'))) {
+      skipped.push({ row: r.n, kind: 'total', reason: 'a total (合计) row: skipped' });
       continue;
     }
     dataRows++;

@@ -6,9 +6,9 @@
  * writes, their history entries and their audit entries share one transaction.
  */
 import type { EnterpriseDeclaration } from '../../protocol/index.js';
-import { HubError } from '../errors.js';
 import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
+import { findHeader, isTotal, type SkippedRow } from './import-table.js';
 import {
   type DeclareOutcome,
   declarationProblems,
@@ -48,13 +48,6 @@ const REQUIRED: readonly Field[] = ['code', 'name', 'region', 'industry', 'produ
 const YES = ['是', 'y', 'yes', 'true', '1', '骨干'];
 const NO = ['否', 'n', 'no', 'false', '0', ''];
 
-const norm = (s: string): string =>
-  s
-    .normalize('NFKC')
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_-]+/g, '');
-
 export interface RefusedRow {
   /** The row number as the spreadsheet shows it (header = 1). */
   readonly row: number;
@@ -62,14 +55,6 @@ export interface RefusedRow {
   readonly reasons: readonly string[];
   /** The header texts of the cells at fault (empty when the row as a whole is). */
   readonly columns: readonly string[];
-}
-
-/** A row read but not imported on purpose: a title above the header, a 合计 (total) row. */
-export interface SkippedRow {
-  readonly row: number;
-  /** title: above the header; total: a 合计 row. */
-  readonly kind: 'title' | 'total';
-  readonly reason: string;
 }
 
 /** What an accepted row does (or would do, in a dry run) to the registry. */
@@ -88,12 +73,6 @@ interface Ledger {
   readonly ncEquipment: number;
   readonly robots: number;
 }
-
-/** How many rows above the header may be a title: beyond that, the first row is the header. */
-export const MAX_TITLE_ROWS = 5;
-
-/** A row whose code, name or first cell is one of these is a total row (an export's 合计). */
-const TOTAL_WORDS = ['合计', '总计', '小计', '共计', 'total', 'totals', 'grandtotal', 'subtotal', 'sum'];
 
 export interface ImportOptions {
   /** Who imports (audited): `token:<id>`, `cli:<user>`. */
@@ -155,7 +134,13 @@ export function importLedgers(
 ): ImportReport {
   const database = registry.database;
   const maxListed = o.maxListed ?? MAX_LISTED_REFUSALS;
-  const { header, columns, ignored, rows: afterHeader, skipped } = findHeader(table, o.file);
+  const {
+    header,
+    columns,
+    ignored,
+    rows: afterHeader,
+    skipped,
+  } = findHeader(table, IMPORT_COLUMNS, REQUIRED, o.file);
   const regions = ReferenceIndex.regions(database);
   const industries = ReferenceIndex.industries(database);
   const validRegions = validNames(database.reference.regions());
@@ -165,8 +150,9 @@ export function importLedgers(
   const headerText = (f: Field): string => header.cells[columns.get(f) ?? -1] ?? f;
   const data: TableRow[] = [];
   for (const r of afterHeader) {
-    const at = (i: number | undefined): string => (i === undefined ? '' : norm(r.cells[i] ?? ''));
-    if ([at(columns.get('code')), at(columns.get('name')), at(0)].some((c) => TOTAL_WORDS.includes(c))) {
+    // A row whose code, name or first cell says 合计 is an export's total, not an enterprise.
+    const at = (i: number | undefined): string => (i === undefined ? '' : (r.cells[i] ?? ''));
+    if ([at(columns.get('code')), at(columns.get('name')), at(0)].some(isTotal)) {
       skipped.push({ row: r.n, kind: 'total', reason: 'a total (合计) row: not an enterprise, skipped' });
     } else data.push(r);
   }
@@ -410,72 +396,9 @@ class DryRunDone extends Error {
   }
 }
 
-/**
- * The header row: the first of the first MAX_TITLE_ROWS + 1 rows that names every required
- * column; rows above it are a title (skipped, said so). None: the first row's problems.
- */
-function findHeader(
-  table: readonly TableRow[],
-  file: string,
-): {
-  header: TableRow;
-  columns: Map<Field, number>;
-  ignored: string[];
-  rows: readonly TableRow[];
-  skipped: SkippedRow[];
-} {
-  const first = table[0];
-  if (first === undefined) {
-    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: the file is empty (no header row)`);
-  }
-  for (let i = 0; i < Math.min(table.length, MAX_TITLE_ROWS + 1); i++) {
-    const candidate = table[i]!;
-    let mapped: { columns: Map<Field, number>; ignored: string[] };
-    try {
-      mapped = mapHeader(candidate.cells, file);
-    } catch {
-      continue;
-    }
-    const skipped = table
-      .slice(0, i)
-      .map((r) => ({ row: r.n, kind: 'title' as const, reason: 'above the header row (a title): skipped' }));
-    return { header: candidate, ...mapped, rows: table.slice(i + 1), skipped };
-  }
-  mapHeader(first.cells, file);
-  // Unreachable: the first row mapped above would have been taken.
-  throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: no header row`);
-}
-
 /** "越城区 (yuecheng), 柯桥区 (keqiao), …": what a person may write instead. */
 function validNames(rows: readonly { code: string; name_zh: string; name_en: string }[]): string {
   return rows.map((r) => `${r.name_zh} / ${r.name_en} (${r.code})`).join(', ');
-}
-
-function mapHeader(
-  cells: readonly string[],
-  file: string,
-): { columns: Map<Field, number>; ignored: string[] } {
-  const lookup = new Map<string, Field>();
-  for (const [f, names] of Object.entries(IMPORT_COLUMNS) as [Field, readonly string[]][]) {
-    for (const n of names) lookup.set(norm(n), f);
-  }
-  const columns = new Map<Field, number>();
-  const ignored: string[] = [];
-  const problems: string[] = [];
-  cells.forEach((c, i) => {
-    const f = lookup.get(norm(c.replace(/^\uFEFF/, '')));
-    if (f === undefined) {
-      if (c.trim() !== '') ignored.push(c);
-    } else if (columns.has(f)) problems.push(`column "${c}" repeats the ${f} column`);
-    else columns.set(f, i);
-  });
-  for (const f of REQUIRED) {
-    if (!columns.has(f)) problems.push(`no ${f} column (one of: ${IMPORT_COLUMNS[f].join(', ')})`);
-  }
-  if (problems.length > 0) {
-    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: header row: ${problems.join('; ')}`);
-  }
-  return { columns, ignored };
 }
 
 function yesNo(text: string): boolean | undefined {

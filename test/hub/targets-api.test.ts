@@ -339,6 +339,33 @@ describe('programme targets on a real hub', () => {
     expect(audit.map((a) => a.outcome).sort()).toEqual(['ok', 'refused']);
   });
 
+  // The declaration imports once kept their own header and 合计 handling: a repeated column was
+  // silently read from its first cell and a 共计 row counted as a record. Now the ledger's (import-table.ts).
+  it('reads a declaration file as the ledger import does: a repeated column refused, a 共计 row skipped', async () => {
+    const post = (csv: string) =>
+      fetch(`${base}/api/v1/targets/platforms/import?file=p.csv&dryRun=true`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'text/csv' },
+        body: csv,
+      });
+    const repeated = await post(
+      `平台名称,级别,运营企业代码,建成年份,名称\r\nA平台,行业级,yw-01,${year},B平台`,
+    );
+    expect(repeated.status).toBe(400);
+    expect(((await repeated.json()) as { message: string }).message).toMatch(
+      /column "名称" repeats the name column/,
+    );
+    const total = await post(`平台名称,级别,运营企业代码,建成年份\r\nA平台,行业级,yw-01,${year}\r\n共计,,,`);
+    expect(total.status).toBe(200);
+    expect(await total.json()).toMatchObject({ rows: 1, refusedRows: 0, skipped: [{ row: 3 }] });
+    const json = await fetch(`${base}/api/v1/targets/platforms/import?file=p.csv`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(json.status).toBe(415);
+  });
+
   it("a county's bureau sees its region's own targets (never the city's) and its region's figures", async () => {
     const set = await call('PUT', '/api/v1/targets', admin, {
       kind: 'networked',

@@ -1,0 +1,97 @@
+/**
+ * How the imports read a table people made (docs/api.md "Imports"), shared by the ledger
+ * import (import.ts) and the declaration imports (import-recognitions.ts): header names
+ * compared ignoring case, width, spaces, `_` and `-`; a title of up to MAX_TITLE_ROWS rows
+ * above the header; 合计 (total) rows.
+ */
+import { HubError } from '../errors.js';
+import type { TableRow } from './import-file.js';
+
+/** A header name or a word in a cell as compared: NFKC, trimmed, lower case, no spaces, `_` or `-`. */
+export const norm = (s: string): string =>
+  s
+    .normalize('NFKC')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
+
+/** How many rows above the header may be a title: beyond that, the first row is the header. */
+export const MAX_TITLE_ROWS = 5;
+
+const TOTAL_WORDS = ['合计', '总计', '小计', '共计', 'total', 'totals', 'grandtotal', 'subtotal', 'sum'];
+
+/** Whether a cell says its row is a total (an export's 合计), not a record. */
+export const isTotal = (cell: string): boolean => TOTAL_WORDS.includes(norm(cell));
+
+/** A row read but not imported on purpose: a title above the header, a 合计 (total) row. */
+export interface SkippedRow {
+  readonly row: number;
+  /** title: above the header; total: a 合计 row. */
+  readonly kind: 'title' | 'total';
+  readonly reason: string;
+}
+
+export interface FoundHeader<F extends string> {
+  readonly header: TableRow;
+  /** Each field's column index. */
+  readonly columns: ReadonlyMap<F, number>;
+  /** Header cells naming no field. */
+  readonly ignored: readonly string[];
+  /** The rows below the header. */
+  readonly rows: readonly TableRow[];
+  /** The title rows above the header; the caller adds its total rows. */
+  readonly skipped: SkippedRow[];
+}
+
+/**
+ * The header row: the first of the first MAX_TITLE_ROWS + 1 rows that names every required
+ * field (`spec`: the accepted header names of each); rows above it are a title. None: the
+ * first row's problems (missing or repeated columns), as WANJI_E_REGISTRY_IMPORT_FORMAT.
+ */
+export function findHeader<F extends string>(
+  table: readonly TableRow[],
+  spec: Readonly<Record<F, readonly string[]>>,
+  required: readonly F[],
+  file: string,
+): FoundHeader<F> {
+  const lookup = new Map<string, F>();
+  for (const [f, names] of Object.entries(spec) as [F, readonly string[]][]) {
+    for (const n of names) lookup.set(norm(n), f);
+  }
+  for (let i = 0; i < Math.min(table.length, MAX_TITLE_ROWS + 1); i++) {
+    const mapped = mapHeader(table[i]!.cells, lookup, spec, required);
+    if (mapped.problems.length > 0) continue;
+    const skipped = table
+      .slice(0, i)
+      .map((r) => ({ row: r.n, kind: 'title' as const, reason: 'above the header row (a title): skipped' }));
+    return { header: table[i]!, ...mapped, rows: table.slice(i + 1), skipped };
+  }
+  const first = table[0];
+  if (first === undefined) {
+    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: the file is empty (no header row)`);
+  }
+  const { problems } = mapHeader(first.cells, lookup, spec, required);
+  throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: header row: ${problems.join('; ')}`);
+}
+
+function mapHeader<F extends string>(
+  cells: readonly string[],
+  lookup: ReadonlyMap<string, F>,
+  spec: Readonly<Record<F, readonly string[]>>,
+  required: readonly F[],
+): { columns: Map<F, number>; ignored: string[]; problems: string[] } {
+  const columns = new Map<F, number>();
+  const ignored: string[] = [];
+  const problems: string[] = [];
+  cells.forEach((c, i) => {
+    const f = lookup.get(norm(c.replace(/^\uFEFF/, '')));
+    if (f === undefined) {
+      if (c.trim() !== '') ignored.push(c);
+    } else if (columns.has(f)) problems.push(`column "${c}" repeats the ${f} column`);
+    else columns.set(f, i);
+  });
+  for (const f of required) {
+    if (!columns.has(f)) problems.push(`no ${f} column (one of: ${spec[f].join(', ')})`);
+  }
+  return { columns, ignored, problems };
+}
