@@ -186,9 +186,12 @@ export class Gateway {
     await this.#reloading.catch(() => undefined);
     for (const timer of this.#unconfirmed.values()) this.#clock.clearTimeout(timer);
     this.#unconfirmed.clear();
-    for (const d of [...this.#drivers.values()].reverse()) {
-      await d.close().catch((err: unknown) => this.#log.warn({ err }, 'driver close failed'));
-    }
+    // Together: a driver may wait out a request on the wire (bounded by its timeout).
+    await Promise.all(
+      [...this.#drivers.values()].map((d) =>
+        d.close().catch((err: unknown) => this.#log.warn({ err }, 'driver close failed')),
+      ),
+    );
     this.#drivers.clear();
     this.#sampler.close();
     await this.#edge.close();

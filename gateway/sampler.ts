@@ -270,7 +270,9 @@ export class Sampler {
     return { ...this.#counters };
   }
 
+  /** Flushes what the drivers delivered this turn (so it is journalled), then takes no more. */
   close(): void {
+    if (this.#flushQueued && !this.#closed) this.flush();
     this.#closed = true;
     for (const m of this.#machines.values()) this.#clearTimers(m);
   }

@@ -85,7 +85,10 @@ describe('Modbus driver health and scheduling (fake time)', () => {
     failOpen = false;
   });
   afterEach(async () => {
-    await run?.close();
+    // close() lets the request on the wire finish, which takes fake time.
+    const closing = run?.close();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await closing;
     run = undefined;
     vi.useRealTimers();
   });

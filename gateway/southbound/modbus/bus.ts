@@ -48,6 +48,8 @@ export class ModbusBus {
   readonly #writes: Job[] = [];
   #link: ModbusLink | undefined;
   #pumping = false;
+  /** The job on the wire now, settled either way; what close() waits for. */
+  #running: Promise<void> = Promise.resolve();
   #closed = false;
   #connectFailures = 0;
   #retryAt = 0;
@@ -82,10 +84,16 @@ export class ModbusBus {
     });
   }
 
+  /**
+   * Refuses the waiting jobs, lets the one on the wire finish (its answer is a value the
+   * machine gave, which the gateway keeps; bounded by the request's timeout), then closes the
+   * link.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const job of [...this.#writes.splice(0), ...this.#reads.splice(0)]) job.reject(closedError());
+    await this.#running;
     const link = this.#link;
     this.#link = undefined;
     await link?.close();
@@ -102,9 +110,13 @@ export class ModbusBus {
           job.reject(closedError());
           continue;
         }
+        const running = this.#connected().then((link) => job.run(link));
+        this.#running = running.then(
+          () => undefined,
+          () => undefined,
+        );
         try {
-          const link = await this.#connected();
-          job.resolve(await job.run(link));
+          job.resolve(await running);
         } catch (err) {
           job.reject(err);
         }

@@ -107,6 +107,8 @@ export class ModbusDevice {
   /** When #timer fires (clock ms). */
   #nextTickAt = 0;
   #busy = false;
+  /** The poll under way (or the last one), settled either way; what close() waits for. */
+  #polling: Promise<void> = Promise.resolve();
   #started = false;
   #closed = false;
 
@@ -127,9 +129,15 @@ export class ModbusDevice {
     this.#schedule(0);
   }
 
-  close(): void {
+  /**
+   * Stops polling. A poll under way ends after the read on the wire and still delivers what
+   * it read: a value the machine gave before the gateway stopped is kept (journalled), not
+   * dropped. Resolves when that poll has ended.
+   */
+  close(): Promise<void> {
     this.#closed = true;
     this.#clock.clearTimeout(this.#timer);
+    return this.#polling;
   }
 
   /** The reads each poll makes now (after any splits). */
@@ -190,7 +198,7 @@ export class ModbusDevice {
       return;
     }
     this.#busy = true;
-    this.#poll()
+    this.#polling = this.#poll()
       .catch((err: unknown) => this.#log.error({ err }, 'Modbus poll failed'))
       .finally(() => {
         this.#busy = false;
@@ -216,7 +224,6 @@ export class ModbusDevice {
         continue;
       }
       const outcome = await this.#read(request);
-      if (this.#closed) return;
       if (outcome.ok) {
         if (refused !== undefined) this.#log.info({ read: describe(request) }, 'refused read answers again');
         entry.refused = undefined;
@@ -228,8 +235,14 @@ export class ModbusDevice {
           const reason = `${describe(request)}: ${err instanceof Error ? err.message : String(err)}`;
           for (const t of request.tags) sample(t.tag.name, null, outcome.at, reason);
         }
-        continue;
       }
+      if (this.#closed) {
+        // Stopping: what the machine answered is kept (journalled), nothing more is read, and
+        // a read cut short by the stop says nothing about the machine.
+        for (const s of samples) if (s.quality === 'good') this.#sink.onSample(s);
+        return;
+      }
+      if (outcome.ok) continue;
       const { err } = outcome;
       if (isRefusal(err)) {
         const halves = splitRequest(request);

@@ -97,8 +97,11 @@ export class ModbusDriver implements Driver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const d of this.#devices.values()) d.close();
+    // Devices stop first (no new polls); the bus then finishes the read on the wire, whose
+    // poll delivers it before the device's close resolves.
+    const polls = [...this.#devices.values()].map((d) => d.close());
     await this.#bus.close();
+    await Promise.all(polls);
   }
 
   /**
