@@ -104,9 +104,12 @@ export class MqttSession {
   #closed = false;
   #attempt = 0;
   #reconnectTimer: TimerHandle | undefined;
+  /** The filters subscribed after every CONNACK: the options' and those added since. */
+  readonly #filters: Set<string>;
 
   constructor(opts: MqttSessionOptions) {
     this.#o = opts;
+    this.#filters = new Set(opts.filters);
     this.#log = opts.logger;
     this.#url = redactUrl(opts.url);
   }
@@ -205,6 +208,26 @@ export class MqttSession {
     });
   }
 
+  /**
+   * Subscribes to more filters (QoS 1), now when connected and after every later CONNACK; resolves
+   * once the broker granted them (or at once when not connected: the next CONNACK subscribes).
+   */
+  async addFilters(filters: readonly string[]): Promise<void> {
+    const fresh = filters.filter((f) => !this.#filters.has(f));
+    for (const f of fresh) this.#filters.add(f);
+    const client = this.#client;
+    if (fresh.length === 0 || client === undefined || !client.connected) return;
+    await client.subscribeAsync(fresh, { qos: 1 });
+  }
+
+  /** Stops subscribing to filters added before (now and after later CONNACKs). */
+  async removeFilters(filters: readonly string[]): Promise<void> {
+    const gone = filters.filter((f) => this.#filters.delete(f));
+    const client = this.#client;
+    if (gone.length === 0 || client === undefined || !client.connected) return;
+    await client.unsubscribeAsync(gone);
+  }
+
   async #connect(): Promise<void> {
     if (this.#closed) return;
     const attempt = await this.#o.attempt();
@@ -251,7 +274,11 @@ export class MqttSession {
     this.#wasConnected = true;
     this.counters.connects++;
     this.#log.info({ url: this.#url, ...attempt.log }, 'connected to the MQTT broker');
-    client.subscribe([...this.#o.filters], { qos: 1 }, (err) => {
+    if (this.#filters.size === 0) {
+      this.#o.handler.ready();
+      return;
+    }
+    client.subscribe([...this.#filters], { qos: 1 }, (err) => {
       if (client !== this.#client) return;
       if (err) {
         this.#log.error({ err }, 'subscribing failed; reconnecting');

@@ -347,4 +347,22 @@ describe('the MQTT session of edge node and host (protocol/mqtt-session.ts)', ()
     );
     expect(logs.text()).not.toContain('s3cr3t-pw');
   });
+  it('filters added later are subscribed now and after a reconnect; removed ones are not', async () => {
+    const broker = await brokerUp();
+    const observer = await observe(broker, ['unused/topic']);
+    const r = await readySession(broker.url, 's5');
+    await r.session.addFilters(['group/a/#', 'group/b/#']);
+    await observer.publish('group/a/x', 'a1');
+    await observer.publish('group/b/x', 'b1');
+    await waitFor(() => r.messages.includes('a1') && r.messages.includes('b1'), 'both added filters');
+    await r.session.removeFilters(['group/b/#']);
+    broker.drop('s5');
+    await waitFor(() => r.lost.n === 1, 'the connection lost');
+    await r.clock.advance(400);
+    await waitFor(() => r.ready.n === 2, 'subscribed again after the reconnect');
+    await observer.publish('group/b/x', 'b2');
+    await observer.publish('group/a/x', 'a2');
+    await waitFor(() => r.messages.includes('a2'), 'the kept filter after the reconnect');
+    expect(r.messages).not.toContain('b2');
+  });
 });
