@@ -9,6 +9,7 @@ import { connectAsync } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterMembership, membershipTopic } from '../../hub/cluster/membership.js';
 import { groupsOwnedBy, ownerOf } from '../../hub/cluster/ownership.js';
+import { ClusterWorker, type GroupHost } from '../../hub/cluster/worker.js';
 import { REAL_CLOCK } from '../../protocol/clock.js';
 import { testLogger } from '../gateway/helpers.js';
 import { type Mosquitto, mosquittoBinary, startMosquitto } from '../support/mosquitto.js';
@@ -142,5 +143,70 @@ describe.skipIf(mosquitto === undefined)('cluster membership on a real mosquitto
   it('refuses a worker id that cannot be a topic level, naming the rule', () => {
     expect(() => worker('c5', 'a/b')).toThrow(/cluster worker "a\/b" is not a valid name: use 1–64 letters/);
     expect(() => worker('c#', 'a')).toThrow(/cluster cluster "c#" is not a valid name/);
+  });
+  it("workers split the known groups, a new group goes to one of them, and a dead worker's groups move to the others only", async () => {
+    const known = GROUPS.slice(0, 60);
+    const rig = (id: string, url = broker.url) => {
+      const held = new Set<string>();
+      const calls: string[] = [];
+      const host: GroupHost = {
+        takeGroups: async (groups) => {
+          calls.push(`take ${groups.length}`);
+          for (const g of groups) held.add(g);
+        },
+        releaseGroups: async (groups) => {
+          calls.push(`release ${groups.length}`);
+          for (const g of groups) held.delete(g);
+        },
+      };
+      let cw: ClusterWorker | undefined;
+      const m = new ClusterMembership({
+        url,
+        cluster: 'c6',
+        worker: id,
+        heartbeatMs: 300,
+        clock: REAL_CLOCK,
+        logger: testLogger(),
+        onChange: (w) => void cw?.setWorkers(w),
+      });
+      open.push(m);
+      cw = new ClusterWorker({ membership: m, host, knownGroups: () => known, logger: testLogger() });
+      return { m, cw, held, calls };
+    };
+    const proxy = new TcpProxy(broker.port);
+    proxies.push(proxy);
+    await proxy.start();
+    const a = rig('a');
+    const b = rig('b', proxy.url);
+    await Promise.all([a.m.start(), b.m.start()]);
+    await waitFor(
+      () => a.cw.workers.join() === 'a,b' && b.cw.workers.join() === 'a,b',
+      'both workers to see each other',
+    );
+    await Promise.all([a.cw.idle(), b.cw.idle()]);
+    // Every known group held by exactly one worker.
+    expect([...a.held, ...b.held].sort()).toEqual([...known].sort());
+    expect([...a.held].filter((g) => b.held.has(g))).toEqual([]);
+    expect(a.held.size).toBeGreaterThan(0);
+    expect(b.held.size).toBeGreaterThan(0);
+
+    // A new enterprise's first NBIRTH reaches both; exactly one takes it.
+    const fresh = 'E999';
+    const claims = [a.cw.groupSeen(fresh), b.cw.groupSeen(fresh)];
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    await Promise.all([a.cw.idle(), b.cw.idle()]);
+    expect(a.held.has(fresh) !== b.held.has(fresh)).toBe(true);
+
+    const aBefore = new Set(a.held);
+    const bGroups = [...b.held];
+    const callsBefore = a.calls.length;
+    proxy.down();
+    proxy.cut();
+    await waitFor(() => a.cw.workers.join() === 'a', 'a alone', 5_000);
+    await a.cw.idle();
+    expect([...a.held].sort()).toEqual([...known, fresh].sort());
+    // a took exactly b's groups and released none of its own.
+    expect([...a.held].filter((g) => !aBefore.has(g)).sort()).toEqual(bGroups.sort());
+    expect(a.calls.slice(callsBefore)).toEqual([`take ${bGroups.length}`]);
   });
 });
