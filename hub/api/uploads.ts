@@ -4,8 +4,11 @@
  * (IMPORT_LIMITS) as it arrives, refused at the first one passed, never buffered whole first.
  */
 import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HubError } from '../errors.js';
+import { refusalReasons } from '../registry/import-file/limits.js';
 import { formatOf, IMPORT_LIMITS, readTableFrom, type TableRow } from '../registry/import-file.js';
 import { ApiError } from './errors.js';
 
@@ -51,4 +54,19 @@ export function drainRefusedUpload(raw: IncomingMessage): void {
     if (dropped > IMPORT_LIMITS.maxBytes) raw.socket.destroy();
   });
   raw.resume();
+}
+
+/**
+ * A refused import file as an error reply (ImportErrorReply): the code and English message as
+ * every error has them, and `reasons`, the same as codes and parameters a page can word in its
+ * own language (hub/registry/import-reasons.ts).
+ */
+export function sendImportRefusal(reply: FastifyReply, statusCode: number, err: HubError): FastifyReply {
+  return reply.status(statusCode).send({
+    statusCode,
+    code: err.code,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message: err.message,
+    reasons: refusalReasons(err),
+  });
 }

@@ -7,7 +7,9 @@
  */
 import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
-import { findHeader, isTotal, norm } from './import-table.js';
+import { type ImportReason, reason } from './import-reasons.js';
+import { type Fault, faultLists, findHeader, isTotal, norm, textReason } from './import-table.js';
+import { importTargets } from './import-targets.js';
 import {
   type PlatformInput,
   ProgrammeRecords,
@@ -17,7 +19,8 @@ import {
 } from './programme-records.js';
 import type { Registry } from './registry.js';
 
-export type DeclarationKind = 'recognitions' | 'platforms';
+/** What a declarations file holds; `targets`: programme target rows (import-targets.ts). */
+export type DeclarationKind = 'recognitions' | 'platforms' | 'targets';
 
 type RecognitionField = 'enterprise' | 'name' | 'kind' | 'benchmark' | 'year';
 type PlatformField = 'name' | 'level' | 'operator' | 'year' | 'hubId';
@@ -80,12 +83,18 @@ export interface DeclarationImportReport {
   readonly rows: number;
   readonly accepted: number;
   readonly refusedRows: number;
-  readonly refused: readonly { row: number; reasons: readonly string[]; columns: readonly string[] }[];
+  /** Each refused row: why in English (`reasons`) and as codes and parameters (`details`, import-reasons.ts). */
+  readonly refused: readonly {
+    row: number;
+    reasons: readonly string[];
+    details: readonly ImportReason[];
+    columns: readonly string[];
+  }[];
   readonly applied: boolean;
   readonly created: number;
   readonly updated: number;
   readonly header: { readonly row: number; readonly cells: readonly string[] };
-  readonly skipped: readonly { row: number; reason: string }[];
+  readonly skipped: readonly { row: number; kind: 'title' | 'total'; reason: string }[];
 }
 
 type Parsed =
@@ -103,12 +112,13 @@ export function importDeclarations(
   table: readonly TableRow[],
   o: DeclarationImportOptions,
 ): DeclarationImportReport {
+  if (what === 'targets') return importTargets(registry, table, o);
   const spec: Readonly<Record<string, readonly string[]>> =
     what === 'recognitions' ? RECOGNITION_COLUMNS : PLATFORM_COLUMNS;
   const required: readonly string[] = what === 'recognitions' ? RECOGNITION_REQUIRED : PLATFORM_REQUIRED;
   const { header, columns, rows, skipped } = findHeader(table, spec, required, o.file);
   const headerText = (f: string): string => header.cells[columns.get(f) ?? -1] ?? f;
-  const refused: { row: number; reasons: string[]; columns: string[] }[] = [];
+  const refused: { row: number; reasons: string[]; details: ImportReason[]; columns: string[] }[] = [];
   const parsed: Parsed[] = [];
   let dataRows = 0;
   for (const r of rows) {
@@ -121,31 +131,44 @@ export function importDeclarations(
       continue;
     }
     dataRows++;
-    const reasons: string[] = [];
+    const faults: Fault[] = [];
     const bad = new Set<string>();
-    const fault = (f: string, reason: string): void => {
+    const fault = (f: string, message: string, why: ImportReason): void => {
       bad.add(f);
-      reasons.push(reason);
+      faults.push({ message, reason: why });
     };
     const yearText = cell('year').replace(/年$/, '');
     const year = /^\d{4}$/.test(yearText) ? Number(yearText) : Number.NaN;
-    if (Number.isNaN(year)) fault('year', `year "${cell('year')}" is not a year such as 2022`);
-    // The checks shared with the API (programme-records.ts), mapped back to their columns.
+    if (Number.isNaN(year))
+      fault(
+        'year',
+        `year "${cell('year')}" is not a year such as 2022`,
+        reason('yearInvalid', { value: cell('year') }),
+      );
+    // The checks shared with the API (programme-records.ts), mapped back to their columns and codes.
     const assign = (problems: readonly string[], fields: readonly string[]): void => {
       for (const p of problems) {
         if (p.startsWith('year') && Number.isNaN(year)) continue;
         const f = fields.find((x) => p.toLowerCase().includes(x.toLowerCase())) ?? fields[0]!;
-        fault(f, p);
+        fault(f, p, sharedReason(f, cell(f), p));
       }
     };
     if (what === 'recognitions') {
       const kind = KIND_WORDS[norm(cell('kind'))];
       if (kind === undefined)
-        fault('kind', `kind "${cell('kind')}" is neither 数字化车间 (workshop) nor 智能工厂 (factory)`);
+        fault(
+          'kind',
+          `kind "${cell('kind')}" is neither 数字化车间 (workshop) nor 智能工厂 (factory)`,
+          reason('kindUnknown', { value: cell('kind') }),
+        );
       const b = norm(cell('benchmark'));
       const benchmark = YES.includes(b) ? true : NO.includes(b) ? false : undefined;
       if (benchmark === undefined)
-        fault('benchmark', `benchmark "${cell('benchmark')}" is neither 是 (yes) nor 否 (no)`);
+        fault(
+          'benchmark',
+          `benchmark "${cell('benchmark')}" is neither 是 (yes) nor 否 (no)`,
+          reason('notYesNo', { field: 'benchmark', value: cell('benchmark') }),
+        );
       const input: RecognitionInput = {
         enterprise: cell('enterprise'),
         name: cell('name'),
@@ -158,7 +181,7 @@ export function importDeclarations(
         problems.map((p) => (p.startsWith('no enterprise') ? `enterprise: ${p}` : p)),
         ['enterprise', 'name', 'year'],
       );
-      if (reasons.length === 0)
+      if (faults.length === 0)
         parsed.push({
           what,
           row: r.n,
@@ -171,6 +194,7 @@ export function importDeclarations(
         fault(
           'level',
           `level "${cell('level')}" is not one of 区域级 (regional), 行业级 (industry), 企业级 (enterprise)`,
+          reason('levelUnknown', { value: cell('level') }),
         );
       const hub = cell('hubId');
       const input: PlatformInput = {
@@ -185,9 +209,10 @@ export function importDeclarations(
         problems.map((p) => (p.startsWith('no enterprise') ? `operator: ${p}` : p)),
         ['operator', 'name', 'year', 'hubId'],
       );
-      if (reasons.length === 0) parsed.push({ what, row: r.n, key: input.name, input });
+      if (faults.length === 0) parsed.push({ what, row: r.n, key: input.name, input });
     }
-    if (reasons.length > 0) refused.push({ row: r.n, reasons, columns: [...bad].map(headerText) });
+    if (faults.length > 0)
+      refused.push({ row: r.n, ...faultLists(faults), columns: [...bad].map(headerText) });
   }
   // The same declaration twice in one file: which row is right is the user's call.
   const rowsByKey = new Map<string, number[]>();
@@ -200,6 +225,11 @@ export function importDeclarations(
         row: p.row,
         reasons: [
           `the same ${what === 'platforms' ? 'platform' : 'workshop or factory'} appears in rows ${rows.slice(0, 10).join(', ')}: keep one`,
+        ],
+        details: [
+          reason(what === 'platforms' ? 'platformRepeated' : 'recognitionRepeated', {
+            rows: rows.slice(0, 10).join(', '),
+          }),
         ],
         columns: [headerText('name')],
       });
@@ -265,4 +295,13 @@ export function importDeclarations(
     });
   });
   return report;
+}
+
+/** The code of a problem programme-records.ts gave in English about column `field` holding `value`. */
+function sharedReason(field: string, value: string, english: string): ImportReason {
+  if (english.includes('no enterprise "'))
+    return reason(field === 'operator' ? 'operatorUnknown' : 'enterpriseUnknown', { value });
+  const year = /^year (\S+) is not a year from (\d+) to (\d+)/.exec(english);
+  if (year !== null) return reason('yearOutOfRange', { value: year[1]!, min: year[2]!, max: year[3]! });
+  return textReason(field, value, english);
 }

@@ -10,6 +10,7 @@ import type { RegionRow } from '../database/registry/reference.js';
 import { csvField } from '../stats/export.js';
 import type { ImportReport } from './import.js';
 import type { TableRow } from './import-file.js';
+import { reason, reasonText } from './import-reasons.js';
 
 export type SheetLanguage = 'zh-CN' | 'en';
 
@@ -144,8 +145,9 @@ export function templateCsv(
 
 /**
  * The uploaded rows at their own row numbers, with an added 错误/Error column: each refused
- * row's reasons, each skipped row's (title, 合计); the cells at fault filled red. `report`
- * must list every refused row (importLedgers with maxListed: Infinity).
+ * row's reasons, each skipped row's (title, 合计), in `lang` (import-reasons.ts words the
+ * codes in Chinese; in English the report's own sentences); the cells at fault filled red.
+ * `report` must list every refused row (importLedgers with maxListed: Infinity).
  */
 export async function annotatedXlsx(
   table: readonly TableRow[],
@@ -159,7 +161,14 @@ export async function annotatedXlsx(
   const width = Math.max(report.header.cells.length, ...table.map((r) => r.cells.length));
   const errorCol = width + 1;
   const refused = new Map(report.refused.map((r) => [r.row, r]));
-  const skipped = new Map(report.skipped.map((s) => [s.row, s.reason]));
+  const skipped = new Map(
+    report.skipped.map((s) => [
+      s.row,
+      lang === 'en'
+        ? s.reason
+        : reasonText(reason(s.kind === 'title' ? 'skippedTitle' : 'skippedTotal'), lang),
+    ]),
+  );
   const columnOf = new Map(report.header.cells.map((c, i) => [c, i + 1]));
   for (const r of table) {
     const row = sheet.getRow(r.n);
@@ -169,7 +178,8 @@ export async function annotatedXlsx(
     });
     const bad = refused.get(r.n);
     if (bad !== undefined) {
-      row.getCell(errorCol).value = bad.reasons.join('; ');
+      row.getCell(errorCol).value =
+        lang === 'en' ? bad.reasons.join('; ') : bad.details.map((d) => reasonText(d, lang)).join('；');
       row.getCell(errorCol).font = BAD_FONT;
       for (const h of bad.columns) {
         const col = columnOf.get(h);

@@ -4,8 +4,10 @@
  * compared ignoring case, width, spaces, `_` and `-`; a title of up to MAX_TITLE_ROWS rows
  * above the header; 合计 (total) rows.
  */
-import { HubError } from '../errors.js';
+import { printableName } from '../../protocol/sparkplug/names.js';
+import { ImportRefusal } from './import-file/limits.js';
 import type { TableRow } from './import-file.js';
+import { type ImportReason, reason } from './import-reasons.js';
 
 /** A header name or a word in a cell as compared: NFKC, trimmed, lower case, no spaces, `_` or `-`. */
 export const norm = (s: string): string =>
@@ -29,6 +31,62 @@ export interface SkippedRow {
   /** title: above the header; total: a 合计 row. */
   readonly kind: 'title' | 'total';
   readonly reason: string;
+}
+
+/** A row's refusal reason: the English sentence the report lists and its code and parameters. */
+export interface Fault {
+  readonly message: string;
+  readonly reason: ImportReason;
+}
+
+/** The refused row's reasons, each once, as the report's `reasons` (English) and `details`. */
+export function faultLists(faults: readonly Fault[]): { reasons: string[]; details: ImportReason[] } {
+  const seen = new Set<string>();
+  const reasons: string[] = [];
+  const details: ImportReason[] = [];
+  for (const f of faults) {
+    if (seen.has(f.message)) continue;
+    seen.add(f.message);
+    reasons.push(f.message);
+    details.push(f.reason);
+  }
+  return { reasons, details };
+}
+
+const CHARACTER_KINDS: Readonly<Record<string, string>> = {
+  'a control character': 'control',
+  'a bidirectional control character': 'bidi',
+  'a line separator': 'lineSeparator',
+  'an invisible character': 'invisible',
+};
+
+/**
+ * The code of a problem a shared check (protocol/sparkplug/names.ts, ledger.ts,
+ * programme-records.ts) gave in English about `field` holding `value`; `other` with the
+ * sentence when none fits.
+ */
+export function textReason(field: string, value: string, english: string): ImportReason {
+  const shown = printableName(value, 40);
+  const unsafe =
+    /contains (a control character|a bidirectional control character|a line separator|an invisible character) \((U\+[0-9A-F]+)\)/.exec(
+      english,
+    );
+  if (unsafe !== null)
+    return reason('unsafeCharacter', {
+      field,
+      value: shown,
+      kind: CHARACTER_KINDS[unsafe[1]!]!,
+      char: unsafe[2]!,
+    });
+  if (english.includes('one of the MQTT characters'))
+    return reason('mqttCharacters', { field, value: shown });
+  const long = /is longer than (\d+) characters/.exec(english);
+  if (long !== null)
+    return reason('tooLong', { field, value: printableName(value, 24), max: Number(long[1]) });
+  if (english.includes('(NFKC) form'))
+    return reason('notPlainForm', { field, value: shown, plain: value.normalize('NFKC') });
+  if (/\bis empty\b/.test(english)) return reason('empty', { field });
+  return reason('other', { text: english });
 }
 
 export interface FoundHeader<F extends string> {
@@ -63,35 +121,51 @@ export function findHeader<F extends string>(
     if (mapped.problems.length > 0) continue;
     const skipped = table
       .slice(0, i)
-      .map((r) => ({ row: r.n, kind: 'title' as const, reason: 'above the header row (a title): skipped' }));
+      .map((r) => ({ row: r.n, kind: 'title' as const, reason: TITLE_REASON }));
     return { header: table[i]!, ...mapped, rows: table.slice(i + 1), skipped };
   }
   const first = table[0];
   if (first === undefined) {
-    throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: the file is empty (no header row)`);
+    throw new ImportRefusal('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: the file is empty (no header row)`, [
+      reason('fileEmpty'),
+    ]);
   }
   const { problems } = mapHeader(first.cells, lookup, spec, required);
-  throw new HubError('WANJI_E_REGISTRY_IMPORT_FORMAT', `${file}: header row: ${problems.join('; ')}`);
+  throw new ImportRefusal(
+    'WANJI_E_REGISTRY_IMPORT_FORMAT',
+    `${file}: header row: ${problems.map((p) => p.message).join('; ')}`,
+    problems.map((p) => p.reason),
+  );
 }
+
+const TITLE_REASON = 'above the header row (a title): skipped';
 
 function mapHeader<F extends string>(
   cells: readonly string[],
   lookup: ReadonlyMap<string, F>,
   spec: Readonly<Record<F, readonly string[]>>,
   required: readonly F[],
-): { columns: Map<F, number>; ignored: string[]; problems: string[] } {
+): { columns: Map<F, number>; ignored: string[]; problems: Fault[] } {
   const columns = new Map<F, number>();
   const ignored: string[] = [];
-  const problems: string[] = [];
+  const problems: Fault[] = [];
   cells.forEach((c, i) => {
     const f = lookup.get(norm(c.replace(/^\uFEFF/, '')));
     if (f === undefined) {
       if (c.trim() !== '') ignored.push(c);
-    } else if (columns.has(f)) problems.push(`column "${c}" repeats the ${f} column`);
+    } else if (columns.has(f))
+      problems.push({
+        message: `column "${c}" repeats the ${f} column`,
+        reason: reason('columnRepeated', { column: c, field: f }),
+      });
     else columns.set(f, i);
   });
   for (const f of required) {
-    if (!columns.has(f)) problems.push(`no ${f} column (one of: ${spec[f].join(', ')})`);
+    if (!columns.has(f))
+      problems.push({
+        message: `no ${f} column (one of: ${spec[f].join(', ')})`,
+        reason: reason('columnMissing', { field: f, names: spec[f].join(', ') }),
+      });
   }
   return { columns, ignored, problems };
 }

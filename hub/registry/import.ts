@@ -8,7 +8,8 @@
 import type { EnterpriseDeclaration } from '../../protocol/index.js';
 import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
-import { findHeader, isTotal, type SkippedRow } from './import-table.js';
+import { type ImportReason, reason } from './import-reasons.js';
+import { type Fault, faultLists, findHeader, isTotal, type SkippedRow, textReason } from './import-table.js';
 import {
   type DeclareOutcome,
   declarationProblems,
@@ -52,7 +53,10 @@ export interface RefusedRow {
   /** The row number as the spreadsheet shows it (header = 1). */
   readonly row: number;
   readonly code: string;
+  /** Why, in English (as always). */
   readonly reasons: readonly string[];
+  /** The same reasons as codes and parameters (import-reasons.ts), in the same order. */
+  readonly details: readonly ImportReason[];
   /** The header texts of the cells at fault (empty when the row as a whole is). */
   readonly columns: readonly string[];
 }
@@ -153,7 +157,7 @@ export function importLedgers(
     // A row whose code, name or first cell says 合计 is an export's total, not an enterprise.
     const at = (i: number | undefined): string => (i === undefined ? '' : (r.cells[i] ?? ''));
     if ([at(columns.get('code')), at(columns.get('name')), at(0)].some(isTotal)) {
-      skipped.push({ row: r.n, kind: 'total', reason: 'a total (合计) row: not an enterprise, skipped' });
+      skipped.push({ row: r.n, kind: 'total', reason: TOTAL_REASON });
     } else data.push(r);
   }
   const lookalikes = LookalikeIndex.of(database);
@@ -167,36 +171,51 @@ export function importLedgers(
       const i = columns.get(f);
       return i === undefined ? '' : (r.cells[i] ?? '').trim();
     };
-    const reasons: string[] = [];
+    const faults: Fault[] = [];
     const bad = new Set<Field>();
-    const fault = (f: Field, reason: string): void => {
+    const fault = (f: Field, message: string, why: ImportReason): void => {
       bad.add(f);
-      reasons.push(reason);
+      faults.push({ message, reason: why });
     };
     const code = cell('code');
     const region = regions.find(cell('region'));
-    if (cell('region') === '') fault('region', 'region is empty');
+    if (cell('region') === '') fault('region', 'region is empty', reason('empty', { field: 'region' }));
     else if (region === undefined)
-      fault('region', `unknown region "${cell('region')}"; valid regions: ${validRegions}`);
+      fault(
+        'region',
+        `unknown region "${cell('region')}"; valid regions: ${validRegions}`,
+        reason('regionUnknown', { value: cell('region'), valid: validRegions }),
+      );
     const industry = industries.find(cell('industry'));
-    if (cell('industry') === '') fault('industry', 'industry is empty');
+    if (cell('industry') === '')
+      fault('industry', 'industry is empty', reason('empty', { field: 'industry' }));
     else if (industry === undefined)
       fault(
         'industry',
         `unknown industry "${cell('industry')}"; valid industries: ${validIndustries} (an admin may add an alias: docs/api.md "Imports")`,
+        reason('industryUnknown', { value: cell('industry'), valid: validIndustries }),
       );
     // Without a backbone column the file says nothing about it: an enterprise keeps its flag.
     const backbone = columns.has('backbone') ? yesNo(cell('backbone')) : (currentBackbone.get(code) ?? false);
     if (backbone === undefined)
-      fault('backbone', `backbone "${cell('backbone')}" is neither yes (是) nor no (否)`);
+      fault(
+        'backbone',
+        `backbone "${cell('backbone')}" is neither yes (是) nor no (否)`,
+        reason('notYesNo', { field: 'backbone', value: cell('backbone') }),
+      );
     const count = (f: Field, what: string): number => {
       const text = cell(f).replace(/(?<=\d),(?=\d{3}\b)/g, '');
       if (text === '') {
-        fault(f, `${what} is empty`);
+        fault(f, `${what} is empty`, reason('empty', { field: f }));
         return 0;
       }
       const n = /^\d+(\.0+)?$/.test(text) ? Number(text) : Number.NaN;
-      if (!Number.isSafeInteger(n)) fault(f, `${what} "${cell(f)}" is not a whole number ≥ 0`);
+      if (!Number.isSafeInteger(n))
+        fault(
+          f,
+          `${what} "${cell(f)}" is not a whole number ≥ 0`,
+          reason('notWholeNumber', { field: f, value: cell(f) }),
+        );
       return n;
     };
     const ledger = {
@@ -225,18 +244,36 @@ export function importLedgers(
             : p.startsWith('ledger.robots')
               ? 'robots'
               : 'production';
-      if (f === 'code' && code === '') fault('code', 'code is empty');
-      else
+      if (f === 'code' && code === '') fault('code', 'code is empty', reason('empty', { field: 'code' }));
+      else {
+        const message = p
+          .replace('ledger.ncEquipment', 'NC equipment')
+          .replace('ledger.productionEquipment', 'production equipment')
+          .replace('ledger.robots', 'robots');
         fault(
           f,
-          p
-            .replace('ledger.ncEquipment', 'NC equipment')
-            .replace('ledger.productionEquipment', 'production equipment')
-            .replace('ledger.robots', 'robots'),
+          message,
+          p.includes(' exceeds ')
+            ? reason('ncExceedsProduction', {
+                nc: ledger.ncEquipment,
+                production: ledger.productionEquipment,
+              })
+            : p.includes('whole number')
+              ? reason('notWholeNumber', { field: f, value: cell(f) })
+              : textReason(f, f === 'code' ? code : cell('name'), message),
         );
+      }
     }
     const lookalike = code === '' ? undefined : lookalikes.problem(code);
-    if (lookalike !== undefined) fault('code', lookalike);
+    if (lookalike !== undefined)
+      fault(
+        'code',
+        lookalike,
+        reason('looksLikeRegistered', {
+          value: code,
+          existing: /registered enterprise "(.*)" \(same letters/.exec(lookalike)?.[1] ?? '',
+        }),
+      );
     if (code !== '') {
       // In place: a file of one code repeated must not cost rows² (issue 9).
       const rows = rowsByCode.get(code);
@@ -245,8 +282,8 @@ export function importLedgers(
       const k = lookalikeKey(code);
       codesByKey.set(k, (codesByKey.get(k) ?? new Set()).add(code));
     }
-    if (reasons.length > 0)
-      refused.push({ row: r.n, code, reasons: dedupe(reasons), columns: [...bad].map(headerText) });
+    if (faults.length > 0)
+      refused.push({ row: r.n, code, ...faultLists(faults), columns: [...bad].map(headerText) });
     else checked.push({ row: r.n, decl, declaredBy: cell('declaredBy') || o.declaredBy || o.actor });
   }
   // A code twice in one file: which row is right is the user's call, so both are refused.
@@ -261,15 +298,40 @@ export function importLedgers(
   const accepted = checked.filter((c) => !dup.has(c.decl.code) && !alike.has(c.decl.code));
   for (const c of checked)
     if (dup.has(c.decl.code) || alike.has(c.decl.code))
-      refused.push({ row: c.row, code: c.decl.code, reasons: [], columns: [headerText('code')] });
+      refused.push({
+        row: c.row,
+        code: c.decl.code,
+        reasons: [],
+        details: [],
+        columns: [headerText('code')],
+      });
   const rowList = (rows: readonly number[]): string => firstFew(rows, rows.length, String);
+  const othersOf = function* (code: string) {
+    for (const o of alike.get(code)!) if (o !== code) yield o;
+  };
   const alikeReason = (code: string): string => {
     const group = alike.get(code)!;
-    const others = (function* () {
-      for (const o of group) if (o !== code) yield o;
-    })();
-    const named = firstFew(others, group.size - 1, (o) => `"${o}" (row ${rowList(rowsByCode.get(o)!)})`);
+    const named = firstFew(
+      othersOf(code),
+      group.size - 1,
+      (o) => `"${o}" (row ${rowList(rowsByCode.get(o)!)})`,
+    );
     return `code "${code}" looks like ${named} in the same file (same letters ignoring case and full-width forms): keep one`;
+  };
+  const dupDetail = (code: string): ImportReason => {
+    const rows = rowsByCode.get(code)!;
+    const shown = rows.slice(0, FEW).join(', ');
+    return rows.length > FEW
+      ? reason('codeRepeatedMore', { value: code, rows: shown, more: rows.length - FEW })
+      : reason('codeRepeated', { value: code, rows: shown });
+  };
+  const alikeDetail = (code: string): ImportReason => {
+    const others = [...othersOf(code)];
+    const shown = others.slice(0, FEW).map((o) => `"${o}"`);
+    return reason('looksLikeInFile', {
+      value: code,
+      others: others.length > FEW ? `${shown.join(', ')} …` : shown.join(', '),
+    });
   };
   const report = (applied: boolean, outcomes: DeclareOutcome[]): ImportReport => ({
     file: o.file,
@@ -289,6 +351,11 @@ export function importLedgers(
             ? [`code "${r.code}" appears in rows ${rowList(rowsByCode.get(r.code)!)}: keep one`]
             : []),
           ...(alike.has(r.code) ? [alikeReason(r.code)] : []),
+        ],
+        details: [
+          ...r.details,
+          ...(dup.has(r.code) ? [dupDetail(r.code)] : []),
+          ...(alike.has(r.code) ? [alikeDetail(r.code)] : []),
         ],
       })),
     applied,
@@ -408,13 +475,16 @@ function yesNo(text: string): boolean | undefined {
   return undefined;
 }
 
-const dedupe = (xs: string[]): string[] => [...new Set(xs)];
+const TOTAL_REASON = 'a total (合计) row: not an enterprise, skipped';
+
+/** How many rows or codes one reason names before "and N more". */
+const FEW = 10;
 
 /**
  * The first few of a list and how many more: one refused row's reason stays short however
  * many rows share its code (a file of 100,000 copies would otherwise cost rows²).
  */
-function firstFew<T>(xs: Iterable<T>, total: number, show: (x: T) => string, max = 10): string {
+function firstFew<T>(xs: Iterable<T>, total: number, show: (x: T) => string, max = FEW): string {
   const out: string[] = [];
   for (const x of xs) {
     if (out.length === max) break;

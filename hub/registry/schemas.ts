@@ -121,6 +121,23 @@ export const ImportQuery = Type.Object(
 );
 export type ImportQuery = Static<typeof ImportQuery>;
 
+/** Why an import refused a row or a file, as a stable code (hub/registry/import-reasons.ts) and its parameters. */
+export const ImportReasonSchema = Type.Object({
+  code: Type.String({ description: 'a stable reason code: docs/api.md "Imports"' }),
+  params: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), {
+    description: 'what the reason is about: value, field, row, column, valid, max…',
+  }),
+});
+
+/** A refused import file: the error reply and its reasons as codes. */
+export const ImportErrorReply = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String({ description: 'stable WANJI_E_* code' }),
+  error: Type.String(),
+  message: Type.String(),
+  reasons: Type.Optional(Type.Array(ImportReasonSchema)),
+});
+
 export const ImportReportSchema = Type.Object({
   file: Type.String(),
   dryRun: Type.Boolean(),
@@ -133,6 +150,9 @@ export const ImportReportSchema = Type.Object({
       row: Int,
       code: Type.String(),
       reasons: Type.Array(Type.String()),
+      details: Type.Array(ImportReasonSchema, {
+        description: 'the reasons as codes and parameters, in order',
+      }),
       columns: Type.Array(Type.String(), { description: 'the header texts of the cells at fault' }),
     }),
     {

@@ -7,6 +7,7 @@ import {
   YEAR_MAX,
   YEAR_MIN,
 } from '../registry/programme-records.js';
+import { ImportReasonSchema } from '../registry/schemas.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Time = Type.String({ format: 'date-time' });
@@ -178,7 +179,7 @@ export type DeclarationImportQuery = Static<typeof DeclarationImportQuery>;
 
 export const DeclarationImportReport = Type.Object({
   file: Type.String(),
-  what: Type.Union([Type.Literal('recognitions'), Type.Literal('platforms')]),
+  what: Type.Union([Type.Literal('recognitions'), Type.Literal('platforms'), Type.Literal('targets')]),
   dryRun: Type.Boolean(),
   partial: Type.Boolean(),
   rows: Type.Integer(),
@@ -188,6 +189,9 @@ export const DeclarationImportReport = Type.Object({
     Type.Object({
       row: Type.Integer({ description: 'as the spreadsheet numbers it' }),
       reasons: Type.Array(Type.String()),
+      details: Type.Array(ImportReasonSchema, {
+        description: 'the reasons as codes and parameters, in order',
+      }),
       columns: Type.Array(Type.String()),
     }),
   ),
@@ -195,5 +199,11 @@ export const DeclarationImportReport = Type.Object({
   created: Type.Integer(),
   updated: Type.Integer(),
   header: Type.Object({ row: Type.Integer(), cells: Type.Array(Type.String()) }),
-  skipped: Type.Array(Type.Object({ row: Type.Integer(), reason: Type.String() })),
+  skipped: Type.Array(
+    Type.Object({
+      row: Type.Integer(),
+      kind: Type.Union([Type.Literal('title'), Type.Literal('total')]),
+      reason: Type.String(),
+    }),
+  ),
 });

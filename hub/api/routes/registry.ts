@@ -17,6 +17,7 @@ import {
   EnterpriseParams,
   EnterpriseReply,
   ImportAnnotatedQuery,
+  ImportErrorReply,
   ImportQuery,
   ImportReportSchema,
   ImportTemplateQuery,
@@ -30,7 +31,7 @@ import { inScope, scopeOf } from '../access.js';
 import type { RouteDeps } from '../deps.js';
 import { actorOf, sendError } from '../errors.js';
 import { ErrorReply } from '../schemas.js';
-import { acceptUploads, drainRefusedUpload, readUpload, XLSX_TYPE } from '../uploads.js';
+import { acceptUploads, drainRefusedUpload, readUpload, sendImportRefusal, XLSX_TYPE } from '../uploads.js';
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
 /** Registry refusals and their HTTP status. */
@@ -243,7 +244,8 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
           200: ImportReportSchema,
           422: ImportReportSchema,
           ...errors,
-          413: ErrorReply,
+          400: ImportErrorReply,
+          413: ImportErrorReply,
           415: ErrorReply,
         },
       },
@@ -282,7 +284,7 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
           detail: { code: err.code, reason: err.message },
         });
         req.log.warn({ code: err.code, reason: err.message, actor }, 'import refused');
-        return sendError(reply, STATUS[err.code]!, err.code, err.message);
+        return sendImportRefusal(reply, STATUS[err.code]!, err);
       }
     },
   );
@@ -325,7 +327,7 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
         summary:
           'the uploaded file checked as a dry run and returned as XLSX with an added 错误/Error column and the cells at fault marked; nothing is imported',
         querystring: ImportAnnotatedQuery,
-        response: { ...errors, 413: ErrorReply, 415: ErrorReply },
+        response: { ...errors, 400: ImportErrorReply, 413: ImportErrorReply, 415: ErrorReply },
       },
     },
     async (req, reply) => {
@@ -351,7 +353,7 @@ export function registryRoutes(app: FastifyInstance, deps: RouteDeps): void {
         drainRefusedUpload(req.raw);
         if (!(err instanceof HubError) || STATUS[err.code] === undefined) throw err;
         req.log.warn({ code: err.code, reason: err.message, actor: actorOf(req) }, 'annotation refused');
-        return sendError(reply, STATUS[err.code]!, err.code, err.message);
+        return sendImportRefusal(reply, STATUS[err.code]!, err);
       }
     },
   );
