@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
 import { type DeclarationKind, importDeclarations } from '../../registry/import-recognitions.js';
 import { ProgrammeRecords, platforms, recognitions, targets } from '../../registry/programme-records.js';
+import { ImportErrorReply } from '../../registry/schemas.js';
 import { childReports } from '../../stats/children.js';
 import { programmeTargets } from '../../stats/targets.js';
 import {
@@ -33,7 +34,7 @@ import { inScope, scopeOf } from '../access.js';
 import type { RouteDeps } from '../deps.js';
 import { actorOf, sendRefusal } from '../errors.js';
 import { ErrorReply } from '../schemas.js';
-import { acceptUploads, drainRefusedUpload, readUpload } from '../uploads.js';
+import { acceptUploads, drainRefusedUpload, readUpload, sendImportRefusal } from '../uploads.js';
 
 const errors = { 400: ErrorReply, 404: ErrorReply, 500: ErrorReply };
 /** Refusals the records and the import audited themselves, and their status. */
@@ -285,19 +286,26 @@ export function targetRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  for (const what of ['recognitions', 'platforms'] as const) {
+  /** The audit action of an import of `what`. */
+  const importAction = (what: DeclarationKind): string =>
+    `${what === 'platforms' ? 'platform' : what === 'targets' ? 'target' : 'recognition'}.import`;
+  for (const what of ['recognitions', 'platforms', 'targets'] as const) {
     app.post<{ Querystring: DeclarationImportQuery; Body: Readable }>(
-      `/api/v1/targets/${what}/import`,
+      what === 'targets' ? '/api/v1/targets/import' : `/api/v1/targets/${what}/import`,
       {
-        config: { access: 'manage', action: `${what === 'platforms' ? 'platform' : 'recognition'}.import` },
+        config: { access: 'manage', action: importAction(what) },
         schema: {
-          summary: `import ${what === 'platforms' ? 'platform' : 'workshop / factory'} declarations from a CSV (text/csv) or XLSX body: all rows or none unless partial=true; each refused row with why`,
+          summary:
+            what === 'targets'
+              ? 'set programme targets from a CSV (text/csv) or XLSX body of rows (kind, region, year, value), each as PUT /api/v1/targets: all rows or none unless partial=true; each refused row with why'
+              : `import ${what === 'platforms' ? 'platform' : 'workshop / factory'} declarations from a CSV (text/csv) or XLSX body: all rows or none unless partial=true; each refused row with why`,
           querystring: DeclarationImportQuery,
           response: {
             200: DeclarationImportReport,
             422: DeclarationImportReport,
             ...errors,
-            413: ErrorReply,
+            400: ImportErrorReply,
+            413: ImportErrorReply,
             415: ErrorReply,
           },
         },
@@ -332,12 +340,14 @@ export function targetRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (err instanceof HubError && STATUS[err.code] !== undefined) {
         deps.audit.record({
           actor,
-          action: `${what === 'platforms' ? 'platform' : 'recognition'}.import`,
+          action: importAction(what),
           target: q.file,
           outcome: 'refused',
           source: req.ip,
           detail: { code: err.code, reason: err.message },
         });
+        req.log.warn({ code: err.code, reason: err.message, actor, what }, 'import refused');
+        return sendImportRefusal(reply, STATUS[err.code]!, err);
       }
       return sendRefusal(err, req, reply, STATUS);
     }
