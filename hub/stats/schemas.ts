@@ -1,5 +1,6 @@
 /** TypeBox schemas of the statistics API (hub/api/routes/statistics.ts). */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { EnterpriseSummarySchema } from './enterprise-summary.js';
 import { EXPORT_LANGS, EXPORT_TABLES } from './tables.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -129,6 +130,7 @@ export const StatisticsReply = Type.Object({
   byRegion: Type.Array(GroupStatsSchema),
   byIndustry: Type.Array(GroupStatsSchema),
   byEnterprise: Type.Array(EnterpriseStatsSchema),
+  enterpriseSummary: Type.Optional(EnterpriseSummarySchema),
   children: Type.Array(
     Type.Object({ hubId: Type.String(), receivedAt: Time, generatedAt: Time, enterprises: Int }),
   ),

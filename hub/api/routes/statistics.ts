@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HubError } from '../../errors.js';
 import { localDay } from '../../registry/days.js';
+import { enterpriseSummary, StatisticsQuery } from '../../stats/enterprise-summary.js';
 import {
   EnterpriseDaysReply,
   MachineDaysReply,
@@ -31,17 +32,27 @@ export function statisticsRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { registry, clock, windows } = deps;
   const today = (): string => localDay(clock(), registry.utcOffsetMin);
 
-  app.get(
+  app.get<{ Querystring: StatisticsQuery }>(
     '/api/v1/statistics',
     {
       config: { access: 'aggregate' },
       schema: {
         summary:
-          'every figure by city, region, industry and enterprise; all and backbone enterprises; declared beside measured (within the scope)',
+          'every figure by city, region, industry and enterprise; all and backbone enterprises; declared beside measured (within the scope); enterprises=summary: the enterprise rankings and anomalies instead of every enterprise',
+        querystring: StatisticsQuery,
         response: { 200: StatisticsReply, ...errors },
       },
     },
-    async (req) => computeStats(registry, clock(), windows, { scope: scopeOf(req.principal) }),
+    async (req) => {
+      const stats = computeStats(registry, clock(), windows, { scope: scopeOf(req.principal) });
+      if (req.query.enterprises !== 'summary') return stats;
+      // The rankings from the caller's own (scoped) enterprises; the list itself stays here.
+      return {
+        ...stats,
+        byEnterprise: [],
+        enterpriseSummary: enterpriseSummary(stats.byEnterprise, req.query.rank),
+      };
+    },
   );
 
   /** The query of a state-time route; an enterprise outside the caller's scope is a logged 404. */
