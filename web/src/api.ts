@@ -9,10 +9,21 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** A refused import file: why, as codes and parameters (web/src/import-reasons.ts words them). */
+    readonly reasons?: readonly { code: string; params: Readonly<Record<string, string | number>> }[],
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** The hub's error reply as a thrown error. */
+export function errorFromBody(
+  status: number,
+  statusText: string,
+  body: { code?: string; message?: string; reasons?: ApiError['reasons'] },
+): ApiError {
+  return new ApiError(status, body.code ?? `HTTP_${status}`, body.message ?? statusText, body.reasons);
 }
 
 type Unauthorized = () => void;
@@ -24,16 +35,12 @@ export function whenUnauthorized(fn: Unauthorized): void {
 }
 
 async function errorOf(r: Response): Promise<ApiError> {
-  let code = `HTTP_${r.status}`;
-  let message = r.statusText;
   try {
-    const body = (await r.json()) as { code?: string; message?: string };
-    code = body.code ?? code;
-    message = body.message ?? message;
+    return errorFromBody(r.status, r.statusText, (await r.json()) as Parameters<typeof errorFromBody>[2]);
   } catch {
     // Not JSON (a proxy's page): the status says enough.
+    return new ApiError(r.status, `HTTP_${r.status}`, r.statusText);
   }
-  return new ApiError(r.status, code, message);
 }
 
 export interface RequestOptions {

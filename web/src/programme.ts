@@ -13,6 +13,56 @@ export type EnterpriseStatistics = Statistics['byEnterprise'][number];
 
 export const loadStatistics = (): Promise<Statistics> => api<Statistics>('/api/v1/statistics');
 
+/** How many enterprises each of the overview's rankings lists. */
+export const ENTERPRISE_RANK = 5;
+
+/**
+ * The overview's statistics: the hub ranks the enterprises and names the anomalous ones
+ * (enterprises=summary, docs/api.md) instead of sending every enterprise, which the overview
+ * never shows; an enterprise user's own single enterprise comes whole (its name heads the page).
+ */
+export const loadOverviewStatistics = (p: Principal | undefined): Promise<Statistics> =>
+  p?.role === 'enterprise'
+    ? loadStatistics()
+    : api<Statistics>('/api/v1/statistics', { query: { enterprises: 'summary', rank: ENTERPRISE_RANK } });
+
+/** A ranked enterprise as the lists show it. */
+export interface RankedEnterprise {
+  readonly code: string;
+  readonly name: string;
+  readonly networkingRate: number | null;
+}
+
+/** The enterprise rankings: the hub's (enterpriseSummary) when it sent them, else from byEnterprise. */
+export function enterpriseRanking(s: Statistics | undefined): {
+  top: RankedEnterprise[];
+  bottom: RankedEnterprise[];
+} {
+  const summary = s?.enterpriseSummary;
+  if (summary !== undefined) return { top: [...summary.top], bottom: [...summary.bottom] };
+  return ranking(s?.byEnterprise ?? [], ENTERPRISE_RANK);
+}
+
+/** Each anomaly's enterprises (how many, the first few names): the hub's summary, else from byEnterprise. */
+function enterpriseFlags(
+  s: Statistics,
+): Record<
+  'rateAbove100' | 'beyondLedger' | 'exceedingLedger' | 'unconfirmed',
+  { count: number; names: readonly string[] }
+> {
+  if (s.enterpriseSummary !== undefined) return s.enterpriseSummary;
+  const flag = (pick: (e: EnterpriseStatistics) => boolean) => {
+    const all = s.byEnterprise.filter(pick).map((e) => e.name);
+    return { count: all.length, names: all.slice(0, 5) };
+  };
+  return {
+    rateAbove100: flag((e) => over100(e.networkingRate) || over100(e.ncRate)),
+    beyondLedger: flag((e) => e.beyondLedger > 0),
+    exceedingLedger: flag((e) => e.exceedsLedger),
+    unconfirmed: flag((e) => e.networkedUnconfirmed > 0),
+  };
+}
+
 /**
  * The snapshots the caller may see: the city's for an unscoped user; a bureau user scoped to
  * regions gets no city rows (they mix regions), so its regions'; an enterprise user its own.
@@ -86,41 +136,30 @@ const over100 = (r: number | null | undefined): boolean => typeof r === 'number'
 /** What the statistics flag: rates above 100 %, machines beyond the ledgers, unconfirmed and unattributed machines. */
 export function anomalies(s: Statistics, groupName: (g: GroupStatistics) => string): Anomaly[] {
   const found: Anomaly[] = [];
-  const high = [
-    ...[...s.byRegion, ...s.byIndustry]
-      .filter((g) => over100(g.networkingRate) || over100(g.ncRate))
-      .map(groupName),
-    ...s.byEnterprise.filter((e) => over100(e.networkingRate) || over100(e.ncRate)).map((e) => e.name),
-  ];
-  if (over100(s.networkingRate) || over100(s.ncRate) || high.length > 0) {
-    found.push({ kind: 'rateAbove100', count: high.length, names: high.slice(0, 5) });
+  const flags = enterpriseFlags(s);
+  const groups = [...s.byRegion, ...s.byIndustry]
+    .filter((g) => over100(g.networkingRate) || over100(g.ncRate))
+    .map(groupName);
+  const high = [...groups, ...flags.rateAbove100.names];
+  const highCount = groups.length + flags.rateAbove100.count;
+  if (over100(s.networkingRate) || over100(s.ncRate) || highCount > 0) {
+    found.push({ kind: 'rateAbove100', count: highCount, names: high.slice(0, 5) });
   }
-  const exceeding = s.byEnterprise.filter((e) => e.exceedsLedger);
   if (s.beyondLedger > 0) {
-    found.push({
-      kind: 'beyondLedger',
-      count: s.beyondLedger,
-      names: s.byEnterprise
-        .filter((e) => e.beyondLedger > 0)
-        .map((e) => e.name)
-        .slice(0, 5),
-    });
+    found.push({ kind: 'beyondLedger', count: s.beyondLedger, names: flags.beyondLedger.names.slice(0, 5) });
   }
   if (s.enterprisesExceedingLedger > 0) {
     found.push({
       kind: 'exceedingLedger',
       count: s.enterprisesExceedingLedger,
-      names: exceeding.map((e) => e.name).slice(0, 5),
+      names: flags.exceedingLedger.names.slice(0, 5),
     });
   }
   if (s.networkedUnconfirmed > 0) {
     found.push({
       kind: 'unconfirmed',
       count: s.networkedUnconfirmed,
-      names: s.byEnterprise
-        .filter((e) => e.networkedUnconfirmed > 0)
-        .map((e) => e.name)
-        .slice(0, 5),
+      names: flags.unconfirmed.names.slice(0, 5),
     });
   }
   if (s.unattributed.machines > 0)

@@ -11,6 +11,7 @@ import { alerts } from './alerts';
 import { app } from './app';
 import { enterprises } from './enterprises';
 import { fleet } from './fleet';
+import { imports } from './imports';
 import { machine } from './machine';
 import { overview } from './overview';
 import { signIn } from './sign-in';
@@ -37,6 +38,7 @@ export const PAGES: Readonly<Record<string, PageMessages>> = {
   alerts,
   targets,
   admin,
+  imports,
 };
 
 function merged(locale: Locale): Messages {
