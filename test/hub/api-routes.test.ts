@@ -26,6 +26,8 @@ const NO_JSON_BODY = new Set([
   // Workshop/factory and platform declarations as CSV or XLSX, checked row by row likewise.
   'POST /api/v1/targets/recognitions/import',
   'POST /api/v1/targets/platforms/import',
+  // Programme target rows as CSV or XLSX, checked row by row likewise.
+  'POST /api/v1/targets/import',
   // Takes today's snapshot: nothing to send.
   'POST /api/v1/statistics/snapshots',
 ]);

@@ -176,9 +176,10 @@ describe('ledger upload: template, dry run, annotated sheet, aliases', () => {
     expect(text(sheet.getCell('A1'))).toBe('2026 年金华市企业设备台账');
     expect(text(sheet.getCell('I2'))).toBe('错误');
     expect(text(sheet.getCell('I3'))).toBe('');
-    expect(text(sheet.getCell('I4'))).toMatch(/unknown industry "汽车零部件"/);
-    expect(text(sheet.getCell('I5'))).toMatch(/NC equipment \(50\) exceeds production equipment \(40\)/);
-    expect(text(sheet.getCell('I6'))).toMatch(/合计/);
+    // The reasons in Chinese, from their codes (hub/registry/import-reasons.ts).
+    expect(text(sheet.getCell('I4'))).toMatch(/^未知的行业“汽车零部件”；可填写的行业：.*汽摩配/);
+    expect(text(sheet.getCell('I5'))).toBe('数控设备数（50）大于生产设备总数（40）');
+    expect(text(sheet.getCell('I6'))).toBe('合计行：不是记录，已跳过');
     // The cells at fault are filled; the good ones are not.
     const fill = (ref: string) => (sheet.getCell(ref).fill as ExcelJS.FillPattern | undefined)?.fgColor?.argb;
     expect(fill('D4')).toBe('FFFFC7CE');
@@ -188,7 +189,14 @@ describe('ledger upload: template, dry run, annotated sheet, aliases', () => {
     expect(hub.registry.enterprise('U01')).toBeUndefined();
 
     const en = await upload('/api/v1/registry/import/annotated?file=ledger.xlsx&lang=en', await xlsx(LEDGER));
-    expect(text((await workbook(await en.arrayBuffer())).worksheets[0]!.getCell('I2'))).toBe('Error');
+    const enSheet = (await workbook(await en.arrayBuffer())).worksheets[0]!;
+    expect(text(enSheet.getCell('I2'))).toBe('Error');
+    expect(text(enSheet.getCell('I5'))).toMatch(/NC equipment \(50\) exceeds production equipment \(40\)/);
+    // Without lang, Chinese: the programme's language.
+    const plain = await upload('/api/v1/registry/import/annotated?file=ledger.xlsx', await xlsx(LEDGER));
+    expect(text((await workbook(await plain.arrayBuffer())).worksheets[0]!.getCell('I5'))).toBe(
+      '数控设备数（50）大于生产设备总数（40）',
+    );
   });
 
   it('takes an industry alias added through the API, refuses one another industry has, and audits both', async () => {

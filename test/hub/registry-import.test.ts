@@ -144,7 +144,15 @@ describe('registry import', () => {
     const r = await run(csv(...GOOD, 'E04,Atlantis Ltd,Atlantis,nev,是,10,5,0'), { partial: true });
     expect(r).toMatchObject({ applied: true, accepted: 3, created: 3, partial: true });
     expect(r.refused).toEqual([
-      { row: 5, code: 'E04', reasons: [expect.stringMatching(/unknown region/)], columns: ['region'] },
+      {
+        row: 5,
+        code: 'E04',
+        reasons: [expect.stringMatching(/unknown region/)],
+        details: [
+          { code: 'regionUnknown', params: { value: 'Atlantis', valid: expect.stringContaining('yiwu') } },
+        ],
+        columns: ['region'],
+      },
     ]);
     expect(reg.enterprises().map((e) => e.code)).toEqual(['E01', 'E02', 'E03']);
   });
@@ -176,7 +184,13 @@ describe('registry import', () => {
     const r = await run(file, {}, 'xlsx');
     expect(r.ignoredColumns).toEqual(['备注']);
     expect(r.refused).toEqual([
-      { row: 4, code: 'X2', reasons: [expect.stringMatching(/exceeds/)], columns: ['数控设备'] },
+      {
+        row: 4,
+        code: 'X2',
+        reasons: [expect.stringMatching(/exceeds/)],
+        details: [{ code: 'ncExceedsProduction', params: { nc: 40, production: 30 } }],
+        columns: ['数控设备'],
+      },
     ]);
     const ok = await run(
       await xlsx([

@@ -329,6 +329,7 @@ describe('programme targets on a real hub', () => {
       {
         row: 3,
         reasons: ['level "国家级" is not one of 区域级 (regional), 行业级 (industry), 企业级 (enterprise)'],
+        details: [{ code: 'levelUnknown', params: { value: '国家级' } }],
         columns: ['级别'],
       },
     ]);

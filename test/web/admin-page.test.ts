@@ -3,7 +3,8 @@
  * creates a user and an API token in the browser (each secret shown once, and working); an
  * operator uploads a ledger with a title row, a bad row and a 合计 row, sees the error in the
  * preview, downloads the annotated XLSX (read back here), imports the good rows and the
- * enterprise table changes; an operator sees neither users, tokens nor the audit log (nor
+ * enterprise table changes; the refusals (a row's, a whole file's) read in Chinese and, one
+ * click later, in English, from the codes the hub sends; an operator sees neither users, tokens nor the audit log (nor
  * does the API give them); a bureau user sees no admin at all.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -121,6 +122,9 @@ describe.skipIf(skipWithoutChromium)('the admin pages', () => {
     sheet.addRow(['bad-01', '永康配件', '永康市', '不存在的行业', '否', 10, 5, 0]);
     sheet.addRow(['合计', '', '', '', '', 65, 32, 5]);
     writeFileSync(file, Buffer.from(await wb.xlsx.writeBuffer()));
+    // A file the import cannot take at all: its header lacks the region column and others.
+    const headerless = `${dir.path}/no-region.csv`;
+    writeFileSync(headerless, 'code,name\nx-01,某企业\n');
 
     const { context, page } = await signInAs(browser, fleet, 'operator', { next: '/admin' });
     await page.waitForURL((u) => u.pathname === '/admin/ledgers');
@@ -131,14 +135,22 @@ describe.skipIf(skipWithoutChromium)('the admin pages', () => {
     for (const path of ['/api/v1/users', '/api/v1/tokens', '/api/v1/audit'])
       expect((await context.request.get(`${fleet.url}${path}`)).status()).toBe(403);
 
+    // A refused file says why in Chinese.
+    await page.locator('#ledger-file').setInputFiles(headerless);
+    await page.getByRole('button', { name: '预览检查' }).click();
+    await page.getByRole('alert').getByText('缺少“区县”列').waitFor();
+    expect(await page.getByRole('alert').textContent()).not.toMatch(/no region column/);
+
     await page.locator('#ledger-file').setInputFiles(file);
     await page.getByRole('button', { name: '预览检查' }).click();
     const errors = page.locator('.errors tbody tr');
     await errors.first().waitFor();
     expect(await errors.count()).toBe(1);
+    // The reason in Chinese (the hub sends its code; the page words it), not the hub's English.
     expect(await errors.first().textContent()).toMatch(
-      /bad-01[\s\S]*所属行业[\s\S]*unknown industry "不存在的行业"/,
+      /bad-01[\s\S]*所属行业[\s\S]*未知的行业“不存在的行业”；可填写的行业：/,
     );
+    expect(await errors.first().textContent()).not.toMatch(/unknown industry/);
     // The title and 合计 rows are skipped and said so; one enterprise new, one ledger changed.
     expect(await page.locator('.preview li').allTextContents()).toEqual([
       '第 1 行：表头上方的标题行，已跳过',
@@ -168,7 +180,8 @@ describe.skipIf(skipWithoutChromium)('the admin pages', () => {
     const header = rows.getRow(2).values as unknown[];
     const errorColumn = header.indexOf('错误');
     expect(errorColumn).toBeGreaterThan(8);
-    expect(String(rows.getRow(5).getCell(errorColumn).value)).toMatch(/unknown industry "不存在的行业"/);
+    expect(String(rows.getRow(5).getCell(errorColumn).value)).toMatch(/^未知的行业“不存在的行业”/);
+    expect(String(rows.getRow(6).getCell(errorColumn).value)).toBe('合计行：不是记录，已跳过');
     expect(rows.getRow(3).getCell(errorColumn).value).toBeNull();
     expect(rows.getRow(5).getCell(1).value).toBe('bad-01');
 
@@ -220,6 +233,20 @@ describe.skipIf(skipWithoutChromium)('the admin pages', () => {
       'enterprise name',
     ]);
     expect(tw.worksheets[1]!.name).toBe('Regions and industries');
+
+    // The refusals in English, from the same codes: a whole file's, then a row's.
+    await page.locator('#ledger-file').setInputFiles(headerless);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByRole('alert').getByText('no region column').waitFor();
+    await page.locator('#ledger-file').setInputFiles(file);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const reasons = page.locator('.errors tbody tr [data-reasons]');
+    await reasons.getByText('unknown industry "不存在的行业"; valid industries:').waitFor();
+    expect(await reasons.textContent()).not.toMatch(/未知/);
+    // One click back to Chinese rewords the reasons on the page as they are.
+    await page.getByRole('button', { name: '中文' }).click();
+    await reasons.getByText('未知的行业“不存在的行业”').waitFor();
+    await page.getByRole('button', { name: 'English' }).click();
 
     await page.goto(`${fleet.url}/admin/users`);
     await page.getByText('This account may not see this page.').waitFor();

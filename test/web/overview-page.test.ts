@@ -138,6 +138,29 @@ describe.skipIf(skipWithoutChromium)('the programme overview page', () => {
       expect(await page.locator('[data-ranking=topEnterprises] li').first().getAttribute('data-code')).toBe(
         best.code,
       );
+      // The hub ranks the enterprises (enterprises=summary): the page shows its lists, and never
+      // downloads the whole enterprise list to rank them itself.
+      const summary = (
+        await fleet.get<{ enterpriseSummary: { top: { code: string }[]; bottom: { code: string }[] } }>(
+          '/api/v1/statistics?enterprises=summary&rank=5',
+        )
+      ).enterpriseSummary;
+      const shownCodes = (key: string) =>
+        page
+          .locator(`[data-ranking=${key}] li`)
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-code')));
+      expect(await shownCodes('topEnterprises')).toEqual(summary.top.map((e) => e.code));
+      expect(await shownCodes('bottomEnterprises')).toEqual(summary.bottom.map((e) => e.code));
+      const asked: { url: string; bytes: number }[] = [];
+      page.on('response', (r) => {
+        if (new URL(r.url()).pathname === '/api/v1/statistics')
+          void r.body().then((b) => asked.push({ url: r.url(), bytes: b.length }));
+      });
+      await page.reload();
+      await page.locator('[data-ranking=topEnterprises] li').first().waitFor();
+      await waitFor(() => asked.length > 0, 'the overview asked for its statistics', 10_000);
+      expect(asked.every((a) => new URL(a.url).searchParams.get('enterprises') === 'summary')).toBe(true);
+      expect(Math.max(...asked.map((a) => a.bytes))).toBeLessThan(JSON.stringify(s).length);
 
       // Highest and lowest apart, even when rates tie (most regions are at 40 % here).
       const codesOf = (key: string) =>

@@ -257,12 +257,35 @@ describe.skipIf(skipWithoutChromium)('the programme targets page', () => {
       await page.locator('[data-form=upload] button[type=submit]').click();
       await page.locator('table[data-table=refused-rows] tbody tr').waitFor();
       expect(await page.locator('table[data-table=refused-rows] tbody tr').count()).toBe(1);
-      expect(await text('table[data-table=refused-rows] tbody tr')).toMatch(/^3\s.*no enterprise "nobody"/s);
+      expect(await text('table[data-table=refused-rows] tbody tr')).toMatch(
+        /^3\s.*本平台登记中没有企业“nobody”/s,
+      );
       expect(await recognitionRows.count()).toBe(declared);
       await page.locator('[data-figure=report] button').click();
       await page.locator('[data-figure=imported]').waitFor();
       await page.locator('table[data-table=recognitions] tbody tr', { hasText: '总装数字化车间' }).waitFor();
       expect(await recognitionRows.count()).toBe(declared + 1);
+
+      // Target rows from a file, the refused one said in Chinese; the good one stored.
+      await page.locator('#upload-what').selectOption('targets');
+      const targetsCsv = [
+        '目标类型,区县,年份,目标值',
+        '在役工业机器人,,2027,"25,000"',
+        '未知指标,,2027,5',
+      ].join('\r\n');
+      await page
+        .locator('#upload-file')
+        .setInputFiles({ name: 'targets.csv', mimeType: 'text/csv', buffer: Buffer.from(targetsCsv) });
+      await page.locator('[data-form=upload] button[type=submit]').click();
+      await page.locator('table[data-table=refused-rows] tbody tr').waitFor();
+      expect(await text('table[data-table=refused-rows] tbody tr')).toMatch(
+        /^3\s.*未知的目标类型“未知指标”/s,
+      );
+      await page.locator('[data-figure=report] button').click();
+      const robots2027 =
+        'table[data-table=stored-targets] tr[data-kind=robots][data-region=""][data-year="2027"]';
+      await page.locator(robots2027).waitFor();
+      expect(await text(`${robots2027} [data-col=value]`)).toBe(zh({ unit: 'count' }, 25_000));
 
       await screenshot(page, 'targets-manage');
       expect(await axeViolations(page)).toEqual([]);
