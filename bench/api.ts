@@ -111,6 +111,12 @@ async function main(): Promise<void> {
     const routes: { name: string; path: string; token: string; page: string }[] = [
       { name: 'statistics', path: '/api/v1/statistics', token: admin, page: 'overview, enterprises' },
       { name: 'statistics-county', path: '/api/v1/statistics', token: county, page: 'overview (county)' },
+      {
+        name: 'statistics-summary',
+        path: '/api/v1/statistics?enterprises=summary',
+        token: admin,
+        page: 'overview (enterprises ranked by the hub)',
+      },
       { name: 'stats', path: '/api/v1/stats', token: admin, page: 'API' },
       { name: 'enterprises', path: '/api/v1/enterprises', token: admin, page: 'API' },
       { name: 'trend-city', path: '/api/v1/statistics/trend?level=city', token: admin, page: 'overview' },

@@ -138,8 +138,16 @@ async function main(): Promise<void> {
     await cold.addCookies(await context.cookies());
     const page = await cold.newPage();
     const scripts = new Map<string, number>();
+    /** The statistics replies the overview asked for: their size as sent (the hub does not compress). */
+    const statistics: { query: string; bytes: number }[] = [];
     page.on('response', (res) => {
       const url = new URL(res.url());
+      if (url.pathname === '/api/v1/statistics') {
+        void res
+          .body()
+          .then((body) => statistics.push({ query: url.search, bytes: body.length }))
+          .catch(() => undefined);
+      }
       if (url.pathname.endsWith('.js')) {
         void res
           .body()
@@ -158,6 +166,16 @@ async function main(): Promise<void> {
       gzipKB: Math.round(gz),
       goalKB: GOAL.overviewJsGzipKB,
       meetsGoal: gz < GOAL.overviewJsGzipKB,
+    });
+    // The overview's statistics reply (enterprises ranked by the hub) against the full one.
+    const full = await (await fetch(`${base}/api/v1/statistics`, { headers })).arrayBuffer();
+    emit({
+      page: 'overview',
+      metric: 'statistics-reply',
+      enterprises: ENTERPRISES,
+      replies: statistics,
+      replyKB: Math.round(Math.max(0, ...statistics.map((x) => x.bytes)) / 1024),
+      fullReplyKB: Math.round(full.byteLength / 1024),
     });
     await cold.close();
     await context.close();
