@@ -16,6 +16,7 @@ import type { ComponentHealth } from '../errors.js';
 import type { AckCounters, JournalStatus } from '../host/acks.js';
 import type { HostCounters, MessageTypeCounts } from '../host/types.js';
 import type { IngestCounters } from '../ingest/ingest.js';
+import type { LiveCounters } from '../live/feed.js';
 import { asOfGateway, type GatewaySummary } from '../registry/gateway-metrics.js';
 import type { Gateway } from '../registry/types.js';
 import type { MqttAccessPolicy } from '../security/mqtt-policy.js';
@@ -624,7 +625,41 @@ function alertFamilies(source: AlertMetricsSource): MetricFamily[] {
   ];
 }
 
+// ---- live values (server-sent events) ----------------------------------------------------
+
+const LIVE: Readonly<Record<keyof LiveCounters, CounterDef>> = {
+  streams: { name: 'wanji_live_streams' },
+  subscriptions: { name: 'wanji_live_subscriptions' },
+  streamsOpened: { name: 'wanji_live_streams_opened_total' },
+  streamsRefused: { name: 'wanji_live_streams_refused_total' },
+  eventsSent: { name: 'wanji_live_events_sent_total' },
+  eventsDropped: { name: 'wanji_live_events_dropped_total' },
+  bufferedBytes: { name: 'wanji_live_buffered_bytes' },
+};
+
+const LIVE_META: Readonly<Record<string, FamilyMeta>> = {
+  wanji_live_streams: { type: 'gauge', help: "machine pages' live value streams open now" },
+  wanji_live_subscriptions: { type: 'gauge', help: 'machines the open live streams follow' },
+  wanji_live_streams_opened_total: counter('live value streams opened'),
+  wanji_live_streams_refused_total: counter(
+    'live value streams refused (too many per user or token, or overall)',
+  ),
+  wanji_live_events_sent_total: counter('events written to live value streams'),
+  wanji_live_events_dropped_total: counter(
+    'live events a slow client could not take (its send buffer was full): dropped, never queued',
+  ),
+  wanji_live_buffered_bytes: {
+    type: 'gauge',
+    help: "bytes waiting in the live streams' send buffers (bounded by streams × http.live.maxBufferedBytes)",
+  },
+};
+
+function liveFamilies(counters: Readonly<LiveCounters>): MetricFamily[] {
+  return fromCounters(counters, LIVE, LIVE_META);
+}
+
 export const hubFamilies = {
+  live: liveFamilies,
   host: hostFamilies,
   ingest: ingestFamilies,
   broker: brokerFamilies,

@@ -217,6 +217,10 @@ describe('live values as server-sent events', () => {
     const over = await open(live, token);
     expect(over.status).toBe(429);
     expect((await counters()).streamsRefused).toBeGreaterThanOrEqual(1);
+    // /metrics says the same as /healthz.
+    const metrics = await (await fetch(`${base()}/metrics`, { headers: admin })).text();
+    expect(metrics).toMatch(new RegExp(`^wanji_live_streams ${PER_TOKEN}$`, 'm'));
+    expect(metrics).toMatch(/^wanji_live_streams_refused_total [1-9]\d*$/m);
     // Another token has its own allowance.
     const admins = await open(live, admin);
     expect(admins.status).toBe(200);

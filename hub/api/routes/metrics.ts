@@ -13,7 +13,17 @@ import { ProcessMetrics } from '../../metrics/process.js';
 import { computeStats } from '../../stats/stats.js';
 import type { RouteDeps } from '../deps.js';
 
-const SECTIONS = ['process', 'health', 'broker', 'host', 'ingest', 'registry', 'gateways', 'alerts'] as const;
+const SECTIONS = [
+  'process',
+  'health',
+  'broker',
+  'host',
+  'ingest',
+  'registry',
+  'gateways',
+  'alerts',
+  'live',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 let cachedVersion: string | undefined;
@@ -54,6 +64,7 @@ export function metricsRoutes(app: FastifyInstance, deps: RouteDeps): void {
     registry: 0,
     gateways: 0,
     alerts: 0,
+    live: 0,
   };
 
   const sections: Readonly<Record<Section, () => MetricFamily[]>> = {
@@ -73,6 +84,7 @@ export function metricsRoutes(app: FastifyInstance, deps: RouteDeps): void {
       });
     },
     alerts: () => (deps.alerts === undefined ? [] : hubFamilies.alerts(deps.alerts)),
+    live: () => (deps.live === undefined ? [] : hubFamilies.live(deps.live.counters)),
   };
 
   app.get(
