@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 
 export const UNIT_TESTS = [
   'test/chaos/counting.test.ts',
+  'test/cli/store-address.test.ts',
   'test/cli/user-cli.test.ts',
   'test/docs/*.test.ts',
   'test/gateway/config.test.ts',
