@@ -2,7 +2,7 @@
  * Sparkplug B payload: what Wanji holds of a decoded payload, and the codec's errors.
  * The codec (payload-encode.ts, payload-decode.ts) is written from the specification's
  * sparkplug_b.proto (proto2, package org.eclipse.tahu.protobuf) on protobufjs' wire reader and
- * writer.
+ * on writer.ts (protobufjs' wire format, without its per-field allocations).
  */
 import { WanjiError } from '../errors.js';
 import type { DataType } from './datatype.js';
