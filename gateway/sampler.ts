@@ -10,12 +10,13 @@
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../protocol/clock.js';
-import { MACHINE_METRIC, type MachineState, type MetricUpdate, type MetricValue } from '../protocol/index.js';
+import { MACHINE_METRIC, type MachineState, type MetricUpdate } from '../protocol/index.js';
 import type { MachineConfig } from './config/schema.js';
 import { signalName } from './northbound/device-model.js';
+import { NameIndexes, Readings, Update } from './readings.js';
 import { deepEqual } from './reload.js';
 import type { MachineStatus, TagSample } from './southbound/types.js';
-import { deriveState } from './state.js';
+import { deriveState, type TagReadings } from './state.js';
 
 /** Defined with the protocol (the journal keeps it too); re-exported as the sampler's output. */
 export type { MetricUpdate };
@@ -39,29 +40,37 @@ export interface SamplerOptions {
   readonly birthWaitMs?: (machine: MachineConfig) => number;
 }
 
-/** What the sampler keeps of a tag: its deadband and the name it is published under. */
-interface TagRuntime {
-  readonly deadband: number;
-  readonly metric: string;
-}
-
+/**
+ * A machine's tags by index, in config order: everything per tag is kept in columns (arrays
+ * and typed arrays indexed by the tag's position), not in an object or map entry per tag.
+ */
 interface MachineRuntime {
   readonly config: MachineConfig;
-  readonly tags: ReadonlyMap<string, TagRuntime>;
-  /** The tags the state is derived from: only their samples can change it. */
-  readonly stateTags: ReadonlySet<string>;
+  /** Tag name → index; shared by the machines with the same tag names. */
+  readonly index: ReadonlyMap<string, number>;
+  /** The name each tag is published under (Signals/<tag>), by index. */
+  readonly metrics: readonly string[];
+  readonly deadbands: Float64Array;
+  /** The tags the state is derived from (indexes): only their samples can change it. */
+  readonly stateTags: readonly number[];
   online: boolean;
   born: boolean;
-  /**
-   * Latest readings of this online period, per tag. A reading is the very MetricUpdate that is
-   * published, so a sample costs one object however far it travels.
-   */
-  readonly current: Map<string, MetricUpdate>;
-  /** What the northbound side last got, per tag. */
-  readonly published: Map<string, MetricUpdate>;
+  /** Latest readings of this online period. */
+  readonly current: Readings;
+  /** The current readings by tag name, for deriveState. */
+  readonly currentByName: TagReadings;
+  /** What the northbound side last got (filled for every tag at each birth). */
+  readonly published: Readings;
   publishedState: MachineState | undefined;
-  /** Changes waiting for the end of this turn, by metric name. */
-  readonly pending: Map<string, MetricUpdate>;
+  /**
+   * Changes waiting for the end of this turn (the first `pendingCount`), in the order their
+   * metric first changed; a later value of the same metric in the turn takes its place. One
+   * list per machine, sized for every tag and the State, reused turn after turn.
+   */
+  readonly pending: (MetricUpdate | undefined)[];
+  pendingCount: number;
+  /** Per tag (and the State at index metrics.length): its position in `pending` + 1, or 0. */
+  readonly pendingSlot: Int32Array;
   birthTimer: TimerHandle | undefined;
   heartbeatTimer: TimerHandle | undefined;
 }
@@ -74,47 +83,78 @@ export interface MachineStatusView {
 
 const defaultBirthWait = (m: MachineConfig) => Math.max(1000, 2 * m.pollIntervalMs);
 
-function stateTags(config: MachineConfig): Set<string> {
+function stateTagNames(config: MachineConfig): string[] {
   const s = config.state;
-  if ('tag' in s) return new Set([s.tag]);
-  return new Set([s.stackLight.red, s.stackLight.yellow, s.stackLight.green].filter((t) => t !== undefined));
+  if ('tag' in s) return [s.tag];
+  return [s.stackLight.red, s.stackLight.yellow, s.stackLight.green].filter((t) => t !== undefined);
 }
 
-function newRuntime(config: MachineConfig): MachineRuntime {
+/** Tag names → their metric names, one array per distinct tag list. */
+const metricLists = new WeakMap<ReadonlyMap<string, number>, readonly string[]>();
+
+function newRuntime(config: MachineConfig, indexes: NameIndexes): MachineRuntime {
+  const n = config.tags.length;
+  const index = indexes.of(config.tags.map((t) => t.name));
+  let metrics = metricLists.get(index);
+  if (metrics === undefined) {
+    metrics = config.tags.map((t) => signalName(t.name));
+    metricLists.set(index, metrics);
+  }
+  const deadbands = new Float64Array(n);
+  config.tags.forEach((t, i) => {
+    deadbands[i] = t.deadband ?? 0;
+  });
+  const current = new Readings(n);
   return {
     config,
-    tags: new Map(
-      config.tags.map((t) => [t.name, { deadband: t.deadband ?? 0, metric: signalName(t.name) }]),
-    ),
-    stateTags: stateTags(config),
+    index,
+    metrics,
+    deadbands,
+    stateTags: stateTagNames(config)
+      .map((t) => index.get(t))
+      .filter((i) => i !== undefined),
     online: false,
     born: false,
-    current: new Map(),
-    published: new Map(),
+    current,
+    currentByName: {
+      get: (tag) => {
+        const i = index.get(tag);
+        const quality = i === undefined ? undefined : current.quality(i);
+        return quality === undefined ? undefined : { value: current.value(i!), quality };
+      },
+    },
+    published: new Readings(n),
     publishedState: undefined,
-    pending: new Map(),
+    pending: new Array<MetricUpdate | undefined>(n + 1).fill(undefined),
+    pendingCount: 0,
+    pendingSlot: new Int32Array(n + 1),
     birthTimer: undefined,
     heartbeatTimer: undefined,
   };
 }
 
-function sameValue(a: MetricValue, b: MetricValue): boolean {
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
-  return Object.is(a, b);
+/** Queues `u` (the metric at `slot`) for the end of the turn, in place of an earlier value. */
+function queue(m: MachineRuntime, slot: number, u: MetricUpdate): void {
+  const at = m.pendingSlot[slot]!;
+  if (at !== 0) m.pending[at - 1] = u;
+  else {
+    m.pending[m.pendingCount++] = u;
+    m.pendingSlot[slot] = m.pendingCount;
+  }
 }
 
-/** Whether `next` is news after `last`: another quality, a move past the deadband, any other change. */
-function exceeds(deadband: number, last: MetricUpdate, next: MetricUpdate): boolean {
-  if (last.quality !== next.quality) return true;
-  if (typeof last.value === 'number' && typeof next.value === 'number') {
-    if (Number.isNaN(last.value) || Number.isNaN(next.value)) return !Object.is(last.value, next.value);
-    return deadband === 0 ? last.value !== next.value : Math.abs(next.value - last.value) > deadband;
-  }
-  return !sameValue(last.value, next.value);
+/** Takes what is pending, as a list of its own. */
+function takePending(m: MachineRuntime): MetricUpdate[] {
+  const metrics = m.pending.slice(0, m.pendingCount) as MetricUpdate[];
+  m.pending.fill(undefined, 0, m.pendingCount);
+  m.pendingCount = 0;
+  m.pendingSlot.fill(0);
+  return metrics;
 }
 
 export class Sampler {
   readonly #machines = new Map<string, MachineRuntime>();
+  readonly #indexes = new NameIndexes();
   readonly #opts: SamplerOptions;
   readonly #log: Logger;
   readonly #birthWait: (m: MachineConfig) => number;
@@ -139,7 +179,7 @@ export class Sampler {
     this.#log = opts.logger.child({ component: 'sampler' });
     this.#birthWait = opts.birthWaitMs ?? defaultBirthWait;
     this.#heartbeatMs = opts.heartbeatMs;
-    for (const config of opts.machines) this.#machines.set(config.id, newRuntime(config));
+    for (const config of opts.machines) this.#machines.set(config.id, newRuntime(config, this.#indexes));
   }
 
   /**
@@ -164,57 +204,53 @@ export class Sampler {
     for (const config of machines) {
       const old = this.#machines.get(config.id);
       if (old === undefined) {
-        this.#machines.set(config.id, newRuntime(config));
+        this.#machines.set(config.id, newRuntime(config, this.#indexes));
         continue;
       }
       if (deepEqual(old.config, config)) continue;
       this.#flushMachine(old);
       this.#clearTimers(old);
       this.#dirty.delete(old);
-      const m = newRuntime(config);
+      const m = newRuntime(config, this.#indexes);
       m.online = old.online;
-      for (const t of config.tags) {
-        const r = old.current.get(t.name);
-        const before = old.config.tags.find((o) => o.name === t.name);
-        if (r !== undefined && deepEqual(before, t)) m.current.set(t.name, r);
-      }
+      config.tags.forEach((t, i) => {
+        const was = old.index.get(t.name);
+        const quality = was === undefined ? undefined : old.current.quality(was);
+        if (quality === undefined || !deepEqual(old.config.tags[was!], t)) return;
+        m.current.set(i, old.current.value(was!), quality, old.current.time(was!));
+      });
       this.#machines.set(config.id, m);
       if (!m.online || this.#closed) continue;
-      if (m.current.size === config.tags.length) this.#touch(m);
+      if (m.current.count === config.tags.length) this.#touch(m);
       else m.birthTimer = this.#opts.clock.setTimeout(() => this.#birth(m), this.#birthWait(config));
     }
   }
 
   onSample(s: TagSample): void {
     const m = this.#machines.get(s.machineId);
-    const tag = m?.tags.get(s.tag);
-    if (m === undefined || tag === undefined || this.#closed) {
+    const i = m?.index.get(s.tag);
+    if (m === undefined || i === undefined || this.#closed) {
       this.#counters.unknownMachine++;
       return;
     }
     this.#counters.samples++;
-    const reading: MetricUpdate = {
-      name: tag.metric,
-      value: s.quality === 'bad' ? null : s.value,
-      quality: s.quality,
-      timestamp: s.sourceTime,
-    };
-    m.current.set(s.tag, reading);
+    const value = s.quality === 'bad' ? null : s.value;
+    const { quality, sourceTime } = s;
+    m.current.set(i, value, quality, sourceTime);
     if (m.born) {
-      const last = m.published.get(s.tag);
-      if (last === undefined || exceeds(tag.deadband, last, reading)) {
+      if (m.published.exceeds(i, m.deadbands[i]!, value, quality)) {
         // A second value of one tag in one turn (an OPC UA queue, a polling burst) goes out in
         // a message of its own, so Sparkplug sees every value that passed the deadband.
-        const queued = m.pending.get(tag.metric);
-        if (queued !== undefined && queued.timestamp !== reading.timestamp) this.#flushMachine(m);
-        m.published.set(s.tag, reading);
-        m.pending.set(tag.metric, reading);
+        const at = m.pendingSlot[i]!;
+        if (at !== 0 && m.pending[at - 1]!.timestamp !== sourceTime) this.#flushMachine(m);
+        m.published.set(i, value, quality, sourceTime);
+        queue(m, i, new Update(m.metrics[i]!, value, quality, sourceTime));
         this.#touch(m);
       } else {
         this.#counters.suppressed++;
       }
-      if (m.stateTags.has(s.tag)) this.#stateChanged(m, s.sourceTime);
-    } else if (m.online && m.current.size === m.config.tags.length) {
+      if (m.stateTags.includes(i)) this.#stateChanged(m, sourceTime);
+    } else if (m.online && m.current.count === m.config.tags.length) {
       this.#touch(m);
     }
   }
@@ -226,7 +262,7 @@ export class Sampler {
       if (m.online) return;
       m.online = true;
       this.#log.info({ machine: machineId, reason }, 'machine online');
-      if (m.current.size === m.config.tags.length) this.#touch(m);
+      if (m.current.count === m.config.tags.length) this.#touch(m);
       else m.birthTimer = this.#opts.clock.setTimeout(() => this.#birth(m), this.#birthWait(m.config));
       return;
     }
@@ -249,7 +285,7 @@ export class Sampler {
     const dirty = this.#dirty;
     this.#dirty = new Set();
     for (const m of dirty) {
-      if (m.online && !m.born && m.current.size === m.config.tags.length) this.#birth(m);
+      if (m.online && !m.born && m.current.count === m.config.tags.length) this.#birth(m);
       else this.#flushMachine(m);
     }
   }
@@ -260,7 +296,7 @@ export class Sampler {
       out[id] = {
         online: m.online,
         born: m.born,
-        state: m.online ? deriveState(m.config.state, m.current) : 'offline',
+        state: m.online ? deriveState(m.config.state, m.currentByName) : 'offline',
       };
     }
     return out;
@@ -278,9 +314,9 @@ export class Sampler {
   }
 
   #derive(m: MachineRuntime): MachineState | undefined {
-    const state = deriveState(m.config.state, m.current);
+    const state = deriveState(m.config.state, m.currentByName);
     if (state === undefined && 'tag' in m.config.state) {
-      const r = m.current.get(m.config.state.tag);
+      const r = m.currentByName.get(m.config.state.tag);
       if (r !== undefined && r.quality !== 'bad' && r.value !== null) this.#counters.unmappedState++;
     }
     return state;
@@ -299,7 +335,7 @@ export class Sampler {
     const state = this.#derive(m);
     if (state === m.publishedState) return;
     m.publishedState = state;
-    m.pending.set(MACHINE_METRIC.state, this.#stateMetric(state, time));
+    queue(m, m.metrics.length, this.#stateMetric(state, time));
     this.#touch(m);
     this.#armHeartbeat(m);
   }
@@ -312,18 +348,12 @@ export class Sampler {
     const metrics: MetricUpdate[] = [];
     m.publishedState = this.#derive(m);
     metrics.push(this.#stateMetric(m.publishedState, now));
-    m.published.clear();
-    for (const [name, t] of m.tags) {
-      const r = m.current.get(name) ?? {
-        name: t.metric,
-        value: null,
-        quality: 'bad' as const,
-        timestamp: now,
-      };
-      m.published.set(name, r);
+    m.metrics.forEach((name, i) => {
+      const r = m.current.update(i, name) ?? { name, value: null, quality: 'bad' as const, timestamp: now };
+      m.published.set(i, r.value, r.quality, r.timestamp);
       metrics.push(r);
-    }
-    m.pending.clear();
+    });
+    takePending(m);
     m.born = true;
     this.#counters.births++;
     this.#opts.output.machineBirth(m.config.id, metrics);
@@ -331,9 +361,8 @@ export class Sampler {
   }
 
   #flushMachine(m: MachineRuntime): void {
-    if (!m.born || m.pending.size === 0) return;
-    const metrics = [...m.pending.values()];
-    m.pending.clear();
+    if (!m.born || m.pendingCount === 0) return;
+    const metrics = takePending(m);
     this.#counters.published += metrics.length;
     this.#opts.output.machineData(m.config.id, metrics);
   }
@@ -346,7 +375,7 @@ export class Sampler {
   #heartbeat(m: MachineRuntime): void {
     if (!m.born || this.#closed) return;
     this.#counters.heartbeats++;
-    m.pending.set(MACHINE_METRIC.state, this.#stateMetric(m.publishedState, this.#opts.clock.now()));
+    queue(m, m.metrics.length, this.#stateMetric(m.publishedState, this.#opts.clock.now()));
     this.#flushMachine(m);
     this.#armHeartbeat(m);
   }

@@ -8,6 +8,11 @@ export interface TagReading {
   readonly quality: Quality;
 }
 
+/** The readings of a machine's tags by tag name (a Map fits). */
+export interface TagReadings {
+  get(tag: string): TagReading | undefined;
+}
+
 /** The key a tag value is looked up under in a state map: 3, 3.0 and "3" are all "3". */
 export function stateKey(value: MetricValue): string | undefined {
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
@@ -33,10 +38,7 @@ const LAMP_STATE = { red: 'alarm', green: 'running', yellow: 'idle' } as const s
  * The state the readings say, or undefined when they say nothing (no good reading yet, or a
  * value the map does not list and no `default`). Never `offline`: that comes from transport.
  */
-export function deriveState(
-  config: StateConfig,
-  readings: ReadonlyMap<string, TagReading>,
-): MachineState | undefined {
+export function deriveState(config: StateConfig, readings: TagReadings): MachineState | undefined {
   if ('tag' in config) {
     const r = readings.get(config.tag);
     if (r === undefined || r.quality === 'bad' || r.value === null) return undefined;

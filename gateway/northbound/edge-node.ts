@@ -38,6 +38,7 @@ import {
   journalMetricValues,
   type ReplayOutcome,
 } from '../journal/index.js';
+import { NameIndexes, Readings } from '../readings.js';
 import { type DeviceCommandHandler, DeviceCommands, type NodeCommand, parseNodeCommand } from './commands.js';
 import { type DeviceDefinition, type MetricDefinition, sameDevice } from './device-model.js';
 import { JOURNAL_METRIC_DEFINITIONS, NodeMetricState } from './node-metrics.js';
@@ -78,12 +79,14 @@ export interface EdgeNodeOptions {
 
 interface DeviceRuntime {
   def: DeviceDefinition;
-  byName: ReadonlyMap<string, MetricDefinition>;
+  /** Metric name → index in def.metrics; shared by the devices with the same metric names. */
+  index: ReadonlyMap<string, number>;
   /** The sampler says the machine is up; it gets a DBIRTH whenever the node is born. */
   online: boolean;
   /** A DBIRTH went out since the last NBIRTH. */
   born: boolean;
-  readonly current: Map<string, MetricUpdate>;
+  /** The latest value of each metric, by index in def.metrics: what a DBIRTH carries. */
+  current: Readings;
 }
 
 export interface EdgeNodeStatus {
@@ -100,14 +103,22 @@ export interface EdgeNodeStatus {
   readonly journal: JournalFigures | undefined;
 }
 
-function runtime(def: DeviceDefinition): DeviceRuntime {
+function runtime(def: DeviceDefinition, indexes: NameIndexes): DeviceRuntime {
   return {
     def,
-    byName: new Map(def.metrics.map((m) => [m.name, m])),
+    index: indexes.of(def.metrics.map((m) => m.name)),
     online: false,
     born: false,
-    current: new Map(),
+    current: new Readings(def.metrics.length),
   };
+}
+
+/** Keeps `metrics` as the device's current values (names it does not define are ignored). */
+function remember(d: DeviceRuntime, metrics: readonly MetricUpdate[]): void {
+  for (const m of metrics) {
+    const i = d.index.get(m.name);
+    if (i !== undefined) d.current.set(i, m.value, m.quality, m.timestamp);
+  }
 }
 
 export class EdgeNode {
@@ -123,6 +134,7 @@ export class EdgeNode {
   /** Machines no longer configured whose journalled data this replay released (logged once). */
   readonly #releasedDevices = new Set<string>();
   readonly #devices = new Map<string, DeviceRuntime>();
+  readonly #indexes = new NameIndexes();
   readonly #nodeMetrics = new NodeMetricState();
   readonly #commands: DeviceCommands;
   readonly #seq = new SeqCounter();
@@ -158,7 +170,7 @@ export class EdgeNode {
     this.#commands = new DeviceCommands(this.#log, opts.onDeviceCommand);
     this.#holds = new ReplayHolds(() => this.#clock.now(), REPLAY_HOLD_MS);
     this.#nodeMetrics.setDefinitions(JOURNAL_METRIC_DEFINITIONS);
-    for (const def of opts.devices) this.#devices.set(def.id, runtime(def));
+    for (const def of opts.devices) this.#devices.set(def.id, runtime(def, this.#indexes));
     const filters = commandFilters(opts.group, opts.node);
     if (opts.mqtt.primaryHost !== undefined) filters.push(stateTopic(opts.mqtt.primaryHost));
     this.#session = new MqttSession({
@@ -243,13 +255,14 @@ export class EdgeNode {
     }
     for (const def of defs) {
       const d = this.#devices.get(def.id);
-      if (d === undefined) this.#devices.set(def.id, runtime(def));
+      if (d === undefined) this.#devices.set(def.id, runtime(def, this.#indexes));
       else if (!sameDevice(d.def, def)) {
+        const next = runtime(def, this.#indexes);
         d.def = def;
-        d.byName = new Map(def.metrics.map((m) => [m.name, m]));
+        d.index = next.index;
         d.online = false;
         d.born = false;
-        d.current.clear();
+        d.current = next.current;
       }
     }
   }
@@ -260,7 +273,7 @@ export class EdgeNode {
     if (d === undefined) return;
     d.online = true;
     d.current.clear();
-    for (const m of metrics) d.current.set(m.name, m);
+    remember(d, metrics);
     this.#holds.forget(deviceId);
     const position = this.#link?.journal.append(deviceId, metrics);
     if (this.#born) this.#publishDbirth(d, position);
@@ -273,14 +286,22 @@ export class EdgeNode {
   deviceData(deviceId: string, metrics: readonly MetricUpdate[]): void {
     const d = this.#devices.get(deviceId);
     if (d === undefined || !d.online) return;
-    for (const m of metrics) d.current.set(m.name, m);
+    remember(d, metrics);
     const position = this.#link?.journal.append(deviceId, metrics);
     if (position === undefined) return; // refused (journal full, stop-sampling): counted there
     if (!this.#born || !d.born || !this.#session.connected) {
       this.#counters.queued++;
       return;
     }
-    const payload = ddataPayload(d.byName, metrics, this.#seq.next(), this.#clock.now(), false, position);
+    const payload = ddataPayload(
+      d.def,
+      d.index,
+      metrics,
+      this.#seq.next(),
+      this.#clock.now(),
+      false,
+      position,
+    );
     this.#publish(machineTopic(this.#gateway, 'DDATA', deviceId), payload, position);
   }
 
@@ -363,7 +384,15 @@ export class EdgeNode {
       this.#log.info({ device: d.def.id }, 'machine offline; announcing it to replay its journalled data');
       this.#publishDbirth(d);
     }
-    const payload = ddataPayload(d.byName, r.metrics, this.#seq.next(), this.#clock.now(), true, r.position);
+    const payload = ddataPayload(
+      d.def,
+      d.index,
+      r.metrics,
+      this.#seq.next(),
+      this.#clock.now(),
+      true,
+      r.position,
+    );
     this.#publish(machineTopic(this.#gateway, 'DDATA', r.deviceId), payload, r.position);
     return 'sent';
   }

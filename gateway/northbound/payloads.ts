@@ -4,12 +4,14 @@ import {
   encodePayload,
   type Metric,
   type MetricUpdate,
+  type MetricValue,
   NODE_METRIC,
   OPC_DA_QUALITY,
   type PropertySet,
   QUALITY_PROPERTY,
   type Quality,
 } from '../../protocol/index.js';
+import type { Readings } from '../readings.js';
 import { coerceValue } from '../values.js';
 import type { DeviceDefinition, MetricDefinition } from './device-model.js';
 import type { NodeMetricValue } from './node-metrics.js';
@@ -82,36 +84,60 @@ export function ndataPayload(
  * A metric for the wire; a value that does not fit its datatype goes out as bad and null.
  * Built field by field: this runs once per published value.
  */
-function wireMetric(def: MetricDefinition, u: MetricUpdate, withName: boolean, historical: boolean): Metric {
-  const coerced = u.value === null ? null : coerceValue(u.value, def.datatype);
-  const quality: Quality = coerced === undefined ? 'bad' : u.quality;
-  const m: { -readonly [K in keyof Metric]: Metric[K] } = {
-    alias: def.alias,
-    timestamp: u.timestamp,
-    datatype: def.datatype,
-    value: coerced ?? null,
-  };
-  if (withName) m.name = def.name;
-  if (historical) m.isHistorical = true;
-  const properties = QUALITY_PROPERTIES[quality];
-  if (properties !== undefined) m.properties = properties;
-  return m;
+/**
+ * A metric for the wire, made with `new` for the hot path (one per published value; see
+ * gateway/readings.ts Update: objects of a constructor are never pretenured by V8).
+ */
+class WireMetric implements Metric {
+  constructor(
+    readonly name: string | undefined,
+    readonly alias: number,
+    readonly timestamp: number,
+    readonly datatype: DataType,
+    readonly value: MetricValue,
+    readonly isHistorical: boolean,
+    readonly properties: PropertySet | undefined,
+  ) {}
 }
 
-/** DBIRTH: every metric of the device with name, alias, datatype and current value. */
+function wireMetric(
+  def: MetricDefinition,
+  value: MetricValue,
+  valueQuality: Quality,
+  timestamp: number,
+  withName: boolean,
+  historical: boolean,
+): Metric {
+  const coerced = value === null ? null : coerceValue(value, def.datatype);
+  const quality: Quality = coerced === undefined ? 'bad' : valueQuality;
+  return new WireMetric(
+    withName ? def.name : undefined,
+    def.alias,
+    timestamp,
+    def.datatype,
+    coerced ?? null,
+    historical,
+    QUALITY_PROPERTIES[quality],
+  );
+}
+
+/**
+ * DBIRTH: every metric of the device with name, alias, datatype and current value (`current`
+ * by the metric's index in the device's definition; a metric without a reading is bad and null).
+ */
 export function dbirthPayload(
   device: DeviceDefinition,
-  current: ReadonlyMap<string, MetricUpdate>,
+  current: Readings,
   seq: number,
   now: number,
   journal?: number,
 ): Uint8Array {
-  const metrics = device.metrics.map((def) => {
-    const u: MetricUpdate =
-      def.fixed !== undefined
-        ? { name: def.name, value: def.fixed, quality: 'good', timestamp: now }
-        : (current.get(def.name) ?? { name: def.name, value: null, quality: 'bad', timestamp: now });
-    return wireMetric(def, u, true, false);
+  const metrics = device.metrics.map((def, i) => {
+    if (def.fixed !== undefined) return wireMetric(def, def.fixed, 'good', now, true, false);
+    const quality = current.quality(i);
+    return quality === undefined
+      ? wireMetric(def, null, 'bad', now, true, false)
+      : wireMetric(def, current.value(i), quality, current.time(i), true, false);
   });
   return encodePayload({ timestamp: now, seq, metrics, ...(journal === undefined ? {} : { journal }) });
 }
@@ -121,7 +147,8 @@ export function dbirthPayload(
  * message's journal position (Wanji's payload extension), `historical` marks a replay.
  */
 export function ddataPayload(
-  defs: ReadonlyMap<string, MetricDefinition>,
+  device: DeviceDefinition,
+  index: ReadonlyMap<string, number>,
   updates: readonly MetricUpdate[],
   seq: number,
   now: number,
@@ -130,8 +157,9 @@ export function ddataPayload(
 ): Uint8Array {
   const metrics: Metric[] = [];
   for (const u of updates) {
-    const def = defs.get(u.name);
-    if (def !== undefined) metrics.push(wireMetric(def, u, false, historical));
+    const i = index.get(u.name);
+    const def = i === undefined ? undefined : device.metrics[i];
+    if (def !== undefined) metrics.push(wireMetric(def, u.value, u.quality, u.timestamp, false, historical));
   }
   return encodePayload({ timestamp: now, seq, metrics, ...(journal === undefined ? {} : { journal }) });
 }
