@@ -64,20 +64,167 @@ function decodeValue(v: unknown): MetricValue {
   throw new Error('unknown tagged value');
 }
 
+/**
+ * Writes frames into one buffer reused from frame to frame. The body is the same text
+ * JSON.stringify would make of `[position, deviceId, at, [[name, value, rank, ts], …]]`, written
+ * as bytes directly: integers digit by digit, metric names from a cache of their quoted bytes,
+ * so a frame of 100 metrics allocates nothing but the rare value that is not a number.
+ */
+class FrameWriter {
+  #buf = Buffer.allocUnsafe(64 * 1024);
+  #pos = 0;
+  /** The last timestamp written and where its text is: a poll's metrics share their time. */
+  #lastTime = Number.NaN;
+  #lastTimeAt = 0;
+  #lastTimeLength = 0;
+  /** Metric names as JSON strings in UTF-8: the same few hundred names go into every frame. */
+  readonly #names = new Map<string, Buffer>();
+
+  frame(r: JournalRecord): Buffer {
+    this.#pos = HEADER;
+    this.#lastTime = Number.NaN;
+    this.#room(64);
+    this.#buf[this.#pos++] = 0x5b; // [
+    this.#number(r.position);
+    this.#buf[this.#pos++] = 0x2c; // ,
+    this.#text(JSON.stringify(r.deviceId));
+    this.#room(64);
+    this.#buf[this.#pos++] = 0x2c;
+    this.#number(r.at);
+    this.#buf[this.#pos++] = 0x2c;
+    this.#buf[this.#pos++] = 0x5b;
+    const metrics = r.metrics;
+    for (let i = 0; i < metrics.length; i++) {
+      const m = metrics[i]!;
+      const name = this.#quoted(m.name);
+      // Room for the name, the brackets and commas, the rank and two numbers of ≤ 24 bytes.
+      this.#room(name.length + 64);
+      const buf = this.#buf;
+      if (i > 0) buf[this.#pos++] = 0x2c;
+      buf[this.#pos++] = 0x5b;
+      if (name.length > 32) name.copy(buf, this.#pos);
+      else for (let k = 0; k < name.length; k++) buf[this.#pos + k] = name[k]!;
+      this.#pos += name.length;
+      buf[this.#pos++] = 0x2c;
+      const v = m.value;
+      if (typeof v === 'number' && Number.isFinite(v)) this.#number(v);
+      else this.#text(JSON.stringify(encodeValue(v)) ?? 'null');
+      this.#room(32);
+      this.#buf[this.#pos++] = 0x2c;
+      const rank = QUALITY_RANK[m.quality];
+      if (rank === undefined) this.#text('null');
+      else this.#buf[this.#pos++] = 0x30 + rank;
+      this.#buf[this.#pos++] = 0x2c;
+      this.#time(m.timestamp);
+      this.#buf[this.#pos++] = 0x5d; // ]
+    }
+    this.#room(2);
+    this.#buf[this.#pos++] = 0x5d;
+    this.#buf[this.#pos++] = 0x5d;
+    const buf = this.#buf;
+    const length = this.#pos - HEADER;
+    buf.writeUInt32LE(length, 0);
+    buf.writeUInt32LE(crc32(buf.subarray(HEADER, this.#pos)), 4);
+    const frame = buf.subarray(0, this.#pos);
+    // Let go of a buffer a very large frame grew.
+    if (buf.length > KEEP_BYTES) this.#buf = Buffer.allocUnsafe(64 * 1024);
+    return frame;
+  }
+
+  #room(bytes: number): void {
+    const need = this.#pos + bytes;
+    if (need <= this.#buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.#buf.length));
+    this.#buf.copy(grown, 0, 0, this.#pos);
+    this.#buf = grown;
+  }
+
+  /**
+   * A number as JSON.stringify writes it (non-finite ones are null); the caller made room for
+   * 24 bytes. Safe integers are written digit by digit, in two halves of up to 8 digits so
+   * that the arithmetic stays in small integers.
+   */
+  #number(n: number): void {
+    if (!Number.isSafeInteger(n)) {
+      this.#text(Number.isFinite(n) ? String(n) : 'null');
+      return;
+    }
+    if (n < 0) {
+      this.#buf[this.#pos++] = 0x2d; // -
+      n = -n;
+    }
+    if (n < 1e8) {
+      this.#digits(n, 0);
+      return;
+    }
+    const high = Math.floor(n / 1e8);
+    this.#digits(high, 0);
+    this.#digits(n - high * 1e8, 8);
+  }
+
+  /** A metric's timestamp: a copy of the last one's text when it is the same. */
+  #time(t: number): void {
+    const buf = this.#buf;
+    if (t === this.#lastTime) {
+      const from = this.#lastTimeAt;
+      const length = this.#lastTimeLength;
+      for (let i = 0; i < length; i++) buf[this.#pos + i] = buf[from + i]!;
+      this.#pos += length;
+      return;
+    }
+    const at = this.#pos;
+    this.#number(t);
+    this.#lastTime = t;
+    this.#lastTimeAt = at;
+    this.#lastTimeLength = this.#pos - at;
+  }
+
+  /** The decimal digits of `n` (< 10^8), left-padded with zeros to `width`. */
+  #digits(n: number, width: number): void {
+    let count = 1;
+    for (let x = n; x >= 10; x = (x / 10) | 0) count++;
+    if (count < width) count = width;
+    const buf = this.#buf;
+    let at = this.#pos + count;
+    this.#pos = at;
+    for (let i = 0; i < count; i++) {
+      const next = (n / 10) | 0;
+      buf[--at] = 0x30 + n - next * 10;
+      n = next;
+    }
+  }
+
+  #text(s: string): void {
+    this.#room(3 * s.length);
+    this.#pos += this.#buf.write(s, this.#pos, 'utf8');
+  }
+
+  /** A metric name as a JSON string in UTF-8. */
+  #quoted(name: string): Buffer {
+    let quoted = this.#names.get(name);
+    if (quoted === undefined) {
+      quoted = Buffer.from(JSON.stringify(name));
+      if (this.#names.size < QUOTED_NAMES_MAX) this.#names.set(name, quoted);
+    }
+    return quoted;
+  }
+}
+
+const QUOTED_NAMES_MAX = 100_000;
+/** The reused frame buffer is kept up to this size. */
+const KEEP_BYTES = 4 * 1024 * 1024;
+const writer = new FrameWriter();
+
+/**
+ * The frame of a record, in a buffer the next call reuses: write it out (or copy it) before
+ * encoding another. The journal's append path; encodeFrame gives a frame of its own.
+ */
+export function encodeFrameShared(r: JournalRecord): Buffer {
+  return writer.frame(r);
+}
+
 export function encodeFrame(r: JournalRecord): Buffer {
-  const body = Buffer.from(
-    JSON.stringify([
-      r.position,
-      r.deviceId,
-      r.at,
-      r.metrics.map((m) => [m.name, encodeValue(m.value), QUALITY_RANK[m.quality], m.timestamp]),
-    ]),
-  );
-  const frame = Buffer.allocUnsafe(HEADER + body.length);
-  frame.writeUInt32LE(body.length, 0);
-  frame.writeUInt32LE(crc32(body), 4);
-  body.copy(frame, HEADER);
-  return frame;
+  return Buffer.from(writer.frame(r));
 }
 
 export function decodeBody(body: Buffer): JournalRecord {

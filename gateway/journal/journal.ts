@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { MetricUpdate } from '../../protocol/metrics.js';
-import { encodeFrame, frameAt, indexName, type JournalRecord, segmentName } from './format.js';
+import { encodeFrameShared, frameAt, indexName, type JournalRecord, segmentName } from './format.js';
 import {
   type JournalState,
   loadSegments,
@@ -165,7 +165,8 @@ export class Journal {
     if (this.#closed) return undefined;
     const now = this.#o.now();
     const position = this.head + 1;
-    const frame = encodeFrame({ position, deviceId, at: now, metrics });
+    // Written out below, before any other frame is encoded (the buffer is reused).
+    const frame = encodeFrameShared({ position, deviceId, at: now, metrics });
     if (!this.#makeRoom(frame.length)) return undefined;
     let active = this.#active();
     if (active.bytes > 0 && active.bytes + frame.length > this.#segmentBytes) {
