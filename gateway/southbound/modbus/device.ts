@@ -24,11 +24,12 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../../../protocol/backoff.js';
 import type { Clock, TimerHandle } from '../../../protocol/clock.js';
 import type { MetricValue } from '../../../protocol/index.js';
+import type { Quality } from '../../../protocol/quality.js';
 import type { DriverSink, MachineHealth, TagSample } from '../types.js';
 import type { ModbusBus } from './bus.js';
 import { encodeWrite } from './encode.js';
 import { isDeviceFailure, isRefusal, MODBUS_ERROR_CODES, ModbusError } from './errors.js';
-import { decodeRead, type PlanLimits, planReads, type ReadRequest, splitRequest } from './planner.js';
+import { decodeEach, type PlanLimits, planReads, type ReadRequest, splitRequest } from './planner.js';
 import { modiconHint, modiconNumber, type ResolvedTag } from './tags.js';
 import type { WriteOp } from './transport.js';
 
@@ -49,6 +50,26 @@ interface PlanEntry {
   /** Set while the device refuses this (single-tag) read. */
   refused?: { readonly reason: string; retryAt: number };
 }
+
+/**
+ * A sample, made with `new`: V8 may move the objects of a literal's allocation site straight to
+ * the old generation once it saw them outlive a young-generation GC (allocation-site
+ * pretenuring; a gateway's busy start-up is enough), and then every sample, 100,000 a second,
+ * becomes old-generation garbage that grows the heap. Objects made by a constructor never are.
+ */
+class Sample implements TagSample {
+  constructor(
+    readonly machineId: string,
+    readonly tag: string,
+    readonly value: MetricValue,
+    readonly quality: Quality,
+    readonly sourceTime: number,
+    readonly reason?: string,
+  ) {}
+}
+
+/** What a slot of the reused sample list holds once its sample was delivered. */
+const DELIVERED: TagSample = Object.freeze(new Sample('', '', null, 'bad', 0));
 
 type ReadOutcome =
   | { readonly ok: true; readonly data: Array<number | boolean>; readonly at: number }
@@ -86,7 +107,9 @@ export interface DeviceContext {
 export class ModbusDevice {
   readonly id: string;
   readonly #s: DeviceSettings;
-  readonly #tags: ReadonlyMap<string, ResolvedTag>;
+  readonly #tagList: readonly ResolvedTag[];
+  /** By name, for writes; made on the first write (most machines are never written to). */
+  #tags: ReadonlyMap<string, ResolvedTag> | undefined;
   readonly #plan: PlanEntry[];
   readonly #bus: ModbusBus;
   readonly #sink: DriverSink;
@@ -107,6 +130,12 @@ export class ModbusDevice {
   /** When #timer fires (clock ms). */
   #nextTickAt = 0;
   #busy = false;
+  /**
+   * The samples of the poll under way, delivered when it ends; one list reused from poll to
+   * poll (polls never overlap), so that a poll allocates no array.
+   */
+  readonly #samples: TagSample[] = [];
+  #sampleCount = 0;
   /** The poll under way (or the last one), settled either way; what close() waits for. */
   #polling: Promise<void> = Promise.resolve();
   #started = false;
@@ -115,7 +144,7 @@ export class ModbusDevice {
   constructor(ctx: DeviceContext) {
     this.id = ctx.settings.id;
     this.#s = ctx.settings;
-    this.#tags = new Map(ctx.tags.map((t) => [t.name, t]));
+    this.#tagList = ctx.tags;
     this.#plan = planReads(ctx.tags, ctx.settings.limits).map((request) => ({ request }));
     this.#bus = ctx.bus;
     this.#sink = ctx.sink;
@@ -159,6 +188,7 @@ export class ModbusDevice {
 
   /** Writes `value` to a `writable` tag, ahead of waiting reads. Rejects with a ModbusError. */
   async write(tagName: string, value: MetricValue): Promise<void> {
+    this.#tags ??= new Map(this.#tagList.map((t) => [t.name, t]));
     const tag = this.#tags.get(tagName);
     if (tag === undefined) {
       throw new ModbusError(MODBUS_ERROR_CODES.unknownTag, `machine ${this.id} has no tag "${tagName}"`);
@@ -205,16 +235,31 @@ export class ModbusDevice {
       });
   }
 
+  /** Adds a sample to this poll's: good, or bad (null) with the reason. */
+  #sample(tag: string, value: MetricValue, at: number, reason?: string): void {
+    this.#samples[this.#sampleCount++] =
+      reason === undefined
+        ? new Sample(this.id, tag, value, 'good', at)
+        : new Sample(this.id, tag, null, 'bad', at, reason);
+  }
+
+  /** Hands this poll's samples (all, or only the good ones) to the sink, and forgets them. */
+  #deliver(onlyGood: boolean): void {
+    const samples = this.#samples;
+    const count = this.#sampleCount;
+    this.#sampleCount = 0;
+    for (let i = 0; i < count; i++) {
+      const s = samples[i]!;
+      samples[i] = DELIVERED;
+      if (!onlyGood || s.quality === 'good') this.#sink.onSample(s);
+    }
+  }
+
   async #poll(): Promise<void> {
     this.#counters.polls++;
-    const samples: TagSample[] = [];
-    const sample = (tag: string, value: MetricValue, at: number, reason?: string): void => {
-      samples.push(
-        reason === undefined
-          ? { machineId: this.id, tag, value, quality: 'good', sourceTime: at }
-          : { machineId: this.id, tag, value: null, quality: 'bad', sourceTime: at, reason },
-      );
-    };
+    this.#sampleCount = 0;
+    const sample = (tag: string, value: MetricValue, at: number, reason?: string): void =>
+      this.#sample(tag, value, at, reason);
     const work = [...this.#plan];
     for (let entry = work.shift(); entry !== undefined; entry = work.shift()) {
       const { request } = entry;
@@ -227,10 +272,14 @@ export class ModbusDevice {
       if (outcome.ok) {
         if (refused !== undefined) this.#log.info({ read: describe(request) }, 'refused read answers again');
         entry.refused = undefined;
+        const before = this.#sampleCount;
         try {
-          for (const { tag, value } of decodeRead(request, outcome.data)) sample(tag.name, value, outcome.at);
+          decodeEach(request, outcome.data, (tag, value) => sample(tag.name, value, outcome.at));
         } catch (err) {
-          // modbus-serial checks lengths, so this is a device that answers nonsense.
+          // modbus-serial checks lengths, so this is a device that answers nonsense: none of
+          // this read's values is taken.
+          this.#samples.fill(DELIVERED, before, this.#sampleCount);
+          this.#sampleCount = before;
           this.#counters.errors++;
           const reason = `${describe(request)}: ${err instanceof Error ? err.message : String(err)}`;
           for (const t of request.tags) sample(t.tag.name, null, outcome.at, reason);
@@ -239,7 +288,7 @@ export class ModbusDevice {
       if (this.#closed) {
         // Stopping: what the machine answered is kept (journalled), nothing more is read, and
         // a read cut short by the stop says nothing about the machine.
-        for (const s of samples) if (s.quality === 'good') this.#sink.onSample(s);
+        this.#deliver(true);
         return;
       }
       if (outcome.ok) continue;
@@ -273,7 +322,7 @@ export class ModbusDevice {
       return;
     }
     this.#answered();
-    for (const s of samples) this.#sink.onSample(s);
+    this.#deliver(false);
   }
 
   /**

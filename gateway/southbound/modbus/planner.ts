@@ -117,7 +117,26 @@ export interface DecodedTag {
 
 /** Decodes one read's answer (registers as numbers, or bits as booleans) into tag values. */
 export function decodeRead(request: ReadRequest, data: readonly (number | boolean)[]): DecodedTag[] {
-  return request.tags.map(({ tag, offset }) => ({ tag, value: decodeTag(tag, data, offset) }));
+  const out: DecodedTag[] = [];
+  decodeEach(request, data, (tag, value) => out.push({ tag, value }));
+  return out;
+}
+
+/**
+ * decodeRead without an object per tag (the poll loop's way): `each` gets every tag and its
+ * value in turn. Throws (RangeError, ModbusDecodeError) on an answer too short for a tag;
+ * `each` may have been called for the tags before it.
+ */
+export function decodeEach(
+  request: ReadRequest,
+  data: readonly (number | boolean)[],
+  each: (tag: ResolvedTag, value: MetricValue) => void,
+): void {
+  const tags = request.tags;
+  for (let i = 0; i < tags.length; i++) {
+    const { tag, offset } = tags[i]!;
+    each(tag, decodeTag(tag, data, offset));
+  }
 }
 
 function decodeTag(tag: ResolvedTag, data: readonly (number | boolean)[], offset: number): MetricValue {

@@ -88,11 +88,15 @@ export function rtuFrameGapMs(baudRate: number): number {
   return baudRate > 19_200 ? 1.75 : (3.5 * 11 * 1000) / baudRate;
 }
 
-/** Runs `start` against a deadline; the deadline's rejection is a Modbus timeout. */
+/**
+ * Runs `start` against a deadline; the deadline's rejection is a Modbus timeout. `context`
+ * names the request in errors; it is made only for an error (a read runs 1,000 times a second
+ * on a big gateway).
+ */
 function withDeadline<T>(
   clock: Clock,
   timeoutMs: number,
-  context: string,
+  context: () => string,
   start: (settle: (err: unknown, value?: T) => void) => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -102,12 +106,12 @@ function withDeadline<T>(
       if (done) return;
       done = true;
       clock.clearTimeout(timer);
-      if (err) reject(fromModbusSerial(err, context, timeoutMs));
+      if (err) reject(fromModbusSerial(err, context(), timeoutMs));
       else resolve(value as T);
     };
     timer = clock.setTimeout(
       () =>
-        settle(new ModbusError(MODBUS_ERROR_CODES.timeout, `${context}: no answer within ${timeoutMs} ms`)),
+        settle(new ModbusError(MODBUS_ERROR_CODES.timeout, `${context()}: no answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
     try {
@@ -136,8 +140,8 @@ class SerialLibLink implements ModbusLink {
   }
 
   async read(unitId: number, table: ModbusTable, address: number, count: number, timeoutMs: number) {
-    await this.#frameGap();
-    const context = `unit ${unitId} ${FC_NAME[table]} ${table} ${address}+${count}`;
+    if (this.#gapMs !== 0) await this.#frameGap();
+    const context = () => `unit ${unitId} ${FC_NAME[table]} ${table} ${address}+${count}`;
     const result = await withDeadline<{ data: Array<number | boolean> }>(
       this.#clock,
       timeoutMs,
@@ -148,13 +152,13 @@ class SerialLibLink implements ModbusLink {
       },
     );
     this.#lastAnswerAt = this.#clock.now();
-    // FC1/FC2 answers are whole bytes: drop the padding bits.
-    return result.data.slice(0, count);
+    // FC1/FC2 answers are whole bytes: drop the padding bits (a register answer is exact).
+    return result.data.length === count ? result.data : result.data.slice(0, count);
   }
 
   async write(unitId: number, op: WriteOp, timeoutMs: number): Promise<void> {
     await this.#frameGap();
-    const context = `unit ${unitId} FC${op.fc} write ${op.address}`;
+    const context = () => `unit ${unitId} FC${op.fc} write ${op.address}`;
     await withDeadline<unknown>(this.#clock, timeoutMs, context, (settle) => {
       this.#client.setTimeout(timeoutMs);
       const cb = (err: unknown, res: unknown) => settle(err, res);
