@@ -5,7 +5,10 @@
  * - `idle`: a Gateway with no machines, connected to the broker, the protocol's driver loaded.
  * It reports its own CPU time, RSS and counts over IPC when asked.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { validateGatewayConfig } from '../gateway/config/index.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -83,10 +86,43 @@ async function main(m: Start): Promise<() => Counts> {
   };
 }
 
+/**
+ * Samples allocations for `ms` and keeps those a full (major) GC collected: objects that lived
+ * long enough to be promoted to the old generation, then died there. Written as a
+ * .heapprofile (Chrome DevTools reads it).
+ */
+async function sampleHeap(path: string, ms: number): Promise<void> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: false,
+    } as never);
+    await new Promise((r) => setTimeout(r, ms));
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(path, JSON.stringify(profile));
+  } finally {
+    session.disconnect();
+  }
+}
+
 process.once('message', (m: Start) => {
   main(m).then(
     (counts) => {
-      process.on('message', (q: { type: string; gc?: boolean }) => {
+      process.on('message', (q: { type: string; gc?: boolean; path?: string; ms?: number }) => {
+        if (q.type === 'heap-sampling' && q.path !== undefined) {
+          void sampleHeap(q.path, q.ms ?? 10_000).then(
+            () => process.send?.({ type: 'heap-sampling', path: q.path }),
+            (err: unknown) => process.stderr.write(`heap sampling failed: ${String(err)}\n`),
+          );
+        }
+        if (q.type === 'snapshot' && q.path !== undefined) {
+          // A heap snapshot of what is live now (writing it collects garbage first).
+          writeHeapSnapshot(q.path);
+          process.send?.({ type: 'snapshot', path: q.path });
+        }
         if (q.type === 'stats') {
           // With --expose-gc, the parent can ask for the live heap (after a full collection).
           const gc = (globalThis as { gc?: () => void }).gc;

@@ -3,7 +3,8 @@
  * OPC UA, at 10,000 and 100,000 points read once a second. One JSON line per scenario.
  *
  *   npm run bench:gateway [-- --only modbus-10k,opcua-10k] [--measure 20] [--warmup-max 60]
- *                          [--cpu-prof DIR] [--child-flags="--max-semi-space-size=4"]
+ *                          [--cpu-prof DIR] [--heap-snapshot DIR] [--heap-sampling DIR]
+ *                          [--child-flags="--max-semi-space-size=4"]
  *
  * Three processes: the peer (synthetic servers and an aedes broker, sim-child.ts), and the
  * measured one (gateway-child.ts), which runs the whole gateway, then the drivers alone (the
@@ -43,6 +44,13 @@ const { values: args } = parseArgs({
     measure: { type: 'string', default: '20' },
     'warmup-max': { type: 'string', default: '60' },
     'cpu-prof': { type: 'string' },
+    /** Writes a heap snapshot of each measured process at the end of its run into DIR. */
+    'heap-snapshot': { type: 'string' },
+    /**
+     * After each run, samples for 10 s what is allocated and then collected by a full GC (what
+     * lived long enough to be promoted, then died: what makes the heap grow) into DIR.
+     */
+    'heap-sampling': { type: 'string' },
     /** Node/V8 flags for the measured process, e.g. to try heap settings. */
     'child-flags': { type: 'string' },
   },
@@ -156,6 +164,16 @@ async function measure(s: Scenario, mode: Mode, endpoints: Endpoints): Promise<M
     const b = await stats();
     // The live heap, when the child runs with --expose-gc (--child-flags=--expose-gc).
     const live = await ask<ChildStats>(child, { type: 'stats', gc: true }, 'stats');
+    const snapshots = args['heap-snapshot'];
+    if (snapshots !== undefined) {
+      const path = join(snapshots, `${s.name}-${mode}.heapsnapshot`);
+      await ask(child, { type: 'snapshot', path }, 'snapshot');
+    }
+    const sampling = args['heap-sampling'];
+    if (sampling !== undefined) {
+      const path = join(sampling, `${s.name}-${mode}.heapprofile`);
+      await ask(child, { type: 'heap-sampling', path, ms: 10_000 }, 'heap-sampling');
+    }
     if (process.env.WANJI_BENCH_DEBUG) process.stderr.write(`${s.name} ${mode}: ${JSON.stringify(b)}\n`);
     const wallS = (b.wallMs - a.wallMs) / 1000;
     const cpuS = (b.cpuUs - a.cpuUs) / 1e6;
