@@ -22,6 +22,8 @@ export interface MqttBroker {
   health(): ComponentHealth;
   /** Drops every connection logged in as `username` (revoked credentials); how many. */
   disconnectUser?(username: string): Promise<number>;
+  /** Drops one client's connection as a lost network would (its will is published); false if absent. */
+  disconnectClient?(clientId: string): Promise<boolean>;
   /** User names of the connected clients (the revocation check). */
   connectedUsernames?(): Set<string>;
   /** The broker's own counters for /healthz (the policy counts refusals). */
@@ -30,6 +32,32 @@ export interface MqttBroker {
   readonly clients?: number;
   /** The embedded broker's messages and bytes since it started (/metrics). */
   traffic?(): BrokerTrafficCounters;
+  /**
+   * The embedded broker's route for the hub's own host, without a socket or MQTT encoding
+   * (after start()); absent for an external broker, whose host is an ordinary MQTT client.
+   */
+  inProcessPort?(): InProcessPort;
+}
+
+/**
+ * The hub's own host on its embedded broker, in the same process: messages reach it as the
+ * broker takes them (topic and payload as received, never re-encoded) and what it publishes
+ * goes to the broker as if from a client that needs no login. Counted in the broker's traffic
+ * like the loopback client it replaces.
+ */
+export interface InProcessPort {
+  /**
+   * Delivers each message matching any of `filters` once, synchronously and in the order the
+   * broker takes them. Resolves when subscribed, with the unsubscribe.
+   */
+  subscribe(
+    filters: readonly string[],
+    onMessage: (topic: string, payload: Buffer) => void,
+  ): Promise<() => Promise<void>>;
+  /** Publishes; resolves once the broker has it (retained stored, subscribers handed it). */
+  publish(topic: string, payload: Uint8Array, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
+  /** False once the broker is closed. */
+  readonly open: boolean;
 }
 
 /** What crossed the embedded broker (hub/broker/aedes/traffic.ts). */

@@ -11,6 +11,7 @@ import type {
   ClientInfo,
   MqttBroker,
 } from '../types.js';
+import { AedesInProcessPort } from './in-process.js';
 import { type Listener, listenTcp, listenTls, listenWebSocket, loadTlsFiles } from './listeners.js';
 import { limitPacketSize } from './packet-limit.js';
 import { BrokerTraffic, isMeteredSocket } from './traffic.js';
@@ -65,6 +66,8 @@ export class AedesBroker implements MqttBroker {
   #status: ComponentHealth['status'] = 'starting';
   readonly counters = { tlsHandshakeErrors: 0, droppedOversized: 0 };
   readonly #traffic = new BrokerTraffic();
+  /** The hub's own host in process (made at the first inProcessPort() after start()). */
+  #hostPort: AedesInProcessPort | undefined;
 
   constructor(config: BrokerConfig, ctx: BrokerContext) {
     this.#config = config;
@@ -102,9 +105,18 @@ export class AedesBroker implements MqttBroker {
     };
   }
 
-  /** Connected MQTT clients (the host included). */
+  /** Connected MQTT clients (the host included, in process or not). */
   get clients(): number {
-    return this.#aedes?.connectedClients ?? 0;
+    return (this.#aedes?.connectedClients ?? 0) + (this.#hostPort?.attached ?? 0);
+  }
+
+  /** The route of the hub's own host into this broker, without a socket (in-process.ts). */
+  inProcessPort(): AedesInProcessPort {
+    const aedes = this.#aedes;
+    if (aedes === undefined) throw new HubError('WANJI_E_HUB_STATE', 'broker is not started');
+    if (this.#hostPort === undefined)
+      this.#hostPort = new AedesInProcessPort(aedes, this.#traffic, this.#log);
+    return this.#hostPort;
   }
 
   /** Messages and bytes through the broker since it started (/metrics). */
@@ -308,6 +320,7 @@ export class AedesBroker implements MqttBroker {
     this.#clients.clear();
     const aedes = this.#aedes;
     this.#aedes = undefined;
+    this.#hostPort = undefined;
     this.#status = 'closed';
     if (aedes === undefined) return;
     // Stop accepting, drop the clients (server.close waits for their sockets), then the broker.
