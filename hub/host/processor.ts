@@ -16,13 +16,12 @@ import {
   MACHINE_METRIC,
   type Metric,
   machineOf,
-  machineOnGatewayOf,
   NODE_METRIC,
   type NodeTopic,
   type Payload,
   parseTopic,
 } from '../../protocol/index.js';
-import type { GatewayMetric } from '../registry/types.js';
+import type { DeviceActivity, GatewayMetric } from '../registry/types.js';
 import type { HostSink, SampleSource } from '../sink.js';
 import type { Sample } from '../store/types.js';
 import { journalOf } from './acks.js';
@@ -128,6 +127,16 @@ export class MessageProcessor {
 
   close(): void {
     for (const n of this.#nodes.values()) this.#cancelTimers(n);
+  }
+
+  /** Forgets the edge nodes of `group` (another cluster worker takes it in now). */
+  forgetGroup(group: string): void {
+    const prefix = `${group}/`;
+    for (const [key, n] of this.#nodes) {
+      if (!key.startsWith(prefix)) continue;
+      this.#cancelTimers(n);
+      this.#nodes.delete(key);
+    }
   }
 
   #state(group: string, edgeNode: string): EdgeNodeState {
@@ -367,12 +376,12 @@ export class MessageProcessor {
       this.#o.sink.samples(samples, source);
     }
     if (current) {
-      this.#o.sink.deviceActivity({
-        ...machineOnGatewayOf(t),
-        seenAt: now,
-        ...(sampleAt === undefined ? {} : { sampleAt }),
-        ...(state === undefined ? {} : { state, stateAt }),
-      });
+      // Built field by field: once per message, on the path of every sample.
+      const seen: DeviceActivity =
+        sampleAt === undefined
+          ? { enterprise, machine, gateway: t.edgeNode, seenAt: now }
+          : { enterprise, machine, gateway: t.edgeNode, seenAt: now, sampleAt };
+      this.#o.sink.deviceActivity(state === undefined ? seen : { ...seen, state, stateAt });
     }
     if (unknown) this.#unknownAlias(this.#state(t.group, t.edgeNode));
   }

@@ -5,23 +5,32 @@
  */
 import type { DeviceActivity, GatewayActivity, IngestBatch, RegistryEvent } from '../registry/types.js';
 
-function mergeDevice(a: DeviceActivity, b: DeviceActivity): DeviceActivity {
-  const sampleAt = Math.max(a.sampleAt ?? Number.NEGATIVE_INFINITY, b.sampleAt ?? Number.NEGATIVE_INFINITY);
-  const newer = (b.stateAt ?? Number.NEGATIVE_INFINITY) >= (a.stateAt ?? Number.NEGATIVE_INFINITY) ? b : a;
-  const stateSource = b.state === undefined ? a : a.state === undefined ? b : newer;
-  return {
-    enterprise: b.enterprise,
-    machine: b.machine,
-    gateway: b.gateway,
-    seenAt: Math.max(a.seenAt, b.seenAt),
-    ...(Number.isFinite(sampleAt) ? { sampleAt } : {}),
-    ...(stateSource.state === undefined ? {} : { state: stateSource.state, stateAt: stateSource.stateAt }),
-  };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Adds `b`'s news to `a`, in place: the latest seen and sample times, the newer state. */
+function mergeInto(a: Mutable<DeviceActivity>, b: DeviceActivity): void {
+  a.gateway = b.gateway;
+  if (b.seenAt > a.seenAt) a.seenAt = b.seenAt;
+  if (b.sampleAt !== undefined && (a.sampleAt === undefined || b.sampleAt > a.sampleAt)) {
+    a.sampleAt = b.sampleAt;
+  }
+  if (
+    b.state !== undefined &&
+    (a.state === undefined ||
+      (b.stateAt ?? Number.NEGATIVE_INFINITY) >= (a.stateAt ?? Number.NEGATIVE_INFINITY))
+  ) {
+    a.state = b.state;
+    if (b.stateAt === undefined) delete a.stateAt;
+    else a.stateAt = b.stateAt;
+  }
 }
 
 export class RegistryBatch {
   #events: RegistryEvent[] = [];
-  #devices = new Map<string, DeviceActivity>();
+  /** By enterprise, then machine: no key string built per message. */
+  #devices = new Map<string, Map<string, DeviceActivity>>();
+  /** Merged entries this batch made (the first of each machine is the caller's, not changed). */
+  #merged = new Set<DeviceActivity>();
   #gateways = new Map<string, GatewayActivity>();
 
   get empty(): boolean {
@@ -33,9 +42,23 @@ export class RegistryBatch {
   }
 
   device(a: DeviceActivity): void {
-    const key = `${a.enterprise}\u0000${a.machine}`;
-    const prev = this.#devices.get(key);
-    this.#devices.set(key, prev === undefined ? a : mergeDevice(prev, a));
+    let machines = this.#devices.get(a.enterprise);
+    if (machines === undefined) {
+      machines = new Map();
+      this.#devices.set(a.enterprise, machines);
+    }
+    const prev = machines.get(a.machine);
+    if (prev === undefined) {
+      machines.set(a.machine, a);
+      return;
+    }
+    let merged = prev;
+    if (!this.#merged.has(prev)) {
+      merged = { ...prev };
+      this.#merged.add(merged);
+      machines.set(a.machine, merged);
+    }
+    mergeInto(merged, a);
   }
 
   gateway(a: GatewayActivity): void {
@@ -48,11 +71,12 @@ export class RegistryBatch {
   take(): IngestBatch {
     const batch = {
       events: this.#events,
-      devices: [...this.#devices.values()],
+      devices: [...this.#devices.values()].flatMap((machines) => [...machines.values()]),
       gateways: [...this.#gateways.values()],
     };
     this.#events = [];
     this.#devices = new Map();
+    this.#merged = new Set();
     this.#gateways = new Map();
     return batch;
   }
