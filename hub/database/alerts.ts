@@ -3,7 +3,7 @@
  * (`alerts`: at most one active row per rule and subject), and the notification outbox
  * (`alert_outbox`). hub/alerts/ (AlertService) is what callers use; this is only their storage.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection } from './sql.js';
 
 export interface AlertRuleRow {
   readonly id: number;
@@ -245,22 +245,23 @@ const toOutbox = (r: OutboxRecord): OutboxRow => ({
 });
 
 export class SqliteAlertRepository implements AlertRepository {
-  readonly #db: Database.Database;
+  readonly #db: SqlConnection;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
   }
 
   insertRule(rule: NewAlertRule): number {
     const r = this.#db
-      .prepare(
+      .prepare<[Record<string, unknown>], { id: number }>(
         `INSERT INTO alert_rules (name, kind, scope_kind, scope_value, threshold, duration_ms, severity,
            channels, enabled, created_by, created_at, updated_by, updated_at)
          VALUES (@name, @kind, @scopeKind, @scopeValue, @threshold, @durationMs, @severity,
-           @channels, @enabled, @createdBy, @createdAt, @updatedBy, @updatedAt)`,
+           @channels, @enabled, @createdBy, @createdAt, @updatedBy, @updatedAt)
+         RETURNING id`,
       )
-      .run({ ...rule, channels: JSON.stringify(rule.channels), enabled: rule.enabled ? 1 : 0 });
-    return Number(r.lastInsertRowid);
+      .get({ ...rule, channels: JSON.stringify(rule.channels), enabled: rule.enabled ? 1 : 0 });
+    return Number(r!.id);
   }
 
   rule(id: number): AlertRuleRow | undefined {
@@ -303,14 +304,15 @@ export class SqliteAlertRepository implements AlertRepository {
 
   insertAlert(a: NewAlert): number {
     const r = this.#db
-      .prepare(
+      .prepare<[NewAlert], { id: number }>(
         `INSERT INTO alerts (rule_id, rule_name, kind, subject, enterprise, region, severity, state,
            detail, since, fired_at)
          VALUES (@ruleId, @ruleName, @kind, @subject, @enterprise, @region, @severity, 'active',
-           @detail, @since, @firedAt)`,
+           @detail, @since, @firedAt)
+         RETURNING id`,
       )
-      .run(a);
-    return Number(r.lastInsertRowid);
+      .get(a);
+    return Number(r!.id);
   }
 
   alert(id: number): AlertRow | undefined {
@@ -344,7 +346,7 @@ export class SqliteAlertRepository implements AlertRepository {
         params[`${name}${i}`] = v;
         return `@${name}${i}`;
       });
-      where.push(keys.length === 0 ? '0' : `${column} IN (${keys.join(', ')})`);
+      where.push(keys.length === 0 ? '1 = 0' : `${column} IN (${keys.join(', ')})`);
     };
     if (f.enterprises !== undefined) within('enterprise', 'e', f.enterprises);
     if (f.regions !== undefined) within('region', 'r', f.regions);
@@ -456,7 +458,7 @@ export class SqliteAlertRepository implements AlertRepository {
       .prepare<[], Row>(
         `SELECT rule_id, channel,
            sum(state = 'sent') AS sent, sum(state = 'pending') AS pending, sum(state = 'failed') AS failed,
-           sum(attempts - (state = 'sent')) AS failed_attempts,
+           sum(attempts - CASE WHEN state = 'sent' THEN 1 ELSE 0 END) AS failed_attempts,
            max(sent_at) AS last_sent_at, max(last_error_at) AS last_error_at
          FROM alert_outbox GROUP BY rule_id, channel ORDER BY rule_id, channel`,
       )

@@ -2,7 +2,7 @@
  * The audit log's table (`audit_log`). hub/security/audit.ts (AuditLog) stamps entries with
  * the hub's clock and is what callers use; this is only its storage.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from './sql.js';
 
 export type AuditOutcome = 'ok' | 'refused';
 
@@ -57,12 +57,10 @@ interface AuditRow {
 }
 
 export class SqliteAuditRepository implements AuditRepository {
-  readonly #db: Database.Database;
-  readonly #insert: Database.Statement<
-    [number, string, string, string | null, string, string | null, string]
-  >;
+  readonly #db: SqlConnection;
+  readonly #insert: SqlStatement<[number, string, string, string | null, string, string | null, string]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
     this.#insert = db.prepare(
       `INSERT INTO audit_log (at, actor, action, target, outcome, source, detail)

@@ -3,7 +3,7 @@
  * returned as stored: hub/stats/children.ts checks each as it reads it (a hand-edited or
  * corrupt row is left out of the statistics, never trusted).
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection } from './sql.js';
 
 export interface ChildReportRow {
   hub_id: string;
@@ -25,9 +25,9 @@ export interface ChildReportRepository {
 }
 
 export class SqliteChildReportRepository implements ChildReportRepository {
-  readonly #db: Database.Database;
+  readonly #db: SqlConnection;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
   }
 

@@ -2,7 +2,7 @@
  * The MQTT credentials' table (`mqtt_credentials`); hub/security/mqtt-credentials.ts
  * (MqttCredentialStore) is what callers use.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from './sql.js';
 
 /** One stored credential: only the password's hash, never the password. */
 export interface MqttCredentialRow {
@@ -26,10 +26,10 @@ export interface MqttCredentialRepository {
 }
 
 export class SqliteMqttCredentialRepository implements MqttCredentialRepository {
-  readonly #db: Database.Database;
-  readonly #find: Database.Statement<[string], MqttCredentialRow>;
+  readonly #db: SqlConnection;
+  readonly #find: SqlStatement<[string], MqttCredentialRow>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
     this.#find = db.prepare<[string], MqttCredentialRow>('SELECT * FROM mqtt_credentials WHERE username = ?');
   }

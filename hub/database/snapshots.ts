@@ -1,5 +1,5 @@
 /** The daily statistics snapshots' table (`stat_snapshots`); hub/stats/snapshot.ts takes and reads them. */
-import type Database from 'better-sqlite3';
+import type { SqlConnection } from './sql.js';
 
 export interface StoredSnapshot {
   readonly day: string;
@@ -58,9 +58,9 @@ export interface SnapshotRepository {
 const FIGURE_NAME = /^[A-Za-z0-9_]+$/;
 
 export class SqliteSnapshotRepository implements SnapshotRepository {
-  readonly #db: Database.Database;
+  readonly #db: SqlConnection;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
   }
 
@@ -71,7 +71,7 @@ export class SqliteSnapshotRepository implements SnapshotRepository {
     );
     this.#db.transaction(() => {
       for (const r of rows) put.run(r.day, r.level, r.code, r.takenAt, r.figures);
-    })();
+    });
   }
 
   list(f: SnapshotFilter): StoredSnapshot[] {
@@ -98,6 +98,7 @@ export class SqliteSnapshotRepository implements SnapshotRepository {
     if (bad !== undefined) {
       throw new RangeError(`figure name "${bad}": use letters, digits and "_" only (e.g. networked)`);
     }
+    const pg = this.#db.dialect === 'postgres';
     const where = ['level = @level'];
     const params: Record<string, string> = { level: f.level };
     if (f.code !== undefined) {
@@ -113,14 +114,23 @@ export class SqliteSnapshotRepository implements SnapshotRepository {
       params.to = f.to;
     }
     if (f.codes !== undefined) {
-      where.push('code IN (SELECT value FROM json_each(@codes))');
+      where.push(
+        pg
+          ? 'code IN (SELECT json_array_elements_text(@codes::json))'
+          : 'code IN (SELECT value FROM json_each(@codes))',
+      );
       params.codes = JSON.stringify(f.codes);
     }
     if (f.regions !== undefined) {
-      where.push("figures ->> '$.region' IN (SELECT value FROM json_each(@regions))");
+      where.push(
+        pg
+          ? "figures::json ->> 'region' IN (SELECT json_array_elements_text(@regions::json))"
+          : "figures ->> '$.region' IN (SELECT value FROM json_each(@regions))",
+      );
       params.regions = JSON.stringify(f.regions);
     }
-    // `->` gives a figure's JSON text as stored (numbers keep their digits), NULL when absent.
+    // `->` gives a figure's JSON text as stored (numbers keep their digits), NULL when absent
+    // (PostgreSQL's json, unlike jsonb, keeps the text too).
     const from = `FROM stat_snapshots WHERE ${where.join(' AND ')} ORDER BY day, code`;
     if (f.figures === undefined) {
       return this.#db
@@ -140,7 +150,9 @@ export class SqliteSnapshotRepository implements SnapshotRepository {
     const stored = first === undefined ? [] : Object.keys(JSON.parse(first.figures) as object);
     const asked = new Set(f.figures);
     const names = [...stored.filter((n) => asked.has(n)), ...[...asked].filter((n) => !stored.includes(n))];
-    const columns = names.map((n, i) => `, figures -> '$."${n}"' AS f${i}`).join('');
+    const columns = names
+      .map((n, i) => (pg ? `, (figures::json -> '${n}')::text AS f${i}` : `, figures -> '$."${n}"' AS f${i}`))
+      .join('');
     const rows = this.#db
       .prepare<[Record<string, string>], SnapshotDbRow & Record<string, unknown>>(
         `SELECT day, level, code, taken_at${columns} ${from}`,

@@ -4,7 +4,7 @@
  * (hub/registry/state-clock.ts, through registry/state-spans.ts); hub/stats/state-time.ts adds
  * them up.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection } from './sql.js';
 
 /** Time one machine spent in one state on one local day (closed intervals only). */
 export interface ClosedStateTime {
@@ -46,9 +46,9 @@ interface OpenRow {
 }
 
 export class SqliteStateTimeRepository implements StateTimeRepository {
-  readonly #db: Database.Database;
+  readonly #db: SqlConnection;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
   }
 

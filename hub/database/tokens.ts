@@ -1,5 +1,5 @@
 /** The API tokens' table (`api_tokens`); hub/security/tokens.ts (TokenStore) is what callers use. */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from './sql.js';
 
 /** One stored token: only the secret's hash, never the secret. */
 export interface TokenRow {
@@ -31,11 +31,11 @@ export interface TokenRepository {
 }
 
 export class SqliteTokenRepository implements TokenRepository {
-  readonly #db: Database.Database;
-  readonly #byId: Database.Statement<[string], TokenRow>;
-  readonly #touch: Database.Statement<[number, string]>;
+  readonly #db: SqlConnection;
+  readonly #byId: SqlStatement<[string], TokenRow>;
+  readonly #touch: SqlStatement<[number, string]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
     this.#byId = db.prepare('SELECT * FROM api_tokens WHERE id = ?');
     this.#touch = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?');

@@ -3,7 +3,7 @@
  * hub/security/users.ts (UserStore) is what callers use. A user row holds only its password's
  * scrypt hash; a session row only the SHA-256 of its id, never the id the cookie carries.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from './sql.js';
 
 /** One stored user. */
 export interface UserRow {
@@ -62,10 +62,10 @@ export interface SessionRepository {
 }
 
 export class SqliteUserRepository implements UserRepository {
-  readonly #db: Database.Database;
-  readonly #byName: Database.Statement<[string], UserRow>;
+  readonly #db: SqlConnection;
+  readonly #byName: SqlStatement<[string], UserRow>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
     this.#byName = db.prepare('SELECT * FROM users WHERE name = ?');
   }
@@ -108,11 +108,11 @@ export class SqliteUserRepository implements UserRepository {
 }
 
 export class SqliteSessionRepository implements SessionRepository {
-  readonly #db: Database.Database;
-  readonly #byHash: Database.Statement<[string], SessionRow>;
-  readonly #touch: Database.Statement<[number, string]>;
+  readonly #db: SqlConnection;
+  readonly #byHash: SqlStatement<[string], SessionRow>;
+  readonly #touch: SqlStatement<[number, string]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
     this.#byHash = db.prepare('SELECT * FROM user_sessions WHERE id_hash = ?');
     this.#touch = db.prepare('UPDATE user_sessions SET last_seen_at = ? WHERE id_hash = ?');

@@ -12,6 +12,7 @@ import {
   type RegionSeed,
 } from '../../protocol/index.js';
 import { HubDatabase } from '../database/database.js';
+import { postgresTimeouts, redactedUrl } from '../database/postgres/options.js';
 import type { MachineQuery } from '../database/registry/machines.js';
 import { type ComponentHealth, HubError } from '../errors.js';
 import { type Programme, programmeOf } from '../stats/programme.js';
@@ -47,8 +48,10 @@ import type {
 } from './types.js';
 
 export interface RegistryOptions {
-  /** SQLite file, e.g. `<dataDir>/registry.db`. */
+  /** SQLite file, e.g. `<dataDir>/registry.db` (unused when `postgres` is set). */
   readonly path: string;
+  /** A PostgreSQL database instead of the file (config `registry`, docs/hub.md). */
+  readonly postgres?: { readonly url: string; readonly statementTimeoutMs: number };
   readonly logger: Logger;
   /** ms since the epoch; injectable for tests. */
   readonly clock?: () => number;
@@ -79,10 +82,15 @@ export class Registry {
   async start(): Promise<void> {
     if (this.#database !== undefined) return;
     let database: HubDatabase;
+    const pg = this.#opts.postgres;
+    const where = pg === undefined ? this.#opts.path : redactedUrl(pg.url);
     try {
-      database = HubDatabase.open(this.#opts.path);
+      database =
+        pg === undefined
+          ? HubDatabase.open(this.#opts.path)
+          : HubDatabase.openPostgres(pg.url, postgresTimeouts(pg.statementTimeoutMs));
     } catch (err) {
-      throw new HubError('WANJI_E_REGISTRY', `cannot open registry ${this.#opts.path}: ${String(err)}`, {
+      throw new HubError('WANJI_E_REGISTRY', `cannot open registry ${where}: ${String(err)}`, {
         cause: err,
       });
     }
@@ -90,7 +98,7 @@ export class Registry {
     this.#applier = new IngestApplier(database, this.utcOffsetMin, this.#opts.onlineWindowMs);
     this.#database = database;
     this.#state = 'up';
-    this.#log.info({ path: this.#opts.path }, 'registry open');
+    this.#log.info({ path: where }, 'registry open');
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 /** Enterprises (Sparkplug groups) as currently declared: one row each, the ledger (台账) in it. */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 export interface EnterpriseRow {
   code: string;
@@ -34,12 +34,12 @@ export const DECLARATION_VALUES = `@name, @region_code, @industry_code, @backbon
   @nc_equipment, @robots, @declared_by, @declared_at`;
 
 export class SqliteEnterpriseRepository implements EnterpriseRepository {
-  readonly #list: Database.Statement<[], EnterpriseRow>;
-  readonly #byCode: Database.Statement<[string], EnterpriseRow>;
-  readonly #codes: Database.Statement<[], { code: string }>;
-  readonly #upsert: Database.Statement<[EnterpriseRow]>;
+  readonly #list: SqlStatement<[], EnterpriseRow>;
+  readonly #byCode: SqlStatement<[string], EnterpriseRow>;
+  readonly #codes: SqlStatement<[], { code: string }>;
+  readonly #upsert: SqlStatement<[EnterpriseRow]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#list = db.prepare('SELECT * FROM enterprises ORDER BY code');
     this.#byCode = db.prepare('SELECT * FROM enterprises WHERE code = ?');
     this.#codes = db.prepare('SELECT code FROM enterprises');

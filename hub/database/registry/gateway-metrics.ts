@@ -2,13 +2,14 @@
  * The latest value of each gateway (Sparkplug node) metric: machine health, gateway counters,
  * connection counters. hub/registry/gateway-metrics.ts encodes values and reads what they say.
  */
-import type Database from 'better-sqlite3';
+
 import {
   CONNECTION_METRIC_PREFIX,
   DEVICE_HEALTH_FIELD,
   DEVICE_METRIC_PREFIX,
   NODE_METRIC,
 } from '../../../protocol/index.js';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 export interface GatewayMetricRow {
   group_id: string;
@@ -49,12 +50,14 @@ export interface GatewayMetricRepository {
 }
 
 export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
-  readonly #of: Database.Statement<[string, string], GatewayMetricRow>;
-  readonly #fleet: Database.Statement<[], GatewayMetricRow>;
-  readonly #unannounced: Database.Statement<[], GatewayMetricRow>;
-  readonly #connections: Database.Statement<[], GatewayMetricRow>;
-  readonly #clear: Database.Statement<[{ group: string; edgeNode: string }]>;
-  readonly #set: Database.Statement<
+  readonly #of: SqlStatement<[string, string], GatewayMetricRow>;
+  readonly #fleet: SqlStatement<[], GatewayMetricRow>;
+  readonly #unannounced: SqlStatement<[], GatewayMetricRow>;
+  readonly #connections: SqlStatement<[], GatewayMetricRow>;
+  readonly #clear: SqlStatement<[{ group: string; edgeNode: string }]>;
+  /** PostgreSQL keeps `value` as text (SQLite's column has no type): numbers are read back. */
+  readonly #typed: (rows: GatewayMetricRow[]) => GatewayMetricRow[];
+  readonly #set: SqlStatement<
     [
       {
         group: string;
@@ -67,7 +70,8 @@ export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
     ]
   >;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
+    this.#typed = db.dialect === 'sqlite' ? (rows) => rows : (rows) => rows.map(numbersOf);
     this.#of = db.prepare('SELECT * FROM gateway_metrics WHERE group_id = ? AND edge_node = ? ORDER BY name');
     this.#fleet = db.prepare(
       `SELECT * FROM gateway_metrics
@@ -93,19 +97,19 @@ export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
   }
 
   of(group: string, edgeNode: string): GatewayMetricRow[] {
-    return this.#of.all(group, edgeNode);
+    return this.#typed(this.#of.all(group, edgeNode));
   }
 
   fleetSummaryRows(): GatewayMetricRow[] {
-    return this.#fleet.all();
+    return this.#typed(this.#fleet.all());
   }
 
   unannouncedHealthRows(): GatewayMetricRow[] {
-    return this.#unannounced.all();
+    return this.#typed(this.#unannounced.all());
   }
 
   connectionRows(): GatewayMetricRow[] {
-    return this.#connections.all();
+    return this.#typed(this.#connections.all());
   }
 
   clear(group: string, edgeNode: string): void {
@@ -115,4 +119,11 @@ export class SqliteGatewayMetricRepository implements GatewayMetricRepository {
   set(group: string, edgeNode: string, m: GatewayMetricValue): void {
     this.#set.run({ group, edgeNode, name: m.name, value: m.value, vtype: m.vtype, at: m.at });
   }
+}
+
+/** vtype 1 (number) and 2 (boolean as 0/1) are numbers. */
+function numbersOf(r: GatewayMetricRow): GatewayMetricRow {
+  return (r.vtype === 1 || r.vtype === 2) && typeof r.value === 'string'
+    ? { ...r, value: Number(r.value) }
+    : r;
 }

@@ -2,7 +2,7 @@
  * Gateways (Sparkplug edge nodes) as the hub saw them: born, dead, last heard. Written by the
  * ingest (hub/registry/apply.ts decides what a birth or a death means).
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 export interface GatewayRow {
   group_id: string;
@@ -38,13 +38,13 @@ export interface GatewayRepository {
 }
 
 export class SqliteGatewayRepository implements GatewayRepository {
-  readonly #list: Database.Statement<[], GatewayRow>;
-  readonly #byId: Database.Statement<[string, string], GatewayRow>;
-  readonly #born: Database.Statement<[GatewayLifeEvent]>;
-  readonly #died: Database.Statement<[GatewayLifeEvent]>;
-  readonly #seen: Database.Statement<[{ group: string; edgeNode: string; seenAt: number }]>;
+  readonly #list: SqlStatement<[], GatewayRow>;
+  readonly #byId: SqlStatement<[string, string], GatewayRow>;
+  readonly #born: SqlStatement<[GatewayLifeEvent]>;
+  readonly #died: SqlStatement<[GatewayLifeEvent]>;
+  readonly #seen: SqlStatement<[{ group: string; edgeNode: string; seenAt: number }]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#list = db.prepare('SELECT * FROM gateways ORDER BY group_id, edge_node');
     this.#byId = db.prepare('SELECT * FROM gateways WHERE group_id = ? AND edge_node = ?');
     this.#born = db.prepare(
@@ -52,7 +52,7 @@ export class SqliteGatewayRepository implements GatewayRepository {
        VALUES (@group, @edgeNode, 1, @bdSeq, @at, @at, @at)
        ON CONFLICT (group_id, edge_node) DO UPDATE SET
          online = 1, bd_seq = excluded.bd_seq, last_birth_at = excluded.last_birth_at,
-         last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`,
+         last_seen_at = max(coalesce(gateways.last_seen_at, 0), excluded.last_seen_at)`,
     );
     this.#died = db.prepare(
       `UPDATE gateways SET online = 0, last_death_at = @at

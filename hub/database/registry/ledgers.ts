@@ -2,7 +2,7 @@
  * The history of ledger declarations (`ledger_declarations`): every declaration as it was made,
  * appended beside the enterprise's current row (enterprises.ts) in the same transaction.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 import { DECLARATION_COLUMNS, DECLARATION_VALUES, type EnterpriseRow } from './enterprises.js';
 
 /** Backend-neutral: no driver types in the signatures. */
@@ -14,10 +14,10 @@ export interface LedgerRepository {
 }
 
 export class SqliteLedgerRepository implements LedgerRepository {
-  readonly #append: Database.Statement<[EnterpriseRow]>;
-  readonly #history: Database.Statement<[string], EnterpriseRow>;
+  readonly #append: SqlStatement<[EnterpriseRow]>;
+  readonly #history: SqlStatement<[string], EnterpriseRow>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#append = db.prepare(
       `INSERT INTO ledger_declarations (enterprise_code, ${DECLARATION_COLUMNS})
        VALUES (@code, ${DECLARATION_VALUES})`,

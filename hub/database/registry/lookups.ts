@@ -1,5 +1,5 @@
 /** Registry reads that other concerns check their input against (token scopes, imports). */
-import type Database from 'better-sqlite3';
+import type { SqlConnection } from '../sql.js';
 
 /** Backend-neutral: no driver types in the signatures. */
 export interface RegistryLookups {
@@ -10,9 +10,9 @@ export interface RegistryLookups {
 }
 
 export class SqliteRegistryLookups implements RegistryLookups {
-  readonly #db: Database.Database;
+  readonly #db: SqlConnection;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
   }
 

@@ -3,7 +3,7 @@
  * columns of `machines` a birth never touches. hub/registry/machine-status.ts decides what each
  * change means, refuses what it may not do and audits it, in one HubDatabase transaction.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 /** Who made a change, and when (ms). */
 export interface MachineDecision {
@@ -53,24 +53,24 @@ const UNCONFIRMED = 'enterprise = @enterprise AND retired_at IS NULL AND confirm
 const ON_GATEWAY = ' AND gateway = @gateway';
 
 export class SqliteMachineStatusRepository implements MachineStatusRepository {
-  readonly #confirm: Database.Statement<[MachineDecision]>;
-  readonly #retire: Database.Statement<[MachineDecision]>;
-  readonly #enterpriseKnown: Database.Statement<[string, string], { n: number }>;
-  readonly #gatewayKnown: Database.Statement<[string, string, string, string], { n: number }>;
-  readonly #unconfirmedIds: Database.Statement<[{ enterprise: string; limit: number }], { id: string }>;
-  readonly #unconfirmedIdsOn: Database.Statement<
+  readonly #confirm: SqlStatement<[MachineDecision]>;
+  readonly #retire: SqlStatement<[MachineDecision]>;
+  readonly #enterpriseKnown: SqlStatement<[string, string], { n: number }>;
+  readonly #gatewayKnown: SqlStatement<[string, string, string, string], { n: number }>;
+  readonly #unconfirmedIds: SqlStatement<[{ enterprise: string; limit: number }], { id: string }>;
+  readonly #unconfirmedIdsOn: SqlStatement<
     [{ enterprise: string; gateway: string; limit: number }],
     { id: string }
   >;
-  readonly #retireUnconfirmed: Database.Statement<[{ enterprise: string; at: number; actor: string }]>;
-  readonly #retireUnconfirmedOn: Database.Statement<
+  readonly #retireUnconfirmed: SqlStatement<[{ enterprise: string; at: number; actor: string }]>;
+  readonly #retireUnconfirmedOn: SqlStatement<
     [{ enterprise: string; gateway: string; at: number; actor: string }]
   >;
-  readonly #merge: Database.Statement<[MachineDecision & { into: string }]>;
-  readonly #repoint: Database.Statement<[{ enterprise: string; id: string; into: string }]>;
-  readonly #absorb: Database.Statement<[MachineEvidence & { enterprise: string; into: string }]>;
+  readonly #merge: SqlStatement<[MachineDecision & { into: string }]>;
+  readonly #repoint: SqlStatement<[{ enterprise: string; id: string; into: string }]>;
+  readonly #absorb: SqlStatement<[MachineEvidence & { enterprise: string; into: string }]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#confirm = db.prepare(
       `UPDATE machines SET confirmed_at = @at, confirmed_by = @actor,
          retired_at = NULL, retired_by = NULL, merged_into = NULL
@@ -110,9 +110,9 @@ export class SqliteMachineStatusRepository implements MachineStatusRepository {
     this.#absorb = db.prepare(
       `UPDATE machines SET
          first_seen = min(first_seen, @firstSeen),
-         last_seen_at = CASE WHEN @lastSeenAt IS NULL THEN last_seen_at
+         last_seen_at = CASE WHEN CAST(@lastSeenAt AS BIGINT) IS NULL THEN last_seen_at
            ELSE max(coalesce(last_seen_at, 0), @lastSeenAt) END,
-         last_sample_at = CASE WHEN @lastSampleAt IS NULL THEN last_sample_at
+         last_sample_at = CASE WHEN CAST(@lastSampleAt AS BIGINT) IS NULL THEN last_sample_at
            ELSE max(coalesce(last_sample_at, 0), @lastSampleAt) END,
          kind = coalesce(kind, @kind), nc = coalesce(nc, @nc), robot = coalesce(robot, @robot),
          data_depth = coalesce(data_depth, @dataDepth)

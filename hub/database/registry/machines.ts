@@ -3,8 +3,9 @@
  * statistics make of them. Written by the ingest (hub/registry/apply.ts decides what a birth,
  * a death and "last seen" mean); an operator's decisions are machine-status.ts.
  */
-import type Database from 'better-sqlite3';
+
 import { DEVICE_HEALTH_FIELD, DEVICE_METRIC_PREFIX } from '../../../protocol/index.js';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 /** A machine with its enterprise's region and industry, its gateway's state and reported health. */
 export interface MachineRow {
@@ -164,33 +165,31 @@ const ATTENTION_ORDER = `(m.dead = 0 AND coalesce(m.last_seen_at, 0) >= @attenti
   coalesce(m.state, '') <> 'alarm', coalesce(h.value, '') <> 'degraded'`;
 
 export class SqliteMachineRepository implements MachineRepository {
-  readonly #db: Database.Database;
+  readonly #db: SqlConnection;
   /** Statements of list() and count(), by SQL: one per combination of conditions used. */
-  readonly #queries = new Map<string, Database.Statement<[QueryParams], unknown>>();
-  readonly #born: Database.Statement<[MachineBirth]>;
-  readonly #died: Database.Statement<[{ group: string; edgeNode: string; device: string; at: number }]>;
-  readonly #gatewayDied: Database.Statement<[{ group: string; edgeNode: string; at: number }]>;
-  readonly #seen: Database.Statement<[MachineSeen]>;
-  readonly #isDead: Database.Statement<[string, string], { dead: number }>;
-  readonly #byId: Database.Statement<[string, string], MachineRow>;
-  readonly #activity: Database.Statement<
-    [{ networkedSince: number; onlineSince: number }],
-    EnterpriseActivityRow
-  >;
-  readonly #kinds: Database.Statement<[{ enterprise: string; since: number }], MachineKindRow>;
-  readonly #statusCounts: Database.Statement<[{ enterprise: string; since: number }], MachineStatusCountsRow>;
+  readonly #queries = new Map<string, SqlStatement<[QueryParams], unknown>>();
+  readonly #born: SqlStatement<[MachineBirth]>;
+  readonly #died: SqlStatement<[{ group: string; edgeNode: string; device: string; at: number }]>;
+  readonly #gatewayDied: SqlStatement<[{ group: string; edgeNode: string; at: number }]>;
+  readonly #seen: SqlStatement<[MachineSeen]>;
+  readonly #isDead: SqlStatement<[string, string], { dead: number }>;
+  readonly #byId: SqlStatement<[string, string], MachineRow>;
+  readonly #activity: SqlStatement<[{ networkedSince: number; onlineSince: number }], EnterpriseActivityRow>;
+  readonly #kinds: SqlStatement<[{ enterprise: string; since: number }], MachineKindRow>;
+  readonly #statusCounts: SqlStatement<[{ enterprise: string; since: number }], MachineStatusCountsRow>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#db = db;
     this.#born = db.prepare(
       `INSERT INTO machines (enterprise, id, kind, nc, robot, data_depth, gateway, first_seen,
                              last_birth_at, last_seen_at, dead)
        VALUES (@group, @device, @kind, @nc, @robot, @dataDepth, @edgeNode, @at, @at, @at, 0)
        ON CONFLICT (enterprise, id) DO UPDATE SET
-         kind = coalesce(excluded.kind, kind), nc = coalesce(excluded.nc, nc),
-         robot = coalesce(excluded.robot, robot), data_depth = coalesce(excluded.data_depth, data_depth),
+         kind = coalesce(excluded.kind, machines.kind), nc = coalesce(excluded.nc, machines.nc),
+         robot = coalesce(excluded.robot, machines.robot),
+         data_depth = coalesce(excluded.data_depth, machines.data_depth),
          gateway = excluded.gateway, last_birth_at = excluded.last_birth_at, dead = 0,
-         last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`,
+         last_seen_at = max(coalesce(machines.last_seen_at, 0), excluded.last_seen_at)`,
     );
     this.#died = db.prepare(
       `UPDATE machines SET dead = 1, last_death_at = @at
@@ -204,10 +203,10 @@ export class SqliteMachineRepository implements MachineRepository {
       `UPDATE machines SET
          gateway = @gateway,
          last_seen_at = max(coalesce(last_seen_at, 0), @seenAt),
-         last_sample_at = CASE WHEN @sampleAt IS NULL THEN last_sample_at
+         last_sample_at = CASE WHEN CAST(@sampleAt AS BIGINT) IS NULL THEN last_sample_at
                                ELSE max(coalesce(last_sample_at, 0), @sampleAt) END,
-         state = CASE WHEN @state IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @state ELSE state END,
-         state_at = CASE WHEN @state IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @stateAt
+         state = CASE WHEN CAST(@state AS TEXT) IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @state ELSE state END,
+         state_at = CASE WHEN CAST(@state AS TEXT) IS NOT NULL AND @stateAt >= coalesce(state_at, 0) THEN @stateAt
                          ELSE state_at END
        WHERE enterprise = @enterprise AND id = @machine`,
     );
@@ -217,26 +216,30 @@ export class SqliteMachineRepository implements MachineRepository {
     );
     const networked = 'coalesce(last_sample_at, 0) >= @networkedSince';
     const online = 'dead = 0 AND coalesce(last_seen_at, 0) >= @onlineSince';
+    // How many rows a condition holds for: SQLite sums its 0/1; PostgreSQL sums it as an integer
+    // (NULL stays NULL, as in SQLite), not through the schema's sum(boolean), which is slower.
+    const trues = (cond: string): string =>
+      db.dialect === 'postgres' ? `sum((${cond})::int)` : `sum(${cond})`;
     this.#activity = db.prepare(
       `SELECT enterprise, count(*) AS machines,
-         coalesce(sum(${networked}), 0) AS networked,
-         coalesce(sum(${online}), 0) AS online,
-         coalesce(sum(${online} AND coalesce(state, '') <> 'powered_off'), 0) AS poweredOn,
-         coalesce(sum(${networked} AND nc = 1), 0) AS networkedNc,
-         coalesce(sum(${networked} AND robot = 1), 0) AS networkedRobots,
-         coalesce(sum(${networked} AND confirmed_at IS NULL), 0) AS networkedUnconfirmed
+         coalesce(${trues(networked)}, 0) AS networked,
+         coalesce(${trues(online)}, 0) AS online,
+         coalesce(${trues(`${online} AND coalesce(state, '') <> 'powered_off'`)}, 0) AS poweredOn,
+         coalesce(${trues(`${networked} AND nc = 1`)}, 0) AS networkedNc,
+         coalesce(${trues(`${networked} AND robot = 1`)}, 0) AS networkedRobots,
+         coalesce(${trues(`${networked} AND confirmed_at IS NULL`)}, 0) AS networkedUnconfirmed
        FROM machines WHERE retired_at IS NULL GROUP BY enterprise ORDER BY enterprise`,
     );
     this.#kinds = db.prepare(
       `SELECT kind, nc, robot, data_depth, count(*) AS machines,
-         coalesce(sum(coalesce(last_sample_at, 0) >= @since), 0) AS networked
+         coalesce(${trues('coalesce(last_sample_at, 0) >= @since')}, 0) AS networked
        FROM machines WHERE enterprise = @enterprise AND retired_at IS NULL
        GROUP BY kind, nc, robot, data_depth ORDER BY kind, nc, robot, data_depth`,
     );
     this.#statusCounts = db.prepare(
-      `SELECT sum(retired_at IS NULL AND confirmed_at IS NOT NULL) AS confirmed,
-         sum(retired_at IS NOT NULL) AS retired,
-         sum(retired_at IS NULL AND confirmed_at IS NULL AND coalesce(last_sample_at, 0) >= @since)
+      `SELECT ${trues('retired_at IS NULL AND confirmed_at IS NOT NULL')} AS confirmed,
+         ${trues('retired_at IS NOT NULL')} AS retired,
+         ${trues('retired_at IS NULL AND confirmed_at IS NULL AND coalesce(last_sample_at, 0) >= @since')}
            AS networked_unconfirmed
        FROM machines WHERE enterprise = @enterprise`,
     );
@@ -304,7 +307,7 @@ export class SqliteMachineRepository implements MachineRepository {
     return this.#statusCounts.get({ enterprise, since: networkedSince });
   }
 
-  #query(sql: string): Database.Statement<[QueryParams], unknown> {
+  #query(sql: string): SqlStatement<[QueryParams], unknown> {
     let s = this.#queries.get(sql);
     if (s === undefined) {
       s = this.#db.prepare<[QueryParams], unknown>(sql);

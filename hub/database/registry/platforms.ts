@@ -4,7 +4,7 @@
  * it was built, and the child hub (its hub id) that is the platform, when one reports to this
  * hub. Read back with the operator's current region.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 export interface PlatformRow {
   id: number;
@@ -40,13 +40,13 @@ const SELECT = `SELECT p.id, p.name, p.level, p.operator_code, p.year, p.hub_id,
   FROM platforms p LEFT JOIN enterprises e ON e.code = p.operator_code`;
 
 export class SqlitePlatformRepository implements PlatformRepository {
-  readonly #list: Database.Statement<[], PlatformListRow>;
-  readonly #byId: Database.Statement<[number], PlatformListRow>;
-  readonly #byName: Database.Statement<[string], PlatformListRow>;
-  readonly #upsert: Database.Statement<[Omit<PlatformRow, 'id'>]>;
-  readonly #delete: Database.Statement<[number]>;
+  readonly #list: SqlStatement<[], PlatformListRow>;
+  readonly #byId: SqlStatement<[number], PlatformListRow>;
+  readonly #byName: SqlStatement<[string], PlatformListRow>;
+  readonly #upsert: SqlStatement<[Omit<PlatformRow, 'id'>]>;
+  readonly #delete: SqlStatement<[number]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#list = db.prepare(`${SELECT} ORDER BY p.year, p.name`);
     this.#byId = db.prepare(`${SELECT} WHERE p.id = ?`);
     this.#byName = db.prepare(`${SELECT} WHERE p.name = ?`);

@@ -3,7 +3,7 @@
  * (`recognitions`): one row per enterprise, kind and name, with the year it was recognised
  * and whether it is a benchmark (标杆) one. Read back with the enterprise's current region.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 export interface RecognitionRow {
   id: number;
@@ -41,13 +41,13 @@ const SELECT = `SELECT r.id, r.enterprise_code, r.name, r.kind, r.benchmark, r.y
   FROM recognitions r LEFT JOIN enterprises e ON e.code = r.enterprise_code`;
 
 export class SqliteRecognitionRepository implements RecognitionRepository {
-  readonly #list: Database.Statement<[], RecognitionListRow>;
-  readonly #byId: Database.Statement<[number], RecognitionListRow>;
-  readonly #find: Database.Statement<[string, string, string], RecognitionListRow>;
-  readonly #upsert: Database.Statement<[Omit<RecognitionRow, 'id'>]>;
-  readonly #delete: Database.Statement<[number]>;
+  readonly #list: SqlStatement<[], RecognitionListRow>;
+  readonly #byId: SqlStatement<[number], RecognitionListRow>;
+  readonly #find: SqlStatement<[string, string, string], RecognitionListRow>;
+  readonly #upsert: SqlStatement<[Omit<RecognitionRow, 'id'>]>;
+  readonly #delete: SqlStatement<[number]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#list = db.prepare(`${SELECT} ORDER BY r.year, r.enterprise_code, r.name`);
     this.#byId = db.prepare(`${SELECT} WHERE r.id = ?`);
     this.#find = db.prepare(`${SELECT} WHERE r.enterprise_code = ? AND r.kind = ? AND r.name = ?`);

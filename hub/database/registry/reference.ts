@@ -1,5 +1,5 @@
 /** The reference data enterprises are declared against: regions (区县) and industries. */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 export interface RegionRow {
   code: string;
@@ -31,15 +31,15 @@ export interface ReferenceRepository {
 }
 
 export class SqliteReferenceRepository implements ReferenceRepository {
-  readonly #regions: Database.Statement<[], RegionRow>;
-  readonly #industries: Database.Statement<[], IndustryRow>;
-  readonly #regionExists: Database.Statement<[string]>;
-  readonly #industryExists: Database.Statement<[string]>;
-  readonly #addRegion: Database.Statement<[RegionRow]>;
-  readonly #addIndustry: Database.Statement<[IndustryRow]>;
-  readonly #setIndustryAliases: Database.Statement<[string, string]>;
+  readonly #regions: SqlStatement<[], RegionRow>;
+  readonly #industries: SqlStatement<[], IndustryRow>;
+  readonly #regionExists: SqlStatement<[string]>;
+  readonly #industryExists: SqlStatement<[string]>;
+  readonly #addRegion: SqlStatement<[RegionRow]>;
+  readonly #addIndustry: SqlStatement<[IndustryRow]>;
+  readonly #setIndustryAliases: SqlStatement<[string, string]>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#regions = db.prepare('SELECT * FROM regions ORDER BY code');
     this.#industries = db.prepare('SELECT * FROM industries ORDER BY code');
     this.#regionExists = db.prepare('SELECT 1 FROM regions WHERE code = ?');

@@ -4,7 +4,7 @@
  * (`machine_state_time`). hub/registry/state-clock.ts decides what a transition closes and
  * opens; ../state-time.ts is what the statistics read.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 /** A machine's open interval: its state since when (both null before it reports a state). */
 export interface OpenInterval {
@@ -34,18 +34,15 @@ export interface StateSpanRepository {
 }
 
 export class SqliteStateSpanRepository implements StateSpanRepository {
-  readonly #open: Database.Statement<
-    [string, string],
-    { since_state: string | null; since_at: number | null }
-  >;
-  readonly #setOpen: Database.Statement<
+  readonly #open: SqlStatement<[string, string], { since_state: string | null; since_at: number | null }>;
+  readonly #setOpen: SqlStatement<
     [{ enterprise: string; machine: string; state: string | null; at: number }]
   >;
-  readonly #add: Database.Statement<[string, string, string, string, number]>;
-  readonly #silent: Database.Statement<[number], { enterprise: string; id: string; last_seen_at: number }>;
-  readonly #onGateway: Database.Statement<[string, string], { id: string }>;
+  readonly #add: SqlStatement<[string, string, string, string, number]>;
+  readonly #silent: SqlStatement<[number], { enterprise: string; id: string; last_seen_at: number }>;
+  readonly #onGateway: SqlStatement<[string, string], { id: string }>;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.#silent = db.prepare(
       `SELECT enterprise, id, last_seen_at FROM machines
        WHERE dead = 0 AND since_state IS NOT NULL AND since_state <> 'offline' AND last_seen_at < ?`,
@@ -56,7 +53,7 @@ export class SqliteStateSpanRepository implements StateSpanRepository {
     );
     this.#add = db.prepare(
       `INSERT INTO machine_state_time (enterprise, machine, day, state, ms) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (enterprise, machine, day, state) DO UPDATE SET ms = ms + excluded.ms`,
+       ON CONFLICT (enterprise, machine, day, state) DO UPDATE SET ms = machine_state_time.ms + excluded.ms`,
     );
     this.#onGateway = db.prepare('SELECT id FROM machines WHERE enterprise = ? AND gateway = ? AND dead = 0');
   }

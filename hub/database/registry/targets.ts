@@ -4,7 +4,7 @@
  * (hub/stats/targets.ts says what each kind counts). The city's rows have region '' and a
  * target for every year of the programme (a yearly kind's default) has year 0.
  */
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql.js';
 
 export interface TargetRow {
   kind: string;
@@ -36,15 +36,22 @@ export interface TargetRepository {
 }
 
 export class SqliteTargetRepository implements TargetRepository {
-  readonly #list: Database.Statement<[], TargetRow>;
-  readonly #get: Database.Statement<[string, string, number], TargetRow>;
-  readonly #put: Database.Statement<[TargetRow]>;
-  readonly #delete: Database.Statement<[string, string, number]>;
-  readonly #db: Database.Database;
+  readonly #list: SqlStatement<[], TargetRow>;
+  readonly #get: SqlStatement<[string, string, number], TargetRow>;
+  readonly #put: SqlStatement<[TargetRow]>;
+  readonly #delete: SqlStatement<[string, string, number]>;
+  readonly #dataVersion: SqlStatement<[], Record<string, unknown>>;
   #writes = 0;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
+  constructor(db: SqlConnection) {
+    // SQLite: data_version changes when another connection commits. PostgreSQL has no such
+    // counter: a digest of the rows (a few dozen) changes when any other worker changes them.
+    this.#dataVersion = db.prepare(
+      db.dialect === 'sqlite'
+        ? 'PRAGMA data_version'
+        : `SELECT md5(coalesce(string_agg(kind || '/' || region || '/' || year || '/' || value || '/' || updated_at,
+             ',' ORDER BY kind, region, year), '')) AS data_version FROM programme_targets`,
+    );
     this.#list = db.prepare(
       'SELECT kind, region, year, value, updated_by, updated_at FROM programme_targets ORDER BY kind, region, year',
     );
@@ -80,6 +87,6 @@ export class SqliteTargetRepository implements TargetRepository {
 
   version(): string {
     // data_version changes when another connection commits; this connection's own writes are counted.
-    return `${this.#writes}.${String(this.#db.pragma('data_version', { simple: true }))}`;
+    return `${this.#writes}.${String(this.#dataVersion.get()?.data_version)}`;
   }
 }
