@@ -23,6 +23,8 @@ Options:
   --host H        interface for both plain listeners (default: 127.0.0.1); gateways on the
                   factory network come in over mqtt.tls, people over an HTTPS proxy
                   (docs/security.md)
+  --worker W      this worker's id when the config has \`cluster\` (several workers on one
+                  broker, docs/hub.md "Several workers"), e.g. the pod name
   --help          this help
 `;
 
@@ -100,6 +102,7 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
     httpPort: number | undefined;
     mqttPort: number | undefined;
     host: string | undefined;
+    worker: string | undefined;
   };
   try {
     const { values } = parseArgs({
@@ -110,6 +113,7 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
         'http-port': { type: 'string' },
         'mqtt-port': { type: 'string' },
         host: { type: 'string' },
+        worker: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -126,6 +130,7 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
       httpPort: given('--http-port', values['http-port']),
       mqttPort: given('--mqtt-port', values['mqtt-port']),
       host: values.host,
+      worker: values.worker,
     };
   } catch (err) {
     io.stderr.write(`wanji hub: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
@@ -145,6 +150,9 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
       dataDir: opts.dataDir ?? (file.dataDir as string | undefined) ?? 'wanji-data',
       mqtt: { ...file.mqtt, ...defined({ host: opts.host, port: opts.mqttPort }) },
       http: { ...file.http, ...defined({ host: opts.host, port: opts.httpPort }) },
+      ...(opts.worker === undefined
+        ? {}
+        : { cluster: { ...(file.cluster as Record<string, unknown> | undefined), worker: opts.worker } }),
     };
     // Validated here first so that errors name the file; the Hub validates again, cheaply.
     const config = resolveHubConfig(merged, opts.config ?? 'command-line options');
@@ -169,6 +177,7 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
   const h = urlHost(host);
   const mh = urlHost(mqtt.host);
   const listeners = hub.mqttListeners;
+  const cluster = hub.clusterStatus();
   const lines = [
     'Wanji hub running',
     `  dashboard  http://${h}:${hub.httpPort}/`,
@@ -185,6 +194,11 @@ export async function runHubCommand(args: string[], io: CommandIo): Promise<numb
           `  WebSocket  ${mqtt.websocket?.secure ? 'wss' : 'ws'}://${urlHost(mqtt.websocket?.host ?? mqtt.host)}:${listeners.websocket}${mqtt.websocket?.path ?? '/mqtt'}`,
         ]),
     `  data       ${dataDir}`,
+    ...(cluster === undefined
+      ? []
+      : [
+          `  cluster    ${cluster.workers.join(', ')} (this worker ${cluster.worker}, ${cluster.groups.length} enterprises)`,
+        ]),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   if (mqtt.allowAnonymous && !isLoopback(mqtt.host)) {

@@ -212,6 +212,24 @@ export const HubConfigSchema = Type.Object(
       { type: Type.String({ default: 'sqlite' }), buffer: StoreBufferSchema },
       { default: {}, additionalProperties: true },
     ),
+    /**
+     * Where the registry (and the rest of the hub database) lives: absent, `<dataDir>/registry.db`
+     * (SQLite); `url`, a PostgreSQL database several hub workers share (docs/hub.md, "The
+     * registry on PostgreSQL").
+     */
+    registry: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({
+            pattern: '^postgres(ql)?://',
+            fix: 'a PostgreSQL URL such as postgres://wanji@db.example:5432/wanji (the password from PGPASSWORD or ~/.pgpass)',
+          }),
+          /** PostgreSQL cancels a registry statement running longer than this. */
+          statementTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Online (在线) = heard from within this window and not dead. */
     onlineWindowMs: Type.Integer({ minimum: 1_000, default: 5 * 60_000 }),
     /** Networked (联网) = a valid sample within this window. */
@@ -233,6 +251,20 @@ export const HubConfigSchema = Type.Object(
     ),
     /** Alert evaluation and notification channels (docs/alerts.md); rules are made through the API. */
     alerts: AlertsConfigSchema,
+    /** One worker of a hub run as several on an external broker (docs/hub.md, "Several workers"). */
+    cluster: Type.Optional(
+      Type.Object(
+        {
+          /** Workers with the same name share the Sparkplug groups between them. */
+          name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'wanji' }),
+          /** This worker's id, unique in the cluster (e.g. the pod name). */
+          worker: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+          /** How often a worker says it is alive; three missed beats and its groups move. */
+          heartbeatMs: Type.Integer({ minimum: 200, maximum: 60_000, default: 5_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Forward this hub's aggregates (never telemetry) to a parent hub. */
     parent: Type.Optional(
       Type.Object(
@@ -269,6 +301,12 @@ export type HubOptions = DeepPartial<Omit<HubConfig, 'store'>> & {
   readonly logger: Logger;
   /** The time and the timers of every part of the hub; default REAL_CLOCK (tests: a ManualClock). */
   readonly clock?: Clock;
+  /**
+   * How the hub's own Sparkplug host reaches the embedded broker: `in-process` (default) takes
+   * messages from aedes directly; `tcp` connects an MQTT client over loopback, as with an
+   * external broker (benchmarks compare the two: bench/hub.ts). No effect with an external broker.
+   */
+  readonly hostTransport?: 'in-process' | 'tcp';
 };
 
 /** Fills defaults and validates; throws HubConfigError naming every bad path. */
@@ -286,6 +324,11 @@ export function resolveHubConfig(input: unknown, source = 'hub options'): Readon
     const c = value as HubConfig;
     const idReason = invalidIdReason(c.hostId);
     if (idReason !== undefined) problems.push(`/hostId: ${idReason} (${HOST_ID_FIX})`);
+    if (c.cluster !== undefined && c.mqtt.type !== 'external') {
+      problems.push(
+        '/cluster: the workers of a hub share an external broker: set mqtt.type "external" and mqtt.url',
+      );
+    }
     if (c.mqtt.type === 'external' && c.mqtt.url === undefined) {
       problems.push(`/mqtt/url: required when mqtt.type is "external" (${MQTT_URL_FIX})`);
     }

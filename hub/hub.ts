@@ -9,6 +9,7 @@ import { type Clock, REAL_CLOCK } from '../protocol/clock.js';
 import { AlertService } from './alerts/index.js';
 import { ApiServer } from './api/server.js';
 import { createBroker, type MqttBroker } from './broker/index.js';
+import { HubCluster } from './cluster/index.js';
 import { type HubConfig, type HubOptions, resolveHubConfig } from './config.js';
 import { HubError } from './errors.js';
 import { SparkplugHost } from './host/host.js';
@@ -36,6 +37,7 @@ export class Hub {
   readonly #logger: Logger;
   readonly #log: Logger;
   readonly #clock: Clock;
+  readonly #hostTransport: NonNullable<HubOptions['hostTransport']>;
   /** The clock's time, for the parts that only read it (registry, security stores, API). */
   readonly #now = (): number => this.#clock.now();
   readonly #registry: Registry;
@@ -49,6 +51,7 @@ export class Hub {
   #mqttCredentials: MqttCredentialStore | undefined;
   readonly #revocations: RevocationWatch;
   #host: SparkplugHost | undefined;
+  #clusterPart: HubCluster | undefined;
   #api: ApiServer | undefined;
   #alerts: AlertService | undefined;
   /** Started parts, in start order; close() walks it backwards. */
@@ -56,14 +59,16 @@ export class Hub {
   #starting: Promise<void> | undefined;
 
   constructor(options: HubOptions) {
-    const { logger, clock, ...config } = options;
+    const { logger, clock, hostTransport, ...config } = options;
     this.config = resolveHubConfig(config);
+    this.#hostTransport = hostTransport ?? 'in-process';
     this.#log = logger.child({ component: 'hub' });
     this.#clock = clock ?? REAL_CLOCK;
     this.windows = { networkingMs: this.config.networkingWindowMs, onlineMs: this.config.onlineWindowMs };
     const dataDir = this.config.dataDir;
     this.#registry = new Registry({
       path: join(dataDir, 'registry.db'),
+      ...(this.config.registry === undefined ? {} : { postgres: this.config.registry }),
       logger,
       clock: this.#now,
       utcOffsetMin: this.config.statistics.utcOffsetMin,
@@ -161,6 +166,20 @@ export class Hub {
     return this.#broker.connectUrl();
   }
 
+  /**
+   * Drops an MQTT client's connection as a lost network would: the embedded broker publishes its
+   * will (a gateway's NDEATH). False when it is not connected or the broker is external.
+   * For `wanji demo`'s power-loss fault and tests.
+   */
+  async disconnectMqttClient(clientId: string): Promise<boolean> {
+    return (await this.#broker.disconnectClient?.(clientId)) ?? false;
+  }
+
+  /** This worker's view of its cluster (config `cluster`); undefined for a hub on its own. */
+  clusterStatus(): { worker: string; workers: readonly string[]; groups: readonly string[] } | undefined {
+    return this.#clusterPart?.status();
+  }
+
   /** Alert rules, alerts and channels (after start()): docs/alerts.md. */
   get alerts(): AlertService {
     if (this.#alerts === undefined) throw new HubError('WANJI_E_HUB_STATE', 'hub is not started');
@@ -195,12 +214,20 @@ export class Hub {
       await this.#startPart(this.#broker);
       await this.#startPart(this.#revocations);
       const internal = this.config.mqtt.type === 'embedded' ? this.#mqttInternal : undefined;
+      // The embedded broker hands the host its messages in process (no loopback MQTT client).
+      const inProcess = this.#hostTransport === 'in-process' ? this.#broker.inProcessPort?.() : undefined;
+      // A cluster worker (docs/hub.md, "Several workers"): its own host id (a client id the
+      // others do not share) and only the groups it owns.
+      const cluster = this.#cluster();
       this.#host = new SparkplugHost({
         url: this.#broker.connectUrl(),
+        ...(inProcess === undefined ? {} : { inProcess }),
         ...(internal === undefined ? {} : { username: internal.username, password: internal.password }),
         // An external broker: the hub's login and TLS options (mqtt.username, mqtt.clientTls, …).
         ...this.#broker.hostClientOptions?.(),
-        hostId: this.config.hostId,
+        hostId:
+          cluster === undefined ? this.config.hostId : `${this.config.hostId}-${cluster.status().worker}`,
+        ...(cluster === undefined ? {} : { groups: cluster.gate }),
         sink: this.#live.tee(this.#ingest),
         writes: this.#ingest,
         logger: this.#logger,
@@ -211,6 +238,10 @@ export class Hub {
         limits: this.config.limits,
       });
       await this.#startPart(this.#host);
+      if (cluster !== undefined) {
+        cluster.attach(this.#host);
+        await this.#startPart(cluster);
+      }
       // Alerts (docs/alerts.md): evaluated on the hub's clock over the registry; before the API.
       this.#alerts = new AlertService({
         registry: this.#registry,
@@ -220,6 +251,7 @@ export class Hub {
         hubId: this.config.hostId,
         utcOffsetMin: this.config.statistics.utcOffsetMin,
         logger: this.#logger,
+        ...(cluster === undefined ? {} : { active: () => cluster.isLeader() }),
       });
       await this.#startPart(this.#alerts);
       this.#api = new ApiServer({
@@ -261,13 +293,31 @@ export class Hub {
     this.#log.info({ mqttPort: this.mqttPort, httpPort: this.httpPort }, 'hub started');
   }
 
+  /** The cluster part of a worker (config `cluster`), undefined for a hub on its own. */
+  #cluster(): HubCluster | undefined {
+    const config = this.config.cluster;
+    if (config === undefined) return undefined;
+    const login = this.#broker.hostClientOptions?.() ?? {};
+    this.#clusterPart = new HubCluster({
+      config,
+      url: this.#broker.connectUrl(),
+      ...login,
+      gateways: () => this.#registry.gateways(),
+      clock: this.#clock,
+      logger: this.#logger,
+    });
+    return this.#clusterPart;
+  }
+
   /** The midnight snapshot timer and the parent forwarder (docs/statistics.md). */
   async #startStatistics(): Promise<void> {
+    const cluster = this.#clusterPart;
     const common = {
       registry: this.#registry,
       windows: this.windows,
       logger: this.#logger,
       clock: this.#clock,
+      ...(cluster === undefined ? {} : { active: () => cluster.isLeader() }),
     };
     if (this.config.statistics.snapshots) await this.#startPart(new SnapshotTimer(common));
     const parent = this.config.parent;

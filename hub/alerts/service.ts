@@ -42,6 +42,11 @@ export interface AlertServiceOptions {
   /** For the times in messages (hub config statistics.utcOffsetMin). */
   readonly utcOffsetMin: number;
   readonly logger: Logger;
+  /**
+   * A worker of a hub cluster evaluates only while this says so (the cluster's leader), so an
+   * alert is notified once, not once per worker; absent: always.
+   */
+  readonly active?: () => boolean;
 }
 
 /** Who did it, for the audit log and the alert. */
@@ -170,7 +175,7 @@ export class AlertService {
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
       if (!this.#started) return;
-      this.evaluate();
+      if (this.#o.active?.() !== false) this.evaluate();
       if (this.#started) this.#arm();
     }, this.#o.config.intervalMs);
   }

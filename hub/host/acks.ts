@@ -147,6 +147,14 @@ export class JournalAcks {
     this.#timer = undefined;
   }
 
+  /**
+   * Forgets the journals of `group`'s edge nodes (another cluster worker takes the group in now
+   * and acknowledges them; what this one stored and never acknowledged is replayed to it).
+   */
+  forgetGroup(group: string): void {
+    for (const [k, n] of this.#nodes) if (n.group === group) this.#nodes.delete(k);
+  }
+
   /** An NBIRTH with a journal: everything before `start` is done as far as the gateway knows. */
   birth(group: string, edgeNode: string, id: string, start: number, report: JournalReport = {}): void {
     const k = key(group, edgeNode);

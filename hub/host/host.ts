@@ -9,28 +9,37 @@ import type { Logger } from 'pino';
 import { type Clock, REAL_CLOCK, type TimerHandle } from '../../protocol/clock.js';
 import {
   allGroupsFilter,
+  allNodeBirthsFilter,
   DataType,
   decodeHostState,
   encodeHostState,
   encodePayload,
+  groupFilters,
   NODE_METRIC,
   nodeTopic,
   redactUrl,
   stateTopic,
 } from '../../protocol/index.js';
 import { MqttSession, type SessionMessage } from '../../protocol/mqtt-session.js';
-import type { HostTlsOptions } from '../broker/types.js';
+import type { HostTlsOptions, InProcessPort } from '../broker/types.js';
 import { type ComponentHealth, HubError } from '../errors.js';
 import type { HostSink } from '../sink.js';
 import { type DurableWrites, JournalAcks, type JournalStatus } from './acks.js';
 import type { HostLimits } from './bounds.js';
 import type { EdgeNodeState } from './edge-node.js';
+import { type HostSession, InProcessSession } from './in-process-session.js';
 import { MessageProcessor } from './processor.js';
 import type { HostCounters, MessageTypeCounts } from './types.js';
 
 export interface SparkplugHostOptions {
   /** mqtt://host:port of the broker (embedded or external). */
   readonly url: string;
+  /**
+   * The embedded broker's in-process route: with it the host takes messages from the broker
+   * directly instead of connecting to `url` (in-process-session.ts); the Sparkplug lifecycle
+   * (STATE, rebirths, acknowledgements) is the same.
+   */
+  readonly inProcess?: InProcessPort;
   readonly hostId: string;
   readonly sink: HostSink;
   readonly logger: Logger;
@@ -58,6 +67,19 @@ export interface SparkplugHostOptions {
   readonly tls?: HostTlsOptions;
   /** Bounds on what gateways send (config `limits`, bounds.ts); default DEFAULT_HOST_LIMITS. */
   readonly limits?: HostLimits;
+  /**
+   * A worker of a hub cluster (hub/cluster/): the host subscribes to every group's NBIRTH and to
+   * the groups it is given (takeGroups), not to every group. A message of a group this worker
+   * does not take in is dropped (counted in notOwned); an NBIRTH is offered to `seen` first,
+   * which says whether this worker owns its group (a group seen for the first time may be).
+   */
+  readonly groups?: HostGroupGate;
+}
+
+/** Which groups a cluster worker's host takes in (hub/cluster/worker.ts). */
+export interface HostGroupGate {
+  owns(group: string): boolean;
+  seen(group: string): boolean;
 }
 
 /** Own STATE seen wrong (offline, foreign timestamp) is corrected at most this often. */
@@ -72,7 +94,7 @@ export class SparkplugHost {
   readonly #stateTopic: string;
   readonly #processor: MessageProcessor;
   readonly #acks: JournalAcks | undefined;
-  #session: MqttSession | undefined;
+  #session: HostSession | undefined;
   /** Settles start(): the first STATE online went out. */
   #firstOnline: (() => void) | undefined;
   /** Timestamp of the current CONNECT's will; STATE online and offline repeat it. */
@@ -81,6 +103,7 @@ export class SparkplugHost {
   #closing = false;
   #lastCorrection = Number.NEGATIVE_INFINITY;
   #status: ComponentHealth['status'] = 'starting';
+  #notOwned = 0;
 
   constructor(opts: SparkplugHostOptions) {
     this.#o = opts;
@@ -168,32 +191,42 @@ export class SparkplugHost {
     this.#closing = false;
     this.#acks?.start();
     const connectTimeoutMs = this.#o.connectTimeoutMs ?? 10_000;
-    const session = new MqttSession({
-      url: this.#o.url,
-      clientId: this.#o.hostId,
-      keepaliveS: 30,
-      ...(this.#o.username === undefined ? {} : { username: this.#o.username }),
-      ...(this.#o.password === undefined ? {} : { password: this.#o.password }),
-      logger: this.#log,
-      clock: this.#clock,
-      attempt: () => {
-        // Each CONNECT carries a fresh will timestamp (Sparkplug: STATE repeats it).
-        this.#connectTs = this.#clock.now();
+    const attempt = () => {
+      // Each CONNECT carries a fresh will timestamp (Sparkplug: STATE repeats it).
+      this.#connectTs = this.#clock.now();
+      this.#onlinePublished = false;
+      return { will: this.#state(false), ...(this.#o.tls === undefined ? {} : { tls: this.#o.tls }) };
+    };
+    const filters = [
+      this.#stateTopic,
+      this.#o.groups === undefined ? allGroupsFilter() : allNodeBirthsFilter(),
+    ];
+    const handler = {
+      ready: () => this.#announceOnline(),
+      message: (topic: string, payload: Buffer) => this.#onMessage(topic, payload),
+      lost: () => {
         this.#onlinePublished = false;
-        return { will: this.#state(false), ...(this.#o.tls === undefined ? {} : { tls: this.#o.tls }) };
       },
-      filters: [this.#stateTopic, allGroupsFilter()],
-      handler: {
-        ready: () => this.#announceOnline(),
-        message: (topic, payload) => this.#onMessage(topic, payload),
-        lost: () => {
-          this.#onlinePublished = false;
-        },
-      },
-      reconnectMinMs: RECONNECT_MS,
-      reconnectMaxMs: RECONNECT_MS,
-      connectTimeoutMs,
-    });
+    };
+    const inProcess = this.#o.inProcess;
+    const session: HostSession =
+      inProcess === undefined
+        ? new MqttSession({
+            url: this.#o.url,
+            clientId: this.#o.hostId,
+            keepaliveS: 30,
+            ...(this.#o.username === undefined ? {} : { username: this.#o.username }),
+            ...(this.#o.password === undefined ? {} : { password: this.#o.password }),
+            logger: this.#log,
+            clock: this.#clock,
+            attempt,
+            filters,
+            handler,
+            reconnectMinMs: RECONNECT_MS,
+            reconnectMaxMs: RECONNECT_MS,
+            connectTimeoutMs,
+          })
+        : new InProcessSession({ port: inProcess, filters, handler, attempt, logger: this.#log });
     this.#session = session;
     let timer: TimerHandle | undefined;
     const firstOnline = new Promise<void>((resolve, reject) => {
@@ -274,7 +307,63 @@ export class SparkplugHost {
       this.#onOwnState(payload);
       return;
     }
+    const gate = this.#o.groups;
+    if (gate !== undefined) {
+      // spBv1.0/<group>/<type>/…: the group and the type without parsing the rest.
+      const a = topic.indexOf('/');
+      const b = topic.indexOf('/', a + 1);
+      const group = topic.slice(a + 1, b);
+      const nbirth = topic.startsWith('NBIRTH/', b + 1);
+      if (!(nbirth ? gate.seen(group) : gate.owns(group))) {
+        this.#notOwned++;
+        return;
+      }
+    }
     this.#processor.handle(topic, payload);
+  }
+
+  /** Messages of groups another cluster worker takes in, dropped here. */
+  get notOwned(): number {
+    return this.#notOwned;
+  }
+
+  /**
+   * A cluster worker takes these groups in: subscribes to their topics and asks each of their
+   * edge nodes it is told of for a rebirth, so its journal replays what no worker acknowledged.
+   */
+  async takeGroups(
+    groups: readonly string[],
+    edgeNodesOf: (group: string) => readonly string[],
+  ): Promise<void> {
+    const session = this.#clusterSession();
+    if (session === undefined) return;
+    await session.addFilters(groups.flatMap((g) => groupFilters(g)));
+    for (const g of groups) {
+      for (const node of edgeNodesOf(g))
+        this.#processor.requestRebirth(g, node, 'group taken over by this worker');
+    }
+  }
+
+  /** A cluster worker lets these groups go to another: unsubscribes and forgets their edge nodes. */
+  async releaseGroups(groups: readonly string[]): Promise<void> {
+    const session = this.#clusterSession();
+    if (session === undefined) return;
+    await session.removeFilters(groups.flatMap((g) => groupFilters(g)));
+    for (const g of groups) {
+      this.#processor.forgetGroup(g);
+      this.#acks?.forgetGroup(g);
+    }
+  }
+
+  /** The session of a cluster worker's host: an MQTT session to the shared broker. */
+  #clusterSession(): MqttSession | undefined {
+    if (this.#o.groups === undefined) return undefined;
+    const session = this.#session;
+    if (session === undefined) return undefined;
+    if (!(session instanceof MqttSession)) {
+      throw new HubError('WANJI_E_HUB_CONFIG', 'a hub cluster worker needs mqtt.type "external"');
+    }
+    return session;
   }
 
   /**

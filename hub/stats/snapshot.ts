@@ -122,6 +122,8 @@ export interface SnapshotTimerOptions {
   readonly logger: Logger;
   /** Default REAL_CLOCK. */
   readonly clock?: Clock;
+  /** A worker of a hub cluster takes the snapshot only while this says so (the leader); absent: always. */
+  readonly active?: () => boolean;
 }
 
 /** Takes the snapshot of each day at the local midnight that ends it. */
@@ -156,7 +158,7 @@ export class SnapshotTimer {
     const midnight = nextMidnight(now, this.#o.registry.utcOffsetMin);
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
-      this.#fire(midnight);
+      if (this.#o.active?.() !== false) this.#fire(midnight);
       this.#arm();
     }, midnight - now);
   }

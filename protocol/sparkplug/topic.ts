@@ -86,6 +86,23 @@ export function allGroupsFilter(): string {
   return `${NAMESPACE}/#`;
 }
 
+/** Subscription filter for every group's NBIRTH (a hub cluster worker learns new groups from them). */
+export function allNodeBirthsFilter(): string {
+  return `${NAMESPACE}/+/NBIRTH/+`;
+}
+
+/** Subscription filters for what a host takes in of one group, NBIRTH left out (allNodeBirthsFilter). */
+export function groupFilters(group: string): string[] {
+  assertId('group id', group);
+  return [
+    `${NAMESPACE}/${group}/NDATA/+`,
+    `${NAMESPACE}/${group}/NDEATH/+`,
+    `${NAMESPACE}/${group}/DBIRTH/+/+`,
+    `${NAMESPACE}/${group}/DDATA/+/+`,
+    `${NAMESPACE}/${group}/DDEATH/+/+`,
+  ];
+}
+
 /** Subscription filters for the commands addressed to one edge node and its devices. */
 export function commandFilters(group: string, edgeNode: string): string[] {
   return [nodeTopic(group, 'NCMD', edgeNode), `${NAMESPACE}/${group}/DCMD/${edgeNode}/+`];
