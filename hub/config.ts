@@ -257,8 +257,8 @@ export const HubConfigSchema = Type.Object(
         {
           /** Workers with the same name share the Sparkplug groups between them. */
           name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'wanji' }),
-          /** This worker's id, unique in the cluster (e.g. the pod name). */
-          worker: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+          /** This worker's id, unique in the cluster (e.g. the pod name; or `wanji hub --worker`). */
+          worker: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
           /** How often a worker says it is alive; three missed beats and its groups move. */
           heartbeatMs: Type.Integer({ minimum: 200, maximum: 60_000, default: 5_000 }),
         },
@@ -324,6 +324,11 @@ export function resolveHubConfig(input: unknown, source = 'hub options'): Readon
     const c = value as HubConfig;
     const idReason = invalidIdReason(c.hostId);
     if (idReason !== undefined) problems.push(`/hostId: ${idReason} (${HOST_ID_FIX})`);
+    if (c.cluster !== undefined && c.cluster.worker === undefined) {
+      problems.push(
+        "/cluster/worker: required: each worker's own id, unique in the cluster (cluster.worker, or wanji hub --worker, e.g. the pod name)",
+      );
+    }
     if (c.cluster !== undefined && c.mqtt.type !== 'external') {
       problems.push(
         '/cluster: the workers of a hub share an external broker: set mqtt.type "external" and mqtt.url',

@@ -297,9 +297,12 @@ export class Hub {
   #cluster(): HubCluster | undefined {
     const config = this.config.cluster;
     if (config === undefined) return undefined;
+    const { worker } = config;
+    // resolveHubConfig refuses a cluster without its worker; this is for the type.
+    if (worker === undefined) throw new HubError('WANJI_E_HUB_CONFIG', 'cluster.worker is required');
     const login = this.#broker.hostClientOptions?.() ?? {};
     this.#clusterPart = new HubCluster({
-      config,
+      config: { ...config, worker },
       url: this.#broker.connectUrl(),
       ...login,
       gateways: () => this.#registry.gateways(),

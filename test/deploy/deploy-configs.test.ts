@@ -54,13 +54,16 @@ const readYaml = (file: string): Doc => at(parseYaml(readFileSync(file, 'utf8'))
  * folder), the schema, the cross-key rules and the store's own options (built by `new Hub`).
  * An already-aborted signal makes the command return before it starts anything.
  */
-async function checkHubConfig(file: string): Promise<{ code: number; err: string }> {
+async function checkHubConfig(
+  file: string,
+  more: readonly string[] = [],
+): Promise<{ code: number; err: string }> {
   const data = tempDir('wanji-deploy-hub-');
   const stop = new AbortController();
   stop.abort();
   const c = captureIo({ signal: stop.signal, logger: silentLogger() });
   try {
-    const code = await runHubCommand(['-c', file, '--data-dir', data.path], c.io);
+    const code = await runHubCommand(['-c', file, '--data-dir', data.path, ...more], c.io);
     return { code, err: c.err() };
   } finally {
     data.remove();
@@ -88,8 +91,8 @@ function envVarsRead(): Set<string> {
     }
   };
   for (const d of ['cli', 'hub', 'gateway', 'protocol', 'simulators', 'bin', 'deploy']) scan(join(ROOT, d));
-  // Node's own.
-  for (const n of ['NODE_ENV', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'TZ']) names.add(n);
+  // Node's own, and the PostgreSQL client's (pg) for registry.url.
+  for (const n of ['NODE_ENV', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'TZ', 'PGPASSWORD']) names.add(n);
   return names;
 }
 
@@ -106,7 +109,17 @@ describe('deploy/: every hub and gateway config passes the check of the program 
     try {
       const file = join(dir.path, 'hub.yaml');
       writeFileSync(file, str(at(k8sDoc('ConfigMap', 'wanji-hub'), 'data')['hub.yaml']));
-      expect(await checkHubConfig(file)).toEqual({ code: 0, err: '' });
+      // With the options the pods add after `-c` (their worker id from the pod's name).
+      const container = at(
+        list(at(k8sDoc('StatefulSet', 'wanji-hub'), 'spec', 'template', 'spec').containers)[0],
+      );
+      const args = list(container.args).map(str);
+      const more = args.slice(args.indexOf('-c') + 2).map((a) => a.replace(/\$\(POD_NAME\)/g, 'wanji-hub-0'));
+      expect(await checkHubConfig(file, more)).toEqual({ code: 0, err: '' });
+      // Without them a worker has no id: refused, naming the fix.
+      const bare = await checkHubConfig(file);
+      expect(bare.code).toBe(2);
+      expect(bare.err).toMatch(/\/cluster\/worker: required.*wanji hub --worker/);
     } finally {
       dir.remove();
     }
@@ -601,9 +614,24 @@ describe('deploy/kubernetes: the hub on an external broker', () => {
     expect(container.image).toBe(service('hub').image);
   });
 
-  it('sets only environment variables the programs read', () => {
+  it('sets only environment variables the programs read, or its own arguments use', () => {
     const known = envVarsRead();
-    for (const e of list(container.env)) expect(known.has(str(at(e).name)), str(at(e).name)).toBe(true);
+    const args = list(container.args).map(str).join(' ');
+    for (const e of list(container.env)) {
+      const name = str(at(e).name);
+      expect(known.has(name) || args.includes(`$(${name})`), name).toBe(true);
+    }
+  });
+
+  it('runs workers: each named after its pod, with one registry on PostgreSQL', () => {
+    expect(Number(at(sts, 'spec').replicas)).toBeGreaterThan(1);
+    expect(argAfter(container.args, '--worker')).toBe('$(POD_NAME)');
+    const podName = list(container.env)
+      .map((e) => at(e))
+      .find((e) => e.name === 'POD_NAME');
+    expect(at(podName, 'valueFrom', 'fieldRef').fieldPath).toBe('metadata.name');
+    expect(str(at(hub, 'registry').url)).toMatch(/^postgres:\/\/[^:@]+@/);
+    expect(at(hub, 'cluster').name).toBeTruthy();
   });
 });
 
