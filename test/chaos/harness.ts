@@ -120,12 +120,12 @@ export class ChaosRig {
   readonly gateway: WanjiProcess;
   readonly proxy: TcpProxy;
   readonly reader: MetricReader;
-  readonly journal: JournalWatch;
+  journal: JournalWatch;
   readonly events: string[] = [];
   readonly #o: RigOptions;
   readonly #t0 = Date.now();
-  readonly #mqttPort: number;
-  readonly #httpPort: number;
+  #mqttPort: number;
+  #httpPort: number;
   readonly #storeConfig: Record<string, unknown>;
   /** The gateway's YAML as written, for removeMachine. */
   #gatewayConfig: Record<string, unknown> = {};
@@ -164,6 +164,17 @@ export class ChaosRig {
 
   /** Machines, hub, uplink, gateway; resolves once every machine's counter reaches the store. */
   async start(): Promise<void> {
+    this.#writeHubConfig();
+    await this.proxy.start();
+    await this.fleet.start();
+    this.pump.start();
+    await this.#firstHubStart();
+    this.journal.start();
+    await this.#startGatewayAndWait();
+  }
+
+  /** The hub's YAML on the rig's current ports. */
+  #writeHubConfig(): void {
     const hubConfig = {
       dataDir: join(this.dir, 'hub-data'),
       hostId: HOST_ID,
@@ -182,12 +193,35 @@ export class ChaosRig {
       },
     };
     writeFileSync(join(this.dir, 'hub.yaml'), stringify(hubConfig));
-    await this.proxy.start();
-    await this.fleet.start();
-    this.pump.start();
-    await this.startHub();
-    this.journal.start();
+  }
 
+  /**
+   * The first start of the hub. Its ports were free when the rig picked them, but another test
+   * process may take one before the hub binds it (EADDRINUSE): then new ports, and again.
+   */
+  async #firstHubStart(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startHub();
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test(this.hub.tail())) throw err;
+        this.note(`a port was taken before the hub bound it; new ports (try ${attempt + 1})`);
+        this.#mqttPort = await freePort();
+        this.#httpPort = await freePort();
+        this.proxy.retarget(this.#mqttPort);
+        this.journal = new JournalWatch(
+          `mqtt://127.0.0.1:${this.#mqttPort}`,
+          ENTERPRISE,
+          gatewayNodeId(ENTERPRISE),
+        );
+        this.#writeHubConfig();
+      }
+    }
+  }
+
+  /** The gateway's YAML and the gateway; resolves once every machine's counter reaches the store. */
+  async #startGatewayAndWait(): Promise<void> {
     const [config] = gatewayConfigsForFleet(this.fleet, {
       mqttUrl: this.proxy.url,
       primaryHost: HOST_ID,

@@ -18,7 +18,7 @@ export interface ProxyCounters {
 
 export class TcpProxy {
   readonly counters: ProxyCounters = { accepted: 0, refused: 0, cut: 0 };
-  readonly #targetPort: number;
+  #targetPort: number;
   readonly #targetHost: string;
   readonly #pairs = new Set<{ client: Socket; upstream: Socket }>();
   #server: Server | undefined;
@@ -28,6 +28,11 @@ export class TcpProxy {
   constructor(targetPort: number, targetHost = '127.0.0.1') {
     this.#targetPort = targetPort;
     this.#targetHost = targetHost;
+  }
+
+  /** Forwards new connections to another port from now on (open ones stay where they are). */
+  retarget(targetPort: number): void {
+    this.#targetPort = targetPort;
   }
 
   /** The port the proxy listens on (after start). */
