@@ -6,12 +6,18 @@
  * enterprises with OPC UA machines; beyond that enterprises share servers round-robin (a
  * node-opcua server costs tens of MB, a city of 200 of them would not fit). A shared server is
  * like a cloud OPC UA aggregator: each enterprise's gateway still reads only its own machines.
+ * Each server serves enough clients for its enterprises' gateways (issue 13: node-opcua's
+ * default of 10 refused most of 25 gateways sharing a server).
+ *
+ * Faults on demand (faults.ts) apply on every tick. This is the in-process fleet; several of
+ * them in child processes make the multi-process one (fleet-processes.ts).
  */
 import type { Logger } from 'pino';
+import { type ActiveFault, type FaultRequest, MachineFaults } from './faults.js';
 import type { FleetMachine, FleetPlan } from './fleet.js';
 import { SimMachine } from './machine.js';
 import { ModbusSimServer } from './modbus/server.js';
-import { OpcuaSimServer } from './opcua/server.js';
+import { DEFAULT_OPCUA_SIM_CLIENTS, OpcuaSimServer } from './opcua/server.js';
 
 export interface SimFleetOptions {
   readonly logger: Logger;
@@ -25,6 +31,26 @@ export interface SimFleetOptions {
   /** Clock for the timer's ticks; default Date.now. */
   readonly now?: () => number;
 }
+
+/**
+ * A running simulated fleet as its users see it (the demo, `wanji sim`, the gateways' configs):
+ * in this process (SimFleet) or in child processes (SimFleetProcesses).
+ */
+export interface FleetService {
+  readonly plan: FleetPlan;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** Where an enterprise's gateway finds its machines (after start). */
+  endpoints(enterpriseCode: string): FleetEndpoints;
+  /** Starts a machine fault (not power-loss: that is the gateways'); rejects naming the problem. */
+  addFault(request: FaultRequest): Promise<ActiveFault>;
+  /** Ends one fault, or all when id is undefined; resolves how many ended. */
+  clearFaults(id?: number): Promise<number>;
+  faults(): Promise<ActiveFault[]>;
+}
+
+/** Connections, sessions and subscriptions an OPC UA server of the fleet serves per enterprise on it. */
+const OPCUA_CLIENTS_PER_ENTERPRISE = 4;
 
 export interface FleetEndpoints {
   readonly opcua?: { readonly endpointUrl: string; readonly machines: readonly string[] };
@@ -40,7 +66,7 @@ interface EnterpriseServers {
   modbus: { server: ModbusSimServer; machines: { id: string; unitId: number }[] }[];
 }
 
-export class SimFleet {
+export class SimFleet implements FleetService {
   readonly plan: FleetPlan;
   private readonly logger: Logger;
   private readonly host: string;
@@ -51,6 +77,8 @@ export class SimFleet {
   private readonly opcuaServers: readonly OpcuaSimServer[];
   private readonly modbusServers: readonly ModbusSimServer[];
   private readonly failing = new Set<string>();
+  private readonly machineFaults: MachineFaults;
+  private nextFaultId = 1;
   private timer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
   /** Set by close(): a start under way starts no further server (a stop need not wait for them all). */
@@ -68,6 +96,9 @@ export class SimFleet {
       byId.set(m.id, new SimMachine({ id: m.id, kind: m.kind, seed: m.seed, dataDepth: m.dataDepth }));
     }
     this.byId = byId;
+    this.machineFaults = new MachineFaults(
+      plan.machines.map((m) => ({ machine: this.machine(m.id), enterpriseCode: m.enterpriseCode })),
+    );
 
     const grouped = groupBy(plan.machines, (m) => m.enterpriseCode);
     const perEnterprise = new Map<string, EnterpriseServers>();
@@ -102,6 +133,7 @@ export class SimFleet {
         ...serverOptions,
         pkiDir: options.pkiDir,
         name: `Wanji simulator ${bucket.map(([code]) => code).join(' ')}`.slice(0, 120),
+        maxClients: Math.max(DEFAULT_OPCUA_SIM_CLIENTS, bucket.length * OPCUA_CLIENTS_PER_ENTERPRISE),
         machines: bucket.flatMap(([, ms]) =>
           ms.filter((m) => m.protocol === 'opcua').map((m) => this.machine(m.id)),
         ),
@@ -168,6 +200,45 @@ export class SimFleet {
         this.failing.add(m.id);
       }
     }
+    this.machineFaults.apply(nowMs);
+  }
+
+  /**
+   * Starts a fault under `id` (a multi-process fleet gives one id in all its children) or the
+   * next free one. Throws for power-loss and a bad request.
+   */
+  addFaultNow(request: FaultRequest, id?: number): ActiveFault {
+    const faultId = id ?? this.nextFaultId;
+    this.nextFaultId = Math.max(this.nextFaultId, faultId + 1);
+    return this.machineFaults.add(faultId, request, this.now());
+  }
+
+  addFault(request: FaultRequest): Promise<ActiveFault> {
+    try {
+      const fault = this.addFaultNow(request);
+      if (fault.matched === 0) {
+        this.machineFaults.clear(fault.id, this.now());
+        throw new Error(`no machine of the fleet matches target "${request.target}"`);
+      }
+      this.logger.info({ fault }, 'simulated fault on');
+      return Promise.resolve(fault);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  clearFaultsNow(id?: number): number {
+    return this.machineFaults.clear(id, this.now());
+  }
+
+  clearFaults(id?: number): Promise<number> {
+    const n = this.clearFaultsNow(id);
+    if (n > 0) this.logger.info({ id: id ?? 'all', cleared: n }, 'simulated fault off');
+    return Promise.resolve(n);
+  }
+
+  faults(): Promise<ActiveFault[]> {
+    return Promise.resolve(this.machineFaults.list());
   }
 
   /** Where an enterprise's gateway finds its machines (after start). */

@@ -22,6 +22,11 @@ export interface SimMachineOptions {
   readonly dataDepth?: DataDepth;
 }
 
+/** The signals a machine of this kind exposes at this data depth, in profile order. */
+export function machineSignals(kind: SimKind, dataDepth: DataDepth = 'full'): readonly SignalSpec[] {
+  return PROFILES[kind].signals.filter((s) => depthIncludes(dataDepth, s.depth));
+}
+
 export class SimMachine {
   readonly id: string;
   readonly kind: SimKind;
@@ -44,7 +49,7 @@ export class SimMachine {
     this.seed = options.seed >>> 0;
     this.dataDepth = options.dataDepth ?? 'full';
     const profile = PROFILES[options.kind];
-    this.signals = profile.signals.filter((s) => depthIncludes(this.dataDepth, s.depth));
+    this.signals = machineSignals(options.kind, this.dataDepth);
     this.specs = new Map(this.signals.map((s) => [s.name, s]));
     this.model = profile.create(new Random(this.seed));
   }

@@ -79,7 +79,16 @@ export interface OpcuaSimServerOptions {
   readonly name?: string;
   /** Security modes, policies and identities offered; default every mode and policy, anonymous. */
   readonly security?: OpcuaSimSecurity;
+  /**
+   * Clients served at once: connections, sessions and subscriptions (each gateway holds one of
+   * each, two while it reconnects). Default DEFAULT_OPCUA_SIM_CLIENTS; node-opcua's own default
+   * of 10 refused the demo's gateways once 25 enterprises shared a server (issue 13).
+   */
+  readonly maxClients?: number;
 }
+
+/** Clients an OPC UA simulator serves at once unless told otherwise. */
+export const DEFAULT_OPCUA_SIM_CLIENTS = 100;
 
 /** What the server side counts: sessions (now and ever), subscriptions and monitored items. */
 export interface OpcuaSimStats {
@@ -97,6 +106,7 @@ export class OpcuaSimServer {
   private readonly pkiDir: string;
   private readonly name: string;
   private readonly security: OpcuaSimSecurity;
+  private readonly maxClients: number;
   /** Statuses served instead of the value, per NodeId string (tests: uncertain, bad quality). */
   private readonly statusOverrides = new Map<string, StatusCode>();
   private server: OPCUAServer | undefined;
@@ -112,6 +122,10 @@ export class OpcuaSimServer {
     this.pkiDir = options.pkiDir ?? defaultPkiDir();
     this.name = options.name ?? 'Wanji simulator';
     this.security = options.security ?? {};
+    this.maxClients = options.maxClients ?? DEFAULT_OPCUA_SIM_CLIENTS;
+    if (!Number.isInteger(this.maxClients) || this.maxClients < 1) {
+      throw new RangeError(`maxClients must be a positive integer; got ${this.maxClients}`);
+    }
     this.logger = options.logger.child({ component: 'sim-opcua' });
     const ids = new Set<string>();
     for (const m of options.machines) {
@@ -188,6 +202,12 @@ export class OpcuaSimServer {
         applicationName: { text: this.name, locale: 'en' },
       },
       buildInfo: { productName: 'wanji-simulator', manufacturerName: 'Wanji' },
+      maxConnectionsPerEndpoint: this.maxClients,
+      serverCapabilities: {
+        maxSessions: this.maxClients,
+        maxSubscriptions: this.maxClients * 4,
+        maxSubscriptionsPerSession: 10,
+      },
     });
     this.server = server;
     await server.initialize();
