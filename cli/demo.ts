@@ -1,15 +1,21 @@
 /**
- * `wanji demo`: the hub, a simulated fleet and one gateway per enterprise in one process, on
- * the embedded defaults (aedes broker, SQLite store). What a newcomer runs first.
+ * `wanji demo`: the hub, a simulated fleet and one gateway per enterprise, on the embedded
+ * defaults (aedes broker, SQLite store). What a newcomer runs first. Hub and gateways run in
+ * this process; a fleet above MACHINES_PER_SIM_PROCESS machines is served by child processes.
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Gateway } from '../gateway/gateway.js';
 import { Hub } from '../hub/hub.js';
-import { DEFAULT_FLEET_MACHINES, generateFleet, MAX_FLEET_MACHINES } from '../simulators/fleet.js';
-import { SimFleet } from '../simulators/fleet-runtime.js';
+import { FaultControlServer } from '../simulators/fault-control.js';
+import { FAULT_SPEC_HELP, type FaultRequest, parseFaultSpec } from '../simulators/faults.js';
+import { DEFAULT_FLEET_MACHINES, generateFleet } from '../simulators/fleet.js';
+import {
+  createFleetService,
+  defaultSimProcesses,
+  MACHINES_PER_SIM_PROCESS,
+} from '../simulators/fleet-processes.js';
 import {
   chooseDemoFleet,
   conflictingEnterprises,
@@ -17,11 +23,39 @@ import {
   readDemoFleetRecord,
   writeDemoFleetRecord,
 } from './demo-fleet.js';
+import { DemoFaults, DemoGateways } from './demo-gateways.js';
 import { gatewayConfigsForFleet } from './fleet-gateways.js';
 import { type CommandIo, UsageError, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
 import { ensureAdminTokenFile } from './token.js';
 import { ensureDemoAdminUser } from './user.js';
+
+/**
+ * The most machines the demo runs: what one process holding the hub and every gateway, beside
+ * the simulators' children, networks on a 2-core machine (docs/bench.md, "wanji demo").
+ * 10,000 needs the gateways out of that process too (issue 13).
+ */
+export const DEMO_MAX_MACHINES = 5_000;
+
+/**
+ * How often the demo's gateways fsync their journals: the sync blocks the one process holding
+ * the hub and every gateway (100 syncs a second at 5,000 machines with the gateway default of
+ * 1 s). The journal's data is written at once either way; only a power cut could take the rest.
+ */
+const DEMO_JOURNAL_FSYNC_MS = 10_000;
+
+/**
+ * How often the demo's gateways read each machine: every second up to MACHINES_PER_SIM_PROCESS
+ * machines, every 2 s beyond. Sampling 10,000 machines' signals every second costs the
+ * simulators (node-opcua samples each monitored item on its own timer) and the one process of
+ * hub and gateways more than the 2 cores of a laptop have (docs/bench.md, "wanji demo").
+ */
+export function demoPollIntervalMs(machines: number): number {
+  return machines <= MACHINES_PER_SIM_PROCESS ? 1000 : 2000;
+}
+
+/** Time between two gateways' starts: 100 gateways connect over a second, not in one burst. */
+const GATEWAY_START_SPACING_MS = 10;
 
 const USAGE = `Usage: wanji demo [options]
 
@@ -29,13 +63,25 @@ Starts a hub, a simulated fleet of OPC UA and Modbus machines in several enterpr
 one gateway per enterprise, registers the enterprises' ledgers, and prints the dashboard.
 
 Options:
-  --machines N     machines to simulate (default ${DEFAULT_FLEET_MACHINES}, at most ${MAX_FLEET_MACHINES})
+  --machines N     machines to simulate (default ${DEFAULT_FLEET_MACHINES}, at most ${DEMO_MAX_MACHINES})
   --http-port P    dashboard and API port (default 8080; 0 picks a free one)
   --mqtt-port Q    embedded MQTT broker port (default 1883; 0 picks a free one)
   --data-dir D     where the hub and gateways keep their files (default ./wanji-data)
   --host H         interface to listen on (default 127.0.0.1)
   --seed S         fleet seed: the same machines and seed give the same fleet (default 1)
+  --sim-processes P
+                   child processes serving the simulated machines; 0 serves them in this
+                   process (default: 0 up to ${MACHINES_PER_SIM_PROCESS} machines, else one per ${MACHINES_PER_SIM_PROCESS})
+  --fault SPEC     a fault from the start, repeatable: ${FAULT_SPEC_HELP}
+  --faults-port F  HTTP control of faults while the demo runs (GET/POST/DELETE /faults)
   --help           this text
+
+Faults: offline (machines stop answering), flap (link down/up every 10 s), freeze (values
+stop changing), alarm-storm (alarm on and off every second), power-loss (a gateway drops off
+without a goodbye; power returns after SECONDS). E.g.
+  wanji demo --faults-port 8090 &
+  curl -d '{"kind":"power-loss","target":"E002","seconds":60}' http://127.0.0.1:8090/faults
+See docs/simulators.md.
 
 A data directory keeps its fleet (${DEMO_FLEET_FILE}): a rerun on it without --machines and
 --seed runs the same enterprises and machines; other values there are refused, so use another
@@ -51,6 +97,24 @@ interface DemoOptions {
   host: string;
   /** --seed, when given (else the data directory's fleet, else 1). */
   seed: number | undefined;
+  simProcesses: number | undefined;
+  faults: FaultRequest[];
+  faultsPort: number | undefined;
+}
+
+/**
+ * The refusal of a fleet above DEMO_MAX_MACHINES, with the reason and what to do instead;
+ * undefined when the demo runs it.
+ */
+export function demoFleetTooLarge(machines: number): string | undefined {
+  if (machines <= DEMO_MAX_MACHINES) return undefined;
+  return [
+    `--machines ${machines} is more than the demo runs: at most ${DEMO_MAX_MACHINES}. The demo holds the hub and`,
+    `every gateway in one process on this machine (docs/bench.md); beyond ${DEMO_MAX_MACHINES} machines it falls behind.`,
+    'For a bigger fleet, spread it over machines: run `wanji hub` on one, `wanji sim --machines N --seed S',
+    '--part K/M --host <address>` on others (each serving its share of the enterprises), and `wanji gateway -c',
+    '<config>` per enterprise (docs/simulators.md, "A fleet on several machines").',
+  ].join('\n');
 }
 
 function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number;
@@ -86,6 +150,9 @@ function parseDemoArgs(args: string[]): DemoOptions | 'help' {
       'data-dir': { type: 'string' },
       host: { type: 'string' },
       seed: { type: 'string' },
+      'sim-processes': { type: 'string' },
+      fault: { type: 'string', multiple: true },
+      'faults-port': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -93,12 +160,22 @@ function parseDemoArgs(args: string[]): DemoOptions | 'help' {
   });
   if (values.help) return 'help';
   return {
-    machines: integer('machines', values.machines, undefined, 1, MAX_FLEET_MACHINES),
+    // The demo's ceiling is checked with its reason once the fleet is chosen (demoFleetTooLarge).
+    machines: integer('machines', values.machines, undefined, 1, 1_000_000_000),
     httpPort: integer('http-port', values['http-port'], 8080, 0, 65535),
     mqttPort: integer('mqtt-port', values['mqtt-port'], 1883, 0, 65535),
     dataDir: resolve(values['data-dir'] ?? 'wanji-data'),
     host: values.host ?? '127.0.0.1',
     seed: integer('seed', values.seed, undefined, 0, 2 ** 31 - 1),
+    simProcesses: integer('sim-processes', values['sim-processes'], undefined, 0, 64),
+    faults: (values.fault ?? []).map((spec) => {
+      try {
+        return parseFaultSpec(spec);
+      } catch (err) {
+        throw new UsageError(`--fault: ${(err as Error).message}`);
+      }
+    }),
+    faultsPort: integer('faults-port', values['faults-port'], undefined, 0, 65535),
   };
 }
 
@@ -170,6 +247,11 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
       io.stderr.write(`wanji demo: ${choice.message}\n`);
       return 2;
     }
+    const tooLarge = demoFleetTooLarge(choice.fleet.machines);
+    if (tooLarge !== undefined) {
+      io.stderr.write(`wanji demo: ${tooLarge}\n`);
+      return 2;
+    }
     const plan = generateFleet(choice.fleet);
 
     const hub = new Hub({
@@ -208,7 +290,15 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
     const admin = await ensureAdminTokenFile(hub.registry, options.dataDir);
     const webUser = await ensureDemoAdminUser(hub.registry, options.dataDir);
 
-    const fleet = new SimFleet(plan, { logger, host: options.host });
+    const fleet = await createFleetService(choice.fleet, {
+      logger,
+      host: options.host,
+      processes: options.simProcesses ?? defaultSimProcesses(plan.machines.length),
+      onChildExit: (exit) =>
+        io.stderr.write(
+          `wanji demo: simulator process ${exit.index} died (${exit.signal ?? `exit code ${exit.code}`}); the machines of ${exit.enterprises.length} enterprise(s) no longer answer\n`,
+        ),
+    });
     stages.push([fleet]);
     if (!(await unlessAborted(fleet.start(), io.signal))) return stopping();
 
@@ -216,16 +306,33 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
       mqttUrl: hub.mqttUrl,
       primaryHost: hub.config.hostId,
       dataDir: resolve(options.dataDir, 'gateways'),
+      opcuaPkiDir: resolve(options.dataDir, 'gateways', 'pki'),
+      journalFsyncIntervalMs: DEMO_JOURNAL_FSYNC_MS,
+      pollIntervalMs: demoPollIntervalMs(plan.machines.length),
     });
-    const gateways = configs.map((c) => new Gateway(c, { logger }));
-    stages.push(gateways);
-    if (!(await unlessAborted(Promise.all(gateways.map((g) => g.start())), io.signal))) return stopping();
+    const gateways = new DemoGateways(configs, {
+      logger,
+      disconnectMqttClient: (clientId) => hub.disconnectMqttClient(clientId),
+      startSpacingMs: GATEWAY_START_SPACING_MS,
+    });
+    stages.push([gateways]);
+    if (!(await unlessAborted(gateways.start(), io.signal))) return stopping();
+    const faults = new DemoFaults(fleet, gateways);
+    for (const fault of options.faults) await faults.addFault(fault);
+    const control =
+      options.faultsPort === undefined
+        ? undefined
+        : new FaultControlServer({ handler: faults, logger, host: options.host, port: options.faultsPort });
+    if (control !== undefined) {
+      stages.push([control]);
+      await control.start();
+    }
 
     const dashboard = `http://${options.host}:${hub.httpPort}/`;
     const regions = new Set(plan.enterprises.map((e) => e.regionCode)).size;
     stdout.write(
       [
-        `Wanji demo: ${plan.machines.length} simulated machines in ${plan.enterprises.length} enterprises across ${regions} regions, ${gateways.length} gateways.`,
+        `Wanji demo: ${plan.machines.length} simulated machines in ${plan.enterprises.length} enterprises across ${regions} regions, ${gateways.count} gateways.`,
         ...(choice.resumed
           ? [`  fleet      the one ${options.dataDir} holds (seed ${plan.seed}; see ${DEMO_FLEET_FILE})`]
           : []),
@@ -235,6 +342,7 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
         `  API docs   ${dashboard}docs`,
         `  MQTT       ${hub.mqttUrl} (Sparkplug B, host id ${hub.config.hostId})`,
         `  data       ${options.dataDir}`,
+        ...(control !== undefined ? [`  faults     ${control.url}/faults (docs/simulators.md)`] : []),
         'Press Ctrl-C to stop.',
         '',
       ].join('\n'),

@@ -5,7 +5,8 @@
  */
 import { type GatewayConfig, validateGatewayConfig } from '../gateway/config/index.js';
 import type { FleetMachine } from '../simulators/fleet.js';
-import type { SimFleet } from '../simulators/fleet-runtime.js';
+import type { FleetService } from '../simulators/fleet-runtime.js';
+import { machineSignals } from '../simulators/machine.js';
 import { REGISTER_MAPS } from '../simulators/modbus/register-map.js';
 import { opcuaNodeId } from '../simulators/opcua/server.js';
 import { STATE_CODE, STATE_SIGNAL } from '../simulators/state-code.js';
@@ -19,7 +20,20 @@ export interface FleetGatewayOptions {
   readonly modbusTimeoutMs?: number;
   /** Per-gateway data directories are made under this one. */
   readonly dataDir?: string;
+  /**
+   * One OPC UA client certificate for every gateway, kept here (application URI
+   * DEMO_GATEWAY_APPLICATION_URI): 200 gateways would otherwise each make an RSA key at start.
+   */
+  readonly opcuaPkiDir?: string;
+  /**
+   * The journal's fsync period (gateway default 1000 ms). The journal syncs on the event loop:
+   * 200 gateways in one process syncing every second stalled the demo's broker (issue 13).
+   */
+  readonly journalFsyncIntervalMs?: number;
 }
+
+/** The OPC UA application URI of the demo's gateways when they share one certificate. */
+export const DEMO_GATEWAY_APPLICATION_URI = 'urn:wanji:gateway:demo';
 
 /** The Sparkplug edge node id of an enterprise's demo gateway. */
 export function gatewayNodeId(enterpriseCode: string): string {
@@ -30,12 +44,15 @@ const STATE_MAP: Record<string, string> = Object.fromEntries(
   Object.entries(STATE_CODE).map(([state, code]) => [String(code), state]),
 );
 
-function machineEntry(fleet: SimFleet, m: FleetMachine, connection: string, pollIntervalMs: number) {
-  const sim = fleet.machine(m.id);
-  const exposed = new Set(sim.signals.map((s) => s.name));
+/** What the configs need of a running fleet: its plan and where its machines answer. */
+export type FleetView = Pick<FleetService, 'plan' | 'endpoints'>;
+
+function machineEntry(m: FleetMachine, connection: string, pollIntervalMs: number) {
+  const signals = machineSignals(m.kind, m.dataDepth);
+  const exposed = new Set(signals.map((s) => s.name));
   const tags =
     m.protocol === 'opcua'
-      ? sim.signals.map((s) => ({ name: s.name, nodeId: opcuaNodeId(m.id, s.name), datatype: s.type }))
+      ? signals.map((s) => ({ name: s.name, nodeId: opcuaNodeId(m.id, s.name), datatype: s.type }))
       : REGISTER_MAPS[m.kind]
           .filter((e) => exposed.has(e.signal))
           .map((e) => ({
@@ -61,7 +78,7 @@ function machineEntry(fleet: SimFleet, m: FleetMachine, connection: string, poll
 }
 
 /** One validated gateway config per enterprise of the fleet's plan. */
-export function gatewayConfigsForFleet(fleet: SimFleet, options: FleetGatewayOptions): GatewayConfig[] {
+export function gatewayConfigsForFleet(fleet: FleetView, options: FleetGatewayOptions): GatewayConfig[] {
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   return fleet.plan.enterprises.map((e) => {
     const endpoints = fleet.endpoints(e.code);
@@ -71,9 +88,16 @@ export function gatewayConfigsForFleet(fleet: SimFleet, options: FleetGatewayOpt
       fleet.plan.machines.filter((m) => m.enterpriseCode === e.code).map((m) => [m.id, m]),
     );
     if (endpoints.opcua !== undefined) {
-      connections.push({ id: 'opcua-1', type: 'opcua', endpoint: endpoints.opcua.endpointUrl });
+      connections.push({
+        id: 'opcua-1',
+        type: 'opcua',
+        endpoint: endpoints.opcua.endpointUrl,
+        ...(options.opcuaPkiDir !== undefined
+          ? { pkiDir: options.opcuaPkiDir, applicationUri: DEMO_GATEWAY_APPLICATION_URI }
+          : {}),
+      });
       for (const id of endpoints.opcua.machines) {
-        machines.push(machineEntry(fleet, planned.get(id)!, 'opcua-1', pollIntervalMs));
+        machines.push(machineEntry(planned.get(id)!, 'opcua-1', pollIntervalMs));
       }
     }
     endpoints.modbus.forEach((server, i) => {
@@ -86,7 +110,7 @@ export function gatewayConfigsForFleet(fleet: SimFleet, options: FleetGatewayOpt
         ...(options.modbusTimeoutMs !== undefined ? { timeoutMs: options.modbusTimeoutMs } : {}),
       });
       for (const unit of server.machines) {
-        machines.push(machineEntry(fleet, planned.get(unit.id)!, id, pollIntervalMs));
+        machines.push(machineEntry(planned.get(unit.id)!, id, pollIntervalMs));
       }
     });
     const config = {
@@ -97,6 +121,9 @@ export function gatewayConfigsForFleet(fleet: SimFleet, options: FleetGatewayOpt
       },
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
       ...(options.dataDir !== undefined ? { dataDir: `${options.dataDir}/${gatewayNodeId(e.code)}` } : {}),
+      ...(options.journalFsyncIntervalMs !== undefined
+        ? { journal: { fsyncIntervalMs: options.journalFsyncIntervalMs } }
+        : {}),
       connections,
       machines,
     };
