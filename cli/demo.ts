@@ -27,6 +27,7 @@ import { DemoFaults, DemoGateways } from './demo-gateways.js';
 import { gatewayConfigsForFleet } from './fleet-gateways.js';
 import { type CommandIo, UsageError, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
+import { STORE_FORMS, storeFromAddress } from './store-url.js';
 import { ensureAdminTokenFile } from './token.js';
 import { ensureDemoAdminUser } from './user.js';
 
@@ -68,6 +69,8 @@ Options:
   --mqtt-port Q    embedded MQTT broker port (default 1883; 0 picks a free one)
   --data-dir D     where the hub and gateways keep their files (default ./wanji-data)
   --host H         interface to listen on (default 127.0.0.1)
+  --store ADDRESS  the hub's sample store: ${STORE_FORMS}
+                   (default sqlite, in the data directory; docs/store.md)
   --seed S         fleet seed: the same machines and seed give the same fleet (default 1)
   --sim-processes P
                    child processes serving the simulated machines; 0 serves them in this
@@ -100,6 +103,8 @@ interface DemoOptions {
   simProcesses: number | undefined;
   faults: FaultRequest[];
   faultsPort: number | undefined;
+  /** --store: the sample store's settings (default the embedded SQLite store). */
+  store: ReturnType<typeof storeFromAddress>;
 }
 
 /**
@@ -153,6 +158,7 @@ function parseDemoArgs(args: string[]): DemoOptions | 'help' {
       'sim-processes': { type: 'string' },
       fault: { type: 'string', multiple: true },
       'faults-port': { type: 'string' },
+      store: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -176,7 +182,14 @@ function parseDemoArgs(args: string[]): DemoOptions | 'help' {
       }
     }),
     faultsPort: integer('faults-port', values['faults-port'], undefined, 0, 65535),
+    store: storeFromAddress(values.store ?? 'sqlite'),
   };
+}
+
+/** The --store kind in words, for the banner. */
+function storeKind(store: ReturnType<typeof storeFromAddress>): string {
+  if (store.api === 'v1') return `InfluxDB 1.x, database ${String(store.database)}`;
+  return `VictoriaMetrics, bucket ${String(store.bucket)}`;
 }
 
 interface Closable {
@@ -259,6 +272,7 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
       // The demo's gateways connect without credentials; the hub logs that anonymous access is on.
       mqtt: { host: options.host, port: options.mqttPort, allowAnonymous: true },
       http: { host: options.host, port: options.httpPort },
+      store: options.store,
       logger,
     });
     stages.push([hub]);
@@ -342,6 +356,9 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
         `  API docs   ${dashboard}docs`,
         `  MQTT       ${hub.mqttUrl} (Sparkplug B, host id ${hub.config.hostId})`,
         `  data       ${options.dataDir}`,
+        ...(options.store.type === 'sqlite'
+          ? []
+          : [`  store      ${String(options.store.url)} (${storeKind(options.store)})`]),
         ...(control !== undefined ? [`  faults     ${control.url}/faults (docs/simulators.md)`] : []),
         'Press Ctrl-C to stop.',
         '',
