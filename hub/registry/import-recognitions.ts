@@ -8,7 +8,7 @@
 import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
 import { type ImportReason, reason } from './import-reasons.js';
-import { type Fault, faultLists, findHeader, isTotal, norm, textReason } from './import-table.js';
+import { checkRows, findHeader, norm, refuseRepeats, textReason } from './import-table.js';
 import { importTargets } from './import-targets.js';
 import {
   type PlatformInput,
@@ -116,27 +116,12 @@ export function importDeclarations(
   const spec: Readonly<Record<string, readonly string[]>> =
     what === 'recognitions' ? RECOGNITION_COLUMNS : PLATFORM_COLUMNS;
   const required: readonly string[] = what === 'recognitions' ? RECOGNITION_REQUIRED : PLATFORM_REQUIRED;
-  const { header, columns, rows, skipped } = findHeader(table, spec, required, o.file);
-  const headerText = (f: string): string => header.cells[columns.get(f) ?? -1] ?? f;
-  const refused: { row: number; reasons: string[]; details: ImportReason[]; columns: string[] }[] = [];
+  const found = findHeader(table, spec, required, o.file);
+  const { header, skipped } = found;
   const parsed: Parsed[] = [];
-  let dataRows = 0;
-  for (const r of rows) {
-    const cell = (f: string): string => {
-      const i = columns.get(f);
-      return i === undefined ? '' : (r.cells[i] ?? '').trim();
-    };
-    if (isTotal(r.cells[0] ?? '') || isTotal(cell('name'))) {
-      skipped.push({ row: r.n, kind: 'total', reason: 'a total (合计) row: skipped' });
-      continue;
-    }
-    dataRows++;
-    const faults: Fault[] = [];
-    const bad = new Set<string>();
-    const fault = (f: string, message: string, why: ImportReason): void => {
-      bad.add(f);
-      faults.push({ message, reason: why });
-    };
+  const { refused, dataRows, headerText } = checkRows(found, 'name', (r) => {
+    const cell = (f: string): string => r.cell(f);
+    const fault = (f: string, message: string, why: ImportReason): void => r.fault(f, message, why);
     const yearText = cell('year').replace(/年$/, '');
     const year = /^\d{4}$/.test(yearText) ? Number(yearText) : Number.NaN;
     if (Number.isNaN(year))
@@ -181,10 +166,10 @@ export function importDeclarations(
         problems.map((p) => (p.startsWith('no enterprise') ? `enterprise: ${p}` : p)),
         ['enterprise', 'name', 'year'],
       );
-      if (faults.length === 0)
+      if (r.faults.length === 0)
         parsed.push({
           what,
-          row: r.n,
+          row: r.row.n,
           key: `${input.enterprise}\u0000${input.kind}\u0000${input.name}`,
           input,
         });
@@ -209,31 +194,17 @@ export function importDeclarations(
         problems.map((p) => (p.startsWith('no enterprise') ? `operator: ${p}` : p)),
         ['operator', 'name', 'year', 'hubId'],
       );
-      if (faults.length === 0) parsed.push({ what, row: r.n, key: input.name, input });
+      if (r.faults.length === 0) parsed.push({ what, row: r.row.n, key: input.name, input });
     }
-    if (faults.length > 0)
-      refused.push({ row: r.n, ...faultLists(faults), columns: [...bad].map(headerText) });
-  }
+  });
   // The same declaration twice in one file: which row is right is the user's call.
-  const rowsByKey = new Map<string, number[]>();
-  for (const p of parsed) rowsByKey.set(p.key, [...(rowsByKey.get(p.key) ?? []), p.row]);
-  const accepted = parsed.filter((p) => rowsByKey.get(p.key)!.length === 1);
-  for (const p of parsed) {
-    const rows = rowsByKey.get(p.key)!;
-    if (rows.length > 1)
-      refused.push({
-        row: p.row,
-        reasons: [
-          `the same ${what === 'platforms' ? 'platform' : 'workshop or factory'} appears in rows ${rows.slice(0, 10).join(', ')}: keep one`,
-        ],
-        details: [
-          reason(what === 'platforms' ? 'platformRepeated' : 'recognitionRepeated', {
-            rows: rows.slice(0, 10).join(', '),
-          }),
-        ],
-        columns: [headerText('name')],
-      });
-  }
+  const accepted = refuseRepeats(parsed, refused, (rows) => ({
+    reasons: [
+      `the same ${what === 'platforms' ? 'platform' : 'workshop or factory'} appears in rows ${rows}: keep one`,
+    ],
+    details: [reason(what === 'platforms' ? 'platformRepeated' : 'recognitionRepeated', { rows })],
+    columns: [headerText('name')],
+  }));
   const db = registry.database;
   const exists = (p: Parsed): boolean =>
     p.what === 'recognitions'

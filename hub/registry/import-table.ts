@@ -169,3 +169,81 @@ function mapHeader<F extends string>(
   }
   return { columns, ignored, problems };
 }
+
+/** A refused data row: its number, its reasons (English and coded) and the headers of its bad columns. */
+export interface RefusedRow {
+  readonly row: number;
+  readonly reasons: string[];
+  readonly details: ImportReason[];
+  readonly columns: string[];
+}
+
+/** One data row being checked: its cells by field, and the faults found in which columns. */
+export class RowCheck<F extends string> {
+  readonly faults: Fault[] = [];
+  readonly bad = new Set<F>();
+  readonly row: TableRow;
+  readonly #columns: ReadonlyMap<F, number>;
+
+  constructor(row: TableRow, columns: ReadonlyMap<F, number>) {
+    this.row = row;
+    this.#columns = columns;
+  }
+
+  /** The field's cell, trimmed; '' when the file has no such column. */
+  cell(f: F): string {
+    const i = this.#columns.get(f);
+    return i === undefined ? '' : (this.row.cells[i] ?? '').trim();
+  }
+
+  fault(f: F, message: string, why: ImportReason): void {
+    this.bad.add(f);
+    this.faults.push({ message, reason: why });
+  }
+}
+
+/**
+ * Checks the data rows under the header: a 合计 (total) row, in the first column or in
+ * `totalField`, is skipped and listed; every other row goes to `check`, and one with faults is
+ * refused, naming the header cells of its bad columns.
+ */
+export function checkRows<F extends string>(
+  found: FoundHeader<F>,
+  totalField: F,
+  check: (r: RowCheck<F>) => void,
+): { refused: RefusedRow[]; dataRows: number; headerText: (f: F) => string } {
+  const headerText = (f: F): string => found.header.cells[found.columns.get(f) ?? -1] ?? f;
+  const refused: RefusedRow[] = [];
+  let dataRows = 0;
+  for (const row of found.rows) {
+    const r = new RowCheck(row, found.columns);
+    if (isTotal(row.cells[0] ?? '') || isTotal(r.cell(totalField))) {
+      found.skipped.push({ row: row.n, kind: 'total', reason: 'a total (合计) row: skipped' });
+      continue;
+    }
+    dataRows++;
+    check(r);
+    if (r.faults.length > 0) {
+      refused.push({ row: row.n, ...faultLists(r.faults), columns: [...r.bad].map(headerText) });
+    }
+  }
+  return { refused, dataRows, headerText };
+}
+
+/**
+ * The same thing twice in one file (the same `key`): which row is right is the user's call, so
+ * every such row is refused with `refusal` (given the rows it appears in); returns the others.
+ */
+export function refuseRepeats<P extends { readonly row: number; readonly key: string }>(
+  parsed: readonly P[],
+  refused: RefusedRow[],
+  refusal: (rows: string) => Omit<RefusedRow, 'row'>,
+): P[] {
+  const rowsByKey = new Map<string, number[]>();
+  for (const p of parsed) rowsByKey.set(p.key, [...(rowsByKey.get(p.key) ?? []), p.row]);
+  for (const p of parsed) {
+    const rows = rowsByKey.get(p.key)!;
+    if (rows.length > 1) refused.push({ row: p.row, ...refusal(rows.slice(0, 10).join(', ')) });
+  }
+  return parsed.filter((p) => rowsByKey.get(p.key)!.length === 1);
+}

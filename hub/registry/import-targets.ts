@@ -10,7 +10,7 @@ import { AuditLog } from '../security/audit.js';
 import type { TableRow } from './import-file.js';
 import { type ImportReason, reason } from './import-reasons.js';
 import type { DeclarationImportOptions, DeclarationImportReport } from './import-recognitions.js';
-import { type Fault, faultLists, findHeader, isTotal, norm, textReason } from './import-table.js';
+import { checkRows, findHeader, norm, refuseRepeats, textReason } from './import-table.js';
 import {
   ProgrammeRecords,
   TARGET_COUNT_MAX,
@@ -79,31 +79,16 @@ export function importTargets(
   table: readonly TableRow[],
   o: DeclarationImportOptions,
 ): DeclarationImportReport {
-  const { header, columns, rows, skipped } = findHeader(table, TARGET_COLUMNS, REQUIRED, o.file);
-  const headerText = (f: Field): string => header.cells[columns.get(f) ?? -1] ?? f;
+  const found = findHeader(table, TARGET_COLUMNS, REQUIRED, o.file);
+  const { header, skipped } = found;
   const validRegions = registry
     .regions()
     .map((r) => `${r.nameZh} (${r.code})`)
     .join(', ');
-  const refused: { row: number; reasons: string[]; details: ImportReason[]; columns: string[] }[] = [];
   const parsed: Parsed[] = [];
-  let dataRows = 0;
-  for (const r of rows) {
-    const cell = (f: Field): string => {
-      const i = columns.get(f);
-      return i === undefined ? '' : (r.cells[i] ?? '').trim();
-    };
-    if (isTotal(r.cells[0] ?? '') || isTotal(cell('kind'))) {
-      skipped.push({ row: r.n, kind: 'total', reason: 'a total (合计) row: skipped' });
-      continue;
-    }
-    dataRows++;
-    const faults: Fault[] = [];
-    const bad = new Set<Field>();
-    const fault = (f: Field, message: string, why: ImportReason): void => {
-      bad.add(f);
-      faults.push({ message, reason: why });
-    };
+  const { refused, dataRows, headerText } = checkRows(found, 'kind', (r) => {
+    const cell = (f: Field): string => r.cell(f);
+    const fault = (f: Field, message: string, why: ImportReason): void => r.fault(f, message, why);
     const kind = KIND_BY_WORD.get(norm(cell('kind')));
     if (cell('kind') === '') fault('kind', 'kind is empty', reason('empty', { field: 'kind' }));
     else if (kind === undefined)
@@ -148,7 +133,7 @@ export function importTargets(
         `value "${cell('value')}" is not a number (a rate may be written 70% or 0.7)`,
         reason('targetValueInvalid', { value: cell('value') }),
       );
-    if (faults.length === 0 && kind !== undefined && region !== undefined && year !== undefined) {
+    if (r.faults.length === 0 && kind !== undefined && region !== undefined && year !== undefined) {
       const input: TargetInput = { kind, region, year, value };
       // The checks PUT /api/v1/targets makes (programme-records.ts), mapped to columns and codes.
       for (const p of targetProblems(registry, input)) {
@@ -168,27 +153,16 @@ export function importTargets(
           );
         } else fault('kind', p, reason('other', { text: p }));
       }
-      if (faults.length === 0)
-        parsed.push({ row: r.n, key: `${kind}\u0000${region ?? ''}\u0000${year ?? 0}`, input });
+      if (r.faults.length === 0)
+        parsed.push({ row: r.row.n, key: `${kind}\u0000${region ?? ''}\u0000${year ?? 0}`, input });
     }
-    if (faults.length > 0)
-      refused.push({ row: r.n, ...faultLists(faults), columns: [...bad].map(headerText) });
-  }
+  });
   // The same target twice in one file: which value is right is the user's call.
-  const rowsByKey = new Map<string, number[]>();
-  for (const p of parsed) rowsByKey.set(p.key, [...(rowsByKey.get(p.key) ?? []), p.row]);
-  const accepted = parsed.filter((p) => rowsByKey.get(p.key)!.length === 1);
-  for (const p of parsed) {
-    const rowList = rowsByKey.get(p.key)!;
-    if (rowList.length === 1) continue;
-    const shownRows = rowList.slice(0, 10).join(', ');
-    refused.push({
-      row: p.row,
-      reasons: [`the same target (kind, region, year) appears in rows ${shownRows}: keep one`],
-      details: [reason('targetRepeated', { rows: shownRows })],
-      columns: [headerText('kind')],
-    });
-  }
+  const accepted = refuseRepeats(parsed, refused, (rows) => ({
+    reasons: [`the same target (kind, region, year) appears in rows ${rows}: keep one`],
+    details: [reason('targetRepeated', { rows })],
+    columns: [headerText('kind')],
+  }));
   const db = registry.database;
   const updated = accepted.filter(
     (p) => db.targets.get(p.input.kind, p.input.region ?? '', p.input.year ?? 0) !== undefined,
