@@ -17,8 +17,21 @@ export async function hubDataDir(
   config: string | undefined,
   Problem: new (message: string) => Error = Error,
 ): Promise<string> {
-  if (dataDir !== undefined) return resolve(dataDir);
-  if (config === undefined) return resolve(DEFAULT_HUB_DATA_DIR);
+  return (await hubPlace(dataDir, config, Problem)).dataDir;
+}
+
+/** Where a hub keeps its data, and its registry on PostgreSQL when its config says so. */
+interface HubPlace {
+  readonly dataDir: string;
+  readonly postgres?: { readonly url: string; readonly statementTimeoutMs: number };
+}
+
+async function hubPlace(
+  dataDir: string | undefined,
+  config: string | undefined,
+  Problem: new (message: string) => Error,
+): Promise<HubPlace> {
+  if (config === undefined) return { dataDir: resolve(dataDir ?? DEFAULT_HUB_DATA_DIR) };
   let text: string;
   try {
     text = await readFile(config, 'utf8');
@@ -27,10 +40,29 @@ export async function hubDataDir(
   }
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Problem(`${config}: not valid YAML (${doc.errors[0]?.message})`);
-  const dir = (doc.toJS() as { dataDir?: unknown } | null)?.dataDir;
-  if (dir === undefined) return resolve(DEFAULT_HUB_DATA_DIR);
+  const js = doc.toJS() as {
+    dataDir?: unknown;
+    registry?: { url?: unknown; statementTimeoutMs?: unknown };
+  } | null;
+  const registry = js?.registry;
+  let postgres: HubPlace['postgres'];
+  if (registry !== undefined && registry !== null) {
+    const { url, statementTimeoutMs } = registry;
+    if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) {
+      throw new Problem(`${config}: registry.url must be a postgres:// URL`);
+    }
+    postgres = {
+      url,
+      statementTimeoutMs: typeof statementTimeoutMs === 'number' ? statementTimeoutMs : 30_000,
+    };
+  }
+  const place = (dir: string): HubPlace =>
+    postgres === undefined ? { dataDir: dir } : { dataDir: dir, postgres };
+  if (dataDir !== undefined) return place(resolve(dataDir));
+  const dir = js?.dataDir;
+  if (dir === undefined) return place(resolve(DEFAULT_HUB_DATA_DIR));
   if (typeof dir !== 'string' || dir === '') throw new Problem(`${config}: dataDir must be a path`);
-  return resolve(dirname(config), dir);
+  return place(resolve(dirname(config), dir));
 }
 
 export interface OpenedRegistry {
@@ -40,7 +72,8 @@ export interface OpenedRegistry {
 
 /**
  * The hub's registry opened for an offline tool (`wanji token | mqtt-user | machine`): found as
- * hubDataDir() finds it, refused when there is none yet. On failure it says why on stderr as
+ * hubDataDir() finds it (on PostgreSQL when the `-c` config has `registry.url`), refused when
+ * there is none yet. On failure it says why on stderr as
  * `wanji <command>: …` and returns the exit code (2 for a usage problem, 1 otherwise).
  * `quiet` keeps the registry's own notices ("registry open") out of the command's output.
  */
@@ -50,22 +83,24 @@ export async function openHubRegistry(
   io: CommandIo,
   quiet = true,
 ): Promise<OpenedRegistry | number> {
-  let dataDir: string;
+  let place: HubPlace;
   try {
-    dataDir = await hubDataDir(where.dataDir, where.config, UsageError);
+    place = await hubPlace(where.dataDir, where.config, UsageError);
   } catch (err) {
     io.stderr.write(`wanji ${command}: ${(err as Error).message}\n`);
     return 2;
   }
+  const { dataDir, postgres } = place;
   const path = join(dataDir, 'registry.db');
-  if (!existsSync(path)) {
+  // A registry on PostgreSQL (the config's registry.url) is opened there; a SQLite one must exist.
+  if (postgres === undefined && !existsSync(path)) {
     io.stderr.write(
       `wanji ${command}: no hub registry at ${path}; start the hub once, or name its data directory (-d) or config (-c)\n`,
     );
     return 1;
   }
   const logger = quiet && io.logger.level === 'info' ? io.logger.child({}, { level: 'warn' }) : io.logger;
-  const registry = new Registry({ path, logger });
+  const registry = new Registry({ path, logger, ...(postgres === undefined ? {} : { postgres }) });
   try {
     await registry.start();
   } catch (err) {
