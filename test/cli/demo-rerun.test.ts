@@ -111,7 +111,7 @@ describe('wanji demo rerun on one data directory (issue 10)', () => {
     const again = await demo(['--data-dir', dataDir]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.enterprises).toEqual(first.enterprises);
-  });
+  }, 120_000); // two refusals and a whole demo run, start to stop, beside other test files
 
   it('a directory whose registry holds the codes under other names (no record) is refused, naming them', async () => {
     // As a data directory of an older demo, or of a real hub, looks: enterprises but no record.

@@ -96,6 +96,8 @@ export class Link {
   #client: OPCUAClient | undefined;
   #session: ClientSession | undefined;
   #monitor: SubscriptionMonitor | undefined;
+  /** The subscription and items being made: close() waits for them before ending the session. */
+  #itemsStarting: Promise<void> | undefined;
   #poller: Poller | undefined;
   #watchdog: Watchdog | undefined;
   #deadline: TimerHandle | undefined;
@@ -284,7 +286,13 @@ export class Link {
     }
   }
 
-  async #startItems(session: ClientSession): Promise<void> {
+  #startItems(session: ClientSession): Promise<void> {
+    const starting = this.#makeItems(session);
+    this.#itemsStarting = starting;
+    return starting;
+  }
+
+  async #makeItems(session: ClientSession): Promise<void> {
     const live = this.#o.targets.filter((t) => this.#nodeIds.has(t.index));
     if (live.length === 0) return;
     const items = await startItems(session, live, {
@@ -380,6 +388,10 @@ export class Link {
         this.#o.clock.clearTimeout(timer);
       }
     };
+    // A subscription still being made is waited for, then ended: node-opcua throws from a timer
+    // ("expecting a valid session"), uncatchable, when its session closes under it.
+    if (healthy && this.#itemsStarting !== undefined)
+      await quietly('making the subscription', () => this.#itemsStarting!);
     if (healthy && this.#monitor !== undefined)
       await quietly('terminating the subscription', () => this.#monitor!.close());
     if (healthy && this.#session !== undefined)

@@ -93,6 +93,8 @@ export class SubscriptionMonitor {
   readonly #settings: SubscriptionSettings;
   readonly #handlers: MonitorHandlers;
   #subscription: ClientSubscription | undefined;
+  /** The subscription being created (start() under way). */
+  #creating: Promise<ClientSubscription> | undefined;
   readonly #groups: Array<{ group: ClientMonitoredItemGroup; specs: readonly ItemSpec[] }> = [];
   #closing = false;
 
@@ -111,7 +113,7 @@ export class SubscriptionMonitor {
   }
 
   async start(specs: readonly ItemSpec[]): Promise<void> {
-    const subscription = await this.#session.createSubscription2({
+    const creating = this.#session.createSubscription2({
       requestedPublishingInterval: this.#settings.publishingInterval,
       requestedMaxKeepAliveCount: this.#settings.keepAliveCount,
       requestedLifetimeCount: this.#settings.keepAliveCount * 6,
@@ -119,6 +121,11 @@ export class SubscriptionMonitor {
       publishingEnabled: true,
       priority: 1,
     });
+    this.#creating = creating;
+    const subscription = await creating;
+    this.#creating = undefined;
+    // Closed meanwhile: close() took the subscription from `creating` and ends it.
+    if (this.#closing) return;
     this.#subscription = subscription;
     subscription.on('keepalive', () => this.#handlers.onActivity());
     subscription.on('received_notifications', () => this.#handlers.onActivity());
@@ -199,10 +206,16 @@ export class SubscriptionMonitor {
     return refused;
   }
 
+  /**
+   * Ends the subscription; one still being created is waited for first, so the session is not
+   * closed under it (node-opcua then throws "expecting a valid session" from a timer, which no
+   * caller can catch).
+   */
   async close(): Promise<void> {
     this.#closing = true;
-    const s = this.#subscription;
+    const s = this.#subscription ?? (await this.#creating?.catch(() => undefined));
     this.#subscription = undefined;
+    this.#creating = undefined;
     if (s !== undefined) await s.terminate();
   }
 }
