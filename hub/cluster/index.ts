@@ -105,11 +105,6 @@ export class HubCluster {
     return this.#worker.workers[0] === this.#o.config.worker;
   }
 
-  /** Resolves when the group changes asked so far reached the host (tests). */
-  idle(): Promise<void> {
-    return this.#worker.idle();
-  }
-
   /**
    * Joins the cluster and resolves once the first settled view reached the host (this worker
    * subscribed to its enterprises), or after the membership's own settle bound.

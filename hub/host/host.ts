@@ -70,7 +70,7 @@ export interface SparkplugHostOptions {
   /**
    * A worker of a hub cluster (hub/cluster/): the host subscribes to every group's NBIRTH and to
    * the groups it is given (takeGroups), not to every group. A message of a group this worker
-   * does not take in is dropped (counted in notOwned); an NBIRTH is offered to `seen` first,
+   * does not take in is dropped (another worker takes it in); an NBIRTH is offered to `seen` first,
    * which says whether this worker owns its group (a group seen for the first time may be).
    */
   readonly groups?: HostGroupGate;
@@ -103,7 +103,6 @@ export class SparkplugHost {
   #closing = false;
   #lastCorrection = Number.NEGATIVE_INFINITY;
   #status: ComponentHealth['status'] = 'starting';
-  #notOwned = 0;
 
   constructor(opts: SparkplugHostOptions) {
     this.#o = opts;
@@ -314,17 +313,9 @@ export class SparkplugHost {
       const b = topic.indexOf('/', a + 1);
       const group = topic.slice(a + 1, b);
       const nbirth = topic.startsWith('NBIRTH/', b + 1);
-      if (!(nbirth ? gate.seen(group) : gate.owns(group))) {
-        this.#notOwned++;
-        return;
-      }
+      if (!(nbirth ? gate.seen(group) : gate.owns(group))) return;
     }
     this.#processor.handle(topic, payload);
-  }
-
-  /** Messages of groups another cluster worker takes in, dropped here. */
-  get notOwned(): number {
-    return this.#notOwned;
   }
 
   /**
