@@ -23,7 +23,12 @@ import {
   readDemoFleetRecord,
   writeDemoFleetRecord,
 } from './demo-fleet.js';
-import { DemoFaults, DemoGateways } from './demo-gateways.js';
+import {
+  DemoFaults,
+  DemoGateways,
+  defaultGatewayProcesses,
+  MACHINES_PER_GATEWAY_PROCESS,
+} from './demo-gateways.js';
 import { gatewayConfigsForFleet } from './fleet-gateways.js';
 import { type CommandIo, UsageError, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
@@ -75,6 +80,9 @@ Options:
   --sim-processes P
                    child processes serving the simulated machines; 0 serves them in this
                    process (default: 0 up to ${MACHINES_PER_SIM_PROCESS} machines, else one per ${MACHINES_PER_SIM_PROCESS})
+  --gateway-processes G
+                   child processes running the gateways; 0 runs them in this process
+                   (default: 0 up to ${MACHINES_PER_SIM_PROCESS} machines, else one per ${MACHINES_PER_GATEWAY_PROCESS})
   --fault SPEC     a fault from the start, repeatable: ${FAULT_SPEC_HELP}
   --faults-port F  HTTP control of faults while the demo runs (GET/POST/DELETE /faults)
   --help           this text
@@ -101,6 +109,7 @@ interface DemoOptions {
   /** --seed, when given (else the data directory's fleet, else 1). */
   seed: number | undefined;
   simProcesses: number | undefined;
+  gatewayProcesses: number | undefined;
   faults: FaultRequest[];
   faultsPort: number | undefined;
   /** --store: the sample store's settings (default the embedded SQLite store). */
@@ -156,6 +165,7 @@ function parseDemoArgs(args: string[]): DemoOptions | 'help' {
       host: { type: 'string' },
       seed: { type: 'string' },
       'sim-processes': { type: 'string' },
+      'gateway-processes': { type: 'string' },
       fault: { type: 'string', multiple: true },
       'faults-port': { type: 'string' },
       store: { type: 'string' },
@@ -174,6 +184,7 @@ function parseDemoArgs(args: string[]): DemoOptions | 'help' {
     host: values.host ?? '127.0.0.1',
     seed: integer('seed', values.seed, undefined, 0, 2 ** 31 - 1),
     simProcesses: integer('sim-processes', values['sim-processes'], undefined, 0, 64),
+    gatewayProcesses: integer('gateway-processes', values['gateway-processes'], undefined, 0, 64),
     faults: (values.fault ?? []).map((spec) => {
       try {
         return parseFaultSpec(spec);
@@ -328,6 +339,12 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
       logger,
       disconnectMqttClient: (clientId) => hub.disconnectMqttClient(clientId),
       startSpacingMs: GATEWAY_START_SPACING_MS,
+      processes:
+        options.gatewayProcesses ?? defaultGatewayProcesses(plan.machines.length, MACHINES_PER_SIM_PROCESS),
+      onChildExit: (exit) =>
+        io.stderr.write(
+          `wanji demo: gateway process ${exit.index} died (${exit.signal ?? `exit code ${exit.code}`}); the machines of ${exit.enterprises.length} enterprise(s) are no longer read\n`,
+        ),
     });
     stages.push([gateways]);
     if (!(await unlessAborted(gateways.start(), io.signal))) return stopping();

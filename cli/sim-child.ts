@@ -5,7 +5,8 @@
  * stdout, which the parent forwards to its own log. Exits when the parent goes away.
  */
 import { pino } from 'pino';
-import type { SimChildReply, SimChildRequest, SimChildStart } from '../simulators/fleet-processes.js';
+import { serveParent } from '../protocol/child-ipc.js';
+import type { SimChildCall, SimChildStart } from '../simulators/fleet-processes.js';
 import type { SimFleet } from '../simulators/fleet-runtime.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
 
@@ -47,7 +48,7 @@ function running(): SimFleet {
   return fleet;
 }
 
-async function handle(request: SimChildRequest): Promise<unknown> {
+async function handle(request: SimChildCall): Promise<unknown> {
   switch (request.op) {
     case 'start':
       return await start(request.start);
@@ -63,37 +64,17 @@ async function handle(request: SimChildRequest): Promise<unknown> {
   }
 }
 
-function reply(message: SimChildReply): void {
-  process.send?.(message);
-}
-
-process.on('message', (request: SimChildRequest) => {
-  handle(request).then(
-    (result) => reply({ seq: request.seq, ok: true, result }),
-    (err: unknown) =>
-      reply({ seq: request.seq, ok: false, error: err instanceof Error ? err.message : String(err) }),
-  );
-});
-
-// The parent went away (closed us, or died): close the servers and end.
-process.on('disconnect', () => {
-  const closing = fleet?.close() ?? Promise.resolve();
-  closing.then(
-    () => process.exit(0),
-    (err: unknown) => {
+serveParent<SimChildCall>({
+  handle,
+  onDisconnect: async () => {
+    try {
+      await fleet?.close();
+      return 0;
+    } catch (err) {
       logger.error({ err }, 'simulated fleet did not close cleanly');
-      process.exit(1);
-    },
-  );
+      return 1;
+    }
+  },
+  name: 'wanji sim-child',
+  runBy: '`wanji sim` and `wanji demo`',
 });
-
-// A Ctrl-C in a terminal (or a stop signal to the process group) reaches the children too: the
-// parent closes them itself over the IPC channel, and a child whose parent is gone ends on
-// 'disconnect', so a child outlives these signals until then (else the parent would report
-// children dying during its own orderly stop).
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
-
-if (process.send === undefined) {
-  process.stderr.write('wanji sim-child: run by `wanji sim` and `wanji demo`, not by hand\n');
-  process.exit(2);
-}

@@ -162,6 +162,8 @@ export class Sampler {
     samples: 0,
     unknownMachine: 0,
     published: 0,
+    /** Values sent in births (a birth carries every tag's value and the state). */
+    birthValues: 0,
     suppressed: 0,
     heartbeats: 0,
     births: 0,
@@ -356,6 +358,7 @@ export class Sampler {
     takePending(m);
     m.born = true;
     this.#counters.births++;
+    this.#counters.birthValues += metrics.length;
     this.#opts.output.machineBirth(m.config.id, metrics);
     this.#armHeartbeat(m);
   }

@@ -12,12 +12,10 @@
  * enterprises' machines stop answering; it is not restarted (a fleet that heals itself would
  * hide the fault a tester is looking for).
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { type ChildExit, childEntry, IpcChild } from '../protocol/child-ipc.js';
 import type { ActiveFault, FaultRequest } from './faults.js';
 import { type FleetOptions, type FleetPlan, generateFleet } from './fleet.js';
 import type { FleetEndpoints, FleetService } from './fleet-runtime.js';
@@ -42,21 +40,10 @@ export type SimChildCall =
   | { readonly op: 'clear'; readonly id?: number }
   | { readonly op: 'close' };
 
-/** A call on the wire, numbered so its reply finds it. */
-export type SimChildRequest = SimChildCall & { readonly seq: number };
-
-export type SimChildReply =
-  | { readonly seq: number; readonly ok: true; readonly result: unknown }
-  | { readonly seq: number; readonly ok: false; readonly error: string };
-
 /** What a child's start replies: each of its enterprises' endpoints. */
 export type SimChildEndpoints = Readonly<Record<string, FleetEndpoints>>;
 
-export interface SimChildExit {
-  readonly index: number;
-  readonly pid: number | undefined;
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
+export interface SimChildExit extends ChildExit {
   readonly enterprises: readonly string[];
 }
 
@@ -75,18 +62,6 @@ export interface SimFleetProcessesOptions {
   readonly onChildExit?: (exit: SimChildExit) => void;
   /** Serve only this part of the fleet's enterprises (a fleet spread over hosts); default all. */
   readonly part?: FleetPart;
-}
-
-/** The compiled child entry: beside this file when compiled, else in dist/ (tests run sources). */
-function childEntry(): string {
-  const here = fileURLToPath(import.meta.url);
-  const compiled = here.endsWith('.js')
-    ? join(dirname(here), '..', 'cli', 'sim-child.js')
-    : resolve(dirname(here), '..', 'dist', 'cli', 'sim-child.js');
-  if (!existsSync(compiled)) {
-    throw new Error(`the simulator child ${compiled} is missing: run \`npm run build\` first`);
-  }
-  return compiled;
 }
 
 /** Deals the enterprises to `count` contiguous groups of about equal machine count. */
@@ -137,104 +112,21 @@ export function partOfPlan(plan: FleetPlan, part: FleetPart): FleetPlan {
   };
 }
 
-const LEVEL_NAMES: Readonly<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = {
-  10: 'trace',
-  20: 'debug',
-  30: 'info',
-  40: 'warn',
-  50: 'error',
-  60: 'fatal',
-};
-
-class SimChild {
-  readonly index: number;
+/** One simulator child process and the enterprises it serves. */
+class SimChild extends IpcChild<SimChildCall> {
   readonly codes: readonly string[];
-  readonly #log: Logger;
-  readonly #child: ChildProcess;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  #seq = 0;
-  #exited = false;
-  readonly exited: Promise<SimChildExit>;
+  readonly exitedWith: Promise<SimChildExit>;
 
   constructor(index: number, codes: readonly string[], logger: Logger) {
-    this.index = index;
+    super({
+      entry: childEntry(import.meta.url, 'sim-child'),
+      index,
+      label: 'simulator process',
+      logField: 'simProcess',
+      logger,
+    });
     this.codes = codes;
-    this.#log = logger.child({ simProcess: index });
-    this.#child = fork(childEntry(), [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
-    this.#child.on('message', (m: SimChildReply) => this.#reply(m));
-    createInterface({ input: this.#child.stdout! }).on('line', (line) => this.#forward(line));
-    createInterface({ input: this.#child.stderr! }).on('line', (line) =>
-      this.#log.warn({ stderr: line }, 'simulator process wrote to stderr'),
-    );
-    this.exited = new Promise((resolveExit) => {
-      this.#child.once('exit', (code, signal) => {
-        this.#exited = true;
-        const err = new Error(
-          `simulator process ${index} (pid ${this.#child.pid}) exited (${signal ?? `code ${code}`})`,
-        );
-        for (const p of this.#pending.values()) p.reject(err);
-        this.#pending.clear();
-        resolveExit({ index, pid: this.#child.pid, code, signal, enterprises: codes });
-      });
-    });
-    this.#child.on('error', (err) => this.#log.error({ err }, 'simulator process error'));
-  }
-
-  get pid(): number | undefined {
-    return this.#child.pid;
-  }
-
-  request(message: SimChildCall): Promise<unknown> {
-    if (this.#exited) return Promise.reject(new Error(`simulator process ${this.index} has exited`));
-    const seq = ++this.#seq;
-    return new Promise((resolveReply, reject) => {
-      this.#pending.set(seq, { resolve: resolveReply, reject });
-      const wire: SimChildRequest = { ...message, seq };
-      this.#child.send(wire, (err) => {
-        if (err === null || err === undefined) return;
-        this.#pending.delete(seq);
-        reject(err);
-      });
-    });
-  }
-
-  #reply(m: SimChildReply): void {
-    const p = this.#pending.get(m.seq);
-    if (p === undefined) return;
-    this.#pending.delete(m.seq);
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new Error(m.error));
-  }
-
-  /** A child's pino line, logged here at its level with its fields. */
-  #forward(line: string): void {
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      this.#log.info({ stdout: line }, 'simulator process output');
-      return;
-    }
-    const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = record;
-    const name = LEVEL_NAMES[typeof level === 'number' ? level : 30] ?? 'info';
-    this.#log[name](fields, typeof msg === 'string' ? msg : '');
-  }
-
-  /** Asks the child to close, then waits for it to exit; kills it after `graceMs`. */
-  async close(graceMs: number): Promise<void> {
-    if (this.#exited) return;
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
-    try {
-      await this.request({ op: 'close' }).catch(() => undefined);
-      if (!this.#exited) this.#child.disconnect();
-      await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  kill(): void {
-    if (!this.#exited) this.#child.kill('SIGKILL');
+    this.exitedWith = this.exited.then((exit) => ({ ...exit, enterprises: codes }));
   }
 }
 
@@ -303,7 +195,7 @@ export class SimFleetProcesses implements FleetService {
     );
     this.#children = this.#groups.map((codes, i) => {
       const child = new SimChild(i, codes, this.#o.logger);
-      void child.exited.then((exit) => this.#childExited(exit));
+      void child.exitedWith.then((exit) => this.#childExited(exit));
       return child;
     });
     const startChild = async (child: SimChild): Promise<void> => {
