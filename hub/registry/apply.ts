@@ -6,8 +6,16 @@
  * that fails (a time that is not a time, a state stamped a day ahead of the hub, a constraint)
  * is rolled back alone and reported in `refused`, and every other row of the batch applies, so
  * one gateway's bad data never stops another's machines from updating (issue 9).
+ *
+ * The fast path (no savepoint per row) writes the batch's "last seen" rows in one statement each
+ * for machines and gateways, and reads what the state clock needs of the machines in one before
+ * them: on PostgreSQL every statement is a round trip, and a flush of thousands of machines
+ * costs a handful of them, not one or more per machine.
  */
 import type { HubDatabase } from '../database/database.js';
+import type { GatewaySeen } from '../database/registry/gateways.js';
+import { type MachineIngestState, type MachineSeen, machineKey } from '../database/registry/machines.js';
+import type { StateSpanRepository } from '../database/registry/state-spans.js';
 import { HubError } from '../errors.js';
 import { DAY_MS, DEFAULT_UTC_OFFSET_MIN, isDayTime, MAX_DAY_TIME_MS } from './days.js';
 import { encodeMetricValue } from './gateway-metrics.js';
@@ -57,12 +65,45 @@ export class IngestApplier {
 
   /**
    * `utcOffsetMin`: where local days start, for the time in each state per day; `silenceMs`:
-   * a machine unheard for longer (the online window) was offline meanwhile.
+   * a machine unheard for longer (the online window) was offline meanwhile. `rowByRow`: the
+   * fast path too writes and reads per row, as before the batched path (the same result;
+   * bench/registry-flush.ts measures one against the other).
    */
-  constructor(db: HubDatabase, utcOffsetMin = DEFAULT_UTC_OFFSET_MIN, silenceMs = 5 * 60_000) {
+  constructor(
+    db: HubDatabase,
+    utcOffsetMin = DEFAULT_UTC_OFFSET_MIN,
+    silenceMs = 5 * 60_000,
+    rowByRow = false,
+  ) {
     // Each repository prepares its statements once, when first used; the batch's rows reuse them.
-    const { gateways, machines, gatewayMetrics } = db;
-    const clock = new StateClock(db.stateSpans, utcOffsetMin, silenceMs);
+    const { gateways, machines, gatewayMetrics, stateSpans } = db;
+    /**
+     * Fast path, while it applies the batch's "last seen" rows: the machines' state read for
+     * them in one statement (null: no such machine), kept current as the clock moves them.
+     */
+    let known: Map<string, MachineIngestState | null> | undefined;
+    const spans: StateSpanRepository = {
+      open: (enterprise, machine) => {
+        const k = known?.get(machineKey(enterprise, machine));
+        if (k === undefined) return stateSpans.open(enterprise, machine);
+        return k === null ? undefined : k.open;
+      },
+      setOpen: (enterprise, machine, state, at) => {
+        stateSpans.setOpen(enterprise, machine, state, at);
+        const key = machineKey(enterprise, machine);
+        const k = known?.get(key);
+        if (k != null) known?.set(key, { dead: k.dead, open: { state, since: at } });
+      },
+      add: (enterprise, machine, day, state, ms) => stateSpans.add(enterprise, machine, day, state, ms),
+      silentSince: (before) => stateSpans.silentSince(before),
+      liveOnGateway: (group, edgeNode) => stateSpans.liveOnGateway(group, edgeNode),
+    };
+    const isDead = (enterprise: string, machine: string): boolean | undefined => {
+      const k = known?.get(machineKey(enterprise, machine));
+      if (k === undefined) return machines.isDead(enterprise, machine);
+      return k === null ? undefined : k.dead;
+    };
+    const clock = new StateClock(spans, utcOffsetMin, silenceMs);
     /** Per batch: machines that were silent before it, with when they were last heard. */
     let silent = new Map<string, number>();
     const back = (enterprise: string, machine: string, at: number): number | undefined => {
@@ -125,12 +166,18 @@ export class IngestApplier {
           return;
       }
     };
-    const applySeen = (d: DeviceActivity): void => {
+    /**
+     * `gathered`: the fast path's, where the "last seen" write joins the batch's one statement
+     * (machines.seenMany) after every row's clock: the write touches none of what the clock and
+     * isDead read (the machine's open interval, dead), so it may come later; every event of
+     * the batch (births, deaths) was applied before the first row.
+     */
+    const applySeen = (d: DeviceActivity, gathered?: MachineSeen[]): void => {
       const lastSeen = back(d.enterprise, d.machine, d.seenAt);
       if (lastSeen !== undefined) {
         clock.resume(d.enterprise, d.machine, lastSeen, d.seenAt, d.state, d.stateAt ?? d.seenAt);
       }
-      machines.seen({
+      const seen: MachineSeen = {
         enterprise: d.enterprise,
         machine: d.machine,
         gateway: d.gateway,
@@ -138,14 +185,17 @@ export class IngestApplier {
         sampleAt: d.sampleAt ?? null,
         state: d.state ?? null,
         stateAt: d.stateAt ?? d.seenAt,
-      });
+      };
+      if (gathered === undefined) machines.seen(seen);
+      else gathered.push(seen);
       // A dead machine's last state report (from before its death in this batch) opens nothing.
-      if (d.state !== undefined && machines.isDead(d.enterprise, d.machine) === false) {
+      if (d.state !== undefined && isDead(d.enterprise, d.machine) === false) {
         clock.transition(d.enterprise, d.machine, d.state, d.stateAt ?? d.seenAt, 'ignore');
       }
     };
-    const applyGatewaySeen = (g: GatewayActivity): void => {
-      gateways.seen(g.group, g.edgeNode, g.seenAt);
+    const applyGatewaySeen = (g: GatewayActivity, gathered?: GatewaySeen[]): void => {
+      if (gathered === undefined) gateways.seen(g.group, g.edgeNode, g.seenAt);
+      else gathered.push({ group: g.group, edgeNode: g.edgeNode, seenAt: g.seenAt });
     };
 
     // Called inside the batch's transaction, a transaction is a SAVEPOINT: a row that throws
@@ -211,27 +261,52 @@ export class IngestApplier {
         if (r === 'death') nodeDeaths++;
         else if (r === 'stale') staleNodeDeaths++;
       }
-      for (const d of batch.devices) {
-        const who = {
-          kind: 'deviceActivity' as const,
-          enterprise: d.enterprise,
-          gateway: d.gateway,
-          machine: d.machine,
-        };
-        row(
-          who,
-          () => checkDevice(d),
-          () => applySeen(d),
+      // Isolated, each row writes in its own savepoint; fast, the rows' writes are gathered
+      // into one statement (a failure there aborts the pass, and the batch runs again isolated).
+      const batched = !isolated && !rowByRow;
+      const seenRows: MachineSeen[] | undefined = batched ? [] : undefined;
+      if (batched) {
+        // What the clock and isDead read, for the rows that make them read.
+        const keys = batch.devices.filter(
+          (d) => d.state !== undefined || silent.has(machineKey(d.enterprise, d.machine)),
         );
+        if (keys.length > 0) {
+          const states = machines.ingestStates(keys);
+          known = new Map();
+          for (const d of keys) {
+            const key = machineKey(d.enterprise, d.machine);
+            known.set(key, states.get(key) ?? null);
+          }
+        }
       }
+      try {
+        for (const d of batch.devices) {
+          const who = {
+            kind: 'deviceActivity' as const,
+            enterprise: d.enterprise,
+            gateway: d.gateway,
+            machine: d.machine,
+          };
+          row(
+            who,
+            () => checkDevice(d),
+            () => applySeen(d, seenRows),
+          );
+        }
+      } finally {
+        known = undefined;
+      }
+      if (seenRows !== undefined && seenRows.length > 0) machines.seenMany(seenRows);
+      const gatewayRows: GatewaySeen[] | undefined = batched ? [] : undefined;
       for (const g of batch.gateways) {
         const who = { kind: 'gatewayActivity' as const, enterprise: g.group, gateway: g.edgeNode };
         row(
           who,
           () => checkTime('gateway last seen', g.seenAt),
-          () => applyGatewaySeen(g),
+          () => applyGatewaySeen(g, gatewayRows),
         );
       }
+      if (gatewayRows !== undefined && gatewayRows.length > 0) gateways.seenMany(gatewayRows);
       return {
         nodeDeaths,
         staleNodeDeaths,

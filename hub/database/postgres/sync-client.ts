@@ -90,6 +90,17 @@ export interface SyncClientOptions {
   readonly replyTimeoutMs: number;
 }
 
+/** Statements sent to PostgreSQL by every client of this thread, each one round trip. */
+let roundTrips = 0;
+
+/**
+ * How many round trips (statements, BEGIN and COMMIT included) this thread's clients have made
+ * so far: the ingest's cost on PostgreSQL is counted in these (tests and bench/registry-flush.ts).
+ */
+export function postgresRoundTrips(): number {
+  return roundTrips;
+}
+
 export class SyncPostgresClient {
   readonly #worker: Worker;
   readonly #port: MessagePort;
@@ -128,6 +139,7 @@ export class SyncPostgresClient {
   }
 
   query(text: string, values: readonly unknown[]): SyncQueryResult {
+    roundTrips++;
     const r = this.#call({ op: 'query', text, values });
     return { rows: r.rows ?? [], rowCount: r.rowCount ?? 0 };
   }

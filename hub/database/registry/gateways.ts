@@ -35,6 +35,18 @@ export interface GatewayRepository {
   died(e: GatewayLifeEvent): boolean;
   /** Last heard at `seenAt`, unless it was heard later already. */
   seen(group: string, edgeNode: string, seenAt: number): void;
+  /**
+   * seen() for each row, with the same result as calling it for each in order. On PostgreSQL
+   * one statement for all of them (one round trip per flush); on SQLite, seen() per row.
+   */
+  seenMany(rows: readonly GatewaySeen[]): void;
+}
+
+/** A gateway last heard at `seenAt` (ms). */
+export interface GatewaySeen {
+  readonly group: string;
+  readonly edgeNode: string;
+  readonly seenAt: number;
 }
 
 export class SqliteGatewayRepository implements GatewayRepository {
@@ -43,6 +55,8 @@ export class SqliteGatewayRepository implements GatewayRepository {
   readonly #born: SqlStatement<[GatewayLifeEvent]>;
   readonly #died: SqlStatement<[GatewayLifeEvent]>;
   readonly #seen: SqlStatement<[{ group: string; edgeNode: string; seenAt: number }]>;
+  /** PostgreSQL only: seen() for many gateways, one array per column (unnest). */
+  readonly #seenMany: SqlStatement<[string[], string[], number[]]> | undefined;
 
   constructor(db: SqlConnection) {
     this.#list = db.prepare('SELECT * FROM gateways ORDER BY group_id, edge_node');
@@ -62,6 +76,13 @@ export class SqliteGatewayRepository implements GatewayRepository {
       `UPDATE gateways SET last_seen_at = max(coalesce(last_seen_at, 0), @seenAt)
        WHERE group_id = @group AND edge_node = @edgeNode`,
     );
+    if (db.dialect === 'postgres') {
+      this.#seenMany = db.prepare(
+        `UPDATE gateways AS g SET last_seen_at = max(coalesce(g.last_seen_at, 0), s.seen_at)
+         FROM unnest(?::text[], ?::text[], ?::bigint[]) AS s(group_id, edge_node, seen_at)
+         WHERE g.group_id = s.group_id AND g.edge_node = s.edge_node`,
+      );
+    }
   }
 
   list(): GatewayRow[] {
@@ -82,5 +103,29 @@ export class SqliteGatewayRepository implements GatewayRepository {
 
   seen(group: string, edgeNode: string, seenAt: number): void {
     this.#seen.run({ group, edgeNode, seenAt });
+  }
+
+  seenMany(rows: readonly GatewaySeen[]): void {
+    if (this.#seenMany === undefined) {
+      for (const r of rows) this.#seen.run(r);
+      return;
+    }
+    // An UPDATE … FROM changes each gateway once: its latest time is what seen() in turn leaves.
+    const latest = new Map<string, GatewaySeen>();
+    for (const r of rows) {
+      const key = `${r.group}\u0000${r.edgeNode}`;
+      const prev = latest.get(key);
+      if (prev === undefined || r.seenAt > prev.seenAt) latest.set(key, r);
+    }
+    if (latest.size === 0) return;
+    const groups: string[] = [];
+    const edgeNodes: string[] = [];
+    const times: number[] = [];
+    for (const r of latest.values()) {
+      groups.push(r.group);
+      edgeNodes.push(r.edgeNode);
+      times.push(r.seenAt);
+    }
+    this.#seenMany.run(groups, edgeNodes, times);
   }
 }

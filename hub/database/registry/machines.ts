@@ -6,6 +6,7 @@
 
 import { DEVICE_HEALTH_FIELD, DEVICE_METRIC_PREFIX } from '../../../protocol/index.js';
 import type { SqlConnection, SqlStatement } from '../sql.js';
+import type { OpenInterval } from './state-spans.js';
 
 /** A machine with its enterprise's region and industry, its gateway's state and reported health. */
 export interface MachineRow {
@@ -79,6 +80,22 @@ export interface MachineSeen {
   readonly stateAt: number;
 }
 
+/** What the ingest reads of a machine while it applies a batch's "last seen" rows. */
+export interface MachineIngestState {
+  readonly dead: boolean;
+  /** Its open interval (state-spans.ts). */
+  readonly open: OpenInterval;
+}
+
+/**
+ * Rows per statement of seenMany() on PostgreSQL: a flush of 10,000 machines is one round trip,
+ * and no message to the server grows without bound.
+ */
+export const SEEN_MANY_CHUNK = 10_000;
+
+/** The key by which ingestStates() answers: enterprise and machine id. */
+export const machineKey = (enterprise: string, id: string): string => `${enterprise}\u0000${id}`;
+
 /** Measured counts of one enterprise, retired machines left out. */
 export interface EnterpriseActivityRow {
   enterprise: string;
@@ -118,6 +135,19 @@ export interface MachineRepository {
   gatewayDied(group: string, edgeNode: string, at: number): void;
   /** Last seen / last sample never go back; the state only moves forward in time. */
   seen(s: MachineSeen): void;
+  /**
+   * seen() for each row, with the same result as calling it for each in order (a machine seen
+   * twice ends as seen() twice leaves it). On PostgreSQL one statement per SEEN_MANY_CHUNK rows,
+   * so a flush costs one round trip, not one per machine; on SQLite, in process, seen() per row.
+   */
+  seenMany(rows: readonly MachineSeen[]): void;
+  /**
+   * Whether each machine is dead and its open interval, by machineKey(); machines that do not
+   * exist are left out. On PostgreSQL one statement for all of them.
+   */
+  ingestStates(
+    keys: readonly { readonly enterprise: string; readonly machine: string }[],
+  ): Map<string, MachineIngestState>;
   /** Whether the machine is dead; undefined when there is no such machine. */
   isDead(enterprise: string, id: string): boolean | undefined;
 
@@ -173,6 +203,10 @@ export class SqliteMachineRepository implements MachineRepository {
   readonly #gatewayDied: SqlStatement<[{ group: string; edgeNode: string; at: number }]>;
   readonly #seen: SqlStatement<[MachineSeen]>;
   readonly #isDead: SqlStatement<[string, string], { dead: number }>;
+  /** PostgreSQL only: seen() for many rows, one array per column (unnest). */
+  readonly #seenMany: SqlStatement<[SeenColumns]> | undefined;
+  readonly #ingestState: SqlStatement<[string, string], IngestStateRow> | undefined;
+  readonly #ingestStates: SqlStatement<[string[], string[]], IngestStateRow & KeyRow> | undefined;
   readonly #byId: SqlStatement<[string, string], MachineRow>;
   readonly #activity: SqlStatement<[{ networkedSince: number; onlineSince: number }], EnterpriseActivityRow>;
   readonly #kinds: SqlStatement<[{ enterprise: string; since: number }], MachineKindRow>;
@@ -211,6 +245,34 @@ export class SqliteMachineRepository implements MachineRepository {
        WHERE enterprise = @enterprise AND id = @machine`,
     );
     this.#isDead = db.prepare('SELECT dead FROM machines WHERE enterprise = ? AND id = ?');
+    if (db.dialect === 'postgres') {
+      // The same assignments as #seen, from one row of arrays: seenMany() merges a machine's
+      // repeated rows first, since an UPDATE … FROM changes each machine once.
+      this.#seenMany = db.prepare(
+        `UPDATE machines AS m SET
+           gateway = s.gateway,
+           last_seen_at = max(coalesce(m.last_seen_at, 0), s.seen_at),
+           last_sample_at = CASE WHEN s.sample_at IS NULL THEN m.last_sample_at
+                                 ELSE max(coalesce(m.last_sample_at, 0), s.sample_at) END,
+           state = CASE WHEN s.state IS NOT NULL AND s.state_at >= coalesce(m.state_at, 0) THEN s.state
+                        ELSE m.state END,
+           state_at = CASE WHEN s.state IS NOT NULL AND s.state_at >= coalesce(m.state_at, 0) THEN s.state_at
+                           ELSE m.state_at END
+         FROM unnest(@enterprise::text[], @machine::text[], @gateway::text[], @seenAt::bigint[],
+                     @sampleAt::bigint[], @state::text[], @stateAt::bigint[])
+           AS s(enterprise, id, gateway, seen_at, sample_at, state, state_at)
+         WHERE m.enterprise = s.enterprise AND m.id = s.id`,
+      );
+      this.#ingestStates = db.prepare(
+        `SELECT m.enterprise, m.id, m.dead, m.since_state, m.since_at
+         FROM unnest(?::text[], ?::text[]) AS k(enterprise, id)
+         JOIN machines m ON m.enterprise = k.enterprise AND m.id = k.id`,
+      );
+    } else {
+      this.#ingestState = db.prepare(
+        'SELECT dead, since_state, since_at FROM machines WHERE enterprise = ? AND id = ?',
+      );
+    }
     this.#byId = db.prepare(
       `SELECT ${MACHINE_COLUMNS} FROM ${MACHINE_FROM} WHERE m.enterprise = ? AND m.id = ?`,
     );
@@ -259,6 +321,46 @@ export class SqliteMachineRepository implements MachineRepository {
 
   seen(s: MachineSeen): void {
     this.#seen.run(s);
+  }
+
+  seenMany(rows: readonly MachineSeen[]): void {
+    if (this.#seenMany === undefined) {
+      for (const r of rows) this.#seen.run(r);
+      return;
+    }
+    const merged = mergeSeen(rows);
+    for (let i = 0; i < merged.length; i += SEEN_MANY_CHUNK) {
+      this.#seenMany.run(seenColumns(merged.slice(i, i + SEEN_MANY_CHUNK)));
+    }
+  }
+
+  ingestStates(
+    keys: readonly { readonly enterprise: string; readonly machine: string }[],
+  ): Map<string, MachineIngestState> {
+    const out = new Map<string, MachineIngestState>();
+    const put = (enterprise: string, id: string, r: IngestStateRow): void => {
+      out.set(machineKey(enterprise, id), {
+        dead: r.dead !== 0,
+        open: { state: r.since_state, since: r.since_at },
+      });
+    };
+    if (this.#ingestStates === undefined) {
+      for (const k of keys) {
+        const r = this.#ingestState?.get(k.enterprise, k.machine);
+        if (r !== undefined) put(k.enterprise, k.machine, r);
+      }
+      return out;
+    }
+    const unique = new Map(keys.map((k) => [machineKey(k.enterprise, k.machine), k]));
+    if (unique.size === 0) return out;
+    const enterprises: string[] = [];
+    const ids: string[] = [];
+    for (const k of unique.values()) {
+      enterprises.push(k.enterprise);
+      ids.push(k.machine);
+    }
+    for (const r of this.#ingestStates.all(enterprises, ids)) put(r.enterprise, r.id, r);
+    return out;
   }
 
   isDead(enterprise: string, id: string): boolean | undefined {
@@ -315,6 +417,78 @@ export class SqliteMachineRepository implements MachineRepository {
     }
     return s;
   }
+}
+
+interface IngestStateRow {
+  dead: number;
+  since_state: string | null;
+  since_at: number | null;
+}
+
+interface KeyRow {
+  enterprise: string;
+  id: string;
+}
+
+/** seenMany()'s rows as one array per column, for unnest(). */
+interface SeenColumns {
+  enterprise: string[];
+  machine: string[];
+  gateway: string[];
+  seenAt: number[];
+  sampleAt: (number | null)[];
+  state: (string | null)[];
+  stateAt: number[];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * One row per machine, where applying it once leaves the machine as applying `rows` one by one
+ * would (the #seen statement): the last gateway; the latest seen and sample times; of the rows
+ * with a state, the one stamped latest, the later row on a tie (each applies when its time is at
+ * or after the one before). First appearance order.
+ */
+export function mergeSeen(rows: readonly MachineSeen[]): MachineSeen[] {
+  const byKey = new Map<string, Mutable<MachineSeen>>();
+  for (const r of rows) {
+    const key = machineKey(r.enterprise, r.machine);
+    const m = byKey.get(key);
+    if (m === undefined) {
+      byKey.set(key, { ...r });
+      continue;
+    }
+    m.gateway = r.gateway;
+    m.seenAt = Math.max(m.seenAt, r.seenAt);
+    if (r.sampleAt !== null) m.sampleAt = m.sampleAt === null ? r.sampleAt : Math.max(m.sampleAt, r.sampleAt);
+    if (r.state !== null && (m.state === null || r.stateAt >= m.stateAt)) {
+      m.state = r.state;
+      m.stateAt = r.stateAt;
+    }
+  }
+  return [...byKey.values()];
+}
+
+function seenColumns(rows: readonly MachineSeen[]): SeenColumns {
+  const c: SeenColumns = {
+    enterprise: [],
+    machine: [],
+    gateway: [],
+    seenAt: [],
+    sampleAt: [],
+    state: [],
+    stateAt: [],
+  };
+  for (const r of rows) {
+    c.enterprise.push(r.enterprise);
+    c.machine.push(r.machine);
+    c.gateway.push(r.gateway);
+    c.seenAt.push(r.seenAt);
+    c.sampleAt.push(r.sampleAt);
+    c.state.push(r.state);
+    c.stateAt.push(r.stateAt);
+  }
+  return c;
 }
 
 function machineWhere(q: MachineQuery): { where: string; params: QueryParams } {
