@@ -1,7 +1,9 @@
 /**
  * `wanji registry import FILE`: enterprises and their ledgers from CSV or XLSX, straight into
- * the hub's registry file (the hub may be running). All rows or none unless --partial; the
- * report lists every refused row and why (docs/statistics.md, "Importing enterprises").
+ * the hub's registry (the hub may be running): its file in the data directory, or where the
+ * `-c` hub config puts it (PostgreSQL with `registry.url`), as the other offline tools find it.
+ * All rows or none unless --partial; the report lists every refused row and why
+ * (docs/statistics.md, "Importing enterprises").
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import { userInfo } from 'node:os';
@@ -11,6 +13,7 @@ import { HubError } from '../hub/errors.js';
 import { type ImportReport, importLedgers } from '../hub/registry/import.js';
 import { formatOf, readTableFrom } from '../hub/registry/import-file.js';
 import { Registry } from '../hub/registry/registry.js';
+import { openHubRegistry } from './hub-data-dir.js';
 import type { CommandIo } from './io.js';
 
 const USAGE = `Usage: wanji registry import FILE [options]
@@ -19,7 +22,9 @@ Imports enterprises and their equipment ledgers (设备台账) from a .csv or .x
 hub's registry. Every row is checked first; by default one refused row means nothing is
 imported: fix the rows the report names and run it again.
 
-  -d, --data-dir D  the hub's data directory (default: ./wanji-data)
+  -c, --config F    the hub's YAML config: its registry, where the hub keeps it (its data
+                    directory's registry.db, or PostgreSQL when it sets registry.url)
+  -d, --data-dir D  the hub's data directory (default: ./wanji-data; with -c, the config's)
   --dry-run         check and report what would change; write nothing
   --partial         import the accepted rows even when some are refused
   --by NAME         who declares the ledgers, for rows without a declared_by column
@@ -60,6 +65,7 @@ export async function runRegistryCommand(args: string[], io: CommandIo): Promise
       args: a,
       allowPositionals: true,
       options: {
+        config: { type: 'string', short: 'c' },
         'data-dir': { type: 'string', short: 'd' },
         'dry-run': { type: 'boolean' },
         partial: { type: 'boolean' },
@@ -98,8 +104,24 @@ export async function runRegistryCommand(args: string[], io: CommandIo): Promise
     return 1;
   }
   const actor = `cli:${userInfo().username}`;
-  const dataDir = resolve(values['data-dir'] ?? 'wanji-data');
-  const registry = new Registry({ path: join(dataDir, 'registry.db'), logger: io.logger });
+  let registry: Registry;
+  if (values.config === undefined) {
+    // The data directory's file, made when it is not there yet (an import before the hub's first start).
+    const dataDir = resolve(values['data-dir'] ?? 'wanji-data');
+    registry = new Registry({ path: join(dataDir, 'registry.db'), logger: io.logger });
+  } else {
+    const opened = await openHubRegistry(
+      'registry',
+      { dataDir: values['data-dir'], config: values.config },
+      io,
+      false,
+    );
+    if (typeof opened === 'number') {
+      await fh.close();
+      return opened;
+    }
+    registry = opened.registry;
+  }
   // Read as the API reads an upload: within the import's limits, refused at the first one passed.
   const stream = fh.createReadStream({ autoClose: false });
   try {
