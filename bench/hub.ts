@@ -34,6 +34,7 @@ import { pino } from 'pino';
 import { Hub, type HubOptions } from '../hub/hub.js';
 import type { Sample } from '../hub/store/types.js';
 import { type FromPublisher, METRICS, type NodeSpec, type ToPublisher } from './hub-publisher.js';
+import { LagHistogram } from './lag-histogram.js';
 
 type Transport = 'in-process' | 'tcp';
 /** A run: one of this build's host transports, or the baseline build as it comes. */
@@ -129,28 +130,6 @@ const line = (o: object): void => {
   process.stdout.write(`${JSON.stringify({ bench: 'hub', ...o })}\n`);
 };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Lags of stored samples in 10 ms buckets, up to a minute (longer ones in the last bucket). */
-class LagHistogram {
-  readonly #buckets = new Float64Array(6_001);
-  #count = 0;
-
-  add(lagMs: number, samples = 1): void {
-    const b = Math.min(this.#buckets.length - 1, Math.max(0, Math.floor(lagMs / 10)));
-    this.#buckets[b]! += samples;
-    this.#count += samples;
-  }
-
-  /** The q-quantile in seconds (bucket upper bound); 0 without samples. */
-  quantile(q: number): number {
-    let seen = 0;
-    for (let b = 0; b < this.#buckets.length; b++) {
-      seen += this.#buckets[b]!;
-      if (seen >= q * this.#count && this.#count > 0) return ((b + 1) * 10) / 1000;
-    }
-    return 0;
-  }
-}
 
 class Publishers {
   readonly #children: ChildProcess[] = [];

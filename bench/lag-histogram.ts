@@ -1,0 +1,28 @@
+/** The store lag of samples, as bench:hub and bench:fleet measure it. */
+
+/** Lags of stored samples in 10 ms buckets, up to a minute (longer ones in the last bucket). */
+export class LagHistogram {
+  readonly #buckets = new Float64Array(6_001);
+  #count = 0;
+
+  add(lagMs: number, samples = 1): void {
+    const b = Math.min(this.#buckets.length - 1, Math.max(0, Math.floor(lagMs / 10)));
+    this.#buckets[b]! += samples;
+    this.#count += samples;
+  }
+
+  /** Samples added. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The q-quantile in seconds (bucket upper bound); 0 without samples. */
+  quantile(q: number): number {
+    let seen = 0;
+    for (let b = 0; b < this.#buckets.length; b++) {
+      seen += this.#buckets[b]!;
+      if (seen >= q * this.#count && this.#count > 0) return ((b + 1) * 10) / 1000;
+    }
+    return 0;
+  }
+}
