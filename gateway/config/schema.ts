@@ -189,6 +189,17 @@ export const GatewayConfigSchema = Type.Object(
           default: 30,
           description: 'the MQTT keepalive in seconds (5–65535)',
         }),
+        // Optional in the type (the default fills it on loading) so that code building an mqtt
+        // section by hand need not name it; the session's default is the same 10 s.
+        connectTimeoutMs: Type.Optional(
+          Type.Integer({
+            minimum: 1000,
+            maximum: 300_000,
+            default: 10_000,
+            description:
+              "how long one connection attempt waits for the broker's CONNACK before it is retried, in milliseconds (1000–300000; raise it for a broker that many gateways reach at once)",
+          }),
+        ),
         tls: Type.Optional(
           Type.Object(
             {

@@ -10,23 +10,33 @@
  * published). The journal is bounded by `maxBytes` and `maxAgeMs`: when full it drops its
  * oldest segment (`drop-oldest`) or refuses new messages (`stop-sampling`); either way the
  * messages lost are counted and logged. Format: format.ts.
+ *
+ * `io: 'background'` (the gateway's, link.ts) keeps the housekeeping off the event loop, where
+ * a process runs a hundred gateways: the periodic fsync, the state file and the sealing of full
+ * segments (seal.ts) run one after another on libuv's thread pool while appends go on into the
+ * next segment. What is acknowledged when does not change: appends are the same synchronous
+ * writes, and with `fsyncIntervalMs: 0` each is still fsynced on the spot before append()
+ * returns. close() stops taking messages at once; `settled()` resolves when the last of that
+ * work (the final fsync and closing the files included) is done: await it before the folder is
+ * opened again. `io: 'blocking'` (the default) does all of it on the event loop, as before.
  */
 import {
+  close as closeFd,
   closeSync,
+  fdatasync,
   fdatasyncSync,
   mkdirSync,
   openSync,
-  readFileSync,
-  renameSync,
   rmSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { MetricUpdate } from '../../protocol/metrics.js';
 import { encodeFrameShared, frameAt, indexName, type JournalRecord, segmentName } from './format.js';
+import { sealBlocking, sealInBackground } from './seal.js';
 import {
   type JournalState,
   loadSegments,
@@ -35,9 +45,16 @@ import {
   readFrames,
   type Segment,
   writeState,
+  writeStateInBackground,
 } from './store.js';
 
 export type WhenFull = 'drop-oldest' | 'stop-sampling';
+
+/** Where the journal's housekeeping (fsync, state file, sealing) runs: see the header. */
+export type JournalIo = 'blocking' | 'background';
+
+const fdatasyncAsync = promisify(fdatasync);
+const closeFdAsync = promisify(closeFd);
 
 export interface JournalOptions {
   readonly dir: string;
@@ -52,6 +69,8 @@ export interface JournalOptions {
   readonly segmentBytes?: number;
   /** Default 1000; 0 = fsync every append. */
   readonly fsyncIntervalMs?: number;
+  /** Default 'blocking'; the gateway's is 'background' (see the header). */
+  readonly io?: JournalIo;
 }
 
 export interface JournalCounters {
@@ -82,7 +101,15 @@ export class Journal {
   readonly #maxAgeMs: number;
   readonly #segmentBytes: number;
   readonly #fsyncMs: number;
+  readonly #background: boolean;
   readonly #segments: Segment[] = [];
+  /** Segments being sealed in the background, and those of them dropped meanwhile. */
+  readonly #sealing = new Set<Segment>();
+  readonly #dropped = new WeakSet<Segment>();
+  /** The background work, one step after another; its tail is what settled() waits for. */
+  #work: Promise<void> = Promise.resolve();
+  /** A background fsync is queued and has not started. */
+  #syncQueued = false;
   #state: JournalState;
   #stateDirty = false;
   #fd: number;
@@ -101,6 +128,7 @@ export class Journal {
     this.#maxAgeMs = opts.maxAgeMs ?? 7 * 86_400_000;
     this.#segmentBytes = Math.min(opts.segmentBytes ?? 1024 ** 2, Math.floor(this.#maxBytes / 4));
     this.#fsyncMs = opts.fsyncIntervalMs ?? 1000;
+    this.#background = opts.io === 'background';
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     this.#state = loadState(opts.dir, this.#log);
     for (const seg of loadSegments(opts.dir, this.#log, this.counters)) {
@@ -236,7 +264,10 @@ export class Journal {
     return undefined;
   }
 
-  /** Flushes appends to the disk if any are pending; called by the timer and by close(). */
+  /**
+   * Flushes appends to the disk now, on the event loop, if any are pending: after every append
+   * with fsyncIntervalMs 0, and by the timer and close() of a blocking journal.
+   */
   sync(): void {
     if (!this.#dirty || this.#closed) return;
     try {
@@ -256,7 +287,10 @@ export class Journal {
   maintain(): void {
     if (this.#closed) return;
     const now = this.#o.now();
-    if (this.#dirty && now - this.#lastSync >= this.#fsyncMs) this.sync();
+    if (this.#dirty && now - this.#lastSync >= this.#fsyncMs) {
+      if (this.#background) this.#syncInBackground();
+      else this.sync();
+    }
     while (this.#segments.length > 1 && this.#segments[0]!.lastAt < now - this.#maxAgeMs) {
       const lost = this.#dropOldest();
       if (lost > 0) {
@@ -270,13 +304,72 @@ export class Journal {
     this.#saveState();
   }
 
+  /**
+   * Takes no more messages, flushes and closes. A background journal finishes that after the
+   * work in flight: await settled() before opening the folder again.
+   */
   close(): void {
     if (this.#closed) return;
-    this.sync();
+    if (!this.#background) this.sync();
     this.#closed = true;
     this.#stateDirty = true;
     this.#saveState();
-    closeSync(this.#fd);
+    if (!this.#background) {
+      closeSync(this.#fd);
+      return;
+    }
+    const fd = this.#fd;
+    this.#enqueue(async () => {
+      if (this.#dirty) await this.#flush(fd);
+      await closeFdAsync(fd).catch((err: unknown) =>
+        this.#log.warn({ err }, 'closing the journal segment failed'),
+      );
+    });
+  }
+
+  /**
+   * Resolves once the background work started so far is done (sealing, fsync, state file; after
+   * close(), closing the files). At once for a blocking journal.
+   */
+  async settled(): Promise<void> {
+    let tail: Promise<void>;
+    do {
+      tail = this.#work;
+      await tail;
+    } while (tail !== this.#work);
+  }
+
+  /** Runs `step` after the background work queued before it; a step logs its own failures. */
+  #enqueue(step: () => Promise<void>): void {
+    this.#work = this.#work.then(step).catch((err: unknown) => {
+      this.counters.writeErrors++;
+      this.#log.error({ err }, 'journal background work failed');
+    });
+  }
+
+  /** The periodic fsync, on the thread pool; one at a time, none queued twice. */
+  #syncInBackground(): void {
+    if (this.#syncQueued) return;
+    this.#syncQueued = true;
+    this.#enqueue(async () => {
+      this.#syncQueued = false;
+      // The fd is the active one when this starts: sealing and close() queue their closing
+      // of a segment's fd behind this step, so it is open until the fsync returns.
+      if (this.#dirty && !this.#closed) await this.#flush(this.#fd);
+    });
+  }
+
+  /** fdatasync on the thread pool; what was appended while it ran is left dirty for the next. */
+  async #flush(fd: number): Promise<void> {
+    this.#dirty = false;
+    try {
+      await fdatasyncAsync(fd);
+      this.#lastSync = this.#o.now();
+    } catch (err) {
+      this.#dirty = true;
+      this.counters.writeErrors++;
+      this.#log.error({ err }, 'journal fsync failed');
+    }
   }
 
   #active(): Segment {
@@ -285,6 +378,20 @@ export class Journal {
 
   #saveState(): void {
     if (!this.#stateDirty) return;
+    if (this.#background) {
+      this.#stateDirty = false;
+      const state = { ...this.#state };
+      this.#enqueue(async () => {
+        try {
+          await writeStateInBackground(this.#o.dir, state);
+        } catch (err) {
+          this.#stateDirty = true;
+          this.counters.writeErrors++;
+          this.#log.error({ err }, 'cannot save the journal state; a restart replays more than needed');
+        }
+      });
+      return;
+    }
     try {
       writeState(this.#o.dir, this.#state);
       this.#stateDirty = false;
@@ -302,39 +409,80 @@ export class Journal {
   }
 
   /**
-   * Closes the active segment, compresses it (JSON frames shrink several times: the metric
-   * names repeat), writes its index, and opens the next. Crash-safe order: the compressed
-   * copy is complete (renamed into place) before the index names it and the raw file goes.
+   * Closes the active segment, compresses it with its index (seal.ts), and opens the next; in
+   * the background, the next is open at once and the sealed one is read raw until its
+   * compressed copy is in place.
    */
   #seal(): void {
     const active = this.#active();
+    const fd = this.#fd;
+    if (this.#background) {
+      const dirty = this.#dirty;
+      this.#dirty = false;
+      this.#fd = this.#openSegment(active.last + 1);
+      this.#sealing.add(active);
+      this.#enqueue(() => this.#sealStep(active, fd, dirty));
+      return;
+    }
     this.sync();
-    const dir = this.#o.dir;
     try {
-      closeSync(this.#fd);
-      const z = deflateRawSync(readFileSync(active.path), { level: 1 });
-      const zPath = join(dir, segmentName(active.first, true));
-      writeFileSync(`${zPath}.tmp`, z, { mode: 0o600 });
-      renameSync(`${zPath}.tmp`, zPath);
-      const idx = {
-        first: active.first,
-        last: active.last,
-        bytes: z.length,
-        lastAt: active.lastAt,
-        compressed: true,
-      };
-      writeFileSync(join(dir, indexName(active.first)), JSON.stringify(idx), { mode: 0o600 });
-      rmSync(active.path, { force: true });
-      active.path = zPath;
-      this.#bytes += z.length - active.bytes;
-      active.bytes = z.length;
-      active.compressed = true;
-      if (this.#cache?.first === active.first) this.#cache = undefined;
+      this.#installSealed(active, sealBlocking(this.#o.dir, fd, active.path, active));
     } catch (err) {
       this.counters.writeErrors++;
       this.#log.error({ err, path: active.path }, 'cannot seal a journal segment; kept uncompressed');
     }
     this.#fd = this.#openSegment(active.last + 1);
+  }
+
+  /** The background seal of `seg`, whose fd was `fd` (`dirty`: not flushed since its last append). */
+  async #sealStep(seg: Segment, fd: number, dirty: boolean): Promise<void> {
+    const rawPath = seg.path;
+    try {
+      if (dirty) {
+        try {
+          await fdatasyncAsync(fd);
+        } catch (err) {
+          this.counters.writeErrors++;
+          this.#log.error({ err }, 'journal fsync failed');
+        }
+      }
+      await closeFdAsync(fd).catch((err: unknown) =>
+        this.#log.warn({ err }, 'closing a sealed segment failed'),
+      );
+      if (this.#dropped.has(seg)) return;
+      let copy: Awaited<ReturnType<typeof sealInBackground>>;
+      try {
+        copy = await sealInBackground(this.#o.dir, rawPath, seg, () => this.#dropped.has(seg));
+      } catch (err) {
+        this.counters.writeErrors++;
+        this.#log.error({ err, path: rawPath }, 'cannot seal a journal segment; kept uncompressed');
+        return;
+      }
+      if (copy === undefined) return;
+      if (this.#dropped.has(seg)) {
+        // Dropped between the seal's last look and this one.
+        for (const p of [copy.path, join(this.#o.dir, indexName(seg.first))]) await rm(p, { force: true });
+        return;
+      }
+      // Reads go to the copy from here on; then the raw file may go.
+      this.#installSealed(seg, copy);
+      await rm(rawPath, { force: true });
+      if (this.#refusing && this.bytes < this.#maxBytes) {
+        this.#refusing = false;
+        this.#log.info({ refused: this.counters.refused }, 'journal has room again; taking messages');
+      }
+    } finally {
+      this.#sealing.delete(seg);
+    }
+  }
+
+  /** The segment is its compressed copy from now on. */
+  #installSealed(seg: Segment, copy: { readonly path: string; readonly bytes: number }): void {
+    seg.path = copy.path;
+    this.#bytes += copy.bytes - seg.bytes;
+    seg.bytes = copy.bytes;
+    seg.compressed = true;
+    if (this.#cache?.first === seg.first) this.#cache = undefined;
   }
 
   /** Frees room for `bytes` more; false when the message must be refused. */
@@ -384,6 +532,8 @@ export class Journal {
   }
 
   #remove(seg: Segment): void {
+    // A background seal of it stops at its next step and removes what it wrote.
+    if (this.#sealing.has(seg)) this.#dropped.add(seg);
     this.#bytes -= seg.bytes;
     if (this.#cache?.first === seg.first) this.#cache = undefined;
     rmSync(seg.path, { force: true });

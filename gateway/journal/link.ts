@@ -35,12 +35,16 @@ export interface JournalFigures {
   readonly released: number;
 }
 
-/** Opens the journal the config describes (defaults: gateway/config/schema.ts). */
+/**
+ * Opens the journal the config describes (defaults: gateway/config/schema.ts), its housekeeping
+ * off the event loop: a process may run a hundred gateways (journal.ts).
+ */
 function openJournal(cfg: Partial<JournalConfig>, dataDir: string, logger: Logger, clock: Clock): Journal {
   return new Journal({
     dir: cfg.dir ?? join(dataDir, 'journal'),
     logger,
     now: () => clock.now(),
+    io: 'background',
     ...(cfg.maxBytes === undefined ? {} : { maxBytes: cfg.maxBytes }),
     ...(cfg.maxAgeS === undefined ? {} : { maxAgeMs: cfg.maxAgeS * 1000 }),
     ...(cfg.whenFull === undefined ? {} : { whenFull: cfg.whenFull }),
@@ -177,11 +181,13 @@ export class JournalLink {
     };
   }
 
-  close(): void {
+  /** Stops the housekeeping and the replay, closes the journal and waits for its last fsync and seal. */
+  async close(): Promise<void> {
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.replayer.stop();
     this.journal.close();
+    await this.journal.settled();
   }
 
   #arm(): void {

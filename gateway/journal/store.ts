@@ -15,10 +15,18 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import { indexName, parseIndex, parseSegmentName, scanFrames, segmentName } from './format.js';
+import {
+  COMPRESSED_SUFFIX,
+  indexName,
+  parseIndex,
+  parseSegmentName,
+  scanFrames,
+  segmentName,
+} from './format.js';
 
 export interface JournalState {
   id: string;
@@ -65,15 +73,27 @@ export function writeState(dir: string, s: JournalState): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/** writeState off the event loop (a background journal's, one at a time). */
+export async function writeStateInBackground(dir: string, s: JournalState): Promise<void> {
+  const path = join(dir, STATE_FILE);
+  await writeFile(`${path}.tmp`, JSON.stringify(s), { mode: 0o600 });
+  await rename(`${path}.tmp`, path);
+}
+
 /**
  * The segments in position order. Sealed (compressed) ones are taken from their index when it
  * matches the file; the others (the active one, always) are scanned, and a torn or damaged
  * tail is cut off, counted in `counters.corruptBytes` and logged. A raw segment left next to
- * its compressed copy (a crash while sealing) is removed.
+ * its compressed copy (a crash while sealing) is removed, and so is a half-written copy.
  */
 export function loadSegments(dir: string, log: Logger, counters: { corruptBytes: number }): Segment[] {
   const byFirst = new Map<number, { raw: boolean; z: boolean }>();
   for (const name of readdirSync(dir)) {
+    // A compressed copy cut short by a crash while sealing (the raw segment is still there).
+    if (name.endsWith(`${COMPRESSED_SUFFIX}.tmp`)) {
+      rmSync(join(dir, name), { force: true });
+      continue;
+    }
     const p = parseSegmentName(name);
     if (p === undefined) continue;
     const e = byFirst.get(p.first) ?? { raw: false, z: false };

@@ -72,7 +72,10 @@ export interface EdgeNodeOptions {
   readonly statusIntervalMs?: number;
   readonly reconnectMinMs?: number;
   readonly reconnectMaxMs?: number;
+  /** Default the config's mqtt.connectTimeoutMs (10 s). */
   readonly connectTimeoutMs?: number;
+  /** The reconnect backoff's jitter source; default Math.random (session.ts). */
+  readonly random?: () => number;
   /** Performs DCMD writes (commands.ts); without it DCMDs are ignored: read-only. */
   readonly onDeviceCommand?: DeviceCommandHandler;
 }
@@ -183,7 +186,8 @@ export class EdgeNode {
       filters,
       reconnectMinMs: opts.reconnectMinMs ?? 1000,
       reconnectMaxMs: opts.reconnectMaxMs ?? 30_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      ...(opts.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: opts.connectTimeoutMs }),
+      ...(opts.random === undefined ? {} : { random: opts.random }),
       handler: {
         ready: () => {
           this.#subscribed = true;
@@ -222,7 +226,7 @@ export class EdgeNode {
     this.#clock.clearTimeout(this.#statusTimer);
     this.#link?.replayer.stop();
     await this.#session.close();
-    this.#link?.close();
+    await this.#link?.close();
   }
 
   /**

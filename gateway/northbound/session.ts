@@ -2,7 +2,9 @@
  * The edge node's MQTT session: the one MQTT session of gateway and hub (protocol/mqtt-session.ts)
  * with what makes it a Sparkplug edge node's. Its will is the NDEATH of the session's bdSeq; the
  * bdSeq to use next is persisted (state-file.ts) before each CONNECT, so a restart never reuses
- * one; close() and die() publish that NDEATH themselves first.
+ * one; close() and die() publish that NDEATH themselves first. Its reconnects are jittered (a
+ * box runs hundreds of gateways that lose one broker together) and its connect timeout is the
+ * config's mqtt.connectTimeoutMs.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/clock.js';
@@ -32,7 +34,13 @@ export interface SessionOptions {
   readonly handler: SessionHandler;
   readonly reconnectMinMs?: number;
   readonly reconnectMaxMs?: number;
+  /** Default the config's mqtt.connectTimeoutMs, else 10 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * The reconnect backoff's jitter (protocol/backoff.ts); default Math.random, so gateways that
+   * lost the broker together do not come back in lockstep. Tests inject their own.
+   */
+  readonly random?: () => number;
 }
 
 export class MqttSession {
@@ -66,7 +74,8 @@ export class MqttSession {
       handler: opts.handler,
       reconnectMinMs: opts.reconnectMinMs ?? 1000,
       reconnectMaxMs: opts.reconnectMaxMs ?? 30_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? opts.mqtt.connectTimeoutMs ?? 10_000,
+      jitter: opts.random ?? Math.random,
       // A failed TLS handshake is a setting to fix, said in the config's words (WANJI_E_MQTT_TLS).
       describeError: (err) => {
         const tlsErr = mqttTlsError(err, opts.mqtt, opts.clock.now());
