@@ -129,6 +129,8 @@ export const HubConfigSchema = Type.Object(
         allowAnonymous: Type.Boolean({ default: false }),
         /** The largest MQTT packet the embedded broker takes; a larger one drops the connection. */
         maxPacketBytes: Type.Integer({ minimum: 1_024, maximum: 268_435_455, default: 4 * 1024 * 1024 }),
+        /** What the embedded broker keeps for one subscriber its socket has not taken; past it, dropped. */
+        maxSubscriberBacklogBytes: Type.Integer({ minimum: 1_048_576, default: 16 * 1024 * 1024 }),
         /** How often the hub looks for revoked credentials still connected (docs/security.md). */
         revocationCheckMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 2_000 }),
         /** external: the hub's user name at the broker (docs/hub.md, "An external broker"). */

@@ -148,6 +148,11 @@ export interface BrokerConfig {
   };
   /** embedded: the largest MQTT packet taken (default 4 MiB); a larger one drops the connection. */
   readonly maxPacketBytes?: number;
+  /**
+   * embedded: the most bytes of messages kept for one subscriber that its socket has not taken
+   * (default 16 MiB); past it the connection is dropped (hub/broker/aedes/backlog.ts).
+   */
+  readonly maxSubscriberBacklogBytes?: number;
   /** embedded: an MQTT over TLS listener besides the plain one. */
   readonly tls?: BrokerTlsConfig;
   /** embedded: an MQTT over WebSocket listener besides the plain one. */

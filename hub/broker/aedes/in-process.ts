@@ -9,6 +9,13 @@
  * Delivery is synchronous, inside the publishing client's packet handling: while the host
  * works on a message, aedes reads nothing more from that client, so a busy host slows the
  * gateways' sockets (TCP flow control) instead of queueing in the broker.
+ *
+ * mqemitter (aedes' emitter) starts the next message it queued from inside the completion of
+ * the one before. Completions that are synchronous all the way down would drain a queue as one
+ * recursion, several stack frames per message, and a backlog of some thousand messages would
+ * overflow the stack (issue 13). So a completion reached while an earlier one of this port is
+ * still running is run after it returns, in order: the drain becomes a loop. (The broker's own
+ * connections no longer let such a queue form: backlog.ts.)
  */
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { Logger } from 'pino';
@@ -23,6 +30,9 @@ export class AedesInProcessPort implements InProcessPort {
   readonly #log: Logger;
   /** Subscribers attached (the host), counted among the broker's clients. */
   attached = 0;
+  /** Completions reached while one was running, to run when it returns (see above). */
+  readonly #later: (() => void)[] = [];
+  #completing = false;
 
   constructor(aedes: Aedes, traffic: BrokerTraffic, log: Logger) {
     this.#aedes = aedes;
@@ -42,8 +52,9 @@ export class AedesInProcessPort implements InProcessPort {
     const log = this.#log;
     // A message matching two filters is handed to each of them, one after the other: once is enough.
     let last: AedesPublishPacket | undefined;
+    const complete = this.#complete;
     const deliver: Deliver = (packet, done) => {
-      if (packet === last) return done();
+      if (packet === last) return complete(done);
       last = packet;
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       traffic.messagesSent++;
@@ -54,7 +65,7 @@ export class AedesInProcessPort implements InProcessPort {
         // The host catches its own errors; one that escapes must not break the publisher's client.
         log.error({ err, topic: packet.topic }, 'in-process host failed on a message');
       }
-      done();
+      complete(done);
     };
     await Promise.all(
       filters.map((f) => new Promise<void>((resolve) => this.#aedes.subscribe(f, deliver, resolve))),
@@ -70,6 +81,27 @@ export class AedesInProcessPort implements InProcessPort {
       );
     };
   }
+
+  /** Tells mqemitter a delivery is done, without recursing into its queue (see above). */
+  readonly #complete = (done: () => void): void => {
+    const later = this.#later;
+    if (this.#completing) {
+      later.push(done);
+      return;
+    }
+    this.#completing = true;
+    let ran = 0;
+    try {
+      done();
+      // Each of these may start the next queued message, whose completion lands here too.
+      while (ran < later.length) later[ran++]?.();
+    } finally {
+      if (ran > 0) later.splice(0, ran);
+      this.#completing = false;
+      // Only after a throw: what is left still has to run, or its publisher would wait forever.
+      if (later.length > 0) queueMicrotask(() => this.#complete(noop));
+    }
+  };
 
   publish(topic: string, payload: Uint8Array, options: { qos: 0 | 1; retain: boolean }): Promise<void> {
     const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -87,3 +119,5 @@ export class AedesInProcessPort implements InProcessPort {
     });
   }
 }
+
+function noop(): void {}

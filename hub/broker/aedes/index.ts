@@ -11,12 +11,15 @@ import type {
   ClientInfo,
   MqttBroker,
 } from '../types.js';
+import { boundSubscriberBacklog } from './backlog.js';
 import { AedesInProcessPort } from './in-process.js';
 import { type Listener, listenTcp, listenTls, listenWebSocket, loadTlsFiles } from './listeners.js';
 import { limitPacketSize } from './packet-limit.js';
 import { BrokerTraffic, isMeteredSocket } from './traffic.js';
 
 const DEFAULT_MAX_PACKET_BYTES = 4 * 1024 * 1024;
+/** What the broker keeps for one subscriber that its socket has not taken (backlog.ts). */
+const DEFAULT_MAX_SUBSCRIBER_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 /** aedes' AuthErrorCode.BAD_USERNAME_OR_PASSWORD (a const enum, not importable at runtime). */
 const BAD_USERNAME_OR_PASSWORD = 4;
@@ -64,7 +67,7 @@ export class AedesBroker implements MqttBroker {
   readonly #infos = new WeakMap<Client, ClientInfo>();
   readonly #wills = new WeakMap<Client, { topic: string; retain: boolean }>();
   #status: ComponentHealth['status'] = 'starting';
-  readonly counters = { tlsHandshakeErrors: 0, droppedOversized: 0 };
+  readonly counters = { tlsHandshakeErrors: 0, droppedOversized: 0, droppedSlowSubscribers: 0 };
   readonly #traffic = new BrokerTraffic();
   /** The hub's own host in process (made at the first inProcessPort() after start()). */
   #hostPort: AedesInProcessPort | undefined;
@@ -141,7 +144,8 @@ export class AedesBroker implements MqttBroker {
     const policy = this.#policy;
     const log = this.#log;
     const aedes = await Aedes.createBroker({
-      // A frozen subscriber must not stall delivery to everyone else.
+      // A socket that takes nothing for this long is dropped (its backlog is bounded in bytes
+      // too, and never holds up other clients: backlog.ts).
       drainTimeout: 30_000,
       preConnect: (client, packet, done) => {
         if (packet.will)
@@ -223,7 +227,9 @@ export class AedesBroker implements MqttBroker {
       this.counters.droppedOversized++;
       log.warn({ ...fields, maxPacketBytes }, 'MQTT packet too large; connection dropped');
     };
+    const maxBacklogBytes = this.#config.maxSubscriberBacklogBytes ?? DEFAULT_MAX_SUBSCRIBER_BACKLOG_BYTES;
     let unlimited = false;
+    let unbounded = false;
     const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
       const client = aedes.handle(stream, req);
       const socket = req?.socket ?? stream;
@@ -235,6 +241,20 @@ export class AedesBroker implements MqttBroker {
       if (!limited && !unlimited) {
         unlimited = true;
         log.warn('this aedes has no parser to watch: MQTT packet sizes are not limited');
+      }
+      const bounded = boundSubscriberBacklog(client, maxBacklogBytes, (backlogBytes) => {
+        this.counters.droppedSlowSubscribers++;
+        log.warn(
+          { clientId: client.id, remoteAddress: remoteAddress(client), backlogBytes, maxBacklogBytes },
+          'MQTT subscriber does not read what it subscribed to; connection dropped (mqtt.maxSubscriberBacklogBytes)',
+        );
+        stream.destroy();
+      });
+      if (!bounded && !unbounded) {
+        unbounded = true;
+        log.warn(
+          'this aedes has no delivery hooks: a subscriber that stops reading stalls the broker up to its drain timeout',
+        );
       }
     };
     const cfg = this.#config;
