@@ -302,12 +302,16 @@ const POLICY_META: Readonly<Record<string, FamilyMeta>> = {
 const BROKER: Readonly<Record<string, CounterDef>> = {
   tlsHandshakeErrors: { name: 'wanji_mqtt_tls_handshake_errors_total' },
   droppedOversized: { name: 'wanji_mqtt_oversized_packets_total' },
+  droppedSlowSubscribers: { name: 'wanji_mqtt_slow_subscribers_dropped_total' },
 };
 
 const BROKER_META: Readonly<Record<string, FamilyMeta>> = {
   wanji_mqtt_tls_handshake_errors_total: counter('failed TLS handshakes on the MQTT TLS listener'),
   wanji_mqtt_oversized_packets_total: counter(
     'connections dropped for an MQTT packet above mqtt.maxPacketBytes',
+  ),
+  wanji_mqtt_slow_subscribers_dropped_total: counter(
+    'subscribers dropped for a backlog above mqtt.maxSubscriberBacklogBytes (they stopped reading)',
   ),
 };
 

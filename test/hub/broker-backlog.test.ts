@@ -23,7 +23,16 @@ import { AedesBroker } from '../../hub/broker/aedes/index.js';
 import { BrokerTraffic } from '../../hub/broker/aedes/traffic.js';
 import type { BrokerAccessPolicy } from '../../hub/broker/index.js';
 import { DataType } from '../../protocol/index.js';
-import { cncBirth, silentLogger, sleep, TestEdgeNode, tempDir, testHub, waitFor } from './helpers.js';
+import {
+  apiToken,
+  cncBirth,
+  silentLogger,
+  sleep,
+  TestEdgeNode,
+  tempDir,
+  testHub,
+  waitFor,
+} from './helpers.js';
 
 /** Answers at once, as the hub's credential policy does on the hot path. */
 const OPEN: BrokerAccessPolicy = {
@@ -348,6 +357,11 @@ describe('a hub whose broker has a subscriber that stops reading (issue 13)', ()
       await Promise.all([frames, reporting]);
       expect((await health()).ingest).toBe(before + 2 * reports);
       await waitFor(async () => (await health()).dropped === 1, 'the stalled subscriber to be dropped');
+      // …and /metrics says so.
+      const metrics = await (
+        await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`, { headers: apiToken(hub.registry, 'admin') })
+      ).text();
+      expect(metrics).toMatch(/^wanji_mqtt_slow_subscribers_dropped_total 1$/m);
     } finally {
       for (const s of sockets) s.destroy();
       await Promise.all(others.map((c) => c.endAsync(true)));
