@@ -102,6 +102,8 @@ export interface DemoGatewaysOptions {
   readonly startSpacingMs?: number;
   /** Child processes running the gateways; 0 (default) runs them in this process. */
   readonly processes?: number;
+  /** Options for node in each child (e.g. `--cpu-prof` for bench:fleet's profile). */
+  readonly execArgv?: readonly string[];
   /** Told when a gateway child dies while the demo runs. */
   readonly onChildExit?: (exit: GatewayChildExit) => void;
 }
@@ -233,6 +235,7 @@ class GatewayProcesses implements GatewayPower {
         label: 'gateway process',
         logField: 'gatewayProcess',
         logger: o.logger,
+        ...(o.execArgv !== undefined ? { execArgv: o.execArgv } : {}),
       });
       for (const c of group) this.#childOf.set(codeOf(c), child);
       void child.exited.then((exit) => {

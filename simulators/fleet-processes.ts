@@ -58,6 +58,8 @@ export interface SimFleetProcessesOptions {
   readonly pkiDir?: string;
   /** OPC UA servers over the whole fleet (each child gets its share, at least one); default one per child. */
   readonly maxOpcuaServers?: number;
+  /** Options for node in each child (e.g. `--cpu-prof` for bench:fleet's profile). */
+  readonly execArgv?: readonly string[];
   /** Told when a child dies while the fleet runs (its machines no longer answer). */
   readonly onChildExit?: (exit: SimChildExit) => void;
   /** Serve only this part of the fleet's enterprises (a fleet spread over hosts); default all. */
@@ -117,8 +119,9 @@ class SimChild extends IpcChild<SimChildCall> {
   readonly codes: readonly string[];
   readonly exitedWith: Promise<SimChildExit>;
 
-  constructor(index: number, codes: readonly string[], logger: Logger) {
+  constructor(index: number, codes: readonly string[], logger: Logger, execArgv?: readonly string[]) {
     super({
+      ...(execArgv !== undefined ? { execArgv } : {}),
       entry: childEntry(import.meta.url, 'sim-child'),
       index,
       label: 'simulator process',
@@ -194,7 +197,7 @@ export class SimFleetProcesses implements FleetService {
       Math.round((this.#o.maxOpcuaServers ?? this.#groups.length) / this.#groups.length),
     );
     this.#children = this.#groups.map((codes, i) => {
-      const child = new SimChild(i, codes, this.#o.logger);
+      const child = new SimChild(i, codes, this.#o.logger, this.#o.execArgv);
       void child.exitedWith.then((exit) => this.#childExited(exit));
       return child;
     });
