@@ -32,6 +32,12 @@ export interface FleetGatewayOptions {
   readonly journalFsyncIntervalMs?: number;
 }
 
+/**
+ * How often the fleet's OPC UA subscriptions send what changed: the most a change waits in the
+ * simulator before it leaves for the gateway (its tags are exception-based).
+ */
+export const OPCUA_PUBLISHING_INTERVAL_MS = 250;
+
 /** The OPC UA application URI of the demo's gateways when they share one certificate. */
 export const DEMO_GATEWAY_APPLICATION_URI = 'urn:wanji:gateway:demo';
 
@@ -52,7 +58,14 @@ function machineEntry(m: FleetMachine, connection: string, pollIntervalMs: numbe
   const exposed = new Set(signals.map((s) => s.name));
   const tags =
     m.protocol === 'opcua'
-      ? signals.map((s) => ({ name: s.name, nodeId: opcuaNodeId(m.id, s.name), datatype: s.type }))
+      ? // Sampling interval 0: the simulator reports each change as it happens (exception-based),
+        // with no sampling timer per item; the subscription's publishing interval bounds the wait.
+        signals.map((s) => ({
+          name: s.name,
+          nodeId: opcuaNodeId(m.id, s.name),
+          datatype: s.type,
+          samplingIntervalMs: 0,
+        }))
       : REGISTER_MAPS[m.kind]
           .filter((e) => exposed.has(e.signal))
           .map((e) => ({
@@ -92,6 +105,7 @@ export function gatewayConfigsForFleet(fleet: FleetView, options: FleetGatewayOp
         id: 'opcua-1',
         type: 'opcua',
         endpoint: endpoints.opcua.endpointUrl,
+        publishingIntervalMs: OPCUA_PUBLISHING_INTERVAL_MS,
         ...(options.opcuaPkiDir !== undefined
           ? { pkiDir: options.opcuaPkiDir, applicationUri: DEMO_GATEWAY_APPLICATION_URI }
           : {}),

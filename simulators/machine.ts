@@ -42,6 +42,8 @@ export class SimMachine {
   private lastTick: number | undefined;
   private isPaused = false;
   private isConnected = true;
+  /** Told after anything a client could read changed (servers that push values, onChange). */
+  private readonly listeners = new Set<() => void>();
 
   constructor(options: SimMachineOptions) {
     this.id = options.id;
@@ -68,6 +70,21 @@ export class SimMachine {
     if (this.isPaused) return;
     this.model.advance(dt);
     this.readCache = undefined;
+    this.changed();
+  }
+
+  /**
+   * Calls `listener` after every change a client could read (a tick, a forced state, a pinned
+   * signal, a disconnect or reconnect); returns what removes it. A server that pushes values
+   * (OPC UA exception-based monitored items) reads the machine then.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
   }
 
   /** Time of the last tick (ms), or undefined before the first. */
@@ -84,6 +101,7 @@ export class SimMachine {
   setState(state: SimState): void {
     this.model.enter(state);
     this.readCache = undefined;
+    this.changed();
   }
 
   private modelValues(): Record<string, SignalValue> {
@@ -123,14 +141,17 @@ export class SimMachine {
       );
     }
     this.pinned.set(signal, value);
+    this.changed();
   }
 
   clearSignal(signal: string): void {
-    this.pinned.delete(signal);
+    if (this.pinned.delete(signal)) this.changed();
   }
 
   clearSignals(): void {
+    if (this.pinned.size === 0) return;
     this.pinned.clear();
+    this.changed();
   }
 
   pause(): void {
@@ -147,11 +168,15 @@ export class SimMachine {
 
   /** The machine keeps running but stops answering on the wire (cable pulled, device hung). */
   disconnect(): void {
+    if (!this.isConnected) return;
     this.isConnected = false;
+    this.changed();
   }
 
   reconnect(): void {
+    if (this.isConnected) return;
     this.isConnected = true;
+    this.changed();
   }
 
   get connected(): boolean {

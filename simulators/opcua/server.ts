@@ -5,8 +5,11 @@
  *   Objects/Machines/<machineId>/<signal>     NodeId ns=<ns>;s=<machineId>.<signal>
  *
  * in namespace `urn:wanji:simulator` (index 1: the server's own namespace).
- * Values are read from the machine on every read or sample (variables are bound to getters with
- * a MinimumSamplingInterval, so subscriptions are sampled rather than pushed on every tick).
+ * Values are read from the machine on every read or sample (variables are bound to getters). A
+ * subscription asking for a sampling interval is sampled at that interval; one asking for 0 is
+ * served exception-based, as a device that reports on change: the variables' MinimumSamplingInterval
+ * is 0, and whenever a machine changes (its tick, a fault, a pinned value) the server pushes
+ * the values that changed to the monitored items listening, with no sampling timer per item.
  * While a machine is disconnected its variables read with StatusCode BadNotConnected, as an
  * aggregating server reports a downstream device it cannot reach.
  */
@@ -20,6 +23,7 @@ import {
   OPCUAServer,
   type StatusCode,
   StatusCodes,
+  type UAVariable,
   Variant,
 } from 'node-opcua';
 import type { Logger } from 'pino';
@@ -37,8 +41,6 @@ export const SIM_NAMESPACE_URI = 'urn:wanji:simulator';
  * URI for every simulator server also lets them share one certificate.
  */
 export const SIM_NAMESPACE_INDEX = 1;
-/** Fastest rate at which a subscription samples a simulated variable. */
-export const SIM_MIN_SAMPLING_MS = 100;
 
 /** The NodeId of a machine's signal, e.g. "ns=1;s=E001-CNC-003.spindleSpeed". */
 export function opcuaNodeId(machineId: string, signal: string, namespaceIndex = SIM_NAMESPACE_INDEX): string {
@@ -109,6 +111,10 @@ export class OpcuaSimServer {
   private readonly maxClients: number;
   /** Statuses served instead of the value, per NodeId string (tests: uncertain, bad quality). */
   private readonly statusOverrides = new Map<string, StatusCode>();
+  /** Per machine, its variables and the value last pushed to exception-based monitored items. */
+  private readonly pushed = new Map<string, PushedSignal[]>();
+  /** Removes the machines' change listeners (while started). */
+  private unlisten: (() => void)[] = [];
   private server: OPCUAServer | undefined;
   private url: string | undefined;
   private starting: Promise<void> | undefined;
@@ -163,6 +169,25 @@ export class OpcuaSimServer {
     const key = opcuaNodeId(machineId, signal);
     if (status === undefined) this.statusOverrides.delete(key);
     else this.statusOverrides.set(key, status);
+    const machine = this.machines.find((m) => m.id === machineId);
+    if (machine !== undefined) this.push(machine);
+  }
+
+  /**
+   * Pushes a machine's changed values to the monitored items listening exception-based (they
+   * listen for 'value_changed'); a variable nobody monitors that way costs a listener count.
+   */
+  private push(machine: SimMachine): void {
+    for (const p of this.pushed.get(machine.id) ?? []) {
+      if (p.variable.listenerCount('value_changed') === 0) {
+        p.last = undefined;
+        continue;
+      }
+      const dv = readSignal(machine, p.spec, this.statusOverrides.get(p.key));
+      if (p.last !== undefined && sameValue(p.last, dv)) continue;
+      p.last = dv;
+      p.variable.emit('value_changed', dv);
+    }
   }
 
   /** Session and subscription counts of the running server (zeros when stopped). */
@@ -248,6 +273,7 @@ export class OpcuaSimServer {
         nodeId: `s=${machine.id}`,
         description: `${machine.kind} (${machine.dataDepth})`,
       });
+      const signals: PushedSignal[] = [];
       for (const spec of machine.signals) {
         const nodeId = `s=${machine.id}.${spec.name}`;
         const key = opcuaNodeId(machine.id, spec.name);
@@ -256,19 +282,24 @@ export class OpcuaSimServer {
           browseName: spec.name,
           nodeId,
           description: spec.unit === '' ? spec.description : `${spec.description} [${spec.unit}]`,
-          minimumSamplingInterval: SIM_MIN_SAMPLING_MS,
+          // Not 0 here: node-opcua warns, per variable, that a getter with 0 cannot report
+          // changes by itself. It is set to 0 below: this server pushes the changes (push()).
+          minimumSamplingInterval: 1,
           accessLevel: 'CurrentRead',
           userAccessLevel: 'CurrentRead',
           value: { timestamped_get: () => readSignal(machine, spec, this.statusOverrides.get(key)) },
         } as const;
         const range = euRangeOf(spec);
         // Analog signals are AnalogItems with an EURange, so clients can use percent deadbands.
-        if (range !== undefined) {
-          ns.addAnalogDataItem({ ...common, dataType: spec.type, engineeringUnitsRange: range });
-        } else {
-          ns.addVariable({ ...common, dataType: OPCUA_TYPE[spec.type] });
-        }
+        const variable =
+          range !== undefined
+            ? ns.addAnalogDataItem({ ...common, dataType: spec.type, engineeringUnitsRange: range })
+            : ns.addVariable({ ...common, dataType: OPCUA_TYPE[spec.type] });
+        variable.minimumSamplingInterval = 0;
+        signals.push({ spec, key, variable, last: undefined });
       }
+      this.pushed.set(machine.id, signals);
+      this.unlisten.push(machine.onChange(() => this.push(machine)));
     }
   }
 
@@ -280,9 +311,29 @@ export class OpcuaSimServer {
     this.url = undefined;
     if (server === undefined) return;
     await starting?.catch(() => undefined);
+    for (const stop of this.unlisten) stop();
+    this.unlisten = [];
+    this.pushed.clear();
     await server.shutdown(0);
     this.url = undefined; // a start that was under way when close was called has set it again
   }
+}
+
+/** A variable of a machine's signal and what was last pushed to its exception-based items. */
+interface PushedSignal {
+  readonly spec: SignalSpec;
+  readonly key: string;
+  readonly variable: UAVariable;
+  last: DataValue | undefined;
+}
+
+/** Same value and status (timestamps aside): nothing to push. */
+function sameValue(a: DataValue, b: DataValue): boolean {
+  return (
+    a.statusCode.equals(b.statusCode) &&
+    a.value.dataType === b.value.dataType &&
+    a.value.value === b.value.value
+  );
 }
 
 /**

@@ -140,4 +140,57 @@ describe('OPC UA simulator server', () => {
       await subscription.terminate();
     }
   });
+
+  it('serves sampling interval 0 exception-based: each change is pushed, with no sampling', async () => {
+    loom.clearSignals();
+    const subscription = ClientSubscription.create(session, {
+      requestedPublishingInterval: 100,
+      requestedMaxKeepAliveCount: 10,
+      publishingEnabled: true,
+    });
+    try {
+      const item = await subscription.monitor(
+        { nodeId: opcuaNodeId(loom.id, 'picks'), attributeId: AttributeIds.Value },
+        { samplingInterval: 0, queueSize: 10, discardOldest: true },
+        TimestampsToReturn.Both,
+      );
+      const seen: DataValue[] = [];
+      item.on('changed', (dv: DataValue) => seen.push(dv));
+      await waitFor(() => seen.length > 0, 'the initial value');
+      const initial = seen.length;
+      // Nothing changes: nothing is sent (a sampled item would not send either, but here no
+      // timer runs: the next notification comes from the machine's tick alone).
+      await new Promise((r) => setTimeout(r, 400));
+      expect(seen.length).toBe(initial);
+      loom.tick(180_000);
+      await waitFor(() => seen.length > initial, 'the tick pushed');
+      const pushed = seen.at(-1)!;
+      expect(pushed.value.value).toBe(loom.value('picks'));
+      expect(pushed.sourceTimestamp?.getTime()).toBe(180_000);
+      // Two changes in one turn both arrive (a sampled item would see only the last).
+      loom.setSignal('picks', 111);
+      loom.setSignal('picks', 222);
+      await waitFor(() => seen.at(-1)?.value.value === 222, 'the second change');
+      expect(seen.map((dv) => dv.value.value)).toContain(111);
+      // A pinned value, a status override and a disconnect are pushed at once too.
+      loom.setSignal('picks', 515151);
+      await waitFor(() => seen.at(-1)?.value.value === 515151, 'the pinned value pushed');
+      server.setStatus(loom.id, 'picks', StatusCodes.UncertainLastUsableValue);
+      await waitFor(
+        () => seen.at(-1)?.statusCode.equals(StatusCodes.UncertainLastUsableValue) === true,
+        'the status pushed',
+      );
+      server.setStatus(loom.id, 'picks', undefined);
+      loom.disconnect();
+      await waitFor(
+        () => seen.at(-1)?.statusCode.equals(StatusCodes.BadNotConnected) === true,
+        'the disconnect',
+      );
+      loom.reconnect();
+      await waitFor(() => seen.at(-1)?.value.value === 515151, 'back with its value');
+    } finally {
+      loom.clearSignals();
+      await subscription.terminate();
+    }
+  });
 });
