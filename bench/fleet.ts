@@ -19,7 +19,10 @@
  *   simulators' processes.
  * - drain: the gateways stop as a shutdown does (what they read is journalled and published) and
  *   report every value they sent (DDATA and DBIRTH); the hub stores what is in flight; loss =
- *   values sent − values stored, and the gateways' journal backlog (sent, not acknowledged).
+ *   values sent − values stored when positive. Delivery is at least once: a birth the hub asked
+ *   for again (`rebirths`) or a journal replay after a reconnect (`journalReplayed`) sends values
+ *   a second time, which the store keeps once per machine, metric and time but the hub counts
+ *   as written again (`duplicates`). `journalBacklog`: sent, stored, not yet acknowledged.
  * - result: the figures against the goals of issue 13 (all networked ≤ 60 s, loss 0, p99 < 1 s,
  *   hub < 1 core).
  */
@@ -314,6 +317,8 @@ async function main(): Promise<void> {
       loss: Math.max(0, generated - stored),
       duplicates: Math.max(0, stored - generated),
       journalBacklog: sent.backlog,
+      rebirths: sent.rebirths,
+      journalReplayed: sent.replayed,
       samplesDropped: c.samplesDropped,
       storeErrors: c.storeErrors,
     });
@@ -327,7 +332,7 @@ async function main(): Promise<void> {
       loss: Math.max(0, generated - stored),
       goals: {
         allNetworkedWithin60s: networked >= total && networkedSeconds <= 60,
-        lossZero: generated === stored,
+        lossZero: stored >= generated,
         lagP99Under1s: run.lagP99 < 1,
         hubUnder1Core: run.hubCores < 1,
       },

@@ -46,6 +46,10 @@ export interface GatewaysReport {
   readonly births: number;
   /** Journal messages the hub has not acknowledged yet. */
   readonly backlog: number;
+  /** Births sent again when the hub asked (their values are not counted again above). */
+  readonly rebirths: number;
+  /** Journal messages published again after a reconnect (not counted again above). */
+  readonly replayed: number;
 }
 
 const NO_GATEWAYS: GatewaysReport = {
@@ -55,6 +59,8 @@ const NO_GATEWAYS: GatewaysReport = {
   birthValues: 0,
   births: 0,
   backlog: 0,
+  rebirths: 0,
+  replayed: 0,
 };
 
 /** The report of these gateways (added to `to`). */
@@ -72,6 +78,8 @@ export function reportGateways(
       birthValues: r.birthValues + (s.sampler.birthValues ?? 0),
       births: r.births + (s.sampler.births ?? 0),
       backlog: r.backlog + (s.edgeNode.journal?.backlog ?? 0),
+      rebirths: r.rebirths + (s.edgeNode.counters.rebirths ?? 0),
+      replayed: r.replayed + (s.edgeNode.journal?.replayed ?? 0),
     };
   }
   return r;
@@ -86,6 +94,8 @@ export function addReports(a: GatewaysReport, b: GatewaysReport): GatewaysReport
     birthValues: a.birthValues + b.birthValues,
     births: a.births + b.births,
     backlog: a.backlog + b.backlog,
+    rebirths: a.rebirths + b.rebirths,
+    replayed: a.replayed + b.replayed,
   };
 }
 
