@@ -69,8 +69,11 @@ interface NodeJournal {
   floorAt: number;
   /** The gateway's last reported Journal/Backlog. */
   backlog: number | undefined;
-  /** The lowest backlog reported since `at`: a backlog above it all along has been growing. */
-  mark: { backlog: number; at: number } | undefined;
+  /**
+   * The lowest backlog reported since `at`, and the acknowledged position then: a backlog above
+   * it all along, by more than what is in flight, has been growing.
+   */
+  mark: { backlog: number; at: number; floor: number } | undefined;
   /** Why this journal does not drain, while it does not. */
   stalled: string | undefined;
 }
@@ -265,7 +268,8 @@ export class JournalAcks {
     const backlog = report.backlog;
     if (backlog === undefined || !Number.isFinite(backlog) || backlog < 0) return;
     n.backlog = backlog;
-    if (n.mark === undefined || backlog <= n.mark.backlog) n.mark = { backlog, at: this.#o.clock() };
+    if (n.mark === undefined || backlog <= n.mark.backlog)
+      n.mark = { backlog, at: this.#o.clock(), floor: n.stored.floor };
   }
 
   /** Why `n`'s journal does not drain, or undefined while it does (or is not expected to). */
@@ -277,8 +281,13 @@ export class JournalAcks {
       const missing = n.stored.gap === undefined ? '' : `, waiting for position ${n.stored.gap}`;
       return `acknowledgement stuck at ${n.stored.floor} for ${Math.round(still / 1000)} s${missing} with ${n.backlog} messages in its journal`;
     }
+    // Growth beyond what is in flight: a journal that drains while the gateway keeps sending
+    // always holds the messages sent since the last acknowledgement, more or fewer from one
+    // report to the next. It counts as growing when it grew by more than a tenth of what was
+    // acknowledged meanwhile (the hub falls behind), not by a few messages in flight.
     const mark = n.mark;
-    if (mark !== undefined && n.backlog > mark.backlog && now - mark.at >= stallMs) {
+    const inFlight = mark === undefined ? 0 : Math.max(0, n.stored.floor - mark.floor) / 10;
+    if (mark !== undefined && n.backlog - mark.backlog > inFlight && now - mark.at >= stallMs) {
       return `journal backlog grew from ${mark.backlog} to ${n.backlog} in ${Math.round((now - mark.at) / 1000)} s`;
     }
     return undefined;

@@ -5,13 +5,14 @@
  * the whole fleet to start). The demo runs as an operator runs it, as a child process from
  * the built package; it must exit 0 within 10 s of SIGTERM, saying nothing alarming.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '../hub/helpers.js';
 import { assertBuilt } from '../support/wanji-process.js';
 import { alarmingLines, Child } from './demo-stop-child.js';
 
-function demo(dataDir: string, machines: number): Child {
+function demo(dataDir: string, machines: number, extra: string[] = []): Child {
   return new Child([
     'demo',
     '--machines',
@@ -22,7 +23,23 @@ function demo(dataDir: string, machines: number): Child {
     '0',
     '--data-dir',
     dataDir,
+    ...extra,
   ]);
+}
+
+/** The processes whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (new RegExp(`^PPid:\\s+${pid}$`, 'm').test(status)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 describe('stopping wanji demo (issue 10)', () => {
@@ -54,6 +71,24 @@ describe('stopping wanji demo (issue 10)', () => {
   it('under load (500 machines, 10 gateways): SIGTERM exits 0 within 10 s, no stack trace', async () => {
     await networkedThenStopped(500, 150_000);
   }, 240_000);
+
+  it('simulators and gateways in child processes: all networked, SIGTERM exits 0 within 10 s and ends every child', async () => {
+    const d = demo(join(dir.path, 'demo-children'), 40, ['--sim-processes', '1', '--gateway-processes', '2']);
+    await waitFor(
+      () => !d.running || d.out.includes('networked 40/40,'),
+      'all 40 machines networked',
+      90_000,
+    ).catch((err: unknown) => {
+      d.child.kill('SIGKILL');
+      throw new Error(`${String(err)}\n${d.output()}`);
+    });
+    const children = childrenOf(d.child.pid!);
+    expect(children.length, d.output()).toBe(3);
+    const result = await d.stop(['SIGTERM'], 10_000);
+    expect(result, d.output()).toEqual({ code: 0, signal: null });
+    expect(alarmingLines(`${d.out}\n${d.err}`), d.output()).toEqual([]);
+    await waitFor(() => children.every((pid) => !existsSync(`/proc/${pid}`)), 'every child gone', 10_000);
+  }, 150_000);
 
   it('SIGTERM during start-up stops it within 10 s, without waiting for the fleet', async () => {
     const d = demo(join(dir.path, 'demo-starting'), 500);

@@ -114,4 +114,18 @@ describe('JournalAcks: journals that do not drain', () => {
     await minute([20, 5, 30, 40, 50]); // 5 is the new mark, 50 s later: not yet stallMs
     expect(acks.health()).toEqual({ status: 'up' });
   });
+
+  it('a busy journal holding what is in flight is not growing: a few messages above its low mark while thousands are acknowledged', async () => {
+    acks.birth('acme', 'gw1', 'j-1', 1, { backlog: 0 });
+    let position = 0;
+    // 50 messages a second acknowledged for three minutes; the backlog holds the 2–18 sent
+    // since the last acknowledgement and never comes back to 0.
+    for (let s = 0; s < 180; s += 10) {
+      const stored = Array.from({ length: 500 }, () => ++position);
+      writes.stored(stored);
+      acks.report('acme', 'gw1', { backlog: 2 + ((s / 10) % 17) });
+      await vi.advanceTimersByTimeAsync(10_000);
+    }
+    expect(acks.health()).toEqual({ status: 'up' });
+  });
 });
