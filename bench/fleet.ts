@@ -3,9 +3,13 @@
  * gateways (report by exception, heartbeats, journals on) and the hub into its store. Prints
  * JSON lines; docs/bench.md explains them.
  *
- *   npm run bench:fleet [-- --machines 10000 --seconds 60 --store sqlite|influxdb://…/DB|victoriametrics://…
+ *   npm run bench:fleet [-- --machines 10000 --seconds 60 --store sqlite|influxdb|victoriametrics|ADDRESS
  *                          --seed 1 --poll-ms 2000 --sim-processes N --gateway-processes N
  *                          --network-timeout 180]
+ *
+ * `--store influxdb` / `victoriametrics` starts a private server from the Debian package
+ * (influxd 1.x, victoria-metrics) in a temporary folder, as the tests do; an address
+ * (influxdb://host:8086/DB, victoriametrics://host:8428) uses a running one.
  *
  * The hub runs alone in this process, as `wanji demo` runs it; the simulators and the gateways
  * run in child processes (at least one of each, so the hub's CPU is its own). Phases:
@@ -35,9 +39,9 @@ import type { DemoGateways } from '../cli/demo-gateways.js';
 import { routeOpcuaLogs } from '../cli/opcua-logs.js';
 import { storeFromAddress } from '../cli/store-url.js';
 import { Hub } from '../hub/hub.js';
-import type { Sample } from '../hub/store/types.js';
 import { generateFleet } from '../simulators/fleet.js';
-import { LagHistogram } from './lag-histogram.js';
+import { startInfluxd, startVictoriaMetrics, type TestServer } from '../test/support/influx-servers.js';
+import { LagHistogram, onStoreWrites } from './lag-histogram.js';
 
 interface Options {
   machines: number;
@@ -165,11 +169,21 @@ async function main(): Promise<void> {
     log: logFile,
   });
 
+  // A private store server, when asked for by kind rather than address.
+  let storeServer: TestServer | undefined;
+  let storeAddress = o.store;
+  if (o.store === 'influxdb') {
+    storeServer = await startInfluxd();
+    storeAddress = `influxdb://127.0.0.1:${storeServer.port}/wanji`;
+  } else if (o.store === 'victoriametrics') {
+    storeServer = await startVictoriaMetrics();
+    storeAddress = `victoriametrics://127.0.0.1:${storeServer.port}`;
+  }
   const hub = new Hub({
     dataDir,
     mqtt: { host: '127.0.0.1', port: 0, allowAnonymous: true },
     http: { host: '127.0.0.1', port: 0 },
-    store: storeFromAddress(o.store),
+    store: storeFromAddress(storeAddress),
     logger,
   });
   await hub.start();
@@ -177,16 +191,10 @@ async function main(): Promise<void> {
 
   // Each stored sample's lag, by protocol; counted only in the run window.
   let lags: { opcua: LagHistogram; modbus: LagHistogram } | undefined;
-  const store = hub.store;
-  const write = store.write.bind(store);
-  Object.assign(store, {
-    write: async (samples: readonly Sample[]): Promise<void> => {
-      await write(samples);
-      if (lags === undefined) return;
-      const now = Date.now();
-      for (const s of samples)
-        (protocolOf.get(s.machine) === 'opcua' ? lags.opcua : lags.modbus).add(now - s.ts);
-    },
+  onStoreWrites(hub.store, (samples, now) => {
+    if (lags === undefined) return;
+    for (const s of samples)
+      (protocolOf.get(s.machine) === 'opcua' ? lags.opcua : lags.modbus).add(now - s.ts);
   });
 
   const fleet = new SimFleetProcesses(
@@ -325,7 +333,7 @@ async function main(): Promise<void> {
     line({
       phase: 'result',
       machines: total,
-      store: storeFromAddress(o.store).type,
+      store: o.store.split(':')[0],
       networkedSeconds,
       lagP99: run.lagP99,
       hubCores: run.hubCores,
@@ -341,6 +349,7 @@ async function main(): Promise<void> {
     await gateways?.close().catch(() => undefined);
     await fleet.close().catch(() => undefined);
     await hub.close().catch(() => undefined);
+    await storeServer?.close().catch(() => undefined);
     if (process.env.WANJI_BENCH_KEEP === undefined) rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -32,9 +32,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Hub, type HubOptions } from '../hub/hub.js';
-import type { Sample } from '../hub/store/types.js';
 import { type FromPublisher, METRICS, type NodeSpec, type ToPublisher } from './hub-publisher.js';
-import { LagHistogram } from './lag-histogram.js';
+import { LagHistogram, onStoreWrites } from './lag-histogram.js';
 
 type Transport = 'in-process' | 'tcp';
 /** A run: one of this build's host transports, or the baseline build as it comes. */
@@ -243,26 +242,20 @@ async function search(host: Run, o: Options, HubOf: HubClass, phase: string): Pr
   await hub.start();
   // Each stored sample's lag, from the publisher's stamp to the end of its store write.
   let lags: LagHistogram | undefined;
-  const store = hub.store;
-  const write = store.write.bind(store);
-  Object.assign(store, {
-    write: async (samples: readonly Sample[]): Promise<void> => {
-      await write(samples);
-      if (lags === undefined) return;
-      const now = Date.now();
-      // Samples of one message share their timestamp: one histogram entry per run of them.
-      let run = 0;
-      let ts = Number.NaN;
-      for (const s of samples) {
-        if (s.ts !== ts) {
-          if (run > 0) lags.add(now - ts, run);
-          ts = s.ts;
-          run = 0;
-        }
-        run++;
+  onStoreWrites(hub.store, (samples, now) => {
+    if (lags === undefined) return;
+    // Samples of one message share their timestamp: one histogram entry per run of them.
+    let run = 0;
+    let ts = Number.NaN;
+    for (const s of samples) {
+      if (s.ts !== ts) {
+        if (run > 0) lags.add(now - ts, run);
+        ts = s.ts;
+        run = 0;
       }
-      if (run > 0) lags.add(now - ts, run);
-    },
+      run++;
+    }
+    if (run > 0) lags.add(now - ts, run);
   });
   const idle0 = process.cpuUsage();
   await sleep(2_000);

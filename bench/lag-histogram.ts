@@ -1,4 +1,22 @@
 /** The store lag of samples, as bench:hub and bench:fleet measure it. */
+import type { Sample, SampleStore } from '../hub/store/types.js';
+
+/**
+ * Tells `onStored` of every write to the hub's store once it is done, with the time it ended:
+ * a sample's store lag is that time minus its timestamp.
+ */
+export function onStoreWrites(
+  store: SampleStore,
+  onStored: (samples: readonly Sample[], now: number) => void,
+): void {
+  const write = store.write.bind(store);
+  Object.assign(store, {
+    write: async (samples: readonly Sample[]): Promise<void> => {
+      await write(samples);
+      onStored(samples, Date.now());
+    },
+  });
+}
 
 /** Lags of stored samples in 10 ms buckets, up to a minute (longer ones in the last bucket). */
 export class LagHistogram {
