@@ -37,8 +37,9 @@ async function powerOff(code: string): Promise<Gateway | undefined> {
 
 async function closeAll(): Promise<void> {
   closed = true;
-  const results = await Promise.allSettled([...running.values()].map((g) => g.close()));
+  const gateways = [...running.values()];
   running.clear();
+  const results = await Promise.allSettled(gateways.map((g) => g.close()));
   for (const r of results) {
     if (r.status === 'rejected') logger.warn({ err: r.reason }, 'demo: a gateway did not close cleanly');
   }

@@ -163,10 +163,17 @@ export class IpcChild<Call extends { readonly op: string }> {
   }
 }
 
+/** How long a child whose parent went away may take to close before it exits anyway. */
+export const CHILD_ORPHAN_GRACE_MS = 10_000;
+
 export interface ServeParentOptions<Call> {
   /** Answers one call; a throw is replied as the call's error. */
   readonly handle: (call: Call) => Promise<unknown>;
-  /** The parent went away (closed the channel, or died): close and end; resolves the exit code. */
+  /**
+   * The parent went away (closed the channel, or died): close and end; resolves the exit code.
+   * A close that takes longer than CHILD_ORPHAN_GRACE_MS is cut short (exit code 1): nobody is
+   * left to kill an orphan that hangs.
+   */
   readonly onDisconnect: () => Promise<number>;
   /** The program's name for the refusal when run by hand, e.g. "wanji sim-child". */
   readonly name: string;
@@ -196,6 +203,12 @@ export function serveParent<Call>(o: ServeParentOptions<Call>): void {
     );
   });
   process.on('disconnect', () => {
+    setTimeout(() => {
+      process.stderr.write(
+        `${o.name}: still closing ${CHILD_ORPHAN_GRACE_MS / 1000} s after the parent went away; exiting now\n`,
+      );
+      process.exit(1);
+    }, CHILD_ORPHAN_GRACE_MS).unref();
     o.onDisconnect().then(
       (code) => process.exit(code),
       () => process.exit(1),

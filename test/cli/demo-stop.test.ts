@@ -90,6 +90,24 @@ describe('stopping wanji demo (issue 10)', () => {
     await waitFor(() => children.every((pid) => !existsSync(`/proc/${pid}`)), 'every child gone', 10_000);
   }, 150_000);
 
+  it('a demo killed outright leaves no child behind: orphaned simulators and gateways end by themselves', async () => {
+    const d = demo(join(dir.path, 'demo-orphans'), 40, ['--sim-processes', '1', '--gateway-processes', '2']);
+    await waitFor(
+      () => !d.running || d.out.includes('networked 40/40,'),
+      'all 40 machines networked',
+      90_000,
+    ).catch((err: unknown) => {
+      d.child.kill('SIGKILL');
+      throw new Error(`${String(err)}\n${d.output()}`);
+    });
+    const children = childrenOf(d.child.pid!);
+    expect(children.length, d.output()).toBe(3);
+    d.child.kill('SIGKILL');
+    await d.exited;
+    // Their parent is gone (the hub too): each closes what it runs and exits, within its grace.
+    await waitFor(() => children.every((pid) => !existsSync(`/proc/${pid}`)), 'every orphan gone', 20_000);
+  }, 150_000);
+
   it('SIGTERM during start-up stops it within 10 s, without waiting for the fleet', async () => {
     const d = demo(join(dir.path, 'demo-starting'), 500);
     // The hub is up (its data directory's admin token printed) long before 500 machines are.
