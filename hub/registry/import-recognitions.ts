@@ -5,7 +5,13 @@
  * checked first and each refused row is reported with why and the columns at fault; then all
  * rows or none unless `partial`. Writes and their audit entries share one transaction.
  */
-import { AuditLog } from '../security/audit.js';
+
+import {
+  type DeclarationImportOptions,
+  type DeclarationImportReport,
+  type DeclarationKind,
+  finishDeclarationImport,
+} from './import-declarations.js';
 import type { TableRow } from './import-file.js';
 import { type ImportReason, reason } from './import-reasons.js';
 import { checkRows, findHeader, norm, refuseRepeats, textReason } from './import-table.js';
@@ -20,7 +26,6 @@ import {
 import type { Registry } from './registry.js';
 
 /** What a declarations file holds; `targets`: programme target rows (import-targets.ts). */
-export type DeclarationKind = 'recognitions' | 'platforms' | 'targets';
 
 type RecognitionField = 'enterprise' | 'name' | 'kind' | 'benchmark' | 'year';
 type PlatformField = 'name' | 'level' | 'operator' | 'year' | 'hubId';
@@ -64,38 +69,6 @@ const LEVEL_WORDS: Readonly<Record<string, 'regional' | 'industry' | 'enterprise
 };
 const YES = ['是', 'y', 'yes', 'true', '1', '标杆'];
 const NO = ['否', 'n', 'no', 'false', '0', ''];
-/** The most refused rows a report lists; refusedRows counts them all. */
-const MAX_LISTED = 1_000;
-
-export interface DeclarationImportOptions {
-  readonly actor: string;
-  readonly source?: string;
-  readonly file: string;
-  readonly dryRun?: boolean;
-  readonly partial?: boolean;
-}
-
-export interface DeclarationImportReport {
-  readonly file: string;
-  readonly what: DeclarationKind;
-  readonly dryRun: boolean;
-  readonly partial: boolean;
-  readonly rows: number;
-  readonly accepted: number;
-  readonly refusedRows: number;
-  /** Each refused row: why in English (`reasons`) and as codes and parameters (`details`, import-reasons.ts). */
-  readonly refused: readonly {
-    row: number;
-    reasons: readonly string[];
-    details: readonly ImportReason[];
-    columns: readonly string[];
-  }[];
-  readonly applied: boolean;
-  readonly created: number;
-  readonly updated: number;
-  readonly header: { readonly row: number; readonly cells: readonly string[] };
-  readonly skipped: readonly { row: number; kind: 'title' | 'total'; reason: string }[];
-}
 
 type Parsed =
   | {
@@ -206,66 +179,24 @@ export function importDeclarations(
     columns: [headerText('name')],
   }));
   const db = registry.database;
-  const exists = (p: Parsed): boolean =>
-    p.what === 'recognitions'
-      ? db.recognitions.find(p.input.enterprise, p.input.kind, p.input.name) !== undefined
-      : db.platforms.byName(p.input.name) !== undefined;
-  const updated = accepted.filter(exists).length;
-  const allOrNone = o.partial !== true && refused.length > 0;
-  const apply = o.dryRun !== true && !allOrNone;
-  const report: DeclarationImportReport = {
-    file: o.file,
-    what,
-    dryRun: o.dryRun === true,
-    partial: o.partial === true,
-    rows: dataRows,
-    accepted: accepted.length,
-    refusedRows: refused.length,
-    refused: refused.sort((a, b) => a.row - b.row).slice(0, MAX_LISTED),
-    applied: apply,
-    created: accepted.length - updated,
-    updated,
-    header: { row: header.n, cells: header.cells },
-    skipped,
-  };
-  const audit = new AuditLog(db, () => registry.now());
-  const summary = {
-    what,
-    rows: report.rows,
-    accepted: report.accepted,
-    refused: report.refusedRows,
-    firstRefusals: report.refused.slice(0, 20),
-  };
-  const source = o.source === undefined ? {} : { source: o.source };
-  if (!apply) {
-    if (allOrNone && o.dryRun !== true)
-      audit.record({
-        actor: o.actor,
-        action: `${what === 'platforms' ? 'platform' : 'recognition'}.import`,
-        target: o.file,
-        outcome: 'refused',
-        ...source,
-        detail: { reason: 'rows refused; nothing imported', ...summary },
-      });
-    return report;
-  }
   const records = new ProgrammeRecords(registry);
-  db.transaction(() => {
-    for (const p of accepted) {
-      const by = { actor: o.actor, ...source, detail: { import: o.file, row: p.row } };
+  return finishDeclarationImport(registry, o, {
+    what,
+    action: `${what === 'platforms' ? 'platform' : 'recognition'}.import`,
+    dataRows,
+    accepted,
+    refused,
+    header,
+    skipped,
+    exists: (p) =>
+      p.what === 'recognitions'
+        ? db.recognitions.find(p.input.enterprise, p.input.kind, p.input.name) !== undefined
+        : db.platforms.byName(p.input.name) !== undefined,
+    write: (p, by) => {
       if (p.what === 'recognitions') records.declareRecognition(p.input, by);
       else records.declarePlatform(p.input, by);
-    }
-    audit.record({
-      actor: o.actor,
-      action: `${what === 'platforms' ? 'platform' : 'recognition'}.import`,
-      target: o.file,
-      outcome: 'ok',
-      ...source,
-      detail: { ...summary, created: report.created, updated: report.updated },
-    });
+    },
   });
-  return report;
 }
 
 /** The code of a problem programme-records.ts gave in English about column `field` holding `value`. */

@@ -6,10 +6,14 @@
  * all rows or none unless `partial`. Each row sets one target as PUT /api/v1/targets does
  * (ProgrammeRecords.setTarget: same checks, audited); the import is audited as `target.import`.
  */
-import { AuditLog } from '../security/audit.js';
+
+import {
+  type DeclarationImportOptions,
+  type DeclarationImportReport,
+  finishDeclarationImport,
+} from './import-declarations.js';
 import type { TableRow } from './import-file.js';
 import { type ImportReason, reason } from './import-reasons.js';
-import type { DeclarationImportOptions, DeclarationImportReport } from './import-recognitions.js';
 import { checkRows, findHeader, norm, refuseRepeats, textReason } from './import-table.js';
 import {
   ProgrammeRecords,
@@ -66,7 +70,6 @@ const KIND_BY_WORD = new Map<string, TargetKind>(
 const KIND_LIST = TARGET_KIND_NAMES.map((k) => `${KIND_NAMES[k][0]} (${k})`).join(', ');
 const CITY_WORDS = ['', '全市', '市', '市级', 'city', 'citywide'];
 const EVERY_YEAR_WORDS = ['', '每年', '各年', 'every', 'everyyear', 'all'];
-const MAX_LISTED = 1_000;
 
 interface Parsed {
   readonly row: number;
@@ -164,59 +167,16 @@ export function importTargets(
     columns: [headerText('kind')],
   }));
   const db = registry.database;
-  const updated = accepted.filter(
-    (p) => db.targets.get(p.input.kind, p.input.region ?? '', p.input.year ?? 0) !== undefined,
-  ).length;
-  const allOrNone = o.partial !== true && refused.length > 0;
-  const apply = o.dryRun !== true && !allOrNone;
-  const report: DeclarationImportReport = {
-    file: o.file,
-    what: 'targets',
-    dryRun: o.dryRun === true,
-    partial: o.partial === true,
-    rows: dataRows,
-    accepted: accepted.length,
-    refusedRows: refused.length,
-    refused: refused.sort((a, b) => a.row - b.row).slice(0, MAX_LISTED),
-    applied: apply,
-    created: accepted.length - updated,
-    updated,
-    header: { row: header.n, cells: header.cells },
-    skipped,
-  };
-  const audit = new AuditLog(db, () => registry.now());
-  const summary = {
-    what: 'targets',
-    rows: report.rows,
-    accepted: report.accepted,
-    refused: report.refusedRows,
-    firstRefusals: report.refused.slice(0, 20),
-  };
-  const source = o.source === undefined ? {} : { source: o.source };
-  if (!apply) {
-    if (allOrNone && o.dryRun !== true)
-      audit.record({
-        actor: o.actor,
-        action: 'target.import',
-        target: o.file,
-        outcome: 'refused',
-        ...source,
-        detail: { reason: 'rows refused; nothing imported', ...summary },
-      });
-    return report;
-  }
   const records = new ProgrammeRecords(registry);
-  db.transaction(() => {
-    for (const p of accepted)
-      records.setTarget(p.input, { actor: o.actor, ...source, detail: { import: o.file, row: p.row } });
-    audit.record({
-      actor: o.actor,
-      action: 'target.import',
-      target: o.file,
-      outcome: 'ok',
-      ...source,
-      detail: { ...summary, created: report.created, updated: report.updated },
-    });
+  return finishDeclarationImport(registry, o, {
+    what: 'targets',
+    action: 'target.import',
+    dataRows,
+    accepted,
+    refused,
+    header,
+    skipped,
+    exists: (p) => db.targets.get(p.input.kind, p.input.region ?? '', p.input.year ?? 0) !== undefined,
+    write: (p, by) => records.setTarget(p.input, by),
   });
-  return report;
 }
