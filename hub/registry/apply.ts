@@ -10,12 +10,21 @@
  * The fast path (no savepoint per row) writes the batch's "last seen" rows in one statement each
  * for machines and gateways, and reads what the state clock needs of the machines in one before
  * them: on PostgreSQL every statement is a round trip, and a flush of thousands of machines
- * costs a handful of them, not one or more per machine.
+ * costs a handful of them, not one or more per machine. Its births (machines.bornMany) and the
+ * state clock's writes (stateSpans.setOpenMany, addMany) are held back and sent the same way:
+ * before anything that reads or writes what they change (a death, a read the cache cannot
+ * answer), and at the end of the pass, so a failover's thousands of rebirths cost a few round
+ * trips too (on PostgreSQL only: on SQLite they write through, row by row, as before).
  */
 import type { HubDatabase } from '../database/database.js';
 import type { GatewaySeen } from '../database/registry/gateways.js';
-import { type MachineIngestState, type MachineSeen, machineKey } from '../database/registry/machines.js';
-import type { StateSpanRepository } from '../database/registry/state-spans.js';
+import {
+  type MachineBirth,
+  type MachineIngestState,
+  type MachineSeen,
+  machineKey,
+} from '../database/registry/machines.js';
+import type { OpenWrite, SpanAdd, StateSpanRepository } from '../database/registry/state-spans.js';
 import { HubError } from '../errors.js';
 import { DAY_MS, DEFAULT_UTC_OFFSET_MIN, isDayTime, MAX_DAY_TIME_MS } from './days.js';
 import { encodeMetricValue } from './gateway-metrics.js';
@@ -82,26 +91,82 @@ export class IngestApplier {
      * them in one statement (null: no such machine), kept current as the clock moves them.
      */
     let known: Map<string, MachineIngestState | null> | undefined;
+    /**
+     * Fast path: writes held back, sent by send() in one statement each. Only a machine in
+     * `known` has its births and open interval held back (what it reads of them is answered
+     * there); time counted is a sum, so it waits whatever the machine.
+     */
+    let held: { born: MachineBirth[]; open: OpenWrite[]; add: SpanAdd[] } | undefined;
+    /** Sends what is held back: before a statement that may read or write it, and at the end. */
+    const send = (): void => {
+      if (held === undefined) return;
+      const { born, open, add } = held;
+      // Births first: the open intervals written next may be those of machines they create.
+      if (born.length > 0) machines.bornMany(born.splice(0));
+      if (open.length > 0) stateSpans.setOpenMany(open.splice(0));
+      if (add.length > 0) stateSpans.addMany(add.splice(0));
+    };
     const spans: StateSpanRepository = {
       open: (enterprise, machine) => {
         const k = known?.get(machineKey(enterprise, machine));
-        if (k === undefined) return stateSpans.open(enterprise, machine);
-        return k === null ? undefined : k.open;
+        if (k !== undefined) return k === null ? undefined : k.open;
+        send();
+        return stateSpans.open(enterprise, machine);
       },
       setOpen: (enterprise, machine, state, at) => {
-        stateSpans.setOpen(enterprise, machine, state, at);
         const key = machineKey(enterprise, machine);
         const k = known?.get(key);
+        if (held !== undefined && k != null) held.open.push({ enterprise, machine, state, at });
+        else {
+          send();
+          stateSpans.setOpen(enterprise, machine, state, at);
+        }
         if (k != null) known?.set(key, { dead: k.dead, open: { state, since: at } });
       },
-      add: (enterprise, machine, day, state, ms) => stateSpans.add(enterprise, machine, day, state, ms),
-      silentSince: (before) => stateSpans.silentSince(before),
-      liveOnGateway: (group, edgeNode) => stateSpans.liveOnGateway(group, edgeNode),
+      add: (enterprise, machine, day, state, ms) => {
+        if (held !== undefined) held.add.push({ enterprise, machine, day, state, ms });
+        else stateSpans.add(enterprise, machine, day, state, ms);
+      },
+      setOpenMany: (rows) => {
+        send();
+        stateSpans.setOpenMany(rows);
+      },
+      addMany: (rows) => {
+        send();
+        stateSpans.addMany(rows);
+      },
+      silentSince: (before) => {
+        send();
+        return stateSpans.silentSince(before);
+      },
+      liveOnGateway: (group, edgeNode) => {
+        send();
+        return stateSpans.liveOnGateway(group, edgeNode);
+      },
     };
     const isDead = (enterprise: string, machine: string): boolean | undefined => {
       const k = known?.get(machineKey(enterprise, machine));
-      if (k === undefined) return machines.isDead(enterprise, machine);
-      return k === null ? undefined : k.dead;
+      if (k !== undefined) return k === null ? undefined : k.dead;
+      send();
+      return machines.isDead(enterprise, machine);
+    };
+    const markDead = (enterprise: string, machine: string): void => {
+      const key = machineKey(enterprise, machine);
+      const k = known?.get(key);
+      if (k != null) known?.set(key, { dead: true, open: k.open });
+    };
+    /** DBIRTH: held back when the machine is in `known`, which then says it is alive. */
+    const born = (birth: MachineBirth): void => {
+      const key = machineKey(birth.group, birth.device);
+      const k = known?.get(key);
+      if (held === undefined || k === undefined) {
+        send();
+        machines.born(birth);
+        return;
+      }
+      held.born.push(birth);
+      // Created with no open interval, or alive again with the one it had (born() leaves it).
+      known?.set(key, { dead: false, open: k?.open ?? { state: null, since: null } });
     };
     const clock = new StateClock(spans, utcOffsetMin, silenceMs);
     /** Per batch: machines that were silent before it, with when they were last heard. */
@@ -136,14 +201,19 @@ export class IngestApplier {
         case 'nodeMetrics':
           setMetrics(e.group, e.edgeNode, e.metrics);
           return;
-        case 'nodeDeath':
+        case 'nodeDeath': {
           if (!gateways.died(e)) return 'stale';
-          for (const id of clock.liveOnGateway(e.group, e.edgeNode)) offline(e.group, id, e.at);
+          const live = clock.liveOnGateway(e.group, e.edgeNode);
+          for (const id of live) offline(e.group, id, e.at);
+          send();
           machines.gatewayDied(e.group, e.edgeNode, e.at);
+          // Dead now: exactly the machines just listed (read after what was held back was sent).
+          for (const id of live) markDead(e.group, id);
           return 'death';
+        }
         case 'deviceBirth': {
           const p = e.properties;
-          machines.born({
+          born({
             group: e.group,
             device: e.device,
             edgeNode: e.edgeNode,
@@ -162,7 +232,12 @@ export class IngestApplier {
           return;
         }
         case 'deviceDeath':
-          if (machines.died(e.group, e.edgeNode, e.device, e.at)) offline(e.group, e.device, e.at);
+          // died() reads the gateway a held-back birth may change; unchanged when it says false.
+          send();
+          if (machines.died(e.group, e.edgeNode, e.device, e.at)) {
+            markDead(e.group, e.device);
+            offline(e.group, e.device, e.at);
+          }
           return;
       }
     };
@@ -246,6 +321,26 @@ export class IngestApplier {
         if (e.type !== 'nodeMetrics' && isDayTime(e.at)) latest = Math.max(latest, e.at);
       for (const d of batch.devices) if (isDayTime(d.seenAt)) latest = Math.max(latest, d.seenAt);
       if (Number.isFinite(latest)) silent = clock.silentSince(latest - silenceMs);
+      // Isolated, each row writes in its own savepoint; fast, the rows' writes are gathered
+      // into one statement (a failure there aborts the pass, and the batch runs again isolated).
+      const batched = !isolated && !rowByRow;
+      // On SQLite, in process, a statement per row costs no round trip: births and the clock
+      // write through as before.
+      if (batched && db.dialect === 'postgres') {
+        held = { born: [], open: [], add: [] };
+        // What the births and the clock read of the machines born, in one statement.
+        const keys: { enterprise: string; machine: string }[] = [];
+        for (const e of batch.events)
+          if (e.type === 'deviceBirth') keys.push({ enterprise: e.group, machine: e.device });
+        if (keys.length > 0) {
+          const states = machines.ingestStates(keys);
+          known = new Map();
+          for (const k of keys) {
+            const key = machineKey(k.enterprise, k.machine);
+            known.set(key, states.get(key) ?? null);
+          }
+        }
+      }
       for (const e of batch.events) {
         const who = {
           kind: e.type,
@@ -261,9 +356,9 @@ export class IngestApplier {
         if (r === 'death') nodeDeaths++;
         else if (r === 'stale') staleNodeDeaths++;
       }
-      // Isolated, each row writes in its own savepoint; fast, the rows' writes are gathered
-      // into one statement (a failure there aborts the pass, and the batch runs again isolated).
-      const batched = !isolated && !rowByRow;
+      // The events' writes reach the database before the machines' states are read again.
+      send();
+      known = undefined;
       const seenRows: MachineSeen[] | undefined = batched ? [] : undefined;
       if (batched) {
         // What the clock and isDead read, for the rows that make them read.
@@ -296,6 +391,7 @@ export class IngestApplier {
       } finally {
         known = undefined;
       }
+      send();
       if (seenRows !== undefined && seenRows.length > 0) machines.seenMany(seenRows);
       const gatewayRows: GatewaySeen[] | undefined = batched ? [] : undefined;
       for (const g of batch.gateways) {
@@ -313,7 +409,15 @@ export class IngestApplier {
         ...(rowsRefused > 0 ? { rowsRefused, refused } : {}),
       };
     };
-    const fast = (batch: IngestBatch): ApplyResult => db.transaction(() => pass(batch, false));
+    const fast = (batch: IngestBatch): ApplyResult => {
+      try {
+        return db.transaction(() => pass(batch, false));
+      } finally {
+        // Rolled back or sent: nothing held back outlives the pass.
+        held = undefined;
+        known = undefined;
+      }
+    };
     const isolated = (batch: IngestBatch): ApplyResult => db.transaction(() => pass(batch, true));
 
     this.#apply = (batch) => {

@@ -129,6 +129,13 @@ export interface MachineStatusCountsRow {
 export interface MachineRepository {
   /** DBIRTH: created, or updated keeping what the birth does not announce; alive again. */
   born(b: MachineBirth): void;
+  /**
+   * born() for each row, with the same result as calling it for each in order (a machine born
+   * twice ends as two born() leave it). On PostgreSQL one statement per SEEN_MANY_CHUNK rows of
+   * distinct machines (a machine repeated starts the next), so the births of a flush (a
+   * failover's rebirths) cost one round trip, not one per machine; on SQLite, born() per row.
+   */
+  bornMany(rows: readonly MachineBirth[]): void;
   /** DDEATH from the gateway it was last on: dead. False when no such machine there. */
   died(group: string, edgeNode: string, device: string, at: number): boolean;
   /** NDEATH: every machine of the gateway that is alive is dead at `at`. */
@@ -199,6 +206,8 @@ export class SqliteMachineRepository implements MachineRepository {
   /** Statements of list() and count(), by SQL: one per combination of conditions used. */
   readonly #queries = new Map<string, SqlStatement<[QueryParams], unknown>>();
   readonly #born: SqlStatement<[MachineBirth]>;
+  /** PostgreSQL only: born() for many distinct machines, one array per column (unnest). */
+  readonly #bornMany: SqlStatement<[BirthColumns]> | undefined;
   readonly #died: SqlStatement<[{ group: string; edgeNode: string; device: string; at: number }]>;
   readonly #gatewayDied: SqlStatement<[{ group: string; edgeNode: string; at: number }]>;
   readonly #seen: SqlStatement<[MachineSeen]>;
@@ -246,6 +255,22 @@ export class SqliteMachineRepository implements MachineRepository {
     );
     this.#isDead = db.prepare('SELECT dead FROM machines WHERE enterprise = ? AND id = ?');
     if (db.dialect === 'postgres') {
+      // The same values and assignments as #born, from one row of arrays; an INSERT … ON
+      // CONFLICT changes each machine once, so bornMany() sends a repeated machine in the next.
+      this.#bornMany = db.prepare(
+        `INSERT INTO machines (enterprise, id, kind, nc, robot, data_depth, gateway, first_seen,
+                               last_birth_at, last_seen_at, dead)
+         SELECT b.enterprise, b.id, b.kind, b.nc, b.robot, b.data_depth, b.gateway, b.at, b.at, b.at, 0
+         FROM unnest(@group::text[], @device::text[], @kind::text[], @nc::bigint[], @robot::bigint[],
+                     @dataDepth::text[], @edgeNode::text[], @at::bigint[])
+           AS b(enterprise, id, kind, nc, robot, data_depth, gateway, at)
+         ON CONFLICT (enterprise, id) DO UPDATE SET
+           kind = coalesce(excluded.kind, machines.kind), nc = coalesce(excluded.nc, machines.nc),
+           robot = coalesce(excluded.robot, machines.robot),
+           data_depth = coalesce(excluded.data_depth, machines.data_depth),
+           gateway = excluded.gateway, last_birth_at = excluded.last_birth_at, dead = 0,
+           last_seen_at = max(coalesce(machines.last_seen_at, 0), excluded.last_seen_at)`,
+      );
       // The same assignments as #seen, from one row of arrays: seenMany() merges a machine's
       // repeated rows first, since an UPDATE … FROM changes each machine once.
       this.#seenMany = db.prepare(
@@ -309,6 +334,27 @@ export class SqliteMachineRepository implements MachineRepository {
 
   born(b: MachineBirth): void {
     this.#born.run(b);
+  }
+
+  bornMany(rows: readonly MachineBirth[]): void {
+    if (this.#bornMany === undefined) {
+      for (const r of rows) this.#born.run(r);
+      return;
+    }
+    let run: MachineBirth[] = [];
+    const keys = new Set<string>();
+    const send = (): void => {
+      if (run.length > 0) this.#bornMany?.run(birthColumns(run));
+      run = [];
+      keys.clear();
+    };
+    for (const r of rows) {
+      const key = machineKey(r.group, r.device);
+      if (keys.has(key) || run.length >= SEEN_MANY_CHUNK) send();
+      keys.add(key);
+      run.push(r);
+    }
+    send();
   }
 
   died(group: string, edgeNode: string, device: string, at: number): boolean {
@@ -428,6 +474,42 @@ interface IngestStateRow {
 interface KeyRow {
   enterprise: string;
   id: string;
+}
+
+/** bornMany()'s rows as one array per column, for unnest(). */
+interface BirthColumns {
+  group: string[];
+  device: string[];
+  kind: (string | null)[];
+  nc: (number | null)[];
+  robot: (number | null)[];
+  dataDepth: (string | null)[];
+  edgeNode: string[];
+  at: number[];
+}
+
+function birthColumns(rows: readonly MachineBirth[]): BirthColumns {
+  const c: BirthColumns = {
+    group: [],
+    device: [],
+    kind: [],
+    nc: [],
+    robot: [],
+    dataDepth: [],
+    edgeNode: [],
+    at: [],
+  };
+  for (const r of rows) {
+    c.group.push(r.group);
+    c.device.push(r.device);
+    c.kind.push(r.kind);
+    c.nc.push(r.nc);
+    c.robot.push(r.robot);
+    c.dataDepth.push(r.dataDepth);
+    c.edgeNode.push(r.edgeNode);
+    c.at.push(r.at);
+  }
+  return c;
 }
 
 /** seenMany()'s rows as one array per column, for unnest(). */

@@ -19,6 +19,29 @@ export interface HeardMachine {
   readonly lastSeenAt: number;
 }
 
+/** A machine's next open interval, as setOpen() writes it. */
+export interface OpenWrite {
+  readonly enterprise: string;
+  readonly machine: string;
+  readonly state: string | null;
+  readonly at: number;
+}
+
+/** Time in a state on a machine's local day, as add() writes it. */
+export interface SpanAdd {
+  readonly enterprise: string;
+  readonly machine: string;
+  readonly day: string;
+  readonly state: string;
+  readonly ms: number;
+}
+
+/**
+ * Rows per statement of setOpenMany() and addMany() on PostgreSQL (as machines.seenMany):
+ * a flush of 10,000 machines is one round trip each, and no message grows without bound.
+ */
+export const SPANS_MANY_CHUNK = 10_000;
+
 /** Backend-neutral: no driver types in the signatures. */
 export interface StateSpanRepository {
   /** The machine's open interval; undefined when there is no such machine. */
@@ -27,6 +50,16 @@ export interface StateSpanRepository {
   setOpen(enterprise: string, machine: string, state: string | null, at: number): void;
   /** Adds `ms` in `state` to the machine's local day `day` (`YYYY-MM-DD`). */
   add(enterprise: string, machine: string, day: string, state: string, ms: number): void;
+  /**
+   * setOpen() for each row, with the same result as in order (of a machine's rows, the last
+   * stays). On PostgreSQL one statement per SPANS_MANY_CHUNK machines; on SQLite per row.
+   */
+  setOpenMany(rows: readonly OpenWrite[]): void;
+  /**
+   * add() for each row (a sum: order does not matter). On PostgreSQL one statement per
+   * SPANS_MANY_CHUNK (machine, day, state); on SQLite per row.
+   */
+  addMany(rows: readonly SpanAdd[]): void;
   /** Machines in a known state other than offline, not dead, last heard before `before`. */
   silentSince(before: number): HeardMachine[];
   /** Ids of the machines of a gateway that are not dead. */
@@ -41,6 +74,9 @@ export class SqliteStateSpanRepository implements StateSpanRepository {
   readonly #add: SqlStatement<[string, string, string, string, number]>;
   readonly #silent: SqlStatement<[number], { enterprise: string; id: string; last_seen_at: number }>;
   readonly #onGateway: SqlStatement<[string, string], { id: string }>;
+  /** PostgreSQL only: setOpen() and add() for many rows, one array per column (unnest). */
+  readonly #setOpenMany: SqlStatement<[OpenColumns]> | undefined;
+  readonly #addMany: SqlStatement<[AddColumns]> | undefined;
 
   constructor(db: SqlConnection) {
     this.#silent = db.prepare(
@@ -56,6 +92,71 @@ export class SqliteStateSpanRepository implements StateSpanRepository {
        ON CONFLICT (enterprise, machine, day, state) DO UPDATE SET ms = machine_state_time.ms + excluded.ms`,
     );
     this.#onGateway = db.prepare('SELECT id FROM machines WHERE enterprise = ? AND gateway = ? AND dead = 0');
+    if (db.dialect === 'postgres') {
+      // The same as #setOpen and #add, from one row of arrays; an UPDATE … FROM and an INSERT …
+      // ON CONFLICT change each row once, so the rows are merged first.
+      this.#setOpenMany = db.prepare(
+        `UPDATE machines AS m SET since_state = s.state, since_at = s.at
+         FROM unnest(@enterprise::text[], @machine::text[], @state::text[], @at::bigint[])
+           AS s(enterprise, id, state, at)
+         WHERE m.enterprise = s.enterprise AND m.id = s.id`,
+      );
+      this.#addMany = db.prepare(
+        `INSERT INTO machine_state_time (enterprise, machine, day, state, ms)
+         SELECT * FROM unnest(@enterprise::text[], @machine::text[], @day::text[], @state::text[], @ms::bigint[])
+         ON CONFLICT (enterprise, machine, day, state) DO UPDATE SET ms = machine_state_time.ms + excluded.ms`,
+      );
+    }
+  }
+
+  setOpenMany(rows: readonly OpenWrite[]): void {
+    if (this.#setOpenMany === undefined) {
+      for (const r of rows) this.#setOpen.run(r);
+      return;
+    }
+    const last = new Map<string, OpenWrite>();
+    for (const r of rows) {
+      const key = `${r.enterprise}\u0000${r.machine}`;
+      last.delete(key);
+      last.set(key, r);
+    }
+    const merged = [...last.values()];
+    for (let i = 0; i < merged.length; i += SPANS_MANY_CHUNK) {
+      const c: OpenColumns = { enterprise: [], machine: [], state: [], at: [] };
+      for (const r of merged.slice(i, i + SPANS_MANY_CHUNK)) {
+        c.enterprise.push(r.enterprise);
+        c.machine.push(r.machine);
+        c.state.push(r.state);
+        c.at.push(r.at);
+      }
+      this.#setOpenMany.run(c);
+    }
+  }
+
+  addMany(rows: readonly SpanAdd[]): void {
+    if (this.#addMany === undefined) {
+      for (const r of rows) this.#add.run(r.enterprise, r.machine, r.day, r.state, r.ms);
+      return;
+    }
+    const sums = new Map<string, { -readonly [K in keyof SpanAdd]: SpanAdd[K] }>();
+    for (const r of rows) {
+      const key = `${r.enterprise}\u0000${r.machine}\u0000${r.day}\u0000${r.state}`;
+      const s = sums.get(key);
+      if (s === undefined) sums.set(key, { ...r });
+      else s.ms += r.ms;
+    }
+    const merged = [...sums.values()];
+    for (let i = 0; i < merged.length; i += SPANS_MANY_CHUNK) {
+      const c: AddColumns = { enterprise: [], machine: [], day: [], state: [], ms: [] };
+      for (const r of merged.slice(i, i + SPANS_MANY_CHUNK)) {
+        c.enterprise.push(r.enterprise);
+        c.machine.push(r.machine);
+        c.day.push(r.day);
+        c.state.push(r.state);
+        c.ms.push(r.ms);
+      }
+      this.#addMany.run(c);
+    }
   }
 
   open(enterprise: string, machine: string): OpenInterval | undefined {
@@ -80,4 +181,21 @@ export class SqliteStateSpanRepository implements StateSpanRepository {
   liveOnGateway(group: string, edgeNode: string): string[] {
     return this.#onGateway.all(group, edgeNode).map((r) => r.id);
   }
+}
+
+/** setOpenMany()'s rows as one array per column, for unnest(). */
+interface OpenColumns {
+  enterprise: string[];
+  machine: string[];
+  state: (string | null)[];
+  at: number[];
+}
+
+/** addMany()'s rows as one array per column, for unnest(). */
+interface AddColumns {
+  enterprise: string[];
+  machine: string[];
+  day: string[];
+  state: string[];
+  ms: number[];
 }
