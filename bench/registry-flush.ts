@@ -10,8 +10,14 @@
  * process's CPU (ms, all its threads: the bridge's worker included), the PostgreSQL backend's
  * CPU (ms, from /proc; 10 ms ticks, so small figures are coarse) and the round trips. One JSON
  * line per engine, size and path, and one for the births before (every machine announced at
- * once, which the events' per-row statements still apply). Options: --machines N,N (default 1000,10000), --rounds N
- * (default 5).
+ * once, batched too: machines.bornMany and the clock's setOpenMany, addMany).
+ *
+ * Then the failover's flush (`flush: "rebirths"`): every gateway and machine born again at once,
+ * as the gateways answer the rebirth request of the worker that took over their groups, every
+ * machine reporting its state in the same flush (each birth closes the machine's interval, its
+ * state opens the next): row by row against batched, alternating, --rebirth-rounds rounds.
+ * Options: --machines N,N (default 1000,10000), --rounds N (default 5), --rebirth-rounds N
+ * (default 3).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +41,7 @@ const SIZES = (arg('machines') ?? '1000,10000').split(',').map((x) => {
   return n;
 });
 const ROUNDS = Math.max(1, Number(arg('rounds') ?? 5));
+const REBIRTH_ROUNDS = Math.max(1, Number(arg('rebirth-rounds') ?? 3));
 const PER_GATEWAY = 100;
 const T0 = Date.now() - 3_600_000;
 
@@ -59,7 +66,7 @@ function fleetOf(n: number): Fleet[] {
   });
 }
 
-function births(fleet: readonly Fleet[]): IngestBatch {
+function births(fleet: readonly Fleet[], at = T0, state = 'running'): IngestBatch {
   const gateways = new Map(fleet.map((f) => [`${f.enterprise}/${f.gateway}`, f]));
   return {
     events: [
@@ -69,7 +76,7 @@ function births(fleet: readonly Fleet[]): IngestBatch {
           group: f.enterprise,
           edgeNode: f.gateway,
           bdSeq: 0,
-          at: T0,
+          at,
         }),
       ),
       ...fleet.map(
@@ -78,12 +85,12 @@ function births(fleet: readonly Fleet[]): IngestBatch {
           group: f.enterprise,
           edgeNode: f.gateway,
           device: f.machine,
-          at: T0,
+          at,
           properties: { kind: 'cnc', nc: true },
         }),
       ),
     ],
-    devices: fleet.map((f) => ({ ...f, seenAt: T0, state: 'running', stateAt: T0 })),
+    devices: fleet.map((f) => ({ ...f, seenAt: at, state, stateAt: at })),
     gateways: [],
   };
 }
@@ -156,8 +163,7 @@ function run(engine: 'sqlite' | 'postgres', db: HubDatabase, machines: number, b
     rowByRow: new IngestApplier(db, 480, 5 * 60_000, true),
     batched: new IngestApplier(db, 480, 5 * 60_000),
   };
-  // Every gateway and machine born at once (a hub's start, a worker taking a dead one's groups):
-  // events still apply one by one, a few statements each.
+  // Every gateway and machine born at once (a hub's start): one statement for the births.
   const born = measure(() => paths.batched.apply(births(fleet)), backend);
   emit({ engine, machines, path: 'births', ...summary([born]) });
   const samples: Record<keyof typeof paths, Sample[]> = { rowByRow: [], batched: [] };
@@ -183,6 +189,32 @@ function run(engine: 'sqlite' | 'postgres', db: HubDatabase, machines: number, b
     machines,
     cpuRatio: r1((row.cpuMsPerFlush ?? 0) / Math.max(0.1, batched.cpuMsPerFlush ?? 0)),
     waitRatio: r1((row.waitMsPerFlush ?? 0) / Math.max(0.1, batched.waitMsPerFlush ?? 0)),
+  });
+
+  // The failover: every machine born again and reporting its state (alternately idle and
+  // running, so each birth closes an interval and the report opens the next).
+  const reborn: Record<keyof typeof paths, Sample[]> = { rowByRow: [], batched: [] };
+  for (let r = 0; r < REBIRTH_ROUNDS; r++) {
+    for (const path of ['rowByRow', 'batched'] as const) {
+      at += 60_000;
+      const batch = births(fleet, at, (at / 60_000) % 2 === 0 ? 'idle' : 'running');
+      reborn[path].push(measure(() => paths[path].apply(batch), backend));
+    }
+  }
+  const rebornRow = summary(reborn.rowByRow);
+  const rebornBatched = summary(reborn.batched);
+  for (const [path, s] of [
+    ['rowByRow', rebornRow],
+    ['batched', rebornBatched],
+  ] as const) {
+    emit({ engine, machines, flush: 'rebirths', path, rounds: REBIRTH_ROUNDS, ...s });
+  }
+  emit({
+    engine,
+    machines,
+    flush: 'rebirths',
+    cpuRatio: r1((rebornRow.cpuMsPerFlush ?? 0) / Math.max(0.1, rebornBatched.cpuMsPerFlush ?? 0)),
+    waitRatio: r1((rebornRow.waitMsPerFlush ?? 0) / Math.max(0.1, rebornBatched.waitMsPerFlush ?? 0)),
   });
 }
 
