@@ -142,9 +142,8 @@ async function main(): Promise<void> {
   // Before node-opcua speaks: its notices go to the log file, not to stdout.
   routeOpcuaLogs(logger);
   const { DemoGateways, MACHINES_PER_GATEWAY_PROCESS } = await import('../cli/demo-gateways.js');
-  const { demoPollIntervalMs, DEMO_JOURNAL_FSYNC_MS, GATEWAY_START_SPACING_MS } = await import(
-    '../cli/demo.js'
-  );
+  const { demoModbusTimeoutMs, demoPollIntervalMs, DEMO_JOURNAL_FSYNC_MS, GATEWAY_START_SPACING_MS } =
+    await import('../cli/demo.js');
   const { gatewayConfigsForFleet } = await import('../cli/fleet-gateways.js');
   const { SimFleetProcesses, MACHINES_PER_SIM_PROCESS } = await import('../simulators/fleet-processes.js');
   // As the demo runs them, but always in child processes: the hub's CPU is then its own.
@@ -215,6 +214,7 @@ async function main(): Promise<void> {
       dataDir: join(dataDir, 'gateways'),
       opcuaPkiDir: join(dataDir, 'gateways', 'pki'),
       pollIntervalMs: pollMs,
+      modbusTimeoutMs: demoModbusTimeoutMs(o.machines),
       journalFsyncIntervalMs: DEMO_JOURNAL_FSYNC_MS,
     });
     gateways = new DemoGateways(configs, {

@@ -63,6 +63,16 @@ export function demoPollIntervalMs(machines: number): number {
   return machines <= 5000 ? 2000 : 5000;
 }
 
+/**
+ * How long the demo's gateways wait for a Modbus answer: the gateway default (1 s) up to
+ * MACHINES_PER_SIM_PROCESS machines, 2 s beyond, where 200 gateways starting on the same two
+ * cores as the simulators delay answers past a second and a machine that answered late would
+ * wait a whole poll (5 s) as "degraded" before it is networked.
+ */
+export function demoModbusTimeoutMs(machines: number): number | undefined {
+  return machines <= MACHINES_PER_SIM_PROCESS ? undefined : 2000;
+}
+
 /** Time between two gateways' starts: 100 gateways connect over a second, not in one burst. */
 export const GATEWAY_START_SPACING_MS = 10;
 
@@ -338,6 +348,7 @@ export async function runDemoCommand(args: string[], io: CommandIo): Promise<num
       opcuaPkiDir: resolve(options.dataDir, 'gateways', 'pki'),
       journalFsyncIntervalMs: DEMO_JOURNAL_FSYNC_MS,
       pollIntervalMs: demoPollIntervalMs(plan.machines.length),
+      modbusTimeoutMs: demoModbusTimeoutMs(plan.machines.length),
     });
     const gateways = new DemoGateways(configs, {
       logger,
