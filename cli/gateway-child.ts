@@ -6,11 +6,11 @@
 import { pino } from 'pino';
 import { validateGatewayConfig } from '../gateway/config/index.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { serveParent } from '../protocol/child-ipc.js';
+import { childLogDestination, serveParent } from '../protocol/child-ipc.js';
 import { type GatewayChildCall, reportGateways } from './demo-gateways.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
 
-let logger = pino({ level: 'info' });
+let logger = pino({ level: 'info' }, childLogDestination());
 const configs = new Map<string, unknown>();
 const running = new Map<string, Gateway>();
 let GatewayClass: typeof Gateway | undefined;
@@ -48,7 +48,7 @@ async function closeAll(): Promise<void> {
 async function handle(call: GatewayChildCall): Promise<unknown> {
   switch (call.op) {
     case 'init': {
-      logger = pino({ level: call.logLevel });
+      logger = pino({ level: call.logLevel }, childLogDestination());
       // Before node-opcua is loaded: its notices go to the log, not to stdout as text.
       routeOpcuaLogs(logger);
       GatewayClass = (await import('../gateway/gateway.js')).Gateway;

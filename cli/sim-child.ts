@@ -5,17 +5,17 @@
  * stdout, which the parent forwards to its own log. Exits when the parent goes away.
  */
 import { pino } from 'pino';
-import { serveParent } from '../protocol/child-ipc.js';
+import { childLogDestination, serveParent } from '../protocol/child-ipc.js';
 import type { SimChildCall, SimChildStart } from '../simulators/fleet-processes.js';
 import type { SimFleet } from '../simulators/fleet-runtime.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
 
 let fleet: SimFleet | undefined;
-let logger = pino({ level: 'info' });
+let logger = pino({ level: 'info' }, childLogDestination());
 
 async function start(options: SimChildStart): Promise<unknown> {
   if (fleet !== undefined) throw new Error('this simulator process has started already');
-  logger = pino({ level: options.logLevel });
+  logger = pino({ level: options.logLevel }, childLogDestination());
   // Before node-opcua is loaded: its notices go to the log, not to stdout as text.
   routeOpcuaLogs(logger);
   const { generateFleet } = await import('../simulators/fleet.js');

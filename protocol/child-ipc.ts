@@ -163,6 +163,17 @@ export class IpcChild<Call extends { readonly op: string }> {
   }
 }
 
+/**
+ * Where a child logs: stdout as a stream (asynchronous), which the parent reads. Not pino's
+ * default synchronous file descriptor: once the parent is gone, a synchronous write to the
+ * broken socket was retried in a loop that held the event loop, and the orphan never exited.
+ */
+export function childLogDestination(): NodeJS.WritableStream {
+  // The parent gone, a line written fails with EPIPE: nobody is left to read it.
+  process.stdout.on('error', () => undefined);
+  return process.stdout;
+}
+
 /** How long a child whose parent went away may take to close before it exits anyway. */
 export const CHILD_ORPHAN_GRACE_MS = 10_000;
 
