@@ -141,7 +141,8 @@ async function main(): Promise<void> {
   );
   // Before node-opcua speaks: its notices go to the log file, not to stdout.
   routeOpcuaLogs(logger);
-  const { DemoGateways, MACHINES_PER_GATEWAY_PROCESS } = await import('../cli/demo-gateways.js');
+  const { DemoGateways } = await import('../cli/demo-gateways.js');
+  const { MACHINES_PER_GATEWAY_PROCESS } = await import('../cli/gateway-pool.js');
   const { demoModbusTimeoutMs, demoPollIntervalMs, DEMO_JOURNAL_FSYNC_MS, GATEWAY_START_SPACING_MS } =
     await import('../cli/demo.js');
   const { gatewayConfigsForFleet } = await import('../cli/fleet-gateways.js');

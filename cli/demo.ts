@@ -2,7 +2,7 @@
  * `wanji demo`: the hub, a simulated fleet and one gateway per enterprise, on the embedded
  * defaults (aedes broker, SQLite store). What a newcomer runs first. The hub runs in this
  * process; above MACHINES_PER_SIM_PROCESS machines the simulators and the gateways run in child
- * processes (simulators/fleet-processes.ts, cli/demo-gateways.ts).
+ * processes (simulators/fleet-processes.ts, cli/gateway-pool.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -24,13 +24,9 @@ import {
   readDemoFleetRecord,
   writeDemoFleetRecord,
 } from './demo-fleet.js';
-import {
-  DemoFaults,
-  DemoGateways,
-  defaultGatewayProcesses,
-  MACHINES_PER_GATEWAY_PROCESS,
-} from './demo-gateways.js';
+import { DemoFaults, DemoGateways } from './demo-gateways.js';
 import { gatewayConfigsForFleet } from './fleet-gateways.js';
+import { defaultGatewayProcesses, MACHINES_PER_GATEWAY_PROCESS } from './gateway-pool.js';
 import { type CommandIo, UsageError, untilAborted } from './io.js';
 import { routeOpcuaLogs } from './opcua-logs.js';
 import { STORE_FORMS, storeFromAddress } from './store-url.js';

@@ -1,7 +1,7 @@
 /**
  * A part of Wanji run in a child process and driven over Node's IPC channel: the simulated
  * fleet's children (simulators/fleet-processes.ts, cli/sim-child.ts) and the demo's gateway
- * children (cli/demo-gateways.ts, cli/gateway-child.ts).
+ * children (cli/gateway-pool.ts, cli/gateway-child.ts).
  *
  * The parent numbers each call ({op, …, seq}); the child replies {seq, ok, result | error}. The
  * child logs pino JSON lines on stdout, which the parent logs again at their level with their

@@ -7,8 +7,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DemoGateways, dealGateways, type GatewayChildExit } from '../../cli/demo-gateways.js';
+import { DemoGateways } from '../../cli/demo-gateways.js';
 import { gatewayConfigsForFleet } from '../../cli/fleet-gateways.js';
+import { dealGateways, type GatewayChildExit } from '../../cli/gateway-pool.js';
 import type { GatewayConfig } from '../../gateway/config/index.js';
 import type { Hub } from '../../hub/hub.js';
 import { generateFleet } from '../../simulators/fleet.js';
