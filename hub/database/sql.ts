@@ -45,3 +45,25 @@ export function sqliteConnection(db: Database.Database): SqlConnection {
     },
   };
 }
+
+/**
+ * Rows per statement of a repository's batched write on PostgreSQL (`…Many()`: one array per
+ * column, `unnest`): a flush of 10,000 machines is one round trip, and no message to the server
+ * grows without bound.
+ */
+export const UNNEST_CHUNK = 10_000;
+
+/** Rows of type R as one array per column K. */
+export type Columns<R, K extends keyof R> = { [P in K]: R[P][] };
+
+/** Rows as one array per column, for `unnest`, in chunks of at most UNNEST_CHUNK rows. */
+export function columnChunks<R, K extends keyof R>(rows: readonly R[], keys: readonly K[]): Columns<R, K>[] {
+  const chunks: Columns<R, K>[] = [];
+  for (let i = 0; i < rows.length; i += UNNEST_CHUNK) {
+    const chunk = {} as Columns<R, K>;
+    for (const k of keys) chunk[k] = [];
+    for (const r of rows.slice(i, i + UNNEST_CHUNK)) for (const k of keys) chunk[k].push(r[k]);
+    chunks.push(chunk);
+  }
+  return chunks;
+}

@@ -2,7 +2,7 @@
  * Gateways (Sparkplug edge nodes) as the hub saw them: born, dead, last heard. Written by the
  * ingest (hub/registry/apply.ts decides what a birth or a death means).
  */
-import type { SqlConnection, SqlStatement } from '../sql.js';
+import { type Columns, columnChunks, type SqlConnection, type SqlStatement } from '../sql.js';
 
 export interface GatewayRow {
   group_id: string;
@@ -49,6 +49,9 @@ export interface GatewaySeen {
   readonly seenAt: number;
 }
 
+/** A seen row's fields in seenMany()'s statement, in its unnest() order. */
+const SEEN_COLUMNS = ['group', 'edgeNode', 'seenAt'] as const;
+
 export class SqliteGatewayRepository implements GatewayRepository {
   readonly #list: SqlStatement<[], GatewayRow>;
   readonly #byId: SqlStatement<[string, string], GatewayRow>;
@@ -56,7 +59,7 @@ export class SqliteGatewayRepository implements GatewayRepository {
   readonly #died: SqlStatement<[GatewayLifeEvent]>;
   readonly #seen: SqlStatement<[{ group: string; edgeNode: string; seenAt: number }]>;
   /** PostgreSQL only: seen() for many gateways, one array per column (unnest). */
-  readonly #seenMany: SqlStatement<[string[], string[], number[]]> | undefined;
+  readonly #seenMany: SqlStatement<[Columns<GatewaySeen, (typeof SEEN_COLUMNS)[number]>]> | undefined;
 
   constructor(db: SqlConnection) {
     this.#list = db.prepare('SELECT * FROM gateways ORDER BY group_id, edge_node');
@@ -79,7 +82,7 @@ export class SqliteGatewayRepository implements GatewayRepository {
     if (db.dialect === 'postgres') {
       this.#seenMany = db.prepare(
         `UPDATE gateways AS g SET last_seen_at = max(coalesce(g.last_seen_at, 0), s.seen_at)
-         FROM unnest(?::text[], ?::text[], ?::bigint[]) AS s(group_id, edge_node, seen_at)
+         FROM unnest(@group::text[], @edgeNode::text[], @seenAt::bigint[]) AS s(group_id, edge_node, seen_at)
          WHERE g.group_id = s.group_id AND g.edge_node = s.edge_node`,
       );
     }
@@ -117,15 +120,6 @@ export class SqliteGatewayRepository implements GatewayRepository {
       const prev = latest.get(key);
       if (prev === undefined || r.seenAt > prev.seenAt) latest.set(key, r);
     }
-    if (latest.size === 0) return;
-    const groups: string[] = [];
-    const edgeNodes: string[] = [];
-    const times: number[] = [];
-    for (const r of latest.values()) {
-      groups.push(r.group);
-      edgeNodes.push(r.edgeNode);
-      times.push(r.seenAt);
-    }
-    this.#seenMany.run(groups, edgeNodes, times);
+    for (const c of columnChunks([...latest.values()], SEEN_COLUMNS)) this.#seenMany.run(c);
   }
 }

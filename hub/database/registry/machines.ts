@@ -5,7 +5,7 @@
  */
 
 import { DEVICE_HEALTH_FIELD, DEVICE_METRIC_PREFIX } from '../../../protocol/index.js';
-import type { SqlConnection, SqlStatement } from '../sql.js';
+import { type Columns, columnChunks, type SqlConnection, type SqlStatement, UNNEST_CHUNK } from '../sql.js';
 import type { OpenInterval } from './state-spans.js';
 
 /** A machine with its enterprise's region and industry, its gateway's state and reported health. */
@@ -87,12 +87,6 @@ export interface MachineIngestState {
   readonly open: OpenInterval;
 }
 
-/**
- * Rows per statement of seenMany() on PostgreSQL: a flush of 10,000 machines is one round trip,
- * and no message to the server grows without bound.
- */
-export const SEEN_MANY_CHUNK = 10_000;
-
 /** The key by which ingestStates() answers: enterprise and machine id. */
 export const machineKey = (enterprise: string, id: string): string => `${enterprise}\u0000${id}`;
 
@@ -131,7 +125,7 @@ export interface MachineRepository {
   born(b: MachineBirth): void;
   /**
    * born() for each row, with the same result as calling it for each in order (a machine born
-   * twice ends as two born() leave it). On PostgreSQL one statement per SEEN_MANY_CHUNK rows of
+   * twice ends as two born() leave it). On PostgreSQL one statement per UNNEST_CHUNK rows of
    * distinct machines (a machine repeated starts the next), so the births of a flush (a
    * failover's rebirths) cost one round trip, not one per machine; on SQLite, born() per row.
    */
@@ -144,7 +138,7 @@ export interface MachineRepository {
   seen(s: MachineSeen): void;
   /**
    * seen() for each row, with the same result as calling it for each in order (a machine seen
-   * twice ends as seen() twice leaves it). On PostgreSQL one statement per SEEN_MANY_CHUNK rows,
+   * twice ends as seen() twice leaves it). On PostgreSQL one statement per UNNEST_CHUNK rows,
    * so a flush costs one round trip, not one per machine; on SQLite, in process, seen() per row.
    */
   seenMany(rows: readonly MachineSeen[]): void;
@@ -201,6 +195,14 @@ type QueryParams = Record<string, string | number>;
 const ATTENTION_ORDER = `(m.dead = 0 AND coalesce(m.last_seen_at, 0) >= @attentionSince),
   coalesce(m.state, '') <> 'alarm', coalesce(h.value, '') <> 'degraded'`;
 
+/** What a birth does to a machine already known: born() and bornMany() alike. */
+const BIRTH_CONFLICT = `ON CONFLICT (enterprise, id) DO UPDATE SET
+  kind = coalesce(excluded.kind, machines.kind), nc = coalesce(excluded.nc, machines.nc),
+  robot = coalesce(excluded.robot, machines.robot),
+  data_depth = coalesce(excluded.data_depth, machines.data_depth),
+  gateway = excluded.gateway, last_birth_at = excluded.last_birth_at, dead = 0,
+  last_seen_at = max(coalesce(machines.last_seen_at, 0), excluded.last_seen_at)`;
+
 export class SqliteMachineRepository implements MachineRepository {
   readonly #db: SqlConnection;
   /** Statements of list() and count(), by SQL: one per combination of conditions used. */
@@ -227,12 +229,7 @@ export class SqliteMachineRepository implements MachineRepository {
       `INSERT INTO machines (enterprise, id, kind, nc, robot, data_depth, gateway, first_seen,
                              last_birth_at, last_seen_at, dead)
        VALUES (@group, @device, @kind, @nc, @robot, @dataDepth, @edgeNode, @at, @at, @at, 0)
-       ON CONFLICT (enterprise, id) DO UPDATE SET
-         kind = coalesce(excluded.kind, machines.kind), nc = coalesce(excluded.nc, machines.nc),
-         robot = coalesce(excluded.robot, machines.robot),
-         data_depth = coalesce(excluded.data_depth, machines.data_depth),
-         gateway = excluded.gateway, last_birth_at = excluded.last_birth_at, dead = 0,
-         last_seen_at = max(coalesce(machines.last_seen_at, 0), excluded.last_seen_at)`,
+       ${BIRTH_CONFLICT}`,
     );
     this.#died = db.prepare(
       `UPDATE machines SET dead = 1, last_death_at = @at
@@ -264,12 +261,7 @@ export class SqliteMachineRepository implements MachineRepository {
          FROM unnest(@group::text[], @device::text[], @kind::text[], @nc::bigint[], @robot::bigint[],
                      @dataDepth::text[], @edgeNode::text[], @at::bigint[])
            AS b(enterprise, id, kind, nc, robot, data_depth, gateway, at)
-         ON CONFLICT (enterprise, id) DO UPDATE SET
-           kind = coalesce(excluded.kind, machines.kind), nc = coalesce(excluded.nc, machines.nc),
-           robot = coalesce(excluded.robot, machines.robot),
-           data_depth = coalesce(excluded.data_depth, machines.data_depth),
-           gateway = excluded.gateway, last_birth_at = excluded.last_birth_at, dead = 0,
-           last_seen_at = max(coalesce(machines.last_seen_at, 0), excluded.last_seen_at)`,
+         ${BIRTH_CONFLICT}`,
       );
       // The same assignments as #seen, from one row of arrays: seenMany() merges a machine's
       // repeated rows first, since an UPDATE … FROM changes each machine once.
@@ -344,13 +336,13 @@ export class SqliteMachineRepository implements MachineRepository {
     let run: MachineBirth[] = [];
     const keys = new Set<string>();
     const send = (): void => {
-      if (run.length > 0) this.#bornMany?.run(birthColumns(run));
+      for (const c of columnChunks(run, BIRTH_COLUMNS)) this.#bornMany?.run(c);
       run = [];
       keys.clear();
     };
     for (const r of rows) {
       const key = machineKey(r.group, r.device);
-      if (keys.has(key) || run.length >= SEEN_MANY_CHUNK) send();
+      if (keys.has(key) || run.length >= UNNEST_CHUNK) send();
       keys.add(key);
       run.push(r);
     }
@@ -374,10 +366,7 @@ export class SqliteMachineRepository implements MachineRepository {
       for (const r of rows) this.#seen.run(r);
       return;
     }
-    const merged = mergeSeen(rows);
-    for (let i = 0; i < merged.length; i += SEEN_MANY_CHUNK) {
-      this.#seenMany.run(seenColumns(merged.slice(i, i + SEEN_MANY_CHUNK)));
-    }
+    for (const c of columnChunks(mergeSeen(rows), SEEN_COLUMNS)) this.#seenMany.run(c);
   }
 
   ingestStates(
@@ -476,54 +465,15 @@ interface KeyRow {
   id: string;
 }
 
-/** bornMany()'s rows as one array per column, for unnest(). */
-interface BirthColumns {
-  group: string[];
-  device: string[];
-  kind: (string | null)[];
-  nc: (number | null)[];
-  robot: (number | null)[];
-  dataDepth: (string | null)[];
-  edgeNode: string[];
-  at: number[];
-}
-
-function birthColumns(rows: readonly MachineBirth[]): BirthColumns {
-  const c: BirthColumns = {
-    group: [],
-    device: [],
-    kind: [],
-    nc: [],
-    robot: [],
-    dataDepth: [],
-    edgeNode: [],
-    at: [],
-  };
-  for (const r of rows) {
-    c.group.push(r.group);
-    c.device.push(r.device);
-    c.kind.push(r.kind);
-    c.nc.push(r.nc);
-    c.robot.push(r.robot);
-    c.dataDepth.push(r.dataDepth);
-    c.edgeNode.push(r.edgeNode);
-    c.at.push(r.at);
-  }
-  return c;
-}
-
-/** seenMany()'s rows as one array per column, for unnest(). */
-interface SeenColumns {
-  enterprise: string[];
-  machine: string[];
-  gateway: string[];
-  seenAt: number[];
-  sampleAt: (number | null)[];
-  state: (string | null)[];
-  stateAt: number[];
-}
-
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A birth's fields in bornMany()'s statement, in its unnest() order. */
+const BIRTH_COLUMNS = ['group', 'device', 'kind', 'nc', 'robot', 'dataDepth', 'edgeNode', 'at'] as const;
+type BirthColumns = Columns<MachineBirth, (typeof BIRTH_COLUMNS)[number]>;
+
+/** A seen row's fields in seenMany()'s statement, in its unnest() order. */
+const SEEN_COLUMNS = ['enterprise', 'machine', 'gateway', 'seenAt', 'sampleAt', 'state', 'stateAt'] as const;
+type SeenColumns = Columns<MachineSeen, (typeof SEEN_COLUMNS)[number]>;
 
 /**
  * One row per machine, where applying it once leaves the machine as applying `rows` one by one
@@ -549,28 +499,6 @@ export function mergeSeen(rows: readonly MachineSeen[]): MachineSeen[] {
     }
   }
   return [...byKey.values()];
-}
-
-function seenColumns(rows: readonly MachineSeen[]): SeenColumns {
-  const c: SeenColumns = {
-    enterprise: [],
-    machine: [],
-    gateway: [],
-    seenAt: [],
-    sampleAt: [],
-    state: [],
-    stateAt: [],
-  };
-  for (const r of rows) {
-    c.enterprise.push(r.enterprise);
-    c.machine.push(r.machine);
-    c.gateway.push(r.gateway);
-    c.seenAt.push(r.seenAt);
-    c.sampleAt.push(r.sampleAt);
-    c.state.push(r.state);
-    c.stateAt.push(r.stateAt);
-  }
-  return c;
 }
 
 function machineWhere(q: MachineQuery): { where: string; params: QueryParams } {

@@ -4,7 +4,7 @@
  * (`machine_state_time`). hub/registry/state-clock.ts decides what a transition closes and
  * opens; ../state-time.ts is what the statistics read.
  */
-import type { SqlConnection, SqlStatement } from '../sql.js';
+import { type Columns, columnChunks, type SqlConnection, type SqlStatement } from '../sql.js';
 
 /** A machine's open interval: its state since when (both null before it reports a state). */
 export interface OpenInterval {
@@ -36,12 +36,6 @@ export interface SpanAdd {
   readonly ms: number;
 }
 
-/**
- * Rows per statement of setOpenMany() and addMany() on PostgreSQL (as machines.seenMany):
- * a flush of 10,000 machines is one round trip each, and no message grows without bound.
- */
-export const SPANS_MANY_CHUNK = 10_000;
-
 /** Backend-neutral: no driver types in the signatures. */
 export interface StateSpanRepository {
   /** The machine's open interval; undefined when there is no such machine. */
@@ -52,12 +46,12 @@ export interface StateSpanRepository {
   add(enterprise: string, machine: string, day: string, state: string, ms: number): void;
   /**
    * setOpen() for each row, with the same result as in order (of a machine's rows, the last
-   * stays). On PostgreSQL one statement per SPANS_MANY_CHUNK machines; on SQLite per row.
+   * stays). On PostgreSQL one statement per UNNEST_CHUNK (sql.ts) machines; on SQLite per row.
    */
   setOpenMany(rows: readonly OpenWrite[]): void;
   /**
    * add() for each row (a sum: order does not matter). On PostgreSQL one statement per
-   * SPANS_MANY_CHUNK (machine, day, state); on SQLite per row.
+   * UNNEST_CHUNK (machine, day, state); on SQLite per row.
    */
   addMany(rows: readonly SpanAdd[]): void;
   /** Machines in a known state other than offline, not dead, last heard before `before`. */
@@ -120,17 +114,7 @@ export class SqliteStateSpanRepository implements StateSpanRepository {
       last.delete(key);
       last.set(key, r);
     }
-    const merged = [...last.values()];
-    for (let i = 0; i < merged.length; i += SPANS_MANY_CHUNK) {
-      const c: OpenColumns = { enterprise: [], machine: [], state: [], at: [] };
-      for (const r of merged.slice(i, i + SPANS_MANY_CHUNK)) {
-        c.enterprise.push(r.enterprise);
-        c.machine.push(r.machine);
-        c.state.push(r.state);
-        c.at.push(r.at);
-      }
-      this.#setOpenMany.run(c);
-    }
+    for (const c of columnChunks([...last.values()], OPEN_COLUMNS)) this.#setOpenMany.run(c);
   }
 
   addMany(rows: readonly SpanAdd[]): void {
@@ -145,18 +129,7 @@ export class SqliteStateSpanRepository implements StateSpanRepository {
       if (s === undefined) sums.set(key, { ...r });
       else s.ms += r.ms;
     }
-    const merged = [...sums.values()];
-    for (let i = 0; i < merged.length; i += SPANS_MANY_CHUNK) {
-      const c: AddColumns = { enterprise: [], machine: [], day: [], state: [], ms: [] };
-      for (const r of merged.slice(i, i + SPANS_MANY_CHUNK)) {
-        c.enterprise.push(r.enterprise);
-        c.machine.push(r.machine);
-        c.day.push(r.day);
-        c.state.push(r.state);
-        c.ms.push(r.ms);
-      }
-      this.#addMany.run(c);
-    }
+    for (const c of columnChunks([...sums.values()], ADD_COLUMNS)) this.#addMany.run(c);
   }
 
   open(enterprise: string, machine: string): OpenInterval | undefined {
@@ -183,19 +156,10 @@ export class SqliteStateSpanRepository implements StateSpanRepository {
   }
 }
 
-/** setOpenMany()'s rows as one array per column, for unnest(). */
-interface OpenColumns {
-  enterprise: string[];
-  machine: string[];
-  state: (string | null)[];
-  at: number[];
-}
+/** An open interval's fields in setOpenMany()'s statement, in its unnest() order. */
+const OPEN_COLUMNS = ['enterprise', 'machine', 'state', 'at'] as const;
+type OpenColumns = Columns<OpenWrite, (typeof OPEN_COLUMNS)[number]>;
 
-/** addMany()'s rows as one array per column, for unnest(). */
-interface AddColumns {
-  enterprise: string[];
-  machine: string[];
-  day: string[];
-  state: string[];
-  ms: number[];
-}
+/** A span's fields in addMany()'s statement, in its unnest() order. */
+const ADD_COLUMNS = ['enterprise', 'machine', 'day', 'state', 'ms'] as const;
+type AddColumns = Columns<SpanAdd, (typeof ADD_COLUMNS)[number]>;
