@@ -10,24 +10,16 @@
  * The fast path (no savepoint per row) writes the batch's "last seen" rows in one statement each
  * for machines and gateways, and reads what the state clock needs of the machines in one before
  * them: on PostgreSQL every statement is a round trip, and a flush of thousands of machines
- * costs a handful of them, not one or more per machine. Its births (machines.bornMany) and the
- * state clock's writes (stateSpans.setOpenMany, addMany) are held back and sent the same way:
- * before anything that reads or writes what they change (a death, a read the cache cannot
- * answer), and at the end of the pass, so a failover's thousands of rebirths cost a few round
- * trips too (on PostgreSQL only: on SQLite they write through, row by row, as before).
+ * costs a handful of them, not one or more per machine. On PostgreSQL its births and the
+ * state clock's writes are held back and sent the same way (held-writes.ts).
  */
 import type { HubDatabase } from '../database/database.js';
 import type { GatewaySeen } from '../database/registry/gateways.js';
-import {
-  type MachineBirth,
-  type MachineIngestState,
-  type MachineSeen,
-  machineKey,
-} from '../database/registry/machines.js';
-import type { OpenWrite, SpanAdd, StateSpanRepository } from '../database/registry/state-spans.js';
+import { type MachineSeen, machineKey } from '../database/registry/machines.js';
 import { HubError } from '../errors.js';
 import { DAY_MS, DEFAULT_UTC_OFFSET_MIN, isDayTime, MAX_DAY_TIME_MS } from './days.js';
 import { encodeMetricValue } from './gateway-metrics.js';
+import { HeldMachineWrites } from './held-writes.js';
 import { StateClock } from './state-clock.js';
 import type { DeviceActivity, GatewayActivity, GatewayMetric, IngestBatch, RegistryEvent } from './types.js';
 
@@ -86,89 +78,10 @@ export class IngestApplier {
   ) {
     // Each repository prepares its statements once, when first used; the batch's rows reuse them.
     const { gateways, machines, gatewayMetrics, stateSpans } = db;
-    /**
-     * Fast path, while it applies the batch's "last seen" rows: the machines' state read for
-     * them in one statement (null: no such machine), kept current as the clock moves them.
-     */
-    let known: Map<string, MachineIngestState | null> | undefined;
-    /**
-     * Fast path: writes held back, sent by send() in one statement each. Only a machine in
-     * `known` has its births and open interval held back (what it reads of them is answered
-     * there); time counted is a sum, so it waits whatever the machine.
-     */
-    let held: { born: MachineBirth[]; open: OpenWrite[]; add: SpanAdd[] } | undefined;
-    /** Sends what is held back: before a statement that may read or write it, and at the end. */
-    const send = (): void => {
-      if (held === undefined) return;
-      const { born, open, add } = held;
-      // Births first: the open intervals written next may be those of machines they create.
-      if (born.length > 0) machines.bornMany(born.splice(0));
-      if (open.length > 0) stateSpans.setOpenMany(open.splice(0));
-      if (add.length > 0) stateSpans.addMany(add.splice(0));
-    };
-    const spans: StateSpanRepository = {
-      open: (enterprise, machine) => {
-        const k = known?.get(machineKey(enterprise, machine));
-        if (k !== undefined) return k === null ? undefined : k.open;
-        send();
-        return stateSpans.open(enterprise, machine);
-      },
-      setOpen: (enterprise, machine, state, at) => {
-        const key = machineKey(enterprise, machine);
-        const k = known?.get(key);
-        if (held !== undefined && k != null) held.open.push({ enterprise, machine, state, at });
-        else {
-          send();
-          stateSpans.setOpen(enterprise, machine, state, at);
-        }
-        if (k != null) known?.set(key, { dead: k.dead, open: { state, since: at } });
-      },
-      add: (enterprise, machine, day, state, ms) => {
-        if (held !== undefined) held.add.push({ enterprise, machine, day, state, ms });
-        else stateSpans.add(enterprise, machine, day, state, ms);
-      },
-      setOpenMany: (rows) => {
-        send();
-        stateSpans.setOpenMany(rows);
-      },
-      addMany: (rows) => {
-        send();
-        stateSpans.addMany(rows);
-      },
-      silentSince: (before) => {
-        send();
-        return stateSpans.silentSince(before);
-      },
-      liveOnGateway: (group, edgeNode) => {
-        send();
-        return stateSpans.liveOnGateway(group, edgeNode);
-      },
-    };
-    const isDead = (enterprise: string, machine: string): boolean | undefined => {
-      const k = known?.get(machineKey(enterprise, machine));
-      if (k !== undefined) return k === null ? undefined : k.dead;
-      send();
-      return machines.isDead(enterprise, machine);
-    };
-    const markDead = (enterprise: string, machine: string): void => {
-      const key = machineKey(enterprise, machine);
-      const k = known?.get(key);
-      if (k != null) known?.set(key, { dead: true, open: k.open });
-    };
-    /** DBIRTH: held back when the machine is in `known`, which then says it is alive. */
-    const born = (birth: MachineBirth): void => {
-      const key = machineKey(birth.group, birth.device);
-      const k = known?.get(key);
-      if (held === undefined || k === undefined) {
-        send();
-        machines.born(birth);
-        return;
-      }
-      held.born.push(birth);
-      // Created with no open interval, or alive again with the one it had (born() leaves it).
-      known?.set(key, { dead: false, open: k?.open ?? { state: null, since: null } });
-    };
-    const clock = new StateClock(spans, utcOffsetMin, silenceMs);
+    // The fast path's reads of machines in one statement, and on PostgreSQL its births and the
+    // clock's writes held back and sent in one each (held-writes.ts).
+    const writes = new HeldMachineWrites(machines, stateSpans);
+    const clock = new StateClock(writes.spans, utcOffsetMin, silenceMs);
     /** Per batch: machines that were silent before it, with when they were last heard. */
     let silent = new Map<string, number>();
     const back = (enterprise: string, machine: string, at: number): number | undefined => {
@@ -205,15 +118,15 @@ export class IngestApplier {
           if (!gateways.died(e)) return 'stale';
           const live = clock.liveOnGateway(e.group, e.edgeNode);
           for (const id of live) offline(e.group, id, e.at);
-          send();
+          writes.send();
           machines.gatewayDied(e.group, e.edgeNode, e.at);
           // Dead now: exactly the machines just listed (read after what was held back was sent).
-          for (const id of live) markDead(e.group, id);
+          for (const id of live) writes.markDead(e.group, id);
           return 'death';
         }
         case 'deviceBirth': {
           const p = e.properties;
-          born({
+          writes.born({
             group: e.group,
             device: e.device,
             edgeNode: e.edgeNode,
@@ -233,9 +146,9 @@ export class IngestApplier {
         }
         case 'deviceDeath':
           // died() reads the gateway a held-back birth may change; unchanged when it says false.
-          send();
+          writes.send();
           if (machines.died(e.group, e.edgeNode, e.device, e.at)) {
-            markDead(e.group, e.device);
+            writes.markDead(e.group, e.device);
             offline(e.group, e.device, e.at);
           }
           return;
@@ -264,7 +177,7 @@ export class IngestApplier {
       if (gathered === undefined) machines.seen(seen);
       else gathered.push(seen);
       // A dead machine's last state report (from before its death in this batch) opens nothing.
-      if (d.state !== undefined && isDead(d.enterprise, d.machine) === false) {
+      if (d.state !== undefined && writes.isDead(d.enterprise, d.machine) === false) {
         clock.transition(d.enterprise, d.machine, d.state, d.stateAt ?? d.seenAt, 'ignore');
       }
     };
@@ -327,19 +240,13 @@ export class IngestApplier {
       // On SQLite, in process, a statement per row costs no round trip: births and the clock
       // write through as before.
       if (batched && db.dialect === 'postgres') {
-        held = { born: [], open: [], add: [] };
+        writes.hold();
         // What the births and the clock read of the machines born, in one statement.
-        const keys: { enterprise: string; machine: string }[] = [];
-        for (const e of batch.events)
-          if (e.type === 'deviceBirth') keys.push({ enterprise: e.group, machine: e.device });
-        if (keys.length > 0) {
-          const states = machines.ingestStates(keys);
-          known = new Map();
-          for (const k of keys) {
-            const key = machineKey(k.enterprise, k.machine);
-            known.set(key, states.get(key) ?? null);
-          }
-        }
+        writes.know(
+          batch.events.flatMap((e) =>
+            e.type === 'deviceBirth' ? [{ enterprise: e.group, machine: e.device }] : [],
+          ),
+        );
       }
       for (const e of batch.events) {
         const who = {
@@ -357,22 +264,16 @@ export class IngestApplier {
         else if (r === 'stale') staleNodeDeaths++;
       }
       // The events' writes reach the database before the machines' states are read again.
-      send();
-      known = undefined;
+      writes.send();
+      writes.forget();
       const seenRows: MachineSeen[] | undefined = batched ? [] : undefined;
       if (batched) {
         // What the clock and isDead read, for the rows that make them read.
-        const keys = batch.devices.filter(
-          (d) => d.state !== undefined || silent.has(machineKey(d.enterprise, d.machine)),
+        writes.know(
+          batch.devices.filter(
+            (d) => d.state !== undefined || silent.has(machineKey(d.enterprise, d.machine)),
+          ),
         );
-        if (keys.length > 0) {
-          const states = machines.ingestStates(keys);
-          known = new Map();
-          for (const d of keys) {
-            const key = machineKey(d.enterprise, d.machine);
-            known.set(key, states.get(key) ?? null);
-          }
-        }
       }
       try {
         for (const d of batch.devices) {
@@ -389,9 +290,9 @@ export class IngestApplier {
           );
         }
       } finally {
-        known = undefined;
+        writes.forget();
       }
-      send();
+      writes.send();
       if (seenRows !== undefined && seenRows.length > 0) machines.seenMany(seenRows);
       const gatewayRows: GatewaySeen[] | undefined = batched ? [] : undefined;
       for (const g of batch.gateways) {
@@ -414,8 +315,7 @@ export class IngestApplier {
         return db.transaction(() => pass(batch, false));
       } finally {
         // Rolled back or sent: nothing held back outlives the pass.
-        held = undefined;
-        known = undefined;
+        writes.end();
       }
     };
     const isolated = (batch: IngestBatch): ApplyResult => db.transaction(() => pass(batch, true));
