@@ -47,17 +47,36 @@ describe('stopping wanji demo (issue 10)', () => {
   afterAll(() => dir.remove());
   assertBuilt();
 
-  async function networkedThenStopped(machines: number, networkedWithinMs: number): Promise<void> {
-    const d = demo(join(dir.path, `demo-${machines}`), machines);
+  /** A demo of `machines` in `name`, once all are networked (killed, with its output, if not). */
+  async function networked(
+    name: string,
+    machines: number,
+    withinMs: number,
+    extra: string[] = [],
+  ): Promise<Child> {
+    const d = demo(join(dir.path, name), machines, extra);
     await waitFor(
       () => !d.running || d.out.includes(`networked ${machines}/${machines},`),
       `all ${machines} machines networked`,
-      networkedWithinMs,
+      withinMs,
     ).catch((err: unknown) => {
       d.child.kill('SIGKILL');
       throw new Error(`${String(err)}\n${d.output()}`);
     });
     expect(d.running, d.output()).toBe(true);
+    return d;
+  }
+
+  /** A demo with its simulators and gateways in children, networked, and those children. */
+  async function networkedWithChildren(name: string): Promise<{ d: Child; children: number[] }> {
+    const d = await networked(name, 40, 90_000, ['--sim-processes', '1', '--gateway-processes', '2']);
+    const children = childrenOf(d.child.pid!);
+    expect(children.length, d.output()).toBe(3);
+    return { d, children };
+  }
+
+  async function networkedThenStopped(machines: number, networkedWithinMs: number): Promise<void> {
+    const d = await networked(`demo-${machines}`, machines, networkedWithinMs);
     const result = await d.stop(['SIGTERM'], 10_000);
     expect(result, d.output()).toEqual({ code: 0, signal: null });
     expect(d.out).toContain('Stopping…');
@@ -73,17 +92,7 @@ describe('stopping wanji demo (issue 10)', () => {
   }, 240_000);
 
   it('simulators and gateways in child processes: all networked, SIGTERM exits 0 within 10 s and ends every child', async () => {
-    const d = demo(join(dir.path, 'demo-children'), 40, ['--sim-processes', '1', '--gateway-processes', '2']);
-    await waitFor(
-      () => !d.running || d.out.includes('networked 40/40,'),
-      'all 40 machines networked',
-      90_000,
-    ).catch((err: unknown) => {
-      d.child.kill('SIGKILL');
-      throw new Error(`${String(err)}\n${d.output()}`);
-    });
-    const children = childrenOf(d.child.pid!);
-    expect(children.length, d.output()).toBe(3);
+    const { d, children } = await networkedWithChildren('demo-children');
     const result = await d.stop(['SIGTERM'], 10_000);
     expect(result, d.output()).toEqual({ code: 0, signal: null });
     expect(alarmingLines(`${d.out}\n${d.err}`), d.output()).toEqual([]);
@@ -91,17 +100,7 @@ describe('stopping wanji demo (issue 10)', () => {
   }, 150_000);
 
   it('a demo killed outright leaves no child behind: orphaned simulators and gateways end by themselves', async () => {
-    const d = demo(join(dir.path, 'demo-orphans'), 40, ['--sim-processes', '1', '--gateway-processes', '2']);
-    await waitFor(
-      () => !d.running || d.out.includes('networked 40/40,'),
-      'all 40 machines networked',
-      90_000,
-    ).catch((err: unknown) => {
-      d.child.kill('SIGKILL');
-      throw new Error(`${String(err)}\n${d.output()}`);
-    });
-    const children = childrenOf(d.child.pid!);
-    expect(children.length, d.output()).toBe(3);
+    const { d, children } = await networkedWithChildren('demo-orphans');
     d.child.kill('SIGKILL');
     await d.exited;
     // Their parent is gone (the hub too): each closes what it runs and exits, within its grace.
