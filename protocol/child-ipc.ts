@@ -169,8 +169,6 @@ export class IpcChild<Call extends { readonly op: string }> {
  * broken socket was retried in a loop that held the event loop, and the orphan never exited.
  */
 export function childLogDestination(): NodeJS.WritableStream {
-  // The parent gone, a line written fails with EPIPE: nobody is left to read it.
-  process.stdout.on('error', () => undefined);
   return process.stdout;
 }
 
@@ -202,6 +200,8 @@ export function serveParent<Call>(o: ServeParentOptions<Call>): void {
     process.stderr.write(`${o.name}: run by ${o.runBy}, not by hand\n`);
     process.exit(2);
   }
+  // The parent gone, a line written fails with EPIPE: nobody is left to read it.
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
   process.on('message', (request: ChildRequest<Call>) => {
     o.handle(request).then(
       (result) => process.send?.({ seq: request.seq, ok: true, result } satisfies ChildReply),
