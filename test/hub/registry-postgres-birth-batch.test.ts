@@ -8,16 +8,13 @@
  * the same flush, dead and born again, a gateway's death between births), and a birth that fails
  * in SQL is still refused alone.
  */
-import { pino } from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { rawSqliteForTests } from '../../hub/database/database.js';
+import { expect, it } from 'vitest';
 import { PostgresConnection } from '../../hub/database/postgres/connection.js';
 import { postgresRoundTrips } from '../../hub/database/postgres/sync-client.js';
 import { IngestApplier } from '../../hub/registry/apply.js';
-import { Registry } from '../../hub/registry/registry.js';
 import type { IngestBatch, RegistryEvent } from '../../hub/registry/types.js';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../support/postgres.js';
-import { tempDir } from './helpers.js';
+import { describeWithPostgres } from '../support/postgres.js';
+import { registryPair } from '../support/registry-pair.js';
 
 const T = 1_800_000_000_000;
 const MIN = 60_000;
@@ -129,57 +126,14 @@ function tangled(at: number): IngestBatch {
   };
 }
 
-type Row = Record<string, unknown>;
-const sortRows = (rows: Row[]): Row[] =>
-  rows.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
-
-/** What the ingest writes, whole. */
-const TABLES = ['machines', 'gateways', 'machine_state_time'] as const;
-
 describeWithPostgres('births and state changes on PostgreSQL, batched', () => {
-  const dir = tempDir();
-  let pg: TestPostgres;
-  let sqlite: Registry;
-  let postgres: Registry;
-  let peek: PostgresConnection;
-
-  const open = async (on: 'sqlite' | 'postgres', name: string, pgUrl?: string): Promise<Registry> => {
-    const reg = new Registry({
-      path: `${dir.path}/${name}.db`,
-      logger: pino({ level: 'silent' }),
-      clock: () => T,
-      ...(on === 'postgres' ? { postgres: { url: pgUrl!, statementTimeoutMs: 30_000 } } : {}),
-    });
-    await reg.start();
-    return reg;
-  };
-
-  beforeAll(async () => {
-    pg = await startPostgres();
-    const url = await pg.createDatabase();
-    sqlite = await open('sqlite', 'sqlite');
-    postgres = await open('postgres', 'pg', url);
-    peek = new PostgresConnection({ url, statementTimeoutMs: 30_000, replyTimeoutMs: 60_000 });
-  }, 60_000);
-  afterAll(async () => {
-    peek?.close();
-    await sqlite?.close();
-    await postgres?.close();
-    await pg?.close();
-    dir.remove();
-  });
-
-  const onSqlite = (table: string): Row[] =>
-    sortRows(rawSqliteForTests(sqlite.database).prepare(`SELECT * FROM ${table}`).all() as Row[]);
-  const onPostgres = (table: string): Row[] => sortRows(peek.query(`SELECT * FROM ${table}`));
-  const expectSameTables = (): void => {
-    for (const t of TABLES) expect(onPostgres(t), t).toEqual(onSqlite(t));
-  };
+  const pair = registryPair(T);
+  const { onPostgres, expectSameTables } = pair;
   /** Applies the batch to both; the PostgreSQL side's round trips. */
   const both = (batch: IngestBatch): number => {
-    const s = sqlite.applyIngest(batch);
+    const s = pair.sqlite.applyIngest(batch);
     const before = postgresRoundTrips();
-    const p = postgres.applyIngest(batch);
+    const p = pair.postgres.applyIngest(batch);
     const trips = postgresRoundTrips() - before;
     expect(p).toEqual(s);
     expectSameTables();
@@ -193,10 +147,10 @@ describeWithPostgres('births and state changes on PostgreSQL, batched', () => {
     // births and the clock's writes one statement each).
     const first = both(rebirth(T, (i) => (i % 5 === 0 ? undefined : i % 2 === 0 ? 'running' : 'idle')));
     expect(first).toBeLessThanOrEqual(GATEWAYS + 10);
-    const sample = postgres.machine('E001', 'm0-001');
+    const sample = pair.postgres.machine('E001', 'm0-001');
     expect(sample).toMatchObject({ kind: 'cnc', nc: true, dead: false, state: 'idle' });
-    expect(postgres.database.stateSpans.open('E001', 'm0-001')).toEqual({ state: 'idle', since: T });
-    expect(postgres.database.stateSpans.open('E001', 'm0-000')).toEqual({ state: null, since: null });
+    expect(pair.postgres.database.stateSpans.open('E001', 'm0-001')).toEqual({ state: 'idle', since: T });
+    expect(pair.postgres.database.stateSpans.open('E001', 'm0-000')).toEqual({ state: null, since: null });
 
     // Every machine changing state: each closes its interval and opens the next (two statements
     // each: 5,405 round trips for these 3,000 before; 7 now).
@@ -209,19 +163,22 @@ describeWithPostgres('births and state changes on PostgreSQL, batched', () => {
     // 22,535 before.
     const failover = both(rebirth(T + 20 * MIN, (i) => (i % 2 === 0 ? 'running' : undefined), false));
     expect(failover).toBeLessThanOrEqual(GATEWAYS + 12);
-    expect(postgres.database.stateSpans.open('E001', 'm0-001')).toEqual({ state: null, since: T + 20 * MIN });
-    expect(postgres.machine('E001', 'm0-001')).toMatchObject({ kind: 'cnc', dead: false });
+    expect(pair.postgres.database.stateSpans.open('E001', 'm0-001')).toEqual({
+      state: null,
+      since: T + 20 * MIN,
+    });
+    expect(pair.postgres.machine('E001', 'm0-001')).toMatchObject({ kind: 'cnc', dead: false });
     expect(
-      peek.query("SELECT last_birth_at FROM machines WHERE enterprise = 'E001' AND id = 'm0-001'"),
+      pair.query("SELECT last_birth_at FROM machines WHERE enterprise = 'E001' AND id = 'm0-001'"),
     ).toEqual([{ last_birth_at: T + 20 * MIN }]);
 
     // The path before, row by row, on the same database: ~3 round trips per machine born.
     const again = rebirth(T + 30 * MIN, (i) => (i % 2 === 0 ? 'idle' : undefined), false);
-    const rowByRow = new IngestApplier(postgres.database, postgres.utcOffsetMin, 5 * MIN, true);
+    const rowByRow = new IngestApplier(pair.postgres.database, pair.postgres.utcOffsetMin, 5 * MIN, true);
     const before = postgresRoundTrips();
     rowByRow.apply(again);
     expect(postgresRoundTrips() - before).toBeGreaterThan(3 * fleet.length);
-    sqlite.applyIngest(again);
+    pair.sqlite.applyIngest(again);
     expectSameTables();
   });
 
@@ -230,26 +187,26 @@ describeWithPostgres('births and state changes on PostgreSQL, batched', () => {
     // Each death sends what was held back before it reads; still a few dozen round trips (25
     // here), where the path before took 3,781.
     expect(both(tangled(at))).toBeLessThanOrEqual(40);
-    const s = sqlite.applyIngest(tangled(at + MIN));
-    const p = postgres.applyIngest(tangled(at + MIN));
+    const s = pair.sqlite.applyIngest(tangled(at + MIN));
+    const p = pair.postgres.applyIngest(tangled(at + MIN));
     expect(p).toEqual(s);
     expect(p.rowsRefused).toBe(1);
     expect(p.refused?.[0]).toMatchObject({ kind: 'deviceBirth', machine: 'bad-time' });
     expectSameTables();
     const [a, b, c] = fleet;
     // Dead and born again: alive, its first state after the birth opened.
-    expect(postgres.machine(a!.enterprise, a!.machine)).toMatchObject({ dead: false, state: 'idle' });
+    expect(pair.postgres.machine(a!.enterprise, a!.machine)).toMatchObject({ dead: false, state: 'idle' });
     // Born twice: on the later gateway, with what the earlier birth announced.
-    expect(postgres.machine(b!.enterprise, b!.machine)).toMatchObject({
+    expect(pair.postgres.machine(b!.enterprise, b!.machine)).toMatchObject({
       gateway: 'gw9',
       kind: 'robot',
       dead: false,
     });
-    expect(postgres.database.stateSpans.open(b!.enterprise, b!.machine)?.state).toBe('alarm');
+    expect(pair.postgres.database.stateSpans.open(b!.enterprise, b!.machine)?.state).toBe('alarm');
     // Born, then dead: offline; its own report after opens nothing.
-    expect(postgres.machine(c!.enterprise, c!.machine)?.dead).toBe(true);
-    expect(postgres.database.stateSpans.open(c!.enterprise, c!.machine)?.state).toBe('offline');
-    expect(postgres.database.stateSpans.open('E003', 'newcomer')).toEqual({
+    expect(pair.postgres.machine(c!.enterprise, c!.machine)?.dead).toBe(true);
+    expect(pair.postgres.database.stateSpans.open(c!.enterprise, c!.machine)?.state).toBe('offline');
+    expect(pair.postgres.database.stateSpans.open('E003', 'newcomer')).toEqual({
       state: 'running',
       since: at + MIN,
     });
@@ -259,8 +216,7 @@ describeWithPostgres('births and state changes on PostgreSQL, batched', () => {
   });
 
   it('a birth that fails in SQL is still refused alone; the other births apply', async () => {
-    const own = await pg.createDatabase();
-    const reg = await open('postgres', 'poisoned', own);
+    const { registry: reg, url: own } = await pair.another('poisoned');
     const raw = new PostgresConnection({ url: own, statementTimeoutMs: 30_000, replyTimeoutMs: 60_000 });
     try {
       raw.exec(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -282,7 +238,6 @@ describeWithPostgres('births and state changes on PostgreSQL, batched', () => {
       expect(reg.database.stateSpans.open('E002', 'm1-006')).toEqual({ state: 'running', since: T });
     } finally {
       raw.close();
-      await reg.close();
     }
   });
 });

@@ -6,16 +6,13 @@
  * per-row statements do: the same batches on a SQLite registry and a PostgreSQL one end in the
  * same tables, edge cases included, and a row that fails in SQL is still refused alone.
  */
-import { pino } from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { rawSqliteForTests } from '../../hub/database/database.js';
+import { expect, it } from 'vitest';
 import { PostgresConnection } from '../../hub/database/postgres/connection.js';
 import { postgresRoundTrips } from '../../hub/database/postgres/sync-client.js';
 import { IngestApplier } from '../../hub/registry/apply.js';
-import { Registry } from '../../hub/registry/registry.js';
 import type { DeviceActivity, IngestBatch, RegistryEvent } from '../../hub/registry/types.js';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../support/postgres.js';
-import { tempDir } from './helpers.js';
+import { describeWithPostgres } from '../support/postgres.js';
+import { registryPair } from '../support/registry-pair.js';
 
 const T = 1_800_000_000_000;
 const MIN = 60_000;
@@ -138,61 +135,17 @@ function afterSilence(at: number): IngestBatch {
   };
 }
 
-type Row = Record<string, unknown>;
-const sortRows = (rows: Row[]): Row[] =>
-  rows.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
-
-/** What the ingest writes, whole. */
-const TABLES = ['machines', 'gateways', 'machine_state_time'] as const;
-
 describeWithPostgres('the "last seen" flush on PostgreSQL, batched', () => {
-  const dir = tempDir();
-  let pg: TestPostgres;
-  let url: string;
-  let sqlite: Registry;
-  let postgres: Registry;
-  let peek: PostgresConnection;
-
-  const open = async (on: 'sqlite' | 'postgres', name: string, pgUrl?: string): Promise<Registry> => {
-    const reg = new Registry({
-      path: `${dir.path}/${name}.db`,
-      logger: pino({ level: 'silent' }),
-      clock: () => T,
-      ...(on === 'postgres' ? { postgres: { url: pgUrl!, statementTimeoutMs: 30_000 } } : {}),
-    });
-    await reg.start();
-    return reg;
-  };
-
-  beforeAll(async () => {
-    pg = await startPostgres();
-    url = await pg.createDatabase();
-    sqlite = await open('sqlite', 'sqlite');
-    postgres = await open('postgres', 'pg', url);
-    peek = new PostgresConnection({ url, statementTimeoutMs: 30_000, replyTimeoutMs: 60_000 });
-  }, 60_000);
-  afterAll(async () => {
-    peek?.close();
-    await sqlite?.close();
-    await postgres?.close();
-    await pg?.close();
-    dir.remove();
-  });
-
-  const onSqlite = (table: string): Row[] =>
-    sortRows(rawSqliteForTests(sqlite.database).prepare(`SELECT * FROM ${table}`).all() as Row[]);
-  const onPostgres = (table: string): Row[] => sortRows(peek.query(`SELECT * FROM ${table}`));
-  const expectSameTables = (): void => {
-    for (const t of TABLES) expect(onPostgres(t), t).toEqual(onSqlite(t));
-  };
+  const pair = registryPair(T);
+  const { onPostgres, expectSameTables } = pair;
 
   it('ends in the same tables as SQLite, flush after flush, edge cases included', () => {
     const batches = [births, flush(T + MIN), flush(T + 2 * MIN), afterSilence(T + 20 * MIN)];
     const [a, b, c, d] = fleet;
-    const machine = (f: Fleet | undefined) => postgres.machine(f!.enterprise, f!.machine);
+    const machine = (f: Fleet | undefined) => pair.postgres.machine(f!.enterprise, f!.machine);
     for (const [i, batch] of batches.entries()) {
-      const s = sqlite.applyIngest(batch);
-      const p = postgres.applyIngest(batch);
+      const s = pair.sqlite.applyIngest(batch);
+      const p = pair.postgres.applyIngest(batch);
       expect(p).toEqual(s);
       expect(s.rowsRefused).toBeUndefined();
       expectSameTables();
@@ -207,13 +160,13 @@ describeWithPostgres('the "last seen" flush on PostgreSQL, batched', () => {
       expect(machine(c)?.state).toBe('powered_off');
       expect(machine(d)?.state).toBe('running');
       expect(onPostgres('machines').filter((r) => r.id === 'nobody')).toEqual([]);
-      expect(postgres.gateway('E001', 'gw0')?.lastSeenAt).toBe(T + MIN);
+      expect(pair.postgres.gateway('E001', 'gw0')?.lastSeenAt).toBe(T + MIN);
     }
     // Its own report after its death in the same batch: written, but its state opens nothing
     // (offline from the death on); the machine born again waits for its first state.
     expect(machine(d)).toMatchObject({ dead: true, state: 'alarm', lastSeenAt: T + 20 * MIN });
-    expect(postgres.database.stateSpans.open(d!.enterprise, d!.machine)?.state).toBe('offline');
-    expect(postgres.database.stateSpans.open(b!.enterprise, b!.machine)?.state).toBeNull();
+    expect(pair.postgres.database.stateSpans.open(d!.enterprise, d!.machine)?.state).toBe('offline');
+    expect(pair.postgres.database.stateSpans.open(b!.enterprise, b!.machine)?.state).toBeNull();
   });
 
   it('a flush of 2,000 machines is a handful of round trips, not one per machine', () => {
@@ -231,10 +184,10 @@ describeWithPostgres('the "last seen" flush on PostgreSQL, batched', () => {
       ),
     };
     const before = postgresRoundTrips();
-    const r = postgres.applyIngest(batch);
+    const r = pair.postgres.applyIngest(batch);
     const trips = postgresRoundTrips() - before;
     expect(r.rowsRefused).toBeUndefined();
-    sqlite.applyIngest(batch);
+    pair.sqlite.applyIngest(batch);
     expectSameTables();
     // BEGIN, the silent machines, the machines' states (dead, open interval), the machines'
     // write, the gateways', COMMIT; and each machine not yet in alarm moves its clock (its
@@ -253,10 +206,10 @@ describeWithPostgres('the "last seen" flush on PostgreSQL, batched', () => {
       gateways: batch.gateways.map((g) => ({ ...g, seenAt: at + 1_000 })),
     };
     const before2 = postgresRoundTrips();
-    postgres.applyIngest(quiet);
+    pair.postgres.applyIngest(quiet);
     // Every machine heard, none changing state: six round trips for 2,000 machines.
     expect(postgresRoundTrips() - before2).toBe(6);
-    sqlite.applyIngest(quiet);
+    pair.sqlite.applyIngest(quiet);
     expectSameTables();
     // The path before, row by row, on the same database: its "last seen", dead and open
     // interval per machine, three round trips each; the same tables.
@@ -265,17 +218,16 @@ describeWithPostgres('the "last seen" flush on PostgreSQL, batched', () => {
       devices: quiet.devices.map((x) => ({ ...x, seenAt: at + 2_000, sampleAt: at + 2_000 })),
       gateways: quiet.gateways.map((g) => ({ ...g, seenAt: at + 2_000 })),
     };
-    const rowByRow = new IngestApplier(postgres.database, postgres.utcOffsetMin, 5 * MIN, true);
+    const rowByRow = new IngestApplier(pair.postgres.database, pair.postgres.utcOffsetMin, 5 * MIN, true);
     const before3 = postgresRoundTrips();
     rowByRow.apply(later);
     expect(postgresRoundTrips() - before3).toBeGreaterThan(3 * fleet.length);
-    sqlite.applyIngest(later);
+    pair.sqlite.applyIngest(later);
     expectSameTables();
   });
 
   it('a row that fails in SQL is still refused alone; the rest of the flush applies', async () => {
-    const own = await pg.createDatabase();
-    const reg = await open('postgres', 'poisoned', own);
+    const { registry: reg, url: own } = await pair.another('poisoned');
     const raw = new PostgresConnection({ url: own, statementTimeoutMs: 30_000, replyTimeoutMs: 60_000 });
     try {
       reg.applyIngest(births);
@@ -300,7 +252,6 @@ describeWithPostgres('the "last seen" flush on PostgreSQL, batched', () => {
       expect(reg.gateway('E002', 'gw1')?.lastSeenAt).toBe(at);
     } finally {
       raw.close();
-      await reg.close();
     }
   });
 });
