@@ -5,8 +5,10 @@
  * Points at the same timestamp are one point (that is how both servers key them).
  */
 import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { openSampleFile } from '../../hub/store/sqlite/index.js';
+import { MAX_QUERY_LIMIT } from '../../hub/store/types.js';
 import { type TestServer, VmReader } from '../support/influx-servers.js';
+import { silentLogger } from '../support/temp.js';
 import type { StoredPoint } from './counting.js';
 
 export interface MetricReader {
@@ -96,22 +98,18 @@ export class SqliteReader implements MetricReader {
   async read(): Promise<Map<string, StoredPoint[]>> {
     const out = new Map<string, StoredPoint[]>();
     if (!existsSync(this.path)) return out;
-    const db = new Database(this.path, { readonly: true, fileMustExist: true });
+    // Another process's file: its landing rows (the running hub's head) and its parts.
+    const file = await openSampleFile(this.path, silentLogger());
     try {
-      const rows = db
-        .prepare(
-          'SELECT s.machine AS machine, p.ts AS ts, p.value AS value FROM samples p ' +
-            'JOIN series s ON s.id = p.series_id WHERE s.metric = ? ORDER BY p.ts',
-        )
-        .all(this.metric) as { machine: string; ts: number; value: unknown }[];
-      for (const r of rows) {
-        if (typeof r.value !== 'number') continue;
-        const list = out.get(r.machine) ?? [];
-        list.push({ ts: r.ts, value: r.value });
-        out.set(r.machine, list);
+      for (const series of await file.seriesOf(this.metric)) {
+        const points = await file.query({ ...series, limit: MAX_QUERY_LIMIT });
+        const list = points.flatMap((p) =>
+          typeof p.value === 'number' ? [{ ts: p.ts, value: p.value }] : [],
+        );
+        if (list.length > 0) out.set(series.machine, list);
       }
     } finally {
-      db.close();
+      await file.close();
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createStore, STORE_FACTORIES } from '../../hub/store/index.js';
+import { openSampleFile, SqliteSampleStore } from '../../hub/store/sqlite/index.js';
 import { silentLogger, tempDir } from './helpers.js';
 import { sampleStoreSuite } from './store-suite.js';
 
@@ -13,23 +13,35 @@ sampleStoreSuite('sqlite', () => {
     reopen: () => createStore({ type: 'sqlite' }, ctx),
     cleanup: dir.remove,
     count: async () => {
-      const db = new Database(join(dir.path, 'samples.db'), { readonly: true });
+      const file = await openSampleFile(join(dir.path, 'samples.db'), silentLogger());
       try {
-        return (db.prepare('SELECT count(*) AS n FROM samples').get() as { n: number }).n;
+        return await file.countPoints();
       } finally {
-        db.close();
+        await file.close();
       }
     },
   };
 });
 
 describe('sqlite store: exact integers', () => {
-  it('keeps Int64 as INTEGER and UInt64 above 2^63−1 as decimal TEXT, never a REAL', async () => {
+  it('keeps Int64 and UInt64 extremes as their digits in the file, never a double, before and after compaction', async () => {
     const dir = tempDir();
-    const store = createStore({ type: 'sqlite' }, { dataDir: dir.path, logger: silentLogger() });
+    const store = new SqliteSampleStore({
+      path: join(dir.path, 'samples.db'),
+      synchronous: 'full',
+      logger: silentLogger(),
+    });
     await store.start();
+    const values = [-(2n ** 63n), 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
+    const read = async () => {
+      const file = await openSampleFile(join(dir.path, 'samples.db'), silentLogger());
+      try {
+        return (await file.query({ enterprise: 'a', machine: 'm', metric: 'n' })).map((p) => p.value);
+      } finally {
+        await file.close();
+      }
+    };
     try {
-      const values = [-(2n ** 63n), 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
       await store.write(
         values.map((value, i) => ({
           enterprise: 'a',
@@ -39,21 +51,10 @@ describe('sqlite store: exact integers', () => {
           value,
         })),
       );
-      const db = new Database(join(dir.path, 'samples.db'), { readonly: true });
-      try {
-        const rows = db
-          .prepare('SELECT typeof(value) AS t, CAST(value AS TEXT) AS v FROM samples ORDER BY ts')
-          .all() as { t: string; v: string }[];
-        expect(rows).toEqual([
-          { t: 'integer', v: '-9223372036854775808' },
-          { t: 'integer', v: '9007199254740993' },
-          { t: 'integer', v: '9223372036854775807' },
-          { t: 'text', v: '9223372036854775808' },
-          { t: 'text', v: '18446744073709551615' },
-        ]);
-      } finally {
-        db.close();
-      }
+      // From the landing row (another process reading the file), then from the part.
+      expect(await read()).toEqual(values);
+      await store.compact();
+      expect(await read()).toEqual(values);
     } finally {
       await store.close();
       dir.remove();
