@@ -188,6 +188,38 @@ describe('sqlite store: landing, head and parts', () => {
     );
   });
 
+  it('keeps every point when a compaction fails, reports degraded, and compacts on the next try', async () => {
+    await open();
+    await store.write([s('Signals/a', T0, 1), s('Signals/a', T0 + 1, 1), s('Signals/b', T0, 'x')]);
+    const db = new Database(path);
+    db.exec("CREATE TRIGGER refuse BEFORE INSERT ON chunks BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    const failing = store.compact();
+    // Written after the failed try: newer than the points taken back, so it must win over them.
+    await store.write([s('Signals/a', T0 + 1, 2)]);
+    await failing;
+    expect(store.health()).toMatchObject({
+      status: 'degraded',
+      detail: expect.stringContaining('disk says no'),
+    });
+    expect(await store.query(q('Signals/a'))).toEqual([
+      { ts: T0, value: 1 },
+      { ts: T0 + 1, value: 2 },
+    ]);
+    db.exec('DROP TRIGGER refuse');
+    db.close();
+    await store.compact();
+    expect(store.health()).toEqual({ status: 'up' });
+    expect(rows('SELECT count(*) AS n FROM landing')).toBe(0);
+    expect((await store.query(q('Signals/a'))).map((p) => p.value)).toEqual([1, 2]);
+    expect(await store.latest('acme', 'cnc-1')).toEqual([
+      { metric: 'Signals/a', ts: T0 + 1, value: 2 },
+      { metric: 'Signals/b', ts: T0, value: 'x' },
+    ]);
+    await store.close();
+    await open();
+    expect((await store.query(q('Signals/a'))).map((p) => p.value)).toEqual([1, 2]);
+  });
+
   it('reads the rows of a file made before this layout, below anything written since', async () => {
     const db = new Database(path);
     db.exec(MIGRATIONS[0]!);

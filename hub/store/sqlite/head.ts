@@ -1,20 +1,39 @@
 /**
- * The SQLite store's head: the points written since the last compaction, held in memory by
- * series (packed as in points.ts) so that a read finds them without a scan of the landing rows
- * that hold them on disk. A compaction writes a head's bytes of each series as one chunk row.
+ * The SQLite store's head: the points written since the last compaction, in memory, so that a
+ * read finds them without a scan of the landing rows that hold them on disk.
+ *
+ * The head keeps each write's landing bytes as they are, one after another in one log, and
+ * threads each series' points through it with typed arrays: per point its offset in the log and
+ * the next point of its series; per series id (SQLite rowids: small and dense) its first and last
+ * point. Appending a write is one copy and a few array stores per point. Keeping a buffer per
+ * series instead cost 0.7 µs a sample at 100,000 samples/s: a series' Map entry, object and
+ * buffer are each a cache miss among 100,000 series.
  */
-/** One series' points in a head, in the order written. */
-export interface HeadSeries {
-  bytes: Buffer;
-  len: number;
-  minTs: number;
-  maxTs: number;
+import { pointEnd } from './points.js';
+
+const NONE = -1;
+
+/** An Int32Array at least `n` long, its old values kept, the new ones `fill`. */
+function grown(a: Int32Array, n: number, fill: number): Int32Array {
+  if (n <= a.length) return a;
+  const next = new Int32Array(Math.max(n, a.length * 2));
+  next.set(a);
+  next.fill(fill, a.length);
+  return next;
 }
 
 export class Head {
-  readonly series = new Map<number, HeadSeries>();
-  /** Bytes held, over all series. */
-  bytes = 0;
+  /** Landing bytes: per point the uint32 series id, then the point (points.ts). */
+  #log = Buffer.allocUnsafe(1024 * 1024);
+  #logLen = 0;
+  /** Per point: where its bytes start in the log (after the id), and its series' next point. */
+  #at: Int32Array = new Int32Array(64 * 1024);
+  #next: Int32Array = new Int32Array(64 * 1024);
+  #points = 0;
+  /** Per series id: its first and last point, NONE when it has none here. */
+  #first: Int32Array = new Int32Array(1024).fill(NONE);
+  #last: Int32Array = new Int32Array(1024).fill(NONE);
+  #series = 0;
   minTs = Number.POSITIVE_INFINITY;
   maxTs = Number.NEGATIVE_INFINITY;
 
@@ -23,53 +42,111 @@ export class Head {
     readonly since: number,
   ) {}
 
+  /** Bytes held. */
+  get bytes(): number {
+    return this.#logLen;
+  }
+
   get empty(): boolean {
-    return this.bytes === 0;
+    return this.#points === 0;
   }
 
-  /** Appends a point of series `id`: bytes [start, end) of `src`, time `ts`. */
-  append(id: number, src: Buffer, start: number, end: number, ts: number): void {
-    const n = end - start;
-    let s = this.series.get(id);
-    if (s === undefined) {
-      s = { bytes: Buffer.allocUnsafe(Math.max(256, n)), len: 0, minTs: ts, maxTs: ts };
-      this.series.set(id, s);
-    } else {
-      if (ts < s.minTs) s.minTs = ts;
-      if (ts > s.maxTs) s.maxTs = ts;
-    }
-    if (s.len + n > s.bytes.length) {
-      const next = Buffer.allocUnsafe(Math.max(s.bytes.length * 2, s.len + n));
-      s.bytes.copy(next, 0, 0, s.len);
-      s.bytes = next;
-    }
-    src.copy(s.bytes, s.len, start, end);
-    s.len += n;
-    this.bytes += n;
-    if (ts < this.minTs) this.minTs = ts;
-    if (ts > this.maxTs) this.maxTs = ts;
-  }
-
-  /** Series `id`'s points, or undefined when it has none here. */
-  points(id: number): Buffer | undefined {
-    const s = this.series.get(id);
-    return s === undefined ? undefined : s.bytes.subarray(0, s.len);
+  /** How many series have points here. */
+  get seriesCount(): number {
+    return this.#series;
   }
 
   /**
-   * Takes back an older head's points (a compaction that failed): each series' older points go
-   * before its newer ones, so that the last written still wins.
+   * Appends a landing blob's points: `landing` as written (id, point, id, point …), `ends[i]`
+   * where point i ends, `count` points, their times between `minTs` and `maxTs`.
+   */
+  appendLanding(landing: Buffer, ends: Uint32Array, count: number, minTs: number, maxTs: number): void {
+    const n = landing.length;
+    if (this.#logLen + n > this.#log.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.#log.length * 2, this.#logLen + n));
+      this.#log.copy(next, 0, 0, this.#logLen);
+      this.#log = next;
+    }
+    landing.copy(this.#log, this.#logLen, 0, n);
+    if (this.#points + count > this.#at.length) {
+      this.#at = grown(this.#at, this.#points + count, 0);
+      this.#next = grown(this.#next, this.#points + count, NONE);
+    }
+    const log = this.#log;
+    let start = this.#logLen;
+    for (let i = 0; i < count; i++) {
+      const id = log.readUInt32LE(start);
+      this.#link(id, start + 4);
+      start = this.#logLen + ends[i]!;
+    }
+    this.#logLen += n;
+    if (minTs < this.minTs) this.minTs = minTs;
+    if (maxTs > this.maxTs) this.maxTs = maxTs;
+  }
+
+  #link(id: number, at: number): void {
+    if (id >= this.#first.length) {
+      this.#first = grown(this.#first, id + 1, NONE);
+      this.#last = grown(this.#last, id + 1, NONE);
+    }
+    const k = this.#points++;
+    this.#at[k] = at;
+    this.#next[k] = NONE;
+    const last = this.#last[id]!;
+    if (last === NONE) {
+      this.#first[id] = k;
+      this.#series++;
+    } else this.#next[last] = k;
+    this.#last[id] = k;
+  }
+
+  /** Series `id`'s points, in the order written, as one buffer; undefined when it has none. */
+  points(id: number): Buffer | undefined {
+    let k = id < this.#first.length ? this.#first[id]! : NONE;
+    if (k === NONE) return undefined;
+    const log = this.#log;
+    let size = 0;
+    for (let j = k; j !== NONE; j = this.#next[j]!) size += pointEnd(log, this.#at[j]!) - this.#at[j]!;
+    const out = Buffer.allocUnsafe(size);
+    let o = 0;
+    for (; k !== NONE; k = this.#next[k]!) {
+      const at = this.#at[k]!;
+      const end = pointEnd(log, at);
+      for (let i = at; i < end; i++) out[o++] = log[i]!;
+    }
+    return out;
+  }
+
+  /** The ids of the series with points here, ascending. */
+  seriesIds(): number[] {
+    const ids: number[] = [];
+    for (let id = 0; id < this.#first.length; id++) if (this.#first[id] !== NONE) ids.push(id);
+    return ids;
+  }
+
+  /**
+   * Takes back an older head's points (a compaction that failed) before this one's, so that the
+   * last written still wins: the older log, then this one, threaded again.
    */
   absorb(older: Head): void {
-    const newer = [...this.series];
-    this.series.clear();
-    this.bytes = 0;
-    for (const [id, s] of [...older.series, ...newer]) {
-      if (s.len === 0) continue;
-      this.append(id, s.bytes, 0, s.len, s.minTs);
-      const merged = this.series.get(id)!;
-      if (s.maxTs > merged.maxTs) merged.maxTs = s.maxTs;
-      if (s.maxTs > this.maxTs) this.maxTs = s.maxTs;
-    }
+    const mine = this.#log.subarray(0, this.#logLen);
+    const mineAt = this.#at.subarray(0, this.#points);
+    const olderAt = older.#at.subarray(0, older.#points);
+    const base = older.#logLen;
+    const log = Buffer.allocUnsafe(Math.max(1024 * 1024, base + mine.length));
+    older.#log.copy(log, 0, 0, base);
+    mine.copy(log, base);
+    this.#log = log;
+    this.#logLen = base + mine.length;
+    const ats = [...olderAt, ...Array.from(mineAt, (a) => a + base)];
+    this.#at = new Int32Array(Math.max(ats.length, 1024));
+    this.#next = new Int32Array(this.#at.length).fill(NONE);
+    this.#first.fill(NONE);
+    this.#last.fill(NONE);
+    this.#points = 0;
+    this.#series = 0;
+    for (const at of ats) this.#link(log.readUInt32LE(at - 4), at);
+    if (older.minTs < this.minTs) this.minTs = older.minTs;
+    if (older.maxTs > this.maxTs) this.maxTs = older.maxTs;
   }
 }

@@ -106,10 +106,11 @@ export class SqliteSampleStore implements SampleStore {
   readonly #seriesIds: SeriesCache = new Map();
   #stmts: Statements | undefined;
   #writeTx: ((samples: readonly Sample[]) => number) | undefined;
-  /** One write's landing blob and, per sample, its series id and where its point lies in it. */
+  /** One write's landing blob, where each point ends in it, and the times it spans. */
   readonly #landing = new ByteWriter();
-  #pointIds = new Uint32Array(1024);
   #pointEnds = new Uint32Array(1024);
+  #landingMinTs = 0;
+  #landingMaxTs = 0;
   #head = new Head(Date.now());
   /** The head being compacted: read until its part is whole. */
   #compacting: Head | undefined;
@@ -183,7 +184,17 @@ export class SqliteSampleStore implements SampleStore {
       seq: number;
       points: Buffer;
     }>) {
-      eachLandingPoint(row.points, (id, start, end, ts) => this.#head.append(id, row.points, start, end, ts));
+      const ends: number[] = [];
+      let minTs = Number.POSITIVE_INFINITY;
+      let maxTs = Number.NEGATIVE_INFINITY;
+      eachLandingPoint(row.points, (_id, _start, end, ts) => {
+        ends.push(end);
+        if (ts < minTs) minTs = ts;
+        if (ts > maxTs) maxTs = ts;
+      });
+      // A truncated tail (never written so by this store) is left out, not misread.
+      const whole = row.points.subarray(0, ends.at(-1) ?? 0);
+      this.#head.appendLanding(whole, Uint32Array.from(ends), ends.length, minTs, maxTs);
       this.#landingSeq = row.seq;
     }
     if (!readonly) {
@@ -245,13 +256,13 @@ export class SqliteSampleStore implements SampleStore {
       throw new HubError('WANJI_E_STORE', `sample write failed: ${String(err)}`, { cause: err });
     }
     this.#landingSeq = seq;
-    const b = this.#landing.buf;
-    let start = 0;
-    for (let i = 0; i < samples.length; i++) {
-      const end = this.#pointEnds[i]!;
-      this.#head.append(this.#pointIds[i]!, b, start + 4, end, samples[i]!.ts);
-      start = end;
-    }
+    this.#head.appendLanding(
+      this.#landing.bytes(),
+      this.#pointEnds,
+      samples.length,
+      this.#landingMinTs,
+      this.#landingMaxTs,
+    );
     this.#compactIfDue();
   }
 
@@ -360,10 +371,9 @@ export class SqliteSampleStore implements SampleStore {
     const stmts = this.#statements();
     const w = this.#landing;
     w.len = 0;
-    if (this.#pointIds.length < samples.length) {
-      this.#pointIds = new Uint32Array(samples.length * 2);
-      this.#pointEnds = new Uint32Array(samples.length * 2);
-    }
+    if (this.#pointEnds.length < samples.length) this.#pointEnds = new Uint32Array(samples.length * 2);
+    let minTs = Number.POSITIVE_INFINITY;
+    let maxTs = Number.NEGATIVE_INFINITY;
     let enterprise: string | undefined;
     let machine: string | undefined;
     let series: Map<string, number> | undefined;
@@ -379,9 +389,12 @@ export class SqliteSampleStore implements SampleStore {
       w.buf.writeUInt32LE(id, w.len);
       w.len += 4;
       writePoint(w, s.ts, s.value, s.quality);
-      this.#pointIds[i] = id;
       this.#pointEnds[i] = w.len;
+      if (s.ts < minTs) minTs = s.ts;
+      if (s.ts > maxTs) maxTs = s.ts;
     }
+    this.#landingMinTs = minTs;
+    this.#landingMaxTs = maxTs;
     return Number(stmts.insertLanding!.run(w.bytes()).lastInsertRowid);
   }
 
@@ -409,14 +422,18 @@ export class SqliteSampleStore implements SampleStore {
     const started = performance.now();
     try {
       const part = Number(stmts.insertPart!.run(head.minTs, head.maxTs).lastInsertRowid);
-      const ids = [...head.series.keys()].sort((a, b) => a - b);
+      const ids = head.seriesIds();
       for (let first = 0; first < ids.length; first += SERIES_PER_SLICE) {
         if (this.#db !== db) return;
         db.transaction(() => {
           for (const id of ids.slice(first, first + SERIES_PER_SLICE)) {
-            const s = head.series.get(id)!;
-            stmts.insertChunk!.run(part, id, s.bytes.subarray(0, s.len));
-            stmts.markLast!.run(part, s.maxTs, id, s.maxTs);
+            const points = head.points(id)!;
+            let maxTs = Number.NEGATIVE_INFINITY;
+            eachPointIn(points, maxTs, Number.POSITIVE_INFINITY, (_at, ts) => {
+              if (ts > maxTs) maxTs = ts;
+            });
+            stmts.insertChunk!.run(part, id, points);
+            stmts.markLast!.run(part, maxTs, id, maxTs);
           }
         })();
         await new Promise<void>((resolve) => setImmediate(resolve));
