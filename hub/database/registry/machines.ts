@@ -139,8 +139,7 @@ export interface MachineRepository {
   /**
    * seen() for each row, with the same result as calling it for each in order (a machine seen
    * twice ends as seen() twice leaves it). On PostgreSQL one statement per UNNEST_CHUNK rows,
-   * so a flush costs one round trip, not one per machine; on SQLite one statement reading the
-   * rows as a JSON array (a bound statement per machine was a tenth of the hub's busy time).
+   * so a flush costs one round trip, not one per machine; on SQLite, in process, seen() per row.
    */
   seenMany(rows: readonly MachineSeen[]): void;
   /**
@@ -196,20 +195,6 @@ type QueryParams = Record<string, string | number>;
 const ATTENTION_ORDER = `(m.dead = 0 AND coalesce(m.last_seen_at, 0) >= @attentionSince),
   coalesce(m.state, '') <> 'alarm', coalesce(h.value, '') <> 'degraded'`;
 
-/**
- * What seenMany() does to each machine, from the merged row `s` (seen_at, sample_at, state,
- * state_at): the #seen statement's assignments.
- */
-const SEEN_MANY_SET = `
-  gateway = s.gateway,
-  last_seen_at = max(coalesce(m.last_seen_at, 0), s.seen_at),
-  last_sample_at = CASE WHEN s.sample_at IS NULL THEN m.last_sample_at
-                        ELSE max(coalesce(m.last_sample_at, 0), s.sample_at) END,
-  state = CASE WHEN s.state IS NOT NULL AND s.state_at >= coalesce(m.state_at, 0) THEN s.state
-               ELSE m.state END,
-  state_at = CASE WHEN s.state IS NOT NULL AND s.state_at >= coalesce(m.state_at, 0) THEN s.state_at
-                  ELSE m.state_at END`;
-
 /** What a birth does to a machine already known: born() and bornMany() alike. */
 const BIRTH_CONFLICT = `ON CONFLICT (enterprise, id) DO UPDATE SET
   kind = coalesce(excluded.kind, machines.kind), nc = coalesce(excluded.nc, machines.nc),
@@ -231,8 +216,6 @@ export class SqliteMachineRepository implements MachineRepository {
   readonly #isDead: SqlStatement<[string, string], { dead: number }>;
   /** PostgreSQL only: seen() for many rows, one array per column (unnest). */
   readonly #seenMany: SqlStatement<[SeenColumns]> | undefined;
-  /** SQLite only: seenMany() from one JSON array of rows. */
-  readonly #seenManyJson: SqlStatement<[string]> | undefined;
   readonly #ingestState: SqlStatement<[string, string], IngestStateRow> | undefined;
   readonly #ingestStates: SqlStatement<[string[], string[]], IngestStateRow & KeyRow> | undefined;
   readonly #byId: SqlStatement<[string, string], MachineRow>;
@@ -283,7 +266,15 @@ export class SqliteMachineRepository implements MachineRepository {
       // The same assignments as #seen, from one row of arrays: seenMany() merges a machine's
       // repeated rows first, since an UPDATE … FROM changes each machine once.
       this.#seenMany = db.prepare(
-        `UPDATE machines AS m SET ${SEEN_MANY_SET}
+        `UPDATE machines AS m SET
+           gateway = s.gateway,
+           last_seen_at = max(coalesce(m.last_seen_at, 0), s.seen_at),
+           last_sample_at = CASE WHEN s.sample_at IS NULL THEN m.last_sample_at
+                                 ELSE max(coalesce(m.last_sample_at, 0), s.sample_at) END,
+           state = CASE WHEN s.state IS NOT NULL AND s.state_at >= coalesce(m.state_at, 0) THEN s.state
+                        ELSE m.state END,
+           state_at = CASE WHEN s.state IS NOT NULL AND s.state_at >= coalesce(m.state_at, 0) THEN s.state_at
+                           ELSE m.state_at END
          FROM unnest(@enterprise::text[], @machine::text[], @gateway::text[], @seenAt::bigint[],
                      @sampleAt::bigint[], @state::text[], @stateAt::bigint[])
            AS s(enterprise, id, gateway, seen_at, sample_at, state, state_at)
@@ -295,16 +286,6 @@ export class SqliteMachineRepository implements MachineRepository {
          JOIN machines m ON m.enterprise = k.enterprise AND m.id = k.id`,
       );
     } else {
-      // The same assignments, the rows as one JSON array of arrays (json_each): one call into
-      // SQLite per flush instead of one bound statement per machine.
-      this.#seenManyJson = db.prepare(
-        `UPDATE machines AS m SET ${SEEN_MANY_SET}
-         FROM (SELECT value ->> 0 AS enterprise, value ->> 1 AS id, value ->> 2 AS gateway,
-                      value ->> 3 AS seen_at, value ->> 4 AS sample_at, value ->> 5 AS state,
-                      value ->> 6 AS state_at
-               FROM json_each(?)) AS s
-         WHERE m.enterprise = s.enterprise AND m.id = s.id`,
-      );
       this.#ingestState = db.prepare(
         'SELECT dead, since_state, since_at FROM machines WHERE enterprise = ? AND id = ?',
       );
@@ -381,17 +362,11 @@ export class SqliteMachineRepository implements MachineRepository {
   }
 
   seenMany(rows: readonly MachineSeen[]): void {
-    if (rows.length === 0) return;
-    const merged = mergeSeen(rows);
-    if (this.#seenMany !== undefined) {
-      for (const c of columnChunks(merged, SEEN_COLUMNS)) this.#seenMany.run(c);
+    if (this.#seenMany === undefined) {
+      for (const r of rows) this.#seen.run(r);
       return;
     }
-    this.#seenManyJson?.run(
-      JSON.stringify(
-        merged.map((r) => [r.enterprise, r.machine, r.gateway, r.seenAt, r.sampleAt, r.state, r.stateAt]),
-      ),
-    );
+    for (const c of columnChunks(mergeSeen(rows), SEEN_COLUMNS)) this.#seenMany.run(c);
   }
 
   ingestStates(
