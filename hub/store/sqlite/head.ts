@@ -9,7 +9,7 @@
  * series instead cost 0.7 µs a sample at 100,000 samples/s: a series' Map entry, object and
  * buffer are each a cache miss among 100,000 series.
  */
-import { pointEnd } from './points.js';
+import { pointEnd, pointTime } from './points.js';
 
 const NONE = -1;
 
@@ -102,6 +102,11 @@ export class Head {
 
   /** Series `id`'s points, in the order written, as one buffer; undefined when it has none. */
   points(id: number): Buffer | undefined {
+    return this.chunk(id)?.points;
+  }
+
+  /** Series `id`'s points as points() gives them, and the newest time among them. */
+  chunk(id: number): { points: Buffer; maxTs: number } | undefined {
     let k = id < this.#first.length ? this.#first[id]! : NONE;
     if (k === NONE) return undefined;
     const log = this.#log;
@@ -109,12 +114,15 @@ export class Head {
     for (let j = k; j !== NONE; j = this.#next[j]!) size += pointEnd(log, this.#at[j]!) - this.#at[j]!;
     const out = Buffer.allocUnsafe(size);
     let o = 0;
+    let maxTs = Number.NEGATIVE_INFINITY;
     for (; k !== NONE; k = this.#next[k]!) {
       const at = this.#at[k]!;
+      const ts = pointTime(log, at);
+      if (ts > maxTs) maxTs = ts;
       const end = pointEnd(log, at);
       for (let i = at; i < end; i++) out[o++] = log[i]!;
     }
-    return out;
+    return { points: out, maxTs };
   }
 
   /** The ids of the series with points here, ascending. */

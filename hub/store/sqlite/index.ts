@@ -59,10 +59,17 @@ export interface SqliteStoreOptions {
 
 /** A head older than this is compacted (at the next write or check). */
 export const COMPACT_EVERY_MS = 60_000;
-/** A head holding this many bytes is compacted: about 2 million numbers. */
-export const HEAD_MAX_BYTES = 32 * 1024 * 1024;
+/**
+ * A head holding this many bytes is compacted: about 3 million numbers, 13 s at 30,000 machines
+ * of 10 metrics a second. Each series costs a compaction a row whatever it holds, so a bigger
+ * head is less CPU a point (at 30,000 machines 32 MiB gave 6 points a chunk) and more memory: the
+ * head and the one being compacted, with 8 bytes of index a point, about 200 MB at most.
+ */
+export const HEAD_MAX_BYTES = 64 * 1024 * 1024;
 /** Series written per compaction transaction; the event loop runs between them. */
 const SERIES_PER_SLICE = 4_000;
+/** Chunk rows per INSERT statement (each call into SQLite has a fixed cost). */
+const CHUNKS_PER_INSERT = 32;
 
 /** Precedence of a point's source when two hold the same series and time (higher wins). */
 const RANK_HEAD = Number.MAX_SAFE_INTEGER;
@@ -88,7 +95,8 @@ interface Statements {
   insertLanding: Database.Statement<[Buffer]> | undefined;
   chunk: Database.Statement<[number, number], Buffer>;
   insertPart: Database.Statement<[number, number]> | undefined;
-  insertChunk: Database.Statement<[number, number, Buffer]> | undefined;
+  insertChunk: Database.Statement<[(number | Buffer)[]]> | undefined;
+  insertChunks: Database.Statement<[(number | Buffer)[]]> | undefined;
   markLast: Database.Statement<[number, number, number, number]> | undefined;
   deleteLanding: Database.Statement<[number]> | undefined;
   legacyRange: Database.Statement<[number, number, number, number], LegacyRow> | undefined;
@@ -160,9 +168,8 @@ export class SqliteSampleStore implements SampleStore {
         .prepare<[number, number], Buffer>('SELECT points FROM chunks WHERE part = ? AND series_id = ?')
         .pluck(),
       insertPart: write<[number, number]>('INSERT INTO parts (min_ts, max_ts) VALUES (?, ?)'),
-      insertChunk: write<[number, number, Buffer]>(
-        'INSERT INTO chunks (part, series_id, points) VALUES (?, ?, ?)',
-      ),
+      insertChunk: write<[(number | Buffer)[]]>(chunkInsertSql(1)),
+      insertChunks: write<[(number | Buffer)[]]>(chunkInsertSql(CHUNKS_PER_INSERT)),
       // The part holding the series' newest point, for latest(): a later part wins a tie.
       markLast: write<[number, number, number, number]>(
         'UPDATE series SET last_part = ?, last_ts = ? WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)',
@@ -425,17 +432,16 @@ export class SqliteSampleStore implements SampleStore {
       const ids = head.seriesIds();
       for (let first = 0; first < ids.length; first += SERIES_PER_SLICE) {
         if (this.#db !== db) return;
-        db.transaction(() => {
-          for (const id of ids.slice(first, first + SERIES_PER_SLICE)) {
-            const points = head.points(id)!;
-            let maxTs = Number.NEGATIVE_INFINITY;
-            eachPointIn(points, maxTs, Number.POSITIVE_INFINITY, (_at, ts) => {
-              if (ts > maxTs) maxTs = ts;
-            });
-            stmts.insertChunk!.run(part, id, points);
-            stmts.markLast!.run(part, maxTs, id, maxTs);
-          }
-        })();
+        const slice = ids.slice(first, first + SERIES_PER_SLICE);
+        // The chunks need no fsync of their own: until the landing rows are deleted (a FULL
+        // commit, which makes the WAL before it durable too) the points are there. Writes
+        // between slices commit FULL again.
+        if (this.#opts.synchronous === 'full') db.pragma('synchronous = NORMAL');
+        try {
+          db.transaction(() => this.#writeChunks(part, head, slice))();
+        } finally {
+          if (this.#opts.synchronous === 'full') db.pragma('synchronous = FULL');
+        }
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       if (this.#db !== db) return;
@@ -458,6 +464,22 @@ export class SqliteSampleStore implements SampleStore {
       this.#detail = `compaction failed, retrying: ${String(err)}`;
       this.#log.error({ err }, 'sample store compaction failed; the points stay in the landing rows');
     }
+  }
+
+  /** One slice of a compaction: the chunk rows of `ids`, and where each series' newest point is. */
+  #writeChunks(part: number, head: Head, ids: readonly number[]): void {
+    const stmts = this.#statements();
+    const params: (number | Buffer)[] = [];
+    for (const id of ids) {
+      const c = head.chunk(id)!;
+      params.push(part, id, c.points);
+      if (params.length === 3 * CHUNKS_PER_INSERT) {
+        stmts.insertChunks!.run(params);
+        params.length = 0;
+      }
+      stmts.markLast!.run(part, c.maxTs, id, c.maxTs);
+    }
+    for (let i = 0; i < params.length; i += 3) stmts.insertChunk!.run(params.slice(i, i + 3));
   }
 
   #machineSeries(enterprise: string, machine: string): Map<string, number> {
@@ -496,6 +518,10 @@ export class SqliteSampleStore implements SampleStore {
     }
     return row?.id;
   }
+}
+
+function chunkInsertSql(rows: number): string {
+  return `INSERT INTO chunks (part, series_id, points) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')}`;
 }
 
 /** SQLite's integers stop at ±2^63; an open end of a range is the widest it can compare. */
