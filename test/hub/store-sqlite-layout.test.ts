@@ -153,6 +153,25 @@ describe('sqlite store: landing, head and parts', () => {
     expect(await store.latest('acme', 'cnc-1')).toEqual([{ metric: 'Signals/x', ts: T0 + 9000, value: 9 }]);
   });
 
+  it('finds every part a range meets, a late part among newer ones included', async () => {
+    await open();
+    const part = async (times: number[]) => {
+      await store.write(times.map((t) => s('Signals/x', T0 + t, t)));
+      await store.compact();
+    };
+    await part([0, 1000]);
+    await part([2000, 3000]);
+    await part([-100, 500]); // late: older than the part before it
+    await part([4000]);
+    const values = async (from: number, to: number) =>
+      (await store.query(q('Signals/x', { from: T0 + from, to: T0 + to }))).map((p) => p.value);
+    expect(await values(2500, 5000)).toEqual([3000, 4000]);
+    expect(await values(400, 600)).toEqual([500]);
+    expect(await values(-200, 0)).toEqual([-100, 0]);
+    expect(await values(3500, 3999)).toEqual([]);
+    expect(await values(-1e6, 1e6)).toEqual([-100, 0, 500, 1000, 2000, 3000, 4000]);
+  });
+
   it('answers while a compaction is half way, and writes go on meanwhile', async () => {
     await open({ compactEveryMs: 60_000 });
     // More series than one compaction slice holds, so that the compaction yields between them.

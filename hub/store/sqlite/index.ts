@@ -125,7 +125,7 @@ export class SqliteSampleStore implements SampleStore {
   #compaction: Promise<void> | undefined;
   /** The newest landing row written (its seq). */
   #landingSeq = 0;
-  #parts: Part[] = [];
+  readonly #parts = new PartList();
   #legacy = false;
   #timer: NodeJS.Timeout | undefined;
 
@@ -182,9 +182,12 @@ export class SqliteSampleStore implements SampleStore {
           )
         : undefined,
     };
-    this.#parts = (
-      db.prepare('SELECT id, min_ts AS minTs, max_ts AS maxTs FROM parts ORDER BY id').all() as Part[]
-    ).map((p) => ({ id: p.id, minTs: p.minTs, maxTs: p.maxTs }));
+    this.#parts.clear();
+    for (const p of db
+      .prepare('SELECT id, min_ts AS minTs, max_ts AS maxTs FROM parts ORDER BY id')
+      .all() as Part[]) {
+      this.#parts.push(p);
+    }
     // The head is what the landing rows hold: points written and not yet in a part.
     this.#head = new Head(Date.now());
     for (const row of db.prepare('SELECT seq, points FROM landing ORDER BY seq').iterate() as Iterable<{
@@ -213,7 +216,7 @@ export class SqliteSampleStore implements SampleStore {
     this.#state = 'up';
     this.#detail = undefined;
     this.#log.info(
-      { path: this.#opts.path, parts: this.#parts.length, headBytes: this.#head.bytes, legacy: this.#legacy },
+      { path: this.#opts.path, parts: this.#parts.size, headBytes: this.#head.bytes, legacy: this.#legacy },
       'sample store open',
     );
   }
@@ -234,7 +237,7 @@ export class SqliteSampleStore implements SampleStore {
     this.#seriesIds.clear();
     this.#head = new Head(Date.now());
     this.#compacting = undefined;
-    this.#parts = [];
+    this.#parts.clear();
     db.close();
     this.#state = 'closed';
   }
@@ -314,9 +317,7 @@ export class SqliteSampleStore implements SampleStore {
     const found = new PointSet(from, to);
     found.addBytes(RANK_HEAD, this.#head.points(id));
     if (this.#compacting !== undefined) found.addBytes(RANK_COMPACTING, this.#compacting.points(id));
-    const parts = this.#parts
-      .filter((p) => p.maxTs >= from && p.minTs <= to)
-      .sort((a, b) => b.maxTs - a.maxTs || b.id - a.id);
+    const parts = this.#parts.meeting(from, to).sort((a, b) => b.maxTs - a.maxTs || b.id - a.id);
     for (const p of parts) {
       // Every point left in the parts is older than the newest `limit` already found.
       if (found.size >= limit && p.maxTs < found.newestTime(limit)) break;
@@ -527,6 +528,48 @@ function chunkInsertSql(rows: number): string {
 /** SQLite's integers stop at ±2^63; an open end of a range is the widest it can compare. */
 function clampTime(t: number): number {
   return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, t));
+}
+
+/**
+ * The parts, by id, and which of them a time range meets. Parts are made in time order, so the
+ * newest time of the parts up to each one (a running maximum) rises with the id: a binary search
+ * on it skips every part too old for a range in one step, however many a year of compactions made.
+ */
+class PartList {
+  #parts: Part[] = [];
+  #runningMax: number[] = [];
+
+  get size(): number {
+    return this.#parts.length;
+  }
+
+  clear(): void {
+    this.#parts = [];
+    this.#runningMax = [];
+  }
+
+  push(p: Part): void {
+    this.#parts.push({ id: p.id, minTs: p.minTs, maxTs: p.maxTs });
+    this.#runningMax.push(Math.max(this.#runningMax.at(-1) ?? Number.NEGATIVE_INFINITY, p.maxTs));
+  }
+
+  /** The parts holding a time in [from, to]. */
+  meeting(from: number, to: number): Part[] {
+    // The first part whose running maximum reaches `from`: every part before it ends earlier.
+    let lo = 0;
+    let hi = this.#parts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#runningMax[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: Part[] = [];
+    for (let i = lo; i < this.#parts.length; i++) {
+      const p = this.#parts[i]!;
+      if (p.maxTs >= from && p.minTs <= to) out.push(p);
+    }
+    return out;
+  }
 }
 
 /**
