@@ -214,7 +214,7 @@ export class SqliteMachineRepository implements MachineRepository {
   readonly #gatewayDied: SqlStatement<[{ group: string; edgeNode: string; at: number }]>;
   readonly #seen: SqlStatement<SeenParams>;
   /** SQLite only: #seen for a machine whose gateway is the row's. */
-  readonly #seenOnGateway: SqlStatement<SeenOnGatewayParams> | undefined;
+  readonly #seenOnGateway: SqlStatement<SeenParams> | undefined;
   readonly #isDead: SqlStatement<[string, string], { dead: number }>;
   /** PostgreSQL only: seen() for many rows, one array per column (unnest). */
   readonly #seenMany: SqlStatement<[SeenColumns]> | undefined;
@@ -242,32 +242,14 @@ export class SqliteMachineRepository implements MachineRepository {
        WHERE enterprise = @group AND gateway = @edgeNode AND dead = 0`,
     );
     // Positional: binding an object's named values cost SQLite a third more a row (the ingest
-    // runs it once per machine per flush). Values in seenParams()'s order.
-    this.#seen = db.prepare(
-      `UPDATE machines SET
-         gateway = ?,
-         last_seen_at = max(coalesce(last_seen_at, 0), ?),
-         last_sample_at = CASE WHEN CAST(? AS BIGINT) IS NULL THEN last_sample_at
-                               ELSE max(coalesce(last_sample_at, 0), ?) END,
-         state = CASE WHEN CAST(? AS TEXT) IS NOT NULL AND ? >= coalesce(state_at, 0) THEN ? ELSE state END,
-         state_at = CASE WHEN CAST(? AS TEXT) IS NOT NULL AND ? >= coalesce(state_at, 0) THEN ?
-                         ELSE state_at END
-       WHERE enterprise = ? AND id = ?`,
-    );
-    // The same, for a machine still on the row's gateway (nearly every row): `gateway` left out
-    // of SET, so SQLite does not rewrite the machine's machines_by_gateway entry (a third of
-    // the statement's cost). No row changed: the gateway differs (or no machine), #seen follows.
+    // runs it once per machine per flush). Both statements take seenParams().
+    this.#seen = db.prepare(`UPDATE machines SET ${SEEN_TIMES}, gateway = ? WHERE enterprise = ? AND id = ?`);
+    // For a machine still on the row's gateway (nearly every row): `gateway` left out of SET, so
+    // SQLite does not rewrite the machine's machines_by_gateway entry (a third of the statement's
+    // cost). No row changed: the gateway differs (or there is no such machine), #seen follows.
     this.#seenOnGateway =
       db.dialect === 'sqlite'
-        ? db.prepare(
-            `UPDATE machines SET
-               last_seen_at = max(coalesce(last_seen_at, 0), ?),
-               last_sample_at = CASE WHEN ? IS NULL THEN last_sample_at
-                                     ELSE max(coalesce(last_sample_at, 0), ?) END,
-               state = CASE WHEN ? IS NOT NULL AND ? >= coalesce(state_at, 0) THEN ? ELSE state END,
-               state_at = CASE WHEN ? IS NOT NULL AND ? >= coalesce(state_at, 0) THEN ? ELSE state_at END
-             WHERE enterprise = ? AND id = ? AND gateway = ?`,
-          )
+        ? db.prepare(`UPDATE machines SET ${SEEN_TIMES} WHERE gateway = ? AND enterprise = ? AND id = ?`)
         : undefined;
     this.#isDead = db.prepare('SELECT dead FROM machines WHERE enterprise = ? AND id = ?');
     if (db.dialect === 'postgres') {
@@ -377,27 +359,9 @@ export class SqliteMachineRepository implements MachineRepository {
   }
 
   seen(s: MachineSeen): void {
-    const onGateway = this.#seenOnGateway;
-    if (
-      onGateway !== undefined &&
-      onGateway.run(
-        s.seenAt,
-        s.sampleAt,
-        s.sampleAt,
-        s.state,
-        s.stateAt,
-        s.state,
-        s.state,
-        s.stateAt,
-        s.stateAt,
-        s.enterprise,
-        s.machine,
-        s.gateway,
-      ).changes > 0
-    ) {
-      return;
-    }
-    this.#seen.run(...seenParams(s));
+    const values = seenParams(s);
+    if (this.#seenOnGateway !== undefined && this.#seenOnGateway.run(...values).changes > 0) return;
+    this.#seen.run(...values);
   }
 
   seenMany(rows: readonly MachineSeen[]): void {
@@ -510,23 +474,18 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const BIRTH_COLUMNS = ['group', 'device', 'kind', 'nc', 'robot', 'dataDepth', 'edgeNode', 'at'] as const;
 type BirthColumns = Columns<MachineBirth, (typeof BIRTH_COLUMNS)[number]>;
 
-/** A seen row's fields in seenMany()'s statement, in its unnest() order. */
+/**
+ * What seen() sets but the gateway, from the first nine of seenParams(): the times never go back,
+ * a state applies when stamped at or after the one held.
+ */
+const SEEN_TIMES = `
+  last_seen_at = max(coalesce(last_seen_at, 0), ?),
+  last_sample_at = CASE WHEN CAST(? AS BIGINT) IS NULL THEN last_sample_at
+                        ELSE max(coalesce(last_sample_at, 0), ?) END,
+  state = CASE WHEN CAST(? AS TEXT) IS NOT NULL AND ? >= coalesce(state_at, 0) THEN ? ELSE state END,
+  state_at = CASE WHEN CAST(? AS TEXT) IS NOT NULL AND ? >= coalesce(state_at, 0) THEN ? ELSE state_at END`;
+
 type SeenParams = [
-  string,
-  number,
-  number | null,
-  number | null,
-  string | null,
-  number,
-  string | null,
-  string | null,
-  number,
-  number,
-  string,
-  string,
-];
-
-type SeenOnGatewayParams = [
   number,
   number | null,
   number | null,
@@ -541,10 +500,9 @@ type SeenOnGatewayParams = [
   string,
 ];
 
-/** The #seen statement's values, in order. */
+/** The values of #seen and #seenOnGateway, in their order: SEEN_TIMES', the gateway, the machine. */
 function seenParams(r: MachineSeen): SeenParams {
   return [
-    r.gateway,
     r.seenAt,
     r.sampleAt,
     r.sampleAt,
@@ -554,11 +512,13 @@ function seenParams(r: MachineSeen): SeenParams {
     r.state,
     r.stateAt,
     r.stateAt,
+    r.gateway,
     r.enterprise,
     r.machine,
   ];
 }
 
+/** A seen row's fields in seenMany()'s statement, in its unnest() order. */
 const SEEN_COLUMNS = ['enterprise', 'machine', 'gateway', 'seenAt', 'sampleAt', 'state', 'stateAt'] as const;
 type SeenColumns = Columns<MachineSeen, (typeof SEEN_COLUMNS)[number]>;
 
