@@ -38,7 +38,8 @@ import {
   type StoreContext,
 } from '../types.js';
 import { Head } from './head.js';
-import { ByteWriter, eachLandingPoint, eachPointIn, readPoint, writePoint } from './points.js';
+import { ByteWriter, eachLandingPoint, writePoint } from './points.js';
+import { type Part, PartList, PointSet } from './reads.js';
 import { decodeLegacyRow, type LegacyRow, legacyValueColumn, MIGRATIONS } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -76,8 +77,9 @@ const RANK_HEAD = Number.MAX_SAFE_INTEGER;
 const RANK_COMPACTING = Number.MAX_SAFE_INTEGER - 1;
 const RANK_LEGACY = -1;
 
-interface Part {
-  readonly id: number;
+/** A write's landing row: its seq, and the times its points span. */
+interface Landed {
+  readonly seq: number;
   readonly minTs: number;
   readonly maxTs: number;
 }
@@ -92,13 +94,13 @@ interface Statements {
     [string, string],
     { id: number; metric: string; last_part: number | null }
   >;
-  insertLanding: Database.Statement<[Buffer]> | undefined;
+  insertLanding: Database.Statement<[Buffer]>;
   chunk: Database.Statement<[number, number], Buffer>;
-  insertPart: Database.Statement<[number, number]> | undefined;
-  insertChunk: Database.Statement<[(number | Buffer)[]]> | undefined;
-  insertChunks: Database.Statement<[(number | Buffer)[]]> | undefined;
-  markLast: Database.Statement<[number, number, number, number]> | undefined;
-  deleteLanding: Database.Statement<[number]> | undefined;
+  insertPart: Database.Statement<[number, number]>;
+  insertChunk: Database.Statement<[(number | Buffer)[]]>;
+  insertChunks: Database.Statement<[(number | Buffer)[]]>;
+  markLast: Database.Statement<[number, number, number, number]>;
+  deleteLanding: Database.Statement<[number]>;
   legacyRange: Database.Statement<[number, number, number, number], LegacyRow> | undefined;
 }
 
@@ -113,12 +115,10 @@ export class SqliteSampleStore implements SampleStore {
   #detail: string | undefined;
   readonly #seriesIds: SeriesCache = new Map();
   #stmts: Statements | undefined;
-  #writeTx: ((samples: readonly Sample[]) => number) | undefined;
-  /** One write's landing blob, where each point ends in it, and the times it spans. */
+  #writeTx: ((samples: readonly Sample[]) => Landed) | undefined;
+  /** One write's landing blob, and where each point ends in it. */
   readonly #landing = new ByteWriter();
   #pointEnds = new Uint32Array(1024);
-  #landingMinTs = 0;
-  #landingMaxTs = 0;
   #head = new Head(Date.now());
   /** The head being compacted: read until its part is whole. */
   #compacting: Head | undefined;
@@ -155,8 +155,8 @@ export class SqliteSampleStore implements SampleStore {
       });
     }
     this.#legacy = db.prepare('SELECT 1 FROM samples LIMIT 1').get() !== undefined;
-    const write = <P extends unknown[], R = unknown>(sql: string) =>
-      readonly ? undefined : db.prepare<P, R>(sql);
+    // Prepared read-only too (SQLite refuses them when run there; write() never gets that far).
+    const write = <P extends unknown[]>(sql: string) => db.prepare<P>(sql);
     this.#stmts = {
       insertSeries: db.prepare('INSERT OR IGNORE INTO series (enterprise, machine, metric) VALUES (?, ?, ?)'),
       findSeries: db.prepare('SELECT id FROM series WHERE enterprise = ? AND machine = ? AND metric = ?'),
@@ -257,27 +257,26 @@ export class SqliteSampleStore implements SampleStore {
         this.#opts.readonly === true ? 'sample store is open read-only' : 'sample store is not started',
       );
     }
-    let seq: number;
+    let landed: Landed;
     try {
-      seq = tx(samples);
+      landed = tx(samples);
     } catch (err) {
       // Series rows made in the failed transaction are gone: so must their cached ids be.
       this.#seriesIds.clear();
       throw new HubError('WANJI_E_STORE', `sample write failed: ${String(err)}`, { cause: err });
     }
-    this.#landingSeq = seq;
+    this.#landingSeq = landed.seq;
     this.#head.appendLanding(
       this.#landing.bytes(),
       this.#pointEnds,
       samples.length,
-      this.#landingMinTs,
-      this.#landingMaxTs,
+      landed.minTs,
+      landed.maxTs,
     );
     this.#compactIfDue();
   }
 
   async query(q: SeriesQuery): Promise<SeriesPoint[]> {
-    this.#statements();
     const id = this.#seriesId(q);
     if (id === undefined) return [];
     const limit = Math.min(Math.max(1, q.limit ?? DEFAULT_QUERY_LIMIT), MAX_QUERY_LIMIT);
@@ -373,9 +372,9 @@ export class SqliteSampleStore implements SampleStore {
 
   /**
    * Packs the batch into one landing row (inside the write's transaction) and notes each
-   * sample's series and where its point ends, for the head. Returns the row's seq.
+   * sample's series and where its point ends, for the head.
    */
-  #land(samples: readonly Sample[]): number {
+  #land(samples: readonly Sample[]): Landed {
     const stmts = this.#statements();
     const w = this.#landing;
     w.len = 0;
@@ -401,9 +400,7 @@ export class SqliteSampleStore implements SampleStore {
       if (s.ts < minTs) minTs = s.ts;
       if (s.ts > maxTs) maxTs = s.ts;
     }
-    this.#landingMinTs = minTs;
-    this.#landingMaxTs = maxTs;
-    return Number(stmts.insertLanding!.run(w.bytes()).lastInsertRowid);
+    return { seq: Number(stmts.insertLanding.run(w.bytes()).lastInsertRowid), minTs, maxTs };
   }
 
   #compactIfDue(): void {
@@ -429,7 +426,7 @@ export class SqliteSampleStore implements SampleStore {
     this.#head = new Head(Date.now());
     const started = performance.now();
     try {
-      const part = Number(stmts.insertPart!.run(head.minTs, head.maxTs).lastInsertRowid);
+      const part = Number(stmts.insertPart.run(head.minTs, head.maxTs).lastInsertRowid);
       const ids = head.seriesIds();
       for (let first = 0; first < ids.length; first += SERIES_PER_SLICE) {
         if (this.#db !== db) return;
@@ -446,7 +443,7 @@ export class SqliteSampleStore implements SampleStore {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       if (this.#db !== db) return;
-      stmts.deleteLanding!.run(upTo);
+      stmts.deleteLanding.run(upTo);
       this.#parts.push({ id: part, minTs: head.minTs, maxTs: head.maxTs });
       this.#compacting = undefined;
       if (this.#state === 'degraded') {
@@ -475,12 +472,12 @@ export class SqliteSampleStore implements SampleStore {
       const c = head.chunk(id)!;
       params.push(part, id, c.points);
       if (params.length === 3 * CHUNKS_PER_INSERT) {
-        stmts.insertChunks!.run(params);
+        stmts.insertChunks.run(params);
         params.length = 0;
       }
-      stmts.markLast!.run(part, c.maxTs, id, c.maxTs);
+      stmts.markLast.run(part, c.maxTs, id, c.maxTs);
     }
-    for (let i = 0; i < params.length; i += 3) stmts.insertChunk!.run(params.slice(i, i + 3));
+    for (let i = 0; i < params.length; i += 3) stmts.insertChunk.run(params.slice(i, i + 3));
   }
 
   #machineSeries(enterprise: string, machine: string): Map<string, number> {
@@ -514,9 +511,7 @@ export class SqliteSampleStore implements SampleStore {
     const cached = this.#seriesIds.get(q.enterprise)?.get(q.machine)?.get(q.metric);
     if (cached !== undefined) return cached;
     const row = this.#statements().findSeries.get(q.enterprise, q.machine, q.metric);
-    if (row !== undefined && this.#opts.readonly !== true) {
-      this.#machineSeries(q.enterprise, q.machine).set(q.metric, row.id);
-    }
+    if (row !== undefined) this.#machineSeries(q.enterprise, q.machine).set(q.metric, row.id);
     return row?.id;
   }
 }
@@ -528,96 +523,6 @@ function chunkInsertSql(rows: number): string {
 /** SQLite's integers stop at ±2^63; an open end of a range is the widest it can compare. */
 function clampTime(t: number): number {
   return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, t));
-}
-
-/**
- * The parts, by id, and which of them a time range meets. Parts are made in time order, so the
- * newest time of the parts up to each one (a running maximum) rises with the id: a binary search
- * on it skips every part too old for a range in one step, however many a year of compactions made.
- */
-class PartList {
-  #parts: Part[] = [];
-  #runningMax: number[] = [];
-
-  get size(): number {
-    return this.#parts.length;
-  }
-
-  clear(): void {
-    this.#parts = [];
-    this.#runningMax = [];
-  }
-
-  push(p: Part): void {
-    this.#parts.push({ id: p.id, minTs: p.minTs, maxTs: p.maxTs });
-    this.#runningMax.push(Math.max(this.#runningMax.at(-1) ?? Number.NEGATIVE_INFINITY, p.maxTs));
-  }
-
-  /** The parts holding a time in [from, to]. */
-  meeting(from: number, to: number): Part[] {
-    // The first part whose running maximum reaches `from`: every part before it ends earlier.
-    let lo = 0;
-    let hi = this.#parts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#runningMax[mid]! < from) lo = mid + 1;
-      else hi = mid;
-    }
-    const out: Part[] = [];
-    for (let i = lo; i < this.#parts.length; i++) {
-      const p = this.#parts[i]!;
-      if (p.maxTs >= from && p.minTs <= to) out.push(p);
-    }
-    return out;
-  }
-}
-
-/**
- * One series' points from several sources, one per time: of two at the same time, the one from
- * the higher-ranked source, or the later of one source, stays.
- */
-class PointSet {
-  readonly #byTime = new Map<
-    number,
-    { rank: number; point: SeriesPoint | undefined; bytes?: Buffer; at: number }
-  >();
-
-  constructor(
-    readonly from: number,
-    readonly to: number,
-  ) {}
-
-  get size(): number {
-    return this.#byTime.size;
-  }
-
-  addBytes(rank: number, bytes: Buffer | undefined): void {
-    if (bytes === undefined) return;
-    eachPointIn(bytes, this.from, this.to, (at, ts) => {
-      const had = this.#byTime.get(ts);
-      if (had === undefined || rank >= had.rank) this.#byTime.set(ts, { rank, point: undefined, bytes, at });
-    });
-  }
-
-  add(rank: number, point: SeriesPoint): void {
-    if (point.ts < this.from || point.ts > this.to) return;
-    const had = this.#byTime.get(point.ts);
-    if (had === undefined || rank >= had.rank) this.#byTime.set(point.ts, { rank, point, at: 0 });
-  }
-
-  /** The time of the `n`th newest point held (n ≤ size). */
-  newestTime(n: number): number {
-    return [...this.#byTime.keys()].sort((a, b) => b - a)[n - 1]!;
-  }
-
-  /** The newest `n` points, oldest first. */
-  newest(n: number): SeriesPoint[] {
-    const times = [...this.#byTime.keys()].sort((a, b) => a - b).slice(-n);
-    return times.map((ts) => {
-      const e = this.#byTime.get(ts)!;
-      return e.point ?? readPoint(e.bytes!, e.at);
-    });
-  }
 }
 
 /** A read-only store on a samples.db another process writes (tests, tools). */
