@@ -5,10 +5,9 @@
  * Points at the same timestamp are one point (that is how both servers key them).
  */
 import { existsSync } from 'node:fs';
-import { openSampleFile } from '../../hub/store/sqlite/index.js';
 import { MAX_QUERY_LIMIT } from '../../hub/store/types.js';
 import { type TestServer, VmReader } from '../support/influx-servers.js';
-import { silentLogger } from '../support/temp.js';
+import { readSampleFile } from '../support/sample-file.js';
 import type { StoredPoint } from './counting.js';
 
 export interface MetricReader {
@@ -99,8 +98,7 @@ export class SqliteReader implements MetricReader {
     const out = new Map<string, StoredPoint[]>();
     if (!existsSync(this.path)) return out;
     // Another process's file: its landing rows (the running hub's head) and its parts.
-    const file = await openSampleFile(this.path, silentLogger());
-    try {
+    await readSampleFile(this.path, async (file) => {
       for (const series of await file.seriesOf(this.metric)) {
         const points = await file.query({ ...series, limit: MAX_QUERY_LIMIT });
         const list = points.flatMap((p) =>
@@ -108,9 +106,7 @@ export class SqliteReader implements MetricReader {
         );
         if (list.length > 0) out.set(series.machine, list);
       }
-    } finally {
-      await file.close();
-    }
+    });
     return out;
   }
 }

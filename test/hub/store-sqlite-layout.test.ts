@@ -7,9 +7,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSampleFile, SqliteSampleStore } from '../../hub/store/sqlite/index.js';
+import { SqliteSampleStore } from '../../hub/store/sqlite/index.js';
 import { MIGRATIONS } from '../../hub/store/sqlite/schema.js';
 import type { Sample } from '../../hub/store/types.js';
+import { readSampleFile } from '../support/sample-file.js';
 import { silentLogger, tempDir } from './helpers.js';
 import { sampleStoreSuite } from './store-suite.js';
 
@@ -44,14 +45,7 @@ sampleStoreSuite('sqlite, every write compacted', () => {
     store: make(),
     reopen: make,
     cleanup: dir.remove,
-    count: async () => {
-      const file = await openSampleFile(join(dir.path, 'samples.db'), silentLogger());
-      try {
-        return await file.countPoints();
-      } finally {
-        await file.close();
-      }
-    },
+    count: () => readSampleFile(join(dir.path, 'samples.db'), (file) => file.countPoints()),
   };
 });
 

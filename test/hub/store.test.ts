@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createStore, STORE_FACTORIES } from '../../hub/store/index.js';
-import { openSampleFile, SqliteSampleStore } from '../../hub/store/sqlite/index.js';
+import { SqliteSampleStore } from '../../hub/store/sqlite/index.js';
+import { readSampleFile } from '../support/sample-file.js';
 import { silentLogger, tempDir } from './helpers.js';
 import { sampleStoreSuite } from './store-suite.js';
 
@@ -12,14 +13,7 @@ sampleStoreSuite('sqlite', () => {
     store: createStore({ type: 'sqlite' }, ctx),
     reopen: () => createStore({ type: 'sqlite' }, ctx),
     cleanup: dir.remove,
-    count: async () => {
-      const file = await openSampleFile(join(dir.path, 'samples.db'), silentLogger());
-      try {
-        return await file.countPoints();
-      } finally {
-        await file.close();
-      }
-    },
+    count: () => readSampleFile(join(dir.path, 'samples.db'), (file) => file.countPoints()),
   };
 });
 
@@ -33,14 +27,10 @@ describe('sqlite store: exact integers', () => {
     });
     await store.start();
     const values = [-(2n ** 63n), 2n ** 53n + 1n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
-    const read = async () => {
-      const file = await openSampleFile(join(dir.path, 'samples.db'), silentLogger());
-      try {
-        return (await file.query({ enterprise: 'a', machine: 'm', metric: 'n' })).map((p) => p.value);
-      } finally {
-        await file.close();
-      }
-    };
+    const read = () =>
+      readSampleFile(join(dir.path, 'samples.db'), async (file) =>
+        (await file.query({ enterprise: 'a', machine: 'm', metric: 'n' })).map((p) => p.value),
+      );
     try {
       await store.write(
         values.map((value, i) => ({
