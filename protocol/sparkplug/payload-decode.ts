@@ -2,7 +2,6 @@
  * Decodes a Sparkplug B payload (see payload.ts). Fields Wanji does not model (DataSet,
  * Template, MetaData, extensions) are skipped, so payloads from other Sparkplug nodes still decode.
  */
-import protobuf from 'protobufjs/minimal.js';
 import { DataType } from './datatype.js';
 import {
   JOURNAL_POSITION_FIELD,
@@ -13,49 +12,71 @@ import {
   type PropertySet,
   type PropertyValue,
 } from './payload.js';
-import { fromLong, VARINT } from './wire.js';
+import { fromWords, PayloadReader } from './reader.js';
+import { VARINT } from './wire.js';
 
-const { Reader } = protobuf;
-type Long = protobuf.Long;
+/**
+ * The value fields of one metric or property value as read; a 64-bit one as its two words until
+ * the datatype says signed or not. One per nesting level, reset before each use: decoding
+ * allocates nothing per field.
+ */
+class RawValue {
+  int: number | undefined = undefined;
+  hasLong = false;
+  lo = 0;
+  hi = 0;
+  float: number | undefined = undefined;
+  double: number | undefined = undefined;
+  boolean: boolean | undefined = undefined;
+  string: string | undefined = undefined;
+  bytes: Uint8Array | undefined = undefined;
 
-interface RawValue {
-  int?: number;
-  long?: Long;
-  float?: number;
-  double?: number;
-  boolean?: boolean;
-  string?: string;
-  bytes?: Uint8Array;
-}
+  reset(): this {
+    this.int = undefined;
+    this.hasLong = false;
+    this.float = undefined;
+    this.double = undefined;
+    this.boolean = undefined;
+    this.string = undefined;
+    this.bytes = undefined;
+    return this;
+  }
 
-function readValueField(r: protobuf.Reader, offset: number, raw: RawValue): boolean {
-  switch (offset) {
-    case 0:
-      raw.int = r.uint32();
-      return true;
-    case 1:
-      raw.long = r.uint64();
-      return true;
-    case 2:
-      raw.float = r.float();
-      return true;
-    case 3:
-      raw.double = r.double();
-      return true;
-    case 4:
-      raw.boolean = r.bool();
-      return true;
-    case 5:
-      raw.string = r.string();
-      return true;
-    case 6:
-      // protobufjs hands out a Buffer view on Node; callers get a plain, owned Uint8Array.
-      raw.bytes = Uint8Array.from(r.bytes());
-      return true;
-    default:
-      return false;
+  /** Reads value field `offset` (0 = int_value … 6 = bytes_value); false for any other. */
+  read(r: PayloadReader, offset: number): boolean {
+    switch (offset) {
+      case 0:
+        this.int = r.uint32();
+        return true;
+      case 1:
+        r.words();
+        this.hasLong = true;
+        this.lo = r.lo;
+        this.hi = r.hi;
+        return true;
+      case 2:
+        this.float = r.float();
+        return true;
+      case 3:
+        this.double = r.double();
+        return true;
+      case 4:
+        this.boolean = r.bool();
+        return true;
+      case 5:
+        this.string = r.string();
+        return true;
+      case 6:
+        this.bytes = r.bytes();
+        return true;
+      default:
+        return false;
+    }
   }
 }
+
+const metricRaw = new RawValue();
+const propertyRaw = new RawValue();
 
 function valueFromRaw(type: number, raw: RawValue, what: string): MetricValue {
   const missing = (): never => {
@@ -73,14 +94,14 @@ function valueFromRaw(type: number, raw: RawValue, what: string): MetricValue {
     case DataType.UInt16:
       return raw.int === undefined ? missing() : raw.int & 0xffff;
     case DataType.Int64:
-      return raw.long === undefined ? missing() : fromLong(raw.long, true);
+      return raw.hasLong ? fromWords(raw.lo, raw.hi, true) : missing();
     case DataType.UInt32:
       // Tahu writes UInt32 as long; some encoders use int_value. Accept both.
-      if (raw.long !== undefined) return Number(BigInt.asUintN(32, BigInt(fromLong(raw.long, false))));
+      if (raw.hasLong) return raw.lo >>> 0;
       return raw.int === undefined ? missing() : raw.int >>> 0;
     case DataType.UInt64:
     case DataType.DateTime:
-      return raw.long === undefined ? missing() : fromLong(raw.long, false);
+      return raw.hasLong ? fromWords(raw.lo, raw.hi, false) : missing();
     case DataType.Float:
       return raw.float === undefined ? missing() : raw.float;
     case DataType.Double:
@@ -100,31 +121,29 @@ function valueFromRaw(type: number, raw: RawValue, what: string): MetricValue {
   }
 }
 
-function decodePropertyValue(r: protobuf.Reader, end: number): PropertyValue {
+function decodePropertyValue(r: PayloadReader, end: number): PropertyValue {
   let type = 0;
   let isNull = false;
-  const raw: RawValue = {};
+  const raw = propertyRaw.reset();
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
     if (field === 1) type = r.uint32();
     else if (field === 2) isNull = r.bool();
-    else if (field < 3 || field > 8 || !readValueField(r, field - 3, raw)) r.skipType(tag & 7);
+    else if (field < 3 || field > 8 || !raw.read(r, field - 3)) r.skip(tag & 7);
   }
   return { type: type as DataType, value: isNull ? null : valueFromRaw(type, raw, 'property') };
 }
 
-function decodePropertySet(r: protobuf.Reader, end: number): PropertySet {
+function decodePropertySet(r: PayloadReader, end: number): PropertySet {
   const keys: string[] = [];
   const values: PropertyValue[] = [];
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
     if (field === 1) keys.push(r.string());
-    else if (field === 2) {
-      const len = r.uint32();
-      values.push(decodePropertyValue(r, r.pos + len));
-    } else r.skipType(tag & 7);
+    else if (field === 2) values.push(decodePropertyValue(r, r.delimited()));
+    else r.skip(tag & 7);
   }
   if (keys.length !== values.length) {
     throw new PayloadDecodeError(`property set has ${keys.length} keys but ${values.length} values`);
@@ -136,7 +155,7 @@ function decodePropertySet(r: protobuf.Reader, end: number): PropertySet {
   return out;
 }
 
-function decodeMetric(r: protobuf.Reader, end: number, index: number): Metric {
+function decodeMetric(r: PayloadReader, end: number, index: number): Metric {
   let name: string | undefined;
   let alias: number | undefined;
   let timestamp: number | undefined;
@@ -145,7 +164,7 @@ function decodeMetric(r: protobuf.Reader, end: number, index: number): Metric {
   let isTransient = false;
   let isNull = false;
   let properties: PropertySet | undefined;
-  const raw: RawValue = {};
+  const raw = metricRaw.reset();
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -154,10 +173,10 @@ function decodeMetric(r: protobuf.Reader, end: number, index: number): Metric {
         name = r.string();
         break;
       case 2:
-        alias = Number(fromLong(r.uint64(), false));
+        alias = r.uint64Number();
         break;
       case 3:
-        timestamp = Number(fromLong(r.uint64(), false));
+        timestamp = r.uint64Number();
         break;
       case 4:
         datatype = r.uint32();
@@ -171,13 +190,11 @@ function decodeMetric(r: protobuf.Reader, end: number, index: number): Metric {
       case 7:
         isNull = r.bool();
         break;
-      case 9: {
-        const len = r.uint32();
-        properties = decodePropertySet(r, r.pos + len);
+      case 9:
+        properties = decodePropertySet(r, r.delimited());
         break;
-      }
       default:
-        if (field < 10 || field > 16 || !readValueField(r, field - 10, raw)) r.skipType(tag & 7);
+        if (field < 10 || field > 16 || !raw.read(r, field - 10)) r.skip(tag & 7);
     }
   }
   const what = `metric ${name ?? (alias !== undefined ? `alias ${alias}` : `#${index}`)}`;
@@ -199,7 +216,7 @@ function decodeMetric(r: protobuf.Reader, end: number, index: number): Metric {
 
 function inferDatatype(raw: RawValue): number {
   if (raw.int !== undefined) return DataType.Int32;
-  if (raw.long !== undefined) return DataType.Int64;
+  if (raw.hasLong) return DataType.Int64;
   if (raw.float !== undefined) return DataType.Float;
   if (raw.double !== undefined) return DataType.Double;
   if (raw.boolean !== undefined) return DataType.Boolean;
@@ -211,7 +228,7 @@ function inferDatatype(raw: RawValue): number {
 /** Decodes a payload; throws PayloadDecodeError (never anything else) on malformed input. */
 export function decodePayload(buf: Uint8Array): Payload {
   try {
-    const r = Reader.create(buf);
+    const r = new PayloadReader(buf);
     let timestamp: number | undefined;
     let seq: number | undefined;
     let uuid: string | undefined;
@@ -224,34 +241,32 @@ export function decodePayload(buf: Uint8Array): Payload {
       if (field === 0) throw new PayloadDecodeError('field number 0');
       switch (field) {
         case 1:
-          timestamp = Number(fromLong(r.uint64(), false));
+          timestamp = r.uint64Number();
           break;
         case 2: {
-          const len = r.uint32();
-          const end = r.pos + len;
-          if (end > r.len) throw new PayloadDecodeError('metric runs past the end of the payload');
+          const end = r.delimited();
           metrics.push(decodeMetric(r, end, metrics.length));
           if (r.pos !== end) throw new PayloadDecodeError('metric length does not match its fields');
           break;
         }
         case 3:
-          seq = Number(fromLong(r.uint64(), false));
+          seq = r.uint64Number();
           break;
         case 4:
           uuid = r.string();
           break;
         case 5:
-          body = Uint8Array.from(r.bytes());
+          body = r.bytes();
           break;
         case JOURNAL_POSITION_FIELD: {
           if ((tag & 7) !== VARINT) throw new PayloadDecodeError('journal position is not a varint');
-          const v = fromLong(r.uint64(), false);
+          const v = r.uint64();
           if (typeof v !== 'number') throw new PayloadDecodeError('journal position beyond 2^53');
           journal = v;
           break;
         }
         default:
-          r.skipType(tag & 7);
+          r.skip(tag & 7);
       }
     }
     const p: { -readonly [K in keyof Payload]: Payload[K] } = { metrics };

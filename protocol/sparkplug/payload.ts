@@ -1,8 +1,8 @@
 /**
  * Sparkplug B payload: what Wanji holds of a decoded payload, and the codec's errors.
  * The codec (payload-encode.ts, payload-decode.ts) is written from the specification's
- * sparkplug_b.proto (proto2, package org.eclipse.tahu.protobuf) on protobufjs' wire reader and
- * on writer.ts (protobufjs' wire format, without its per-field allocations).
+ * sparkplug_b.proto (proto2, package org.eclipse.tahu.protobuf) on reader.ts and writer.ts (the
+ * protobuf wire format, without per-field allocations).
  */
 import { WanjiError } from '../errors.js';
 import type { DataType } from './datatype.js';
