@@ -9,6 +9,8 @@ export interface MetricDef {
   readonly datatype: number;
   /** Why the name cannot be used (protocol's invalidMetricNameReason): its values are refused. */
   readonly refused?: string;
+  /** Not in the birth: a data message named it (MetricTable.admit decides whether it is taken). */
+  readonly unannounced?: true;
 }
 
 /** Names and aliases of one birth certificate's metrics. */

@@ -313,7 +313,7 @@ export class MessageProcessor {
         continue;
       }
       if (!this.#bounds.valueOk(o, d, value, m.timestamp, at)) continue;
-      if (!this.#bounds.metricAdmitted(o, table, d.name)) continue;
+      if (d.unannounced && !this.#bounds.metricAdmitted(o, table, d.name)) continue;
       out.push({ name: d.name, value, at });
     }
     return out;
@@ -347,7 +347,7 @@ export class MessageProcessor {
         continue;
       }
       if (!this.#bounds.valueOk(o, d, value, m.timestamp, now)) continue;
-      if (!this.#bounds.metricAdmitted(o, dev.metrics, d.name)) continue;
+      if (d.unannounced && !this.#bounds.metricAdmitted(o, dev.metrics, d.name)) continue;
       const ts = m.timestamp ?? p.timestamp ?? now;
       const quality = qualityOf(m.properties);
       const base = { enterprise, machine, metric: d.name, ts, value };
@@ -468,9 +468,12 @@ function def(m: Metric, name: string): MetricDef {
   return refused === undefined ? { name, datatype: m.datatype } : { name, datatype: m.datatype, refused };
 }
 
-/** A data metric's definition: by alias from the birth, else by its own name. */
+/**
+ * A data metric's definition: by alias from the birth, else by its own name (marked unannounced
+ * when the birth did not name it: only those are counted against the metric limit).
+ */
 function resolve(m: Metric, table: MetricTable): MetricDef | undefined {
   if (m.alias !== undefined && m.name === undefined) return table.byAlias(m.alias);
   if (m.name === undefined) return undefined;
-  return table.byName(m.name) ?? def(m, m.name);
+  return table.byName(m.name) ?? { ...def(m, m.name), unannounced: true };
 }
