@@ -36,6 +36,8 @@ export class Head {
   #series = 0;
   minTs = Number.POSITIVE_INFINITY;
   maxTs = Number.NEGATIVE_INFINITY;
+  /** Where chunk() gathers a series' points before copying them out. */
+  #scratch = Buffer.allocUnsafe(4096);
 
   constructor(
     /** When it was started (ms), for the compaction's age limit. */
@@ -105,14 +107,15 @@ export class Head {
     return this.chunk(id)?.points;
   }
 
-  /** Series `id`'s points as points() gives them, and the newest time among them. */
+  /**
+   * Series `id`'s points as points() gives them, and the newest time among them. One walk of
+   * the series' thread (each point is a cache miss in a big head), into a reused scratch buffer.
+   */
   chunk(id: number): { points: Buffer; maxTs: number } | undefined {
     let k = id < this.#first.length ? this.#first[id]! : NONE;
     if (k === NONE) return undefined;
     const log = this.#log;
-    let size = 0;
-    for (let j = k; j !== NONE; j = this.#next[j]!) size += pointEnd(log, this.#at[j]!) - this.#at[j]!;
-    const out = Buffer.allocUnsafe(size);
+    let out = this.#scratch;
     let o = 0;
     let maxTs = Number.NEGATIVE_INFINITY;
     for (; k !== NONE; k = this.#next[k]!) {
@@ -120,9 +123,15 @@ export class Head {
       const ts = pointTime(log, at);
       if (ts > maxTs) maxTs = ts;
       const end = pointEnd(log, at);
+      if (o + end - at > out.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, o + end - at));
+        out.copy(bigger, 0, 0, o);
+        out = bigger;
+        this.#scratch = out;
+      }
       for (let i = at; i < end; i++) out[o++] = log[i]!;
     }
-    return { points: out, maxTs };
+    return { points: Buffer.from(out.subarray(0, o)), maxTs };
   }
 
   /** The ids of the series with points here, ascending. */
