@@ -92,7 +92,15 @@ describe('PayloadReader', () => {
 
   it('reads floats, doubles, strings and bytes as protobufjs does, from a Buffer or a view into a larger array', () => {
     const w = protobuf.Writer.create();
-    const floats = [0, -0, 1.5, Math.fround(Math.PI), Number.NaN, Number.POSITIVE_INFINITY, Math.fround(-3.4e38)];
+    const floats = [
+      0,
+      -0,
+      1.5,
+      Math.fround(Math.PI),
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Math.fround(-3.4e38),
+    ];
     const doubles = [
       0,
       -0,
