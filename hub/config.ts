@@ -241,6 +241,12 @@ export const HubConfigSchema = Type.Object(
     /** A gateway journal not draining this long makes /healthz degraded (hub/host/acks.ts). */
     journalStallMs: Type.Integer({ minimum: 1_000, default: 120_000 }),
     flushIntervalMs: Type.Integer({ minimum: 5, maximum: 10_000, default: 250 }),
+    /**
+     * A machine's last-seen and last-sample times, when nothing else about it changed, are
+     * written to the registry at most this often (at most a tenth of onlineWindowMs); states,
+     * births and deaths at the next flush. 0: every flush.
+     */
+    lastSeenIntervalMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 5_000 }),
     /** The programme's statistics (docs/statistics.md). */
     statistics: Type.Object(
       {

@@ -82,6 +82,7 @@ export class Hub {
       logger,
       clock: this.#clock,
       flushIntervalMs: this.config.flushIntervalMs,
+      lastSeenIntervalMs: Math.min(this.config.lastSeenIntervalMs, this.config.onlineWindowMs / 10),
       maxBatchSamples: buffer.batchSamples,
       maxBufferedSamples: buffer.maxSamples,
       writeTimeoutMs: buffer.writeTimeoutMs,

@@ -1,6 +1,7 @@
 /**
  * Between the host and the durable parts. Registry news is applied every `flushIntervalMs`
- * in one transaction, a bad row refused alone (registry-news.ts). Samples wait in a bounded buffer and go to the store in batches of
+ * in one transaction, a bad row refused alone (registry-news.ts); a machine's row that only
+ * moves its last-seen times waits up to `lastSeenIntervalMs` (registry-batch.ts). Samples wait in a bounded buffer and go to the store in batches of
  * whole messages, one write at a time, oldest first; a batch leaves the buffer only when the
  * store has it. When the store fails, the batch is retried with exponential backoff; when it
  * hangs, the write is waited for (and reported) rather than piled on. When the buffer is
@@ -38,6 +39,12 @@ export interface IngestOptions {
   readonly clock?: Clock;
   /** Default 250 ms. */
   readonly flushIntervalMs?: number;
+  /**
+   * A machine's row that only moves its last-seen and last-sample times is written at most
+   * this often (merged meanwhile); states, births and deaths go at the next flush. Default 0:
+   * every flush.
+   */
+  readonly lastSeenIntervalMs?: number;
   /** Samples per store write; a write starts early once this many wait. Default 10 000. */
   readonly maxBatchSamples?: number;
   /** The buffer's bound: beyond it new messages are refused. Default 500 000. */
@@ -101,6 +108,11 @@ export class Ingest implements HostSink {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #interval: number;
+  readonly #lastSeenInterval: number;
+  /** When the registry last took every machine's row (held ones included). */
+  #lastSeenAt = Number.NEGATIVE_INFINITY;
+  /** Applies held machine rows once they are due and nothing else brought them. */
+  #lastSeenTimer: unknown;
   readonly #maxBatch: number;
   readonly #maxBuffered: number;
   readonly #writeTimeout: number;
@@ -126,6 +138,7 @@ export class Ingest implements HostSink {
     this.#log = opts.logger.child({ component: 'ingest' });
     this.#clock = opts.clock ?? REAL_CLOCK;
     this.#interval = opts.flushIntervalMs ?? 250;
+    this.#lastSeenInterval = opts.lastSeenIntervalMs ?? 0;
     this.#maxBatch = opts.maxBatchSamples ?? 10_000;
     this.#maxBuffered = opts.maxBufferedSamples ?? 500_000;
     this.#writeTimeout = opts.writeTimeoutMs ?? 30_000;
@@ -152,6 +165,8 @@ export class Ingest implements HostSink {
     this.#running = false;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#lastSeenTimer !== undefined) this.#clock.clearTimeout(this.#lastSeenTimer);
+    this.#lastSeenTimer = undefined;
     let timeout: unknown;
     const gaveUp = new Promise<boolean>((resolve) => {
       timeout = this.#clock.setTimeout(() => resolve(true), this.#o.closeTimeoutMs ?? 10_000);
@@ -265,7 +280,7 @@ export class Ingest implements HostSink {
    * stops at the first failed write. Resolves when done; never rejects.
    */
   flush(): Promise<void> {
-    this.#applyRegistry();
+    this.#applyRegistry(true);
     return this.#enqueue(() => this.#drain(true));
   }
 
@@ -413,8 +428,27 @@ export class Ingest implements HostSink {
     return `${parts.join('; ')}; ${this.#buffer.samples} of ${this.#maxBuffered} samples buffered`;
   }
 
-  #applyRegistry(): void {
-    if (!this.#registry.empty) this.#news.apply(this.#registry.take());
+  /**
+   * Applies the registry news: all of it every lastSeenIntervalMs (or when `all`), else what
+   * may not wait (RegistryBatch.take(false)); held rows get a timer of their own, so they are
+   * written when due even if no news comes to bring them.
+   */
+  #applyRegistry(all = false): void {
+    if (this.#registry.empty) return;
+    const now = this.#clock.now();
+    const full = all || now - this.#lastSeenAt >= this.#lastSeenInterval;
+    if (full || this.#registry.due) {
+      if (full) this.#lastSeenAt = now;
+      this.#news.apply(this.#registry.take(full));
+    }
+    if (this.#registry.empty || this.#lastSeenTimer !== undefined || !this.#running) return;
+    this.#lastSeenTimer = this.#clock.setTimeout(
+      () => {
+        this.#lastSeenTimer = undefined;
+        this.#applyRegistry();
+      },
+      Math.max(0, this.#lastSeenAt + this.#lastSeenInterval - now),
+    );
   }
 }
 

@@ -2,6 +2,12 @@
  * Registry news between two flushes: events in order, "last seen" coalesced per machine and
  * per gateway, so 10,000 machines at 1 Hz cost a few thousand row updates per flush, not a
  * transaction per message. Bounded by the number of machines and gateways.
+ *
+ * A machine's row that only moves its last-seen and last-sample times may be held over several
+ * flushes (take(false)): it merges with what follows, and the machine's row is written once per
+ * `lastSeenIntervalMs` (ingest.ts), not once per flush. A row with a state, or of a machine born
+ * since the last take, always goes at the next flush: what the statistics count from a birth
+ * or a state does not wait.
  */
 import type { DeviceActivity, GatewayActivity, IngestBatch, RegistryEvent } from '../registry/types.js';
 
@@ -32,13 +38,24 @@ export class RegistryBatch {
   /** Merged entries this batch made (the first of each machine is the caller's, not changed). */
   #merged = new Set<DeviceActivity>();
   #gateways = new Map<string, GatewayActivity>();
+  /**
+   * The machines whose rows take(false) takes, by enterprise: those with a state, and those
+   * born since the last take (a birth's row may come after it, or have been held before it).
+   */
+  #prompt = new Map<string, Set<string>>();
 
   get empty(): boolean {
     return this.#events.length === 0 && this.#devices.size === 0 && this.#gateways.size === 0;
   }
 
+  /** Whether there is news that take(false) would not hold back. */
+  get due(): boolean {
+    return this.#events.length > 0 || this.#gateways.size > 0 || this.#prompt.size > 0;
+  }
+
   event(e: RegistryEvent): void {
     this.#events.push(e);
+    if (e.type === 'deviceBirth') this.#markPrompt(e.group, e.device);
   }
 
   device(a: DeviceActivity): void {
@@ -47,6 +64,7 @@ export class RegistryBatch {
       machines = new Map();
       this.#devices.set(a.enterprise, machines);
     }
+    if (a.state !== undefined) this.#markPrompt(a.enterprise, a.machine);
     const prev = machines.get(a.machine);
     if (prev === undefined) {
       machines.set(a.machine, a);
@@ -61,23 +79,50 @@ export class RegistryBatch {
     mergeInto(merged, a);
   }
 
+  #markPrompt(enterprise: string, machine: string): void {
+    let machines = this.#prompt.get(enterprise);
+    if (machines === undefined) {
+      machines = new Set();
+      this.#prompt.set(enterprise, machines);
+    }
+    machines.add(machine);
+  }
+
   gateway(a: GatewayActivity): void {
     const key = `${a.group}\u0000${a.edgeNode}`;
     const prev = this.#gateways.get(key);
     if (prev === undefined || prev.seenAt < a.seenAt) this.#gateways.set(key, a);
   }
 
-  /** Everything gathered so far, and a fresh start. */
-  take(): IngestBatch {
-    const batch = {
-      events: this.#events,
-      devices: [...this.#devices.values()].flatMap((machines) => [...machines.values()]),
-      gateways: [...this.#gateways.values()],
-    };
+  /**
+   * The news gathered so far, and a fresh start. `all` false: machine rows that only move their
+   * times stay for a later take (merged with what comes meanwhile).
+   */
+  take(all = true): IngestBatch {
+    let devices: DeviceActivity[];
+    if (all) {
+      devices = [...this.#devices.values()].flatMap((machines) => [...machines.values()]);
+      this.#devices = new Map();
+      this.#merged = new Set();
+    } else {
+      devices = [];
+      for (const [enterprise, prompt] of this.#prompt) {
+        const machines = this.#devices.get(enterprise);
+        if (machines === undefined) continue;
+        for (const machine of prompt) {
+          const a = machines.get(machine);
+          if (a === undefined) continue;
+          devices.push(a);
+          machines.delete(machine);
+          this.#merged.delete(a);
+        }
+        if (machines.size === 0) this.#devices.delete(enterprise);
+      }
+    }
+    const batch = { events: this.#events, devices, gateways: [...this.#gateways.values()] };
     this.#events = [];
-    this.#devices = new Map();
-    this.#merged = new Set();
     this.#gateways = new Map();
+    this.#prompt = new Map();
     return batch;
   }
 }

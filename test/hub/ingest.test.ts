@@ -242,4 +242,76 @@ describe('Ingest', () => {
     ingest.samples(msg(3), src(3));
     expect(ingest.pendingSamples).toBe(0);
   });
+
+  it("writes a machine's last-seen times at most every lastSeenIntervalMs; births and states at the next flush", async () => {
+    await make({ lastSeenIntervalMs: 1_000 });
+    const T = Date.now();
+    const seen = (seenAt: number, state?: string) => ({
+      enterprise: 'acme',
+      machine: 'cnc-1',
+      gateway: 'gw1',
+      seenAt,
+      sampleAt: seenAt,
+      ...(state === undefined ? {} : { state, stateAt: seenAt }),
+    });
+    const row = () => registry.machine('acme', 'cnc-1');
+    ingest.event({ type: 'nodeBirth', group: 'acme', edgeNode: 'gw1', bdSeq: 0, at: T, metrics: [] });
+    ingest.event({
+      type: 'deviceBirth',
+      group: 'acme',
+      edgeNode: 'gw1',
+      device: 'cnc-1',
+      at: T,
+      properties: {},
+    });
+    ingest.deviceActivity(seen(T));
+    await vi.advanceTimersByTimeAsync(150);
+    // Born: its first sample counts at once (networked).
+    expect(row()).toMatchObject({ lastSeenAt: T, lastSampleAt: T });
+
+    // Only the times move: held, merged with what follows.
+    ingest.deviceActivity(seen(T + 200));
+    await vi.advanceTimersByTimeAsync(150);
+    ingest.deviceActivity(seen(T + 300));
+    await vi.advanceTimersByTimeAsync(150);
+    expect(row()).toMatchObject({ lastSeenAt: T, lastSampleAt: T });
+
+    // A state goes at the next flush, with the times gathered so far.
+    ingest.deviceActivity(seen(T + 400, 'running'));
+    await vi.advanceTimersByTimeAsync(150);
+    expect(row()).toMatchObject({ lastSeenAt: T + 400, lastSampleAt: T + 400, state: 'running' });
+
+    // Held rows are written when due even if no news follows them.
+    ingest.deviceActivity(seen(T + 500));
+    await vi.advanceTimersByTimeAsync(150);
+    expect(row()).toMatchObject({ lastSeenAt: T + 400 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(row()).toMatchObject({ lastSeenAt: T + 500, lastSampleAt: T + 500, state: 'running' });
+
+    // flush() (and close()) write everything held.
+    ingest.deviceActivity(seen(T + 600));
+    await vi.advanceTimersByTimeAsync(150);
+    expect(row()).toMatchObject({ lastSeenAt: T + 500 });
+    await ingest.flush();
+    expect(row()).toMatchObject({ lastSeenAt: T + 600 });
+  });
+
+  it('with lastSeenIntervalMs 0 writes every machine row at every flush', async () => {
+    await make({ lastSeenIntervalMs: 0 });
+    const T = Date.now();
+    ingest.event({ type: 'nodeBirth', group: 'acme', edgeNode: 'gw1', bdSeq: 0, at: T, metrics: [] });
+    ingest.event({
+      type: 'deviceBirth',
+      group: 'acme',
+      edgeNode: 'gw1',
+      device: 'cnc-1',
+      at: T,
+      properties: {},
+    });
+    for (let i = 1; i <= 3; i++) {
+      ingest.deviceActivity({ enterprise: 'acme', machine: 'cnc-1', gateway: 'gw1', seenAt: T + i * 200 });
+      await vi.advanceTimersByTimeAsync(150);
+      expect(registry.machine('acme', 'cnc-1')).toMatchObject({ lastSeenAt: T + i * 200 });
+    }
+  });
 });

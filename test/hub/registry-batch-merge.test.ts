@@ -65,4 +65,60 @@ describe('RegistryBatch', () => {
       { enterprise: 'e1', machine: 'm1', gateway: 'gw1', seenAt: 401, state: 'off', stateAt: 95 },
     ]);
   });
+
+  it('holds rows that only move the times (take(false)); a state or a birth sends the machine at once', () => {
+    const batch = new RegistryBatch();
+    const seen = (machine: string, seenAt: number, more: Partial<DeviceActivity> = {}): DeviceActivity => ({
+      enterprise: 'e1',
+      machine,
+      gateway: 'gw1',
+      seenAt,
+      sampleAt: seenAt,
+      ...more,
+    });
+    batch.device(seen('quiet', 100));
+    batch.device(seen('stateful', 100, { state: 'running', stateAt: 100 }));
+    batch.gateway({ group: 'e1', edgeNode: 'gw1', seenAt: 100 });
+    expect(batch.due).toBe(true);
+    let taken = batch.take(false);
+    expect(taken.devices.map((d) => d.machine)).toEqual(['stateful']);
+    expect(taken.gateways).toHaveLength(1);
+    // The quiet row waits, and is not due on its own.
+    expect(batch.empty).toBe(false);
+    expect(batch.due).toBe(false);
+    expect(batch.take(false).devices).toEqual([]);
+
+    // A row held over a take goes on merging; the stateful machine held again when quiet.
+    batch.device(seen('quiet', 200));
+    batch.device(seen('stateful', 200));
+    expect(batch.due).toBe(false);
+    // A machine born meanwhile goes at once, its row held before the birth included.
+    batch.device(seen('reborn', 150));
+    batch.event({
+      type: 'deviceBirth',
+      group: 'e1',
+      edgeNode: 'gw1',
+      device: 'reborn',
+      at: 250,
+      properties: {},
+    });
+    batch.device(seen('reborn', 250));
+    batch.device(seen('newborn', 260));
+    batch.event({
+      type: 'deviceBirth',
+      group: 'e1',
+      edgeNode: 'gw1',
+      device: 'newborn',
+      at: 255,
+      properties: {},
+    });
+    expect(batch.due).toBe(true);
+    taken = batch.take(false);
+    expect(taken.events).toHaveLength(2);
+    expect(taken.devices).toEqual([seen('reborn', 250), seen('newborn', 260)]);
+    // Everything else at the next full take, merged: one row per machine, the latest times.
+    taken = batch.take();
+    expect(taken.devices).toEqual([seen('quiet', 200), seen('stateful', 200)]);
+    expect(batch.empty).toBe(true);
+  });
 });
