@@ -200,6 +200,7 @@ interface Step {
   samplesPerSec: number;
   hubCores: number;
   hostUsPerSample: number;
+  systemUsPerSample: number;
   lagP50: number;
   lagP99: number;
   lost: number;
@@ -322,6 +323,8 @@ async function search(host: Run, o: Options, HubOf: HubClass, phase: string): Pr
           samplesPerSec: Math.round((w1 - w0) / seconds),
           hubCores: +(cpuUs / 1e6 / seconds).toFixed(3),
           hostUsPerSample: +(cpuUs / Math.max(1, w1 - w0)).toFixed(2),
+          // Of which in the kernel (socket reads, the store's and registry's file writes).
+          systemUsPerSample: +(c.system / Math.max(1, w1 - w0)).toFixed(2),
           lagP50: window.quantile(0.5),
           lagP99: window.quantile(0.99),
           lost,
