@@ -144,13 +144,10 @@ export function parseTopic(topic: string): TopicParseResult {
     return { ok: false, reason: `too few levels (${parts.length}); expected spBv1.0/{group}/{type}/{edge}` };
   }
   const [, group = '', type = '', edgeNode = '', device] = parts;
-  for (const [what, id] of [
-    ['group id', group],
-    ['edge node id', edgeNode],
-  ] as const) {
-    const reason = invalidIdReason(id);
-    if (reason !== undefined) return { ok: false, reason: `${what} ${reason}` };
-  }
+  const groupReason = invalidIdReason(group);
+  if (groupReason !== undefined) return { ok: false, reason: `group id ${groupReason}` };
+  const edgeNodeReason = invalidIdReason(edgeNode);
+  if (edgeNodeReason !== undefined) return { ok: false, reason: `edge node id ${edgeNodeReason}` };
   if (isNodeType(type)) {
     if (parts.length !== 4) return { ok: false, reason: `${type} takes no device id` };
     return { ok: true, topic: { kind: 'node', group, type, edgeNode } };
