@@ -185,28 +185,37 @@ export class FieldBounds {
     return false;
   }
 
-  /** A metric value whose name, own timestamp (if any) and size are within bounds. */
-  valueOk(o: Origin, d: MetricDef, value: SampleValue, ts: number | undefined, now: number): boolean {
+  /**
+   * A metric value whose name, own timestamp (if any) and size are within bounds. `t` is the
+   * message's topic: who sent it is worked out only for a refusal (this runs per metric).
+   */
+  valueOk(
+    t: NodeTopic | DeviceTopic,
+    d: MetricDef,
+    value: SampleValue,
+    ts: number | undefined,
+    now: number,
+  ): boolean {
     if (d.refused !== undefined) {
       this.#counters.invalidMetricNames++;
       this.#log.warn(
-        `name/${o.group}/${o.edgeNode}`,
-        { ...o, metric: printableName(d.name), reason: d.refused },
+        `name/${t.group}/${t.edgeNode}`,
+        { ...originOf(t), metric: printableName(d.name), reason: d.refused },
         `metric value refused: its name ${d.refused}`,
       );
       return false;
     }
     const why = ts === undefined ? undefined : timeRefusal(ts, now, this.#limits);
     if (ts !== undefined && why !== undefined) {
-      this.#refuseTime(o, d.name, ts, why, now, `metric value refused: its timestamp is ${why}`);
+      this.#refuseTime(originOf(t), d.name, ts, why, now, `metric value refused: its timestamp is ${why}`);
       return false;
     }
     const max = this.#limits.maxStringBytes;
     if (typeof value === 'string' && exceedsUtf8(value, max)) {
       this.#counters.oversizedValues++;
       this.#log.warn(
-        `size/${o.group}/${o.edgeNode}`,
-        { ...o, metric: printableName(d.name), chars: value.length, limit: max },
+        `size/${t.group}/${t.edgeNode}`,
+        { ...originOf(t), metric: printableName(d.name), chars: value.length, limit: max },
         `metric value refused: longer than limits.maxStringBytes (${max}) in UTF-8`,
       );
       return false;
@@ -219,13 +228,13 @@ export class FieldBounds {
    * there), but only while the device has fewer than limits.maxMetricsPerDevice metrics (a
    * node: nodeMetricLimit).
    */
-  metricAdmitted(o: Origin, table: MetricTable, name: string): boolean {
-    const max = this.#metricLimit(o.device === undefined ? 'node' : 'device');
+  metricAdmitted(t: NodeTopic | DeviceTopic, table: MetricTable, name: string): boolean {
+    const max = this.#metricLimit(t.kind);
     if (table.admit(name, max)) return true;
     this.#counters.metricsRefused++;
     this.#log.warn(
-      `metrics/${o.group}/${o.edgeNode}`,
-      { ...o, metric: printableName(name), limit: max },
+      `metrics/${t.group}/${t.edgeNode}`,
+      { ...originOf(t), metric: printableName(name), limit: max },
       `metric value refused: not in the birth, and already ${max} metrics (limits.maxMetricsPerDevice)`,
     );
     return false;

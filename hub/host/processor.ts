@@ -25,7 +25,7 @@ import type { DeviceActivity, GatewayMetric } from '../registry/types.js';
 import type { HostSink, SampleSource } from '../sink.js';
 import type { Sample } from '../store/types.js';
 import { journalOf } from './acks.js';
-import { FieldBounds, type HostLimits, originOf } from './bounds.js';
+import { FieldBounds, type HostLimits } from './bounds.js';
 import {
   machineProperties,
   PROPERTY_PREFIX,
@@ -303,7 +303,6 @@ export class MessageProcessor {
   /** Current (not historical) node metrics with values the registry can hold and the limits allow. */
   #nodeMetrics(t: NodeTopic, metrics: readonly Metric[], table: MetricTable, at: number): GatewayMetric[] {
     const out: GatewayMetric[] = [];
-    const o = originOf(t);
     for (const m of metrics) {
       const d = resolve(m, table);
       if (d === undefined || m.isHistorical || isBookkeeping(d.name)) continue;
@@ -312,8 +311,8 @@ export class MessageProcessor {
         this.counters.unsupportedValues++;
         continue;
       }
-      if (!this.#bounds.valueOk(o, d, value, m.timestamp, at)) continue;
-      if (d.unannounced && !this.#bounds.metricAdmitted(o, table, d.name)) continue;
+      if (!this.#bounds.valueOk(t, d, value, m.timestamp, at)) continue;
+      if (d.unannounced && !this.#bounds.metricAdmitted(t, table, d.name)) continue;
       out.push({ name: d.name, value, at });
     }
     return out;
@@ -326,7 +325,6 @@ export class MessageProcessor {
     let state: string | undefined;
     let stateAt: number | undefined;
     let unknown = false;
-    const o = originOf(t);
     // Sparkplug ids to the programme's (protocol/naming.ts): group = enterprise, device = machine.
     const { enterprise, machine } = machineOf(t);
     for (const m of p.metrics) {
@@ -346,8 +344,8 @@ export class MessageProcessor {
         this.counters.unsupportedValues++;
         continue;
       }
-      if (!this.#bounds.valueOk(o, d, value, m.timestamp, now)) continue;
-      if (d.unannounced && !this.#bounds.metricAdmitted(o, dev.metrics, d.name)) continue;
+      if (!this.#bounds.valueOk(t, d, value, m.timestamp, now)) continue;
+      if (d.unannounced && !this.#bounds.metricAdmitted(t, dev.metrics, d.name)) continue;
       const ts = m.timestamp ?? p.timestamp ?? now;
       const quality = qualityOf(m.properties);
       const base = { enterprise, machine, metric: d.name, ts, value };
