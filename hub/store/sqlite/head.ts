@@ -13,6 +13,18 @@ import { pointEnd, pointTime } from './points.js';
 
 const NONE = -1;
 
+/** A compaction's copy of a head, by series (Head.startGather). */
+export interface Gathered {
+  /** The series with points, ascending. */
+  readonly ids: number[];
+  readonly bytes: Buffer;
+  /** Per series id: where its points start in `bytes`, and where the next one goes. */
+  readonly start: Int32Array;
+  readonly cursor: Int32Array;
+  /** Per series id: the newest time among its points. */
+  readonly maxTs: Float64Array;
+}
+
 /** An Int32Array at least `n` long, its old values kept, the new ones `fill`. */
 function grown(a: Int32Array, n: number, fill: number): Int32Array {
   if (n <= a.length) return a;
@@ -30,9 +42,10 @@ export class Head {
   #at: Int32Array = new Int32Array(64 * 1024);
   #next: Int32Array = new Int32Array(64 * 1024);
   #points = 0;
-  /** Per series id: its first and last point, NONE when it has none here. */
+  /** Per series id: its first and last point, NONE when it has none here; its points' bytes. */
   #first: Int32Array = new Int32Array(1024).fill(NONE);
   #last: Int32Array = new Int32Array(1024).fill(NONE);
+  #bytesOf: Int32Array = new Int32Array(1024);
   #series = 0;
   minTs = Number.POSITIVE_INFINITY;
   maxTs = Number.NEGATIVE_INFINITY;
@@ -51,6 +64,11 @@ export class Head {
 
   get empty(): boolean {
     return this.#points === 0;
+  }
+
+  /** How many points are here. */
+  get pointCount(): number {
+    return this.#points;
   }
 
   /** How many series have points here. */
@@ -78,19 +96,22 @@ export class Head {
     let start = this.#logLen;
     for (let i = 0; i < count; i++) {
       const id = log.readUInt32LE(start);
-      this.#link(id, start + 4);
-      start = this.#logLen + ends[i]!;
+      const end = this.#logLen + ends[i]!;
+      this.#link(id, start + 4, end - start - 4);
+      start = end;
     }
     this.#logLen += n;
     if (minTs < this.minTs) this.minTs = minTs;
     if (maxTs > this.maxTs) this.maxTs = maxTs;
   }
 
-  #link(id: number, at: number): void {
+  #link(id: number, at: number, bytes: number): void {
     if (id >= this.#first.length) {
       this.#first = grown(this.#first, id + 1, NONE);
       this.#last = grown(this.#last, id + 1, NONE);
+      this.#bytesOf = grown(this.#bytesOf, id + 1, 0);
     }
+    this.#bytesOf[id]! += bytes;
     const k = this.#points++;
     this.#at[k] = at;
     this.#next[k] = NONE;
@@ -134,6 +155,53 @@ export class Head {
     return { points: Buffer.from(out.subarray(0, o)), maxTs };
   }
 
+  /**
+   * Starts copying the head's points into one buffer, each series' points together (in the
+   * order written) and the series in ascending id order: what a compaction writes as chunks.
+   * gatherStep() does the copying a range of points at a time, reading the log front to back;
+   * walking each series' thread instead is a chain of cache misses, one per point.
+   */
+  startGather(): Gathered {
+    const ids = this.seriesIds();
+    const start = new Int32Array(this.#first.length);
+    let total = 0;
+    for (const id of ids) {
+      start[id] = total;
+      total += this.#bytesOf[id]!;
+    }
+    return {
+      ids,
+      bytes: Buffer.allocUnsafe(total),
+      start,
+      cursor: Int32Array.from(start),
+      maxTs: new Float64Array(this.#first.length).fill(Number.NEGATIVE_INFINITY),
+    };
+  }
+
+  /** Copies points `from` to `to` (exclusive, in the order written) into `g`. */
+  gatherStep(g: Gathered, from: number, to: number): void {
+    const log = this.#log;
+    const out = g.bytes;
+    const { cursor, maxTs } = g;
+    const ats = this.#at;
+    for (let k = from; k < to; k++) {
+      const at = ats[k]!;
+      const id = log.readUInt32LE(at - 4);
+      const ts = pointTime(log, at);
+      if (ts > maxTs[id]!) maxTs[id] = ts;
+      const end = pointEnd(log, at);
+      let o = cursor[id]!;
+      for (let i = at; i < end; i++) out[o++] = log[i]!;
+      cursor[id] = o;
+    }
+  }
+
+  /** Series `id`'s points in a finished gather, and the newest time among them. */
+  gathered(g: Gathered, id: number): { points: Buffer; maxTs: number } {
+    const start = g.start[id]!;
+    return { points: g.bytes.subarray(start, start + this.#bytesOf[id]!), maxTs: g.maxTs[id]! };
+  }
+
   /** The ids of the series with points here, ascending. */
   seriesIds(): number[] {
     const ids: number[] = [];
@@ -160,9 +228,10 @@ export class Head {
     this.#next = new Int32Array(this.#at.length).fill(NONE);
     this.#first.fill(NONE);
     this.#last.fill(NONE);
+    this.#bytesOf.fill(0);
     this.#points = 0;
     this.#series = 0;
-    for (const at of ats) this.#link(log.readUInt32LE(at - 4), at);
+    for (const at of ats) this.#link(log.readUInt32LE(at - 4), at, pointEnd(log, at) - at);
     if (older.minTs < this.minTs) this.minTs = older.minTs;
     if (older.maxTs > this.maxTs) this.maxTs = older.maxTs;
   }

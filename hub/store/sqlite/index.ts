@@ -37,7 +37,7 @@ import {
   type StoreConfig,
   type StoreContext,
 } from '../types.js';
-import { Head } from './head.js';
+import { type Gathered, Head } from './head.js';
 import { ByteWriter, eachLandingPoint, writePoint } from './points.js';
 import { type Part, PartList, PointSet } from './reads.js';
 import { decodeLegacyRow, type LegacyRow, legacyValueColumn, MIGRATIONS } from './schema.js';
@@ -64,11 +64,14 @@ export const COMPACT_EVERY_MS = 60_000;
  * A head holding this many bytes is compacted: about 3 million numbers, 13 s at 30,000 machines
  * of 10 metrics a second. Each series costs a compaction a row whatever it holds, so a bigger
  * head is less CPU a point (at 30,000 machines 32 MiB gave 6 points a chunk) and more memory: the
- * head and the one being compacted, with 8 bytes of index a point, about 200 MB at most.
+ * head and the one being compacted, with 8 bytes of index a point, and the compaction's copy of
+ * its points by series, about 250 MB at most.
  */
 export const HEAD_MAX_BYTES = 64 * 1024 * 1024;
 /** Series written per compaction transaction; the event loop runs between them. */
 const SERIES_PER_SLICE = 4_000;
+/** Points a compaction gathers by series at a time (a few ms); the event loop runs between. */
+const POINTS_PER_GATHER = 200_000;
 /** Chunk rows per INSERT statement (each call into SQLite has a fixed cost). */
 const CHUNKS_PER_INSERT = 32;
 
@@ -427,7 +430,14 @@ export class SqliteSampleStore implements SampleStore {
     const started = performance.now();
     try {
       const part = Number(stmts.insertPart.run(head.minTs, head.maxTs).lastInsertRowid);
-      const ids = head.seriesIds();
+      // Each series' points together, the log read front to back a slice at a time.
+      const gathered = head.startGather();
+      for (let from = 0; from < head.pointCount; from += POINTS_PER_GATHER) {
+        head.gatherStep(gathered, from, Math.min(head.pointCount, from + POINTS_PER_GATHER));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#db !== db) return;
+      }
+      const ids = gathered.ids;
       for (let first = 0; first < ids.length; first += SERIES_PER_SLICE) {
         if (this.#db !== db) return;
         const slice = ids.slice(first, first + SERIES_PER_SLICE);
@@ -436,7 +446,7 @@ export class SqliteSampleStore implements SampleStore {
         // between slices commit FULL again.
         if (this.#opts.synchronous === 'full') db.pragma('synchronous = NORMAL');
         try {
-          db.transaction(() => this.#writeChunks(part, head, slice))();
+          db.transaction(() => this.#writeChunks(part, head, gathered, slice))();
         } finally {
           if (this.#opts.synchronous === 'full') db.pragma('synchronous = FULL');
         }
@@ -465,11 +475,11 @@ export class SqliteSampleStore implements SampleStore {
   }
 
   /** One slice of a compaction: the chunk rows of `ids`, and where each series' newest point is. */
-  #writeChunks(part: number, head: Head, ids: readonly number[]): void {
+  #writeChunks(part: number, head: Head, gathered: Gathered, ids: readonly number[]): void {
     const stmts = this.#statements();
     const params: (number | Buffer)[] = [];
     for (const id of ids) {
-      const c = head.chunk(id)!;
+      const c = head.gathered(gathered, id);
       params.push(part, id, c.points);
       if (params.length === 3 * CHUNKS_PER_INSERT) {
         stmts.insertChunks.run(params);

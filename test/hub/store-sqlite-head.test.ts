@@ -1,0 +1,94 @@
+/**
+ * The SQLite store's head (hub/store/sqlite/head.ts): a compaction copies its points by series
+ * front to back through the log (startGather / gatherStep), and must come out with what walking
+ * each series' thread gives (chunk): the same bytes in the order written and the same newest
+ * time, however the copying is sliced, for points of every kind and for a head that took back an
+ * older one (absorb).
+ */
+import { describe, expect, it } from 'vitest';
+import { Head } from '../../hub/store/sqlite/head.js';
+import { ByteWriter, writePoint } from '../../hub/store/sqlite/points.js';
+import type { SampleValue } from '../../hub/store/types.js';
+
+/** A small deterministic generator (the failures must be reproducible). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Appends `writes` landing blobs of random points over `series` ids (sparse, up to 3 × series). */
+function fill(head: Head, rnd: () => number, writes: number, series: number): void {
+  const values: (() => SampleValue)[] = [
+    () => rnd() * 1000,
+    () => null,
+    () => rnd() < 0.5,
+    () => 'x'.repeat(Math.floor(rnd() * 20)),
+    () => 2n ** 60n + BigInt(Math.floor(rnd() * 1000)),
+  ];
+  for (let w = 0; w < writes; w++) {
+    const out = new ByteWriter(256);
+    const count = 1 + Math.floor(rnd() * 50);
+    const ends = new Uint32Array(count);
+    let minTs = Number.POSITIVE_INFINITY;
+    let maxTs = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < count; i++) {
+      const id = 3 * Math.floor(rnd() * series) + 1;
+      // Times out of order within a series too: the newest is not the last written.
+      const ts = 1_700_000_000_000 + Math.floor(rnd() * 100_000);
+      out.ensure(4);
+      out.buf.writeUInt32LE(id, out.len);
+      out.len += 4;
+      writePoint(out, ts, values[Math.floor(rnd() * values.length)]!(), rnd() < 0.2 ? 'bad' : undefined);
+      ends[i] = out.len;
+      minTs = Math.min(minTs, ts);
+      maxTs = Math.max(maxTs, ts);
+    }
+    head.appendLanding(Buffer.from(out.bytes()), ends, count, minTs, maxTs);
+  }
+}
+
+function expectGatherMatchesChunks(head: Head, step: number): void {
+  const g = head.startGather();
+  for (let from = 0; from < head.pointCount; from += step) {
+    head.gatherStep(g, from, Math.min(head.pointCount, from + step));
+  }
+  expect(g.ids).toEqual(head.seriesIds());
+  expect(g.ids.length).toBe(head.seriesCount);
+  for (const id of g.ids) {
+    const walked = head.chunk(id)!;
+    const got = head.gathered(g, id);
+    expect(got.maxTs).toBe(walked.maxTs);
+    expect(got.points.equals(walked.points)).toBe(true);
+  }
+}
+
+describe('Head', () => {
+  it('gathers each series as its thread gives it, however the copy is sliced', () => {
+    const head = new Head(0);
+    fill(head, random(1), 300, 200);
+    expect(head.pointCount).toBeGreaterThan(3000);
+    for (const step of [1, 7, 1000, head.pointCount]) expectGatherMatchesChunks(head, step);
+  });
+
+  it('gathers a head that took back an older one: the older points first in each series', () => {
+    const rnd = random(2);
+    const older = new Head(0);
+    fill(older, rnd, 100, 50);
+    const head = new Head(0);
+    fill(head, rnd, 100, 80);
+    const before = older.pointCount + head.pointCount;
+    head.absorb(older);
+    expect(head.pointCount).toBe(before);
+    expectGatherMatchesChunks(head, 333);
+  });
+
+  it('gathers nothing from an empty head', () => {
+    const head = new Head(0);
+    const g = head.startGather();
+    expect(g.ids).toEqual([]);
+    expect(g.bytes.length).toBe(0);
+  });
+});
