@@ -265,7 +265,8 @@ export class MessageProcessor {
         this.#holdPosition(t, p);
         return;
       }
-      dev = { born: true, metrics: new MetricTable() };
+      const { enterprise, machine } = machineOf(t);
+      dev = { born: true, metrics: new MetricTable(), enterprise, machine };
       node.devices.set(t.device, dev);
       for (const m of p.metrics) if (m.name !== undefined) dev.metrics.add(def(m, m.name), m.alias);
       this.#o.sink.event({
@@ -288,7 +289,7 @@ export class MessageProcessor {
       this.#holdPosition(t, p);
       return;
     }
-    this.#deviceMetrics(t, p, dev, t.type === 'DBIRTH', now);
+    this.#deviceMetrics(t, p, node, dev, t.type === 'DBIRTH', now);
   }
 
   /**
@@ -318,15 +319,22 @@ export class MessageProcessor {
     return out;
   }
 
-  #deviceMetrics(t: DeviceTopic, p: Payload, dev: DeviceState, birth: boolean, now: number): void {
+  #deviceMetrics(
+    t: DeviceTopic,
+    p: Payload,
+    node: EdgeNodeState,
+    dev: DeviceState,
+    birth: boolean,
+    now: number,
+  ): void {
     const samples: Sample[] = [];
     let current = birth;
     let sampleAt: number | undefined;
     let state: string | undefined;
     let stateAt: number | undefined;
     let unknown = false;
-    // Sparkplug ids to the programme's (protocol/naming.ts): group = enterprise, device = machine.
-    const { enterprise, machine } = machineOf(t);
+    // Sparkplug ids to the programme's, as the birth gave them (DeviceState).
+    const { enterprise, machine } = dev;
     for (const m of p.metrics) {
       const d = resolve(m, dev.metrics);
       if (d === undefined) {
@@ -368,7 +376,9 @@ export class MessageProcessor {
     }
     // The journal position goes with the samples, even none: the store then "holds" it.
     const source: SampleSource | undefined =
-      p.journal === undefined ? undefined : { group: t.group, edgeNode: t.edgeNode, position: p.journal };
+      p.journal === undefined
+        ? undefined
+        : { group: node.group, edgeNode: node.edgeNode, position: p.journal };
     if (samples.length > 0 || source !== undefined) {
       this.counters.samples += samples.length;
       this.#o.sink.samples(samples, source);
@@ -377,11 +387,11 @@ export class MessageProcessor {
       // Built field by field: once per message, on the path of every sample.
       const seen: DeviceActivity =
         sampleAt === undefined
-          ? { enterprise, machine, gateway: t.edgeNode, seenAt: now }
-          : { enterprise, machine, gateway: t.edgeNode, seenAt: now, sampleAt };
+          ? { enterprise, machine, gateway: node.edgeNode, seenAt: now }
+          : { enterprise, machine, gateway: node.edgeNode, seenAt: now, sampleAt };
       this.#o.sink.deviceActivity(state === undefined ? seen : { ...seen, state, stateAt });
     }
-    if (unknown) this.#unknownAlias(this.#state(t.group, t.edgeNode));
+    if (unknown) this.#unknownAlias(node);
   }
 
   /** Seq bookkeeping for a data message; false when it must be dropped (node not born). */
