@@ -37,7 +37,8 @@ export class RegistryBatch {
   #devices = new Map<string, Map<string, DeviceActivity>>();
   /** Merged entries this batch made (the first of each machine is the caller's, not changed). */
   #merged = new Set<DeviceActivity>();
-  #gateways = new Map<string, GatewayActivity>();
+  /** By group, then edge node (no key string built per message). */
+  #gateways = new Map<string, Map<string, GatewayActivity>>();
   /**
    * The machines whose rows take(false) takes, by enterprise: those with a state, and those
    * born since the last take (a birth's row may come after it, or have been held before it).
@@ -89,9 +90,13 @@ export class RegistryBatch {
   }
 
   gateway(a: GatewayActivity): void {
-    const key = `${a.group}\u0000${a.edgeNode}`;
-    const prev = this.#gateways.get(key);
-    if (prev === undefined || prev.seenAt < a.seenAt) this.#gateways.set(key, a);
+    let nodes = this.#gateways.get(a.group);
+    if (nodes === undefined) {
+      nodes = new Map();
+      this.#gateways.set(a.group, nodes);
+    }
+    const prev = nodes.get(a.edgeNode);
+    if (prev === undefined || prev.seenAt < a.seenAt) nodes.set(a.edgeNode, a);
   }
 
   /**
@@ -119,7 +124,8 @@ export class RegistryBatch {
         if (machines.size === 0) this.#devices.delete(enterprise);
       }
     }
-    const batch = { events: this.#events, devices, gateways: [...this.#gateways.values()] };
+    const gateways = [...this.#gateways.values()].flatMap((nodes) => [...nodes.values()]);
+    const batch = { events: this.#events, devices, gateways };
     this.#events = [];
     this.#gateways = new Map();
     this.#prompt = new Map();
