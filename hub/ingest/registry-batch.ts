@@ -5,9 +5,9 @@
  *
  * A machine's row that only moves its last-seen and last-sample times may be held over several
  * flushes (take(false)): it merges with what follows, and the machine's row is written once per
- * `lastSeenIntervalMs` (ingest.ts), not once per flush. A row with a state, or of a machine born
- * since the last take, always goes at the next flush: what the statistics count from a birth
- * or a state does not wait.
+ * `lastSeenIntervalMs` (ingest.ts), not once per flush. A row with a state, of a machine born
+ * since the last take, or with a born machine's first sample always goes at the next flush:
+ * what the statistics count from a birth, a first sample (networked) or a state does not wait.
  */
 import type { DeviceActivity, GatewayActivity, IngestBatch, RegistryEvent } from '../registry/types.js';
 
@@ -54,9 +54,23 @@ export class RegistryBatch {
     return this.#events.length > 0 || this.#gateways.size > 0 || this.#prompt.size > 0;
   }
 
+  /**
+   * Machines born and not yet heard with a sample, by enterprise: their first sample (from which
+   * they count as networked) goes at the next take too, whenever it comes. Each machine at most
+   * once: bounded by the fleet.
+   */
+  readonly #awaitingSample = new Map<string, Set<string>>();
+
   event(e: RegistryEvent): void {
     this.#events.push(e);
-    if (e.type === 'deviceBirth') this.#markPrompt(e.group, e.device);
+    if (e.type !== 'deviceBirth') return;
+    this.#markPrompt(e.group, e.device);
+    let awaiting = this.#awaitingSample.get(e.group);
+    if (awaiting === undefined) {
+      awaiting = new Set();
+      this.#awaitingSample.set(e.group, awaiting);
+    }
+    awaiting.add(e.device);
   }
 
   device(a: DeviceActivity): void {
@@ -66,6 +80,13 @@ export class RegistryBatch {
       this.#devices.set(a.enterprise, machines);
     }
     if (a.state !== undefined) this.#markPrompt(a.enterprise, a.machine);
+    if (a.sampleAt !== undefined && this.#awaitingSample.size > 0) {
+      const awaiting = this.#awaitingSample.get(a.enterprise);
+      if (awaiting?.delete(a.machine) === true) {
+        this.#markPrompt(a.enterprise, a.machine);
+        if (awaiting.size === 0) this.#awaitingSample.delete(a.enterprise);
+      }
+    }
     const prev = machines.get(a.machine);
     if (prev === undefined) {
       machines.set(a.machine, a);

@@ -121,4 +121,28 @@ describe('RegistryBatch', () => {
     expect(taken.devices).toEqual([seen('quiet', 200), seen('stateful', 200)]);
     expect(batch.empty).toBe(true);
   });
+
+  it("sends a born machine's first sample at once, whenever it comes; later ones are held again", () => {
+    const batch = new RegistryBatch();
+    const row = (seenAt: number, sampleAt?: number): DeviceActivity => ({
+      enterprise: 'e1',
+      machine: 'm1',
+      gateway: 'gw1',
+      seenAt,
+      ...(sampleAt === undefined ? {} : { sampleAt }),
+    });
+    batch.event({ type: 'deviceBirth', group: 'e1', edgeNode: 'gw1', device: 'm1', at: 100, properties: {} });
+    // The birth's own message had no value to count (say, a read not done yet).
+    batch.device(row(100));
+    expect(batch.take(false).devices).toEqual([row(100)]);
+    batch.device(row(200));
+    expect(batch.due).toBe(false);
+    batch.device(row(300, 300));
+    expect(batch.due).toBe(true);
+    expect(batch.take(false).devices).toEqual([row(300, 300)]);
+    batch.device(row(400, 400));
+    expect(batch.due).toBe(false);
+    expect(batch.take(false).devices).toEqual([]);
+    expect(batch.take().devices).toEqual([row(400, 400)]);
+  });
 });
