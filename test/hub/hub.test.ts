@@ -17,6 +17,7 @@ describe('hub config', () => {
       onlineWindowMs: 300_000,
       networkingWindowMs: 604_800_000,
       reorderTimeoutMs: 2_000,
+      lastSeenIntervalMs: 5_000,
     });
     expect(Object.isFrozen(c.mqtt)).toBe(true);
   });
@@ -35,6 +36,9 @@ describe('hub config', () => {
     expect(e.problems.join('\n')).toMatch(/\/http\/port/);
     expect(e.problems.join('\n')).toMatch(/\/colour: Unexpected property/);
     expect(() => resolveHubConfig({ dataDir: '/d', hostId: 'a/b' })).toThrow(/\/hostId/);
+    expect(() => resolveHubConfig({ dataDir: '/d', lastSeenIntervalMs: 120_000 })).toThrow(
+      /\/lastSeenIntervalMs: .*60000/,
+    );
     expect(() => resolveHubConfig({ dataDir: '/d', mqtt: { type: 'external' } })).toThrow(
       /\/mqtt\/url: required/,
     );
