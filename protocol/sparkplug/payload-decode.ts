@@ -202,16 +202,18 @@ function decodeMetric(r: PayloadReader, end: number, index: number): Metric {
     // Data messages may omit the datatype and rely on the birth; keep the raw value's shape.
     datatype = inferDatatype(raw);
   }
-  const metric: {
-    -readonly [K in keyof Metric]: Metric[K];
-  } = { datatype: datatype as DataType, value: isNull ? null : valueFromRaw(datatype, raw, what) };
-  if (name !== undefined) metric.name = name;
-  if (alias !== undefined) metric.alias = alias;
-  if (timestamp !== undefined) metric.timestamp = timestamp;
-  if (isHistorical) metric.isHistorical = true;
-  if (isTransient) metric.isTransient = true;
-  if (properties !== undefined) metric.properties = properties;
-  return metric;
+  // Every field in one literal, absent ones undefined: one shape for every metric, all of it in
+  // the object (added one by one, the optional fields went to a second allocation).
+  return {
+    name,
+    alias,
+    timestamp,
+    datatype: datatype as DataType,
+    isHistorical: isHistorical ? true : undefined,
+    isTransient: isTransient ? true : undefined,
+    value: isNull ? null : valueFromRaw(datatype, raw, what),
+    properties,
+  };
 }
 
 function inferDatatype(raw: RawValue): number {
@@ -269,13 +271,7 @@ export function decodePayload(buf: Uint8Array): Payload {
           r.skip(tag & 7);
       }
     }
-    const p: { -readonly [K in keyof Payload]: Payload[K] } = { metrics };
-    if (timestamp !== undefined) p.timestamp = timestamp;
-    if (seq !== undefined) p.seq = seq;
-    if (uuid !== undefined) p.uuid = uuid;
-    if (body !== undefined) p.body = body;
-    if (journal !== undefined) p.journal = journal;
-    return p;
+    return { timestamp, metrics, seq, uuid, body, journal };
   } catch (err) {
     if (err instanceof PayloadDecodeError) throw err;
     throw new PayloadDecodeError(err instanceof Error ? err.message : String(err), { cause: err });
