@@ -4,7 +4,8 @@
  *
  *   npm run bench:hub [-- --hosts in-process,tcp --rounds 3 --cost-machines 10000
  *                        --start 5000 --step 5000 --max 60000 --retries 1 --warmup 3 --measure 10
- *                        --devices 100 --publishers 2 --baseline-hub PATH --cpu-prof DIR]
+ *                        --devices 100 --publishers 2 --baseline-hub PATH --cpu-prof DIR
+ *                        --heap-sampling DIR]
  *
  * The hub runs in this process (SQLite store, its defaults, anonymous MQTT); publisher children
  * (bench/hub-publisher.ts) run synthetic Sparkplug edge nodes of `devices` machines, 10 Double
@@ -22,7 +23,9 @@
  * Runs: `--hosts` picks how the hub's host reaches its embedded broker (HubOptions.hostTransport;
  * `tcp` is the loopback MQTT client it used before); `--baseline-hub PATH` adds another build's
  * compiled hub/hub.js as it comes (an older commit: docs/bench.md says how to make one).
- * `--cpu-prof DIR` writes a V8 CPU profile of each measuring window and prints its top functions.
+ * `--cpu-prof DIR` writes a V8 CPU profile of each measuring window and prints its top functions;
+ * `--heap-sampling DIR` a sampling heap profile of every allocation in it (collected ones too),
+ * and prints the functions that allocated most, in bytes per stored sample.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +53,7 @@ interface Options {
   devices: number;
   publishers: number;
   cpuProf: string | undefined;
+  heapSampling: string | undefined;
   baselineHub: string | undefined;
   /** Cost phase: rounds of every run at `costMachines`, alternating; 0 skips it. */
   rounds: number;
@@ -69,6 +73,7 @@ function options(argv: readonly string[]): Options {
     devices: 100,
     publishers: 2,
     cpuProf: undefined,
+    heapSampling: undefined,
     baselineHub: undefined,
     rounds: 3,
     costMachines: 10_000,
@@ -111,6 +116,7 @@ function options(argv: readonly string[]): Options {
       }
       o.hosts = hosts as Transport[];
     } else if (k === '--cpu-prof') o.cpuProf = v;
+    else if (k === '--heap-sampling') o.heapSampling = v;
     else if (k === '--baseline-hub') o.baselineHub = v;
     else throw new Error(`unknown option ${k} (see the comment at the top of bench/hub.ts)`);
   }
@@ -231,6 +237,31 @@ function topSelf(profile: {
     .map(([fn, c]) => ({ fn, share: +(c / total).toFixed(3) }));
 }
 
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** The functions that allocated most in a sampling heap profile, in bytes per stored sample. */
+function topAllocations(profile: { head: HeapNode }, samples: number): { fn: string; bytesPerSample: number }[] {
+  const byFn = new Map<string, number>();
+  const visit = (n: HeapNode): void => {
+    if (n.selfSize > 0) {
+      const f = n.callFrame;
+      const file = f.url.replace(/^.*\/(node_modules\/|wanji-bench\/)/, '$1');
+      const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+      byFn.set(key, (byFn.get(key) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children) visit(c);
+  };
+  visit(profile.head);
+  return [...byFn.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([fn, bytes]) => ({ fn, bytesPerSample: +(bytes / Math.max(1, samples)).toFixed(1) }));
+}
+
 async function search(host: Run, o: Options, HubOf: HubClass, phase: string): Promise<Step[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wanji-bench-hub-'));
   const hub = new HubOf({
@@ -290,11 +321,30 @@ async function search(host: Run, o: Options, HubOf: HubClass, phase: string): Pr
           await profiler.post('Profiler.enable');
           await profiler.post('Profiler.start');
         }
+        const heap = o.heapSampling === undefined ? undefined : new Session();
+        if (heap !== undefined) {
+          heap.connect();
+          await heap.post('HeapProfiler.enable');
+          // Every allocation sampled, collected or not: what the garbage collector has to handle.
+          await heap.post('HeapProfiler.startSampling', {
+            samplingInterval: 16_384,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: true,
+          });
+        }
         const [w0, c0, t0] = [written(), process.cpuUsage(), performance.now()];
         await sleep(o.measure * 1_000);
         const [w1, c, t1] = [written(), process.cpuUsage(c0), performance.now()];
         const window = lags;
         lags = undefined;
+        if (heap !== undefined && o.heapSampling !== undefined) {
+          const { profile } = await heap.post('HeapProfiler.stopSampling');
+          heap.disconnect();
+          mkdirSync(o.heapSampling, { recursive: true });
+          const name = `hub-${phase.replaceAll(' ', '-')}-${host}-${machines}-${attempt}.heapprofile`;
+          writeFileSync(join(o.heapSampling, name), JSON.stringify(profile));
+          line({ phase, host, machines, allocated: topAllocations(profile, w1 - w0) });
+        }
         if (profiler !== undefined && o.cpuProf !== undefined) {
           const { profile } = await profiler.post('Profiler.stop');
           profiler.disconnect();
