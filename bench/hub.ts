@@ -244,7 +244,10 @@ interface HeapNode {
 }
 
 /** The functions that allocated most in a sampling heap profile, in bytes per stored sample. */
-function topAllocations(profile: { head: HeapNode }, samples: number): { fn: string; bytesPerSample: number }[] {
+function topAllocations(
+  profile: { head: HeapNode },
+  samples: number,
+): { fn: string; bytesPerSample: number }[] {
   const byFn = new Map<string, number>();
   const visit = (n: HeapNode): void => {
     if (n.selfSize > 0) {
