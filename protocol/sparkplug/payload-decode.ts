@@ -78,47 +78,55 @@ class RawValue {
 const metricRaw = new RawValue();
 const propertyRaw = new RawValue();
 
-function valueFromRaw(type: number, raw: RawValue, what: string): MetricValue {
-  const missing = (): never => {
-    throw new PayloadDecodeError(`${what}: datatype ${type} carries no matching value field`);
-  };
+/** valueFromRaw's answer when the datatype's value field is absent. */
+const MISSING: unique symbol = Symbol('missing');
+
+/**
+ * The value `raw` holds for datatype `type`, or MISSING (the caller names what lacks it: no
+ * message is built on the path of every metric).
+ */
+function valueFromRaw(type: number, raw: RawValue): MetricValue | typeof MISSING {
   switch (type) {
     case DataType.Int8:
-      return raw.int === undefined ? missing() : (raw.int << 24) >> 24;
+      return raw.int === undefined ? MISSING : (raw.int << 24) >> 24;
     case DataType.Int16:
-      return raw.int === undefined ? missing() : (raw.int << 16) >> 16;
+      return raw.int === undefined ? MISSING : (raw.int << 16) >> 16;
     case DataType.Int32:
-      return raw.int === undefined ? missing() : raw.int | 0;
+      return raw.int === undefined ? MISSING : raw.int | 0;
     case DataType.UInt8:
-      return raw.int === undefined ? missing() : raw.int & 0xff;
+      return raw.int === undefined ? MISSING : raw.int & 0xff;
     case DataType.UInt16:
-      return raw.int === undefined ? missing() : raw.int & 0xffff;
+      return raw.int === undefined ? MISSING : raw.int & 0xffff;
     case DataType.Int64:
-      return raw.hasLong ? fromWords(raw.lo, raw.hi, true) : missing();
+      return raw.hasLong ? fromWords(raw.lo, raw.hi, true) : MISSING;
     case DataType.UInt32:
       // Tahu writes UInt32 as long; some encoders use int_value. Accept both.
       if (raw.hasLong) return raw.lo >>> 0;
-      return raw.int === undefined ? missing() : raw.int >>> 0;
+      return raw.int === undefined ? MISSING : raw.int >>> 0;
     case DataType.UInt64:
     case DataType.DateTime:
-      return raw.hasLong ? fromWords(raw.lo, raw.hi, false) : missing();
+      return raw.hasLong ? fromWords(raw.lo, raw.hi, false) : MISSING;
     case DataType.Float:
-      return raw.float === undefined ? missing() : raw.float;
+      return raw.float === undefined ? MISSING : raw.float;
     case DataType.Double:
-      return raw.double === undefined ? missing() : raw.double;
+      return raw.double === undefined ? MISSING : raw.double;
     case DataType.Boolean:
-      return raw.boolean === undefined ? missing() : raw.boolean;
+      return raw.boolean === undefined ? MISSING : raw.boolean;
     case DataType.String:
     case DataType.Text:
     case DataType.UUID:
-      return raw.string === undefined ? missing() : raw.string;
+      return raw.string === undefined ? MISSING : raw.string;
     case DataType.Bytes:
     case DataType.File:
-      return raw.bytes === undefined ? missing() : raw.bytes;
+      return raw.bytes === undefined ? MISSING : raw.bytes;
     default:
       // DataSet, Template, arrays: not modelled; the metric is kept, its value is not.
       return null;
   }
+}
+
+function missingValue(what: string, type: number): PayloadDecodeError {
+  return new PayloadDecodeError(`${what}: datatype ${type} carries no matching value field`);
 }
 
 function decodePropertyValue(r: PayloadReader, end: number): PropertyValue {
@@ -132,7 +140,9 @@ function decodePropertyValue(r: PayloadReader, end: number): PropertyValue {
     else if (field === 2) isNull = r.bool();
     else if (field < 3 || field > 8 || !raw.read(r, field - 3)) r.skip(tag & 7);
   }
-  return { type: type as DataType, value: isNull ? null : valueFromRaw(type, raw, 'property') };
+  const value = isNull ? null : valueFromRaw(type, raw);
+  if (value === MISSING) throw missingValue('property', type);
+  return { type: type as DataType, value };
 }
 
 function decodePropertySet(r: PayloadReader, end: number): PropertySet {
@@ -197,10 +207,14 @@ function decodeMetric(r: PayloadReader, end: number, index: number): Metric {
         if (field < 10 || field > 16 || !raw.read(r, field - 10)) r.skip(tag & 7);
     }
   }
-  const what = `metric ${name ?? (alias !== undefined ? `alias ${alias}` : `#${index}`)}`;
+
   if (datatype === undefined) {
     // Data messages may omit the datatype and rely on the birth; keep the raw value's shape.
     datatype = inferDatatype(raw);
+  }
+  const value = isNull ? null : valueFromRaw(datatype, raw);
+  if (value === MISSING) {
+    throw missingValue(`metric ${name ?? (alias !== undefined ? `alias ${alias}` : `#${index}`)}`, datatype);
   }
   // Every field in one literal, absent ones undefined: one shape for every metric, all of it in
   // the object (added one by one, the optional fields went to a second allocation).
@@ -211,7 +225,7 @@ function decodeMetric(r: PayloadReader, end: number, index: number): Metric {
     datatype: datatype as DataType,
     isHistorical: isHistorical ? true : undefined,
     isTransient: isTransient ? true : undefined,
-    value: isNull ? null : valueFromRaw(datatype, raw, what),
+    value,
     properties,
   };
 }
