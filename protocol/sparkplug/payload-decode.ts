@@ -75,6 +75,8 @@ class RawValue {
   }
 }
 
+/** Decoding is synchronous and never nested: one reader and one RawValue per level serve all. */
+const reader = new PayloadReader(new Uint8Array());
 const metricRaw = new RawValue();
 const propertyRaw = new RawValue();
 
@@ -244,7 +246,7 @@ function inferDatatype(raw: RawValue): number {
 /** Decodes a payload; throws PayloadDecodeError (never anything else) on malformed input. */
 export function decodePayload(buf: Uint8Array): Payload {
   try {
-    const r = new PayloadReader(buf);
+    const r = reader.reset(buf);
     let timestamp: number | undefined;
     let seq: number | undefined;
     let uuid: string | undefined;
