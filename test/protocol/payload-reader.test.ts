@@ -225,6 +225,9 @@ describe('decodePayload on damaged bytes', () => {
         refused++;
       }
     }
+    // One reader serves every payload: a refused one leaves nothing behind for the next.
+    expect(decodePayload(good)).toEqual(decodePayload(Uint8Array.from(good)));
+    expect(decodePayload(good).metrics.map((m) => m.value)).toEqual(metrics.map((m) => m.value));
     // The damage is real: a good part of it is refused, and the rest decodes without throwing.
     expect(refused).toBeGreaterThan(2000);
     expect(refused).toBeLessThan(20_000);
