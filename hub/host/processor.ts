@@ -19,7 +19,7 @@ import {
   NODE_METRIC,
   type NodeTopic,
   type Payload,
-  parseTopic,
+  TopicParser,
 } from '../../protocol/index.js';
 import type { DeviceActivity, GatewayMetric } from '../registry/types.js';
 import type { HostSink, SampleSource } from '../sink.js';
@@ -73,6 +73,7 @@ export class MessageProcessor {
   readonly #o: ProcessorOptions;
   readonly #log: Logger;
   readonly #nodes = new Map<string, EdgeNodeState>();
+  readonly #topics = new TopicParser();
   readonly #bounds: FieldBounds;
 
   constructor(opts: ProcessorOptions) {
@@ -89,7 +90,7 @@ export class MessageProcessor {
   /** Handles one message from spBv1.0/# (STATE topics are the host's business, not ours). */
   handle(topic: string, payload: Uint8Array): void {
     this.counters.messages++;
-    const parsed = parseTopic(topic);
+    const parsed = this.#topics.parse(topic);
     if (!parsed.ok) {
       this.counters.malformedTopics++;
       this.#bounds.malformedTopic(topic, parsed.reason);

@@ -162,3 +162,30 @@ export function parseTopic(topic: string): TopicParseResult {
   }
   return { ok: false, reason: `unknown message type "${type}"` };
 }
+
+/**
+ * parseTopic with its answers kept, for a host that sees the same topics again and again (each
+ * machine's DDATA once a second): a Map lookup instead of a split and the id checks, and the same
+ * id strings every time (V8 keeps their hash for the maps downstream). Only well-formed topics
+ * are kept, at most `max` of them; when full it starts over.
+ */
+export class TopicParser {
+  readonly #parsed = new Map<string, TopicParseResult>();
+
+  constructor(readonly max = 100_000) {}
+
+  parse(topic: string): TopicParseResult {
+    const kept = this.#parsed.get(topic);
+    if (kept !== undefined) return kept;
+    const parsed = parseTopic(topic);
+    if (!parsed.ok) return parsed;
+    if (this.#parsed.size >= this.max) this.#parsed.clear();
+    this.#parsed.set(topic, parsed);
+    return parsed;
+  }
+
+  /** Topics kept (tests). */
+  get size(): number {
+    return this.#parsed.size;
+  }
+}

@@ -7,6 +7,7 @@ import {
   parseTopic,
   type SparkplugTopic,
   stateTopic,
+  TopicParser,
 } from '../../protocol/index.js';
 
 describe('Sparkplug topics', () => {
@@ -56,5 +57,27 @@ describe('Sparkplug topics', () => {
     expect(() => nodeTopic('E/1', 'NBIRTH', 'N')).toThrow(/group id/);
     expect(() => deviceTopic('E', 'DDATA', 'N', 'a#b')).toThrow(/device id/);
     expect(() => stateTopic('')).toThrow(/host id: is empty/);
+  });
+});
+
+describe('TopicParser', () => {
+  it('answers as parseTopic does, the same object for a topic seen before, malformed ones never kept', () => {
+    const parser = new TopicParser(3);
+    const topics = [
+      'spBv1.0/acme/DDATA/gw1/cnc-1',
+      'spBv1.0/acme/NDATA/gw1',
+      'spBv1.0/STATE/hub',
+      'spBv1.0/acme/DDATA/gw1',
+      'spBv1.0/a+b/DDATA/gw1/cnc-1',
+      'other/acme/DDATA/gw1/cnc-1',
+    ];
+    for (const t of topics) expect(parser.parse(t)).toEqual(parseTopic(t));
+    const first = parser.parse(topics[0]!);
+    expect(parser.parse(`spBv1.0/acme/DDATA/gw1/${'cnc-1'}`)).toBe(first);
+    expect(parser.size).toBe(3);
+    // Full: it starts over, and still answers right.
+    expect(parser.parse('spBv1.0/acme/DDATA/gw1/cnc-2')).toEqual(parseTopic('spBv1.0/acme/DDATA/gw1/cnc-2'));
+    expect(parser.size).toBe(1);
+    expect(parser.parse(topics[0]!)).toEqual(first);
   });
 });
