@@ -103,19 +103,22 @@ export class PayloadReader {
   }
 
   float(): number {
-    const pos = this.#advance(4);
-    const b = this.#buf;
-    if (HOST_LE) for (let i = 0; i < 4; i++) F32_BYTES[i] = b[pos + i]!;
-    else for (let i = 0; i < 4; i++) F32_BYTES[3 - i] = b[pos + i]!;
+    this.#little(F32_BYTES);
     return F32[0]!;
   }
 
   double(): number {
-    const pos = this.#advance(8);
-    const b = this.#buf;
-    if (HOST_LE) for (let i = 0; i < 8; i++) F64_BYTES[i] = b[pos + i]!;
-    else for (let i = 0; i < 8; i++) F64_BYTES[7 - i] = b[pos + i]!;
+    this.#little(F64_BYTES);
     return F64[0]!;
+  }
+
+  /** Moves past the next `into.length` bytes, copied into `into` in the host's byte order. */
+  #little(into: Uint8Array): void {
+    const n = into.length;
+    const pos = this.#advance(n);
+    const b = this.#buf;
+    if (HOST_LE) for (let i = 0; i < n; i++) into[i] = b[pos + i]!;
+    else for (let i = 0; i < n; i++) into[n - 1 - i] = b[pos + i]!;
   }
 
   /** Length-delimited UTF-8 (malformed sequences become U+FFFD). */

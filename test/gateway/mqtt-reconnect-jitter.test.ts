@@ -15,6 +15,7 @@ import { ConfigError, validateGatewayConfig } from '../../gateway/config/index.j
 import type { EdgeNode } from '../../gateway/northbound/edge-node.js';
 import type { TimerHandle } from '../../protocol/clock.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { seeded } from '../support/seeded.js';
 import { sampleConfigObject } from './fixtures.js';
 import { waitFor } from './helpers.js';
 import { startBroker, type TestBroker } from './mqtt-helpers.js';
@@ -30,18 +31,6 @@ function recordingLogger(): { logger: pino.Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
   return { logger, lines };
-}
-
-/** One process's Math.random stand-in: a seeded generator (mulberry32) both gateways draw from. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A ManualClock that remembers each timer set: its wait, and whether it has fired. */

@@ -18,6 +18,7 @@ import {
   type MetricValue,
   type Payload,
 } from '../../protocol/index.js';
+import { seeded } from '../support/seeded.js';
 import { type FieldHub, LIVE, liveFigures, startFieldHub } from './field-bounds-fixture.js';
 import type { TestEdgeNode } from './helpers.js';
 
@@ -26,16 +27,8 @@ const SEED = Number(process.env.WANJI_FUZZ_SEED ?? 20_261_206);
 const BURSTS = 8;
 const PER_BURST = 250;
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 function generator(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const next = seeded(seed);
   const int = (n: number): number => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
   const chance = (p: number): boolean => next() < p;

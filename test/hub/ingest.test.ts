@@ -243,6 +243,19 @@ describe('Ingest', () => {
     expect(ingest.pendingSamples).toBe(0);
   });
 
+  /** Gateway gw1 and its machine cnc-1 born at `at`. */
+  const birth = (at: number): void => {
+    ingest.event({ type: 'nodeBirth', group: 'acme', edgeNode: 'gw1', bdSeq: 0, at, metrics: [] });
+    ingest.event({
+      type: 'deviceBirth',
+      group: 'acme',
+      edgeNode: 'gw1',
+      device: 'cnc-1',
+      at,
+      properties: {},
+    });
+  };
+
   it("writes a machine's last-seen times at most every lastSeenIntervalMs; births and states at the next flush", async () => {
     await make({ lastSeenIntervalMs: 1_000 });
     const T = Date.now();
@@ -255,15 +268,7 @@ describe('Ingest', () => {
       ...(state === undefined ? {} : { state, stateAt: seenAt }),
     });
     const row = () => registry.machine('acme', 'cnc-1');
-    ingest.event({ type: 'nodeBirth', group: 'acme', edgeNode: 'gw1', bdSeq: 0, at: T, metrics: [] });
-    ingest.event({
-      type: 'deviceBirth',
-      group: 'acme',
-      edgeNode: 'gw1',
-      device: 'cnc-1',
-      at: T,
-      properties: {},
-    });
+    birth(T);
     ingest.deviceActivity(seen(T));
     await vi.advanceTimersByTimeAsync(150);
     // Born: its first sample counts at once (networked).
@@ -299,15 +304,7 @@ describe('Ingest', () => {
   it('with lastSeenIntervalMs 0 writes every machine row at every flush', async () => {
     await make({ lastSeenIntervalMs: 0 });
     const T = Date.now();
-    ingest.event({ type: 'nodeBirth', group: 'acme', edgeNode: 'gw1', bdSeq: 0, at: T, metrics: [] });
-    ingest.event({
-      type: 'deviceBirth',
-      group: 'acme',
-      edgeNode: 'gw1',
-      device: 'cnc-1',
-      at: T,
-      properties: {},
-    });
+    birth(T);
     for (let i = 1; i <= 3; i++) {
       ingest.deviceActivity({ enterprise: 'acme', machine: 'cnc-1', gateway: 'gw1', seenAt: T + i * 200 });
       await vi.advanceTimersByTimeAsync(150);

@@ -9,15 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Head } from '../../hub/store/sqlite/head.js';
 import { ByteWriter, writePoint } from '../../hub/store/sqlite/points.js';
 import type { SampleValue } from '../../hub/store/types.js';
-
-/** A small deterministic generator (the failures must be reproducible). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { seeded } from '../support/seeded.js';
 
 /** Appends `writes` landing blobs of random points over `series` ids (sparse, up to 3 × series). */
 function fill(head: Head, rnd: () => number, writes: number, series: number): void {
@@ -68,13 +60,13 @@ function expectGatherMatchesChunks(head: Head, step: number): void {
 describe('Head', () => {
   it('gathers each series as its thread gives it, however the copy is sliced', () => {
     const head = new Head(0);
-    fill(head, random(1), 300, 200);
+    fill(head, seeded(1), 300, 200);
     expect(head.pointCount).toBeGreaterThan(3000);
     for (const step of [1, 7, 1000, head.pointCount]) expectGatherMatchesChunks(head, step);
   });
 
   it('gathers a head that took back an older one: the older points first in each series', () => {
-    const rnd = random(2);
+    const rnd = seeded(2);
     const older = new Head(0);
     fill(older, rnd, 100, 50);
     const head = new Head(0);

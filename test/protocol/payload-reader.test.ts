@@ -14,18 +14,7 @@ import {
   PayloadDecodeError,
 } from '../../protocol/index.js';
 import { fromWords, PayloadReader } from '../../protocol/sparkplug/reader.js';
-
-/** A small deterministic generator (the failures must be reproducible). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seeded } from '../support/seeded.js';
 
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -57,7 +46,7 @@ function edgeLongs(): bigint[] {
 
 describe('PayloadReader', () => {
   it('reads 64-bit varints of every width as protobufjs does, signed and unsigned, exact as numbers only when safe', () => {
-    const rnd = random(1);
+    const rnd = seeded(1);
     const values = edgeLongs();
     for (let i = 0; i < 2000; i++) {
       const hi = BigInt(Math.floor(rnd() * 2 ** 32));
@@ -211,7 +200,7 @@ describe('decodePayload on damaged bytes', () => {
     ];
     const good = encodePayload({ timestamp: 1_765_000_000_000, seq: 7, metrics });
     expect(decodePayload(good).metrics).toHaveLength(metrics.length);
-    const rnd = random(2);
+    const rnd = seeded(2);
     let refused = 0;
     for (let i = 0; i < 20_000; i++) {
       const bytes = Uint8Array.from(good);
