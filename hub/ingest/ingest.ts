@@ -1,12 +1,13 @@
 /**
  * Between the host and the durable parts. Registry news is applied every `flushIntervalMs`
  * in one transaction, a bad row refused alone (registry-news.ts); a machine's row that only
- * moves its last-seen times waits up to `lastSeenIntervalMs` (registry-batch.ts). Samples wait in a bounded buffer and go to the store in batches of
- * whole messages, one write at a time, oldest first; a batch leaves the buffer only when the
- * store has it. When the store fails, the batch is retried with exponential backoff; when it
- * hangs, the write is waited for (and reported) rather than piled on. When the buffer is
- * full, new messages are refused and counted, never accepted ones dropped: the gateways'
- * journals hold what the hub cannot, so the hub never grows without bound.
+ * moves its last-seen times waits up to `lastSeenIntervalMs` (registry-batch.ts). Samples wait
+ * in a bounded buffer and go to the store in batches of whole messages, one write at a time,
+ * oldest first; a batch leaves the buffer only when the store has it. When the store fails,
+ * the batch is retried with exponential backoff; when it hangs, the write is waited for (and
+ * reported) rather than piled on. When the buffer is full, new messages are refused and
+ * counted, never accepted ones dropped: the gateways' journals hold what the hub cannot, so the
+ * hub never grows without bound.
  *
  * Samples the store refuses for good in PERSISTENT_FLUSHES writes within HEALTH_WINDOW_MS
  * make the store `degraded` on /healthz (recent-errors.ts).
