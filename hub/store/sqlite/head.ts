@@ -49,8 +49,6 @@ export class Head {
   #series = 0;
   minTs = Number.POSITIVE_INFINITY;
   maxTs = Number.NEGATIVE_INFINITY;
-  /** Where chunk() gathers a series' points before copying them out. */
-  #scratch = Buffer.allocUnsafe(4096);
 
   constructor(
     /** When it was started (ms), for the compaction's age limit. */
@@ -123,36 +121,22 @@ export class Head {
     this.#last[id] = k;
   }
 
-  /** Series `id`'s points, in the order written, as one buffer; undefined when it has none. */
-  points(id: number): Buffer | undefined {
-    return this.chunk(id)?.points;
-  }
-
   /**
-   * Series `id`'s points as points() gives them, and the newest time among them. One walk of
-   * the series' thread (each point is a cache miss in a big head), into a reused scratch buffer.
+   * Series `id`'s points, in the order written, as one buffer; undefined when it has none. A
+   * walk of the series' thread (a read's: a compaction gathers them all, startGather).
    */
-  chunk(id: number): { points: Buffer; maxTs: number } | undefined {
+  points(id: number): Buffer | undefined {
     let k = id < this.#first.length ? this.#first[id]! : NONE;
     if (k === NONE) return undefined;
     const log = this.#log;
-    let out = this.#scratch;
+    const out = Buffer.allocUnsafe(this.#bytesOf[id]!);
     let o = 0;
-    let maxTs = Number.NEGATIVE_INFINITY;
     for (; k !== NONE; k = this.#next[k]!) {
       const at = this.#at[k]!;
-      const ts = pointTime(log, at);
-      if (ts > maxTs) maxTs = ts;
       const end = pointEnd(log, at);
-      if (o + end - at > out.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, o + end - at));
-        out.copy(bigger, 0, 0, o);
-        out = bigger;
-        this.#scratch = out;
-      }
       for (let i = at; i < end; i++) out[o++] = log[i]!;
     }
-    return { points: Buffer.from(out.subarray(0, o)), maxTs };
+    return out;
   }
 
   /**
