@@ -226,15 +226,17 @@ export class FieldBounds {
   /**
    * A metric the birth did not announce is taken by its name (Sparkplug hosts are lenient
    * there), but only while the device has fewer than limits.maxMetricsPerDevice metrics (a
-   * node: nodeMetricLimit).
+   * node: nodeMetricLimit). One the birth announced is taken without a lookup (this runs per
+   * metric).
    */
-  metricAdmitted(t: NodeTopic | DeviceTopic, table: MetricTable, name: string): boolean {
+  metricAdmitted(t: NodeTopic | DeviceTopic, table: MetricTable, d: MetricDef): boolean {
+    if (d.unannounced !== true) return true;
     const max = this.#metricLimit(t.kind);
-    if (table.admit(name, max)) return true;
+    if (table.admit(d.name, max)) return true;
     this.#counters.metricsRefused++;
     this.#log.warn(
       `metrics/${t.group}/${t.edgeNode}`,
-      { ...originOf(t), metric: printableName(name), limit: max },
+      { ...originOf(t), metric: printableName(d.name), limit: max },
       `metric value refused: not in the birth, and already ${max} metrics (limits.maxMetricsPerDevice)`,
     );
     return false;
