@@ -64,13 +64,6 @@ export class MetricTable {
 export interface DeviceState {
   born: boolean;
   metrics: MetricTable;
-  /**
-   * The machine's ids (protocol/naming.ts) as its DBIRTH's topic gave them: every sample and
-   * activity of its data messages carries these same strings, whose hash V8 keeps, so the maps
-   * downstream (ingest, store) do not hash a fresh copy from each message's topic.
-   */
-  readonly enterprise: string;
-  readonly machine: string;
 }
 
 export type SeqResult =

@@ -266,8 +266,7 @@ export class MessageProcessor {
         this.#holdPosition(t, p);
         return;
       }
-      const { enterprise, machine } = machineOf(t);
-      dev = { born: true, metrics: new MetricTable(), enterprise, machine };
+      dev = { born: true, metrics: new MetricTable() };
       node.devices.set(t.device, dev);
       for (const m of p.metrics) if (m.name !== undefined) dev.metrics.add(def(m, m.name), m.alias);
       this.#o.sink.event({
@@ -314,7 +313,7 @@ export class MessageProcessor {
         continue;
       }
       if (!this.#bounds.valueOk(t, d, value, m.timestamp, at)) continue;
-      if (d.unannounced && !this.#bounds.metricAdmitted(t, table, d.name)) continue;
+      if (!this.#bounds.metricAdmitted(t, table, d)) continue;
       out.push({ name: d.name, value, at });
     }
     return out;
@@ -334,8 +333,8 @@ export class MessageProcessor {
     let state: string | undefined;
     let stateAt: number | undefined;
     let unknown = false;
-    // Sparkplug ids to the programme's, as the birth gave them (DeviceState).
-    const { enterprise, machine } = dev;
+    // Sparkplug ids to the programme's (protocol/naming.ts): group = enterprise, device = machine.
+    const { enterprise, machine } = machineOf(t);
     for (const m of p.metrics) {
       const d = resolve(m, dev.metrics);
       if (d === undefined) {
@@ -354,7 +353,7 @@ export class MessageProcessor {
         continue;
       }
       if (!this.#bounds.valueOk(t, d, value, m.timestamp, now)) continue;
-      if (d.unannounced && !this.#bounds.metricAdmitted(t, dev.metrics, d.name)) continue;
+      if (!this.#bounds.metricAdmitted(t, dev.metrics, d)) continue;
       const ts = m.timestamp ?? p.timestamp ?? now;
       const quality = qualityOf(m.properties);
       const base = { enterprise, machine, metric: d.name, ts, value };
