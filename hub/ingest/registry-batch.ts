@@ -31,12 +31,33 @@ function mergeInto(a: Mutable<DeviceActivity>, b: DeviceActivity): void {
   }
 }
 
+/** The inner map of `outer` under `key`, made empty when there is none. */
+function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let m = outer.get(key);
+  if (m === undefined) {
+    m = new Map();
+    outer.set(key, m);
+  }
+  return m;
+}
+
+/** Adds `value` to the set of `outer` under `key`. */
+function addTo(outer: Map<string, Set<string>>, key: string, value: string): void {
+  let set = outer.get(key);
+  if (set === undefined) {
+    set = new Set();
+    outer.set(key, set);
+  }
+  set.add(value);
+}
+
 export class RegistryBatch {
   #events: RegistryEvent[] = [];
-  /** By enterprise, then machine: no key string built per message. */
-  #devices = new Map<string, Map<string, DeviceActivity>>();
-  /** Merged entries this batch made (the first of each machine is the caller's, not changed). */
-  #merged = new Set<DeviceActivity>();
+  /**
+   * By enterprise, then machine: no key string built per message. The rows are the batch's
+   * own (a copy of a machine's first activity, merged into after): the caller's are never changed.
+   */
+  #devices = new Map<string, Map<string, Mutable<DeviceActivity>>>();
   /** By group, then edge node (no key string built per message). */
   #gateways = new Map<string, Map<string, GatewayActivity>>();
   /**
@@ -44,6 +65,12 @@ export class RegistryBatch {
    * born since the last take (a birth's row may come after it, or have been held before it).
    */
   #prompt = new Map<string, Set<string>>();
+  /**
+   * Machines born and not yet heard with a sample, by enterprise: their first sample (from which
+   * they count as networked) goes at the next take too, whenever it comes. Each machine at most
+   * once: bounded by the fleet.
+   */
+  readonly #awaitingSample = new Map<string, Set<string>>();
 
   get empty(): boolean {
     return this.#events.length === 0 && this.#devices.size === 0 && this.#gateways.size === 0;
@@ -54,68 +81,30 @@ export class RegistryBatch {
     return this.#events.length > 0 || this.#gateways.size > 0 || this.#prompt.size > 0;
   }
 
-  /**
-   * Machines born and not yet heard with a sample, by enterprise: their first sample (from which
-   * they count as networked) goes at the next take too, whenever it comes. Each machine at most
-   * once: bounded by the fleet.
-   */
-  readonly #awaitingSample = new Map<string, Set<string>>();
-
   event(e: RegistryEvent): void {
     this.#events.push(e);
     if (e.type !== 'deviceBirth') return;
-    this.#markPrompt(e.group, e.device);
-    let awaiting = this.#awaitingSample.get(e.group);
-    if (awaiting === undefined) {
-      awaiting = new Set();
-      this.#awaitingSample.set(e.group, awaiting);
-    }
-    awaiting.add(e.device);
+    addTo(this.#prompt, e.group, e.device);
+    addTo(this.#awaitingSample, e.group, e.device);
   }
 
   device(a: DeviceActivity): void {
-    let machines = this.#devices.get(a.enterprise);
-    if (machines === undefined) {
-      machines = new Map();
-      this.#devices.set(a.enterprise, machines);
-    }
-    if (a.state !== undefined) this.#markPrompt(a.enterprise, a.machine);
+    if (a.state !== undefined) addTo(this.#prompt, a.enterprise, a.machine);
     if (a.sampleAt !== undefined && this.#awaitingSample.size > 0) {
       const awaiting = this.#awaitingSample.get(a.enterprise);
       if (awaiting?.delete(a.machine) === true) {
-        this.#markPrompt(a.enterprise, a.machine);
+        addTo(this.#prompt, a.enterprise, a.machine);
         if (awaiting.size === 0) this.#awaitingSample.delete(a.enterprise);
       }
     }
-    const prev = machines.get(a.machine);
-    if (prev === undefined) {
-      machines.set(a.machine, a);
-      return;
-    }
-    let merged = prev;
-    if (!this.#merged.has(prev)) {
-      merged = { ...prev };
-      this.#merged.add(merged);
-      machines.set(a.machine, merged);
-    }
-    mergeInto(merged, a);
-  }
-
-  #markPrompt(enterprise: string, machine: string): void {
-    let machines = this.#prompt.get(enterprise);
-    if (machines === undefined) {
-      machines = new Set();
-      this.#prompt.set(enterprise, machines);
-    }
-    machines.add(machine);
+    const machines = inner(this.#devices, a.enterprise);
+    const row = machines.get(a.machine);
+    if (row === undefined) machines.set(a.machine, { ...a });
+    else mergeInto(row, a);
   }
 
   gateway(a: GatewayActivity): void {
-    let nodes = this.#gateways.get(a.group);
-    if (nodes === undefined) {
-      nodes = new Map();
-      this.#gateways.set(a.group, nodes);
-    }
+    const nodes = inner(this.#gateways, a.group);
     const prev = nodes.get(a.edgeNode);
     if (prev === undefined || prev.seenAt < a.seenAt) nodes.set(a.edgeNode, a);
   }
@@ -129,18 +118,16 @@ export class RegistryBatch {
     if (all) {
       devices = [...this.#devices.values()].flatMap((machines) => [...machines.values()]);
       this.#devices = new Map();
-      this.#merged = new Set();
     } else {
       devices = [];
       for (const [enterprise, prompt] of this.#prompt) {
         const machines = this.#devices.get(enterprise);
         if (machines === undefined) continue;
         for (const machine of prompt) {
-          const a = machines.get(machine);
-          if (a === undefined) continue;
-          devices.push(a);
+          const row = machines.get(machine);
+          if (row === undefined) continue;
+          devices.push(row);
           machines.delete(machine);
-          this.#merged.delete(a);
         }
         if (machines.size === 0) this.#devices.delete(enterprise);
       }
