@@ -195,42 +195,30 @@ export class PayloadReader {
     const len = this.len;
     let pos = this.pos;
     let lo = 0;
-    let b: number;
+    let hi = 0;
+    let b = 0x80;
     // Bits 0–27: four bytes into the low word.
-    for (let shift = 0; shift < 28; shift += 7) {
+    for (let shift = 0; shift < 28 && b >= 0x80; shift += 7) {
       if (pos >= len) truncated();
       b = buf[pos++]!;
       lo |= (b & 0x7f) << shift;
-      if (b < 0x80) {
-        this.pos = pos;
-        this.#lo = lo;
-        this.#hi = 0;
-        return;
-      }
     }
-    // Bits 28–34: the fifth byte straddles the words.
-    if (pos >= len) truncated();
-    b = buf[pos++]!;
-    lo |= (b & 0x7f) << 28;
-    let hi = (b & 0x7f) >> 4;
-    if (b < 0x80) {
-      this.pos = pos;
-      this.#lo = lo;
-      this.#hi = hi;
-      return;
-    }
-    // Bits 35–63: five more bytes into the high word.
-    for (let shift = 3; shift < 32; shift += 7) {
+    if (b >= 0x80) {
+      // Bits 28–34: the fifth byte straddles the words.
       if (pos >= len) truncated();
       b = buf[pos++]!;
-      hi |= (b & 0x7f) << shift;
-      if (b < 0x80) {
-        this.pos = pos;
-        this.#lo = lo;
-        this.#hi = hi;
-        return;
+      lo |= (b & 0x7f) << 28;
+      hi = (b & 0x7f) >> 4;
+      // Bits 35–63: up to five more bytes into the high word.
+      for (let shift = 3; shift < 32 && b >= 0x80; shift += 7) {
+        if (pos >= len) truncated();
+        b = buf[pos++]!;
+        hi |= (b & 0x7f) << shift;
       }
+      if (b >= 0x80) throw new PayloadDecodeError('varint longer than 10 bytes');
     }
-    throw new PayloadDecodeError('varint longer than 10 bytes');
+    this.pos = pos;
+    this.#lo = lo;
+    this.#hi = hi;
   }
 }
