@@ -215,8 +215,26 @@ interface Step {
 }
 
 /** Top functions by self time of a V8 CPU profile. */
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+/** A profile's function as the printed summaries name it: name, file (from the package), line. */
+function frameName(f: CallFrame): string {
+  const file = f.url.replace(/^.*\/(node_modules\/|wanji-bench\/)/, '$1');
+  return `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+}
+
+/** Writes a profile as `name` (spaces made dashes) in `dir`. */
+function saveProfile(dir: string, name: string, profile: unknown): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name.replaceAll(' ', '-')), JSON.stringify(profile));
+}
+
 function topSelf(profile: {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; callFrame: CallFrame }[];
   samples?: number[];
 }): { fn: string; share: number }[] {
   const counts = new Map<number, number>();
@@ -226,9 +244,7 @@ function topSelf(profile: {
   for (const n of profile.nodes) {
     const c = counts.get(n.id) ?? 0;
     if (c === 0) continue;
-    const f = n.callFrame;
-    const file = f.url.replace(/^.*\/(node_modules\/|wanji-bench\/)/, '$1');
-    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+    const key = frameName(n.callFrame);
     byFn.set(key, (byFn.get(key) ?? 0) + c);
   }
   return [...byFn.entries()]
@@ -238,7 +254,7 @@ function topSelf(profile: {
 }
 
 interface HeapNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   selfSize: number;
   children: HeapNode[];
 }
@@ -251,9 +267,7 @@ function topAllocations(
   const byFn = new Map<string, number>();
   const visit = (n: HeapNode): void => {
     if (n.selfSize > 0) {
-      const f = n.callFrame;
-      const file = f.url.replace(/^.*\/(node_modules\/|wanji-bench\/)/, '$1');
-      const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+      const key = frameName(n.callFrame);
       byFn.set(key, (byFn.get(key) ?? 0) + n.selfSize);
     }
     for (const c of n.children) visit(c);
@@ -343,17 +357,13 @@ async function search(host: Run, o: Options, HubOf: HubClass, phase: string): Pr
         if (heap !== undefined && o.heapSampling !== undefined) {
           const { profile } = await heap.post('HeapProfiler.stopSampling');
           heap.disconnect();
-          mkdirSync(o.heapSampling, { recursive: true });
-          const name = `hub-${phase.replaceAll(' ', '-')}-${host}-${machines}-${attempt}.heapprofile`;
-          writeFileSync(join(o.heapSampling, name), JSON.stringify(profile));
+          saveProfile(o.heapSampling, `hub-${phase}-${host}-${machines}-${attempt}.heapprofile`, profile);
           line({ phase, host, machines, allocated: topAllocations(profile, w1 - w0) });
         }
         if (profiler !== undefined && o.cpuProf !== undefined) {
           const { profile } = await profiler.post('Profiler.stop');
           profiler.disconnect();
-          mkdirSync(o.cpuProf, { recursive: true });
-          const name = `hub-${phase.replaceAll(' ', '-')}-${host}-${machines}-${attempt}.cpuprofile`;
-          writeFileSync(join(o.cpuProf, name), JSON.stringify(profile));
+          saveProfile(o.cpuProf, `hub-${phase}-${host}-${machines}-${attempt}.cpuprofile`, profile);
           line({ phase, host, machines, profile: topSelf(profile) });
         }
         const total = await publishers.pause();
