@@ -429,14 +429,15 @@ export class SqliteSampleStore implements SampleStore {
     this.#head = new Head(Date.now());
     const started = performance.now();
     try {
-      const part = Number(stmts.insertPart.run(head.minTs, head.maxTs).lastInsertRowid);
-      // Each series' points together, the log read front to back a slice at a time.
+      // Each series' points together, the log read front to back a slice at a time; the part's
+      // row only once there is something to write to it.
       const gathered = head.startGather();
       for (let from = 0; from < head.pointCount; from += POINTS_PER_GATHER) {
         head.gatherStep(gathered, from, Math.min(head.pointCount, from + POINTS_PER_GATHER));
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#db !== db) return;
       }
+      const part = Number(stmts.insertPart.run(head.minTs, head.maxTs).lastInsertRowid);
       const ids = gathered.ids;
       for (let first = 0; first < ids.length; first += SERIES_PER_SLICE) {
         if (this.#db !== db) return;
