@@ -14,7 +14,7 @@ import type {
 import { boundSubscriberBacklog } from './backlog.js';
 import { AedesInProcessPort } from './in-process.js';
 import { type Listener, listenTcp, listenTls, listenWebSocket, loadTlsFiles } from './listeners.js';
-import { limitPacketSize } from './packet-limit.js';
+import { watchParser } from './parser.js';
 import { BrokerTraffic, isMeteredSocket } from './traffic.js';
 
 const DEFAULT_MAX_PACKET_BYTES = 4 * 1024 * 1024;
@@ -234,7 +234,7 @@ export class AedesBroker implements MqttBroker {
       const client = aedes.handle(stream, req);
       const socket = req?.socket ?? stream;
       if (isMeteredSocket(socket)) this.#traffic.track(socket);
-      const limited = limitPacketSize(client, maxPacketBytes, (declared) => {
+      const limited = watchParser(client, maxPacketBytes, (declared) => {
         oversize(req ?? stream, { clientId: client.id, remoteAddress: remoteAddress(client), declared });
         stream.destroy();
       });
