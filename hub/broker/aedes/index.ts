@@ -15,6 +15,7 @@ import { boundSubscriberBacklog } from './backlog.js';
 import { AedesInProcessPort } from './in-process.js';
 import { type Listener, listenTcp, listenTls, listenWebSocket, loadTlsFiles } from './listeners.js';
 import { watchParser } from './parser.js';
+import { rememberMatches } from './topic-matches.js';
 import { BrokerTraffic, isMeteredSocket } from './traffic.js';
 
 const DEFAULT_MAX_PACKET_BYTES = 4 * 1024 * 1024;
@@ -202,6 +203,8 @@ export class AedesBroker implements MqttBroker {
         );
       },
     });
+    if (!rememberMatches(aedes))
+      log.info('this aedes has no topic trie to wrap: subscribers are looked up per message');
     aedes.on('clientReady', (client) => this.#clients.set(client.id, client));
     aedes.on('publish', (_packet, client) => {
       // Without a client: the broker's own ($SYS); those are not traffic from the network.
