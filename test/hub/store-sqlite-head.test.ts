@@ -3,7 +3,8 @@
  * front to back through the log (startGather / gatherStep), and must come out with what walking
  * each series' thread gives (points): the same bytes in the order written and their newest
  * time, however the copying is sliced, for points of every kind and for a head that took back an
- * older one (absorb).
+ * older one (absorb). A write packs its points in place at the end of the log; they are the
+ * head's only once landed.
  */
 import { describe, expect, it } from 'vitest';
 import { Head } from '../../hub/store/sqlite/head.js';
@@ -79,6 +80,42 @@ describe('Head', () => {
     head.absorb(older);
     expect(head.pointCount).toBe(before);
     expectGatherMatchesChunks(head, 333);
+  });
+
+  it('takes points packed in place (writer) only once landed: a write given up leaves nothing', () => {
+    const rnd = seeded(3);
+    const head = new Head(0);
+    const expected = new Map<number, Buffer[]>();
+    for (let w = 0; w < 400; w++) {
+      const out = head.writer();
+      const count = 1 + Math.floor(rnd() * 40);
+      const ids = new Uint32Array(count);
+      const ends = new Uint32Array(count);
+      const points: [number, Buffer][] = [];
+      for (let i = 0; i < count; i++) {
+        const id = Math.floor(rnd() * 60);
+        out.ensure(4);
+        out.buf.writeUInt32LE(id, out.len);
+        out.len += 4;
+        const at = out.len;
+        writePoint(
+          out,
+          1_700_000_000_000 + w,
+          rnd() < 0.8 ? rnd() : 'y'.repeat(Math.floor(rnd() * 30)),
+          undefined,
+        );
+        ids[i] = id;
+        ends[i] = out.len;
+        points.push([id, Buffer.from(out.buf.subarray(at, out.len))]);
+      }
+      // About one write in four fails (its SQLite row not written): never landed.
+      if (rnd() < 0.25) continue;
+      head.landed(ids, ends, count, 1_700_000_000_000 + w, 1_700_000_000_000 + w);
+      for (const [id, bytes] of points) expected.set(id, [...(expected.get(id) ?? []), bytes]);
+    }
+    expect(head.seriesIds()).toEqual([...expected.keys()].sort((a, b) => a - b));
+    for (const [id, parts] of expected) expect(head.points(id)!.equals(Buffer.concat(parts))).toBe(true);
+    expectGatherMatchesChunks(head, 500);
   });
 
   it('gathers nothing from an empty head', () => {

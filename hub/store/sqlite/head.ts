@@ -9,7 +9,7 @@
  * series instead cost 0.7 µs a sample at 100,000 samples/s: a series' Map entry, object and
  * buffer are each a cache miss among 100,000 series.
  */
-import { pointEnd, pointTime } from './points.js';
+import { ByteWriter, pointEnd, pointTime } from './points.js';
 
 const NONE = -1;
 
@@ -35,8 +35,11 @@ function grown(a: Int32Array, n: number, fill: number): Int32Array {
 }
 
 export class Head {
-  /** Landing bytes: per point the uint32 series id, then the point (points.ts). */
-  #log = Buffer.allocUnsafe(1024 * 1024);
+  /**
+   * Landing bytes: per point the uint32 series id, then the point (points.ts). The head holds
+   * the first #logLen of them; a write packs its own after those (writer, landed).
+   */
+  #log = new ByteWriter(1024 * 1024);
   #logLen = 0;
   /** Per point: where its bytes start in the log (after the id), and its series' next point. */
   #at: Int32Array = new Int32Array(64 * 1024);
@@ -75,32 +78,55 @@ export class Head {
   }
 
   /**
-   * Appends a landing blob's points: `landing` as written (id, point, id, point …), `ends[i]`
-   * where point i ends, `count` points, their times between `minTs` and `maxTs`.
+   * Where a write packs its landing bytes (id, point, id, point …): the log's writer, at the end
+   * of what the head holds, so the bytes the write sends to SQLite are the head's too, with no
+   * copy. They are the head's once landed() is called; a write that fails before that leaves
+   * them to be written over by the next writer().
    */
-  appendLanding(landing: Buffer, ends: Uint32Array, count: number, minTs: number, maxTs: number): void {
-    const n = landing.length;
-    if (this.#logLen + n > this.#log.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.#log.length * 2, this.#logLen + n));
-      this.#log.copy(next, 0, 0, this.#logLen);
-      this.#log = next;
-    }
-    landing.copy(this.#log, this.#logLen, 0, n);
+  writer(): ByteWriter {
+    this.#log.len = this.#logLen;
+    return this.#log;
+  }
+
+  /**
+   * Takes the `count` points packed since writer(): point i of series `ids[i]` ends at `ends[i]`
+   * in the log, their times between `minTs` and `maxTs`.
+   */
+  landed(ids: Uint32Array, ends: Uint32Array, count: number, minTs: number, maxTs: number): void {
     if (this.#points + count > this.#at.length) {
       this.#at = grown(this.#at, this.#points + count, 0);
       this.#next = grown(this.#next, this.#points + count, NONE);
     }
-    const log = this.#log;
     let start = this.#logLen;
     for (let i = 0; i < count; i++) {
-      const id = log.readUInt32LE(start);
-      const end = this.#logLen + ends[i]!;
-      this.#link(id, start + 4, end - start - 4);
+      const end = ends[i]!;
+      this.#link(ids[i]!, start + 4, end - start - 4);
       start = end;
     }
-    this.#logLen += n;
+    this.#logLen = start;
     if (minTs < this.minTs) this.minTs = minTs;
     if (maxTs > this.maxTs) this.maxTs = maxTs;
+  }
+
+  /**
+   * Appends a landing blob's points as written (a landing row read back at start): `ends[i]`
+   * where point i ends in `landing`, `count` points, their times between `minTs` and `maxTs`.
+   */
+  appendLanding(landing: Buffer, ends: Uint32Array, count: number, minTs: number, maxTs: number): void {
+    const w = this.writer();
+    const base = w.len;
+    w.ensure(landing.length);
+    landing.copy(w.buf, base);
+    w.len = base + landing.length;
+    const ids = new Uint32Array(count);
+    const inLog = new Uint32Array(count);
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      ids[i] = landing.readUInt32LE(start);
+      start = ends[i]!;
+      inLog[i] = base + start;
+    }
+    this.landed(ids, inLog, count, minTs, maxTs);
   }
 
   #link(id: number, at: number, bytes: number): void {
@@ -128,7 +154,7 @@ export class Head {
   points(id: number): Buffer | undefined {
     let k = id < this.#first.length ? this.#first[id]! : NONE;
     if (k === NONE) return undefined;
-    const log = this.#log;
+    const log = this.#log.buf;
     const out = Buffer.allocUnsafe(this.#bytesOf[id]!);
     let o = 0;
     for (; k !== NONE; k = this.#next[k]!) {
@@ -164,7 +190,7 @@ export class Head {
 
   /** Copies points `from` to `to` (exclusive, in the order written) into `g`. */
   gatherStep(g: Gathered, from: number, to: number): void {
-    const log = this.#log;
+    const log = this.#log.buf;
     const out = g.bytes;
     const { cursor, maxTs } = g;
     const ats = this.#at;
@@ -198,15 +224,17 @@ export class Head {
    * last written still wins: the older log, then this one, threaded again.
    */
   absorb(older: Head): void {
-    const mine = this.#log.subarray(0, this.#logLen);
+    const mine = this.#log.buf.subarray(0, this.#logLen);
     const mineAt = this.#at.subarray(0, this.#points);
     const olderAt = older.#at.subarray(0, older.#points);
     const base = older.#logLen;
-    const log = Buffer.allocUnsafe(Math.max(1024 * 1024, base + mine.length));
-    older.#log.copy(log, 0, 0, base);
+    const writer = new ByteWriter(Math.max(1024 * 1024, base + mine.length));
+    const log = writer.buf;
+    older.#log.buf.copy(log, 0, 0, base);
     mine.copy(log, base);
-    this.#log = log;
-    this.#logLen = base + mine.length;
+    writer.len = base + mine.length;
+    this.#log = writer;
+    this.#logLen = writer.len;
     const ats = [...olderAt, ...Array.from(mineAt, (a) => a + base)];
     this.#at = new Int32Array(Math.max(ats.length, 1024));
     this.#next = new Int32Array(this.#at.length).fill(NONE);

@@ -38,7 +38,7 @@ import {
   type StoreContext,
 } from '../types.js';
 import { type Gathered, Head } from './head.js';
-import { ByteWriter, eachLandingPoint, writePoint } from './points.js';
+import { eachLandingPoint, writePoint } from './points.js';
 import { type Part, PartList, PointSet } from './reads.js';
 import { decodeLegacyRow, type LegacyRow, legacyValueColumn, MIGRATIONS } from './schema.js';
 
@@ -119,8 +119,8 @@ export class SqliteSampleStore implements SampleStore {
   readonly #seriesIds: SeriesCache = new Map();
   #stmts: Statements | undefined;
   #writeTx: ((samples: readonly Sample[]) => Landed) | undefined;
-  /** One write's landing blob, and where each point ends in it. */
-  readonly #landing = new ByteWriter();
+  /** One write's points: each one's series, and where it ends in the head's log. */
+  #pointIds = new Uint32Array(1024);
   #pointEnds = new Uint32Array(1024);
   #head = new Head(Date.now());
   /** The head being compacted: read until its part is whole. */
@@ -269,13 +269,7 @@ export class SqliteSampleStore implements SampleStore {
       throw new HubError('WANJI_E_STORE', `sample write failed: ${String(err)}`, { cause: err });
     }
     this.#landingSeq = landed.seq;
-    this.#head.appendLanding(
-      this.#landing.bytes(),
-      this.#pointEnds,
-      samples.length,
-      landed.minTs,
-      landed.maxTs,
-    );
+    this.#head.landed(this.#pointIds, this.#pointEnds, samples.length, landed.minTs, landed.maxTs);
     this.#compactIfDue();
   }
 
@@ -374,14 +368,18 @@ export class SqliteSampleStore implements SampleStore {
   }
 
   /**
-   * Packs the batch into one landing row (inside the write's transaction) and notes each
-   * sample's series and where its point ends, for the head.
+   * Packs the batch into one landing row (inside the write's transaction), in place at the end
+   * of the head's log, and notes each sample's series and where its point ends there, for the
+   * head to take once the row is written.
    */
   #land(samples: readonly Sample[]): Landed {
     const stmts = this.#statements();
-    const w = this.#landing;
-    w.len = 0;
-    if (this.#pointEnds.length < samples.length) this.#pointEnds = new Uint32Array(samples.length * 2);
+    const w = this.#head.writer();
+    const from = w.len;
+    if (this.#pointEnds.length < samples.length) {
+      this.#pointIds = new Uint32Array(samples.length * 2);
+      this.#pointEnds = new Uint32Array(samples.length * 2);
+    }
     let minTs = Number.POSITIVE_INFINITY;
     let maxTs = Number.NEGATIVE_INFINITY;
     let enterprise: string | undefined;
@@ -395,6 +393,7 @@ export class SqliteSampleStore implements SampleStore {
         series = this.#machineSeries(enterprise, machine);
       }
       const id = series.get(s.metric) ?? this.#newSeries(s, series);
+      this.#pointIds[i] = id;
       w.ensure(4);
       w.buf.writeUInt32LE(id, w.len);
       w.len += 4;
@@ -403,7 +402,8 @@ export class SqliteSampleStore implements SampleStore {
       if (s.ts < minTs) minTs = s.ts;
       if (s.ts > maxTs) maxTs = s.ts;
     }
-    return { seq: Number(stmts.insertLanding.run(w.bytes()).lastInsertRowid), minTs, maxTs };
+    const landing = w.buf.subarray(from, w.len);
+    return { seq: Number(stmts.insertLanding.run(landing).lastInsertRowid), minTs, maxTs };
   }
 
   #compactIfDue(): void {
