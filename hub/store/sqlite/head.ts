@@ -39,24 +39,39 @@ export class Head {
    * Landing bytes: per point the uint32 series id, then the point (points.ts). The head holds
    * the first #logLen of them; a write packs its own after those (writer, landed).
    */
-  #log = new ByteWriter(1024 * 1024);
+  #log: ByteWriter;
   #logLen = 0;
   /** Per point: where its bytes start in the log (after the id), and its series' next point. */
-  #at: Int32Array = new Int32Array(64 * 1024);
-  #next: Int32Array = new Int32Array(64 * 1024);
+  #at: Int32Array;
+  #next: Int32Array;
   #points = 0;
   /** Per series id: its first and last point, NONE when it has none here; its points' bytes. */
-  #first: Int32Array = new Int32Array(1024).fill(NONE);
-  #last: Int32Array = new Int32Array(1024).fill(NONE);
-  #bytesOf: Int32Array = new Int32Array(1024);
+  #first: Int32Array;
+  #last: Int32Array;
+  #bytesOf: Int32Array;
   #series = 0;
   minTs = Number.POSITIVE_INFINITY;
   maxTs = Number.NEGATIVE_INFINITY;
 
+  /**
+   * `like`: the head this one follows (the one a compaction takes), whose sizes it starts with,
+   * so that it does not grow to them again by doubling, copying its log (up to the store's
+   * headMaxBytes) each time. Pages not yet written take no memory.
+   */
   constructor(
     /** When it was started (ms), for the compaction's age limit. */
     readonly since: number,
-  ) {}
+    like?: Head,
+  ) {
+    this.#log = new ByteWriter(Math.max(1024 * 1024, like === undefined ? 0 : like.#logLen));
+    const points = Math.max(64 * 1024, like === undefined ? 0 : like.#points);
+    this.#at = new Int32Array(points);
+    this.#next = new Int32Array(points);
+    const series = Math.max(1024, like === undefined ? 0 : like.#first.length);
+    this.#first = new Int32Array(series).fill(NONE);
+    this.#last = new Int32Array(series).fill(NONE);
+    this.#bytesOf = new Int32Array(series);
+  }
 
   /** Bytes held. */
   get bytes(): number {

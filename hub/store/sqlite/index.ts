@@ -426,7 +426,7 @@ export class SqliteSampleStore implements SampleStore {
     const head = this.#head;
     const upTo = this.#landingSeq;
     this.#compacting = head;
-    this.#head = new Head(Date.now());
+    this.#head = new Head(Date.now(), head);
     const started = performance.now();
     try {
       // Each series' points together, the log read front to back a slice at a time; the part's
