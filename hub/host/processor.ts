@@ -72,7 +72,8 @@ export class MessageProcessor {
   readonly messagesByType: MessageTypeCounts = newMessageTypeCounts();
   readonly #o: ProcessorOptions;
   readonly #log: Logger;
-  readonly #nodes = new Map<string, EdgeNodeState>();
+  /** Edge nodes by group, then by id: the topic's own strings as keys, nothing built per message. */
+  readonly #nodes = new Map<string, Map<string, EdgeNodeState>>();
   readonly #topics = new TopicParser();
   readonly #bounds: FieldBounds;
 
@@ -118,7 +119,7 @@ export class MessageProcessor {
 
   /** What the host knows about an edge node (tests, diagnostics). */
   node(group: string, edgeNode: string): EdgeNodeState | undefined {
-    return this.#nodes.get(`${group}/${edgeNode}`);
+    return this.#nodes.get(group)?.get(edgeNode);
   }
 
   /** Asks an edge node for a rebirth (rate-limited like every other request). */
@@ -127,25 +128,25 @@ export class MessageProcessor {
   }
 
   close(): void {
-    for (const n of this.#nodes.values()) this.#cancelTimers(n);
+    for (const nodes of this.#nodes.values()) for (const n of nodes.values()) this.#cancelTimers(n);
   }
 
   /** Forgets the edge nodes of `group` (another cluster worker takes it in now). */
   forgetGroup(group: string): void {
-    const prefix = `${group}/`;
-    for (const [key, n] of this.#nodes) {
-      if (!key.startsWith(prefix)) continue;
-      this.#cancelTimers(n);
-      this.#nodes.delete(key);
-    }
+    for (const n of this.#nodes.get(group)?.values() ?? []) this.#cancelTimers(n);
+    this.#nodes.delete(group);
   }
 
   #state(group: string, edgeNode: string): EdgeNodeState {
-    const key = `${group}/${edgeNode}`;
-    let n = this.#nodes.get(key);
+    let nodes = this.#nodes.get(group);
+    if (nodes === undefined) {
+      nodes = new Map();
+      this.#nodes.set(group, nodes);
+    }
+    let n = nodes.get(edgeNode);
     if (n === undefined) {
       n = new EdgeNodeState(group, edgeNode);
-      this.#nodes.set(key, n);
+      nodes.set(edgeNode, n);
     }
     return n;
   }
