@@ -39,14 +39,18 @@ export class SampleBuffer {
 
   /** The oldest messages, at most `maxSamples` samples unless the first message alone has more. */
   peek(maxSamples: number): Batch {
-    const entries: BufferEntry[] = [];
-    const samples: Sample[] = [];
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      const e = this.#entries[i]!;
-      if (entries.length > 0 && samples.length + e.samples.length > maxSamples) break;
-      entries.push(e);
-      for (const s of e.samples) samples.push(s);
+    // Counted first, then copied into an array of that size (not grown by doubling).
+    let end = this.#head;
+    let count = 0;
+    for (; end < this.#entries.length; end++) {
+      const n = this.#entries[end]!.samples.length;
+      if (end > this.#head && count + n > maxSamples) break;
+      count += n;
     }
+    const entries = this.#entries.slice(this.#head, end);
+    const samples = new Array<Sample>(count);
+    let k = 0;
+    for (const e of entries) for (const s of e.samples) samples[k++] = s;
     return { entries, samples };
   }
 
