@@ -68,7 +68,7 @@ const MAX_LENGTH_BYTES = 4;
  * Emits the whole, well-formed PUBLISH packets at the front of `buf` (at most `maxBytes` each)
  * through `parser`; returns how many bytes they took.
  */
-export function emitPublishes(parser: PacketParser, buf: Buffer, maxBytes: number): number {
+function emitPublishes(parser: PacketParser, buf: Buffer, maxBytes: number): number {
   const Packet = parser.packet.constructor as new () => ParsedPacket;
   const n = buf.length;
   let pos = 0;
