@@ -24,6 +24,7 @@ import {
 import type { DeviceActivity, GatewayMetric } from '../registry/types.js';
 import type { HostSink, SampleSource } from '../sink.js';
 import type { Sample } from '../store/types.js';
+import { inner } from '../util/maps.js';
 import { journalOf } from './acks.js';
 import { FieldBounds, type HostLimits } from './bounds.js';
 import {
@@ -138,11 +139,7 @@ export class MessageProcessor {
   }
 
   #state(group: string, edgeNode: string): EdgeNodeState {
-    let nodes = this.#nodes.get(group);
-    if (nodes === undefined) {
-      nodes = new Map();
-      this.#nodes.set(group, nodes);
-    }
+    const nodes = inner(this.#nodes, group);
     let n = nodes.get(edgeNode);
     if (n === undefined) {
       n = new EdgeNodeState(group, edgeNode);

@@ -10,6 +10,7 @@
  * what the statistics count from a birth, a first sample (networked) or a state does not wait.
  */
 import type { DeviceActivity, GatewayActivity, IngestBatch, RegistryEvent } from '../registry/types.js';
+import { inner } from '../util/maps.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -29,16 +30,6 @@ function mergeInto(a: Mutable<DeviceActivity>, b: DeviceActivity): void {
     if (b.stateAt === undefined) delete a.stateAt;
     else a.stateAt = b.stateAt;
   }
-}
-
-/** The inner map of `outer` under `key`, made empty when there is none. */
-function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
-  let m = outer.get(key);
-  if (m === undefined) {
-    m = new Map();
-    outer.set(key, m);
-  }
-  return m;
 }
 
 /** Adds `value` to the set of `outer` under `key`. */

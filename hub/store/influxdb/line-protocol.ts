@@ -12,6 +12,7 @@
  * double counts.
  */
 import { QUALITY_RANK } from '../../../protocol/quality.js';
+import { inner } from '../../util/maps.js';
 import type { Sample } from '../types.js';
 import { INT64_MAX, INT64_MIN } from '../values.js';
 
@@ -68,16 +69,7 @@ export class SeriesKeys {
   }
 
   key(enterprise: string, machine: string, metric: string): string {
-    let machines = this.#keys.get(enterprise);
-    if (machines === undefined) {
-      machines = new Map();
-      this.#keys.set(enterprise, machines);
-    }
-    let metrics = machines.get(machine);
-    if (metrics === undefined) {
-      metrics = new Map();
-      machines.set(machine, metrics);
-    }
+    const metrics = inner(inner(this.#keys, enterprise), machine);
     let key = metrics.get(metric);
     if (key === undefined) {
       if (this.#size >= this.#max) this.#clear();

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { type ComponentHealth, HubError } from '../../errors.js';
+import { inner } from '../../util/maps.js';
 import { openSqlite } from '../../util/sqlite.js';
 import {
   DEFAULT_QUERY_LIMIT,
@@ -492,17 +493,7 @@ export class SqliteSampleStore implements SampleStore {
   }
 
   #machineSeries(enterprise: string, machine: string): Map<string, number> {
-    let machines = this.#seriesIds.get(enterprise);
-    if (machines === undefined) {
-      machines = new Map();
-      this.#seriesIds.set(enterprise, machines);
-    }
-    let series = machines.get(machine);
-    if (series === undefined) {
-      series = new Map();
-      machines.set(machine, series);
-    }
-    return series;
+    return inner(inner(this.#seriesIds, enterprise), machine);
   }
 
   #newSeries(
