@@ -2,15 +2,63 @@
  * What the host remembers about one edge node: its bdSeq, whether it is born, the expected
  * seq, and the alias tables of the node and each device. Pure bookkeeping, no I/O.
  */
-import { nextSeq, SEQ_MODULUS, seqGap } from '../../protocol/index.js';
+import { invalidMetricNameReason, nextSeq, SEQ_MODULUS, seqGap } from '../../protocol/index.js';
+import { inner } from '../util/maps.js';
+import { PROPERTY_PREFIX } from './convert.js';
 
 export interface MetricDef {
   readonly name: string;
   readonly datatype: number;
   /** Why the name cannot be used (protocol's invalidMetricNameReason): its values are refused. */
   readonly refused?: string;
+  /** A machine property (`Properties/…`): the registry's, not a time series. */
+  readonly property?: boolean;
   /** Not in the birth: a data message named it (MetricTable.admit decides whether it is taken). */
   readonly unannounced?: true;
+}
+
+/** A metric's definition; a name that cannot be used makes one whose values are refused. */
+export function metricDef(name: string, datatype: number): MetricDef {
+  // One shape for all (no field left out), so that the reads per sample see one.
+  return {
+    name,
+    datatype,
+    refused: invalidMetricNameReason(name),
+    property: name.startsWith(PROPERTY_PREFIX),
+  };
+}
+
+/**
+ * The definitions of the metrics births name, one object per name and datatype for the whole
+ * host: 10,000 machines of a few kinds share a few dozen instead of holding 100,000 (each read
+ * once a second per sample, a cache miss when the fleet outgrows the CPU's cache), and their
+ * names are the same strings downstream, where the store's series maps find them by identity.
+ * Names come from gateways: at most `max` are kept, then it starts over.
+ */
+export class MetricDefs {
+  readonly #byType = new Map<number, Map<string, MetricDef>>();
+  #size = 0;
+
+  constructor(readonly max = 100_000) {}
+
+  /** The definition of metric `name` of `datatype`; one whose name cannot be used is refused. */
+  of(name: string, datatype: number): MetricDef {
+    const kept = this.#byType.get(datatype)?.get(name);
+    if (kept !== undefined) return kept;
+    const def = metricDef(name, datatype);
+    if (this.#size >= this.max) {
+      this.#byType.clear();
+      this.#size = 0;
+    }
+    inner(this.#byType, datatype).set(name, def);
+    this.#size++;
+    return def;
+  }
+
+  /** Definitions kept (tests). */
+  get size(): number {
+    return this.#size;
+  }
 }
 
 /**

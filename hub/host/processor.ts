@@ -10,7 +10,6 @@ import type { Timers } from '../../protocol/clock.js';
 import {
   type DeviceTopic,
   decodePayload,
-  invalidMetricNameReason,
   isMachineState,
   JOURNAL_METRIC,
   MACHINE_METRIC,
@@ -27,15 +26,15 @@ import type { Sample } from '../store/types.js';
 import { inner } from '../util/maps.js';
 import { journalOf } from './acks.js';
 import { FieldBounds, type HostLimits } from './bounds.js';
+import { machineProperties, qualityOf, reinterpret, toNodeMetricValue, toSampleValue } from './convert.js';
 import {
-  machineProperties,
-  PROPERTY_PREFIX,
-  qualityOf,
-  reinterpret,
-  toNodeMetricValue,
-  toSampleValue,
-} from './convert.js';
-import { type DeviceState, EdgeNodeState, type MetricDef, MetricTable } from './edge-node.js';
+  type DeviceState,
+  EdgeNodeState,
+  type MetricDef,
+  MetricDefs,
+  MetricTable,
+  metricDef,
+} from './edge-node.js';
 import { type HostCounters, type MessageTypeCounts, newCounters, newMessageTypeCounts } from './types.js';
 
 export interface ProcessorOptions {
@@ -76,6 +75,8 @@ export class MessageProcessor {
   /** Edge nodes by group, then by id: the topic's own strings as keys, nothing built per message. */
   readonly #nodes = new Map<string, Map<string, EdgeNodeState>>();
   readonly #topics = new TopicParser();
+  /** Every birth's metric definitions, shared (edge-node.ts). */
+  readonly #defs = new MetricDefs();
   readonly #bounds: FieldBounds;
 
   constructor(opts: ProcessorOptions) {
@@ -169,7 +170,8 @@ export class MessageProcessor {
         if (p.seq !== 0) this.counters.invalidMessages++;
         this.#cancelTimers(node);
         node.birth(bdSeq, p.seq ?? 0);
-        for (const m of p.metrics) if (m.name !== undefined) node.metrics.add(def(m, m.name), m.alias);
+        for (const m of p.metrics)
+          if (m.name !== undefined) node.metrics.add(this.#defs.of(m.name, m.datatype), m.alias);
         // A wrong payload time refuses the birth's values; the session itself is the hub's to stamp.
         const timeOk = this.#bounds.payloadTimeOk(t, p, now);
         this.#o.sink.event({
@@ -266,7 +268,8 @@ export class MessageProcessor {
       }
       dev = { born: true, metrics: new MetricTable() };
       node.devices.set(t.device, dev);
-      for (const m of p.metrics) if (m.name !== undefined) dev.metrics.add(def(m, m.name), m.alias);
+      for (const m of p.metrics)
+        if (m.name !== undefined) dev.metrics.add(this.#defs.of(m.name, m.datatype), m.alias);
       this.#o.sink.event({
         type: 'deviceBirth',
         group: t.group,
@@ -339,7 +342,7 @@ export class MessageProcessor {
         unknown = true;
         continue;
       }
-      if (d.name.startsWith(PROPERTY_PREFIX)) continue;
+      if (d.property === true) continue;
       if (m.isTransient) {
         this.counters.transientMetrics++;
         if (!m.isHistorical) current = true;
@@ -468,12 +471,6 @@ function isBookkeeping(name: string): boolean {
   return name === NODE_METRIC.bdSeq || name.startsWith('Node Control/');
 }
 
-/** A metric's definition; a name that cannot be used makes one whose values are refused. */
-function def(m: Metric, name: string): MetricDef {
-  const refused = invalidMetricNameReason(name);
-  return refused === undefined ? { name, datatype: m.datatype } : { name, datatype: m.datatype, refused };
-}
-
 /**
  * A data metric's definition: by alias from the birth, else by its own name (marked unannounced
  * when the birth did not name it: only those are counted against the metric limit).
@@ -481,5 +478,5 @@ function def(m: Metric, name: string): MetricDef {
 function resolve(m: Metric, table: MetricTable): MetricDef | undefined {
   if (m.alias !== undefined && m.name === undefined) return table.byAlias(m.alias);
   if (m.name === undefined) return undefined;
-  return table.byName(m.name) ?? { ...def(m, m.name), unannounced: true };
+  return table.byName(m.name) ?? { ...metricDef(m.name, m.datatype), unannounced: true };
 }

@@ -3,7 +3,7 @@
  * enterprise then machine (or group then edge node) use the ids' own strings as keys at each
  * level instead of building a key string per message or sample.
  */
-export function inner<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
+export function inner<O, K, V>(outer: Map<O, Map<K, V>>, key: O): Map<K, V> {
   let m = outer.get(key);
   if (m === undefined) {
     m = new Map();

@@ -1,6 +1,9 @@
-/** A birth's alias table: small aliases in an array, sparse or huge ones by key, the same answers. */
+/**
+ * A birth's alias table: small aliases in an array, sparse or huge ones by key, the same answers.
+ * The host's shared definitions: one object per name and datatype, bounded.
+ */
 import { describe, expect, it } from 'vitest';
-import { type MetricDef, MetricTable } from '../../hub/host/edge-node.js';
+import { type MetricDef, MetricDefs, MetricTable, metricDef } from '../../hub/host/edge-node.js';
 
 const def = (name: string): MetricDef => ({ name, datatype: 10 });
 
@@ -25,5 +28,43 @@ describe('MetricTable', () => {
     t.add(def('far second'), 1e9);
     expect(t.byAlias(3)?.name).toBe('second');
     expect(t.byAlias(1e9)?.name).toBe('far second');
+  });
+});
+
+describe('MetricDefs', () => {
+  it('gives the same definition for the same name and datatype, another for another datatype', () => {
+    const defs = new MetricDefs();
+    const a = defs.of('Spindle/Speed', 10);
+    expect(defs.of('Spindle/Speed', 10)).toBe(a);
+    expect(a).toEqual(metricDef('Spindle/Speed', 10));
+    const asInt = defs.of('Spindle/Speed', 3);
+    expect(asInt).not.toBe(a);
+    expect(asInt.datatype).toBe(3);
+    expect(defs.size).toBe(2);
+  });
+
+  it('marks machine properties and names that cannot be used, as metricDef does', () => {
+    const defs = new MetricDefs();
+    expect(defs.of('Properties/Model', 12).property).toBe(true);
+    expect(defs.of('Spindle/Speed', 10).property).toBe(false);
+    const bad = defs.of('a\u0001b', 10);
+    expect(bad.refused).toBeTypeOf('string');
+    expect(bad).toEqual(metricDef('a\u0001b', 10));
+    expect(defs.of('Spindle/Speed', 10).refused).toBeUndefined();
+  });
+
+  it('starts over once it holds its bound of names (they come from gateways)', () => {
+    const defs = new MetricDefs(3);
+    const first = defs.of('m0', 10);
+    defs.of('m1', 10);
+    defs.of('m2', 3);
+    expect(defs.size).toBe(3);
+    expect(defs.of('m0', 10)).toBe(first);
+    const fourth = defs.of('m3', 10);
+    expect(defs.size).toBe(1);
+    expect(defs.of('m3', 10)).toBe(fourth);
+    const again = defs.of('m0', 10);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
   });
 });

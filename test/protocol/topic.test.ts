@@ -80,4 +80,17 @@ describe('TopicParser', () => {
     expect(parser.size).toBe(1);
     expect(parser.parse(topics[0]!)).toEqual(first);
   });
+
+  it("answers a node's and a device's every topic as parseTopic does once their ids are shared", () => {
+    const parser = new TopicParser();
+    const topics = ['DBIRTH', 'DDATA', 'DDEATH', 'DCMD'].flatMap((type) => [
+      `spBv1.0/acme/${type}/gw1/cnc-1`,
+      `spBv1.0/acme/${type}/gw1/cnc-2`,
+      `spBv1.0/acme/${type}/gw2/cnc-1`,
+      `spBv1.0/beta/${type}/gw1/cnc-1`,
+    ]);
+    topics.push('spBv1.0/acme/NBIRTH/gw1', 'spBv1.0/acme/NDATA/gw1', 'spBv1.0/beta/NDEATH/gw2');
+    for (const t of topics) expect(parser.parse(t)).toEqual(parseTopic(t));
+    for (const t of topics) expect(parser.parse(t)).toEqual(parseTopic(t));
+  });
 });
