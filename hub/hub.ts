@@ -25,6 +25,7 @@ import { computeStats, type StatsReport, type StatsWindows } from './stats/stats
 import { createStore } from './store/index.js';
 import type { SampleStore } from './store/types.js';
 import { secureDataDir } from './util/private-files.js';
+import { tuneRuntime } from './util/runtime.js';
 
 interface Part {
   start(): Promise<void>;
@@ -207,6 +208,9 @@ export class Hub {
 
   async #start(): Promise<void> {
     try {
+      // The process's V8 settings for a hub's traffic, before there is any (util/runtime.ts).
+      const flags = tuneRuntime();
+      if (flags.length > 0) this.#log.debug({ flags }, 'V8 flags set for the hub');
       // 0700 when the hub makes it; a looser one is reported, and the hub's files in it tightened.
       secureDataDir(this.config.dataDir, this.#log);
       await this.#startPart(this.#registry);
