@@ -8,7 +8,7 @@
  * machines that was 10 MB a second of old-generation pages, each one new to the process (a page
  * fault and a zeroed page: 13 % of the hub's CPU in `perf`, 3,750 faults a second) and given
  * back by a full collection every 20 s or so. Left in the young generation, they die there:
- * the heap stays flat and a stored sample costs 0.92× the CPU (docs/bench.md, session 10).
+ * the heap stays flat and a stored sample costs 0.85× the CPU (docs/bench.md, session 10).
  * Objects that really live long still reach the old generation, by surviving two scavenges.
  */
 import v8 from 'node:v8';
